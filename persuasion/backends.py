@@ -1,0 +1,144 @@
+"""Float LP backends: HiGHS through highspy, scipy's ``linprog``, and cvxpy.
+
+Each backend takes a :class:`~persuasion.lp.FloatLP` and returns a
+:class:`FloatResult` holding the primal ``x``, the multipliers ``y`` of the
+simplex rows and ``lam_rows`` of the obedience rows in the package's sign
+convention (``lam >= 0``; see :mod:`persuasion.lp`), and, for HiGHS, the
+optimal basis.  A solver that stops short of optimal raises
+:class:`~persuasion.errors.SolverError`, never returns ``None``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import InvalidArgumentError, SolverError
+from .lp import FloatLP
+
+#: Primal and dual feasibility tolerances asked of HiGHS (its default is 1e-7).
+HIGHS_TOLERANCE = 1e-9
+
+_HINT = ("The persuasion LP is always feasible (full revelation of the Receiver's best action is) "
+         "and bounded (a scheme is a stochastic matrix), so this points at numerics: rescale the "
+         "utilities to O(1), or try another method ('highs', 'linprog', 'cvxpy').")
+
+
+@dataclass
+class FloatResult:
+    x: np.ndarray                 # (m*n,)
+    y: np.ndarray                 # (m,)
+    lam_rows: np.ndarray          # (K,) multipliers of the obedience rows, >= 0
+    status: str
+    iterations: int = 0
+    basis: tuple | None = None    # (basic column indices, tight simplex rows, tight obedience rows)
+    info: dict = field(default_factory=dict)
+
+
+def _highs_lp(lp: FloatLP):
+    import highspy
+    A = sp.vstack([lp.A_eq, lp.A_ob], format="csc")
+    K = lp.pairs.shape[0]
+    model = highspy.HighsLp()
+    model.num_col_ = lp.m * lp.n
+    model.num_row_ = lp.m + K
+    model.col_cost_ = np.asarray(lp.c, dtype=float)
+    model.col_lower_ = np.zeros(lp.m * lp.n)
+    model.col_upper_ = np.full(lp.m * lp.n, highspy.kHighsInf)
+    model.row_lower_ = np.concatenate([np.ones(lp.m), np.zeros(K)])
+    model.row_upper_ = np.concatenate([np.ones(lp.m), np.full(K, highspy.kHighsInf)])
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = A.indptr.astype(np.int32)
+    model.a_matrix_.index_ = A.indices.astype(np.int32)
+    model.a_matrix_.value_ = A.data.astype(float)
+    model.sense_ = highspy.ObjSense.kMaximize
+    return model
+
+
+def new_highs(options: dict | None = None):
+    """A silent ``highspy.Highs`` with the package's tolerances and ``options`` applied."""
+    import highspy
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    opts = {"primal_feasibility_tolerance": HIGHS_TOLERANCE, "dual_feasibility_tolerance": HIGHS_TOLERANCE}
+    opts.update(options or {})
+    for key, value in opts.items():
+        if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+            raise InvalidArgumentError("solve()", "solver_options", f"must be valid HiGHS options ({key!r})", value)
+    return h
+
+
+def read_highs(h, m: int, K: int, where: str = "solve()") -> FloatResult:
+    """Read the optimum, duals and basis out of a solved ``highspy.Highs``."""
+    import highspy
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise SolverError(where, h.modelStatusToString(status), _HINT)
+    sol = h.getSolution()
+    basis = h.getBasis()
+    row_dual = np.asarray(sol.row_dual, dtype=float)
+    col_status = np.array([int(s) for s in basis.col_status])
+    row_status = np.array([int(s) for s in basis.row_status])
+    basic = int(highspy.HighsBasisStatus.kBasic)
+    info = h.getInfo()
+    return FloatResult(
+        x=np.asarray(sol.col_value, dtype=float),
+        y=row_dual[:m].copy(),
+        lam_rows=-row_dual[m:m + K],
+        status="optimal",
+        iterations=int(info.simplex_iteration_count),
+        basis=(np.flatnonzero(col_status == basic), np.flatnonzero(row_status[:m] != basic),
+               np.flatnonzero(row_status[m:m + K] != basic)),
+    )
+
+
+def solve_highs(lp: FloatLP, options: dict | None = None) -> FloatResult:
+    """Solve with HiGHS (dual simplex by default) and return duals and basis."""
+    h = new_highs(options)
+    h.passModel(_highs_lp(lp))
+    h.run()
+    return read_highs(h, lp.m, lp.pairs.shape[0])
+
+
+def solve_linprog(lp: FloatLP, options: dict | None = None) -> FloatResult:
+    """The textbook route: ``scipy.optimize.linprog`` (HiGHS inside), all rows at once."""
+    from scipy.optimize import linprog
+    opts = dict(options or {})
+    algo = opts.pop("method", "highs")
+    res = linprog(-lp.c, A_ub=-lp.A_ob if lp.A_ob.shape[0] else None,
+                  b_ub=np.zeros(lp.A_ob.shape[0]) if lp.A_ob.shape[0] else None,
+                  A_eq=lp.A_eq, b_eq=np.ones(lp.m), bounds=(0, None), method=algo, options=opts or None)
+    if res.status != 0:
+        raise SolverError("solve()", f"linprog status {res.status}: {res.message}", _HINT)
+    K = lp.A_ob.shape[0]
+    lam = -res.ineqlin.marginals if K else np.zeros(0)
+    return FloatResult(x=res.x, y=-res.eqlin.marginals, lam_rows=lam, status="optimal",
+                       iterations=int(getattr(res, "nit", 0)))
+
+
+def solve_cvxpy(lp: FloatLP, solver: str | None = None, options: dict | None = None) -> FloatResult:
+    """Solve through cvxpy (default solver CLARABEL, an interior-point method)."""
+    try:
+        import cvxpy as cp
+    except ImportError:
+        raise InvalidArgumentError("solve()", "method", "'cvxpy' needs the optional dependency cvxpy "
+                                   "(pip install cvxpy)", "cvxpy") from None
+    x = cp.Variable(lp.m * lp.n, nonneg=True)
+    cons = [lp.A_eq @ x == 1]
+    if lp.A_ob.shape[0]:
+        cons.append(lp.A_ob @ x >= 0)
+    prob = cp.Problem(cp.Maximize(lp.c @ x), cons)
+    solver = solver or "CLARABEL"
+    if solver not in cp.installed_solvers():
+        raise InvalidArgumentError("solve()", "method", f"must name an installed cvxpy solver "
+                                   f"({', '.join(cp.installed_solvers())})", f"cvxpy:{solver}")
+    try:
+        prob.solve(solver=solver, **(options or {}))
+    except cp.error.SolverError as e:
+        raise SolverError("solve()", f"cvxpy/{solver}: {e}", _HINT) from None
+    if prob.status != cp.OPTIMAL:
+        raise SolverError("solve()", f"cvxpy/{solver}: {prob.status}", _HINT)
+    lam = np.asarray(cons[1].dual_value, dtype=float) if lp.A_ob.shape[0] else np.zeros(0)
+    return FloatResult(x=np.asarray(x.value, dtype=float), y=np.asarray(cons[0].dual_value, dtype=float),
+                       lam_rows=lam, status="optimal", info={"solver": solver})

@@ -1,0 +1,125 @@
+"""Optimality certificates: primal feasibility, dual feasibility, zero gap.
+
+A certificate is checked against the game itself, never against the solver's
+own report.  By weak duality, a primal-feasible scheme and a dual-feasible
+``(y, lam)`` with equal objectives prove that the scheme is optimal.  On the
+exact path every quantity is a ``Fraction`` and the tolerance is exactly 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .lp import dual_slacks, obedience_slacks
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """Worst violations of each condition (0 means satisfied exactly).
+
+    All fields are non-negative: ``nonnegativity`` is ``max(-x)``,
+    ``sum_to_one`` is ``max |sum_a x - 1|``, ``obedience`` is the worst negative
+    obedience slack, ``dual_sign`` is ``max(-lam)``, ``dual_constraints`` the
+    worst negative dual slack, ``gap`` is ``|dual objective - primal objective|``.
+    """
+
+    nonnegativity: float | Fraction
+    sum_to_one: float | Fraction
+    obedience: float | Fraction
+    dual_sign: float | Fraction
+    dual_constraints: float | Fraction
+    gap: float | Fraction
+
+    @property
+    def primal(self):
+        """Worst primal violation."""
+        return max(self.nonnegativity, self.sum_to_one, self.obedience)
+
+    @property
+    def dual(self):
+        """Worst dual violation."""
+        return max(self.dual_sign, self.dual_constraints)
+
+    def worst(self):
+        return max(self.primal, self.dual, self.gap)
+
+    def as_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, Fraction) else float(v)) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The outcome of checking a primal-dual pair against a game.
+
+    ``valid`` is True when every residual is at most ``tolerance`` (exactly 0
+    on the exact path).  ``primal_value`` and ``dual_value`` are the two
+    objectives; on a valid certificate they agree within the tolerance.
+    """
+
+    valid: bool
+    exact: bool
+    tolerance: float | Fraction
+    residuals: Residuals
+    primal_value: float | Fraction
+    dual_value: float | Fraction
+    failures: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+    def summary(self) -> str:
+        kind = "exact (rational arithmetic)" if self.exact else f"float (tolerance {float(self.tolerance):.1e})"
+        if self.valid:
+            return f"VALID, {kind}: primal feasible, dual feasible, duality gap {_fmt(self.residuals.gap)}"
+        return f"INVALID, {kind}: " + "; ".join(self.failures)
+
+
+def _fmt(x) -> str:
+    return str(x) if isinstance(x, Fraction) else f"{float(x):.2e}"
+
+
+def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
+                      tolerance: float = 1e-9) -> Certificate:
+    """Check a primal scheme and a dual ``(y, lam)`` against a game's data.
+
+    Parameters
+    ----------
+    prior, sender, receiver : arrays
+        The game's data: float arrays, or object arrays of ``Fraction`` when
+        ``exact`` is True.
+    scheme : (m, n) array
+    y : (m,) array
+        Multipliers of the rows ``sum_a x[w, a] = 1``.
+    lam : (n, n) array
+        Multipliers of the obedience rows ``(a, a')``; diagonal ignored.
+    exact : bool
+        Check in exact arithmetic with tolerance 0 (all inputs ``Fraction``).
+    tolerance : float
+        Largest residual accepted on the float path.
+    """
+    zero = Fraction(0) if exact else 0.0
+    tol = zero if exact else float(tolerance)
+    lam = np.array(lam, dtype=object if exact else float)
+    np.fill_diagonal(lam, zero)
+
+    def worst_negative(a):
+        a = np.asarray(a).reshape(-1)
+        return max(zero, -min(a)) if a.size else zero
+
+    rowsum = scheme.sum(axis=1)
+    primal_value = (prior[:, None] * sender * scheme).sum()
+    dual_value = y.sum()
+    res = Residuals(
+        nonnegativity=worst_negative(scheme),
+        sum_to_one=max(abs(s - 1) for s in rowsum),
+        obedience=worst_negative(obedience_slacks(prior, receiver, scheme)),
+        dual_sign=worst_negative(lam),
+        dual_constraints=worst_negative(dual_slacks(prior, sender, receiver, y, lam)),
+        gap=abs(dual_value - primal_value),
+    )
+    failures = tuple(f"{name} violated by {_fmt(v)}" for name, v in res.__dict__.items() if v > tol)
+    if not exact:
+        primal_value, dual_value = float(primal_value), float(dual_value)
+    return Certificate(not failures, exact, tol, res, primal_value, dual_value, failures)

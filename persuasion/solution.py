@@ -1,0 +1,162 @@
+"""The result of :func:`persuasion.solve`: a frozen, self-verifying record."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .certificate import Certificate, Residuals, check_certificate
+from .game import PersuasionGame
+
+#: Float certificates accept residuals up to this, times ``max(1, |U|, |V|)``.
+FLOAT_CERTIFICATE_TOLERANCE = 1e-7
+
+
+def float_tolerance(game: PersuasionGame) -> float:
+    """The float certificate tolerance for ``game`` (scaled by its largest utility)."""
+    scale = max(1.0, float(np.abs(game.sender).max()), float(np.abs(game.receiver).max()))
+    return FLOAT_CERTIFICATE_TOLERANCE * scale
+
+
+@dataclass(frozen=True)
+class Duals:
+    """LP multipliers: ``state[w]`` for ``sum_a pi[w,a] = 1`` and
+    ``obedience[a, a']`` (>= 0) for the row "recommended ``a``, not ``a'``"."""
+
+    state: np.ndarray
+    obedience: np.ndarray
+    labels: tuple[tuple[str, ...], tuple[str, ...]] = field(repr=False, default=((), ()))
+
+    def labelled(self, nonzero_only: bool = False) -> dict[str, Any]:
+        """Duals by row label: ``sum_to_one[state]`` and ``obey[a>a']``."""
+        states, actions = self.labels
+        out = {f"sum_to_one[{s}]": self.state[i] for i, s in enumerate(states)}
+        for a, la in enumerate(actions):
+            for b, lb in enumerate(actions):
+                if a != b:
+                    out[f"obey[{la}>{lb}]"] = self.obedience[a, b]
+        if nonzero_only:
+            out = {k: v for k, v in out.items() if v != 0}
+        return out
+
+    def __getitem__(self, label: str):
+        return self.labelled()[label]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """An optimal signaling scheme with everything needed to check it.
+
+    Attributes
+    ----------
+    game : PersuasionGame
+    value : float or Fraction
+        The Advisor's optimal expected utility.
+    scheme : (m, n) array
+        ``scheme[w, a] = P(recommend a | state w)``; object array of
+        ``Fraction`` on the exact path.
+    signal_probabilities : (n,) array
+        ``P(recommend a)``.
+    posteriors : (n, m) array
+        Row ``a`` is the Receiver's posterior after recommendation ``a``; rows of
+        signals never sent are NaN (float) or ``None`` (exact).
+    receiver_actions : (n,) int array
+        The Receiver's action after each signal (-1 for signals never sent):
+        its best response to the posterior, ties broken in the Advisor's favour,
+        then in favour of the recommendation.
+    duals : Duals
+    residuals : Residuals
+    certificate : Certificate
+    method, exact, status : str, bool, str
+    stats : dict
+        Solver iterations, rows used, timings.
+    """
+
+    game: PersuasionGame
+    value: float | Fraction
+    scheme: np.ndarray
+    signal_probabilities: np.ndarray
+    posteriors: np.ndarray
+    receiver_actions: np.ndarray
+    duals: Duals
+    certificate: Certificate
+    method: str
+    exact: bool
+    status: str = "optimal"
+    tie_breaking: str = "sender"
+    stats: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def residuals(self) -> Residuals:
+        return self.certificate.residuals
+
+    def verify(self, tolerance: float | None = None) -> Certificate:
+        """Re-check the stored primal and dual against the game (exactly on the exact path)."""
+        data = self.game.rational() if self.exact else (self.game.prior, self.game.sender, self.game.receiver)
+        return check_certificate(*data, self.scheme, self.duals.state, self.duals.obedience, exact=self.exact,
+                                 tolerance=float_tolerance(self.game) if tolerance is None else tolerance)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (fractions as ``"p/q"`` strings)."""
+        def enc(x):
+            if isinstance(x, np.ndarray):
+                return [enc(v) for v in x]
+            if x is None:
+                return None
+            if isinstance(x, Fraction):
+                return str(x)
+            if isinstance(x, (np.integer, int)):
+                return int(x)
+            x = float(x)
+            return None if np.isnan(x) else x
+        g = self.game
+        return {
+            "game": g.to_dict(), "method": self.method, "exact": self.exact, "status": self.status,
+            "tie_breaking": self.tie_breaking, "value": enc(self.value), "scheme": enc(self.scheme),
+            "signal_probabilities": enc(self.signal_probabilities), "posteriors": enc(self.posteriors),
+            "receiver_actions": [g.actions[a] if a >= 0 else None for a in self.receiver_actions],
+            "duals": {k: enc(v) for k, v in self.duals.labelled().items()},
+            "certificate": {"valid": self.certificate.valid, "exact": self.certificate.exact,
+                            "tolerance": enc(self.certificate.tolerance),
+                            "residuals": self.certificate.residuals.as_dict(),
+                            "failures": list(self.certificate.failures)},
+            "stats": {k: v for k, v in self.stats.items() if isinstance(v, (int, float, str))},
+        }
+
+    def report(self) -> str:
+        """A readable report: scheme table, posteriors, value, certificate."""
+        from .report import format_solution
+        return format_solution(self)
+
+
+def assemble(game: PersuasionGame, scheme, y, lam, *, exact: bool, method: str, stats: dict | None = None,
+             tolerance: float | None = None) -> Solution:
+    """Build a :class:`Solution` from a primal-dual pair, checking its certificate."""
+    from .analysis import best_response
+    m, n = game.shape
+    data = game.rational() if exact else (game.prior, game.sender, game.receiver)
+    prior = data[0]
+    if not exact:
+        scheme = np.clip(np.asarray(scheme, dtype=float).reshape(m, n), 0.0, None)
+    for arr in (scheme, y, lam):
+        arr.setflags(write=False)
+    tol = float_tolerance(game) if tolerance is None else tolerance
+    cert = check_certificate(*data, scheme, y, lam, exact=exact, tolerance=tol)
+    joint = prior[:, None] * scheme
+    probs = joint.sum(axis=0)
+    posteriors = np.empty((n, m), dtype=object if exact else float)
+    actions = np.full(n, -1, dtype=int)
+    for a in range(n):
+        if probs[a] > 0:
+            posteriors[a] = joint[:, a] / probs[a]
+            actions[a] = best_response(game, posteriors[a], exact=exact, prefer=a)
+        else:
+            posteriors[a] = None if exact else np.nan
+    for arr in (probs, posteriors, actions):
+        arr.setflags(write=False)
+    value = cert.primal_value
+    return Solution(game=game, value=value, scheme=scheme, signal_probabilities=probs, posteriors=posteriors,
+                    receiver_actions=actions, duals=Duals(y, lam, (game.states, game.actions)),
+                    certificate=cert, method=method, exact=exact, stats=dict(stats or {}))

@@ -1,0 +1,179 @@
+"""``solve(game, exact=False, method=None)``: optimal signaling schemes.
+
+Methods
+-------
+``"highs"`` (default)
+    The LP on HiGHS' dual simplex through highspy.  Returns the optimal basis,
+    which the exact path re-solves in rationals.
+``"linprog"``
+    The textbook route through ``scipy.optimize.linprog`` (HiGHS inside);
+    float only.  Kept as the baseline of the benchmarks.
+``"cvxpy"`` or ``"cvxpy:SOLVER"``
+    The LP through cvxpy (default solver CLARABEL, an interior-point method);
+    float only.  Needs the optional dependency cvxpy.
+``"rational-simplex"``
+    A primal simplex entirely in ``Fraction`` arithmetic (no float at any
+    step); exact only, for small games.
+
+Exactness.  With ``exact=True`` the value and scheme are ``Fraction`` objects
+with a certificate (primal feasibility, dual feasibility, zero duality gap)
+checked in exact arithmetic.  They come from re-solving the float solver's
+optimal basis in rationals, not from rounding.  If that basis is not exactly
+optimal (a float tolerance hid a tiny violation), the exact simplex finishes
+the job from the full-revelation basis.
+"""
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+import numpy as np
+
+from . import backends
+from .errors import CertificateError, InvalidArgumentError
+from .exact import rational_simplex, resolve_basis
+from .game import PersuasionGame
+from .lp import build_float_lp, obedience_coefficients, obedience_pairs
+from .solution import Solution, assemble
+
+FLOAT_METHODS = ("highs", "linprog", "cvxpy")
+EXACT_METHODS = ("highs", "rational-simplex")
+
+#: Largest LP (rows x columns) the rational simplex fallback takes on.
+RATIONAL_SIMPLEX_LIMIT = 400_000
+
+
+def _lam_matrix(n: int, pairs: np.ndarray, values, dtype) -> np.ndarray:
+    lam = np.zeros((n, n), dtype=dtype) if dtype is float else np.full((n, n), Fraction(0), dtype=object)
+    for (a, b), v in zip(pairs, values):
+        lam[a, b] = v
+    return lam
+
+
+def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, *,
+          solver_options: dict | None = None) -> Solution:
+    """Optimal signaling scheme of ``game``, with duals and a checked certificate.
+
+    Parameters
+    ----------
+    game : PersuasionGame
+    exact : bool
+        Return rational value and scheme with an exactly checked certificate.
+    method : str, optional
+        ``"highs"`` (default), ``"linprog"``, ``"cvxpy"``, ``"cvxpy:SOLVER"`` or
+        ``"rational-simplex"`` (see module docstring).
+    solver_options : dict, optional
+        Passed to the backend (HiGHS options, linprog options, cvxpy solve kwargs).
+
+    Returns
+    -------
+    Solution
+        Frozen; ``solution.verify()`` re-checks its certificate.
+
+    Raises
+    ------
+    SolverError
+        The backend did not reach optimality (status and a hint in the message).
+    CertificateError
+        ``exact=True`` and no exactly certified optimum could be produced.
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> sol = solve(examples.prosecutor_judge(), exact=True)
+    >>> sol.value, sol.scheme[0, 1]
+    (Fraction(3, 5), Fraction(3, 7))
+    >>> sol.certificate.valid
+    True
+    """
+    if not isinstance(game, PersuasionGame):
+        raise InvalidArgumentError("solve()", "game", "must be a PersuasionGame", type(game).__name__)
+    method = "highs" if method is None else str(method)
+    family, _, sub = method.partition(":")
+    allowed = EXACT_METHODS if exact else FLOAT_METHODS
+    if family not in allowed or (sub and family != "cvxpy"):
+        raise InvalidArgumentError("solve()", "method", f"must be one of {allowed} with exact={exact}", method)
+    t0 = time.perf_counter()
+    if family == "rational-simplex":
+        sol = _solve_rational_simplex(game)
+    elif exact:
+        sol = _solve_exact_highs(game, solver_options)
+    else:
+        sol = _solve_float(game, family, sub or None, solver_options)
+    sol.stats["seconds"] = time.perf_counter() - t0
+    return sol
+
+
+def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) -> Solution:
+    lp = build_float_lp(game)
+    if family == "highs":
+        res = backends.solve_highs(lp, options)
+    elif family == "linprog":
+        res = backends.solve_linprog(lp, options)
+    else:
+        res = backends.solve_cvxpy(lp, sub, options)
+    m, n = game.shape
+    lam = _lam_matrix(n, lp.pairs, res.lam_rows, float)
+    return assemble(game, res.x.reshape(m, n), np.asarray(res.y, float), lam, exact=False,
+                    method=family if family != "cvxpy" else f"cvxpy:{res.info['solver']}",
+                    stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]})
+
+
+def _solve_exact_highs(game: PersuasionGame, options) -> Solution:
+    """Re-solve HiGHS' optimal basis in rationals; fall back to the exact simplex."""
+    lp = build_float_lp(game)
+    res = backends.solve_highs(lp, options)
+    prior, V, U = game.rational()
+    cols, tight_s, tight_o = res.basis
+    try:
+        scheme, y, lam = resolve_basis(prior, V, U, lp.pairs, cols, tight_s, tight_o)
+        sol = assemble(game, scheme, y, lam, exact=True, method="highs+rational-basis",
+                       stats={"iterations": res.iterations, "basis_size": len(cols)})
+        if sol.certificate.valid:
+            return sol
+        reason = sol.certificate.summary()
+    except (ValueError, ZeroDivisionError) as e:
+        reason = str(e)
+    m, n = game.shape
+    K = n * (n - 1)
+    if (m + K) * (m * n + K) > RATIONAL_SIMPLEX_LIMIT:
+        raise CertificateError(f"solve(): the float basis is not exactly optimal ({reason}) and the game is too "
+                               f"large ({m}x{n}) for the exact simplex fallback")
+    sol = _solve_rational_simplex(game)
+    sol.stats["fallback_reason"] = reason
+    return sol
+
+
+def _solve_rational_simplex(game: PersuasionGame) -> Solution:
+    """Standard form: columns x (m*n) then slacks s (K); rows ``sum_a x = 1`` and ``G x - s = 0``."""
+    from .analysis import best_response
+    prior, V, U = game.rational()
+    m, n = game.shape
+    pairs = obedience_pairs(n)
+    K = pairs.shape[0]
+    zero, one = Fraction(0), Fraction(1)
+    D = obedience_coefficients(prior, U, pairs)
+    A = []
+    for w in range(m):
+        A.append([one if j // n == w else zero for j in range(m * n)] + [zero] * K)
+    for k, (a, _) in enumerate(pairs):
+        row = [zero] * (m * n + K)
+        for w in range(m):
+            row[w * n + a] = D[k, w]
+        row[m * n + k] = -one
+        A.append(row)
+    b = [one] * m + [zero] * K
+    c = [prior[w] * V[w, a] for w in range(m) for a in range(n)] + [zero] * K
+    # full revelation of the Receiver's best action is a feasible basis
+    deltas = [np.array([one if i == w else zero for i in range(m)], dtype=object) for w in range(m)]
+    basis = [w * n + best_response(game, deltas[w], tie="lowest", exact=True) for w in range(m)]
+    basis += [m * n + k for k in range(K)]
+    z, yrow, _ = rational_simplex(c, A, b, basis)
+    scheme = np.array(z[:m * n], dtype=object).reshape(m, n)
+    y = np.array(yrow[:m], dtype=object)
+    # row k reads G x - s = 0 and the dual has -G^T lam: lam = -(multiplier of row k)
+    lam = _lam_matrix(n, pairs, [-v for v in yrow[m:]], object)
+    sol = assemble(game, scheme, y, lam, exact=True, method="rational-simplex")
+    if not sol.certificate.valid:
+        raise CertificateError(f"solve(): exact simplex produced an invalid certificate: {sol.certificate.summary()}")
+    return sol

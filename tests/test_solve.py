@@ -1,0 +1,126 @@
+"""solve(): known answers, every method, duals by name, errors."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from persuasion import (CertificateError, InvalidArgumentError, PersuasionGame, SolverError, examples,
+                        solve)
+
+
+@pytest.fixture
+def pj():
+    return examples.prosecutor_judge()
+
+
+def test_prosecutor_judge_exact(pj):
+    sol = solve(pj, exact=True)
+    assert sol.value == Fraction(3, 5)
+    convict = pj.actions.index("convict")
+    innocent = pj.states.index("innocent")
+    assert sol.scheme[innocent, convict] == Fraction(3, 7)
+    assert sol.certificate.valid and sol.certificate.exact and sol.certificate.tolerance == 0
+    assert sol.residuals.worst() == 0
+    assert sol.verify().valid
+    # the convict signal leaves the judge exactly indifferent
+    assert list(sol.posteriors[convict]) == [Fraction(1, 2), Fraction(1, 2)]
+    assert sol.receiver_actions[convict] == convict
+
+
+@pytest.mark.parametrize("method", ["highs", "linprog", "cvxpy", "cvxpy:CLARABEL"])
+def test_prosecutor_judge_float_methods(pj, method):
+    sol = solve(pj, method=method)
+    assert sol.value == pytest.approx(0.6, abs=1e-7)
+    assert sol.scheme[0, 1] == pytest.approx(3 / 7, abs=1e-6)
+    assert sol.certificate.valid, sol.certificate.summary()
+    assert not sol.exact
+
+
+def test_rational_simplex_method_is_exact(pj):
+    sol = solve(pj, exact=True, method="rational-simplex")
+    assert sol.value == Fraction(3, 5) and sol.method == "rational-simplex" and sol.certificate.valid
+
+
+def test_labelled_duals_certify_the_value(pj):
+    sol = solve(pj, exact=True)
+    d = sol.duals.labelled()
+    assert set(d) == {"sum_to_one[innocent]", "sum_to_one[guilty]", "obey[acquit>convict]", "obey[convict>acquit]"}
+    assert d["sum_to_one[innocent]"] + d["sum_to_one[guilty]"] == sol.value
+    # the binding row is the judge's obedience to "convict": its multiplier is positive
+    assert sol.duals["obey[convict>acquit]"] > 0
+    assert all(v >= 0 for k, v in d.items() if k.startswith("obey"))
+
+
+def test_solution_is_frozen(pj):
+    sol = solve(pj)
+    with pytest.raises(Exception):
+        sol.value = 1.0
+    with pytest.raises(ValueError):
+        sol.scheme[0, 0] = 1.0
+
+
+def test_tampered_solution_fails_verification(pj):
+    sol = solve(pj, exact=True)
+    scheme = np.array(sol.scheme, dtype=object)
+    scheme[0] = [Fraction(3, 7), Fraction(4, 7)]   # recommends convict too often: not obedient
+    from dataclasses import replace
+    bad = replace(sol, scheme=scheme)
+    cert = bad.verify()
+    assert not cert.valid
+    assert any("obedience" in f for f in cert.failures)
+
+
+def test_bad_method_and_game():
+    g = examples.prosecutor_judge()
+    with pytest.raises(InvalidArgumentError, match="method must be one of"):
+        solve(g, method="simplex-by-hand")
+    with pytest.raises(InvalidArgumentError, match="with exact=True"):
+        solve(g, exact=True, method="cvxpy")
+    with pytest.raises(InvalidArgumentError, match="game must be a PersuasionGame"):
+        solve({"prior": [1]})
+    with pytest.raises(InvalidArgumentError, match="installed cvxpy solver"):
+        solve(g, method="cvxpy:NOT_A_SOLVER")
+
+
+def test_solver_failure_is_an_exception_with_status():
+    g = examples.prosecutor_judge()
+    # an iteration limit of zero stops HiGHS before optimality
+    with pytest.raises(SolverError) as info:
+        solve(g, solver_options={"simplex_iteration_limit": 0, "presolve": "off"})
+    assert "Iteration limit" in info.value.status or "limit" in info.value.status.lower()
+    assert "rescale" in info.value.hint
+
+
+def test_bad_solver_option_names_itself():
+    with pytest.raises(InvalidArgumentError, match="not_an_option"):
+        solve(examples.prosecutor_judge(), solver_options={"not_an_option": 1})
+
+
+def test_single_state_and_single_action_games():
+    one_state = PersuasionGame([1], [[0, 2, 1]], [[1, 1, 0]])
+    sol = solve(one_state, exact=True)
+    assert sol.value == 2       # tie between actions 0 and 1 goes the Advisor's way
+    one_action = PersuasionGame(["1/3", "2/3"], [[1], [4]], [[0], [0]])
+    assert solve(one_action, exact=True).value == 3
+
+
+def test_float_game_exact_path_reads_decimals():
+    g = PersuasionGame([0.7, 0.3], [[0, 1], [0, 1]], [[1, 0], [0, 1]])
+    assert solve(g, exact=True).value == Fraction(3, 5)
+
+
+def test_every_bundled_example_certifies():
+    for name in examples.names():
+        g = examples.load(name)
+        e = solve(g, exact=True)
+        f = solve(g)
+        assert e.certificate.valid and f.certificate.valid
+        assert abs(float(e.value) - f.value) <= 1e-7
+
+
+def test_to_dict_is_json_serialisable(pj):
+    import json
+    for sol in (solve(pj), solve(pj, exact=True)):
+        d = json.loads(json.dumps(sol.to_dict()))
+        assert d["certificate"]["valid"] is True
+        assert d["receiver_actions"] == ["acquit", "convict"]
