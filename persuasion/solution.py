@@ -115,7 +115,9 @@ class Solution:
         return {
             "game": g.to_dict(), "method": self.method, "exact": self.exact, "status": self.status,
             "tie_breaking": self.tie_breaking, "value": enc(self.value), "scheme": enc(self.scheme),
-            "signal_probabilities": enc(self.signal_probabilities), "posteriors": enc(self.posteriors),
+            "signal_probabilities": enc(self.signal_probabilities),
+            "posteriors": [enc(row) if self.signal_probabilities[a] > 0 else None
+                           for a, row in enumerate(self.posteriors)],
             "receiver_actions": [g.actions[a] if a >= 0 else None for a in self.receiver_actions],
             "duals": {k: enc(v) for k, v in self.duals.labelled().items()},
             "certificate": {"valid": self.certificate.valid, "exact": self.certificate.exact,

@@ -1,0 +1,71 @@
+"""Benchmark: float and exact solve times on random square games.
+
+Random games as in the issues: Dirichlet(1) prior, U and V uniform on [0, 1].
+For each size the same instances go through the float path and the exact
+path; the ratio exact/float is printed.  Not a test: nothing is asserted.
+
+    python -m benchmarks.bench_solve --sizes 5 10 20 30 50 --reps 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+
+
+def random_game(m: int, n: int, rng: np.random.Generator):
+    from persuasion import PersuasionGame
+    return PersuasionGame(rng.dirichlet(np.ones(m)), rng.uniform(size=(m, n)), rng.uniform(size=(m, n)))
+
+
+def timed(fn, *args, **kw):
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return time.perf_counter() - t, out
+
+
+def main(argv=None):
+    from persuasion import solve
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[5, 10, 20, 30, 50])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--methods", nargs="+", default=["highs"], help="float methods to time (highs, linprog, cvxpy)")
+    ap.add_argument("--json", help="also write the rows to this JSON file")
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, seed {args.seed}")
+    head = "".join(f"{m + ' float s':>16}" for m in args.methods)
+    print(f"{'size':>8}{head}{'exact s':>12}{'exact/float':>13}{'|basis|':>9}{'valid':>7}")
+    for k in args.sizes:
+        ft = {m: [] for m in args.methods}
+        et, basis, valid = [], [], True
+        for _ in range(args.reps):
+            game = random_game(k, k, rng)
+            for m in args.methods:
+                t, sol = timed(solve, game, method=m)
+                ft[m].append(t)
+                valid &= sol.certificate.valid
+            game.rational()   # reading the data exactly is not part of the solve
+            t, sol = timed(solve, game, exact=True)
+            et.append(t)
+            basis.append(sol.stats.get("basis_size", -1))
+            valid &= sol.certificate.valid
+        med = {m: float(np.median(v)) for m, v in ft.items()}
+        e = float(np.median(et))
+        print(f"{k:>4}x{k:<3}" + "".join(f"{med[m]:>16.4f}" for m in args.methods)
+              + f"{e:>12.4f}{e / med[args.methods[0]]:>13.1f}{int(np.median(basis)):>9}{str(valid):>7}")
+        rows.append({"size": k, "float_seconds": med, "exact_seconds": e, "basis_size": int(np.median(basis)),
+                     "valid": valid})
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=2)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

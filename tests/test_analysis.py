@@ -1,0 +1,78 @@
+"""Analysis functions: tie-breaking, benchmarks, closure, posteriors <-> scheme."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from persuasion import (InvalidArgumentError, PersuasionGame, best_response, best_responses,
+                        concave_closure_two_states, examples, first_best_value, full_revelation_value,
+                        no_information_value, value_function)
+from persuasion.analysis import posteriors_from_scheme, region_vertices, scheme_from_posteriors
+
+F = Fraction
+
+
+@pytest.fixture
+def pj():
+    return examples.prosecutor_judge()
+
+
+def test_tie_breaking_rules(pj):
+    half = [F(1, 2), F(1, 2)]          # the judge is indifferent
+    assert list(best_responses(pj, half, exact=True)) == [0, 1]
+    assert best_response(pj, half, exact=True) == 1                    # Advisor-favoured: convict
+    assert best_response(pj, half, tie="adversarial", exact=True) == 0
+    assert best_response(pj, half, tie="lowest", exact=True) == 0
+    assert best_response(pj, [0.5, 0.5]) == 1                          # float ties within tolerance
+    assert best_response(pj, [0.5 + 1e-12, 0.5 - 1e-12]) == 1
+    assert best_response(pj, [0.6, 0.4]) == 0
+    with pytest.raises(InvalidArgumentError, match="tie must be one of"):
+        best_response(pj, half, tie="random")
+
+
+def test_bad_beliefs(pj):
+    with pytest.raises(InvalidArgumentError, match="one entry per state"):
+        value_function(pj, [1.0])
+    with pytest.raises(InvalidArgumentError, match="must sum to 1"):
+        value_function(pj, [0.3, 0.3])
+    with pytest.raises(InvalidArgumentError, match="non-negative"):
+        value_function(pj, [1.5, -0.5])
+
+
+def test_benchmarks_prosecutor_judge(pj):
+    assert no_information_value(pj, exact=True) == 0
+    assert full_revelation_value(pj, exact=True) == F(3, 10)
+    assert first_best_value(pj, exact=True) == 1
+    assert value_function(pj, [F(1, 2), F(1, 2)], tie="adversarial", exact=True) == 0
+
+
+def test_closure_prosecutor_judge(pj):
+    c = concave_closure_two_states(pj, exact=True)
+    assert c.breakpoints == (0, F(1, 2), 1)
+    assert c.values == (0, 1, 1)
+    assert c(F(3, 10)) == F(3, 5)          # 0.3 / 0.5
+    assert c.split(F(3, 10)) == (0, F(1, 2))
+    assert c(F(7, 10)) == 1
+
+
+def test_closure_needs_two_states():
+    g = PersuasionGame([1], [[1]], [[1]])
+    with pytest.raises(InvalidArgumentError, match="exactly 2 states"):
+        concave_closure_two_states(g)
+
+
+def test_scheme_posteriors_round_trip_and_plausibility(pj):
+    scheme = np.array([[F(4, 7), F(3, 7)], [F(0), F(1)]], dtype=object)
+    w, posts = posteriors_from_scheme(pj, scheme, exact=True)
+    assert list(w) == [F(2, 5), F(3, 5)]
+    assert [list(p) for p in posts] == [[1, 0], [F(1, 2), F(1, 2)]]
+    assert (scheme_from_posteriors(pj, w, posts, exact=True) == scheme).all()
+    with pytest.raises(InvalidArgumentError, match="Bayes plausibility"):
+        scheme_from_posteriors(pj, [F(1, 2), F(1, 2)], posts, exact=True)
+    with pytest.raises(InvalidArgumentError, match="matching weights"):
+        scheme_from_posteriors(pj, [1], posts, exact=True)
+
+
+def test_region_vertices_prosecutor_judge(pj):
+    verts = {tuple(v) for v in region_vertices(pj)}
+    assert verts == {(1, 0), (0, 1), (F(1, 2), F(1, 2))}

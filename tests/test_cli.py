@@ -1,0 +1,59 @@
+"""The command line: reports, JSON, and one-line errors with non-zero exits."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from persuasion import examples
+from persuasion.cli import main
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "persuasion", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_solve_report(tmp_path, capsys):
+    path = tmp_path / "pj.json"
+    examples.prosecutor_judge().to_json(path)
+    assert main(["solve", str(path), "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "Optimal Advisor value: 3/5" in out and "3/7" in out and "VALID, exact" in out
+    assert "innocent" in out and "convict" in out
+
+
+def test_solve_json(tmp_path, capsys):
+    path = tmp_path / "pj.json"
+    examples.prosecutor_judge().to_json(path)
+    assert main(["solve", str(path), "--json", "--exact"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["value"] == "3/5" and d["certificate"]["valid"] and d["scheme"][0][1] == "3/7"
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (None, "cannot read game file"),
+    ("{oops", "not valid JSON"),
+    ('{"prior": [0.5, 0.4], "sender": [[1], [1]], "receiver": [[1], [1]]}', "prior must sum to 1"),
+    ('{"prior": [1], "sender": [[1]]}', "missing required field"),
+])
+def test_bad_files_one_line_nonzero_exit(tmp_path, content, fragment):
+    path = tmp_path / "g.json"
+    if content is not None:
+        path.write_text(content)
+    r = run("solve", str(path))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0]
+
+
+def test_demo_runs_every_example():
+    r = run("demo")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("VALID, exact") == len(examples.names())
+
+
+def test_examples_listing_and_json():
+    assert main(["examples"]) == 0
+    r = run("examples", "prosecutor_judge")
+    assert json.loads(r.stdout)["actions"] == ["acquit", "convict"]
