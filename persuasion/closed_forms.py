@@ -16,6 +16,7 @@ Both work in floats (numpy) or exactly (``exact=True``, ``Fraction``).
 """
 from __future__ import annotations
 
+import bisect
 from fractions import Fraction
 
 import numpy as np
@@ -161,3 +162,137 @@ def binary_state_independent_optimum(game: PersuasionGame, exact: bool = False):
     pg = (prior * x).sum()
     value = v0 + (v1 - v0) * pg if g == 1 else v1 + (v0 - v1) * pg
     return value, scheme
+
+
+# ------------------------------------------------------------------ duals
+def knapsack_duals(game: PersuasionGame, scheme, exact: bool = False):
+    """Dual ``(y, lam)`` certifying the knapsack optimum.
+
+    With ``g`` the Advisor's preferred action, ``b`` the other and
+    ``d = U[:, g] - U[:, b]``, the only multiplier needed is ``lam[g, b] =
+    (v_g - v_b) / |d_c|`` at the cut-off state ``c`` (the first state not fully
+    recommended ``g``), and ``y[w] = prior[w] max(v_g + lam d[w], v_b)``.
+    """
+    prior, V, U = _data(game, exact)
+    zero = Fraction(0) if exact else 0.0
+    v0, v1 = V[0, 0], V[0, 1]
+    g, b = (1, 0) if v1 >= v0 else (0, 1)
+    vg, vb = V[0, g], V[0, b]
+    d = U[:, g] - U[:, b]
+    x = scheme[:, g]
+    lam = np.full((2, 2), zero, dtype=object if exact else float)
+    partial = [i for i in range(game.num_states) if prior[i] > 0 and x[i] < 1] if exact else \
+        np.flatnonzero((np.asarray(prior, float) > 0) & (np.asarray(x, float) < 1 - 1e-12))
+    if len(partial) and vg != vb:
+        # the cut-off is the least disliked state not fully recommended g
+        c = max(partial, key=lambda i: d[i]) if exact else partial[np.argmax(np.asarray(d, float)[partial])]
+        lam[g, b] = (vg - vb) / (-d[c])
+    y = prior * np.maximum(vg + lam[g, b] * d, vb) if not exact else \
+        np.array([prior[i] * max(vg + lam[g, b] * d[i], vb) for i in range(game.num_states)], dtype=object)
+    return y, lam
+
+
+def two_state_duals(game: PersuasionGame, exact: bool = False):
+    """Dual ``(y, lam)`` certifying the two-state optimum.
+
+    ``y[w] = prior[w] l(w)`` for the supporting line ``l`` of the concave
+    closure at the prior.  For each action ``a`` the multipliers follow from the
+    Receiver's upper envelope: if ``a`` is on it, one neighbouring envelope
+    action fixes the endpoint where ``l - V_a`` is negative; if not, the two
+    envelope actions around the point where ``a`` comes closest to the envelope
+    are mixed so that ``a``'s disadvantage is constant in the belief, and scaled
+    until it covers ``l - V_a``.
+    """
+    prior, V, U = _data(game, exact)
+    zero, one = (Fraction(0), Fraction(1)) if exact else (0.0, 1.0)
+    n = game.num_actions
+    # the supporting line of the closure at the prior
+    bps = [zero] + sorted(_envelope_breakpoints(U, exact)) + [one]
+    dt = object if exact else float
+
+    def act(p):
+        return best_response(game, np.array([one - p, p], dtype=dt), exact=exact)
+
+    hull = _upper_hull([(p, (one - p) * V[0, a] + p * V[1, a]) for p in bps for a in [act(p)]])
+    p0 = prior[1]
+    seg = next(((h0, h1) for h0, h1 in zip(hull, hull[1:]) if h0[0] <= p0 <= h1[0]), None)
+    (x0, v0), (x1, v1) = seg          # the hull always spans [0, 1], so seg exists
+    slope = (v1 - v0) / (x1 - x0)
+    l0, l1 = v0 - slope * x0, v0 + slope * (one - x0)          # line at p = 0 and p = 1
+    y = np.array([prior[0] * l0, prior[1] * l1], dtype=dt)
+    # the Receiver's envelope: one line per distinct (slope, intercept), sorted by slope
+    lines = {}
+    for a in range(n):
+        lines.setdefault((U[1, a] - U[0, a], U[0, a]), a)
+    env = []                                   # (slope, intercept, action) on the envelope, left to right
+    for s, c in sorted(lines):
+        if env and env[-1][0] == s:
+            env.pop()
+        while len(env) >= 2:
+            (s1, c1, _), (s2, c2, _) = env[-2], env[-1]
+            if (c - c1) * (s2 - s1) >= (c2 - c1) * (s - s1):
+                env.pop()
+            else:
+                break
+        env.append((s, c, lines[(s, c)]))
+    # keep only envelope lines that are on top somewhere in [0, 1]
+    def cross(i):  # belief where env[i] and env[i+1] cross
+        return (env[i][1] - env[i + 1][1]) / (env[i + 1][0] - env[i][0])
+    while len(env) >= 2 and cross(0) <= 0:
+        env.pop(0)
+    while len(env) >= 2 and cross(len(env) - 2) >= 1:
+        env.pop()
+    slopes = [e[0] for e in env]
+    lam = np.full((n, n), zero, dtype=dt)
+    for a in range(n):
+        sa, ca = U[1, a] - U[0, a], U[0, a]
+        g0, g1 = l0 - V[0, a], l1 - V[1, a]                 # l - V_a at p = 0 and 1
+        h = lambda b, p: (U[0, a] + (U[1, a] - U[0, a]) * p) - (U[0, b] + (U[1, b] - U[0, b]) * p)
+        if g0 >= 0 and g1 >= 0:
+            continue
+        i = bisect.bisect_left(slopes, sa)
+        same = i < len(env) and env[i][0] == sa
+        if same and env[i][1] == ca:                          # a lies on the envelope
+            L = env[i - 1][2] if i > 0 else None
+            R = env[i + 1][2] if i + 1 < len(env) else None
+            if g0 < 0 and L is not None:                       # h(L, .) < 0 left of a's interval
+                lam[a, L] = -g0 / (-h(L, zero))
+            elif g1 < 0 and R is not None:
+                lam[a, R] = -g1 / (-h(R, one))
+            continue
+        if same:                                              # parallel and below: constant gap
+            b = env[i][2]
+            lam[a, b] = max(-g0, -g1) / (-h(b, zero))
+            continue
+        L = env[i - 1][2] if i > 0 else None
+        R = env[i][2] if i < len(env) else None
+        if L is None or R is None:                            # closest at an end: one line suffices
+            b = R if L is None else L
+            worst = max(h(b, zero), h(b, one))
+            if worst < 0:
+                lam[a, b] = max(-g0, -g1) / (-worst)
+            else:                                             # touches the envelope at that end
+                lam[a, b] = (-g0 / (-h(b, zero))) if g0 < 0 else (-g1 / (-h(b, one)))
+            continue
+        sL, sR = U[1, L] - U[0, L], U[1, R] - U[0, R]
+        theta = (sR - sa) / (sR - sL)                         # theta h_L + (1-theta) h_R is constant
+        gap = theta * h(L, zero) + (one - theta) * h(R, zero)
+        if gap < 0:
+            t = max(-g0, -g1) / (-gap)
+            lam[a, L], lam[a, R] = t * theta, t * (one - theta)
+        elif g0 < 0:                                          # a touches the envelope at the L/R kink
+            lam[a, L] = -g0 / (-h(L, zero))
+        else:
+            lam[a, R] = -g1 / (-h(R, one))
+    return y, lam
+
+
+def solve_closed_form(game: PersuasionGame, exact: bool = False):
+    """``(scheme, y, lam, name)`` from the applicable closed form, or ``None``."""
+    if is_binary_state_independent(game):
+        _, scheme = binary_state_independent_optimum(game, exact)
+        return (scheme, *knapsack_duals(game, scheme, exact), "closed-form:knapsack")
+    if game.num_states == 2:
+        _, scheme = two_state_optimum(game, exact)
+        return (scheme, *two_state_duals(game, exact), "closed-form:two-state")
+    return None

@@ -2,9 +2,19 @@
 
 Methods
 -------
-``"highs"`` (default)
-    The LP on HiGHS' dual simplex through highspy.  Returns the optimal basis,
-    which the exact path re-solves in rationals.
+``"auto"`` (default)
+    A closed form where one applies (two states; two actions with a
+    state-independent Advisor), else row and column generation for games with
+    at least ``AUTO_GENERATION_MIN_SIZE`` actions, else the full LP on HiGHS.
+``"closed-form"``
+    The closed forms of :mod:`persuasion.closed_forms`, with analytic duals.
+``"highs-cg"``
+    Row and column generation on a live HiGHS model
+    (:mod:`persuasion.constraint_generation`): the same optimum and certificate
+    as the full LP, much faster on large games.
+``"highs"``
+    The full LP on HiGHS' dual simplex through highspy.  Returns the optimal
+    basis, which the exact path re-solves in rationals.
 ``"linprog"``
     The textbook route through ``scipy.optimize.linprog`` (HiGHS inside);
     float only.  Kept as the baseline of the benchmarks.
@@ -30,14 +40,20 @@ from fractions import Fraction
 import numpy as np
 
 from . import backends
+from .closed_forms import solve_closed_form
+from .constraint_generation import solve_generation
 from .errors import CertificateError, InvalidArgumentError
 from .exact import rational_simplex, resolve_basis
 from .game import PersuasionGame
 from .lp import build_float_lp, obedience_coefficients, obedience_pairs
 from .solution import Solution, assemble
 
-FLOAT_METHODS = ("highs", "linprog", "cvxpy")
-EXACT_METHODS = ("highs", "rational-simplex")
+FLOAT_METHODS = ("auto", "closed-form", "highs-cg", "highs", "linprog", "cvxpy")
+EXACT_METHODS = ("auto", "closed-form", "highs-cg", "highs", "rational-simplex")
+
+#: ``method="auto"`` uses row/column generation from this many actions on
+#: (below it the full LP is as fast; see docs/performance.md).
+AUTO_GENERATION_MIN_SIZE = 12
 
 #: Largest LP (rows x columns) the rational simplex fallback takes on.
 RATIONAL_SIMPLEX_LIMIT = 400_000
@@ -60,8 +76,9 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     exact : bool
         Return rational value and scheme with an exactly checked certificate.
     method : str, optional
-        ``"highs"`` (default), ``"linprog"``, ``"cvxpy"``, ``"cvxpy:SOLVER"`` or
-        ``"rational-simplex"`` (see module docstring).
+        ``"auto"`` (default), ``"closed-form"``, ``"highs-cg"``, ``"highs"``,
+        ``"linprog"``, ``"cvxpy"``, ``"cvxpy:SOLVER"`` or ``"rational-simplex"``
+        (see module docstring).
     solver_options : dict, optional
         Passed to the backend (HiGHS options, linprog options, cvxpy solve kwargs).
 
@@ -88,16 +105,27 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     """
     if not isinstance(game, PersuasionGame):
         raise InvalidArgumentError("solve()", "game", "must be a PersuasionGame", type(game).__name__)
-    method = "highs" if method is None else str(method)
+    method = "auto" if method is None else str(method)
     family, _, sub = method.partition(":")
     allowed = EXACT_METHODS if exact else FLOAT_METHODS
     if family not in allowed or (sub and family != "cvxpy"):
         raise InvalidArgumentError("solve()", "method", f"must be one of {allowed} with exact={exact}", method)
     t0 = time.perf_counter()
-    if family == "rational-simplex":
+    closed = None
+    if family in ("auto", "closed-form"):
+        closed = solve_closed_form(game, exact)
+        if closed is None and family == "closed-form":
+            raise InvalidArgumentError("solve()", "method", "'closed-form' needs 2 states, or 2 actions with a "
+                                       "state-independent Advisor utility", f"a {game.shape[0]}x{game.shape[1]} game")
+        if closed is None:
+            family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"
+    if closed is not None:
+        scheme, y, lam, name = closed
+        sol = assemble(game, scheme, y, lam, exact=exact, method=name)
+    elif family == "rational-simplex":
         sol = _solve_rational_simplex(game)
     elif exact:
-        sol = _solve_exact_highs(game, solver_options)
+        sol = _solve_exact_highs(game, solver_options, generation=family == "highs-cg")
     else:
         sol = _solve_float(game, family, sub or None, solver_options)
     sol.stats["seconds"] = time.perf_counter() - t0
@@ -105,6 +133,12 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
 
 
 def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) -> Solution:
+    m, n = game.shape
+    if family == "highs-cg":
+        res, pairs, info = solve_generation(game, options)
+        lam = _lam_matrix(n, pairs, res.lam_rows, float)
+        return assemble(game, res.x.reshape(m, n), np.asarray(res.y, float), lam, exact=False,
+                        method="highs-cg", stats=info)
     lp = build_float_lp(game)
     if family == "highs":
         res = backends.solve_highs(lp, options)
@@ -112,28 +146,39 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
         res = backends.solve_linprog(lp, options)
     else:
         res = backends.solve_cvxpy(lp, sub, options)
-    m, n = game.shape
     lam = _lam_matrix(n, lp.pairs, res.lam_rows, float)
     return assemble(game, res.x.reshape(m, n), np.asarray(res.y, float), lam, exact=False,
                     method=family if family != "cvxpy" else f"cvxpy:{res.info['solver']}",
                     stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]})
 
 
-def _solve_exact_highs(game: PersuasionGame, options) -> Solution:
-    """Re-solve HiGHS' optimal basis in rationals; fall back to the exact simplex."""
-    lp = build_float_lp(game)
-    res = backends.solve_highs(lp, options)
+def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) -> Solution:
+    """Re-solve HiGHS' optimal basis in rationals; fall back to the full LP, then the exact simplex.
+
+    With ``generation`` the basis comes from row/column generation, so the
+    rational system involves only the rows and columns that were generated.
+    """
+    if generation:
+        res, pairs, info = solve_generation(game, options)
+    else:
+        lp = build_float_lp(game)
+        res, pairs, info = backends.solve_highs(lp, options), lp.pairs, {}
     prior, V, U = game.rational()
     cols, tight_s, tight_o = res.basis
+    name = "highs-cg" if generation else "highs"
     try:
-        scheme, y, lam = resolve_basis(prior, V, U, lp.pairs, cols, tight_s, tight_o)
-        sol = assemble(game, scheme, y, lam, exact=True, method="highs+rational-basis",
-                       stats={"iterations": res.iterations, "basis_size": len(cols)})
+        scheme, y, lam = resolve_basis(prior, V, U, pairs, cols, tight_s, tight_o)
+        sol = assemble(game, scheme, y, lam, exact=True, method=f"{name}+rational-basis",
+                       stats={**info, "iterations": res.iterations, "basis_size": len(cols)})
         if sol.certificate.valid:
             return sol
         reason = sol.certificate.summary()
     except (ValueError, ZeroDivisionError) as e:
         reason = str(e)
+    if generation:   # the generated basis missed something exactly: certify the full LP instead
+        sol = _solve_exact_highs(game, options)
+        sol.stats["fallback_reason"] = reason
+        return sol
     m, n = game.shape
     K = n * (n - 1)
     if (m + K) * (m * n + K) > RATIONAL_SIMPLEX_LIMIT:

@@ -27,7 +27,8 @@ def test_prosecutor_judge_exact(pj):
     assert sol.receiver_actions[convict] == convict
 
 
-@pytest.mark.parametrize("method", ["highs", "linprog", "cvxpy", "cvxpy:CLARABEL"])
+@pytest.mark.parametrize("method", ["auto", "closed-form", "highs-cg", "highs", "linprog", "cvxpy",
+                                    "cvxpy:CLARABEL"])
 def test_prosecutor_judge_float_methods(pj, method):
     sol = solve(pj, method=method)
     assert sol.value == pytest.approx(0.6, abs=1e-7)
@@ -86,14 +87,14 @@ def test_solver_failure_is_an_exception_with_status():
     g = examples.prosecutor_judge()
     # an iteration limit of zero stops HiGHS before optimality
     with pytest.raises(SolverError) as info:
-        solve(g, solver_options={"simplex_iteration_limit": 0, "presolve": "off"})
+        solve(g, method="highs", solver_options={"simplex_iteration_limit": 0, "presolve": "off"})
     assert "Iteration limit" in info.value.status or "limit" in info.value.status.lower()
     assert "rescale" in info.value.hint
 
 
 def test_bad_solver_option_names_itself():
     with pytest.raises(InvalidArgumentError, match="not_an_option"):
-        solve(examples.prosecutor_judge(), solver_options={"not_an_option": 1})
+        solve(examples.prosecutor_judge(), method="highs", solver_options={"not_an_option": 1})
 
 
 def test_single_state_and_single_action_games():
@@ -124,3 +125,21 @@ def test_to_dict_is_json_serialisable(pj):
         d = json.loads(json.dumps(sol.to_dict()))
         assert d["certificate"]["valid"] is True
         assert d["receiver_actions"] == ["acquit", "convict"]
+
+
+def test_auto_takes_closed_forms_when_they_apply(pj):
+    assert solve(pj).method == "closed-form:knapsack"
+    two_states = PersuasionGame(["1/3", "2/3"], [[0, 1, 2], [2, 1, 0]], [[1, 0, 2], [0, 3, 1]])
+    assert solve(two_states, exact=True).method == "closed-form:two-state"
+    assert solve(examples.load("investment_advice")).method == "highs"
+    with pytest.raises(InvalidArgumentError, match="'closed-form' needs 2 states"):
+        solve(examples.load("investment_advice"), method="closed-form")
+
+
+def test_auto_uses_generation_on_large_games():
+    rng = np.random.default_rng(0)
+    g = PersuasionGame(rng.dirichlet(np.ones(20)), rng.uniform(size=(20, 20)), rng.uniform(size=(20, 20)))
+    auto, full = solve(g), solve(g, method="linprog")
+    assert auto.method == "highs-cg" and auto.certificate.valid
+    assert abs(auto.value - full.value) <= 1e-9
+    assert auto.stats["rows_added"] < 20 * 19
