@@ -37,12 +37,13 @@ from .errors import (
 )
 from .game import PersuasionGame
 from .solution import Duals, Solution
+from .batch import BatchSolution, solve_many
 from .solve import solve
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "PersuasionGame", "solve", "Solution", "Duals", "Certificate", "Residuals", "check_certificate",
+    "PersuasionGame", "solve", "solve_many", "BatchSolution", "Solution", "Duals", "Certificate", "Residuals", "check_certificate",
     "best_response", "best_responses", "value_function", "no_information_value", "full_revelation_value",
     "first_best_value", "concave_closure_two_states", "concave_closure_bruteforce",
     "posteriors_from_scheme", "scheme_from_posteriors",

@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 from .game import PersuasionGame
+from .rational import dot
 
 #: Relative tolerance for float ties between the Receiver's expected utilities.
 TIE_TOLERANCE = 1e-9
@@ -47,16 +48,36 @@ def _belief(game: PersuasionGame, belief, exact: bool, where: str) -> np.ndarray
     return b
 
 
+def _tolerances(game: PersuasionGame) -> tuple[float, float]:
+    return (TIE_TOLERANCE * max(1.0, float(np.abs(game.receiver).max())),
+            TIE_TOLERANCE * max(1.0, float(np.abs(game.sender).max())))
+
+
+def _tied(values, target, exact: bool, tol: float) -> list[int]:
+    return [i for i, v in enumerate(values) if (v == target if exact else abs(v - target) <= tol)]
+
+
+def _select(game, receiver_payoff, sender_payoff, tie: str, exact: bool, prefer=None) -> int:
+    """The chosen action given one belief's expected payoffs for both players."""
+    tol_u, tol_v = _tolerances(game)
+    top = max(receiver_payoff)
+    cands = [a for a in range(len(receiver_payoff))
+             if (receiver_payoff[a] == top if exact else receiver_payoff[a] >= top - tol_u)]
+    if tie == "lowest":
+        return cands[0]
+    sv = [sender_payoff[a] for a in cands]
+    chosen = [cands[i] for i in _tied(sv, max(sv) if tie == "sender" else min(sv), exact, tol_v)]
+    return int(prefer) if prefer is not None and prefer in chosen else int(chosen[0])
+
+
 def best_responses(game: PersuasionGame, belief, exact: bool = False) -> np.ndarray:
     """Indices of all Receiver best responses to ``belief`` (ties within tolerance)."""
     b = _belief(game, belief, exact, "best_responses()")
-    U = _data(game, exact)[2]
-    payoff = b.dot(U)
+    payoff = dot(b, _data(game, exact)[2])
     top = max(payoff)
     if exact:
         return np.array([a for a, u in enumerate(payoff) if u == top], dtype=int)
-    tol = TIE_TOLERANCE * max(1.0, float(np.abs(game.receiver).max()))
-    return np.flatnonzero(payoff >= top - tol)
+    return np.flatnonzero(payoff >= top - _tolerances(game)[0])
 
 
 def best_response(game: PersuasionGame, belief, tie: str = "sender", exact: bool = False,
@@ -73,25 +94,32 @@ def best_response(game: PersuasionGame, belief, tie: str = "sender", exact: bool
     """
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response()", "tie", f"must be one of {TIE_RULES}", tie)
-    cands = best_responses(game, belief, exact)
-    if tie == "lowest":
-        return int(cands[0])
     b = _belief(game, belief, exact, "best_response()")
-    sender_payoff = b.dot(_data(game, exact)[1][:, cands])
-    target = max(sender_payoff) if tie == "sender" else min(sender_payoff)
-    if exact:
-        chosen = [a for a, v in zip(cands, sender_payoff) if v == target]
-    else:
-        tol = TIE_TOLERANCE * max(1.0, float(np.abs(game.sender).max()))
-        chosen = [a for a, v in zip(cands, sender_payoff) if abs(v - target) <= tol]
-    return int(prefer) if prefer is not None and prefer in chosen else int(chosen[0])
+    _, V, U = _data(game, exact)
+    return _select(game, dot(b, U), dot(b, V), tie, exact, prefer)
+
+
+def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact: bool = False,
+                       prefer=None) -> np.ndarray:
+    """:func:`best_response` for each row of ``beliefs`` (k x m), with two matrix products.
+
+    ``prefer`` may be a sequence with one preferred action (or ``None``) per row.
+    Rows are not validated (callers pass posteriors they built).
+    """
+    if tie not in TIE_RULES:
+        raise InvalidArgumentError("best_response_many()", "tie", f"must be one of {TIE_RULES}", tie)
+    B = np.asarray(beliefs, dtype=object if exact else float).reshape(-1, game.num_states)
+    _, V, U = _data(game, exact)
+    R, S = dot(B, U), dot(B, V)
+    prefer = [None] * B.shape[0] if prefer is None else list(prefer)
+    return np.array([_select(game, R[k], S[k], tie, exact, prefer[k]) for k in range(B.shape[0])], dtype=int)
 
 
 def value_function(game: PersuasionGame, belief, tie: str = "sender", exact: bool = False):
     """The Advisor's value ``v(mu) = sum_w mu[w] V[w, a*(mu)]`` at a posterior ``mu``."""
     a = best_response(game, belief, tie=tie, exact=exact)
     b = _belief(game, belief, exact, "value_function()")
-    return b.dot(_data(game, exact)[1][:, a])
+    return dot(b, _data(game, exact)[1][:, a])
 
 
 def no_information_value(game: PersuasionGame, tie: str = "sender", exact: bool = False):

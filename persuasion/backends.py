@@ -39,15 +39,15 @@ class FloatResult:
 def _highs_lp(lp: FloatLP):
     import highspy
     A = sp.vstack([lp.A_eq, lp.A_ob], format="csc")
-    K = lp.pairs.shape[0]
+    K, m, cols = lp.A_ob.shape[0], lp.A_eq.shape[0], len(lp.c)
     model = highspy.HighsLp()
-    model.num_col_ = lp.m * lp.n
-    model.num_row_ = lp.m + K
+    model.num_col_ = cols
+    model.num_row_ = m + K
     model.col_cost_ = np.asarray(lp.c, dtype=float)
-    model.col_lower_ = np.zeros(lp.m * lp.n)
-    model.col_upper_ = np.full(lp.m * lp.n, highspy.kHighsInf)
-    model.row_lower_ = np.concatenate([np.ones(lp.m), np.zeros(K)])
-    model.row_upper_ = np.concatenate([np.ones(lp.m), np.full(K, highspy.kHighsInf)])
+    model.col_lower_ = np.zeros(cols)
+    model.col_upper_ = np.full(cols, highspy.kHighsInf)
+    model.row_lower_ = np.concatenate([np.ones(m), np.zeros(K)])
+    model.row_upper_ = np.concatenate([np.ones(m), np.full(K, highspy.kHighsInf)])
     model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     model.a_matrix_.start_ = A.indptr.astype(np.int32)
     model.a_matrix_.index_ = A.indices.astype(np.int32)

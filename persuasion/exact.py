@@ -23,8 +23,7 @@ def _to_fmpq(x: Fraction):
     return flint.fmpq(x.numerator, x.denominator)
 
 
-def _from_fmpq(x) -> Fraction:
-    return Fraction(int(x.p), int(x.q))
+from .rational import from_fmpq as _from_fmpq
 
 
 def solve_rational(M: Sequence[Sequence[Fraction]], rhs: Sequence[Sequence[Fraction]] | None = None,

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .game import PersuasionGame
+from .rational import dot
 
 
 def obedience_pairs(n: int) -> np.ndarray:
@@ -98,7 +99,7 @@ def obedience_slacks(prior, receiver, scheme) -> np.ndarray:
     Works on float arrays and on object arrays of ``Fraction`` (exactly).
     """
     W = prior[:, None] * scheme           # W[w, a] = prior[w] x[w, a]
-    G = W.T.dot(receiver)                 # G[a, a'] = sum_w W[w,a] U[w,a']
+    G = dot(W.T, receiver)                # G[a, a'] = sum_w W[w,a] U[w,a']
     return np.diagonal(G)[:, None] - G
 
 
@@ -111,5 +112,5 @@ def dual_slacks(prior, sender, receiver, y, lam) -> np.ndarray:
     lam = lam.copy()
     np.fill_diagonal(lam, 0)
     # sum_a' lam[a,a'] (U[w,a] - U[w,a']) = U[w,a] * rowsum(lam)[a] - (U lam^T)[w,a]
-    S = receiver * lam.sum(axis=1)[None, :] - receiver.dot(lam.T)
+    S = receiver * lam.sum(axis=1)[None, :] - dot(receiver, lam.T)
     return y[:, None] - prior[:, None] * S - prior[:, None] * sender

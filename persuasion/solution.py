@@ -136,7 +136,7 @@ class Solution:
 def assemble(game: PersuasionGame, scheme, y, lam, *, exact: bool, method: str, stats: dict | None = None,
              tolerance: float | None = None) -> Solution:
     """Build a :class:`Solution` from a primal-dual pair, checking its certificate."""
-    from .analysis import best_response
+    from .analysis import best_response_many
     m, n = game.shape
     data = game.rational() if exact else (game.prior, game.sender, game.receiver)
     prior = data[0]
@@ -150,12 +150,14 @@ def assemble(game: PersuasionGame, scheme, y, lam, *, exact: bool, method: str, 
     probs = joint.sum(axis=0)
     posteriors = np.empty((n, m), dtype=object if exact else float)
     actions = np.full(n, -1, dtype=int)
+    used = [a for a in range(n) if probs[a] > 0]
     for a in range(n):
         if probs[a] > 0:
             posteriors[a] = joint[:, a] / probs[a]
-            actions[a] = best_response(game, posteriors[a], exact=exact, prefer=a)
         else:
             posteriors[a] = None if exact else np.nan
+    if used:
+        actions[used] = best_response_many(game, np.stack([posteriors[a] for a in used]), exact=exact, prefer=used)
     for arr in (probs, posteriors, actions):
         arr.setflags(write=False)
     value = cert.primal_value
