@@ -69,6 +69,29 @@ def new_highs(options: dict | None = None):
     return h
 
 
+def run_highs(h) -> None:
+    """``h.run()``, retried cold, then with the primal simplex, if HiGHS stops short.
+
+    Warm re-solves after rows or columns are added occasionally end with
+    status 'Unknown' (a primal infeasibility left after HiGHS' cleanup); a cold
+    solve of the same model has always succeeded where we have seen this.
+    """
+    import highspy
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        return
+    h.clearSolver()
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        return
+    strategy = h.getOptionValue("simplex_strategy")
+    strategy = strategy[1] if isinstance(strategy, tuple) else strategy    # (status, value) in highspy 1.x
+    h.setOptionValue("simplex_strategy", 4)
+    h.clearSolver()
+    h.run()
+    h.setOptionValue("simplex_strategy", strategy)
+
+
 def read_highs(h, m: int, K: int, where: str = "solve()") -> FloatResult:
     """Read the optimum, duals and basis out of a solved ``highspy.Highs``."""
     import highspy
@@ -97,7 +120,7 @@ def solve_highs(lp: FloatLP, options: dict | None = None) -> FloatResult:
     """Solve with HiGHS (dual simplex by default) and return duals and basis."""
     h = new_highs(options)
     h.passModel(_highs_lp(lp))
-    h.run()
+    run_highs(h)
     return read_highs(h, lp.m, lp.pairs.shape[0])
 
 

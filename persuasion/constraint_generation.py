@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backends import FloatResult, new_highs
+from .backends import FloatResult, new_highs, run_highs
 from .errors import SolverError
 from .game import PersuasionGame
 from .lp import obedience_slacks
@@ -136,7 +136,7 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
         _add_rows(h, M, np.asarray(extra_pairs, dtype=int).reshape(-1, 2), prior, U)
     iterations = 0
     for rounds in range(1, max_rounds + 1):
-        h.run()
+        run_highs(h)
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError("solve()", h.modelStatusToString(status),

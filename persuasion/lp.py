@@ -22,6 +22,7 @@ object arrays of ``Fraction``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,10 +97,16 @@ def build_float_lp(game: PersuasionGame, pairs: np.ndarray | None = None) -> Flo
 def obedience_slacks(prior, receiver, scheme) -> np.ndarray:
     """``O[a, a'] = sum_w prior[w] x[w,a] (U[w,a] - U[w,a'])`` (n x n; diagonal 0).
 
-    Works on float arrays and on object arrays of ``Fraction`` (exactly).
+    Works on float arrays and on object arrays of ``Fraction`` (exactly).  Rows
+    of recommendations never sent are zero and are not multiplied out.
     """
     W = prior[:, None] * scheme           # W[w, a] = prior[w] x[w, a]
-    G = dot(W.T, receiver)                # G[a, a'] = sum_w W[w,a] U[w,a']
+    n = W.shape[1]
+    used = np.flatnonzero((W != 0).any(axis=0))
+    # G[a, a'] = sum_w W[w,a] U[w,a']
+    G = np.full((n, n), Fraction(0), dtype=object) if W.dtype == object else np.zeros((n, n))
+    if used.size:
+        G[used] = dot(W[:, used].T, receiver)
     return np.diagonal(G)[:, None] - G
 
 
