@@ -57,9 +57,9 @@ def _tied(values, target, exact: bool, tol: float) -> list[int]:
     return [i for i, v in enumerate(values) if (v == target if exact else abs(v - target) <= tol)]
 
 
-def _select(game, receiver_payoff, sender_payoff, tie: str, exact: bool, prefer=None) -> int:
+def _select(game, receiver_payoff, sender_payoff, tie: str, exact: bool, prefer=None, tolerances=None) -> int:
     """The chosen action given one belief's expected payoffs for both players."""
-    tol_u, tol_v = _tolerances(game)
+    tol_u, tol_v = tolerances or _tolerances(game)
     top = max(receiver_payoff)
     cands = [a for a in range(len(receiver_payoff))
              if (receiver_payoff[a] == top if exact else receiver_payoff[a] >= top - tol_u)]
@@ -104,11 +104,15 @@ def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact
     """:func:`best_response` for each row of ``beliefs`` (k x m), with two matrix products.
 
     ``prefer`` may be a sequence with one preferred action (or ``None``) per row.
-    Rows are not validated (callers pass posteriors they built).
+    Rows are not validated (callers pass posteriors they built).  Beliefs need
+    not be normalised: best responses are invariant to scaling a belief, and
+    the float tie tolerance is applied to the normalised payoffs.
     """
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response_many()", "tie", f"must be one of {TIE_RULES}", tie)
     B = np.asarray(beliefs, dtype=object if exact else float).reshape(-1, game.num_states)
+    if not exact:
+        B = B / B.sum(axis=1, keepdims=True)
     _, V, U = _data(game, exact)
     R, S = dot(B, U), dot(B, V)
     prefer = [None] * B.shape[0] if prefer is None else list(prefer)

@@ -1,0 +1,211 @@
+"""``run(game, learner, T, seed)``: play the online persuasion protocol and track regret.
+
+Each round ``t``: the learner commits to ``pi_t``; a state ``w_t ~ prior`` is
+drawn; a signal ``s_t ~ pi_t[w_t]``; the Receiver, who knows the prior and the
+committed scheme, forms its posterior and best responds (ties for the Advisor,
+then for the recommendation), so a recommendation that is not obedient under
+the true prior is overridden; the learner observes the round.
+
+The trace records, per round, the committed scheme's exact expected Advisor
+utility under the true prior with the Receiver's true best responses, the
+realised state, signal, action and utility, whether the Receiver obeyed, the
+cumulative expected (pseudo-) regret ``sum_t (V* - E[V(pi_t)])``, the
+cumulative realised regret ``sum_t (V* - V[w_t, a_t])``, and the bound curve
+of :func:`persuasion.bounds.regret_bound`.
+
+Rounds between two re-solves share one scheme, so they are simulated in
+vectorised chunks: a million rounds of a small game take seconds.  With
+``checkpoint=PATH`` the state of the run (learner, random generator, trace so
+far) is saved atomically every ``checkpoint_every`` rounds at chunk
+boundaries, and a run started again with the same path resumes where the last
+checkpoint left off: it loses no rounds and repeats none, and the final trace
+equals that of an uninterrupted run.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..analysis import best_response_many
+from ..errors import InvalidArgumentError
+from ..game import PersuasionGame
+from .learners import GameView, Learner
+
+#: Rounds simulated per vectorised chunk (also the checkpoint granularity).
+CHUNK = 1 << 15
+
+
+@dataclass
+class SchemeOutcome:
+    """What a scheme does under the true prior."""
+
+    expected_utility: float
+    actions: np.ndarray           # Receiver's action after each signal (-1: never sent)
+    obedient: bool                # every sent recommendation is followed
+
+
+def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray) -> SchemeOutcome:
+    """Exact expected Advisor utility of ``scheme`` under the true prior, with true best responses."""
+    prior, V = game.prior, game.sender
+    joint = prior[:, None] * scheme
+    probs = joint.sum(axis=0)
+    n = scheme.shape[1]
+    actions = np.full(n, -1, dtype=int)
+    used = np.flatnonzero(probs > 0)
+    if used.size:
+        actions[used] = best_response_many(game, joint[:, used].T, prefer=used)
+    value = float(sum(joint[:, s] @ V[:, actions[s]] for s in used))
+    return SchemeOutcome(value, actions, bool(np.all(actions[used] == used)))
+
+
+@dataclass
+class Trace:
+    """Per-round record of an online run (arrays of length ``T``)."""
+
+    game: str
+    learner: str
+    T: int
+    seed: int
+    delta: float
+    optimal_value: float
+    expected_utility: np.ndarray
+    state: np.ndarray
+    signal: np.ndarray
+    action: np.ndarray
+    utility: np.ndarray
+    obeyed: np.ndarray
+    bound: np.ndarray
+    within_theorem: bool
+    resolves: list = field(default_factory=list)
+
+    @property
+    def cumulative_regret(self) -> np.ndarray:
+        """``sum_{s<=t} (V* - E[V(pi_s)])``: the expected (pseudo-) regret."""
+        return np.cumsum(self.optimal_value - self.expected_utility)
+
+    @property
+    def cumulative_realised_regret(self) -> np.ndarray:
+        """``sum_{s<=t} (V* - V[w_s, a_s])``: the realised regret."""
+        return np.cumsum(self.optimal_value - self.utility)
+
+    def summary(self, points: int = 200) -> dict:
+        """Log-spaced samples of the curves (what a results file keeps)."""
+        idx = np.unique(np.geomspace(1, self.T, num=min(points, self.T)).astype(int)) - 1
+        return {"game": self.game, "learner": self.learner, "T": self.T, "seed": self.seed, "delta": self.delta,
+                "optimal_value": self.optimal_value, "within_theorem": self.within_theorem,
+                "rounds": (idx + 1).tolist(), "cumulative_regret": self.cumulative_regret[idx].tolist(),
+                "cumulative_realised_regret": self.cumulative_realised_regret[idx].tolist(),
+                "bound": self.bound[idx].tolist(), "obedience_rate": float(self.obeyed.mean()),
+                "resolves": len(self.resolves)}
+
+
+def _save_atomic(path: str, payload) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: float | None = None,
+        checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 8 * CHUNK, progress: bool = False,
+        stop_after: int | None = None) -> Trace:
+    """Play ``T`` rounds of online persuasion and return the :class:`Trace`.
+
+    Parameters
+    ----------
+    game : PersuasionGame
+        Its prior is the true state distribution, hidden from the learner.
+    learner : Learner
+        E.g. ``RobustPersuader(delta=0.05)``, ``ExploreThenCommit()``, ``KnownPriorOracle()``.
+    T : int
+        Number of rounds.
+    seed : int
+        Seed of the state and signal draws.
+    delta : float, optional
+        The ``delta`` of the bound curve; default the learner's ``delta`` or 0.05.
+    checkpoint : path, optional
+        Save progress here and resume from it if it exists.
+    checkpoint_every : int
+        Rounds between checkpoints (rounded up to whole chunks).
+    progress : bool
+        Show a tqdm progress bar.
+    stop_after : int, optional
+        Stop (returning ``None``) once this many rounds are done in total, as an
+        interruption would; used to test resumption.
+    """
+    from ..bounds import regret_bound
+    from ..solve import solve
+    T = int(T)
+    if T < 1:
+        raise InvalidArgumentError("run()", "T", "must be at least 1", T)
+    if not isinstance(learner, Learner):
+        raise InvalidArgumentError("run()", "learner", "must be a Learner", type(learner).__name__)
+    delta = float(delta if delta is not None else getattr(learner, "delta", 0.05))
+    m, n = game.shape
+    path = os.fspath(checkpoint) if checkpoint is not None else None
+    state = None
+    if path and os.path.exists(path):
+        with open(path, "rb") as fh:
+            state = pickle.load(fh)
+        if (state["T"], state["seed"], state["game"]) != (T, int(seed), game.to_dict()):
+            raise InvalidArgumentError("run()", "checkpoint", "belongs to another run (game, T or seed differ)", path)
+        learner = state["learner"]
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state["rng"]
+        arrays, t, resolves = state["arrays"], state["t"], state["resolves"]
+    else:
+        learner.reset(GameView.of(game), T, prior=game.prior if learner.uses_true_prior else None)
+        rng = np.random.default_rng(seed)
+        arrays = {"expected_utility": np.zeros(T), "state": np.zeros(T, np.int32), "signal": np.zeros(T, np.int32),
+                  "action": np.zeros(T, np.int32), "utility": np.zeros(T), "obeyed": np.zeros(T, bool)}
+        t, resolves = 1, []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=T, initial=t - 1, desc=f"{learner.name} on {game.name or 'game'}", unit="round")
+    V = game.sender
+    last_saved = t
+    outcome, outcome_of = None, None
+    while t <= T:
+        if learner.is_update(t):
+            resolves.append(t)
+        scheme = learner.commit(t)
+        if scheme is not outcome_of:
+            outcome, outcome_of = evaluate_scheme(game, scheme), scheme
+        chunk_end = ((t - 1) // CHUNK + 1) * CHUNK          # chunk boundaries are fixed: resumable
+        end = int(min(T, learner.next_update(t) - 1, chunk_end))
+        L = end - t + 1
+        states = rng.choice(m, size=L, p=game.prior)
+        cdf = np.cumsum(scheme, axis=1)
+        u = rng.random(L)
+        signals = np.minimum((u[:, None] >= cdf[states]).sum(axis=1), n - 1)
+        actions = outcome.actions[signals]
+        sl = slice(t - 1, end)
+        arrays["expected_utility"][sl] = outcome.expected_utility
+        arrays["state"][sl], arrays["signal"][sl], arrays["action"][sl] = states, signals, actions
+        arrays["utility"][sl] = V[states, actions]
+        arrays["obeyed"][sl] = actions == signals
+        learner.observe(t, states, signals, actions, V[states, actions])
+        t = end + 1
+        if bar is not None:
+            bar.update(L)
+        at_boundary = (t - 1) % CHUNK == 0 or t > T
+        if path and at_boundary and (t - last_saved >= checkpoint_every or t > T):
+            _save_atomic(path, {"T": T, "seed": int(seed), "game": game.to_dict(), "learner": learner,
+                                "rng": rng.bit_generator.state, "arrays": arrays, "t": t, "resolves": resolves})
+            last_saved = t
+        if stop_after is not None and t - 1 >= stop_after and t <= T:
+            if bar is not None:
+                bar.close()
+            return None
+    if bar is not None:
+        bar.close()
+    opt = float(solve(game, exact=True).value)
+    rb = regret_bound(game, np.arange(1, T + 1), delta)
+    return Trace(game.name or "game", learner.name, T, int(seed), delta, opt, bound=rb.value,
+                 within_theorem=rb.within_theorem, resolves=resolves, **arrays)

@@ -1,0 +1,213 @@
+"""Online learners: objects the caller drives.
+
+Protocol for rounds ``t = 1..T`` (see :func:`persuasion.online.run`):
+
+1. ``scheme = learner.commit(t)``: the Advisor commits to a scheme for round ``t``;
+   it stays committed until round ``learner.next_update(t) - 1``;
+2. a state is drawn from the prior (unknown to the learner), a signal from the
+   scheme, and the Receiver, who knows the prior and the scheme, best responds;
+3. ``learner.observe(t, states, signals, actions, utilities)`` reports the
+   feedback of rounds ``t, t+1, ...`` played under that one scheme.
+
+Every learner is given the utilities and labels (a :class:`GameView`), never
+the prior, except :class:`KnownPriorOracle`, the zero-regret reference.
+Each states what it observes in ``observes``.  Learners are plain picklable
+objects, so a run can be checkpointed and resumed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..game import PersuasionGame
+from .confidence import box, radius
+from .robust import solve_robust
+
+NEVER = math.inf
+
+
+@dataclass(frozen=True)
+class GameView:
+    """What a learner may know of the game: utilities and labels, not the prior."""
+
+    sender: np.ndarray
+    receiver: np.ndarray
+    states: tuple
+    actions: tuple
+
+    @classmethod
+    def of(cls, game: PersuasionGame) -> "GameView":
+        return cls(game.sender, game.receiver, game.states, game.actions)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.sender.shape
+
+
+def full_revelation_scheme(view: GameView) -> np.ndarray:
+    """Recommend, in each state, the Receiver's best action (ties: the Advisor's favourite)."""
+    m, n = view.shape
+    U, V = view.receiver, view.sender
+    scheme = np.zeros((m, n))
+    for w in range(m):
+        best = np.flatnonzero(U[w] >= U[w].max() - 1e-12)
+        scheme[w, best[np.argmax(V[w, best])]] = 1.0
+    return scheme
+
+
+class Learner:
+    """Base class.  Subclasses set ``name`` and ``observes`` and implement ``_scheme``."""
+
+    name = "learner"
+    observes = ""
+    uses_true_prior = False
+
+    def reset(self, view: GameView, horizon: int, prior: np.ndarray | None = None) -> None:
+        self.view, self.horizon = view, int(horizon)
+        m = view.shape[0]
+        self.counts = np.zeros(m, dtype=np.int64)
+        self.samples = 0
+        self._scheme_cache = None
+        self.history: list[dict] = []
+
+    def commit(self, t: int) -> np.ndarray:
+        """The scheme for round ``t`` (re-solved if the schedule says so)."""
+        if self._scheme_cache is None or self.is_update(t):
+            self._scheme_cache = self._scheme(t)
+            self._scheme_cache.setflags(write=False)
+        return self._scheme_cache
+
+    def is_update(self, t: int) -> bool:
+        return t == 1
+
+    def next_update(self, t: int) -> float:
+        """The first round after ``t`` at which the scheme may change."""
+        return NEVER
+
+    def observe(self, t: int, states, signals, actions, utilities) -> None:
+        """Feedback of rounds ``t .. t + len(states) - 1``; default: count states."""
+        self.counts += np.bincount(np.asarray(states), minlength=self.counts.shape[0])
+        self.samples += len(states)
+
+    @property
+    def empirical_prior(self) -> np.ndarray:
+        m = self.counts.shape[0]
+        return self.counts / self.samples if self.samples else np.full(m, 1.0 / m)
+
+    def _scheme(self, t: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class KnownPriorOracle(Learner):
+    """Commits to the exact optimum for the true prior: zero regret (the reference)."""
+
+    name = "oracle"
+    observes = "nothing: it is given the true prior"
+    uses_true_prior = True
+
+    def reset(self, view, horizon, prior=None):
+        super().reset(view, horizon)
+        if prior is None:
+            raise InvalidArgumentError("KnownPriorOracle.reset()", "prior", "must be given to the oracle", None)
+        self._prior = np.asarray(prior, dtype=float)
+
+    def _scheme(self, t):
+        from ..solve import solve
+        game = PersuasionGame(self._prior, self.view.sender, self.view.receiver)
+        sol = solve(game, exact=True)
+        return np.array(sol.scheme, dtype=float)
+
+
+class FullRevelation(Learner):
+    """Ignores all data and reveals the state: linear regret wherever persuasion binds."""
+
+    name = "full-revelation"
+    observes = "nothing (it ignores the data)"
+
+    def _scheme(self, t):
+        return full_revelation_scheme(self.view)
+
+
+class ExploreThenCommit(Learner):
+    """Reveal the state for ``explore_rounds`` rounds, then commit to the optimum for the empirical prior.
+
+    Parameters
+    ----------
+    explore_rounds : int, optional
+        Default ``ceil(T^(2/3))`` for horizon ``T``.
+    """
+
+    name = "explore-then-commit"
+    observes = "the realised state of each round"
+
+    def __init__(self, explore_rounds: int | None = None):
+        if explore_rounds is not None and int(explore_rounds) < 0:
+            raise InvalidArgumentError("ExploreThenCommit()", "explore_rounds", "must be >= 0", explore_rounds)
+        self.explore_rounds = explore_rounds
+
+    def reset(self, view, horizon, prior=None):
+        super().reset(view, horizon)
+        self.n0 = int(self.explore_rounds if self.explore_rounds is not None else math.ceil(horizon ** (2 / 3)))
+
+    def is_update(self, t):
+        return t == 1 or t == self.n0 + 1
+
+    def next_update(self, t):
+        return self.n0 + 1 if t <= self.n0 else NEVER
+
+    def _scheme(self, t):
+        if t <= self.n0:
+            return full_revelation_scheme(self.view)
+        from ..solve import solve
+        game = PersuasionGame(self.empirical_prior, self.view.sender, self.view.receiver)
+        return np.array(solve(game).scheme, dtype=float)
+
+
+class RobustPersuader(Learner):
+    """Commit to the best scheme obedient for every prior in a confidence box.
+
+    At each update round ``t`` it has seen ``s = t - 1`` states; the box is
+    ``|mu - mu_hat| <= radius(s, m, delta / 2)`` clipped to ``[0, 1]`` (see
+    :mod:`persuasion.online.confidence`), which holds for all rounds at once
+    with probability ``1 - delta / 2``; the objective uses ``mu_hat``.  The
+    other ``delta / 2`` is spent by the analysis (docs/theory.md), so the
+    regret bound holds with probability ``1 - delta``.
+
+    Parameters
+    ----------
+    delta : float in (0, 1)
+        Failure probability of the regret bound.
+    schedule : {"doubling", "every-round"}
+        Re-solve at rounds 1, 2, 4, 8, ... (default), or every round.
+    """
+
+    name = "robust"
+    observes = "the realised state of each round"
+
+    def __init__(self, delta: float = 0.05, schedule: str = "doubling"):
+        if not 0 < float(delta) < 1:
+            raise InvalidArgumentError("RobustPersuader()", "delta", "must be in (0, 1)", delta)
+        if schedule not in ("doubling", "every-round"):
+            raise InvalidArgumentError("RobustPersuader()", "schedule", "must be 'doubling' or 'every-round'", schedule)
+        self.delta, self.schedule = float(delta), schedule
+
+    def is_update(self, t):
+        return self.schedule == "every-round" or (t & (t - 1)) == 0
+
+    def next_update(self, t):
+        if self.schedule == "every-round":
+            return t + 1
+        return 1 << int(t).bit_length()          # next power of two above t
+
+    def _scheme(self, t):
+        m = self.view.shape[0]
+        mu_hat = self.empirical_prior
+        eps = float(radius(self.samples, m, self.delta / 2))
+        lower, upper = box(mu_hat, eps)
+        scheme = solve_robust(self.view.sender, self.view.receiver, mu_hat, lower, upper)
+        self.history.append({"t": t, "samples": self.samples, "eps": eps, "lower": lower, "upper": upper,
+                             "scheme": scheme.copy()})
+        return scheme

@@ -1,0 +1,37 @@
+"""The robust persuasion LP and the robust learner.
+
+Given a box ``[lower, upper]`` of priors, a scheme is *robustly obedient* if
+every obedience row holds for every prior in the box.  Each row is linear in
+the prior and the box is a product of intervals, so the worst prior is found
+coordinate by coordinate: the row ``sum_w mu[w] pi[w,a] D[w] >= 0`` (with
+``D = U[:,a] - U[:,a']``) holds on the whole box iff it holds with
+``mu[w] = lower[w]`` where ``D[w] >= 0`` and ``mu[w] = upper[w]`` where
+``D[w] < 0``.  The rows stay linear, and full revelation of the Receiver's
+best action satisfies all of them (every term is non-negative), so the robust
+LP is never infeasible.  Without the clip at zero, ``lower`` could be
+negative and full revelation would stop being feasible.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backends
+from ..lp import FloatLP, obedience_matrix, obedience_pairs, simplex_matrix
+
+
+def robust_coefficients(U: np.ndarray, lower: np.ndarray, upper: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Worst-case obedience coefficients ``C[k, w]`` for each pair ``k = (a, a')``."""
+    D = (U[:, pairs[:, 0]] - U[:, pairs[:, 1]]).T           # (K, m)
+    return np.where(D >= 0, lower[None, :] * D, upper[None, :] * D)
+
+
+def solve_robust(sender: np.ndarray, receiver: np.ndarray, mu_hat: np.ndarray, lower: np.ndarray,
+                 upper: np.ndarray, options: dict | None = None) -> np.ndarray:
+    """Best scheme for the objective ``mu_hat`` among schemes obedient for every prior in the box."""
+    m, n = sender.shape
+    pairs = obedience_pairs(n)
+    C = robust_coefficients(receiver, lower, upper, pairs)
+    lp = FloatLP(c=(mu_hat[:, None] * sender).reshape(-1), A_eq=simplex_matrix(m, n),
+                 A_ob=obedience_matrix(C, pairs, m, n), D=C, pairs=pairs, m=m, n=n)
+    res = backends.solve_highs(lp, options)
+    return np.clip(res.x.reshape(m, n), 0.0, None)
