@@ -47,10 +47,13 @@ def test_bad_files_one_line_nonzero_exit(tmp_path, content, fragment):
     assert len(lines) == 1 and fragment in lines[0]
 
 
-def test_demo_runs_every_example():
-    r = run("demo")
+def test_demo_runs_every_example_then_a_regret_study(tmp_path):
+    r = run("demo", "--out", str(tmp_path / "study"), "--figures", str(tmp_path / "fig"))
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("VALID, exact") == len(examples.names())
+    assert "outside the theorem" in r.stdout and "within the theorem" in r.stdout
+    assert (tmp_path / "fig" / "regret.png").stat().st_size > 1000
+    assert len(list((tmp_path / "study" / "results").glob("*.json"))) == 18
 
 
 def test_examples_listing_and_json():

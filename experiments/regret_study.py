@@ -1,0 +1,257 @@
+"""Regret study: learners x games x seeds, in parallel, resumable.
+
+    python -m experiments.regret_study experiments/configs/regret_default.toml --out results/regret
+    python -m paper_figures.fig_regret --results results/regret --out figures/
+
+The config (TOML) names the games (bundled names or JSON paths), the learners,
+``T``, the seeds and ``delta`` (see ``experiments/configs/``).  Every run
+(game, learner, seed) is a task executed through joblib (processes by
+default; ``backend = "dask"`` or ``"ray"`` sends tasks to a cluster when the
+package and a client are available).  Each finished task is written at once
+to ``OUT/results/<game>__<learner>__seed<k>.json`` (atomically); a task in
+progress checkpoints its state to ``OUT/checkpoints/``.  Starting the study
+again skips finished tasks and resumes unfinished ones from their
+checkpoints, so an interruption loses and duplicates no rounds.
+``OUT/study.json`` records the config, the package version and the start
+time; ``OUT/summary.json`` the final regret and fitted log-log slope of every
+(game, learner).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+LEARNER_KINDS = ("robust", "robust-every-round", "explore-then-commit", "full-revelation", "oracle")
+BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
+
+
+class ConfigError(ValueError):
+    """A study config breaks a rule (the message names the field)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    game: str
+    learner: dict
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{Path(self.game).stem}__{self.learner['kind']}__seed{self.seed}"
+
+
+def load_config(source) -> dict:
+    """Read and validate a study config (path to TOML, or a dict)."""
+    if isinstance(source, dict):
+        cfg = dict(source)
+    else:
+        try:
+            with open(source, "rb") as fh:
+                cfg = tomllib.load(fh)
+        except OSError as e:
+            raise ConfigError(f"cannot read config {os.fspath(source)!r}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config {os.fspath(source)!r} is not valid TOML: {e}") from None
+    for key in ("T", "seeds", "games", "learners"):
+        if key not in cfg:
+            raise ConfigError(f"config: missing required field {key!r}")
+    if not isinstance(cfg["T"], int) or cfg["T"] < 1:
+        raise ConfigError(f"config: T must be a positive integer; got {cfg['T']!r}")
+    if not cfg["seeds"] or not all(isinstance(s, int) for s in cfg["seeds"]):
+        raise ConfigError(f"config: seeds must be a non-empty list of integers; got {cfg['seeds']!r}")
+    delta = cfg.setdefault("delta", 0.05)
+    if not 0 < float(delta) < 1:
+        raise ConfigError(f"config: delta must be in (0, 1); got {delta!r}")
+    for lr in cfg["learners"]:
+        if lr.get("kind") not in LEARNER_KINDS:
+            raise ConfigError(f"config: learner kind must be one of {LEARNER_KINDS}; got {lr.get('kind')!r}")
+    par = cfg.setdefault("parallel", {})
+    if par.setdefault("backend", "loky") not in BACKENDS:
+        raise ConfigError(f"config: parallel.backend must be one of {BACKENDS}; got {par['backend']!r}")
+    par.setdefault("n_jobs", 1)
+    cfg.setdefault("name", "regret_study")
+    cfg.setdefault("checkpoint_every", 262_144)
+    for g in cfg["games"]:
+        _load_game(g)          # fail early on a bad game name or file
+    return cfg
+
+
+def _load_game(name: str):
+    from persuasion import PersuasionGame, examples
+    if name in examples.names():
+        return examples.load(name)
+    if not os.path.exists(name):
+        raise ConfigError(f"config: game {name!r} is neither a bundled example {examples.names()} nor a file")
+    return PersuasionGame.from_json(name)
+
+
+def make_learner(spec: dict, delta: float):
+    from persuasion.online import ExploreThenCommit, FullRevelation, KnownPriorOracle, RobustPersuader
+    kind = spec["kind"]
+    if kind == "robust":
+        return RobustPersuader(delta=spec.get("delta", delta))
+    if kind == "robust-every-round":
+        return RobustPersuader(delta=spec.get("delta", delta), schedule="every-round")
+    if kind == "explore-then-commit":
+        return ExploreThenCommit(spec.get("explore_rounds"))
+    if kind == "full-revelation":
+        return FullRevelation()
+    return KnownPriorOracle()
+
+
+def tasks_of(cfg: dict) -> list[Task]:
+    return [Task(g, lr, s) for g in cfg["games"] for lr in cfg["learners"] for s in cfg["seeds"]]
+
+
+def _write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None) -> str | None:
+    """Run one task (resuming from its checkpoint) and write its result file; returns the key."""
+    from persuasion.online import run
+    out = Path(out)
+    result = out / "results" / f"{task.key}.json"
+    if result.exists():
+        return task.key
+    ckpt = out / "checkpoints" / f"{task.key}.pkl"
+    game = _load_game(task.game)
+    t0 = time.perf_counter()
+    trace = run(game, make_learner(task.learner, cfg["delta"]), cfg["T"], task.seed, delta=cfg["delta"],
+                checkpoint=ckpt, checkpoint_every=cfg["checkpoint_every"], stop_after=stop_after)
+    if trace is None:          # stopped on purpose (tests of resumption)
+        return None
+    summary = trace.summary()
+    summary.update(game_file=task.game, learner_spec=task.learner, seconds=time.perf_counter() - t0,
+                   final_regret=float(trace.cumulative_regret[-1]),
+                   final_realised_regret=float(trace.cumulative_realised_regret[-1]),
+                   final_bound=float(trace.bound[-1]))
+    _write_json_atomic(result, summary)
+    ckpt.unlink(missing_ok=True)
+    return task.key
+
+
+def _parallel(backend: str, n_jobs: int):
+    import joblib
+    if backend == "dask":
+        try:
+            import dask.distributed  # noqa: F401  (registers joblib's dask backend)
+        except ImportError:
+            raise ConfigError("config: parallel.backend 'dask' needs dask[distributed] and a running Client") from None
+    if backend == "ray":
+        try:
+            from ray.util.joblib import register_ray
+        except ImportError:
+            raise ConfigError("config: parallel.backend 'ray' needs ray installed (pip install ray)") from None
+        register_ray()
+    if backend == "sequential":
+        return joblib.Parallel(n_jobs=1, return_as="generator_unordered")
+    return joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
+
+
+def run_study(config, out: str | os.PathLike, *, n_jobs: int | None = None, backend: str | None = None,
+              progress: bool = True) -> dict:
+    """Run (or resume) a study; returns the summary written to ``OUT/summary.json``."""
+    import joblib
+    cfg = load_config(config)
+    out = Path(out)
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    import persuasion
+    manifest = out / "study.json"
+    if manifest.exists():
+        old = json.loads(manifest.read_text())["config"]
+        keys = ("T", "seeds", "games", "learners", "delta")
+        if any(old.get(k) != cfg.get(k) for k in keys):
+            raise ConfigError(f"{out}: holds a study with another config; use another --out or delete it")
+    else:
+        _write_json_atomic(manifest, {"config": cfg, "version": persuasion.__version__,
+                                      "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "python": sys.version})
+    tasks = tasks_of(cfg)
+    todo = [t for t in tasks if not (out / "results" / f"{t.key}.json").exists()]
+    backend = backend or cfg["parallel"]["backend"]
+    n_jobs = n_jobs or cfg["parallel"]["n_jobs"]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=cfg["name"], unit="run")
+    if todo:
+        for _ in _parallel(backend, n_jobs)(joblib.delayed(run_task)(t, cfg, str(out)) for t in todo):
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    summary = summarise(out)
+    _write_json_atomic(out / "summary.json", summary)
+    return summary
+
+
+def load_results(out) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(Path(out, "results").glob("*.json"))]
+
+
+def fitted_slope(rounds, regret, lo: int = 1000) -> float:
+    """Log-log slope of regret against rounds for rounds >= lo (NaN if too few points)."""
+    r, y = np.asarray(rounds, float), np.asarray(regret, float)
+    keep = (r >= lo) & (y > 0)
+    if keep.sum() < 3:
+        return float("nan")
+    return float(np.polyfit(np.log(r[keep]), np.log(y[keep]), 1)[0])
+
+
+def summarise(out) -> dict:
+    """Per (game, learner): median final regret, bound, and the fitted slope of the median curve."""
+    groups: dict[tuple, list[dict]] = {}
+    for res in load_results(out):
+        groups.setdefault((res["game"], res["learner"]), []).append(res)
+    rows = []
+    for (game, learner), runs in sorted(groups.items()):
+        curves = np.array([r["cumulative_regret"] for r in runs])
+        med = np.median(curves, axis=0)
+        rows.append({"game": game, "learner": learner, "seeds": len(runs), "T": runs[0]["T"],
+                     "median_final_regret": float(med[-1]), "bound": runs[0]["final_bound"],
+                     "within_theorem": runs[0]["within_theorem"],
+                     "slope_from_1e3": fitted_slope(runs[0]["rounds"], med)})
+    return {"rows": rows}
+
+
+def format_summary(summary: dict) -> str:
+    from persuasion.report import table
+    return table(["game", "learner", "seeds", "T", "median regret", "bound", "slope (T>=1e3)"],
+                 [[r["game"], r["learner"], r["seeds"], r["T"], f"{r['median_final_regret']:.1f}",
+                   f"{r['bound']:.1f}" if np.isfinite(r["bound"]) else "outside theorem",
+                   f"{r['slope_from_1e3']:.3f}"] for r in summary["rows"]])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Run or resume a regret study.")
+    ap.add_argument("config", help="study config (TOML), e.g. experiments/configs/regret_default.toml")
+    ap.add_argument("--out", default=None, help="output folder (default: results/<name>)")
+    ap.add_argument("--n-jobs", type=int, default=None)
+    ap.add_argument("--backend", choices=BACKENDS, default=None)
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load_config(args.config)
+        out = args.out or os.path.join("results", cfg["name"])
+        summary = run_study(cfg, out, n_jobs=args.n_jobs, backend=args.backend, progress=not args.no_progress)
+    except ValueError as e:
+        print(f"regret_study: error: {e}", file=sys.stderr)
+        return 2
+    print(format_summary(summary))
+    print(f"results in {out}/results, summary in {out}/summary.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Figure: cumulative regret of each learner against the bound, log-log axes.
+
+Reads the result files of a regret study (``experiments/regret_study.py``):
+one panel per game; for each learner the median over seeds with a band from
+the minimum to the maximum; the robust learner's bound dashed.  Writes PNG
+and PDF.
+
+    python -m paper_figures.fig_regret --results results/regret --out figures/
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+STYLE = {"robust": ("C0", "robust (ours)"), "robust-every-round": ("C4", "robust, every round"),
+         "explore-then-commit": ("C1", "explore-then-commit"), "full-revelation": ("C2", "full revelation"),
+         "oracle": ("C3", "known-prior oracle")}
+
+
+def draw(results_dir, out_dir, stem: str = "regret") -> list[Path]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from experiments.regret_study import load_results
+
+    results = load_results(results_dir)
+    if not results:
+        raise SystemExit(f"fig_regret: no result files under {results_dir}/results")
+    games = sorted({r["game"] for r in results})
+    cols = min(2, len(games))
+    rows = math.ceil(len(games) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    for ax, game in zip(axes.flat, games):
+        runs = [r for r in results if r["game"] == game]
+        for learner in sorted({r["learner"] for r in runs}):
+            mine = [r for r in runs if r["learner"] == learner]
+            x = np.array(mine[0]["rounds"])
+            Y = np.array([r["cumulative_regret"] for r in mine])
+            colour, label = STYLE.get(learner, ("k", learner))
+            med = np.median(Y, axis=0)
+            positive = med > 0
+            if not positive.any():
+                ax.plot([], [], color=colour, label=f"{label} (zero regret)")
+                continue
+            ax.plot(x[positive], med[positive], color=colour, lw=1.8, label=f"{label} ({len(mine)} seeds)")
+            lo, hi = Y.min(axis=0), Y.max(axis=0)
+            ok = positive & (lo > 0)
+            ax.fill_between(x[ok], lo[ok], hi[ok], color=colour, alpha=0.2, lw=0)
+        bound = np.array(runs[0]["bound"])
+        x = np.array(runs[0]["rounds"])
+        if np.isfinite(bound).all():
+            ax.plot(x, bound, "k--", lw=1.2, label=f"bound (delta={runs[0]['delta']})")
+        else:
+            ax.text(0.03, 0.95, "outside the theorem: no bound", transform=ax.transAxes, va="top", fontsize=8)
+        ax.plot(x, x * (max(r["cumulative_regret"][-1] for r in runs) / x[-1]), color="grey", lw=0.6, ls=":",
+                label="linear reference")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(game, fontsize=10)
+        ax.set_xlabel("round T")
+        ax.set_ylabel("cumulative expected regret")
+        ax.legend(fontsize=7, loc="upper left" if np.isfinite(bound).all() else "lower right")
+    for ax in list(axes.flat)[len(games):]:
+        ax.axis("off")
+    fig.tight_layout()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.{ext}" for ext in ("png", "pdf")]
+    for p in paths:
+        fig.savefig(p, dpi=150)
+    plt.close(fig)
+    return paths
+
+
+def main(argv=None) -> list[Path]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results", default="results/regret", help="folder of a regret study")
+    ap.add_argument("--out", default="figures", help="output folder")
+    args = ap.parse_args(argv)
+    paths = draw(args.results, args.out)
+    for p in paths:
+        print(f"wrote {p}")
+    return paths
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The regret study: config validation, results files, and resumption.
+
+Resumption is tested twice: inside one run (stop part-way, start again from
+the checkpoint) and for a whole study process killed with SIGKILL while a run
+is half done.  Both must give results identical to an uninterrupted run:
+no round lost, none repeated.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments import regret_study
+from experiments.regret_study import ConfigError, load_config, run_study
+from persuasion import examples
+from persuasion.online import RobustPersuader, engine, run
+
+ARRAYS = ("expected_utility", "state", "signal", "action", "utility", "obeyed", "bound")
+
+
+def test_run_resumes_from_checkpoint_without_loss_or_duplication(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "CHUNK", 1000)
+    g = examples.load("investment_advice")
+    full = run(g, RobustPersuader(0.05), T=10_000, seed=4)
+    ckpt = tmp_path / "run.pkl"
+    assert run(g, RobustPersuader(0.05), T=10_000, seed=4, checkpoint=ckpt, checkpoint_every=1000,
+               stop_after=4321) is None
+    assert ckpt.exists()
+    resumed = run(g, RobustPersuader(0.05), T=10_000, seed=4, checkpoint=ckpt, checkpoint_every=1000)
+    for name in ARRAYS:
+        assert np.array_equal(getattr(resumed, name), getattr(full, name)), name
+    assert resumed.resolves == full.resolves
+    assert len(resumed.state) == 10_000
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "CHUNK", 100)
+    g = examples.prosecutor_judge()
+    ckpt = tmp_path / "c.pkl"
+    run(g, RobustPersuader(), T=1000, seed=1, checkpoint=ckpt, checkpoint_every=100, stop_after=300)
+    with pytest.raises(ValueError, match="belongs to another run"):
+        run(g, RobustPersuader(), T=1000, seed=2, checkpoint=ckpt)
+
+
+QUICK = {"name": "t", "T": 3000, "seeds": [0, 1], "delta": 0.05, "games": ["prosecutor_judge"],
+         "learners": [{"kind": "robust"}, {"kind": "oracle"}], "parallel": {"backend": "sequential", "n_jobs": 1}}
+
+
+def test_study_writes_results_and_summary(tmp_path):
+    summary = run_study(QUICK, tmp_path, progress=False)
+    files = sorted(p.name for p in (tmp_path / "results").glob("*.json"))
+    assert files == ["prosecutor_judge__oracle__seed0.json", "prosecutor_judge__oracle__seed1.json",
+                     "prosecutor_judge__robust__seed0.json", "prosecutor_judge__robust__seed1.json"]
+    rows = {r["learner"]: r for r in summary["rows"]}
+    assert rows["oracle"]["median_final_regret"] == pytest.approx(0.0, abs=1e-9)
+    assert rows["robust"]["median_final_regret"] <= rows["robust"]["bound"]
+    assert json.loads((tmp_path / "study.json").read_text())["config"]["T"] == 3000
+    # a second start finds everything done and changes nothing
+    before = {p: p.read_text() for p in (tmp_path / "results").glob("*.json")}
+    run_study(QUICK, tmp_path, progress=False)
+    assert {p: p.read_text() for p in (tmp_path / "results").glob("*.json")} == before
+
+
+def test_study_refuses_a_folder_with_another_config(tmp_path):
+    run_study(QUICK, tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="another config"):
+        run_study({**QUICK, "T": 10}, tmp_path, progress=False)
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"T": 0}, "T must be a positive integer"),
+    ({"seeds": []}, "seeds must be a non-empty list"),
+    ({"delta": 2}, "delta must be in (0, 1)"),
+    ({"learners": [{"kind": "magic"}]}, "learner kind must be one of"),
+    ({"games": ["no_such_game"]}, "neither a bundled example"),
+    ({"parallel": {"backend": "mpi"}}, "parallel.backend must be one of"),
+])
+def test_bad_configs(change, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config({**QUICK, **change})
+    assert fragment in str(info.value)
+
+
+def test_missing_config_field_and_file(tmp_path):
+    with pytest.raises(ConfigError, match="missing required field 'learners'"):
+        load_config({k: v for k, v in QUICK.items() if k != "learners"})
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "nope.toml")
+
+
+KILL_CONFIG = """
+name = "kill"
+T = 600000
+seeds = [0, 1]
+delta = 0.05
+checkpoint_every = 32768
+games = ["investment_advice"]
+[[learners]]
+kind = "robust"
+[parallel]
+backend = "sequential"
+n_jobs = 1
+"""
+
+
+def _results(folder: Path) -> dict:
+    out = {}
+    for p in sorted((folder / "results").glob("*.json")):
+        d = json.loads(p.read_text())
+        d.pop("seconds")
+        out[p.name] = d
+    return out
+
+
+def test_killed_study_resumes_to_identical_results(tmp_path):
+    cfg = tmp_path / "kill.toml"
+    cfg.write_text(KILL_CONFIG)
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    cmd = [sys.executable, "-m", "experiments.regret_study", str(cfg), "--no-progress", "--out"]
+    subprocess.run(cmd + [str(clean)], check=True, capture_output=True, timeout=600)
+    proc = subprocess.Popen(cmd + [str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    saw_checkpoint = False
+    deadline = time.time() + 300
+    while proc.poll() is None and time.time() < deadline:
+        if list((killed / "checkpoints").glob("*.pkl")) if (killed / "checkpoints").exists() else []:
+            saw_checkpoint = True
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait(timeout=60)
+    assert saw_checkpoint, "the study finished before a checkpoint could be interrupted"
+    assert len(list((killed / "results").glob("*.json"))) < 2
+    subprocess.run(cmd + [str(killed)], check=True, capture_output=True, timeout=600)
+    assert _results(killed) == _results(clean)
+    assert not list((killed / "checkpoints").glob("*.pkl"))
+    for d in _results(killed).values():
+        assert d["T"] == 600000
