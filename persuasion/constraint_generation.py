@@ -34,9 +34,9 @@ from .lp import obedience_slacks
 #: Rows added per recommended action and round (the most violated first).
 ROWS_PER_ACTION = 4
 #: Columns added per state and round (the largest reduced costs first).
-COLS_PER_STATE = 4
+COLS_PER_STATE = 16
 #: Favourite Advisor actions per state in the starting columns.
-START_COLS_PER_STATE = 2
+START_COLS_PER_STATE = 4
 #: Violations and reduced costs below ``GENERATION_TOLERANCE * max(1, |U|, |V|)`` are ignored.
 GENERATION_TOLERANCE = 1e-10
 
@@ -48,9 +48,9 @@ class _Model:
     m: int
     n: int
     col_of: np.ndarray        # (m, n): model column of x[w, a], or -1
-    cols: list                # model column -> (w, a)
+    cols: np.ndarray          # (k, 2): model column -> (w, a)
     row_of: np.ndarray        # (n, n): model row of obedience (a, a'), or -1
-    pairs: list               # model row m + k -> (a, a')
+    pairs: np.ndarray         # (K, 2): model row m + k -> (a, a')
 
 
 def _top_k(score: np.ndarray, k: int, threshold: float) -> np.ndarray:
@@ -66,43 +66,54 @@ def _top_k(score: np.ndarray, k: int, threshold: float) -> np.ndarray:
     return np.stack([rows[keep], cols[keep]], axis=1)
 
 
+def _csr_blocks(groups):
+    """Concatenate per-group (count, nnz-per-item, index, value) blocks into start/index/value arrays."""
+    counts = np.concatenate([g[0] for g in groups]) if groups else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+    index = np.concatenate([g[1] for g in groups]).astype(np.int32) if groups else np.zeros(0, np.int32)
+    value = np.concatenate([g[2] for g in groups]).astype(float) if groups else np.zeros(0)
+    return starts, index, value
+
+
 def _add_cols(h, M: _Model, new: np.ndarray, prior, V, U) -> None:
-    """Add columns ``x[w, a]`` for each ``(w, a)`` in ``new`` with their entries in present rows."""
+    """Add columns ``x[w, a]`` for each ``(w, a)`` in ``new``, with their entries in present rows."""
     import highspy
-    starts, index, value = [], [], []
-    for w, a in new:
-        starts.append(len(index))
-        index.append(w)
-        value.append(1.0)
-        for b in np.flatnonzero(M.row_of[a] >= 0):
-            coef = prior[w] * (U[w, a] - U[w, b])
-            if coef != 0:
-                index.append(M.row_of[a, b])
-                value.append(coef)
-        M.col_of[w, a] = len(M.cols)
-        M.cols.append((w, a))
+    order = np.argsort(new[:, 1], kind="stable")      # group the new columns by action
+    new = new[order]
+    groups = []
+    for a in np.unique(new[:, 1]):
+        ws = new[new[:, 1] == a, 0]
+        bs = np.flatnonzero(M.row_of[a] >= 0)
+        coef = prior[ws, None] * (U[ws, a][:, None] - U[np.ix_(ws, bs)])      # (k_a, |bs|)
+        nz = coef != 0
+        idx = np.where(nz, M.row_of[a, bs][None, :], -1)
+        # each column: its simplex row w first, then its non-zero obedience entries
+        counts = 1 + nz.sum(axis=1)
+        index = np.concatenate([np.concatenate([[w], idx[i][nz[i]]]) for i, w in enumerate(ws)])
+        value = np.concatenate([np.concatenate([[1.0], coef[i][nz[i]]]) for i in range(len(ws))])
+        groups.append((counts, index, value))
+    starts, index, value = _csr_blocks(groups)
     k = len(new)
+    M.col_of[new[:, 0], new[:, 1]] = len(M.cols) + np.arange(k)
+    M.cols = np.concatenate([M.cols, new])
     h.addCols(k, (prior[new[:, 0]] * V[new[:, 0], new[:, 1]]).astype(float), np.zeros(k),
-              np.full(k, highspy.kHighsInf), len(index), np.array(starts, dtype=np.int32),
-              np.array(index, dtype=np.int32), np.array(value, dtype=float))
+              np.full(k, highspy.kHighsInf), len(index), starts, index, value)
 
 
 def _add_rows(h, M: _Model, new: np.ndarray, prior, U) -> None:
     """Add obedience rows ``(a, a')`` for each pair in ``new``, over the present columns."""
     import highspy
-    starts, index, value = [], [], []
+    groups = []
     for a, b in new:
-        starts.append(len(index))
         ws = np.flatnonzero(M.col_of[:, a] >= 0)
         coef = prior[ws] * (U[ws, a] - U[ws, b])
         nz = coef != 0
-        index.extend(M.col_of[ws[nz], a].tolist())
-        value.extend(coef[nz].tolist())
-        M.row_of[a, b] = M.m + len(M.pairs)
-        M.pairs.append((a, b))
+        groups.append((np.array([nz.sum()]), M.col_of[ws[nz], a], coef[nz]))
+    starts, index, value = _csr_blocks(groups)
     k = len(new)
-    h.addRows(k, np.zeros(k), np.full(k, highspy.kHighsInf), len(index), np.array(starts, dtype=np.int32),
-              np.array(index, dtype=np.int32), np.array(value, dtype=float))
+    M.row_of[new[:, 0], new[:, 1]] = M.m + len(M.pairs) + np.arange(k)
+    M.pairs = np.concatenate([M.pairs, new])
+    h.addRows(k, np.zeros(k), np.full(k, highspy.kHighsInf), len(index), starts, index, value)
 
 
 def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per_action: int = ROWS_PER_ACTION,
@@ -122,7 +133,8 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
     prior, V, U = game.prior, game.sender, game.receiver
     tol = GENERATION_TOLERANCE * max(1.0, float(np.abs(U).max()), float(np.abs(V).max()))
     h = new_highs(options)
-    M = _Model(m, n, np.full((m, n), -1, dtype=np.int64), [], np.full((n, n), -1, dtype=np.int64), [])
+    M = _Model(m, n, np.full((m, n), -1, dtype=np.int64), np.zeros((0, 2), dtype=np.int64),
+               np.full((n, n), -1, dtype=np.int64), np.zeros((0, 2), dtype=np.int64))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = 0, m
     lp.row_lower_, lp.row_upper_ = np.ones(m), np.ones(m)
@@ -144,8 +156,7 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
         iterations += int(h.getInfo().simplex_iteration_count)
         sol = h.getSolution()
         x = np.zeros((m, n))
-        cols = np.array(M.cols, dtype=int)
-        x[cols[:, 0], cols[:, 1]] = sol.col_value
+        x[M.cols[:, 0], M.cols[:, 1]] = sol.col_value
         # rows: obedience slacks of the current scheme, absent rows only
         O = obedience_slacks(prior, U, x)
         np.fill_diagonal(O, np.inf)
@@ -155,9 +166,7 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
         row_dual = np.asarray(sol.row_dual, dtype=float)
         y = row_dual[:m]
         lam = np.zeros((n, n))
-        if M.pairs:
-            p = np.array(M.pairs, dtype=int)
-            lam[p[:, 0], p[:, 1]] = -row_dual[m:]
+        lam[M.pairs[:, 0], M.pairs[:, 1]] = -row_dual[m:]
         S = U * lam.sum(axis=1)[None, :] - U.dot(lam.T)
         rc = prior[:, None] * (V + S) - y[:, None]
         rc[M.col_of >= 0] = -np.inf
@@ -175,8 +184,7 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
     basic = int(highspy.HighsBasisStatus.kBasic)
     col_status = np.array([int(s) for s in basis.col_status])
     row_status = np.array([int(s) for s in basis.row_status])
-    cols = np.array(M.cols, dtype=int)
-    pairs = np.array(M.pairs, dtype=int).reshape(-1, 2)
+    cols, pairs = M.cols, M.pairs
     basic_cols = cols[col_status == basic]
     res = FloatResult(
         x=x.reshape(-1), y=y.copy(), lam_rows=-row_dual[m:].copy(), status="optimal", iterations=iterations,
