@@ -3,12 +3,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from persuasion import InvalidArgumentError, PersuasionGame, check_certificate, examples, solve
 from persuasion.closed_forms import (binary_state_independent_optimum, is_binary_state_independent,
-                                     two_state_optimum)
+                                     two_state_duals, two_state_optimum)
 from persuasion.lp import obedience_slacks
 
 from .conftest import games, two_state_games
@@ -70,3 +70,34 @@ def test_closed_forms_refuse_other_games():
         two_state_optimum(g)
     with pytest.raises(InvalidArgumentError, match="state-independent"):
         binary_state_independent_optimum(g)
+
+
+@settings(max_examples=150)
+@given(two_state_games(max_n=7))
+def test_two_state_duals_certify_exactly(game):
+    # the two-state duals directly (solve() prefers the knapsack when both forms apply)
+    for exact in (True, False):
+        _, scheme = two_state_optimum(game, exact=exact)
+        y, lam = two_state_duals(game, exact=exact)
+        data = game.rational() if exact else (game.prior, game.sender, game.receiver)
+        cert = check_certificate(*data, scheme, y, lam, exact=exact, tolerance=1e-9)
+        assert cert.valid, cert.summary()
+    sol = solve(game, exact=True, method="closed-form")
+    assert sol.certificate.valid and sol.certificate.exact, sol.certificate.summary()
+
+
+@settings(max_examples=150)
+@given(binary_games())
+def test_knapsack_duals_certify_exactly(game):
+    sol = solve(game, exact=True, method="closed-form")
+    assert sol.certificate.valid and sol.certificate.exact, sol.certificate.summary()
+    f = solve(game, method="closed-form")
+    assert f.certificate.valid, f.certificate.summary()
+
+
+def test_knapsack_a_million_states_float():
+    rng = np.random.default_rng(0)
+    m = 1_000_000
+    g = PersuasionGame(rng.dirichlet(np.ones(m)), np.tile([0.0, 1.0], (m, 1)), rng.uniform(size=(m, 2)))
+    sol = solve(g)
+    assert sol.method == "closed-form:knapsack" and sol.certificate.valid
