@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._save import save_figure
+
 
 def _num(x):
     return float(Fraction(x)) if isinstance(x, str) else float(x)
@@ -64,12 +66,7 @@ def draw(game, sol: dict, out_dir: Path, stem: str = "concave_closure") -> list[
                  f" w.p. {', '.join(f'{w:.3g}' for w in probs)}", fontsize=9)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{stem}.{ext}" for ext in ("png", "pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=150)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out_dir, stem)
 
 
 def main(argv=None) -> list[Path]:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._save import save_figure
+
 STYLE = {"robust": ("C0", "robust (ours)"), "robust-every-round": ("C4", "robust, every round"),
          "explore-then-commit": ("C1", "explore-then-commit"), "full-revelation": ("C2", "full revelation"),
          "oracle": ("C3", "known-prior oracle")}
@@ -66,13 +68,7 @@ def draw(results_dir, out_dir, stem: str = "regret") -> list[Path]:
     for ax in list(axes.flat)[len(games):]:
         ax.axis("off")
     fig.tight_layout()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{stem}.{ext}" for ext in ("png", "pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=150)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out_dir, stem)
 
 
 def main(argv=None) -> list[Path]:

@@ -18,3 +18,13 @@ def test_concave_closure_figure_from_saved_solution(tmp_path):
     path.write_text(json.dumps(sol.to_dict()))
     paths = fig_concave_closure.main(["--solution", str(path), "--out", str(tmp_path / "f")])
     assert all(p.exists() for p in paths)
+
+
+def test_regret_figure_from_a_saved_study(tmp_path):
+    from experiments.regret_study import run_study
+    from paper_figures import fig_regret
+    cfg = {"name": "fig", "T": 2000, "seeds": [0, 1], "games": ["prosecutor_judge", "single_belief_middle"],
+           "learners": [{"kind": "robust"}, {"kind": "oracle"}], "parallel": {"backend": "sequential"}}
+    run_study(cfg, tmp_path / "study", progress=False)
+    paths = fig_regret.main(["--results", str(tmp_path / "study"), "--out", str(tmp_path / "fig")])
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)

@@ -1,0 +1,16 @@
+"""Shared by the figure scripts: write a figure as PNG and PDF."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def save_figure(fig, out_dir, stem: str) -> list[Path]:
+    """Save ``fig`` to ``out_dir/stem.png`` and ``.pdf`` (folders created), close it, return the paths."""
+    import matplotlib.pyplot as plt
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.{ext}" for ext in ("png", "pdf")]
+    for p in paths:
+        fig.savefig(p, dpi=150)
+    plt.close(fig)
+    return paths
