@@ -96,19 +96,18 @@ def sandbox_python() -> str:
 
 
 def _uids_processes(uid: int) -> list[int]:
+    """Live (not zombie) processes whose real uid is ``uid``."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/status") as fh:
-                for line in fh:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(entry))
-                        break
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
         except OSError:
             continue
+        if int(fields.get("Uid", "-1").split()[0]) == uid and fields.get("State", "").split()[0] not in ("Z", "X"):
+            pids.append(int(entry))
     return pids
 
 
