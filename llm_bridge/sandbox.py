@@ -138,7 +138,7 @@ def _preexec(workdir: str, uid: int | None, memory_bytes: int, cpu_seconds: int,
                 libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", 0, b"size=1m")
                 os.chdir(workdir)        # the cwd set before this still points below the read-only mount
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))   # SIGXCPU first, then SIGKILL
         resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -224,7 +224,7 @@ def _classify(rc, timed_out, stdout, stderr, seconds, timeout) -> SandboxResult:
     last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
     if timed_out:
         return SandboxResult("timeout", rc, stdout, stderr, f"killed after {timeout:g} s wall clock", seconds)
-    if rc == -signal.SIGXCPU:
+    if rc == -signal.SIGXCPU or (rc == -signal.SIGKILL and seconds >= timeout):
         return SandboxResult("timeout", rc, stdout, stderr, "CPU time limit exceeded", seconds)
     if rc == -signal.SIGXFSZ or "[Errno 27] File too large" in stderr:   # Python ignores SIGXFSZ
         return SandboxResult("output-limit", rc, stdout, stderr, "output file size limit exceeded", seconds)

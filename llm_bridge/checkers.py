@@ -1,0 +1,63 @@
+"""Answer checkers: maths with math-verify, code by running the tests in the sandbox.
+
+Answer extraction follows the GSM8K conventions of lm-evaluation-harness:
+*strict* takes the number after ``####``; *flexible* takes the last number
+in the text; a ``\\boxed{...}`` answer is taken first when present.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .sandbox import run_python
+from .tasks import Problem, first_code_block
+
+_NUMBER = r"-?[\d,]*\.?\d+"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    correct: bool
+    reason: str
+    extracted: str = ""
+
+
+def extract_answer(text: str, mode: str = "flexible") -> str:
+    """The answer in a model's output ('' if none): boxed, then ``####``, then (flexible) the last number."""
+    boxed = re.findall(r"\\boxed\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}", text)
+    if boxed:
+        return boxed[-1].strip()
+    strict = re.findall(r"####\s*(" + _NUMBER + ")", text)
+    if strict:
+        return strict[-1].replace(",", "")
+    if mode == "strict":
+        return ""
+    nums = re.findall(_NUMBER, text)
+    return nums[-1].replace(",", "") if nums else ""
+
+
+def check_math(gold: str, output: str, mode: str = "flexible") -> Verdict:
+    """Is the answer in ``output`` mathematically equal to ``gold``? (math-verify, gold first)."""
+    from math_verify import parse, verify
+    ans = extract_answer(output, mode)
+    if not ans:
+        return Verdict(False, "no answer found", "")
+    ok = verify(parse(gold), parse(ans))
+    return Verdict(bool(ok), "equal to the reference" if ok else f"{ans!r} differs from {gold!r}", ans)
+
+
+def check_code(problem: Problem, completion: str, timeout: float = 5.0) -> Verdict:
+    """Run HumanEval's tests on ``prompt + completion`` in the sandbox."""
+    body = first_code_block(completion)
+    program = body if body.lstrip().startswith(("def ", "import ", "from ")) and problem.meta["entry_point"] in body \
+        else problem.prompt + body
+    program += "\n\n" + problem.meta["test"] + f"\n\ncheck({problem.meta['entry_point']})\n"
+    res = run_python(program, timeout=timeout)
+    return Verdict(res.passed, "all tests passed" if res.passed else f"{res.status}: {res.reason}", "")
+
+
+def check(problem: Problem, output: str) -> Verdict:
+    """Dispatch on the problem's task."""
+    if problem.task == "humaneval":
+        return check_code(problem, output)
+    return check_math(problem.answer, output)

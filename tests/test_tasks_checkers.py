@@ -1,0 +1,53 @@
+"""Task loaders read the shipped data; checkers accept right answers and reject wrong ones."""
+import pytest
+
+from llm_bridge.checkers import check, check_code, check_math, extract_answer
+from llm_bridge.tasks import champ, gsm_symbolic, humaneval
+
+
+def test_extraction_conventions():
+    assert extract_answer("so 3 + 4 = 7\n#### 7") == "7"
+    assert extract_answer("The total is 1,234 apples.") == "1234"
+    assert extract_answer("I think \\boxed{\\frac{1}{2}} is it, not 3") == "\\frac{1}{2}"
+    assert extract_answer("no digits here") == ""
+    assert extract_answer("the answer is 12", mode="strict") == ""
+
+
+@pytest.mark.parametrize("gold, output, ok", [
+    ("288", "Adding up gives 288.", True),
+    ("288", "#### 289", False),
+    ("0.5", "\\boxed{\\frac{1}{2}}", True),
+    ("1/3", "The probability is \\boxed{0.3333}", False),
+    ("42", "I cannot tell.", False),
+])
+def test_check_math(gold, output, ok):
+    assert check_math(gold, output).correct is ok
+
+
+def test_gsm_symbolic_reference_answers_check_and_wrong_ones_do_not():
+    probs = gsm_symbolic(5, seed=3)
+    assert len(probs) == 5 and all(p.items["first_step"] for p in probs)
+    for p in probs:
+        assert check(p, f"... so the answer is #### {p.answer}").correct
+        assert not check(p, f"#### {int(float(p.answer)) + 1}").correct
+
+
+def test_champ_items_and_categories():
+    probs = champ()
+    assert len(probs) == 270
+    assert {p.meta["category"] for p in probs} == {"Number-Theory", "Inequality", "Polynomial", "Sequence",
+                                                   "Combinatorics"}
+    assert sum(bool(p.items["concept"]) for p in probs) > 200
+    assert check(probs[0], f"\\boxed{{{probs[0].answer}}}").correct
+
+
+def test_humaneval_canonical_solutions_pass_and_broken_ones_fail():
+    probs = humaneval(4)
+    for p in probs:
+        assert check_code(p, p.meta["canonical_solution"]).correct
+        v = check_code(p, "    return None\n")
+        assert not v.correct and "error" in v.reason
+    hang = check_code(probs[0], "    while True:\n        pass\n", timeout=1)
+    assert not hang.correct and "timeout" in hang.reason
+    fenced = check_code(probs[0], "```python\n" + probs[0].prompt + probs[0].meta["canonical_solution"] + "```")
+    assert fenced.correct
