@@ -1,0 +1,60 @@
+"""Supervised fine-tuning of an Advisor on (prompt, target) pairs.
+
+The loss is the next-token cross-entropy on the target tokens only (prompt
+tokens are masked), plus an end-of-sequence token so generation stops.  It
+is the Advisor's training in the simplest form the issue asks for: SFT on
+signals sampled from the optimal scheme.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class SFTConfig:
+    epochs: int = 3              # passes over the data
+    batch_size: int = 16         # pairs per optimiser step
+    learning_rate: float = 3e-3  # AdamW learning rate
+    weight_decay: float = 0.0    # AdamW weight decay
+    seed: int = 0                # data order and initialisation of the optimiser state
+    max_length: int = 256        # tokens per example (prompt + target), truncated from the left
+
+
+def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progress: bool = False) -> list[float]:
+    """Fine-tune ``lm`` (a :class:`~llm_bridge.models.LanguageModel`) in place; returns the loss per step."""
+    import torch
+    config = config or SFTConfig()
+    tok, model = lm.tokenizer, lm.model
+    g = torch.Generator().manual_seed(config.seed)
+    examples = []
+    for prompt, target in pairs:
+        p = tok(lm._format(prompt), add_special_tokens=False)["input_ids"]
+        t = tok(target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        ids = (p + t)[-config.max_length:]
+        labels = ([-100] * len(p) + t)[-config.max_length:]
+        examples.append((ids, labels))
+    opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    model.train()
+    losses = []
+    steps = range(config.epochs)
+    if progress:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc="sft", unit="epoch")
+    for _ in steps:
+        order = torch.randperm(len(examples), generator=g).tolist()
+        for s in range(0, len(order), config.batch_size):
+            batch = [examples[i] for i in order[s:s + config.batch_size]]
+            width = max(len(ids) for ids, _ in batch)
+            ids = torch.full((len(batch), width), tok.pad_token_id)
+            lab = torch.full((len(batch), width), -100)
+            att = torch.zeros((len(batch), width), dtype=torch.long)
+            for r, (x, y) in enumerate(batch):
+                ids[r, :len(x)], lab[r, :len(y)], att[r, :len(x)] = torch.tensor(x), torch.tensor(y), 1
+            out = model(input_ids=ids.to(lm.config.device), attention_mask=att.to(lm.config.device),
+                        labels=lab.to(lm.config.device))
+            opt.zero_grad()
+            out.loss.backward()
+            opt.step()
+            losses.append(float(out.loss))
+    model.eval()
+    return losses
