@@ -22,7 +22,7 @@ def char_tokenizer(alphabet: str = DEFAULT_ALPHABET):
     return PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")
 
 
-def tiny_gpt2(tokenizer, n_layer: int = 2, n_embd: int = 64, n_head: int = 4, n_positions: int = 256, seed: int = 0):
+def tiny_gpt2(tokenizer, n_layer: int = 2, n_embd: int = 64, n_head: int = 4, n_positions: int = 2048, seed: int = 0):
     """An untrained GPT-2 of the given size for ``tokenizer``."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel

@@ -55,6 +55,6 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
             opt.zero_grad()
             out.loss.backward()
             opt.step()
-            losses.append(float(out.loss))
+            losses.append(float(out.loss.detach()))
     model.eval()
     return losses

@@ -1,0 +1,62 @@
+"""Run the LLM persuasion experiment from a TOML config (see experiments/configs/llm_small.toml).
+
+    python -m experiments.llm_persuasion experiments/configs/llm_small.toml [--out results/llm_small]
+
+Writes ``OUT/generations.jsonl`` (every generation, as it goes), the trained
+Advisor in ``OUT/advisor/``, and ``OUT/report.json``; prints the per-condition
+table.  Starting it again resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+
+
+def build_model(spec: dict, role: str):
+    from llm_bridge.models import LanguageModel, ModelConfig, smollm2_gguf
+    name = spec.get("model", "tiny")
+    if name == "tiny":
+        from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+        tok = char_tokenizer()
+        return LanguageModel(tok, tiny_gpt2(tok, n_layer=2, n_embd=128), ModelConfig("tiny", batch_size=spec.get("batch_size", 8)))
+    if name.startswith("openai:"):
+        if role != "receiver":
+            raise ValueError("config: only the receiver can be an OpenAI-compatible endpoint")
+        raise ValueError("config: an OpenAI-compatible receiver returns no log-probabilities, which the game "
+                         "estimate needs for the Receiver's utility; use a local model for this experiment")
+    path = smollm2_gguf() if name == "smollm2" else name
+    return LanguageModel.load(ModelConfig(path, device=spec.get("device", "cpu"), dtype=spec.get("dtype", "float32"),
+                                          batch_size=spec.get("batch_size", 8), cache_dir=spec.get("cache_dir")))
+
+
+def main(argv=None) -> int:
+    from llm_bridge.experiment import ExperimentConfig, champ_spec, format_report, run_experiment
+    from llm_bridge.tasks import champ
+    ap = argparse.ArgumentParser(description="LLM persuasion experiment")
+    ap.add_argument("config")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    with open(args.config, "rb") as fh:
+        cfg = tomllib.load(fh)
+    if cfg.get("task", "champ") != "champ":
+        print("llm_persuasion: error: task must be 'champ' (the category-guidance game); got "
+              f"{cfg.get('task')!r}", file=sys.stderr)
+        return 2
+    problems = champ(categories=cfg.get("categories"))
+    spec = champ_spec(problems)
+    out = args.out or os.path.join("results", cfg.get("name", "llm"))
+    ecfg = ExperimentConfig(out=out, n_estimation=cfg.get("n_estimation", 4), n_evaluation=cfg.get("n_evaluation", 20),
+                            seed=cfg.get("seed", 0), max_new_tokens=cfg.get("max_new_tokens", 128),
+                            signals_per_problem=cfg.get("signals_per_problem", 8), sft_epochs=cfg.get("sft_epochs", 20))
+    receiver = build_model(cfg.get("receiver", {}), "receiver")
+    advisor = build_model(cfg.get("advisor", {"model": "tiny"}), "advisor")
+    report = run_experiment(problems, spec, receiver, advisor, ecfg, progress=True)
+    print(format_report(report))
+    print(f"generations in {out}/generations.jsonl, report in {out}/report.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

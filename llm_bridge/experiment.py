@@ -1,0 +1,232 @@
+"""The persuasion experiment with language models, end to end, resumable.
+
+The game (documented in docs/llm_bridge.md): every problem has a *type*, the
+state, which the Advisor sees and the Receiver does not.  The Receiver's
+actions are the guidance sheets it can condition on, one per type (for
+CHAMP: the annotated concepts of that category).  ``V[type, sheet]`` is the
+Receiver's accuracy with that sheet (the Advisor's reward); ``U[type,
+sheet]`` is the Receiver's own utility, revealed by its behaviour: the mean
+log-probability it gives its own answer (its confidence).  The two differ
+when the Receiver is most confident with guidance that does not make it
+right, which is when persuasion can help.
+
+Phases, each writing every generation (prompt, output, verdict, seed) to
+``OUT/generations.jsonl`` as it goes; a restarted run skips what is there:
+
+1. estimation: every estimation problem with every sheet;
+2. the estimated game (with intervals and its case) is solved by the core;
+3. the Advisor is trained by SFT on signals sampled from the optimal scheme
+   and saved like any HF model;
+4. evaluation on held-out problems, four conditions: Receiver alone; a sheet
+   drawn from the prior; the sheet the trained Advisor's signal leads the
+   Receiver to (its best response to the posterior the signal induces); the
+   sheet it would pick if told the type (full revelation).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .checkers import check
+from .estimation import Sample, estimate_game, wilson
+from .tasks import Problem
+
+CONDITIONS = ("alone", "prior-item", "advisor", "full-revelation")
+
+
+@dataclass
+class CategorySpec:
+    """States are problem types; action ``a`` gives the Receiver guidance sheet ``guidance[a]``."""
+
+    states: list[str]
+    guidance: list[str]
+
+    def state_of(self, problem: Problem) -> int:
+        return self.states.index(problem.meta["category"])
+
+
+def champ_spec(problems: list[Problem], concepts_per_sheet: int = 3) -> CategorySpec:
+    """CHAMP categories as states; each sheet lists concepts annotated on problems of that category."""
+    cats = sorted({p.meta["category"] for p in problems})
+    sheets = []
+    for c in cats:
+        seen = []
+        for p in problems:
+            if p.meta["category"] == c and p.items.get("concept") and p.items["concept"] not in seen:
+                seen.append(p.items["concept"])
+            if len(seen) >= concepts_per_sheet:
+                break
+        sheets.append(f"Useful facts for {c} problems:\n" + "\n".join(f"- {s}" for s in seen))
+    return CategorySpec(cats, sheets)
+
+
+def receiver_prompt(problem: Problem, sheet: str | None) -> str:
+    head = f"{sheet}\n\n" if sheet else ""
+    if problem.task == "humaneval":
+        return head + problem.prompt
+    return f"{head}Problem: {problem.prompt}\nSolve it and give the final answer after '####'."
+
+
+def advisor_prompt(problem: Problem, state_label: str) -> str:
+    return f"Type: {state_label}\nProblem: {problem.prompt[:200]}\nRecommend a guidance sheet:"
+
+
+@dataclass
+class ExperimentConfig:
+    out: str                              # output folder
+    n_estimation: int = 4                 # problems per state used to estimate the game
+    n_evaluation: int = 20                # held-out problems for the four conditions
+    seed: int = 0                         # problem split, sampled signals and generation seeds
+    max_new_tokens: int = 128             # Receiver tokens per answer
+    signals_per_problem: int = 8          # SFT examples per estimation problem, signals drawn from the scheme
+    sft_epochs: int = 20                  # Advisor fine-tuning epochs
+    conditions: tuple = CONDITIONS
+
+
+class GenerationLog:
+    """Append-only JSONL of generations, keyed so a restarted run skips finished work."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.done: dict[str, dict] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    rec = json.loads(line)
+                    self.done[rec["key"]] = rec
+
+    def add(self, rec: dict) -> None:
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.done[rec["key"]] = rec
+
+
+def _generate_missing(receiver, log: GenerationLog, jobs: list[dict], cfg: ExperimentConfig, progress: bool):
+    """Run the Receiver on every job not yet in the log (batched), scoring and checking each."""
+    from .models import SamplingConfig
+    todo = [j for j in jobs if j["key"] not in log.done]
+    batch = getattr(getattr(receiver, "config", None), "batch_size", 8)
+    it = range(0, len(todo), batch)
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="generations", unit="batch")
+    for s in it:
+        chunk = todo[s:s + batch]
+        outs = receiver.generate([j["prompt"] for j in chunk], SamplingConfig(cfg.max_new_tokens, seed=cfg.seed))
+        scores = receiver.log_likelihood([j["prompt"] for j in chunk], outs)
+        for j, out, sc in zip(chunk, outs, scores):
+            verdict = check(j.pop("problem"), out)
+            log.add({**j, "output": out, "correct": verdict.correct, "reason": verdict.reason,
+                     "receiver_loglik": sc, "seed": cfg.seed})
+
+
+def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, advisor, cfg: ExperimentConfig,
+                   progress: bool = True) -> dict:
+    """Run (or resume) the experiment; returns the report written to ``OUT/report.json``."""
+    from persuasion import solve
+    from persuasion.analysis import best_response_many
+    from .training import SFTConfig, sft
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    log = GenerationLog(out / "generations.jsonl")
+    rng = random.Random(cfg.seed)
+    order = sorted(problems, key=lambda p: p.id)
+    rng.shuffle(order)
+    m = n = len(spec.states)
+    est_set = [p for w in range(m) for p in [q for q in order if spec.state_of(q) == w][:cfg.n_estimation]]
+    chosen = {p.id for p in est_set}
+    eval_set = [p for p in order if p.id not in chosen][:cfg.n_evaluation]
+
+    # 1. estimation: every problem with every sheet
+    jobs = [{"key": f"est|{p.id}|{a}", "phase": "estimation", "problem_id": p.id, "state": spec.state_of(p),
+             "action": a, "prompt": receiver_prompt(p, spec.guidance[a]), "problem": p}
+            for p in est_set for a in range(n)]
+    _generate_missing(receiver, log, jobs, cfg, progress)
+    samples = [Sample(r["state"], r["action"], r["correct"], r["receiver_loglik"])
+               for r in log.done.values() if r["phase"] == "estimation"]
+    counts = np.bincount([spec.state_of(p) for p in problems], minlength=m)
+    est = estimate_game(samples, m, n, state_counts=np.maximum(counts, 0), states=spec.states,
+                        actions=[f"sheet:{s}" for s in spec.states], name="llm-category-guidance")
+
+    # 2. solve the estimated game
+    sol = solve(est.game)
+    scheme = np.asarray(sol.scheme, dtype=float)
+
+    # 3. train the Advisor on signals sampled from the scheme
+    adv_dir = out / "advisor"
+    if (adv_dir / "config.json").exists():
+        from .models import LanguageModel, ModelConfig
+        advisor = LanguageModel.load(ModelConfig(str(adv_dir), batch_size=advisor.config.batch_size))
+    else:
+        pairs = []
+        for p in est_set:
+            w = spec.state_of(p)
+            for _ in range(cfg.signals_per_problem):
+                a = rng.choices(range(n), weights=scheme[w])[0]
+                pairs.append((advisor_prompt(p, spec.states[w]), " " + spec.states[a]))
+        sft(advisor, pairs, SFTConfig(epochs=cfg.sft_epochs, seed=cfg.seed), progress=progress)
+        advisor.save(adv_dir)
+
+    # 4. evaluation: the Receiver's sheet under each condition
+    from .models import SamplingConfig
+    prior = est.game.prior
+    signals = advisor.generate([advisor_prompt(p, spec.states[spec.state_of(p)]) for p in eval_set],
+                               SamplingConfig(max_new_tokens=24, seed=cfg.seed))
+    joint = prior[:, None] * scheme
+    post = np.where(joint.sum(axis=0) > 0, joint / np.maximum(joint.sum(axis=0), 1e-300), 0).T
+    rx_by_signal = best_response_many(est.game, np.where(post.sum(axis=1, keepdims=True) > 0, post, prior))
+    rx_prior = int(best_response_many(est.game, prior[None, :])[0])
+    rx_reveal = best_response_many(est.game, np.eye(m))
+    eval_jobs, parsed = [], 0
+    for p, sig in zip(eval_set, signals):
+        w = spec.state_of(p)
+        label = sig.strip().split("\n")[0].strip()
+        sigma = spec.states.index(label) if label in spec.states else None
+        parsed += sigma is not None
+        sheets = {"alone": None,
+                  "prior-item": rng.choices(range(n), weights=prior)[0],
+                  "advisor": int(rx_by_signal[sigma]) if sigma is not None else rx_prior,
+                  "full-revelation": int(rx_reveal[w])}
+        for c in cfg.conditions:
+            a = sheets[c]
+            eval_jobs.append({"key": f"eval|{c}|{p.id}", "phase": "evaluation", "condition": c, "problem_id": p.id,
+                              "state": w, "action": a, "signal": sig,
+                              "prompt": receiver_prompt(p, None if a is None else spec.guidance[a]), "problem": p})
+    _generate_missing(receiver, log, eval_jobs, cfg, progress)
+
+    rows = {}
+    for c in cfg.conditions:
+        recs = [r for r in log.done.values() if r["phase"] == "evaluation" and r["condition"] == c]
+        k = sum(r["correct"] for r in recs)
+        lo, hi = wilson(k, len(recs))
+        rows[c] = {"n": len(recs), "accuracy": k / len(recs) if recs else float("nan"),
+                   "ci95": [float(lo), float(hi)]}
+    alone = rows.get("alone", {}).get("accuracy", float("nan"))
+    adv = rows.get("advisor", {}).get("accuracy", float("nan"))
+    report = {"game": est.game.to_dict(), "case": est.case, "estimation_table": est.table(),
+              "predicted_value": float(sol.value), "scheme": scheme.tolist(), "conditions": rows,
+              "relative_improvement_advisor_vs_alone": (adv - alone) / alone if alone else None,
+              "advisor_signals_parsed": parsed / max(1, len(eval_set))}
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def format_report(report: dict) -> str:
+    from persuasion.report import table
+    rows = [[c, r["n"], f"{r['accuracy']:.3f}", f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]"]
+            for c, r in report["conditions"].items()]
+    lines = [report["estimation_table"], "", f"Case: {report['case']}",
+             f"Core-predicted accuracy under the optimal scheme: {report['predicted_value']:.3f}", "",
+             table(["condition", "n", "accuracy", "95% CI (Wilson)"], rows)]
+    rel = report["relative_improvement_advisor_vs_alone"]
+    lines.append(f"Advisor vs alone: {'n/a (alone scored 0)' if rel is None else f'{100 * rel:+.1f}%'}; "
+                 f"Advisor signals parsed: {100 * report['advisor_signals_parsed']:.0f}%")
+    return "\n".join(lines)
