@@ -73,7 +73,8 @@ def receiver_prompt(problem: Problem, sheet: str | None) -> str:
 
 
 def advisor_prompt(problem: Problem, state_label: str) -> str:
-    return f"Type: {state_label}\nProblem: {problem.prompt[:200]}\nRecommend a guidance sheet:"
+    """What the Advisor reads: the state it sees (the scheme depends on nothing else)."""
+    return f"Type: {state_label}\nSheet:"
 
 
 @dataclass

@@ -6,7 +6,6 @@ checks that the Receiver gets the same greedy answers as local generation.
 """
 import os
 import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -42,10 +41,12 @@ def server(tmp_path_factory):
     sft(lm, pairs, SFTConfig(epochs=25, batch_size=16, learning_rate=5e-3))
     folder = tmp_path_factory.mktemp("served") / "tiny"
     lm.save(folder)
-    exe = shutil.which("transformers") or pytest.skip("transformers CLI not found")
+    # the `transformers` console script, run through this interpreter (independent of PATH)
+    cli = ["-c", "import sys; from transformers.cli.transformers import main; sys.argv[0] = 'transformers'; "
+                 "sys.exit(main())"]
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path_factory.mktemp("hf"))}
-    proc = subprocess.Popen([exe, "serve", str(folder), "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, *cli, "serve", str(folder), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
