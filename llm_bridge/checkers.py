@@ -56,8 +56,13 @@ def check_code(problem: Problem, completion: str, timeout: float = 5.0) -> Verdi
     return Verdict(res.passed, "all tests passed" if res.passed else f"{res.status}: {res.reason}", "")
 
 
-def check(problem: Problem, output: str) -> Verdict:
-    """Dispatch on the problem's task."""
+def check(problem: Problem, output: str, mode: str = "strict") -> Verdict:
+    """Dispatch on the problem's task.
+
+    Maths defaults to *strict* extraction (``####`` or ``\\boxed``): the
+    flexible "last number" rule was seen to score a SmolLM2 ramble that
+    stopped at "...modulo 3" as the answer 3.
+    """
     if problem.task == "humaneval":
         return check_code(problem, output)
-    return check_math(problem.answer, output)
+    return check_math(problem.answer, output, mode)

@@ -86,6 +86,7 @@ class ExperimentConfig:
     max_new_tokens: int = 128             # Receiver tokens per answer
     signals_per_problem: int = 8          # SFT examples per estimation problem, signals drawn from the scheme
     sft_epochs: int = 20                  # Advisor fine-tuning epochs
+    answer_extraction: str = "strict"     # maths answers: "strict" (#### or boxed) or "flexible" (last number)
     conditions: tuple = CONDITIONS
 
 
@@ -123,7 +124,7 @@ def _generate_missing(receiver, log: GenerationLog, jobs: list[dict], cfg: Exper
         outs = receiver.generate([j["prompt"] for j in chunk], SamplingConfig(cfg.max_new_tokens, seed=cfg.seed))
         scores = receiver.log_likelihood([j["prompt"] for j in chunk], outs)
         for j, out, sc in zip(chunk, outs, scores):
-            verdict = check(j.pop("problem"), out)
+            verdict = check(j.pop("problem"), out, cfg.answer_extraction)
             log.add({**j, "output": out, "correct": verdict.correct, "reason": verdict.reason,
                      "receiver_loglik": sc, "seed": cfg.seed})
 

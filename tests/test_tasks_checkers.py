@@ -51,3 +51,12 @@ def test_humaneval_canonical_solutions_pass_and_broken_ones_fail():
     assert not hang.correct and "timeout" in hang.reason
     fenced = check_code(probs[0], "```python\n" + probs[0].prompt + probs[0].meta["canonical_solution"] + "```")
     assert fenced.correct
+
+
+def test_strict_extraction_is_the_default_for_problems():
+    from llm_bridge.tasks import Problem
+    p = Problem("x", "champ", "How many?", "3")
+    ramble = "Let's consider the values of x that satisfy the congruence modulo 3."
+    assert not check(p, ramble).correct                 # strict: no '####' and no boxed answer
+    assert check(p, ramble, mode="flexible").correct    # flexible takes the last number: a false positive
+    assert check(p, "so the answer is \\boxed{3}").correct
