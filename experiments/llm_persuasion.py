@@ -32,20 +32,29 @@ def build_model(spec: dict, role: str):
 
 
 def main(argv=None) -> int:
-    from llm_bridge.experiment import ExperimentConfig, champ_spec, format_report, run_experiment
-    from llm_bridge.tasks import champ
+    from llm_bridge.experiment import DocumentSpec, ExperimentConfig, champ_spec, format_report, run_experiment
+    from llm_bridge.tasks import LOADERS, champ
     ap = argparse.ArgumentParser(description="LLM persuasion experiment")
     ap.add_argument("config")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     with open(args.config, "rb") as fh:
         cfg = tomllib.load(fh)
-    if cfg.get("task", "champ") != "champ":
-        print("llm_persuasion: error: task must be 'champ' (the category-guidance game); got "
-              f"{cfg.get('task')!r}", file=sys.stderr)
+    task, game = cfg.get("task", "champ"), cfg.get("game", "category")
+    if task not in LOADERS or game not in ("category", "documents") or (game == "category" and task != "champ"):
+        print("llm_persuasion: error: game must be 'category' (task 'champ') or 'documents' (any task); got "
+              f"game {game!r} with task {task!r}", file=sys.stderr)
         return 2
-    problems = champ(categories=cfg.get("categories"))
-    spec = champ_spec(problems)
+    if task == "champ":
+        problems = champ(categories=cfg.get("categories"))
+    elif task == "gsm_symbolic":
+        problems = LOADERS[task](cfg.get("n_problems", 100), seed=cfg.get("seed", 0))
+    else:
+        problems = LOADERS[task](cfg.get("n_problems"))
+    if game == "category":
+        spec = champ_spec(problems)
+    else:
+        spec = DocumentSpec(problems, cfg["item"], k=cfg.get("documents", 3), seed=cfg.get("seed", 0))
     out = args.out or os.path.join("results", cfg.get("name", "llm"))
     ecfg = ExperimentConfig(out=out, n_estimation=cfg.get("n_estimation", 4), n_evaluation=cfg.get("n_evaluation", 20),
                             seed=cfg.get("seed", 0), max_new_tokens=cfg.get("max_new_tokens", 128),

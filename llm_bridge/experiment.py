@@ -49,6 +49,46 @@ class CategorySpec:
     def state_of(self, problem: Problem) -> int:
         return self.states.index(problem.meta["category"])
 
+    def guidance_for(self, problem: Problem, a: int) -> str:
+        return self.guidance[a]
+
+
+@dataclass
+class DocumentSpec:
+    """The relevant one of ``k`` documents.
+
+    Each problem comes with ``k`` documents in slots ``0..k-1``: one is its own
+    reference material (item ``item``: e.g. a worked solution), the others are
+    the same item of other problems.  The state is the slot of the relevant
+    document (a seeded draw per problem), which the Advisor sees; action ``a``
+    puts the document in slot ``a`` in the Receiver's context.
+    """
+
+    problems: list
+    item: str
+    k: int = 3
+    seed: int = 0
+
+    def __post_init__(self):
+        import random as _r
+        rng = _r.Random(self.seed)
+        ids = [p.id for p in self.problems]
+        self._by_id = {p.id: p for p in self.problems}
+        self._slots = {}
+        for p in self.problems:
+            others = rng.sample([i for i in ids if i != p.id], self.k - 1)
+            slot = rng.randrange(self.k)
+            docs = others[:slot] + [p.id] + others[slot:]
+            self._slots[p.id] = (slot, docs)
+        self.states = [f"document {i + 1}" for i in range(self.k)]
+
+    def state_of(self, problem: Problem) -> int:
+        return self._slots[problem.id][0]
+
+    def guidance_for(self, problem: Problem, a: int) -> str:
+        doc = self._by_id[self._slots[problem.id][1][a]]
+        return f"Reference material:\n{doc.items[self.item]}"
+
 
 def champ_spec(problems: list[Problem], concepts_per_sheet: int = 3) -> CategorySpec:
     """CHAMP categories as states; each sheet lists concepts annotated on problems of that category."""
@@ -149,14 +189,14 @@ def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, adviso
 
     # 1. estimation: every problem with every sheet
     jobs = [{"key": f"est|{p.id}|{a}", "phase": "estimation", "problem_id": p.id, "state": spec.state_of(p),
-             "action": a, "prompt": receiver_prompt(p, spec.guidance[a]), "problem": p}
+             "action": a, "prompt": receiver_prompt(p, spec.guidance_for(p, a)), "problem": p}
             for p in est_set for a in range(n)]
     _generate_missing(receiver, log, jobs, cfg, progress)
     samples = [Sample(r["state"], r["action"], r["correct"], r["receiver_loglik"])
                for r in log.done.values() if r["phase"] == "estimation"]
     counts = np.bincount([spec.state_of(p) for p in problems], minlength=m)
     est = estimate_game(samples, m, n, state_counts=np.maximum(counts, 0), states=spec.states,
-                        actions=[f"sheet:{s}" for s in spec.states], name="llm-category-guidance")
+                        actions=[f"use:{s}" for s in spec.states], name=f"llm-{type(spec).__name__}")
 
     # 2. solve the estimated game
     sol = solve(est.game)
@@ -201,7 +241,8 @@ def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, adviso
             a = sheets[c]
             eval_jobs.append({"key": f"eval|{c}|{p.id}", "phase": "evaluation", "condition": c, "problem_id": p.id,
                               "state": w, "action": a, "signal": sig,
-                              "prompt": receiver_prompt(p, None if a is None else spec.guidance[a]), "problem": p})
+                              "prompt": receiver_prompt(p, None if a is None else spec.guidance_for(p, a)),
+                              "problem": p})
     _generate_missing(receiver, log, eval_jobs, cfg, progress)
 
     rows = {}

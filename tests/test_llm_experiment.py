@@ -83,3 +83,19 @@ def test_end_to_end_and_resume_give_the_same_report(setup, tmp_path):
     keys = [json.loads(x)["key"] for x in (tmp_path / "resumed" / "generations.jsonl").read_text().splitlines()]
     assert len(keys) == len(set(keys)) == len(lines)
     assert again["conditions"] == report["conditions"] and again["predicted_value"] == report["predicted_value"]
+
+
+def test_document_spec_places_the_relevant_document_at_the_state():
+    from llm_bridge.experiment import DocumentSpec
+    from llm_bridge.tasks import gsm_symbolic
+    probs = gsm_symbolic(12, seed=5)
+    spec = DocumentSpec(probs, "worked_solution", k=3, seed=1)
+    again = DocumentSpec(probs, "worked_solution", k=3, seed=1)
+    assert spec.states == ["document 1", "document 2", "document 3"]
+    for p in probs:
+        w = spec.state_of(p)
+        assert w == again.state_of(p)
+        assert p.items["worked_solution"] in spec.guidance_for(p, w)
+        others = [spec.guidance_for(p, a) for a in range(3) if a != w]
+        assert all(p.items["worked_solution"] not in g for g in others)
+    assert len({spec.state_of(p) for p in probs}) > 1
