@@ -35,7 +35,7 @@ def wilson(k, n, z: float = 1.96):
         denom = 1 + z * z / n
         centre = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return np.stack([centre - half, centre + half], axis=-1)
+    return np.clip(np.stack([centre - half, centre + half], axis=-1), 0.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ Phases, each writing every generation (prompt, output, verdict, seed) to
 2. the estimated game (with intervals and its case) is solved by the core;
 3. the Advisor is trained by SFT on signals sampled from the optimal scheme
    and saved like any HF model;
-4. evaluation on held-out problems, four conditions: Receiver alone; a sheet
-   drawn from the prior; the sheet the trained Advisor's signal leads the
-   Receiver to (its best response to the posterior the signal induces); the
-   sheet it would pick if told the type (full revelation).
+4. evaluation on held-out problems, five conditions: Receiver alone; a sheet
+   drawn from the prior; a sheet drawn from the posterior that the trained
+   Advisor's signal induces (the paper's three conditions); the sheet that
+   signal leads a best-responding Receiver to (its best response under its
+   estimated utility to that posterior); the sheet it would pick if told the
+   type (full revelation, the upper reference).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from .checkers import check
 from .estimation import Sample, estimate_game, wilson
 from .tasks import Problem
 
-CONDITIONS = ("alone", "prior-item", "advisor", "full-revelation")
+CONDITIONS = ("alone", "prior-item", "posterior-item", "advisor", "full-revelation")
 
 
 @dataclass
@@ -233,8 +235,11 @@ def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, adviso
         label = sig.strip().split("\n")[0].strip()
         sigma = spec.states.index(label) if label in spec.states else None
         parsed += sigma is not None
+        posterior = post[sigma] if sigma is not None and post[sigma].sum() > 0 else prior
         sheets = {"alone": None,
                   "prior-item": rng.choices(range(n), weights=prior)[0],
+                  # its own generator per problem, so adding this condition left the other draws unchanged
+                  "posterior-item": random.Random(f"{cfg.seed}|posterior|{p.id}").choices(range(n), weights=posterior)[0],
                   "advisor": int(rx_by_signal[sigma]) if sigma is not None else rx_prior,
                   "full-revelation": int(rx_reveal[w])}
         for c in cfg.conditions:
