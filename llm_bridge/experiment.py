@@ -123,7 +123,7 @@ def advisor_prompt(problem: Problem, state_label: str) -> str:
 class ExperimentConfig:
     out: str                              # output folder
     n_estimation: int = 4                 # problems per state used to estimate the game
-    n_evaluation: int = 20                # held-out problems for the four conditions
+    n_evaluation: int = 20                # held-out problems for the five conditions
     seed: int = 0                         # problem split, sampled signals and generation seeds
     max_new_tokens: int = 128             # Receiver tokens per answer
     signals_per_problem: int = 8          # SFT examples per estimation problem, signals drawn from the scheme
