@@ -23,7 +23,7 @@ game ``i`` on demand, exactly if asked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 

@@ -21,7 +21,7 @@ import math
 import numbers
 import os
 from fractions import Fraction
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 

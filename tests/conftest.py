@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 

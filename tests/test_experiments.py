@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments import regret_study
 from experiments.regret_study import ConfigError, load_config, run_study
 from persuasion import examples
 from persuasion.online import RobustPersuader, engine, run

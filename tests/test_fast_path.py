@@ -5,7 +5,6 @@ make ties and duplicate rows common, which is where lazy rows and columns
 could go wrong.  Float values must agree within 1e-9 (both are certified to
 1e-7 relative); exact values must be equal.
 """
-from fractions import Fraction
 
 import numpy as np
 from hypothesis import given, settings

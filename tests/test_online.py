@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from persuasion import InvalidArgumentError, PersuasionGame, examples, full_revelation_value, solve
+from persuasion import InvalidArgumentError, examples, full_revelation_value, solve
 from persuasion.bounds import persuasion_margin, regret_bound
 from persuasion.lp import obedience_slacks
 from persuasion.online import (ExploreThenCommit, FullRevelation, KnownPriorOracle, RobustPersuader, box_vertices,

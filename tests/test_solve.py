@@ -4,7 +4,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from persuasion import (CertificateError, InvalidArgumentError, PersuasionGame, SolverError, examples,
+from persuasion import (InvalidArgumentError, PersuasionGame, SolverError, examples,
                         solve)
 
 
