@@ -119,15 +119,19 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
                                        "state-independent Advisor utility", f"a {game.shape[0]}x{game.shape[1]} game")
         if closed is None:
             family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"
+    sol = None
     if closed is not None:
         scheme, y, lam, name = closed
         sol = assemble(game, scheme, y, lam, exact=exact, method=name)
-    elif family == "rational-simplex":
-        sol = _solve_rational_simplex(game)
-    elif exact:
-        sol = _solve_exact_highs(game, solver_options, generation=family == "highs-cg")
-    else:
-        sol = _solve_float(game, family, sub or None, solver_options)
+        if not sol.certificate.valid and family == "auto":    # never seen; the LP is the safe fallback
+            sol, family = None, ("highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs")
+    if sol is None:
+        if family == "rational-simplex":
+            sol = _solve_rational_simplex(game)
+        elif exact:
+            sol = _solve_exact_highs(game, solver_options, generation=family == "highs-cg")
+        else:
+            sol = _solve_float(game, family, sub or None, solver_options)
     sol.stats["seconds"] = time.perf_counter() - t0
     return sol
 
