@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from persuasion._atomic import write_atomic
+
 LEARNER_KINDS = ("robust", "robust-every-round", "explore-then-commit", "full-revelation", "oracle")
 BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
 
@@ -112,9 +114,7 @@ def tasks_of(cfg: dict) -> list[Task]:
 
 
 def _write_json_atomic(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data).encode())
 
 
 def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None) -> str | None:

@@ -38,33 +38,36 @@ def is_binary_state_independent(game: PersuasionGame) -> bool:
     return bool((V == V[0:1, :]).all())
 
 
-def _envelope_breakpoints(U, exact: bool) -> list:
-    """Beliefs in (0, 1) where the upper envelope of the Receiver's lines bends.
+def _upper_envelope(U) -> list[tuple]:
+    """The Receiver's upper envelope over all beliefs, as ``(slope, intercept, action)`` left to right.
 
     Line of action a: ``u_a(p) = U[0,a] + (U[1,a] - U[0,a]) p``.  Sorted by
     slope, a monotone stack keeps the lines that appear on the envelope over
-    the whole real line; their consecutive crossings inside (0, 1) are returned.
+    the whole real line (one action per distinct line).
     """
-    n = U.shape[1]
-    lines = sorted({(U[1, a] - U[0, a], U[0, a]) for a in range(n)})   # (slope, intercept), deduplicated
-    hull: list = []
-    for s, c in lines:
-        if hull and hull[-1][0] == s:      # same slope: keep the higher intercept
-            hull.pop()
-        while len(hull) >= 2:
-            (s1, c1), (s2, c2) = hull[-2], hull[-1]
+    lines: dict = {}
+    for a in range(U.shape[1]):
+        lines.setdefault((U[1, a] - U[0, a], U[0, a]), a)
+    env: list = []
+    for s, c in sorted(lines):
+        if env and env[-1][0] == s:        # same slope: keep the higher intercept
+            env.pop()
+        while len(env) >= 2:
+            (s1, c1, _), (s2, c2, _) = env[-2], env[-1]
             # line 2 is useless if line 3 overtakes line 1 no later than line 2 does
             if (c - c1) * (s2 - s1) >= (c2 - c1) * (s - s1):
-                hull.pop()
+                env.pop()
             else:
                 break
-        hull.append((s, c))
-    out = []
-    for (s1, c1), (s2, c2) in zip(hull, hull[1:]):
-        p = (c1 - c2) / (s2 - s1)
-        if 0 < p < 1:
-            out.append(p)
-    return out
+        env.append((s, c, lines[(s, c)]))
+    return env
+
+
+def _envelope_breakpoints(U, exact: bool) -> list:
+    """Beliefs in (0, 1) where the upper envelope of the Receiver's lines bends."""
+    env = _upper_envelope(U)
+    crossings = ((c1 - c2) / (s2 - s1) for (s1, c1, _), (s2, c2, _) in zip(env, env[1:]))
+    return [p for p in crossings if 0 < p < 1]
 
 
 def two_state_optimum(game: PersuasionGame, exact: bool = False):
@@ -221,20 +224,7 @@ def two_state_duals(game: PersuasionGame, exact: bool = False):
     l0, l1 = v0 - slope * x0, v0 + slope * (one - x0)          # line at p = 0 and p = 1
     y = np.array([prior[0] * l0, prior[1] * l1], dtype=dt)
     # the Receiver's envelope: one line per distinct (slope, intercept), sorted by slope
-    lines = {}
-    for a in range(n):
-        lines.setdefault((U[1, a] - U[0, a], U[0, a]), a)
-    env = []                                   # (slope, intercept, action) on the envelope, left to right
-    for s, c in sorted(lines):
-        if env and env[-1][0] == s:
-            env.pop()
-        while len(env) >= 2:
-            (s1, c1, _), (s2, c2, _) = env[-2], env[-1]
-            if (c - c1) * (s2 - s1) >= (c2 - c1) * (s - s1):
-                env.pop()
-            else:
-                break
-        env.append((s, c, lines[(s, c)]))
+    env = _upper_envelope(U)
     # keep only envelope lines that are on top somewhere in [0, 1]
     def cross(i):  # belief where env[i] and env[i+1] cross
         return (env[i][1] - env[i + 1][1]) / (env[i + 1][0] - env[i][0])

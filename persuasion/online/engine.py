@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._atomic import write_atomic
 from ..analysis import best_response_many
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
@@ -100,15 +101,6 @@ class Trace:
                 "cumulative_realised_regret": self.cumulative_realised_regret[idx].tolist(),
                 "bound": self.bound[idx].tolist(), "obedience_rate": float(self.obeyed.mean()),
                 "resolves": len(self.resolves)}
-
-
-def _save_atomic(path: str, payload) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: float | None = None,
@@ -196,8 +188,9 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
             bar.update(L)
         at_boundary = (t - 1) % CHUNK == 0 or t > T
         if path and at_boundary and (t - last_saved >= checkpoint_every or t > T):
-            _save_atomic(path, {"T": T, "seed": int(seed), "game": game.to_dict(), "learner": learner,
-                                "rng": rng.bit_generator.state, "arrays": arrays, "t": t, "resolves": resolves})
+            write_atomic(path, pickle.dumps({"T": T, "seed": int(seed), "game": game.to_dict(), "learner": learner,
+                                             "rng": rng.bit_generator.state, "arrays": arrays, "t": t,
+                                             "resolves": resolves}, protocol=pickle.HIGHEST_PROTOCOL))
             last_saved = t
         if stop_after is not None and t - 1 >= stop_after and t <= T:
             if bar is not None:

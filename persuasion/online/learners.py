@@ -49,11 +49,13 @@ class GameView:
 
 def full_revelation_scheme(view: GameView) -> np.ndarray:
     """Recommend, in each state, the Receiver's best action (ties: the Advisor's favourite)."""
+    from ..analysis import TIE_TOLERANCE
     m, n = view.shape
     U, V = view.receiver, view.sender
+    tol = TIE_TOLERANCE * max(1.0, float(np.abs(U).max()))    # the same tie rule as analysis.best_response
     scheme = np.zeros((m, n))
     for w in range(m):
-        best = np.flatnonzero(U[w] >= U[w].max() - 1e-12)
+        best = np.flatnonzero(U[w] >= U[w].max() - tol)
         scheme[w, best[np.argmax(V[w, best])]] = 1.0
     return scheme
 
