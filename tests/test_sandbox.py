@@ -12,10 +12,13 @@ import time
 
 import pytest
 
-from llm_bridge.sandbox import _uids_processes, run_python
+from llm_bridge.sandbox import run_python
+from tests.test_sandbox_hostile import _procs_of as _uids_processes
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="isolation by user and namespaces needs a root parent")
+# run_python refuses to run without a root parent (it fails closed): every test here needs one
+pytestmark = needs_root
 
 
 def test_ordinary_program_runs():
@@ -79,7 +82,6 @@ def test_deleting_and_writing_files_outside_fails(tmp_path):
         for action in (lambda: os.remove({str(canary)!r}),
                        lambda: open({str(canary)!r}, 'w').write('gone'),
                        lambda: open({project_file!r}, 'a').write('pwned'),
-                       lambda: open('/tmp/persuasion_sandbox_escape', 'w').write('x'),
                        lambda: shutil.rmtree({str(tmp_path)!r})):
             try:
                 action()
@@ -97,6 +99,12 @@ def test_deleting_and_writing_files_outside_fails(tmp_path):
     assert canary.read_text() == "keep me"
     assert open(project_file).read() == before
     assert not os.path.exists("/tmp/persuasion_sandbox_escape")
+
+
+@needs_root
+def test_sandbox_tmp_is_private():
+    r = run_python("open('/tmp/persuasion_sandbox_escape', 'w').write('x')\nprint('inside only')")
+    assert r.status == "ok" and not os.path.exists("/tmp/persuasion_sandbox_escape")
 
 
 def test_secrets_in_the_environment_are_not_visible(monkeypatch):

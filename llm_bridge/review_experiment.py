@@ -1,0 +1,418 @@
+"""The proposal-review persuasion experiment, end to end, resumable (docs/llm_bridge.md).
+
+Phases (every Receiver decision goes to ``OUT/generations.jsonl`` as it is
+made; a restarted run skips what is logged, and every random draw is keyed
+by ``(seed, problem, condition, purpose)``, so a resumed run equals a single
+run):
+
+1. **estimation** (estimation problems only, both proposals of each): the
+   verdict stated as a fact (revealed ``U``), and probes: recommendations
+   under stated schemes at several posteriors, and bare recommendations (the
+   response models' data);
+2. **the game**: ``U`` (logit revealed preference), ``V`` (the target), the
+   prior from the junior solver's draws on the estimation problems; a
+   bootstrap over estimation problems gives each case's probability and the
+   predicted value's interval; the Receiver model is chosen by 2-fold
+   cross-validated Brier score on the probes, and its optimal scheme solved;
+3. **the Advisor**: a pretrained LM fine-tuned on (problem + verdict ->
+   message) pairs whose messages are drawn from that scheme; on held-out
+   problems it samples with temperature, and its empirical scheme is
+   measured;
+4. **evaluation**, every held-out problem under every condition (see
+   :data:`CONDITIONS`); the Receiver's own letter decides.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import review_game as rg
+from .estimation import wilson
+from .proposals import keyed_rng
+from .receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, posteriors,
+                              predicted_value, revealed_utility)
+from .stats import holm, mcnemar_exact
+
+SIGNAL_CONDITIONS = ("placebo", "pooled", "full-revelation", "lp-scheme", "advisor")
+CONDITIONS = ("alone", "oracle-item") + tuple(f"{c}/{v}" for c in SIGNAL_CONDITIONS
+                                               for v in ("signal-only", "informed")) + ("modelled-br",)
+
+
+@dataclass
+class ReviewConfig:
+    out: str                              # output folder (log, report, Advisor)
+    task: str = "gsm_symbolic"            # "gsm_symbolic" or "humaneval"
+    n_estimation: int = 60                # estimation problems (both proposals of each: >= 50 per state)
+    n_evaluation: int = 100               # held-out problems, every one under every condition
+    base_rate: float = 0.3                # P(the junior solver's proposal is correct)
+    target: str = "submission"            # the Advisor's V: "submission" or "decision" (review_game.TARGETS)
+    seed: int = 0                         # problem split and every keyed draw
+    gsm_seed: int = 7                     # reasoning-gym seed for GSM-Symbolic problems
+    probe_posteriors: tuple = (0.1, 0.3, 0.5, 0.7, 0.9)   # stated P(correct | "submit") in the probes
+    bootstrap: int = 1000                 # bootstrap replicates over estimation problems
+    signals_per_problem: int = 4          # Advisor SFT pairs per estimation item
+    advisor_epochs: int = 2               # Advisor SFT epochs
+    advisor_lr: float = 5e-5              # Advisor SFT learning rate
+    advisor_temperature: float = 1.0      # Advisor sampling temperature (mixed schemes survive sampling)
+    advisor_problem_chars: int = 300      # characters of the problem the Advisor reads
+
+
+# ------------------------------------------------------------------ problems
+def load_items(cfg: ReviewConfig):
+    """(estimation pairs, evaluation pairs): each a list of (correct item, wrong item) per problem."""
+    from .tasks import gsm_symbolic, humaneval
+    need = cfg.n_estimation + cfg.n_evaluation
+    problems = humaneval() if cfg.task == "humaneval" else gsm_symbolic(int(need * 1.3) + 10, seed=cfg.gsm_seed)
+    problems = sorted(problems, key=lambda p: keyed_rng(cfg.seed, p.id, "split").random())
+    pairs = []
+    for p in problems:
+        pr = rg.proposals_for(p, cfg.seed)
+        if pr is not None:
+            pairs.append(pr)
+        if len(pairs) == need:
+            break
+    if len(pairs) < need:
+        raise ValueError(f"load_items(): {cfg.task} gives {len(pairs)} problems with proposals; need {need}")
+    return pairs[:cfg.n_estimation], pairs[cfg.n_estimation:]
+
+
+class Log:
+    """Append-only JSONL of Receiver decisions keyed by (phase, problem, condition)."""
+
+    def __init__(self, path: Path):
+        self.path, self.done = path, {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    try:
+                        rec = json.loads(line)
+                    except json.JSONDecodeError:       # a line cut by a kill: redo that decision
+                        continue
+                    self.done[rec["key"]] = rec
+
+    def add_many(self, recs: list[dict]) -> None:
+        with open(self.path, "a") as fh:
+            for r in recs:
+                fh.write(json.dumps(r) + "\n")
+                self.done[r["key"]] = r
+
+
+def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cfg: ReviewConfig,
+            extra: dict) -> None:
+    """Run the Receiver on every tail not yet logged for this item."""
+    todo = {c: t for c, t in tails.items() if f"{phase}|{item.key}|{c}" not in log.done}
+    if not todo:
+        return
+    lt = rg.letters(item.problem, cfg.seed)
+    by_letter = {v: k for k, v in lt.items()}
+    choices = receiver.choose(rg.head(item), list(todo.values()), options=sorted(by_letter))
+    recs = []
+    for (cond, _), ch in zip(todo.items(), choices):
+        action = by_letter[ch.letter]
+        recs.append({"key": f"{phase}|{item.key}|{cond}", "phase": phase, "problem_id": item.problem.id,
+                     "condition": cond, "seed": cfg.seed, "state": rg.STATES[item.state],
+                     "signal": extra.get(cond, {}).get("signal"), "prompt": ch.prompt, "output": ch.letter,
+                     "action": action, "p_submit": ch.probs[lt["submit"]], "on_format": ch.on_format,
+                     "correct": bool(action == "submit" and item.state == 0),
+                     "right_decision": bool((action == "submit") == (item.state == 0)),
+                     **{k: v for k, v in extra.get(cond, {}).items() if k != "signal"}})
+    log.add_many(recs)
+
+
+def _scheme_for_posterior(prior0: float, p: float) -> np.ndarray:
+    """A scheme whose 'submit' recommendation has posterior ``p`` of a correct proposal."""
+    if p >= prior0:
+        b = prior0 * (1 - p) / (p * (1 - prior0))
+        return np.array([[1.0, 0.0], [b, 1 - b]])
+    a = p * (1 - prior0) / (prior0 * (1 - p))
+    return np.array([[a, 1 - a], [1.0, 0.0]])
+
+
+def _probes(prior: np.ndarray, cfg: ReviewConfig) -> dict:
+    """name -> (scheme or None, recommendation): the response-model probes."""
+    probes = {f"probe/submit@{p:g}": (_scheme_for_posterior(prior[0], p), "submit") for p in cfg.probe_posteriors}
+    probes["probe/decline@full"] = (np.eye(2), "decline")
+    probes["probe/decline@placebo"] = (np.full((2, 2), 0.5), "decline")
+    probes["probe/submit@placebo"] = (np.full((2, 2), 0.5), "submit")
+    probes["probe/bare-submit"] = (None, "submit")
+    probes["probe/bare-decline"] = (None, "decline")
+    return probes
+
+
+def estimation_phase(receiver, log, est_pairs, prior, cfg):
+    probes = _probes(prior, cfg)
+    for pair in _progress(est_pairs, "estimation"):
+        for item in pair:
+            p = item.problem
+            tails = {"told-state": rg.message_tail(p, cfg.seed, None, fact=rg.fact_text(item))}
+            extra = {}
+            for name, (sch, rec) in probes.items():
+                stmt = rg.scheme_statement(sch, prior, p.task) if sch is not None else None
+                tails[name] = rg.message_tail(p, cfg.seed, rg.RECOMMEND[rec], stmt)
+                post = float(posteriors(prior, sch)[1][0 if rec == "submit" else 1]) if sch is not None else None
+                extra[name] = {"signal": rg.RECOMMEND[rec], "rec": rec, "stated_posterior": post}
+            _decide(receiver, log, item, tails, "estimation", cfg, extra)
+
+
+def _progress(it, desc):
+    try:
+        from tqdm.auto import tqdm
+        return tqdm(it, desc=desc, unit="problem")
+    except ImportError:
+        return it
+
+
+# ------------------------------------------------------------------ the game
+def estimation_prior(est_pairs, cfg) -> np.ndarray:
+    draws = np.array([rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed) for pair in est_pairs])
+    k = int((draws == 0).sum())
+    return np.array([k, len(draws) - k], float) / len(draws)
+
+
+def _records(log, phase):
+    return [r for r in log.done.values() if r["phase"] == phase]
+
+
+def fit_game(log, est_pairs, prior, cfg) -> dict:
+    """Revealed U, bootstrap cases, response models and their cross-validated Brier scores."""
+    V = rg.TARGETS[cfg.target]
+    est = _records(log, "estimation")
+    ids = [pair[0].problem.id for pair in est_pairs]
+    told = {(r["problem_id"], r["state"]): r["action"] == "submit" for r in est if r["condition"] == "told-state"}
+
+    def counts_for(pids):
+        c = np.zeros((2, 2))
+        for pid in pids:
+            for w, s in enumerate(rg.STATES):
+                c[w, 0 if told[(pid, s)] else 1] += 1
+        return c
+
+    counts = counts_for(ids)
+    U = revealed_utility(counts)
+    rng = np.random.default_rng(cfg.seed)
+    draws = np.array([rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed) for pair in est_pairs])
+    cases, values = [], []
+    for _ in range(cfg.bootstrap):
+        idx = rng.integers(0, len(ids), len(ids))
+        k = float((draws[idx] == 0).mean())
+        pr = np.array([k, 1 - k]) if 0 < k < 1 else prior
+        Ub = revealed_utility(counts_for([ids[i] for i in idx]))
+        cases.append(case_of(pr, V, Ub))
+        values.append(predicted_value(BayesianReceiver(Ub, V), pr, BayesianReceiver(Ub, V).optimal_scheme(pr), V))
+    case_prob = {c: cases.count(c) / len(cases) for c in ("aligned", "binds", "does not help")}
+
+    probes = [r for r in est if r["condition"].startswith("probe/") and r.get("stated_posterior") is not None]
+    bare = [r for r in est if r["condition"].startswith("probe/bare")]
+
+    def xy(rows):
+        return ([0 if r["rec"] == "submit" else 1 for r in rows], [r["stated_posterior"] for r in rows],
+                [r["action"] == "submit" for r in rows])
+
+    folds = {pid: keyed_rng(cfg.seed, pid, "fold").random() < 0.5 for pid in ids}
+    brier = {"bayesian": [], "credulous": [], "fitted": []}
+    for fold in (True, False):
+        train = [r for r in probes if folds[r["problem_id"]] != fold]
+        test = [r for r in probes if folds[r["problem_id"]] == fold]
+        fitted = FittedReceiver.fit(V, *xy(train))
+        for name, model in (("bayesian", BayesianReceiver(U, V)), ("credulous", CredulousReceiver(V)),
+                            ("fitted", fitted)):
+            for r in test:
+                q = model.p_submit(0 if r["rec"] == "submit" else 1, r["stated_posterior"])
+                brier[name].append((q - (r["action"] == "submit")) ** 2)
+    brier = {k: float(np.mean(v)) for k, v in brier.items()}
+    models = {"bayesian": BayesianReceiver(U, V), "credulous": CredulousReceiver(V),
+              "fitted": FittedReceiver.fit(V, *xy(probes))}
+    signal_only = FittedReceiver.fit(V, [0 if r["rec"] == "submit" else 1 for r in bare], [prior[0]] * len(bare),
+                                     [r["action"] == "submit" for r in bare])
+    chosen = min(brier, key=brier.get)
+    return {"V": V, "U": U, "counts": counts, "prior": prior, "case_prob": case_prob,
+            "case": case_of(prior, V, U), "value_ci": np.percentile(values, [2.5, 97.5]).tolist(),
+            "brier": brier, "models": models, "signal_only_model": signal_only, "chosen": chosen,
+            "scheme": models[chosen].optimal_scheme(prior), "lp_scheme": models["bayesian"].optimal_scheme(prior)}
+
+
+# ------------------------------------------------------------------ the Advisor
+def advisor_prompt(item: rg.ReviewItem, cfg: ReviewConfig) -> str:
+    text = item.problem.prompt.strip()[:cfg.advisor_problem_chars]
+    return (f"You advise a decision maker about a proposed solution to this problem:\n{text}\n"
+            f"The reference check says the proposal is {rg.STATES[item.state]}.\n"
+            "Write your one-sentence message to the decision maker.")
+
+
+def train_advisor(advisor, est_pairs, scheme, cfg, out: Path):
+    """SFT on messages drawn from ``scheme``; saved to ``out`` (reused when it exists)."""
+    from .training import SFTConfig, sft
+    if (out / "config.json").exists():
+        from .models import LanguageModel, ModelConfig
+        return LanguageModel.load(ModelConfig(str(out), device=advisor.config.device)), None
+    pairs = []
+    for pair in est_pairs:
+        for item in pair:
+            for j in range(cfg.signals_per_problem):
+                rec = rg.draw_recommendation(scheme, item.state, cfg.seed, item.key, "advisor-sft", j)
+                pairs.append((advisor_prompt(item, cfg), rg.RECOMMEND[rec]))
+    losses = sft(advisor, pairs, SFTConfig(epochs=cfg.advisor_epochs, batch_size=8, learning_rate=cfg.advisor_lr,
+                                           seed=cfg.seed, max_length=192), progress=True)
+    advisor.save(out)
+    return advisor, losses
+
+
+def advisor_messages(advisor, items, cfg) -> dict:
+    """item.key -> the Advisor's sampled message (one sampling call per item, keyed seed)."""
+    from .models import SamplingConfig
+    out = {}
+    for item in _progress(items, "advisor"):
+        seed = keyed_rng(cfg.seed, item.key, "advisor", "sample").randrange(2 ** 31)
+        txt = advisor.generate([advisor_prompt(item, cfg)], SamplingConfig(max_new_tokens=16,
+                                                                           temperature=cfg.advisor_temperature,
+                                                                           seed=seed))[0]
+        out[item.key] = txt.strip().splitlines()[0][:200] if txt.strip() else ""
+    return out
+
+
+# ------------------------------------------------------------------ evaluation
+def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
+    prior, scheme = game["prior"], game["scheme"]
+    marginal = float(posteriors(prior, scheme)[0][0])
+    placebo = np.array([[marginal, 1 - marginal], [marginal, 1 - marginal]])
+    fav = int(np.argmax(prior @ game["V"]))
+    pooled = np.array([[1.0, 0.0], [1.0, 0.0]]) if fav == 0 else np.array([[0.0, 1.0], [0.0, 1.0]])
+    schemes = {"placebo": placebo, "pooled": pooled, "full-revelation": np.eye(2), "lp-scheme": scheme,
+               "advisor": scheme}
+    for item in _progress(eval_items, "evaluation"):
+        p, w = item.problem, item.state
+        tails = {"alone": rg.message_tail(p, cfg.seed, None),
+                 "oracle-item": rg.message_tail(p, cfg.seed, None, fact=rg.fact_text(item))}
+        extra = {"oracle-item": {"signal": rg.fact_text(item)}}
+        for c in SIGNAL_CONDITIONS:
+            if c == "advisor":
+                msg = messages[item.key]
+            else:
+                row = 0 if c == "placebo" else w          # the placebo ignores the state
+                msg = rg.RECOMMEND[rg.draw_recommendation(schemes[c], row, cfg.seed, p.id, c, "signal")]
+            for v in ("signal-only", "informed"):
+                stmt = rg.scheme_statement(schemes[c], prior, p.task) if v == "informed" else None
+                tails[f"{c}/{v}"] = rg.message_tail(p, cfg.seed, msg, stmt)
+                extra[f"{c}/{v}"] = {"signal": msg, "rec": rg.classify_message(msg)}
+        _decide(receiver, log, item, tails, "evaluation", cfg, extra)
+
+
+def modelled_br(game, item, cfg) -> str:
+    """The comparison condition: the package's Bayesian model answers the LP-scheme signal (no model call)."""
+    rec = rg.draw_recommendation(game["scheme"], item.state, cfg.seed, item.problem.id, "lp-scheme", "signal")
+    s = 0 if rec == "submit" else 1
+    post = posteriors(game["prior"], game["scheme"])[1][s]
+    return "submit" if game["models"]["bayesian"].p_submit(s, post) >= 0.5 else "decline"
+
+
+# ------------------------------------------------------------------ report
+def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -> dict:
+    V = game["V"]
+    ev = {(r["problem_id"], r["condition"]): r for r in _records(log, "evaluation")}
+    pids = [it.problem.id for it in eval_items]
+    outcome, right = {}, {}
+    for c in CONDITIONS:
+        if c == "modelled-br":
+            acts = [modelled_br(game, it, cfg) for it in eval_items]
+        else:
+            acts = [ev[(pid, c)]["action"] for pid in pids]
+        outcome[c] = np.array([V[it.state, rg.ACTIONS.index(a)] for it, a in zip(eval_items, acts)])
+        right[c] = np.array([(a == "submit") == (it.state == 0) for it, a in zip(eval_items, acts)])
+    n = len(pids)
+    conds = {}
+    for c in CONDITIONS:
+        k = int(outcome[c].sum())
+        kr = int(right[c].sum())
+        conds[c] = {"n": n, "value": k / n, "value_ci": wilson(k, n).tolist(), "right_decision": kr / n,
+                    "right_decision_ci": wilson(kr, n).tolist(),
+                    "on_format": (float(np.mean([ev[(pid, c)]["on_format"] for pid in pids]))
+                                  if c != "modelled-br" else None)}
+    tests = {}
+    for v in ("signal-only", "informed"):
+        adv = f"advisor/{v}"
+        fam = [("alone", "alone"), ("placebo", f"placebo/{v}"), ("full-revelation", f"full-revelation/{v}"),
+               ("lp-scheme", f"lp-scheme/{v}")]
+        res = [mcnemar_exact(outcome[adv], outcome[b]) for _, b in fam]
+        for (name, b), r, adj in zip(fam, res, holm([r["p"] for r in res])):
+            tests[f"{adv} vs {b}"] = {**r, "p_holm": adj}
+        r = mcnemar_exact(outcome[f"full-revelation/{v}"], outcome["alone"])
+        tests[f"full-revelation/{v} vs alone (value of information, target)"] = r
+        r = mcnemar_exact(right[f"full-revelation/{v}"], right["alone"])
+        tests[f"full-revelation/{v} vs alone (right decisions)"] = r
+        r = mcnemar_exact(right[adv], right["alone"])
+        tests[f"{adv} vs alone (right decisions)"] = r
+    # what the Advisor sent
+    sent = np.zeros((2, 3))
+    for it in eval_items:
+        sent[it.state, ("submit", "decline", "other").index(rg.classify_message(messages[it.key]))] += 1
+    emp = sent / np.maximum(sent.sum(axis=1, keepdims=True), 1)
+    tv = [0.5 * float(np.abs(np.append(game["scheme"][w], 0.0) - emp[w]).sum()) for w in (0, 1)]
+    emp_scheme = emp[:, :2] + emp[:, 2:] * np.array([0.0, 1.0])    # 'other' counted as not recommending submit
+    preds = {}
+    prior = game["prior"]
+    marginal = float(posteriors(prior, game["scheme"])[0][0])
+    schemes = {"placebo": np.array([[marginal, 1 - marginal]] * 2),
+               "pooled": np.array([[1.0, 0.0]] * 2) if int(np.argmax(prior @ V)) == 0 else np.array([[0.0, 1.0]] * 2),
+               "full-revelation": np.eye(2), "lp-scheme": game["scheme"], "advisor": emp_scheme}
+    for c, sch in schemes.items():
+        preds[c] = {name: predicted_value(m, prior, sch, V) for name, m in game["models"].items()}
+        preds[c]["signal-only fitted"] = predicted_value(game["signal_only_model"], prior, sch, V)
+    return {
+        "config": asdict(cfg), "receiver": receiver_name, "task": cfg.task, "timings_s": timings,
+        "game": {"states": list(rg.STATES), "actions": list(rg.ACTIONS), "prior": prior.tolist(),
+                 "V": V.tolist(), "U": game["U"].tolist(), "told_state_counts": game["counts"].tolist(),
+                 "told_state_submit_ci": [wilson(game["counts"][w, 0], game["counts"][w].sum()).tolist()
+                                          for w in (0, 1)],
+                 "case": game["case"], "case_probability": game["case_prob"],
+                 "predicted_lp_value_ci": game["value_ci"],
+                 "persuasion_claim_allowed": game["case_prob"]["binds"] >= 0.9},
+        "receiver_models": {"brier_cv": game["brier"], "chosen": game["chosen"],
+                            "fitted_coef": {str(k): v for k, v in game["models"]["fitted"].coef.items()},
+                            "signal_only_coef": {str(k): v for k, v in game["signal_only_model"].coef.items()}},
+        "schemes": {"chosen": game["scheme"].tolist(), "bayesian_lp": game["lp_scheme"].tolist(),
+                    "advisor_empirical": emp.tolist(), "advisor_tv_per_state": tv,
+                    "advisor_counts": sent.tolist()},
+        "conditions": conds, "tests": tests, "predicted": preds,
+    }
+
+
+def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
+    """Run (or resume) the experiment; returns the report (also written to ``OUT/report.json``)."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    log = Log(out / "generations.jsonl")
+    timings = {}
+    t = time.perf_counter()
+    est_pairs, eval_pairs = load_items(cfg)
+    prior = estimation_prior(est_pairs, cfg)
+    timings["items"] = time.perf_counter() - t
+    t = time.perf_counter()
+    estimation_phase(receiver, log, est_pairs, prior, cfg)
+    timings["estimation"] = time.perf_counter() - t
+    game = fit_game(log, est_pairs, prior, cfg)
+    eval_items = [pair[rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed)] for pair in eval_pairs]
+    t = time.perf_counter()
+    adv, losses = train_advisor(advisor, est_pairs, game["scheme"], cfg, out / "advisor")
+    timings["advisor_training"] = time.perf_counter() - t
+    t = time.perf_counter()
+    msg_path = out / "advisor_messages.json"
+    messages = json.loads(msg_path.read_text()) if msg_path.exists() else {}
+    missing = [it for it in eval_items if it.key not in messages]
+    if missing:
+        messages.update(advisor_messages(adv, missing, cfg))
+        msg_path.write_text(json.dumps(messages, indent=1))
+    timings["advisor_sampling"] = time.perf_counter() - t
+    t = time.perf_counter()
+    evaluation_phase(receiver, log, eval_items, game, messages, cfg)
+    timings["evaluation"] = time.perf_counter() - t
+    report = build_report(cfg, game, log, eval_items, messages, timings, receiver_name)
+    if losses:
+        report["advisor_sft_loss"] = {"first": losses[0], "last": losses[-1], "steps": len(losses)}
+    from persuasion._atomic import write_atomic
+    write_atomic(out / "report.json", json.dumps(report, indent=2).encode())
+    return report

@@ -1,0 +1,106 @@
+"""Receiver models, the revealed-preference estimate, paired tests and split weights."""
+import hashlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from llm_bridge.receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of,
+                                        predicted_value, revealed_utility)
+from llm_bridge.review_game import TARGETS
+from llm_bridge.stats import holm, mcnemar_exact
+
+PRIOR = np.array([0.3, 0.7])
+JUDGE = np.array([[1.0, 0.0], [0.0, 1.0]])      # submits iff P(correct) >= 1/2
+
+
+def test_bayesian_receiver_gives_the_prosecutor_scheme():
+    m = BayesianReceiver(JUDGE, TARGETS["submission"])
+    sch = m.optimal_scheme(PRIOR)
+    assert sch[0, 0] == pytest.approx(1.0) and sch[1, 0] == pytest.approx(3 / 7)
+    assert predicted_value(m, PRIOR, sch, TARGETS["submission"]) == pytest.approx(0.6)
+    assert predicted_value(m, PRIOR, np.eye(2), TARGETS["submission"]) == pytest.approx(0.3)
+    assert case_of(PRIOR, TARGETS["submission"], JUDGE) == "binds"
+    assert case_of(PRIOR, TARGETS["decision"], JUDGE) == "aligned"
+
+
+def test_credulous_receiver_is_told_to_submit_always():
+    m = CredulousReceiver(TARGETS["submission"])
+    sch = m.optimal_scheme(PRIOR)
+    assert predicted_value(m, PRIOR, sch, TARGETS["submission"]) == pytest.approx(1.0)
+
+
+def test_fitted_receiver_recovers_a_logistic_response():
+    rng = np.random.default_rng(0)
+    post = rng.uniform(0, 1, 4000)
+    recs = rng.integers(0, 2, 4000)
+    true = {0: (-2.0, 4.0), 1: (-3.0, 1.0)}
+    p = np.array([1 / (1 + np.exp(-(true[s][0] + true[s][1] * x))) for s, x in zip(recs, post)])
+    y = rng.uniform(size=4000) < p
+    m = FittedReceiver.fit(TARGETS["submission"], recs, post, y, l2=0.0)
+    for s in (0, 1):
+        assert m.coef[s] == pytest.approx(true[s], abs=0.5)
+    # its optimum is at least as good as every scheme on a coarse grid
+    best = predicted_value(m, PRIOR, m.optimal_scheme(PRIOR), TARGETS["submission"])
+    for a in np.linspace(0, 1, 11):
+        for b in np.linspace(0, 1, 11):
+            sch = np.array([[a, 1 - a], [b, 1 - b]])
+            assert predicted_value(m, PRIOR, sch, TARGETS["submission"]) <= best + 1e-9
+
+
+@given(st.lists(st.integers(0, 50), min_size=4, max_size=4))
+def test_revealed_utility_is_a_log_choice_probability(c):
+    U = revealed_utility(np.array(c).reshape(2, 2))
+    assert np.allclose(np.exp(U).sum(axis=1), 1.0)
+    for w in (0, 1):
+        assert (U[w, 0] >= U[w, 1]) == (c[2 * w] >= c[2 * w + 1])
+
+
+@settings(max_examples=50)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=60))
+def test_mcnemar_counts_discordant_pairs(pairs):
+    x, y = zip(*pairs)
+    r = mcnemar_exact(x, y)
+    assert r["b"] == sum(a and not b for a, b in pairs) and r["c"] == sum(b and not a for a, b in pairs)
+    assert 0 <= r["p"] <= 1
+    assert mcnemar_exact(x, x)["p"] == 1.0
+
+
+def test_mcnemar_exact_value():
+    # 10 discordant pairs all one way: two-sided p = 2 / 2**10
+    x = [1] * 10 + [0] * 5
+    y = [0] * 10 + [0] * 5
+    assert mcnemar_exact(x, y)["p"] == pytest.approx(2 / 1024)
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=10))
+def test_holm_dominates_and_is_monotone(p):
+    adj = holm(p)
+    assert all(a >= b - 1e-15 for a, b in zip(adj, p)) and all(a <= 1 for a in adj)
+    order = np.argsort(p)
+    assert all(adj[order[i]] <= adj[order[i + 1]] + 1e-15 for i in range(len(p) - 1))
+
+
+def test_split_weights_assemble_verify_and_cache(tmp_path, monkeypatch):
+    from llm_bridge import weights
+    parts = [tmp_path / f"part{i}.bin" for i in range(3)]
+    blobs = [bytes([i]) * (1000 + i) for i in range(3)]
+    for p, b in zip(parts, blobs):
+        p.write_bytes(b)
+    whole = b"".join(blobs)
+    spec = weights.SplitWeights("m.gguf", ("a", "b", "c"), ".bin", len(whole), hashlib.sha256(whole).hexdigest(), "test")
+    monkeypatch.setattr(weights, "part_files", lambda s: parts)
+    out = weights.assemble(spec, tmp_path / "cache")
+    assert out.read_bytes() == whole
+    assert weights.assemble(spec, tmp_path / "cache") == out            # cached
+    bad = weights.SplitWeights("n.gguf", ("a",), ".bin", len(whole), "0" * 64, "test")
+    with pytest.raises(weights.WeightsError, match="sha256"):
+        weights.assemble(bad, tmp_path / "cache")
+    assert not (tmp_path / "cache" / "n.gguf").exists()
+
+
+def test_missing_part_is_named():
+    from llm_bridge import weights
+    spec = weights.SplitWeights("x.gguf", ("surely-not-installed-part1",), ".bin", 1, "0" * 64, "test")
+    with pytest.raises(weights.WeightsError, match="surely-not-installed-part1"):
+        weights.part_files(spec)

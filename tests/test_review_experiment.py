@@ -1,0 +1,119 @@
+"""The proposal-review game with tiny models: prompts carry their signals, the Receiver's own output
+decides, a resumed run equals a single run, and the shared-head cache changes nothing."""
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from llm_bridge import review_game as rg
+from llm_bridge.models import LanguageModel, ModelConfig
+from llm_bridge.receiver import ChoiceReceiver
+from llm_bridge.review_experiment import CONDITIONS, SIGNAL_CONDITIONS, ReviewConfig, run
+from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+
+
+def tiny(seed):
+    tok = char_tokenizer()
+    return LanguageModel(tok, tiny_gpt2(tok, seed=seed), ModelConfig(f"tiny-{seed}"))
+
+
+def cfg(out):
+    return ReviewConfig(out=str(out), n_estimation=4, n_evaluation=5, bootstrap=20, signals_per_problem=1,
+                        advisor_epochs=1, probe_posteriors=(0.5,))
+
+
+class Interrupt(Exception):
+    pass
+
+
+class Flaky:
+    """A real ChoiceReceiver that is interrupted after ``budget`` choose() calls."""
+
+    def __init__(self, inner, budget):
+        self.inner, self.budget = inner, budget
+
+    def choose(self, *a, **k):
+        if self.budget == 0:
+            raise Interrupt()
+        self.budget -= 1
+        return self.inner.choose(*a, **k)
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    out = tmp_path_factory.mktemp("single")
+    rep = run(ChoiceReceiver(tiny(1)), tiny(2), cfg(out))
+    return out, rep
+
+
+def records(out):
+    return [json.loads(l) for l in (out / "generations.jsonl").read_text().splitlines()]
+
+
+def test_every_prompt_holds_its_signal_and_alone_holds_none(single):
+    out, _ = single
+    ev = [r for r in records(out) if r["phase"] == "evaluation"]
+    assert {r["condition"] for r in ev} == set(CONDITIONS) - {"modelled-br"}
+    for r in ev:
+        if r["condition"] == "alone":
+            assert "Advisor's message" not in r["prompt"] and "About the advisor" not in r["prompt"]
+            assert "Verified" not in r["prompt"]
+        elif r["condition"] == "oracle-item":
+            assert r["signal"] in r["prompt"]
+        else:
+            assert r["signal"] and f"Advisor's message: {r['signal']}" in r["prompt"]
+            assert ("About the advisor" in r["prompt"]) == r["condition"].endswith("/informed")
+    # the proposal is in every prompt, the verdict only where the condition reveals it as a fact
+    for r in ev:
+        assert "proposes the final answer" in r["prompt"]
+
+
+def test_the_receivers_output_decides(single):
+    out, rep = single
+    for r in records(out):
+        assert r["output"] in ("Yes", "No")
+        assert r["action"] == ("submit" if r["output"] == "Yes" else "decline")
+        assert r["correct"] == (r["action"] == "submit" and r["state"] == "correct")
+    ev = [r for r in records(out) if r["phase"] == "evaluation"]
+    for c in CONDITIONS:
+        if c == "modelled-br":
+            continue
+        rows = [r for r in ev if r["condition"] == c]
+        assert rep["conditions"][c]["value"] == pytest.approx(np.mean([r["action"] == "submit" for r in rows]))
+
+
+def test_resumed_run_equals_single_run(single, tmp_path):
+    out, rep = single
+    for budget in (3, 7):
+        with pytest.raises(Interrupt):
+            run(Flaky(ChoiceReceiver(tiny(1)), budget), tiny(2), cfg(tmp_path))
+    rep2 = run(ChoiceReceiver(tiny(1)), tiny(2), cfg(tmp_path))
+    a = {r["key"]: (r["prompt"], r["output"], r["signal"]) for r in records(out)}
+    b = {r["key"]: (r["prompt"], r["output"], r["signal"]) for r in records(tmp_path)}
+    assert a == b
+    assert rep2["conditions"] == rep["conditions"] and rep2["schemes"] == rep["schemes"]
+
+
+def test_shared_head_cache_gives_the_full_prompts_logits():
+    r = ChoiceReceiver(tiny(3))
+    head = "Problem: what is 2+2?\nA junior solver proposes the final answer: 4\n"
+    tails = ["Submit? Yes or No.", "Advisor's message: I recommend declining it.\nSubmit? Yes or No."]
+    for tail, c in zip(tails, r.choose(head, tails, options=("Yes", "No"))):
+        f = r.choose_full(head + tail, options=("Yes", "No"))
+        assert c.prompt == f.prompt and c.letter == f.letter
+        assert c.probs["Yes"] == pytest.approx(f.probs["Yes"], abs=1e-5)
+
+
+def test_scheme_statement_says_the_numbers():
+    s = rg.scheme_statement(np.array([[1.0, 0.0], [3 / 7, 4 / 7]]), np.array([0.3, 0.7]), "gsm_symbolic")
+    assert "30%" in s and "100%" in s and "43%" in s
+    assert "does not look" in rg.scheme_statement(np.full((2, 2), 0.5), np.array([0.3, 0.7]), "gsm_symbolic")
+
+
+def test_keyed_draws_do_not_depend_on_order():
+    from llm_bridge.proposals import keyed_rng
+    a = [keyed_rng(0, f"p{i}", "lp-scheme", "signal").random() for i in range(5)]
+    b = [keyed_rng(0, f"p{i}", "lp-scheme", "signal").random() for i in reversed(range(5))]
+    assert a == b[::-1] and len(set(a)) == 5
