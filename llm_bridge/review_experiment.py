@@ -202,7 +202,8 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
         pr = np.array([k, 1 - k]) if 0 < k < 1 else prior
         Ub = revealed_utility(counts_for([ids[i] for i in idx]))
         cases.append(case_of(pr, V, Ub))
-        values.append(predicted_value(BayesianReceiver(Ub, V), pr, BayesianReceiver(Ub, V).optimal_scheme(pr), V))
+        model = BayesianReceiver(Ub, V)
+        values.append(predicted_value(model, pr, model.optimal_scheme(pr), V))
     case_prob = {c: cases.count(c) / len(cases) for c in ("aligned", "binds", "does not help")}
 
     probes = [r for r in est if r["condition"].startswith("probe/") and r.get("stated_posterior") is not None]
@@ -275,14 +276,21 @@ def advisor_messages(advisor, items, cfg) -> dict:
 
 
 # ------------------------------------------------------------------ evaluation
-def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
+def condition_schemes(game) -> dict:
+    """The scheme each signal condition commits to (the Advisor's is the one it was trained on).
+
+    Placebo: a recommendation independent of the verdict with the optimal
+    scheme's marginal; pooled: always the action the Advisor prefers at the prior.
+    """
     prior, scheme = game["prior"], game["scheme"]
     marginal = float(posteriors(prior, scheme)[0][0])
-    placebo = np.array([[marginal, 1 - marginal], [marginal, 1 - marginal]])
     fav = int(np.argmax(prior @ game["V"]))
-    pooled = np.array([[1.0, 0.0], [1.0, 0.0]]) if fav == 0 else np.array([[0.0, 1.0], [0.0, 1.0]])
-    schemes = {"placebo": placebo, "pooled": pooled, "full-revelation": np.eye(2), "lp-scheme": scheme,
-               "advisor": scheme}
+    return {"placebo": np.array([[marginal, 1 - marginal]] * 2), "pooled": np.eye(2)[[fav, fav]],
+            "full-revelation": np.eye(2), "lp-scheme": scheme, "advisor": scheme}
+
+
+def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
+    prior, schemes = game["prior"], condition_schemes(game)
     for item in _progress(eval_items, "evaluation"):
         p, w = item.problem, item.state
         tails = {"alone": rg.message_tail(p, cfg.seed, None),
@@ -354,10 +362,7 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
     emp_scheme = emp[:, :2] + emp[:, 2:] * np.array([0.0, 1.0])    # 'other' counted as not recommending submit
     preds = {}
     prior = game["prior"]
-    marginal = float(posteriors(prior, game["scheme"])[0][0])
-    schemes = {"placebo": np.array([[marginal, 1 - marginal]] * 2),
-               "pooled": np.array([[1.0, 0.0]] * 2) if int(np.argmax(prior @ V)) == 0 else np.array([[0.0, 1.0]] * 2),
-               "full-revelation": np.eye(2), "lp-scheme": game["scheme"], "advisor": emp_scheme}
+    schemes = {**condition_schemes(game), "advisor": emp_scheme}   # predictions from what it actually sent
     for c, sch in schemes.items():
         preds[c] = {name: predicted_value(m, prior, sch, V) for name, m in game["models"].items()}
         preds[c]["signal-only fitted"] = predicted_value(game["signal_only_model"], prior, sch, V)

@@ -213,7 +213,7 @@ def _enter_namespaces():
         os._exit(SETUP_FAILED)
 
 
-def _read_all(proc, fds: dict, limit: int, deadline: float) -> tuple[dict, bool, bool]:
+def _read_all(fds: dict, limit: int, deadline: float) -> tuple[dict, bool, bool]:
     """Read the pipes until EOF, the byte limit, or the deadline: (data, over_limit, timed_out)."""
     data = {k: bytearray() for k in fds}
     sel = selectors.DefaultSelector()
@@ -314,7 +314,7 @@ def run_python(source: str, *, timeout: float = 5.0, memory_mb: int = 512, max_p
     finally:
         for fd in (in_r, out_w, err_w, ch_w):
             os.close(fd)
-    data, over, timed_out = _read_all(proc, {"stdout": out_r, "stderr": err_r, "channel": ch_r},
+    data, over, timed_out = _read_all({"stdout": out_r, "stderr": err_r, "channel": ch_r},
                                       max_output_bytes, time.monotonic() + timeout)
     for fd in (out_r, err_r, ch_r):
         os.close(fd)
