@@ -117,3 +117,22 @@ def test_keyed_draws_do_not_depend_on_order():
     a = [keyed_rng(0, f"p{i}", "lp-scheme", "signal").random() for i in range(5)]
     b = [keyed_rng(0, f"p{i}", "lp-scheme", "signal").random() for i in reversed(range(5))]
     assert a == b[::-1] and len(set(a)) == 5
+
+
+def test_markdown_shows_every_condition_and_test(single):
+    from llm_bridge.review_markdown import review_markdown
+    _, rep = single
+    md = review_markdown(rep)
+    for c in CONDITIONS:
+        assert f"| {c} | {rep['conditions'][c]['n']} |" in md
+    for t in rep["tests"]:
+        assert f"| {t} |" in md
+    assert "Persuasion claim allowed" in md and rep["receiver_models"]["chosen"] in md
+
+
+def test_review_figure_from_a_saved_report(single, tmp_path):
+    pytest.importorskip("matplotlib")
+    from paper_figures import fig_llm_review
+    out, _ = single
+    paths = fig_llm_review.draw([out / "report.json"], tmp_path)
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)

@@ -1,0 +1,74 @@
+"""A review experiment's ``report.json`` as a Markdown section (what docs/llm_results.md shows)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _ci(ci) -> str:
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def review_markdown(rep: dict) -> str:
+    g, sch = rep["game"], rep["schemes"]
+    out = [f"### {rep['task']}, Receiver {rep['receiver']}, target `{rep['config']['target']}`", ""]
+    c = np.array(g["told_state_counts"])
+    out += [f"Estimation split: {int(c.sum(axis=1)[0])} correct and {int(c.sum(axis=1)[1])} wrong proposals, "
+            f"each shown with the verdict stated. Submitted when told correct {int(c[0, 0])}/{int(c[0].sum())} "
+            f"{_ci(g['told_state_submit_ci'][0])}, when told wrong {int(c[1, 0])}/{int(c[1].sum())} "
+            f"{_ci(g['told_state_submit_ci'][1])}. Prior (estimation split) P(correct) = {g['prior'][0]:.2f}.", "",
+            f"Revealed U (rows correct/wrong, columns submit/decline): "
+            f"{np.round(np.array(g['U']), 3).tolist()}. Case: **{g['case']}**; bootstrap "
+            + ", ".join(f"{k} {v:.2f}" for k, v in g["case_probability"].items())
+            + f"; predicted optimal value (Bayesian) 95% interval {_ci(g['predicted_lp_value_ci'])}. "
+            f"Persuasion claim allowed: **{g['persuasion_claim_allowed']}**.", ""]
+    rm = rep["receiver_models"]
+    out += [f"Receiver models, cross-validated Brier score on the probes: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in rm["brier_cv"].items())
+            + f"; chosen: **{rm['chosen']}**.", ""]
+    out += ["| scheme P(recommend submit \\| state) | correct | wrong |", "|---|---|---|"]
+    out.append(_row(["chosen model's optimum (executed, taught)", f"{sch['chosen'][0][0]:.2f}",
+                     f"{sch['chosen'][1][0]:.2f}"]))
+    out.append(_row(["Bayesian LP", f"{sch['bayesian_lp'][0][0]:.2f}", f"{sch['bayesian_lp'][1][0]:.2f}"]))
+    emp, cnt = sch["advisor_empirical"], sch["advisor_counts"]
+    out.append(_row(["trained Advisor, measured (submit / decline / other)",
+                     " / ".join(f"{x:.2f}" for x in emp[0]) + f" (n {int(sum(cnt[0]))})",
+                     " / ".join(f"{x:.2f}" for x in emp[1]) + f" (n {int(sum(cnt[1]))})"]))
+    out.append(_row(["Advisor's total variation to the taught scheme", f"{sch['advisor_tv_per_state'][0]:.2f}",
+                     f"{sch['advisor_tv_per_state'][1]:.2f}"]))
+    out += ["", "| condition | n | Advisor's value (target) [95% Wilson] | right decisions [95% Wilson] | "
+            "predicted: bayesian / credulous / fitted |", "|---|---|---|---|---|"]
+    for name, r in rep["conditions"].items():
+        base = name.split("/")[0]
+        p = rep["predicted"].get(base)
+        pred = (" / ".join(f"{p[k]:.2f}" for k in ("bayesian", "credulous", "fitted"))
+                if p and name.endswith("/informed") else
+                f"signal-only fitted {p['signal-only fitted']:.2f}" if p and name.endswith("/signal-only") else "")
+        out.append(_row([name, r["n"], f"{r['value']:.2f} {_ci(r['value_ci'])}",
+                         f"{r['right_decision']:.2f} {_ci(r['right_decision_ci'])}", pred]))
+    out += ["", "| paired test (exact McNemar) | b | c | difference | p | p (Holm) |", "|---|---|---|---|---|---|"]
+    for name, t in rep["tests"].items():
+        out.append(_row([name, t["b"], t["c"], f"{t['diff']:+.2f}", f"{t['p']:.3g}",
+                         f"{t['p_holm']:.3g}" if "p_holm" in t else "-"]))
+    tm = rep.get("timings_s", {})
+    out += ["", "Time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items()), ""]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    import argparse
+    import json
+    ap = argparse.ArgumentParser(description="render review report.json files as Markdown")
+    ap.add_argument("reports", nargs="+")
+    args = ap.parse_args(argv)
+    for path in args.reports:
+        with open(path) as fh:
+            print(review_markdown(json.load(fh)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

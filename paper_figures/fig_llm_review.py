@@ -1,0 +1,56 @@
+"""Figure: the proposal-review game per condition, with 95% Wilson intervals.
+
+One panel per report (Receiver x task): for every condition, the Advisor's
+value (its target) and the rate of right decisions, paired problems, n in the
+title.  Writes PNG and PDF.
+
+    python -m paper_figures.fig_llm_review results/review_gsm_qwen05/report.json [...] --out docs/figures
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from ._save import save_figure
+
+
+def draw(report_paths, out_dir, stem: str = "llm_review"):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    reports = [json.load(open(p)) for p in report_paths]
+    fig, axes = plt.subplots(1, len(reports), figsize=(6.5 * len(reports), 5.2), squeeze=False)
+    for ax, rep in zip(axes[0], reports):
+        conds = list(rep["conditions"])
+        y = np.arange(len(conds))
+        for k, (key, ci, colour, label) in enumerate((("value", "value_ci", "C0", f"Advisor's value ({rep['config']['target']})"),
+                                                      ("right_decision", "right_decision_ci", "C1", "right decisions"))):
+            v = np.array([rep["conditions"][c][key] for c in conds])
+            lo = np.array([rep["conditions"][c][ci][0] for c in conds])
+            hi = np.array([rep["conditions"][c][ci][1] for c in conds])
+            ax.errorbar(v, y + (k - 0.5) * 0.3, xerr=[v - lo, hi - v], fmt="o", color=colour, label=label, capsize=2)
+        ax.set_yticks(y, conds)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        n = rep["conditions"][conds[0]]["n"]
+        ax.set_title(f"{rep['task']}, Receiver {rep['receiver']} (n = {n} per condition)")
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, out_dir, stem)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("reports", nargs="+")
+    ap.add_argument("--out", default="figures")
+    args = ap.parse_args(argv)
+    for p in draw(args.reports, args.out):
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
