@@ -39,7 +39,8 @@ def main(argv=None) -> int:
     advisor = load_by_name(cfg.get("advisor", "smollm2"), device=device)
     report = run(receiver, advisor, rcfg, receiver_name=cfg.get("receiver", "qwen05"))
     g = report["game"]
-    print(f"case {g['case']}; P(case) {g['case_probability']}; persuasion claim allowed: "
+    print(f"Bayesian case {g['case']}, P(case) {g['case_probability']}; chosen-model case "
+          f"{g['chosen_model_case']}, P(case) {g['chosen_model_case_probability']}; persuasion claim allowed: "
           f"{g['persuasion_claim_allowed']}")
     print(f"Receiver model chosen: {report['receiver_models']['chosen']} (CV Brier {report['receiver_models']['brier_cv']})")
     for c, r in report["conditions"].items():

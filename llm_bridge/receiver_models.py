@@ -138,3 +138,22 @@ def case_of(prior, V, U, tol: float = 1e-9) -> str:
     if abs(fr - fb) <= tol:
         return "aligned"
     return "binds" if float(solve(g).value) > max(fr, ni) + tol else "does not help"
+
+
+def model_case(model, prior, V, tol: float = 0.01, **opt) -> tuple[str, float]:
+    """The case of the game for any Receiver model, and the model's optimal value.
+
+    'aligned' if full revelation already reaches the first best; 'binds' if
+    the model's optimal scheme beats both full revelation and the better
+    pooling scheme by more than ``tol`` (a point of value by default: a
+    fitted response is smooth, so some scheme always gains a hair);
+    otherwise 'does not help'.
+    """
+    prior, V = np.asarray(prior, float), np.asarray(V, float)
+    first_best = float(prior @ V.max(axis=1))
+    fr = predicted_value(model, prior, np.eye(2), V)
+    ni = max(predicted_value(model, prior, np.eye(2)[[a, a]], V) for a in (0, 1))
+    best = predicted_value(model, prior, model.optimal_scheme(prior, **opt), V)
+    if abs(fr - first_best) <= 1e-9:
+        return "aligned", best
+    return ("binds" if best > max(fr, ni) + tol else "does not help"), best

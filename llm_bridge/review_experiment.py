@@ -33,8 +33,8 @@ import numpy as np
 from . import review_game as rg
 from .estimation import wilson
 from .proposals import keyed_rng
-from .receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, posteriors,
-                              predicted_value, revealed_utility)
+from .receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
+                              posteriors, predicted_value, revealed_utility)
 from .stats import holm, mcnemar_exact
 
 SIGNAL_CONDITIONS = ("placebo", "pooled", "full-revelation", "lp-scheme", "advisor")
@@ -193,19 +193,6 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
 
     counts = counts_for(ids)
     U = revealed_utility(counts)
-    rng = np.random.default_rng(cfg.seed)
-    draws = np.array([rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed) for pair in est_pairs])
-    cases, values = [], []
-    for _ in range(cfg.bootstrap):
-        idx = rng.integers(0, len(ids), len(ids))
-        k = float((draws[idx] == 0).mean())
-        pr = np.array([k, 1 - k]) if 0 < k < 1 else prior
-        Ub = revealed_utility(counts_for([ids[i] for i in idx]))
-        cases.append(case_of(pr, V, Ub))
-        model = BayesianReceiver(Ub, V)
-        values.append(predicted_value(model, pr, model.optimal_scheme(pr), V))
-    case_prob = {c: cases.count(c) / len(cases) for c in ("aligned", "binds", "does not help")}
-
     probes = [r for r in est if r["condition"].startswith("probe/") and r.get("stated_posterior") is not None]
     bare = [r for r in est if r["condition"].startswith("probe/bare")]
 
@@ -213,25 +200,60 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
         return ([0 if r["rec"] == "submit" else 1 for r in rows], [r["stated_posterior"] for r in rows],
                 [r["action"] == "submit" for r in rows])
 
+    def fit_model(name, pids, Um):
+        if name == "bayesian":
+            return BayesianReceiver(Um, V)
+        if name == "credulous":
+            return CredulousReceiver(V)
+        by = {}
+        for r in probes:
+            by.setdefault(r["problem_id"], []).append(r)
+        return FittedReceiver.fit(V, *xy([r for pid in pids for r in by.get(pid, [])]))
+
+    # which model of the Receiver: 2-fold cross-validated Brier score on the probes
     folds = {pid: keyed_rng(cfg.seed, pid, "fold").random() < 0.5 for pid in ids}
     brier = {"bayesian": [], "credulous": [], "fitted": []}
     for fold in (True, False):
-        train = [r for r in probes if folds[r["problem_id"]] != fold]
+        train = [pid for pid in ids if folds[pid] != fold]
         test = [r for r in probes if folds[r["problem_id"]] == fold]
-        fitted = FittedReceiver.fit(V, *xy(train))
-        for name, model in (("bayesian", BayesianReceiver(U, V)), ("credulous", CredulousReceiver(V)),
-                            ("fitted", fitted)):
+        for name in brier:
+            model = fit_model(name, train, U)
             for r in test:
                 q = model.p_submit(0 if r["rec"] == "submit" else 1, r["stated_posterior"])
                 brier[name].append((q - (r["action"] == "submit")) ** 2)
     brier = {k: float(np.mean(v)) for k, v in brier.items()}
-    models = {"bayesian": BayesianReceiver(U, V), "credulous": CredulousReceiver(V),
-              "fitted": FittedReceiver.fit(V, *xy(probes))}
+    chosen = min(brier, key=brier.get)
+    models = {name: fit_model(name, ids, U) for name in brier}
+
+    # bootstrap over estimation problems: the case under the Bayesian model (the LP's) and under the chosen one
+    rng = np.random.default_rng(cfg.seed)
+    draws = np.array([rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed) for pair in est_pairs])
+    cases, values, chosen_cases, chosen_values = [], [], [], []
+    for _ in range(cfg.bootstrap):
+        idx = rng.integers(0, len(ids), len(ids))
+        k = float((draws[idx] == 0).mean())
+        pr = np.array([k, 1 - k]) if 0 < k < 1 else prior
+        pids = [ids[i] for i in idx]
+        Ub = revealed_utility(counts_for(pids))
+        cases.append(case_of(pr, V, Ub))
+        model = BayesianReceiver(Ub, V)
+        values.append(predicted_value(model, pr, model.optimal_scheme(pr), V))
+        if chosen == "bayesian":
+            chosen_cases.append(cases[-1])
+            chosen_values.append(values[-1])
+        else:
+            c, v = model_case(fit_model(chosen, pids, Ub), pr, V, **({"grid": 21} if chosen == "fitted" else {}))
+            chosen_cases.append(c)
+            chosen_values.append(v)
+    labels = ("aligned", "binds", "does not help")
+    case_prob = {c: cases.count(c) / len(cases) for c in labels}
+    chosen_case_prob = {c: chosen_cases.count(c) / len(chosen_cases) for c in labels}
     signal_only = FittedReceiver.fit(V, [0 if r["rec"] == "submit" else 1 for r in bare], [prior[0]] * len(bare),
                                      [r["action"] == "submit" for r in bare])
-    chosen = min(brier, key=brier.get)
     return {"V": V, "U": U, "counts": counts, "prior": prior, "case_prob": case_prob,
             "case": case_of(prior, V, U), "value_ci": np.percentile(values, [2.5, 97.5]).tolist(),
+            "chosen_case": model_case(models[chosen], prior, V)[0], "chosen_case_prob": chosen_case_prob,
+            "chosen_value_ci": np.percentile(chosen_values, [2.5, 97.5]).tolist(),
             "brier": brier, "models": models, "signal_only_model": signal_only, "chosen": chosen,
             "scheme": models[chosen].optimal_scheme(prior), "lp_scheme": models["bayesian"].optimal_scheme(prior)}
 
@@ -374,7 +396,10 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
                                           for w in (0, 1)],
                  "case": game["case"], "case_probability": game["case_prob"],
                  "predicted_lp_value_ci": game["value_ci"],
-                 "persuasion_claim_allowed": game["case_prob"]["binds"] >= 0.9},
+                 "chosen_model_case": game["chosen_case"], "chosen_model_case_probability": game["chosen_case_prob"],
+                 "chosen_model_value_ci": game["chosen_value_ci"],
+                 # the claim rests on the model the core optimised against, not on the Bayesian one by default
+                 "persuasion_claim_allowed": game["chosen_case_prob"]["binds"] >= 0.9},
         "receiver_models": {"brier_cv": game["brier"], "chosen": game["chosen"],
                             "fitted_coef": {str(k): v for k, v in game["models"]["fitted"].coef.items()},
                             "signal_only_coef": {str(k): v for k, v in game["signal_only_model"].coef.items()}},

@@ -23,12 +23,13 @@ def review_markdown(rep: dict) -> str:
             f"Revealed U (rows correct/wrong, columns submit/decline): "
             f"{np.round(np.array(g['U']), 3).tolist()}. Case: **{g['case']}**; bootstrap "
             + ", ".join(f"{k} {v:.2f}" for k, v in g["case_probability"].items())
-            + f"; predicted optimal value (Bayesian) 95% interval {_ci(g['predicted_lp_value_ci'])}. "
-            f"Persuasion claim allowed: **{g['persuasion_claim_allowed']}**.", ""]
+            + f"; predicted optimal value (Bayesian) 95% interval {_ci(g['predicted_lp_value_ci'])}.", ""]
     rm = rep["receiver_models"]
     out += [f"Receiver models, cross-validated Brier score on the probes: "
             + ", ".join(f"{k} {v:.3f}" for k, v in rm["brier_cv"].items())
-            + f"; chosen: **{rm['chosen']}**.", ""]
+            + f"; chosen: **{rm['chosen']}**. Under the chosen model the case is **{g['chosen_model_case']}** "
+            "(bootstrap " + ", ".join(f"{k} {v:.2f}" for k, v in g["chosen_model_case_probability"].items())
+            + f"), its optimal value 95% interval {_ci(g['chosen_model_value_ci'])}.", ""]
     out += ["| scheme P(recommend submit \\| state) | correct | wrong |", "|---|---|---|"]
     out.append(_row(["chosen model's optimum (executed, taught)", f"{sch['chosen'][0][0]:.2f}",
                      f"{sch['chosen'][1][0]:.2f}"]))
@@ -53,6 +54,8 @@ def review_markdown(rep: dict) -> str:
     for name, t in rep["tests"].items():
         out.append(_row([name, t["b"], t["c"], f"{t['diff']:+.2f}", f"{t['p']:.3g}",
                          f"{t['p_holm']:.3g}" if "p_holm" in t else "-"]))
+    out += ["", f"Persuasion claim allowed (P(binds) >= 0.9 under the chosen model): "
+            f"**{g['persuasion_claim_allowed']}**."]
     tm = rep.get("timings_s", {})
     out += ["", "Time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items()), ""]
     return "\n".join(out)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from llm_bridge.receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of,
+from llm_bridge.receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
                                         predicted_value, revealed_utility)
 from llm_bridge.review_game import TARGETS
 from llm_bridge.stats import holm, mcnemar_exact
@@ -104,3 +104,18 @@ def test_missing_part_is_named():
     spec = weights.SplitWeights("x.gguf", ("surely-not-installed-part1",), ".bin", 1, "0" * 64, "test")
     with pytest.raises(weights.WeightsError, match="surely-not-installed-part1"):
         weights.part_files(spec)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=4, max_size=4), st.floats(0.05, 0.95),
+       st.sampled_from(["submission", "decision"]))
+def test_model_case_agrees_with_the_lp_case_for_a_bayesian_receiver(c, p0, target):
+    U, V, prior = revealed_utility(np.array(c).reshape(2, 2)), TARGETS[target], np.array([p0, 1 - p0])
+    case, best = model_case(BayesianReceiver(U, V), prior, V, tol=1e-9)
+    assert case == case_of(prior, V, U)
+    assert best >= predicted_value(BayesianReceiver(U, V), prior, np.eye(2), V) - 1e-9
+
+
+def test_a_receiver_that_ignores_the_scheme_gives_no_persuasion():
+    flat = FittedReceiver(TARGETS["submission"], {0: (-3.0, 0.0), 1: (-3.0, 0.0)})
+    assert model_case(flat, PRIOR, TARGETS["submission"])[0] == "does not help"
