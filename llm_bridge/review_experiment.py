@@ -37,7 +37,9 @@ from .receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceive
                               posteriors, predicted_value, revealed_utility)
 from .stats import holm, mcnemar_exact
 
-SIGNAL_CONDITIONS = ("placebo", "pooled", "full-revelation", "lp-scheme", "advisor")
+#: "lp-scheme" is the optimum under the chosen Receiver model (the one the Advisor is taught); "bayesian-lp"
+#: is the core's LP against a Bayesian Receiver, executed as well so its prediction is tested.
+SIGNAL_CONDITIONS = ("placebo", "pooled", "full-revelation", "lp-scheme", "bayesian-lp", "advisor")
 CONDITIONS = ("alone", "oracle-item") + tuple(f"{c}/{v}" for c in SIGNAL_CONDITIONS
                                                for v in ("signal-only", "informed")) + ("modelled-br",)
 
@@ -308,7 +310,7 @@ def condition_schemes(game) -> dict:
     marginal = float(posteriors(prior, scheme)[0][0])
     fav = int(np.argmax(prior @ game["V"]))
     return {"placebo": np.array([[marginal, 1 - marginal]] * 2), "pooled": np.eye(2)[[fav, fav]],
-            "full-revelation": np.eye(2), "lp-scheme": scheme, "advisor": scheme}
+            "full-revelation": np.eye(2), "lp-scheme": scheme, "bayesian-lp": game["lp_scheme"], "advisor": scheme}
 
 
 def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
@@ -332,10 +334,12 @@ def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
 
 
 def modelled_br(game, item, cfg) -> str:
-    """The comparison condition: the package's Bayesian model answers the LP-scheme signal (no model call)."""
-    rec = rg.draw_recommendation(game["scheme"], item.state, cfg.seed, item.problem.id, "lp-scheme", "signal")
+    """The comparison condition: the package's Bayesian model answers the Bayesian LP's signal (the same draw
+    the ``bayesian-lp`` conditions show the Receiver model), with no model call."""
+    scheme = game["lp_scheme"]
+    rec = rg.draw_recommendation(scheme, item.state, cfg.seed, item.problem.id, "bayesian-lp", "signal")
     s = 0 if rec == "submit" else 1
-    post = posteriors(game["prior"], game["scheme"])[1][s]
+    post = posteriors(game["prior"], scheme)[1][s]
     return "submit" if game["models"]["bayesian"].p_submit(s, post) >= 0.5 else "decline"
 
 
@@ -369,6 +373,8 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
         res = [mcnemar_exact(outcome[adv], outcome[b]) for _, b in fam]
         for (name, b), r, adj in zip(fam, res, holm([r["p"] for r in res])):
             tests[f"{adv} vs {b}"] = {**r, "p_holm": adj}
+        r = mcnemar_exact(outcome[f"bayesian-lp/{v}"], outcome[f"full-revelation/{v}"])
+        tests[f"bayesian-lp/{v} vs full-revelation/{v} (value of persuasion, LP)"] = r
         r = mcnemar_exact(outcome[f"full-revelation/{v}"], outcome["alone"])
         tests[f"full-revelation/{v} vs alone (value of information, target)"] = r
         r = mcnemar_exact(right[f"full-revelation/{v}"], right["alone"])
@@ -416,10 +422,12 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     log = Log(out / "generations.jsonl")
-    timings = {}
+    timing_path = out / "timings.json"
+    total = json.loads(timing_path.read_text()) if timing_path.exists() else {}
     t = time.perf_counter()
     est_pairs, eval_pairs = load_items(cfg)
     prior = estimation_prior(est_pairs, cfg)
+    timings = {}
     timings["items"] = time.perf_counter() - t
     t = time.perf_counter()
     estimation_phase(receiver, log, est_pairs, prior, cfg)
@@ -440,6 +448,8 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     t = time.perf_counter()
     evaluation_phase(receiver, log, eval_items, game, messages, cfg)
     timings["evaluation"] = time.perf_counter() - t
+    timings = {k: total.get(k, 0.0) + timings.get(k, 0.0) for k in set(total) | set(timings)}
+    timing_path.write_text(json.dumps(timings, indent=1))       # summed over every start of this run
     report = build_report(cfg, game, log, eval_items, messages, timings, receiver_name)
     if losses:
         report["advisor_sft_loss"] = {"first": losses[0], "last": losses[-1], "steps": len(losses)}
