@@ -146,8 +146,29 @@ def summarise(done: dict, problems, cfg, receiver_name) -> dict:
                                                                            for r in stated)
     overall = float(np.mean([(r["follow_when_right"]["k"] + r["follow_when_wrong"]["k"])
                              / max(1, r["follow_when_right"]["n"] + r["follow_when_wrong"]["n"]) for r in rows]))
+    stated_follow = [(r["follow_when_right"]["k"] + r["follow_when_wrong"]["k"])
+                     / max(1, r["follow_when_right"]["n"] + r["follow_when_wrong"]["n"]) for r in stated]
+    monotone = all(a <= b + 0.05 for a, b in zip(stated_follow, stated_follow[1:]))
     verdict = ("credulous follower" if overall >= 0.9 and spread < 0.2 else
-               "responds to the stated q" if spread >= 0.2 else "neither credulous nor responsive to q")
+               "responds to the stated q, monotonically" if spread >= 0.2 and monotone else
+               "moved by the scheme sentence, not monotonically in q (not a Bayesian reader)" if spread >= 0.2 else
+               "neither credulous nor responsive to q")
     return {"receiver": receiver_name, "config": asdict(cfg), "n": len(problems), "accuracy_alone": acc_alone,
             "rows": rows, "overall_follow_rate": overall, "stated_follow_when_wrong_spread_over_q": spread,
-            "reading": verdict, "mean_follow": follow.mean(axis=0).tolist()}
+            "reading": verdict, "mean_follow": follow.mean(axis=0).tolist(), "stated_follow_by_q": stated_follow}
+
+
+def calibration_markdown(rep: dict) -> str:
+    """The study's table: follow rates by branch with counts, accuracy, and the Bayesian reader beside them."""
+    out = [f"Receiver {rep['receiver']}, n = {rep['n']} problems, accuracy alone {rep['accuracy_alone']:.2f}; "
+           f"automatic reading: {rep['reading']}.", "",
+           "| q | scheme | follows when right | follows when wrong | accuracy | Bayesian reader follows | "
+           "Bayesian reader accuracy |", "|---|---|---|---|---|---|---|"]
+    for r in rep["rows"]:
+        cells = []
+        for key in ("follow_when_right", "follow_when_wrong"):
+            f = r[key]
+            cells.append(f"{f['k']}/{f['n']} [{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]" if f["n"] else "-")
+        out.append(f"| {r['q']:g} | {r['variant']} | {cells[0]} | {cells[1]} | {r['accuracy']:.2f} | "
+                   f"{r['bayesian_follow']:.2f} | {r['bayesian_accuracy']:.2f} |")
+    return "\n".join(out) + "\n"

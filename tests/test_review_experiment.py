@@ -136,3 +136,21 @@ def test_review_figure_from_a_saved_report(single, tmp_path):
     out, _ = single
     paths = fig_llm_review.draw([out / "report.json"], tmp_path)
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_calibration_study_logs_and_reads_back(tmp_path):
+    from llm_bridge.calibration import CalibrationConfig, calibration_markdown, run_calibration
+    cfg = CalibrationConfig(out=str(tmp_path), n_problems=3)
+    rep = run_calibration(ChoiceReceiver(tiny(4)), cfg)
+    recs = [json.loads(l) for l in (tmp_path / "generations.jsonl").read_text().splitlines()]
+    assert len(recs) == 3 * (1 + 2 * len(cfg.qs))
+    for r in recs:
+        assert (r["recommended"] is None) == (r["condition"] == "alone")
+        if r["recommended"]:
+            assert f"Advisor's recommendation: {r['recommended']}" in r["prompt"]
+            assert ("About the advisor" in r["prompt"]) == r["condition"].endswith("/stated")
+    # q = 1 always recommends the gold option, q = 0 never does
+    assert all(r["recommended"] == r["gold"] for r in recs if r["condition"].startswith("q=1/"))
+    assert all(r["recommended"] != r["gold"] for r in recs if r["condition"].startswith("q=0/"))
+    assert rep == run_calibration(ChoiceReceiver(tiny(4)), cfg)          # a second start reads the log back
+    assert "| 0.5 | stated |" in calibration_markdown(rep)
