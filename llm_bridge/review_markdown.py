@@ -41,7 +41,7 @@ def review_markdown(rep: dict) -> str:
     out.append(_row(["Advisor's total variation to the taught scheme", f"{sch['advisor_tv_per_state'][0]:.2f}",
                      f"{sch['advisor_tv_per_state'][1]:.2f}"]))
     out += ["", "| condition | n | Advisor's value (target) [95% Wilson] | right decisions [95% Wilson] | "
-            "predicted: bayesian / credulous / fitted |", "|---|---|---|---|---|"]
+            "top token was Yes/No | predicted: bayesian / credulous / fitted |", "|---|---|---|---|---|---|"]
     for name, r in rep["conditions"].items():
         base = name.split("/")[0]
         p = rep["predicted"].get(base)
@@ -49,7 +49,8 @@ def review_markdown(rep: dict) -> str:
                 if p and name.endswith("/informed") else
                 f"signal-only fitted {p['signal-only fitted']:.2f}" if p and name.endswith("/signal-only") else "")
         out.append(_row([name, r["n"], f"{r['value']:.2f} {_ci(r['value_ci'])}",
-                         f"{r['right_decision']:.2f} {_ci(r['right_decision_ci'])}", pred]))
+                         f"{r['right_decision']:.2f} {_ci(r['right_decision_ci'])}",
+                         "-" if r["on_format"] is None else f"{r['on_format']:.2f}", pred]))
     out += ["", "| paired test (exact McNemar) | b | c | difference | p | p (Holm) |", "|---|---|---|---|---|---|"]
     for name, t in rep["tests"].items():
         out.append(_row([name, t["b"], t["c"], f"{t['diff']:+.2f}", f"{t['p']:.3g}",

@@ -21,7 +21,7 @@ def draw(report_paths, out_dir, stem: str = "llm_review"):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     reports = [json.load(open(p)) for p in report_paths]
-    fig, axes = plt.subplots(1, len(reports), figsize=(6.5 * len(reports), 5.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(reports), figsize=(7.5 * len(reports), 6.0), squeeze=False)
     for ax, rep in zip(axes[0], reports):
         conds = list(rep["conditions"])
         y = np.arange(len(conds))
@@ -35,9 +35,9 @@ def draw(report_paths, out_dir, stem: str = "llm_review"):
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         n = rep["conditions"][conds[0]]["n"]
-        ax.set_title(f"{rep['task']}, Receiver {rep['receiver']} (n = {n} per condition)")
+        ax.set_title(f"{rep['task']}, Receiver {rep['receiver']}\n(n = {n} held-out problems per condition, paired)")
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     return save_figure(fig, out_dir, stem)
 
