@@ -4,7 +4,7 @@
   worked solution (the classic "stopped a step early" or "used the wrong
   quantity" error), else a near miss of the gold answer.
 * Code: the wrong implementation is a mutant of the canonical solution (a
-  flipped comparison, an off-by-one constant, a swapped arithmetic or
+  flipped comparison or membership test, an off-by-one constant, a swapped arithmetic or
   boolean operator), kept only if the sandboxed tests reject it and the
   canonical solution passes them.
 
@@ -65,7 +65,7 @@ def wrong_math_answers(problem: Problem, k: int, seed: int = 0) -> list[str]:
 
 # ---------------------------------------------------------------- code mutants
 _CMP_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
-             ast.NotEq: ast.Eq}
+             ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
 _BIN_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult,
              ast.Mod: ast.FloorDiv}
 

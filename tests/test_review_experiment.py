@@ -154,3 +154,22 @@ def test_calibration_study_logs_and_reads_back(tmp_path):
     assert all(r["recommended"] != r["gold"] for r in recs if r["condition"].startswith("q=0/"))
     assert rep == run_calibration(ChoiceReceiver(tiny(4)), cfg)          # a second start reads the log back
     assert "| 0.5 | stated |" in calibration_markdown(rep)
+
+
+def test_wrong_proposals_are_wrong_and_realistic():
+    import os
+    from llm_bridge.proposals import wrong_math_answers
+    from llm_bridge.tasks import gsm_symbolic
+    for p in gsm_symbolic(10, seed=3):
+        wrong = wrong_math_answers(p, 3)
+        assert len(set(wrong)) == 3 and all(float(w) != float(p.answer) for w in wrong)
+    if os.geteuid() != 0:
+        pytest.skip("code mutants are checked in the sandbox, which needs a root parent")
+    import ast
+    from llm_bridge.checkers import check_program
+    from llm_bridge.tasks import humaneval
+    for p in humaneval(4):
+        good, bad = rg.proposals_for(p)
+        assert check_program(p, good.proposal).correct and not check_program(p, bad.proposal).correct
+        # one mutation: same tree shape, same number of nodes
+        assert len(list(ast.walk(ast.parse(good.proposal)))) == len(list(ast.walk(ast.parse(bad.proposal))))
