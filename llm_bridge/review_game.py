@@ -100,8 +100,10 @@ def head(item: ReviewItem) -> str:
     """What every condition shares: the problem and the proposal (ends with a newline)."""
     p = item.problem
     if p.task == "humaneval":
-        return (f"Task: implement this Python function.\n{p.prompt.strip()}\n\n"
-                f"A junior programmer proposes this implementation:\n```python\n{item.proposal}\n```\n")
+        # the proposal carries the task's signature and docstring, so the task is not repeated (it halves
+        # the prompt, and the Receiver's time on CPU)
+        return ("Task: implement the Python function below as its docstring describes. A junior programmer "
+                f"proposes this implementation:\n```python\n{item.proposal}\n```\n")
     return f"Problem: {p.prompt.strip()}\nA junior solver proposes the final answer: {item.proposal}\n"
 
 
