@@ -381,6 +381,7 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
         tests[f"full-revelation/{v} vs alone (right decisions)"] = r
         r = mcnemar_exact(right[adv], right["alone"])
         tests[f"{adv} vs alone (right decisions)"] = r
+    tests["oracle-item vs alone (right decisions)"] = mcnemar_exact(right["oracle-item"], right["alone"])
     # what the Advisor sent
     sent = np.zeros((2, 3))
     for it in eval_items:

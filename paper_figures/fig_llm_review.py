@@ -4,7 +4,8 @@ One panel per report (Receiver x task): for every condition, the Advisor's
 value (its target) and the rate of right decisions, paired problems, n in the
 title.  Writes PNG and PDF.
 
-    python -m paper_figures.fig_llm_review results/review_gsm_qwen05/report.json [...] --out docs/figures
+    python -m paper_figures.fig_llm_review results/review_gsm_qwen05/report.json [...] --out docs/figures \
+        --stem llm_review_gsm_qwen05
 """
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("reports", nargs="+")
     ap.add_argument("--out", default="figures")
+    ap.add_argument("--stem", default="llm_review", help="file name without extension")
     args = ap.parse_args(argv)
-    for p in draw(args.reports, args.out):
+    for p in draw(args.reports, args.out, args.stem):
         print(p)
     return 0
 
