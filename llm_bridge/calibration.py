@@ -140,22 +140,25 @@ def summarise(done: dict, problems, cfg, receiver_name) -> dict:
                          "accuracy": float(np.mean([r["correct"] for r in recs])),
                          "bayesian_follow": float(np.mean(bayes_follow)),
                          "bayesian_accuracy": float(np.mean(bayes_correct))})
-    follow = np.array([[r["follow_when_right"]["rate"] or 0, r["follow_when_wrong"]["rate"] or 0] for r in rows])
+    follow = np.array([[np.nan if r[k]["rate"] is None else r[k]["rate"] for k in ("follow_when_right", "follow_when_wrong")]
+                       for r in rows])
     stated = [r for r in rows if r["variant"] == "stated"]
-    spread = max(r["follow_when_wrong"]["rate"] or 0 for r in stated) - min(r["follow_when_wrong"]["rate"] or 0
-                                                                           for r in stated)
+    wrong_rates = [r["follow_when_wrong"]["rate"] for r in stated if r["follow_when_wrong"]["n"]]
+    spread = max(wrong_rates) - min(wrong_rates)           # q = 1 has no wrong branch: left out, not counted as 0
     overall = float(np.mean([(r["follow_when_right"]["k"] + r["follow_when_wrong"]["k"])
                              / max(1, r["follow_when_right"]["n"] + r["follow_when_wrong"]["n"]) for r in rows]))
     stated_follow = [(r["follow_when_right"]["k"] + r["follow_when_wrong"]["k"])
                      / max(1, r["follow_when_right"]["n"] + r["follow_when_wrong"]["n"]) for r in stated]
     monotone = all(a <= b + 0.05 for a, b in zip(stated_follow, stated_follow[1:]))
     verdict = ("credulous follower" if overall >= 0.9 and spread < 0.2 else
+               "ignores the recommendation (follows about as often as a random option, 1/4)"
+               if overall <= 0.35 and spread < 0.2 else
                "responds to the stated q, monotonically" if spread >= 0.2 and monotone else
                "moved by the scheme sentence, not monotonically in q (not a Bayesian reader)" if spread >= 0.2 else
                "neither credulous nor responsive to q")
     return {"receiver": receiver_name, "config": asdict(cfg), "n": len(problems), "accuracy_alone": acc_alone,
             "rows": rows, "overall_follow_rate": overall, "stated_follow_when_wrong_spread_over_q": spread,
-            "reading": verdict, "mean_follow": follow.mean(axis=0).tolist(), "stated_follow_by_q": stated_follow}
+            "reading": verdict, "mean_follow": np.nanmean(follow, axis=0).tolist(), "stated_follow_by_q": stated_follow}
 
 
 def calibration_markdown(rep: dict) -> str:
