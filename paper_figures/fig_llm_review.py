@@ -31,10 +31,10 @@ def draw(report_paths, out_dir, stem: str = "llm_review"):
             v = np.array([rep["conditions"][c][key] for c in conds])
             lo = np.array([rep["conditions"][c][ci][0] for c in conds])
             hi = np.array([rep["conditions"][c][ci][1] for c in conds])
-            ax.errorbar(v, y + (k - 0.5) * 0.3, xerr=[v - lo, hi - v], fmt="o", color=colour, label=label, capsize=2)
+            ax.errorbar(v, y + (k - 0.5) * 0.3, xerr=[np.maximum(v - lo, 0), np.maximum(hi - v, 0)], fmt="o", color=colour, label=label, capsize=2)
         ax.set_yticks(y, conds)
         ax.invert_yaxis()
-        ax.set_xlim(0, 1)
+        ax.set_xlim(-0.02, 1.02)
         n = rep["conditions"][conds[0]]["n"]
         ax.set_title(f"{rep['task']}, Receiver {rep['receiver']}\n(n = {n} held-out problems per condition, paired)")
         ax.grid(axis="x", alpha=0.3)
