@@ -179,7 +179,7 @@ def test_pid_hopper_and_daemons_do_not_outlive_the_call():
 def test_host_process_table_is_invisible():
     r = run_python("import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))")
     pids = eval(r.stdout.strip())
-    assert pids and max(pids) < 10 and os.getpid() not in pids or os.getpid() < 10
+    assert pids and max(pids) < 10        # a fresh PID namespace: its init and the program, not the host's
 
 
 @needs_root
@@ -231,10 +231,11 @@ def test_fake_pass_tricks_fail(he0, trick):
 
 @needs_root
 def test_tests_are_not_readable_from_the_program_file(he0):
-    spy = "    import sys\n    src = open(sys.argv[0]).read()\n    assert 'check(' not in src and '0.3' not in src, src\n    return True\n"
+    # the candidate reports, through the exception the harness records, whether its file holds the tests
+    spy = ("    import sys, os\n    src = open(sys.argv[0]).read() + ''.join(open(f).read() for f in os.listdir('.'))\n"
+           "    raise RuntimeError('FOUND' if ('0.3' in src or 'candidate([' in src) else 'CLEAN')\n")
     v = check_code(he0, spy)
-    assert not v.correct and "AssertionError: \n" not in v.reason   # the spy's own assert passed: tests are elsewhere
-    assert "assert 'check(' not in src" not in v.reason
+    assert not v.correct and "RuntimeError: CLEAN" in v.reason, v.reason
 
 
 @needs_root
