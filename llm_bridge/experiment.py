@@ -163,12 +163,12 @@ def _generate_missing(receiver, log: GenerationLog, jobs: list[dict], cfg: Exper
         it = tqdm(it, desc="generations", unit="batch")
     for s in it:
         chunk = todo[s:s + batch]
-        outs = receiver.generate([j["prompt"] for j in chunk], SamplingConfig(cfg.max_new_tokens, seed=cfg.seed))
-        scores = receiver.log_likelihood([j["prompt"] for j in chunk], outs)
-        for j, out, sc in zip(chunk, outs, scores):
-            verdict = check(j.pop("problem"), out, cfg.answer_extraction)
-            log.add({**j, "output": out, "correct": verdict.correct, "reason": verdict.reason,
-                     "receiver_loglik": sc, "seed": cfg.seed})
+        sampling = SamplingConfig(cfg.max_new_tokens, seed=cfg.seed)
+        gens = receiver.generate_scored([j["prompt"] for j in chunk], sampling)
+        for j, g in zip(chunk, gens):
+            verdict = check(j.pop("problem"), g.text, cfg.answer_extraction)
+            log.add({**j, "output": g.text, "correct": verdict.correct, "reason": verdict.reason,
+                     "receiver_loglik": g.mean_logprob, "seed": cfg.seed})
 
 
 def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, advisor, cfg: ExperimentConfig,

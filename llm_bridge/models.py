@@ -3,8 +3,17 @@
 ``LanguageModel.load(ModelConfig(...))`` accepts a hub id, a local folder or
 a GGUF file (quantised weights are dequantised by transformers; the result
 can be cached as a plain fp32 folder that reloads in well under a second).
-Generation is batched with left padding.  torch and transformers are
-imported here, lazily, never by ``import persuasion``.
+Generation is batched with left padding, prompts sorted by length so a batch
+wastes little on padding; on CUDA it uses a static key/value cache, which
+lets transformers compile the forward pass once per padded shape (prompt
+lengths are padded to a multiple of 64 so few shapes occur).  Scoring
+(:meth:`LanguageModel.log_likelihood`) is batched with right padding and
+masks; :meth:`LanguageModel.generate_scored` returns each generation's
+log-probability from the generation's own logits, with no second pass.
+The tokens that end a turn come from the model's generation config and chat
+template (:func:`end_token_ids`), not from the tokenizer's defaults, which
+differ between transformers releases.  torch and transformers are imported
+here, lazily, never by ``import persuasion``.
 
 On these machines no hub can be reached: a hub id works only where the model
 is already in the local cache; the real pretrained model used here is
@@ -25,8 +34,10 @@ class ModelConfig:
 
     name_or_path: str                 # hub id, local folder, or a .gguf file
     device: str = "cpu"               # "cpu", "cuda", "cuda:1", ...
-    dtype: str = "float32"            # "float32", "bfloat16", "float16"
-    batch_size: int = 8               # prompts per forward pass in generate()
+    dtype: str = "float32"            # "float32", "bfloat16", "float16" (fp32 measured fastest here: performance.md)
+    batch_size: int = 8               # prompts per forward pass in generate() and log_likelihood()
+    kv_cache: str = "auto"            # "static", "dynamic", or "auto": static on CUDA, dynamic on CPU
+    attn_implementation: str = "sdpa"  # attention kernel passed to transformers ("sdpa", "eager", ...)
     chat_template: bool | None = None  # wrap prompts in the tokenizer's chat template (None: if it has one)
     cache_dir: str | None = None      # where a dequantised GGUF model is kept as a plain folder
 
@@ -39,6 +50,7 @@ class SamplingConfig:
     temperature: float = 0.0          # 0 means greedy decoding
     top_p: float = 1.0                # nucleus sampling mass when sampling
     seed: int = 0                     # torch seed set before each generate() call
+    min_new_tokens: int = 0           # force at least this many tokens (benchmarks force the full length)
 
 
 def smollm2_gguf() -> str:
@@ -87,27 +99,81 @@ def _torch_dtype(name: str):
         raise ValueError(f"ModelConfig: dtype must be float32, bfloat16 or float16; got {name!r}") from None
 
 
-def _load_gguf(path: str, cache_dir: str | None, dtype):
-    """Load a GGUF file; keep (or reuse) a dequantised fp32 copy in ``cache_dir``."""
+def _load_gguf(path: str, cache_dir: str | None, dtype, attn: str):
+    """Load a GGUF file; keep (or reuse) a dequantised copy in ``cache_dir``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     if cache_dir and (Path(cache_dir) / "config.json").exists():
-        return AutoTokenizer.from_pretrained(cache_dir), AutoModelForCausalLM.from_pretrained(cache_dir, dtype=dtype)
+        return (AutoTokenizer.from_pretrained(cache_dir),
+                AutoModelForCausalLM.from_pretrained(cache_dir, dtype=dtype, attn_implementation=attn))
     folder, name = os.path.split(os.path.abspath(path))
     tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype, attn_implementation=attn)
     if cache_dir:
         # a model loaded from GGUF refuses save_pretrained; rebuild it from its config without the
         # quantisation record and copy the (already dequantised) weights
         cfg = model.config
         if hasattr(cfg, "quantization_config"):
             del cfg.quantization_config
-        plain = AutoModelForCausalLM.from_config(cfg, dtype=dtype)
+        plain = AutoModelForCausalLM.from_config(cfg, dtype=dtype, attn_implementation=attn)
         plain.load_state_dict(model.state_dict())
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         plain.save_pretrained(cache_dir)
         tok.save_pretrained(cache_dir)
         model = plain
     return tok, model
+
+
+_SENTINEL = "\uE001"      # private-use character: where the assistant's text ends in a rendered chat template
+
+
+def end_token_ids(tokenizer, model) -> list[int]:
+    """Token ids that end the model's turn, best first.
+
+    First the token the chat template writes right after an assistant
+    message (``<|im_end|>`` for SmolLM2 and Qwen2.5), then the generation
+    config's ``eos_token_id`` (an id or a list).  The tokenizer's own
+    ``eos_token`` is used only when neither exists: it is a default that
+    changed between transformers releases (5.17 reports ``<|im_start|>`` for
+    SmolLM2, 5.23 ``<|im_end|>``), and a model fine-tuned to end on the
+    wrong token never stops.
+    """
+    ids: list[int] = []
+    if getattr(tokenizer, "chat_template", None):
+        msgs = [{"role": "user", "content": "x"}, {"role": "assistant", "content": _SENTINEL}]
+        try:
+            text = tokenizer.apply_chat_template(msgs, tokenize=False)
+        except Exception:          # a template that refuses an assistant turn: no end token from it
+            text = ""
+        if _SENTINEL in text:
+            after = text[text.index(_SENTINEL) + 1:]
+            toks = tokenizer(after, add_special_tokens=False)["input_ids"] if after else []
+            special = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
+            if toks and toks[0] in special:
+                ids.append(toks[0])
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    for t in ([eos] if isinstance(eos, int) else list(eos or [])):
+        if t not in ids:
+            ids.append(int(t))
+    if not ids and tokenizer.eos_token_id is not None:
+        ids.append(int(tokenizer.eos_token_id))
+    if not ids:
+        raise ValueError("end_token_ids: the model has no chat-template end token, no generation-config eos "
+                         "and no tokenizer eos; set model.generation_config.eos_token_id")
+    return ids
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generated completion and its log-probability under the model that wrote it."""
+
+    text: str                  # decoded without the prompt and without special tokens
+    logprob: float             # sum of the generated tokens' log-probabilities (end token excluded)
+    n_tokens: int              # generated tokens before the end token
+
+    @property
+    def mean_logprob(self) -> float:
+        """Mean log-probability per token (0.0 for an empty completion)."""
+        return self.logprob / self.n_tokens if self.n_tokens else 0.0
 
 
 class LanguageModel:
@@ -118,12 +184,29 @@ class LanguageModel:
     """
 
     def __init__(self, tokenizer, model, config: ModelConfig):
+        if config.kv_cache not in ("auto", "static", "dynamic"):
+            raise ValueError(f"ModelConfig: kv_cache must be auto, static or dynamic; got {config.kv_cache!r}")
+        if not isinstance(config.batch_size, int) or isinstance(config.batch_size, bool) or config.batch_size < 1:
+            raise ValueError(f"ModelConfig: batch_size must be a positive integer; got {config.batch_size!r}")
         self.tokenizer, self.model, self.config = tokenizer, model, config
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.tokenizer.padding_side = "left"
         self.model.to(config.device)
         self.model.eval()
+        self.end_ids = end_token_ids(tokenizer, model)
+        gen_pad = getattr(getattr(model, "generation_config", None), "pad_token_id", None)
+        if gen_pad is not None:
+            self.pad_id = int(gen_pad)
+        elif tokenizer.pad_token_id is not None:
+            self.pad_id = int(tokenizer.pad_token_id)
+        else:
+            self.pad_id = self.end_ids[0]
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.convert_ids_to_tokens(self.pad_id)
+        self.tokenizer.padding_side = "left"
+
+    @property
+    def end_token_id(self) -> int:
+        """The token that ends a turn (what fine-tuning appends to targets)."""
+        return self.end_ids[0]
 
     @classmethod
     def load(cls, config: ModelConfig | str, **overrides) -> "LanguageModel":
@@ -133,10 +216,11 @@ class LanguageModel:
             config = ModelConfig(config, **overrides)
         dtype = _torch_dtype(config.dtype)
         if config.name_or_path.endswith(".gguf"):
-            tok, model = _load_gguf(config.name_or_path, config.cache_dir, dtype)
+            tok, model = _load_gguf(config.name_or_path, config.cache_dir, dtype, config.attn_implementation)
         else:
             tok = AutoTokenizer.from_pretrained(config.name_or_path)
-            model = AutoModelForCausalLM.from_pretrained(config.name_or_path, dtype=dtype)
+            model = AutoModelForCausalLM.from_pretrained(config.name_or_path, dtype=dtype,
+                                                         attn_implementation=config.attn_implementation)
         return cls(tok, model, config)
 
     # ------------------------------------------------------------------ text
@@ -149,44 +233,115 @@ class LanguageModel:
         return self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
                                                   add_generation_prompt=True)
 
-    def generate(self, prompts: list[str], sampling: SamplingConfig | None = None, progress: bool = False) -> list[str]:
-        """Completions of ``prompts`` (batched by ``config.batch_size``), decoded without the prompt."""
-        import torch
-        sampling = sampling or SamplingConfig()
-        out: list[str] = []
-        batches = range(0, len(prompts), self.config.batch_size)
+    def _static_cache(self) -> bool:
+        if self.config.kv_cache == "auto":
+            return str(self.config.device).startswith("cuda")
+        return self.config.kv_cache == "static"
+
+    def _batches(self, texts: list[str], progress: bool, desc: str):
+        """Index batches of ``texts``, longest first (so each batch holds prompts of similar length)."""
+        lengths = [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
+        batches = [order[s:s + self.config.batch_size] for s in range(0, len(order), self.config.batch_size)]
         if progress:
             from tqdm.auto import tqdm
-            batches = tqdm(batches, desc="generate", unit="batch")
-        for start in batches:
-            texts = [self._format(p) for p in prompts[start:start + self.config.batch_size]]
-            enc = self.tokenizer(texts, return_tensors="pt", padding=True).to(self.config.device)
-            torch.manual_seed(sampling.seed + start)
-            kwargs = dict(max_new_tokens=sampling.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id)
+            batches = tqdm(batches, desc=desc, unit="batch")
+        return batches
+
+    def generate(self, prompts: list[str], sampling: SamplingConfig | None = None, progress: bool = False) -> list[str]:
+        """Completions of ``prompts`` (batched by ``config.batch_size``), decoded without the prompt."""
+        return [g.text for g in self._generate(prompts, sampling, progress, scored=False)]
+
+    def generate_scored(self, prompts: list[str], sampling: SamplingConfig | None = None,
+                        progress: bool = False) -> list[Generation]:
+        """Completions with their log-probabilities, read from the generation's own logits (no second pass).
+
+        The log-probability is under the model's own distribution (temperature 1, no top-p), the same
+        quantity :meth:`log_likelihood` computes from text, summed over the generated tokens before the
+        end token.
+        """
+        return self._generate(prompts, sampling, progress, scored=True)
+
+    def _generate(self, prompts, sampling, progress, scored):
+        import torch
+        sampling = sampling or SamplingConfig()
+        texts = [self._format(p) for p in prompts]
+        out: list[Generation | None] = [None] * len(prompts)
+        static = self._static_cache()
+        for b, idx in enumerate(self._batches(texts, progress, "generate")):
+            enc = self.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
+                                 pad_to_multiple_of=64 if static else None,
+                                 add_special_tokens=False).to(self.config.device)
+            # the seed depends on the batch's first prompt index, not on its place in the sorted order
+            torch.manual_seed(sampling.seed + min(idx))
+            kwargs = dict(max_new_tokens=sampling.max_new_tokens, min_new_tokens=sampling.min_new_tokens or None,
+                          pad_token_id=self.pad_id, eos_token_id=self.end_ids,
+                          return_dict_in_generate=True, output_logits=scored)
+            if static:
+                kwargs["cache_implementation"] = "static"
             if sampling.temperature > 0:
                 kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
             else:
-                kwargs.update(do_sample=False)
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
             with torch.no_grad():
-                ids = self.model.generate(**enc, **kwargs)
-            new = ids[:, enc["input_ids"].shape[1]:]
-            out.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
+                res = self.model.generate(**enc, **kwargs)
+            new = res.sequences[:, enc["input_ids"].shape[1]:]
+            ended = torch.isin(new, torch.tensor(self.end_ids, device=new.device))
+            # a token counts while no end token has appeared at or before it
+            alive = (ended.cumsum(dim=1) == 0)
+            if scored:
+                logits = torch.stack(res.logits, dim=1).float()          # (batch, steps, vocab)
+                tok_lp = torch.log_softmax(logits, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
+                sums = (tok_lp * alive).sum(dim=1).tolist()
+            else:
+                sums = [0.0] * len(idx)
+            counts = alive.sum(dim=1).tolist()
+            decoded = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+            for r, i in enumerate(idx):
+                out[i] = Generation(decoded[r], float(sums[r]), int(counts[r]))
         return out
 
-    def log_likelihood(self, prompts: list[str], continuations: list[str]) -> list[float]:
-        """Mean log-probability per token of each continuation given its prompt."""
+    def log_likelihood(self, prompts: list[str], continuations: list[str], progress: bool = False) -> list[float]:
+        """Mean log-probability per token of each continuation given its prompt.
+
+        Batched with right padding and an attention mask (real tokens keep positions 0..L-1 and never
+        attend to padding), ``config.batch_size`` pairs per forward pass; the same values as scoring
+        one pair at a time up to float rounding (a test checks).
+        """
         import torch
-        scores = []
+        if len(prompts) != len(continuations):
+            raise ValueError(f"log_likelihood: {len(prompts)} prompts but {len(continuations)} continuations")
+        pairs = []
         for p, c in zip(prompts, continuations):
-            p_ids = self.tokenizer(self._format(p), return_tensors="pt")["input_ids"]
-            c_ids = self.tokenizer(c, return_tensors="pt", add_special_tokens=False)["input_ids"]
-            ids = torch.cat([p_ids, c_ids], dim=1).to(self.config.device)
+            p_ids = self.tokenizer(self._format(p), add_special_tokens=False)["input_ids"]
+            c_ids = self.tokenizer(c, add_special_tokens=False)["input_ids"]
+            pairs.append((p_ids, c_ids))
+        order = sorted(range(len(pairs)), key=lambda i: -(len(pairs[i][0]) + len(pairs[i][1])))
+        batches = [order[s:s + self.config.batch_size] for s in range(0, len(order), self.config.batch_size)]
+        if progress:
+            from tqdm.auto import tqdm
+            batches = tqdm(batches, desc="score", unit="batch")
+        scores = [0.0] * len(pairs)
+        dev = self.config.device
+        for idx in batches:
+            width = max(len(pairs[i][0]) + len(pairs[i][1]) for i in idx)
+            ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
+            att = torch.zeros((len(idx), width), dtype=torch.long)
+            cont = torch.zeros((len(idx), width), dtype=torch.bool)   # position t predicts a continuation token
+            for r, i in enumerate(idx):
+                p_ids, c_ids = pairs[i]
+                n = len(p_ids) + len(c_ids)
+                ids[r, :n] = torch.tensor(p_ids + c_ids)
+                att[r, :n] = 1
+                if c_ids:
+                    cont[r, len(p_ids) - 1:n - 1] = True
             with torch.no_grad():
-                logits = self.model(ids).logits[0, :-1]
-            logp = torch.log_softmax(logits.float(), dim=-1)
-            target = ids[0, 1:]
-            tok_lp = logp[torch.arange(target.shape[0]), target][p_ids.shape[1] - 1:]
-            scores.append(float(tok_lp.mean()) if tok_lp.numel() else 0.0)
+                logits = self.model(input_ids=ids.to(dev), attention_mask=att.to(dev)).logits[:, :-1].float()
+            lp = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:].to(dev).unsqueeze(-1)).squeeze(-1)
+            mask = cont[:, :-1].to(dev)
+            sums, counts = (lp * mask).sum(dim=1).tolist(), mask.sum(dim=1).tolist()
+            for r, i in enumerate(idx):
+                scores[i] = sums[r] / counts[r] if counts[r] else 0.0
         return scores
 
     def save(self, path: str | os.PathLike) -> None:

@@ -1,7 +1,9 @@
 """Supervised fine-tuning of an Advisor on (prompt, target) pairs.
 
 The loss is the next-token cross-entropy on the target tokens only (prompt
-tokens are masked), plus an end-of-sequence token so generation stops.  It
+tokens are masked), plus the model's end-of-turn token
+(:attr:`~llm_bridge.models.LanguageModel.end_token_id`, from its chat
+template and generation config) so generation stops where it should.  It
 is the Advisor's training in the simplest form the issue asks for: SFT on
 signals sampled from the optimal scheme.
 """
@@ -20,19 +22,24 @@ class SFTConfig:
     max_length: int = 256        # tokens per example (prompt + target), truncated from the left
 
 
+def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> list[tuple[list[int], list[int]]]:
+    """Token ids and labels of each (prompt, target) pair: the prompt is masked (-100), the target ends
+    with the model's end-of-turn token, and both are truncated from the left to ``max_length``."""
+    tok, examples = lm.tokenizer, []
+    for prompt, target in pairs:
+        p = tok(lm._format(prompt), add_special_tokens=False)["input_ids"]
+        t = tok(target, add_special_tokens=False)["input_ids"] + [lm.end_token_id]
+        examples.append(((p + t)[-max_length:], ([-100] * len(p) + t)[-max_length:]))
+    return examples
+
+
 def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progress: bool = False) -> list[float]:
     """Fine-tune ``lm`` (a :class:`~llm_bridge.models.LanguageModel`) in place; returns the loss per step."""
     import torch
     config = config or SFTConfig()
     tok, model = lm.tokenizer, lm.model
     g = torch.Generator().manual_seed(config.seed)
-    examples = []
-    for prompt, target in pairs:
-        p = tok(lm._format(prompt), add_special_tokens=False)["input_ids"]
-        t = tok(target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-        ids = (p + t)[-config.max_length:]
-        labels = ([-100] * len(p) + t)[-config.max_length:]
-        examples.append((ids, labels))
+    examples = sft_examples(lm, pairs, config.max_length)
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     model.train()
     losses = []
@@ -45,7 +52,7 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
         for s in range(0, len(order), config.batch_size):
             batch = [examples[i] for i in order[s:s + config.batch_size]]
             width = max(len(ids) for ids, _ in batch)
-            ids = torch.full((len(batch), width), tok.pad_token_id)
+            ids = torch.full((len(batch), width), lm.pad_id)
             lab = torch.full((len(batch), width), -100)
             att = torch.zeros((len(batch), width), dtype=torch.long)
             for r, (x, y) in enumerate(batch):

