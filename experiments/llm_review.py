@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     with open(args.config, "rb") as fh:
         cfg = tomllib.load(fh)
-    known = {f.name for f in fields(ReviewConfig)} | {"receiver", "advisor", "device", "name"}
+    known = {f.name for f in fields(ReviewConfig)} | {"receiver", "advisor", "device", "dtype", "kv_cache", "name"}
     unknown = sorted(set(cfg) - known)
     if unknown:
         print(f"llm_review: error: unknown config keys {unknown}; known: {sorted(known)}", file=sys.stderr)
@@ -34,9 +34,10 @@ def main(argv=None) -> int:
     out = args.out or os.path.join("results", cfg.get("name", "review"))
     rcfg = ReviewConfig(out=out, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items()
                                     if k in {f.name for f in fields(ReviewConfig)} and k != "out"})
-    device = cfg.get("device", "cpu")
-    receiver = ChoiceReceiver(load_by_name(cfg.get("receiver", "qwen05"), device=device))
-    advisor = load_by_name(cfg.get("advisor", "smollm2"), device=device)
+    run_on = {"device": cfg.get("device", "cpu"), "dtype": cfg.get("dtype", "float32"),
+              "kv_cache": cfg.get("kv_cache", "auto")}
+    receiver = ChoiceReceiver(load_by_name(cfg.get("receiver", "qwen05"), **run_on))
+    advisor = load_by_name(cfg.get("advisor", "smollm2"), **run_on)
     report = run(receiver, advisor, rcfg, receiver_name=cfg.get("receiver", "qwen05"))
     g = report["game"]
     print(f"Bayesian case {g['case']}, P(case) {g['case_probability']}; chosen-model case "
