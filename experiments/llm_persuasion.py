@@ -20,8 +20,9 @@ def build_model(spec: dict, role: str):
     if name.startswith("openai:"):
         if role != "receiver":
             raise ValueError("config: only the receiver can be an OpenAI-compatible endpoint")
-        raise ValueError("config: an OpenAI-compatible receiver returns no log-probabilities, which the game "
-                         "estimate needs for the Receiver's utility; use a local model for this experiment")
+        from llm_bridge.openai_receiver import from_spec
+        # the estimate of U reads its log-probabilities: a server without them fails at the first request
+        return from_spec(name, concurrency=spec.get("batch_size", 8))
     if name == "tiny":
         return load_by_name(name, batch_size=spec.get("batch_size", 8))
     return load_by_name(name, device=spec.get("device", "cpu"), dtype=spec.get("dtype", "float32"),

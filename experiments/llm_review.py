@@ -36,9 +36,14 @@ def main(argv=None) -> int:
                                     if k in {f.name for f in fields(ReviewConfig)} and k != "out"})
     run_on = {"device": cfg.get("device", "cpu"), "dtype": cfg.get("dtype", "float32"),
               "kv_cache": cfg.get("kv_cache", "auto")}
-    receiver = ChoiceReceiver(load_by_name(cfg.get("receiver", "qwen05"), **run_on))
+    rname = cfg.get("receiver", "qwen05")
+    if rname.startswith("openai:"):           # a served Receiver: "openai:BASE_URL#MODEL", with log-probabilities
+        from llm_bridge.openai_receiver import from_spec
+        receiver = from_spec(rname)
+    else:
+        receiver = ChoiceReceiver(load_by_name(rname, **run_on))
     advisor = load_by_name(cfg.get("advisor", "smollm2"), **run_on)
-    report = run(receiver, advisor, rcfg, receiver_name=cfg.get("receiver", "qwen05"))
+    report = run(receiver, advisor, rcfg, receiver_name=rname)
     g = report["game"]
     print(f"Bayesian case {g['case']}, P(case) {g['case_probability']}; chosen-model case "
           f"{g['chosen_model_case']}, P(case) {g['chosen_model_case_probability']}; persuasion claim allowed: "

@@ -1,20 +1,39 @@
-"""A Receiver behind any OpenAI-compatible HTTP endpoint (vLLM, TGI, ``transformers serve``, ...).
+"""A Receiver behind any OpenAI-compatible server (vLLM, TGI, the OpenAI API, ``transformers serve``).
 
-This is how users scale the Receiver past one machine: the bridge sends chat
-completion requests and reads back the text.  Only the standard library is
-used (``urllib``); requests run concurrently in threads.
+This is how users scale the Receiver past one machine.  It is built on the
+``openai`` SDK (its client handles timeouts, retries with backoff on
+connection errors, 408/409/429 and 5xx answers, and the wire format);
+requests run concurrently in threads.
+
+The game needs more than text from the Receiver: the estimate of ``U``
+reads the Receiver's log-probabilities.  The receiver asks for them
+(``logprobs``/``top_logprobs`` on chat completions), and gives
+
+* :meth:`OpenAICompatibleReceiver.generate_scored`: completions with the
+  summed log-probability of their tokens (the same quantity as
+  :meth:`llm_bridge.models.LanguageModel.generate_scored`);
+* :meth:`OpenAICompatibleReceiver.choose`: the Receiver's distribution over
+  option tokens from the top log-probabilities of its first token (the same
+  decision :class:`llm_bridge.receiver.ChoiceReceiver` reads locally, without
+  the shared-head cache).
+
+A server that refuses or omits log-probabilities (``transformers serve``
+5.x rejects the ``logprobs`` field) raises :class:`LogprobsUnavailable`,
+naming the server and what it answered; nothing falls back silently.
 """
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class EndpointError(RuntimeError):
     """The endpoint answered with an error or not at all (the message has the URL and status)."""
+
+
+class LogprobsUnavailable(EndpointError):
+    """The server does not return log-probabilities, which the estimate of ``U`` needs."""
 
 
 @dataclass
@@ -24,16 +43,20 @@ class OpenAICompatibleReceiver:
     Parameters
     ----------
     base_url : str
-        Server root; ``/v1/chat/completions`` is appended.
+        Server root; the SDK's paths are under ``base_url + "/v1"``.
     model : str
         Model name as the server knows it.
     api_key : str, optional
-        Sent as a bearer token.
+        Sent as a bearer token (servers without authentication accept any value).
     max_tokens, temperature, seed : generation settings sent with each request.
     timeout : float
-        Seconds per request.
+        Seconds per request attempt.
+    max_retries : int
+        Retries after a connection error, timeout, 408/409/429 or 5xx answer (exponential backoff).
     concurrency : int
         Requests in flight at once.
+    top_logprobs : int
+        Alternatives per token asked for by :meth:`choose` (servers cap it; the OpenAI API at 20).
     """
 
     base_url: str
@@ -43,35 +66,125 @@ class OpenAICompatibleReceiver:
     temperature: float = 0.0
     seed: int | None = 0
     timeout: float = 120.0
+    max_retries: int = 3
     concurrency: int = 4
+    top_logprobs: int = 20
+    _client: object = field(default=None, init=False, repr=False, compare=False)
 
-    def _post(self, path: str, payload: dict) -> dict:
-        req = urllib.request.Request(self.base_url.rstrip("/") + path, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})})
+    def __post_init__(self):
+        for name in ("max_tokens", "concurrency", "top_logprobs"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"OpenAICompatibleReceiver: {name} must be a positive integer; got {v!r}")
+        if not isinstance(self.max_retries, int) or isinstance(self.max_retries, bool) or self.max_retries < 0:
+            raise ValueError(f"OpenAICompatibleReceiver: max_retries must be an integer >= 0; got {self.max_retries!r}")
+        if not self.timeout > 0:
+            raise ValueError(f"OpenAICompatibleReceiver: timeout must be positive; got {self.timeout!r}")
+        self.name = f"{self.base_url}#{self.model}"
+
+    @property
+    def client(self):
+        if self._client is None:
+            import openai
+            self._client = openai.OpenAI(base_url=self.base_url.rstrip("/") + "/v1", api_key=self.api_key or "none",
+                                         timeout=self.timeout, max_retries=self.max_retries)
+        return self._client
+
+    # ------------------------------------------------------------------ requests
+    def _chat(self, prompt: str, **extra):
+        import openai
+        kwargs = dict(model=self.model, messages=[{"role": "user", "content": prompt}],
+                      max_tokens=self.max_tokens, temperature=self.temperature)
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
+        kwargs.update(extra)
+        url = self.base_url.rstrip("/") + "/v1/chat/completions"
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read().decode())
-        except urllib.error.HTTPError as e:
-            raise EndpointError(f"{req.full_url}: HTTP {e.code}: {e.read()[:300]!r}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-            raise EndpointError(f"{req.full_url}: {e}") from None
+            resp = self.client.chat.completions.create(**kwargs)
+        except openai.APIStatusError as e:
+            body = str(getattr(e, "body", None) or e.message)[:300]
+            if "logprobs" in extra and "logprob" in body.lower():
+                raise LogprobsUnavailable(f"{url}: the server refused log-probabilities (HTTP {e.status_code}: "
+                                          f"{body}); the game's estimate of U needs them") from None
+            raise EndpointError(f"{url}: HTTP {e.status_code}: {body}") from None
+        except openai.APIConnectionError as e:       # includes timeouts, after the retries
+            raise EndpointError(f"{url}: {type(e).__name__}: {e}") from None
+        if not resp.choices:
+            raise EndpointError(f"{url}: the response has no choices: {str(resp)[:300]}")
+        return resp.choices[0]
+
+    def _token_logprobs(self, choice) -> list:
+        lp = getattr(choice, "logprobs", None)
+        content = getattr(lp, "content", None) if lp is not None else None
+        if content is None:
+            raise LogprobsUnavailable(f"{self.base_url}: the server answered without log-probabilities "
+                                      f"although they were asked for; the game's estimate of U needs them")
+        return content
 
     def complete(self, prompt: str) -> str:
         """One chat completion: the assistant message's text."""
-        payload = {"model": self.model, "messages": [{"role": "user", "content": prompt}],
-                   "max_tokens": self.max_tokens, "temperature": self.temperature}
-        if self.seed is not None:
-            payload["seed"] = self.seed
-        data = self._post("/v1/chat/completions", payload)
-        try:
-            return data["choices"][0]["message"]["content"] or ""
-        except (KeyError, IndexError, TypeError):
-            raise EndpointError(f"{self.base_url}: unexpected response {str(data)[:300]}") from None
+        return self._chat(prompt).message.content or ""
+
+    def complete_scored(self, prompt: str):
+        """One completion with the summed log-probability of its tokens."""
+        from .models import Generation
+        choice = self._chat(prompt, logprobs=True)
+        toks = self._token_logprobs(choice)
+        return Generation(choice.message.content or "", float(sum(t.logprob for t in toks)), len(toks))
+
+    def _map(self, fn, items: list):
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(fn, items))
+
+    def _apply(self, sampling) -> None:
+        if sampling is not None:
+            self.max_tokens, self.temperature = sampling.max_new_tokens, sampling.temperature
 
     def generate(self, prompts: list[str], sampling=None, progress: bool = False) -> list[str]:
         """Completions of ``prompts``, ``concurrency`` requests at a time (same interface as LanguageModel)."""
-        if sampling is not None:
-            self.max_tokens, self.temperature = sampling.max_new_tokens, sampling.temperature
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(self.complete, prompts))
+        self._apply(sampling)
+        return self._map(self.complete, prompts)
+
+    def generate_scored(self, prompts: list[str], sampling=None, progress: bool = False) -> list:
+        """Completions with log-probabilities (same interface as LanguageModel.generate_scored)."""
+        self._apply(sampling)
+        return self._map(self.complete_scored, prompts)
+
+    # ------------------------------------------------------------------ decisions
+    def choose_one(self, prompt: str, options=("A", "B")):
+        """The Receiver's option and its distribution over ``options`` from its first token's log-probabilities.
+
+        Options missing from the server's top list get probability 0; if none of them is there the
+        decision cannot be read and :class:`EndpointError` says so.
+        """
+        from .receiver import Choice
+        choice = self._chat(prompt, logprobs=True, top_logprobs=self.top_logprobs, max_tokens=1, temperature=0.0)
+        toks = self._token_logprobs(choice)
+        if not toks:
+            raise EndpointError(f"{self.base_url}: the server generated no token for a decision")
+        first = toks[0]
+        top = {}
+        for alt in (getattr(first, "top_logprobs", None) or []) + [first]:
+            top.setdefault(alt.token.strip(), alt.logprob)
+        mass = {o: math.exp(top[o]) for o in options if o in top}
+        if not mass:
+            raise EndpointError(f"{self.base_url}: none of the options {list(options)} is among the first "
+                                f"token's top {self.top_logprobs} alternatives {sorted(top)[:10]}")
+        total = sum(mass.values())
+        probs = {o: mass.get(o, 0.0) / total for o in options}
+        letter = max(options, key=lambda o: probs[o])
+        return Choice(prompt, letter, probs, first.token.strip() in options)
+
+    def choose(self, head: str, tails: list[str], options=("A", "B")) -> list:
+        """The Receiver's choice for each prompt ``head + tail`` (the ChoiceReceiver interface)."""
+        return self._map(lambda t: self.choose_one(head + t, options), tails)
+
+
+def from_spec(spec: str, **settings) -> OpenAICompatibleReceiver:
+    """A receiver from ``"openai:BASE_URL#MODEL"`` (e.g. ``"openai:http://127.0.0.1:8000#Qwen/Qwen2.5-7B"``)."""
+    if not spec.startswith("openai:") or "#" not in spec:
+        raise ValueError(f"receiver spec must look like 'openai:BASE_URL#MODEL'; got {spec!r}")
+    base_url, model = spec[len("openai:"):].split("#", 1)
+    if not base_url.startswith(("http://", "https://")) or not model:
+        raise ValueError(f"receiver spec must look like 'openai:http(s)://HOST[:PORT]#MODEL'; got {spec!r}")
+    return OpenAICompatibleReceiver(base_url, model, **settings)

@@ -1,9 +1,22 @@
-"""The OpenAI-compatible Receiver against a real server process on loopback.
+"""The OpenAI-compatible Receiver against real server processes on loopback.
 
-The test trains a tiny model, saves it, starts ``transformers serve`` on
-127.0.0.1 with it (a real FastAPI/uvicorn server from transformers), and
-checks that the Receiver gets the same greedy answers as local generation.
+The test trains a tiny model, saves it, and starts ``transformers serve`` on
+127.0.0.1 with it (a real FastAPI/uvicorn server from transformers): the
+Receiver gets the same greedy answers as local generation, and, because that
+server refuses the ``logprobs`` field, asking it for log-probabilities raises
+``LogprobsUnavailable`` naming the server.
+
+The log-probability path is tested against a second server on loopback: a
+small HTTP server in this file that speaks the chat-completions format and
+computes every number with the same tiny model through the library
+(``LanguageModel``).  The Receiver's scores and option probabilities read
+over HTTP through the ``openai`` SDK must equal the local ones; the same
+server tests retries (it can fail its first requests with 503) and a reply
+without log-probabilities.
 """
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import os
 import random
 import socket
@@ -19,7 +32,8 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig
-from llm_bridge.openai_receiver import EndpointError, OpenAICompatibleReceiver
+from llm_bridge.openai_receiver import EndpointError, LogprobsUnavailable, OpenAICompatibleReceiver, from_spec
+from llm_bridge.receiver import ChoiceReceiver
 from llm_bridge.tiny import char_tokenizer, tiny_gpt2
 from llm_bridge.training import SFTConfig, sft
 
@@ -83,3 +97,146 @@ def test_unreachable_endpoint_is_a_clear_error():
     rx = OpenAICompatibleReceiver(f"http://127.0.0.1:{_free_port()}", "none", timeout=2)
     with pytest.raises(EndpointError, match="127.0.0.1"):
         rx.complete("hello")
+
+
+def test_transformers_serve_refuses_logprobs_and_the_receiver_says_so(server):
+    url, name, lm, words = server
+    rx = OpenAICompatibleReceiver(url, name, max_tokens=8, max_retries=0)
+    with pytest.raises(LogprobsUnavailable, match="127.0.0.1"):
+        rx.generate_scored(["state 0 ->"])
+    with pytest.raises(LogprobsUnavailable):
+        rx.choose("state 0 ", ["->"], options=("a", "b"))
+
+
+# ---------------------------------------------------------------- a log-probability server on loopback
+class _ModelServer(ThreadingHTTPServer):
+    """Chat completions with log-probabilities, computed by a local LanguageModel."""
+
+    def __init__(self, lm, fail_first: int = 0, omit_logprobs: bool = False):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.lm, self.fail_left, self.omit, self.lock, self.requests = lm, fail_first, omit_logprobs, \
+            threading.Lock(), 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _send(self, code: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        srv = self.server
+        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with srv.lock:
+            srv.requests += 1
+            if srv.fail_left > 0:
+                srv.fail_left -= 1
+                return self._send(503, {"error": {"message": "warming up", "type": "server_error"}})
+            lm = srv.lm
+            tok = lm.tokenizer
+            prompt = req["messages"][-1]["content"]
+            p_ids = tok(lm._format(prompt), add_special_tokens=False)["input_ids"]
+            if req.get("top_logprobs"):
+                with torch.no_grad():
+                    lp = torch.log_softmax(lm.model(torch.tensor([p_ids])).logits[0, -1].float(), dim=-1)
+                top = torch.topk(lp, req["top_logprobs"])
+                alts = [{"token": tok.decode([int(i)]), "logprob": float(v), "bytes": None}
+                        for v, i in zip(top.values, top.indices)]
+                content = [{**alts[0], "top_logprobs": alts}]
+                text = alts[0]["token"]
+            else:
+                text = lm.generate([prompt], SamplingConfig(max_new_tokens=req["max_tokens"]))[0]
+                c_ids = tok(text, add_special_tokens=False)["input_ids"]
+                ids = torch.tensor([p_ids + c_ids])
+                with torch.no_grad():
+                    lp = torch.log_softmax(lm.model(ids).logits[0, :-1].float(), dim=-1)
+                content = [{"token": tok.decode([c]), "logprob": float(lp[len(p_ids) - 1 + k, c]), "bytes": None,
+                            "top_logprobs": []} for k, c in enumerate(c_ids)]
+        choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text},
+                  "logprobs": None if srv.omit or not req.get("logprobs") else {"content": content}}
+        self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": req["model"],
+                         "choices": [choice]})
+
+
+@pytest.fixture(scope="module")
+def model_server(server):
+    _, _, lm, words = server
+    srv = _ModelServer(lm)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv, lm, words
+    srv.shutdown()
+
+
+def _url(srv) -> str:
+    return f"http://127.0.0.1:{srv.server_address[1]}"
+
+
+def test_scored_generations_over_http_equal_the_local_model(model_server):
+    srv, lm, words = model_server
+    rx = from_spec(f"openai:{_url(srv)}#tiny", max_tokens=8, concurrency=3)
+    prompts = [f"state {k} ->" for k in words]
+    remote = rx.generate_scored(prompts)
+    local = lm.generate_scored(prompts, SamplingConfig(max_new_tokens=8))
+    assert [g.text for g in remote] == [g.text for g in local]
+    for r, g in zip(remote, local):
+        assert r.n_tokens == g.n_tokens
+        assert r.logprob == pytest.approx(g.logprob, abs=1e-4)
+
+
+def test_option_probabilities_over_http_equal_the_local_choice_receiver(model_server):
+    srv, lm, words = model_server
+    rx = OpenAICompatibleReceiver(_url(srv), "tiny", top_logprobs=len(lm.tokenizer))
+    head, tails, options = "state ", ["0 ->", "1 ->", "2 ->"], (" ", "a", "b", "g")
+    remote = rx.choose(head, tails, options=tuple(o.strip() or o for o in options[1:]))
+    local = ChoiceReceiver(lm).choose(head, tails, options=options[1:])
+    for r, c in zip(remote, local):
+        assert r.letter == c.letter
+        for o in options[1:]:
+            assert r.probs[o] == pytest.approx(c.probs[o], abs=1e-5)
+
+
+def test_retries_ride_out_a_server_that_fails_first(server):
+    _, _, lm, _ = server
+    srv = _ModelServer(lm, fail_first=2)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        rx = OpenAICompatibleReceiver(_url(srv), "tiny", max_tokens=8, max_retries=3)
+        assert rx.generate_scored(["state 1 ->"])[0].text.strip() == "beta"
+        assert srv.requests == 3
+        srv.fail_left = 5
+        with pytest.raises(EndpointError, match="HTTP 503"):
+            OpenAICompatibleReceiver(_url(srv), "tiny", max_tokens=8, max_retries=1).complete("state 1 ->")
+    finally:
+        srv.shutdown()
+
+
+def test_a_reply_without_logprobs_is_an_error_not_a_silent_zero(server):
+    _, _, lm, _ = server
+    srv = _ModelServer(lm, omit_logprobs=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        rx = OpenAICompatibleReceiver(_url(srv), "tiny", max_tokens=8)
+        with pytest.raises(LogprobsUnavailable, match="without log-probabilities"):
+            rx.generate_scored(["state 1 ->"])
+    finally:
+        srv.shutdown()
+
+
+@pytest.mark.parametrize("kwargs, rule", [({"concurrency": 0}, "concurrency must be a positive integer"),
+                                          ({"max_retries": -1}, "max_retries must be an integer >= 0"),
+                                          ({"timeout": 0}, "timeout must be positive")])
+def test_bad_settings_are_named(kwargs, rule):
+    with pytest.raises(ValueError, match=rule):
+        OpenAICompatibleReceiver("http://127.0.0.1:1", "m", **kwargs)
+
+
+@pytest.mark.parametrize("spec", ["openai:127.0.0.1:8000#m", "openai:http://h:1", "http://h:1#m", "openai:http://h#"])
+def test_bad_receiver_specs_are_named(spec):
+    with pytest.raises(ValueError, match="openai:"):
+        from_spec(spec)
