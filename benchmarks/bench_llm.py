@@ -94,6 +94,29 @@ def bench_scoring(lm, prompts, continuations, device, batch):
             "ratio": t_one / t_many, "max_abs_difference": diff}
 
 
+def markdown(reports: list[dict]) -> str:
+    """Tables of tokens/s and scoring ratios from saved reports (``--markdown FILE ...``)."""
+    lines = ["| model | device | dtype | KV cache | " + " | ".join(f"batch {b}" for b in (1, 8, 32, 64))
+             + " | batch 8 / batch 1 | outputs equal across batches |", "|---" * 10 + "|"]
+    score = ["| model | device | dtype | pairs | continuation | one at a time (s) | batched (s) | ratio | "
+             "max abs difference |", "|---" * 9 + "|"]
+    for rep in reports:
+        v = rep["versions"]
+        dev = v.get("gpu", f"CPU ({v.get('cpu_threads')} threads)")
+        for r in rep["runs"]:
+            tps = {g["batch"]: g["tokens_per_s"] for g in r["generation"]}
+            cells = [f"{tps[b]:,.0f}" if b in tps else "-" for b in (1, 8, 32, 64)]
+            ratio = f"{tps[8] / tps[1]:.1f}x" if 1 in tps and 8 in tps else "-"
+            agree = ", ".join(f"{b}: {a}" for b, a in r["outputs_equal_to_largest_batch"].items())
+            lines.append(f"| {r['model']} | {dev} | {r['dtype']} | {r['kv_cache']} | " + " | ".join(cells)
+                         + f" | {ratio} | {agree} |")
+            for kind, sc in (r.get("scoring") or {}).items():
+                score.append(f"| {r['model']} | {dev} | {r['dtype']} | {sc['pairs']} | {kind.replace('_', ' ')} | "
+                             f"{sc['one_at_a_time_s']:.2f} | {sc['batched_s']:.2f} (batch {sc['batch']}) | "
+                             f"{sc['ratio']:.1f}x | {sc['max_abs_difference']:.1e} |")
+    return "\n".join(lines) + "\n\n" + "\n".join(score) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["smollm2"], help="names for llm_bridge.models.load_by_name")
@@ -107,7 +130,11 @@ def main(argv=None) -> int:
     ap.add_argument("--score-batch", type=int, default=16)
     ap.add_argument("--compare", default=None, help="a JSON written by another run: count identical outputs")
     ap.add_argument("--out", default="results/bench_llm.json")
+    ap.add_argument("--markdown", nargs="+", default=None, help="print tables from saved reports and stop")
     args = ap.parse_args(argv)
+    if args.markdown:
+        print(markdown([json.loads(Path(f).read_text()) for f in args.markdown]))
+        return 0
     from llm_bridge.models import load_by_name
     from llm_bridge.tasks import gsm_symbolic
     problems = gsm_symbolic(args.prompts, seed=0)
