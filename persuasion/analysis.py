@@ -22,8 +22,7 @@ from .errors import InvalidArgumentError
 from .game import PersuasionGame
 from .rational import dot
 
-#: Relative tolerance for float ties between the Receiver's expected utilities.
-TIE_TOLERANCE = 1e-9
+from .scaling import TIE_TOLERANCE, tie_tolerance  # noqa: F401  (TIE_TOLERANCE re-exported)
 
 TIE_RULES = ("sender", "adversarial", "lowest")
 
@@ -49,8 +48,9 @@ def _belief(game: PersuasionGame, belief, exact: bool, where: str) -> np.ndarray
 
 
 def _tolerances(game: PersuasionGame) -> tuple[float, float]:
-    return (TIE_TOLERANCE * max(1.0, float(np.abs(game.receiver).max())),
-            TIE_TOLERANCE * max(1.0, float(np.abs(game.sender).max())))
+    """Float tie tolerances for the Receiver's and the Advisor's expected utilities (relative to their
+    spreads, so they mean the same at any units: :func:`persuasion.scaling.tie_tolerance`)."""
+    return tie_tolerance(game.receiver), tie_tolerance(game.sender)
 
 
 def _tied(values, target, exact: bool, tol: float) -> list[int]:

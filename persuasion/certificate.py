@@ -106,20 +106,26 @@ def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
 
     def worst_negative(a):
         a = np.asarray(a).reshape(-1)
-        return max(zero, -min(a)) if a.size else zero
+        if not a.size:
+            return zero
+        return max(zero, -min(a)) if exact else float(np.max(np.maximum(0.0, -a.astype(float))))  # NaN stays NaN
+
+    def worst_abs(a):
+        return max(abs(v) for v in a) if exact else float(np.max(np.abs(np.asarray(a, dtype=float))))
 
     rowsum = scheme.sum(axis=1)
     primal_value = (prior[:, None] * sender * scheme).sum()
     dual_value = y.sum()
     res = Residuals(
         nonnegativity=worst_negative(scheme),
-        sum_to_one=max(abs(s - 1) for s in rowsum),
+        sum_to_one=worst_abs(rowsum - 1),
         obedience=worst_negative(obedience_slacks(prior, receiver, scheme)),
         dual_sign=worst_negative(lam),
         dual_constraints=worst_negative(dual_slacks(prior, sender, receiver, y, lam)),
         gap=abs(dual_value - primal_value),
     )
-    failures = tuple(f"{name} violated by {_fmt(v)}" for name, v in res.__dict__.items() if v > tol)
+    # "not <=" so that a NaN residual (overflow, an undefined dual) is a failure, never a pass
+    failures = tuple(f"{name} violated by {_fmt(v)}" for name, v in res.__dict__.items() if not v <= tol)
     if not exact:
         primal_value, dual_value = float(primal_value), float(dual_value)
     return Certificate(not failures, exact, tol, res, primal_value, dual_value, failures)

@@ -1,7 +1,7 @@
 """The result of :func:`persuasion.solve`: a frozen, self-verifying record."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -10,14 +10,36 @@ import numpy as np
 from .certificate import Certificate, Residuals, check_certificate
 from .game import PersuasionGame
 
-#: Float certificates accept residuals up to this, times ``max(1, |U|, |V|)``.
+#: Float certificates accept residuals up to this, in the normalised units of :mod:`persuasion.scaling`
+#: (utilities of spread 1), whatever the game's own units.
 FLOAT_CERTIFICATE_TOLERANCE = 1e-7
 
 
 def float_tolerance(game: PersuasionGame) -> float:
-    """The float certificate tolerance for ``game`` (scaled by its largest utility)."""
-    scale = max(1.0, float(np.abs(game.sender).max()), float(np.abs(game.receiver).max()))
-    return FLOAT_CERTIFICATE_TOLERANCE * scale
+    """The float certificate tolerance (normalised units: the same for every game)."""
+    return FLOAT_CERTIFICATE_TOLERANCE
+
+
+def game_scaling(game: PersuasionGame):
+    """The :class:`~persuasion.scaling.Scaling` of ``game``'s utilities."""
+    from .scaling import Scaling
+    return Scaling.of(game.sender, game.receiver)
+
+
+def certify(game: PersuasionGame, scheme, y, lam, *, exact: bool, tolerance: float | None = None) -> Certificate:
+    """Check a primal-dual pair given in the game's units against the game.
+
+    Exactly (tolerance 0) on the exact path.  On the float path the check runs on the normalised
+    utilities (duals mapped into them), so residuals and tolerance are relative to the utilities'
+    spread; the two objective values are reported in the game's units.
+    """
+    if exact:
+        return check_certificate(*game.rational(), scheme, y, lam, exact=True)
+    sc, prior = game_scaling(game), game.prior
+    cert = check_certificate(prior, sc.sender, sc.receiver, scheme, sc.y_in(y, prior), sc.lam_in(lam), exact=False,
+                             tolerance=float_tolerance(game) if tolerance is None else tolerance)
+    return replace(cert, primal_value=sc.value_out(cert.primal_value, prior),
+                   dual_value=sc.value_out(cert.dual_value, prior))
 
 
 @dataclass(frozen=True)
@@ -94,9 +116,8 @@ class Solution:
 
     def verify(self, tolerance: float | None = None) -> Certificate:
         """Re-check the stored primal and dual against the game (exactly on the exact path)."""
-        data = self.game.rational() if self.exact else (self.game.prior, self.game.sender, self.game.receiver)
-        return check_certificate(*data, self.scheme, self.duals.state, self.duals.obedience, exact=self.exact,
-                                 tolerance=float_tolerance(self.game) if tolerance is None else tolerance)
+        return certify(self.game, self.scheme, self.duals.state, self.duals.obedience, exact=self.exact,
+                       tolerance=tolerance)
 
     def to_dict(self) -> dict:
         """JSON-ready summary (fractions as ``"p/q"`` strings)."""
@@ -144,8 +165,7 @@ def assemble(game: PersuasionGame, scheme, y, lam, *, exact: bool, method: str, 
         scheme = np.clip(np.asarray(scheme, dtype=float).reshape(m, n), 0.0, None)
     for arr in (scheme, y, lam):
         arr.setflags(write=False)
-    tol = float_tolerance(game) if tolerance is None else tolerance
-    cert = check_certificate(*data, scheme, y, lam, exact=exact, tolerance=tol)
+    cert = certify(game, scheme, y, lam, exact=exact, tolerance=tolerance)
     joint = prior[:, None] * scheme
     probs = joint.sum(axis=0)
     posteriors = np.empty((n, m), dtype=object if exact else float)

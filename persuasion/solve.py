@@ -25,6 +25,13 @@ Methods
     A primal simplex entirely in ``Fraction`` arithmetic (no float at any
     step); exact only, for small games.
 
+Units.  The float path solves the game with its utilities normalised to
+spread 1 (:mod:`persuasion.scaling`: optimal schemes are unchanged by
+positive scaling and per-state shifts) and maps value and duals back, so
+its tolerances mean the same at any units; the float certificate is checked
+in those normalised units, and is never valid on a NaN.  The exact path
+takes its float basis from the normalised game too.
+
 Exactness.  With ``exact=True`` the value and scheme are ``Fraction`` objects
 with a certificate (primal feasibility, dual feasibility, zero duality gap)
 checked in exact arithmetic.  They come from re-solving the float solver's
@@ -57,6 +64,15 @@ AUTO_GENERATION_MIN_SIZE = 12
 
 #: Largest LP (rows x columns) the rational simplex fallback takes on.
 RATIONAL_SIMPLEX_LIMIT = 400_000
+
+#: The float value is trusted when the LPs with every obedience row tightened and relaxed by this much
+#: (normalised units: each recommended action must beat, or may trail, each alternative by it) have values
+#: within ``CONDITIONING_TOLERANCE`` of each other.  The exact value lies between the two.
+CONDITIONING_WIDTH = 1e-9
+CONDITIONING_TOLERANCE = 1e-6
+
+#: Largest obedience block (rows x states) for which the float path runs the conditioning check.
+CONDITIONING_LIMIT = 200_000
 
 
 def _lam_matrix(n: int, pairs: np.ndarray, values, dtype) -> np.ndarray:
@@ -113,7 +129,7 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     t0 = time.perf_counter()
     closed = None
     if family in ("auto", "closed-form"):
-        closed = solve_closed_form(game, exact)
+        closed = solve_closed_form(game if exact else normalised_game(game), exact)
         if closed is None and family == "closed-form":
             raise InvalidArgumentError("solve()", "method", "'closed-form' needs 2 states, or 2 actions with a "
                                        "state-independent Advisor utility", f"a {game.shape[0]}x{game.shape[1]} game")
@@ -122,6 +138,8 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     sol = None
     if closed is not None:
         scheme, y, lam, name = closed
+        if not exact:
+            y, lam = _back(game, y, lam)
         sol = assemble(game, scheme, y, lam, exact=exact, method=name)
         if not sol.certificate.valid and family == "auto":    # never seen; the LP is the safe fallback
             sol, family = None, ("highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs")
@@ -132,26 +150,102 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
             sol = _solve_exact_highs(game, solver_options, generation=family == "highs-cg")
         else:
             sol = _solve_float(game, family, sub or None, solver_options)
+    if not exact:
+        sol = _checked_conditioning(game, sol, solver_options)
     sol.stats["seconds"] = time.perf_counter() - t0
     return sol
 
 
+def value_interval(game: PersuasionGame, width: float = CONDITIONING_WIDTH, options=None):
+    """``(low, high)`` in ``game``'s units: optimal values with every obedience row tightened and relaxed
+    by ``width`` (normalised units), or ``None`` where the tightened LP is infeasible.
+
+    Rows whose two actions give the Receiver the same utility in every state are left as they are (no
+    scheme can make it strictly prefer one).  As long as float rounding of the data is below ``width``, the
+    exact optimal value lies in the interval; a wide interval means the value jumps under tiny
+    perturbations of the data (e.g. the optimum uses an action that is a best response at one belief only).
+    """
+    from .errors import SolverError
+    from .lp import FloatLP, obedience_matrix
+    from .solution import game_scaling
+    gn = normalised_game(game)
+    lp = build_float_lp(gn)
+    live = np.abs(gn.receiver[:, lp.pairs[:, 0]] - gn.receiver[:, lp.pairs[:, 1]]).max(axis=0) > 0
+    out = []
+    for sign in (-1.0, 1.0):
+        D = lp.D + sign * width * live[:, None] * gn.prior[None, :]
+        try:
+            res = backends.solve_highs(FloatLP(lp.c, lp.A_eq, obedience_matrix(D, lp.pairs, lp.m, lp.n), D,
+                                               lp.pairs, lp.m, lp.n), options)
+        except SolverError:
+            return None
+        out.append(float(lp.c @ res.x))
+    sc = game_scaling(game)
+    return sc.value_out(out[0], game.prior), sc.value_out(out[1], game.prior)
+
+
+def _checked_conditioning(game: PersuasionGame, sol: Solution, options) -> Solution:
+    """Keep a float solution whose value is well conditioned; otherwise re-solve exactly (small games) or
+    mark the certificate invalid, saying why."""
+    from dataclasses import replace
+    m, n = game.shape
+    if not sol.certificate.valid:
+        return sol
+    if n * (n - 1) * m > CONDITIONING_LIMIT:
+        sol.stats["conditioning"] = "not checked (game too large)"
+        return sol
+    interval = value_interval(game, options=options)
+    from .solution import game_scaling
+    spread = game_scaling(game)
+    scale = spread.aV * spread.bV
+    if interval is not None and (interval[1] - interval[0]) <= CONDITIONING_TOLERANCE * scale:
+        sol.stats["conditioning"] = f"value interval width {(interval[1] - interval[0]) / scale:.1e} (normalised)"
+        return sol
+    why = ("the obedience-tightened LP is infeasible" if interval is None else
+           f"the optimal value moves from {interval[0]:.6g} to {interval[1]:.6g} when obedience is tightened or "
+           f"relaxed by {CONDITIONING_WIDTH:g} (normalised units)")
+    K = n * (n - 1)
+    if (m + K) * (m * n + K) <= RATIONAL_SIMPLEX_LIMIT or m * n <= 400:
+        exact = _solve_exact_highs(game, options)
+        fl = lambda a: np.array(a, dtype=float)
+        out = assemble(game, fl(exact.scheme), fl(exact.duals.state), fl(exact.duals.obedience), exact=False,
+                       method=f"{sol.method}+exact-fallback", stats={**exact.stats, "conditioning": why})
+        return out
+    cert = sol.certificate
+    bad = replace(cert, valid=False, failures=cert.failures + (f"ill-conditioned value: {why}; use exact=True",))
+    return replace(sol, certificate=bad, stats={**sol.stats, "conditioning": why})
+
+
+def normalised_game(game: PersuasionGame) -> PersuasionGame:
+    """``game`` with utilities normalised to spread 1 (same prior and labels; same optimal schemes)."""
+    from .solution import game_scaling
+    sc = game_scaling(game)
+    return PersuasionGame(game.prior, sc.sender, sc.receiver, game.states, game.actions, name=game.name)
+
+
+def _back(game: PersuasionGame, y_n, lam_n) -> tuple[np.ndarray, np.ndarray]:
+    """Duals of the normalised game in ``game``'s units."""
+    from .solution import game_scaling
+    sc = game_scaling(game)
+    return sc.y_out(y_n, game.prior), sc.lam_out(lam_n)
+
+
 def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) -> Solution:
     m, n = game.shape
+    gn = normalised_game(game)
     if family == "highs-cg":
-        res, pairs, info = solve_generation(game, options)
-        lam = _lam_matrix(n, pairs, res.lam_rows, float)
-        return assemble(game, res.x.reshape(m, n), np.asarray(res.y, float), lam, exact=False,
-                        method="highs-cg", stats=info)
-    lp = build_float_lp(game)
+        res, pairs, info = solve_generation(gn, options)
+        y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, pairs, res.lam_rows, float))
+        return assemble(game, res.x.reshape(m, n), y, lam, exact=False, method="highs-cg", stats=info)
+    lp = build_float_lp(gn)
     if family == "highs":
         res = backends.solve_highs(lp, options)
     elif family == "linprog":
         res = backends.solve_linprog(lp, options)
     else:
         res = backends.solve_cvxpy(lp, sub, options)
-    lam = _lam_matrix(n, lp.pairs, res.lam_rows, float)
-    return assemble(game, res.x.reshape(m, n), np.asarray(res.y, float), lam, exact=False,
+    y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, lp.pairs, res.lam_rows, float))
+    return assemble(game, res.x.reshape(m, n), y, lam, exact=False,
                     method=family if family != "cvxpy" else f"cvxpy:{res.info['solver']}",
                     stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]})
 
@@ -162,10 +256,11 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
     With ``generation`` the basis comes from row/column generation, so the
     rational system involves only the rows and columns that were generated.
     """
+    gn = normalised_game(game)          # the basis does not depend on units; HiGHS' tolerances do
     if generation:
-        res, pairs, info = solve_generation(game, options)
+        res, pairs, info = solve_generation(gn, options)
     else:
-        lp = build_float_lp(game)
+        lp = build_float_lp(gn)
         res, pairs, info = backends.solve_highs(lp, options), lp.pairs, {}
     prior, V, U = game.rational()
     cols, tight_s, tight_o = res.basis

@@ -49,10 +49,10 @@ class GameView:
 
 def full_revelation_scheme(view: GameView) -> np.ndarray:
     """Recommend, in each state, the Receiver's best action (ties: the Advisor's favourite)."""
-    from ..analysis import TIE_TOLERANCE
+    from ..scaling import tie_tolerance
     m, n = view.shape
     U, V = view.receiver, view.sender
-    tol = TIE_TOLERANCE * max(1.0, float(np.abs(U).max()))    # the same tie rule as analysis.best_response
+    tol = tie_tolerance(U)                                    # the same tie rule as analysis.best_response
     scheme = np.zeros((m, n))
     for w in range(m):
         best = np.flatnonzero(U[w] >= U[w].max() - tol)

@@ -1,0 +1,101 @@
+"""Units: the float path works on utilities normalised to spread 1, so no tolerance depends on units.
+
+The optimal schemes of a game do not change when the Receiver's utility is
+multiplied by a positive number or shifted by a constant in each state
+(obedience compares ``U[w, a] - U[w, a']``), nor when the Advisor's is (the
+objective changes by a positive factor and a constant).  The float path
+therefore solves and certifies the game with
+
+    U = aU (bU U_n + cU[w]),      V = aV (bV V_n + cV[w]),
+
+where ``aU = max |U|``, ``cU[w] = min_a U[w, a] / aU`` and ``bU`` is the
+largest spread ``max_a - min_a`` of ``U / aU`` in a state, so ``U_n`` lies in
+[0, 1] with spread 1 (the same for ``V``).  Dividing by ``a`` first keeps
+every intermediate finite up to the largest floats.  Values and duals are
+mapped back to the game's units; the certificate's residuals stay in the
+normalised units, where a tolerance of ``1e-7`` means the same thing for
+utilities of size ``1e-12`` and ``1e12``.
+
+Limit: a shift much larger than the spread (``U = 1e12 + u`` with ``u`` of
+size 1) leaves only the float digits below the shift, and mapping duals
+back and forth loses about ``1e-16 x shift / spread`` of relative accuracy;
+past a ratio of about ``1e8`` the float certificate fails (it says so) and
+``exact=True`` is the answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Relative tolerance for float ties between expected utilities (times the spread of the utility).
+TIE_TOLERANCE = 1e-9
+
+
+def _affine(M: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """``(a, b, c, M_n)`` with ``M = a (b M_n + c[:, None])`` and ``M_n`` in [0, 1] with spread 1 (or 0)."""
+    a = float(np.abs(M).max()) if M.size else 0.0
+    if a == 0.0:
+        a = 1.0
+    M1 = M / a
+    c = M1.min(axis=1)
+    S = M1 - c[:, None]
+    b = float(S.max()) if S.size else 0.0
+    if b == 0.0:
+        b = 1.0
+    return a, b, c, S / b
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """The affine maps between a game's utilities and their normalised form (see the module doc)."""
+
+    aV: float
+    bV: float
+    cV: np.ndarray
+    aU: float
+    bU: float
+    cU: np.ndarray
+    sender: np.ndarray        # V_n
+    receiver: np.ndarray      # U_n
+
+    @classmethod
+    def of(cls, sender: np.ndarray, receiver: np.ndarray) -> "Scaling":
+        aV, bV, cV, Vn = _affine(np.asarray(sender, dtype=float))
+        aU, bU, cU, Un = _affine(np.asarray(receiver, dtype=float))
+        for arr in (cV, cU, Vn, Un):
+            arr.setflags(write=False)
+        return cls(aV, bV, cV, aU, bU, cU, Vn, Un)
+
+    @property
+    def lam_factor(self) -> float:
+        """Obedience multipliers in game units are ``lam_factor`` times the normalised ones."""
+        return (self.aV / self.aU) * (self.bV / self.bU)
+
+    def value_out(self, value_n: float, prior: np.ndarray) -> float:
+        return self.aV * (self.bV * float(value_n) + float(prior @ self.cV))
+
+    def y_out(self, y_n: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        return self.aV * (self.bV * np.asarray(y_n, float) + prior * self.cV)
+
+    def y_in(self, y: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        return (np.asarray(y, float) / self.aV - prior * self.cV) / self.bV
+
+    def lam_out(self, lam_n: np.ndarray) -> np.ndarray:
+        return np.asarray(lam_n, float) * self.lam_factor
+
+    def lam_in(self, lam: np.ndarray) -> np.ndarray:
+        return np.asarray(lam, float) / self.lam_factor
+
+
+def tie_tolerance(M: np.ndarray) -> float:
+    """Float tie tolerance for expected utilities under ``M``: relative to its largest spread in a state,
+    plus a few ulps of its magnitude (so values shifted far from 0 still tie when they are equal)."""
+    M = np.asarray(M, dtype=float)
+    if not M.size:
+        return 0.0
+    a = float(np.abs(M).max())
+    if a == 0.0:
+        return 0.0
+    spread1 = float(((M / a).max(axis=1) - (M / a).min(axis=1)).max())
+    return (TIE_TOLERANCE * spread1 + 8 * np.finfo(float).eps * M.shape[0]) * a
