@@ -94,6 +94,10 @@ class Solution:
     method, exact, status : str, bool, str
     stats : dict
         Solver iterations, rows used, timings.
+    exact_solution : Solution or None
+        On a float solution the float path could not certify (its value jumps under tiny perturbations
+        of the data), the exact solution it was replaced by: the arrays here are its values in float,
+        the certificate is its exact one, and :meth:`verify` re-checks it exactly.
     """
 
     game: PersuasionGame
@@ -109,6 +113,7 @@ class Solution:
     status: str = "optimal"
     tie_breaking: str = "sender"
     stats: dict = field(default_factory=dict, compare=False)
+    exact_solution: "Solution | None" = field(default=None, compare=False, repr=False)
 
     @property
     def residuals(self) -> Residuals:
@@ -116,6 +121,8 @@ class Solution:
 
     def verify(self, tolerance: float | None = None) -> Certificate:
         """Re-check the stored primal and dual against the game (exactly on the exact path)."""
+        if self.exact_solution is not None:
+            return self.exact_solution.verify()
         return certify(self.game, self.scheme, self.duals.state, self.duals.obedience, exact=self.exact,
                        tolerance=tolerance)
 

@@ -206,11 +206,12 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options) -> Solut
            f"relaxed by {CONDITIONING_WIDTH:g} (normalised units)")
     K = n * (n - 1)
     if (m + K) * (m * n + K) <= RATIONAL_SIMPLEX_LIMIT or m * n <= 400:
-        exact = _solve_exact_highs(game, options)
+        ex = _solve_exact_highs(game, options)
         fl = lambda a: np.array(a, dtype=float)
-        out = assemble(game, fl(exact.scheme), fl(exact.duals.state), fl(exact.duals.obedience), exact=False,
-                       method=f"{sol.method}+exact-fallback", stats={**exact.stats, "conditioning": why})
-        return out
+        out = assemble(game, fl(ex.scheme), fl(ex.duals.state), fl(ex.duals.obedience), exact=False,
+                       method=f"{sol.method}+exact-fallback", stats={**ex.stats, "conditioning": why})
+        # the float check of the exact optimum can fail where the duals are huge: its certificate is the exact one
+        return replace(out, value=float(ex.value), certificate=ex.certificate, exact_solution=ex)
     cert = sol.certificate
     bad = replace(cert, valid=False, failures=cert.failures + (f"ill-conditioned value: {why}; use exact=True",))
     return replace(sol, certificate=bad, stats={**sol.stats, "conditioning": why})

@@ -1,0 +1,90 @@
+"""The float path at any units: never a valid certificate on a wrong value (issue: scale invariance).
+
+Generated games (small integers, zero and tiny prior masses, duplicated
+states and actions) are multiplied by 10^e for e in [-12, 12], the two
+players independently, shifted by a constant, and sometimes multiplied by
+0.7 (so that ties in the integers become float near-ties).  The float
+solution must carry a valid certificate and agree with the exact path run
+on the same float data.
+"""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from persuasion import PersuasionGame, examples, solve
+from persuasion.analysis import best_response
+from persuasion.solve import value_interval
+
+from .conftest import games
+
+
+def _agree(f, e, V) -> bool:
+    spread, size = float(V.max() - V.min()), float(np.abs(V).max())
+    return abs(float(f.value) - float(e.value)) <= 1e-6 * spread + 1e-12 * size
+
+
+@st.composite
+def scaled_games(draw):
+    g = draw(games(max_m=4, max_n=4))
+    kV, kU = 10.0 ** draw(st.integers(-12, 12)), 10.0 ** draw(st.integers(-12, 12))
+    sV, sU = draw(st.sampled_from([0, 1, -7, 40])), draw(st.sampled_from([0, 2, -5, 40]))
+    fU = draw(st.sampled_from([1.0, 0.7]))
+    V = (g.sender + sV) * kV
+    U = (g.receiver + sU) * kU * fU
+    return PersuasionGame(g.prior, V, U)
+
+
+@settings(max_examples=120)
+@given(scaled_games())
+def test_float_certificate_is_never_valid_on_a_wrong_value(game):
+    f = solve(game)
+    e = solve(game, exact=True)
+    assert f.certificate.valid, f.certificate.summary()
+    assert _agree(f, e, game.sender), (f.value, float(e.value), f.method, f.stats.get("conditioning"))
+
+
+@pytest.mark.parametrize("name", examples.names())
+@pytest.mark.parametrize("k", [1e-10, 1e10, 1e-300, 1e300])
+def test_bundled_games_at_extreme_units(name, k):
+    g = examples.load(name)
+    for shift in (0.0, 3.0):
+        game = PersuasionGame(g.prior, (g.sender + shift) * k, (g.receiver - shift) * k * 0.7)
+        f, e = solve(game), solve(game, exact=True)
+        assert f.certificate.valid, f.certificate.summary()
+        assert _agree(f, e, game.sender)
+        assert f.verify().valid
+        ratio = float(e.value) / float(solve(examples.load(name), exact=True).value or 1)
+        assert np.isfinite(ratio)
+
+
+def test_single_belief_game_falls_back_to_the_exact_path_when_float_cannot_decide():
+    """The middle action is a best response at belief 1/2 only; shifted data make that a float near-tie."""
+    g = examples.load("single_belief_middle")
+    game = PersuasionGame(g.prior, g.sender + 3, (g.receiver - 3) * 0.7)
+    e = solve(game, exact=True)
+    lo, hi = value_interval(game)
+    assert lo <= float(e.value) <= hi and hi - lo > 0.1          # the value jumps: float cannot decide
+    f = solve(game)
+    assert f.method.endswith("+exact-fallback") and "moves from" in f.stats["conditioning"]
+    assert f.value == pytest.approx(float(e.value), abs=1e-12)
+
+
+def test_well_conditioned_games_keep_the_float_answer():
+    g = examples.prosecutor_judge()
+    f = solve(g, method="highs")
+    assert "+exact-fallback" not in f.method and f.stats["conditioning"].startswith("value interval width")
+    lo, hi = value_interval(g)
+    assert lo <= 0.6 <= hi and hi - lo < 1e-6
+
+
+def test_ties_are_relative_to_the_spread():
+    """At utilities of size 1e-10 an absolute tolerance of 1e-9 called every action a best response."""
+    g = examples.prosecutor_judge()
+    small = PersuasionGame(g.prior, g.sender * 1e-10, g.receiver * 1e-10)
+    for belief in ([1, 0], [0, 1], [0.2, 0.8]):
+        assert best_response(small, belief, tie="adversarial") == best_response(g, belief, tie="adversarial")
+    exact_half = [Fraction(1, 2), Fraction(1, 2)]
+    assert best_response(g, exact_half, exact=True) == best_response(small, [0.5, 0.5])
