@@ -41,51 +41,77 @@ MARGIN_TOLERANCE = 1e-9
 class Margin:
     """The persuasion margin of a game and what it rests on.
 
-    ``gamma`` is ``inf`` when the optimum needs no obedience row (every action
-    it recommends is weakly best wherever it recommends it), 0 when no scheme
-    keeps a positive margin on the rows it needs.  ``needed_rows`` are the
-    pairs ``(a, a')`` whose obedience the optimum needs; ``witness`` is a
-    scheme attaining the margin (the best-valued one) and ``value_gap`` is
-    ``V* - V(witness)`` under the prior.
+    ``gamma`` is ``inf`` when some optimum needs no obedience row (every action it recommends is weakly
+    best wherever it recommends it), 0 when no optimum has a witness with a positive margin on the rows
+    it needs.  ``needed_rows`` are the rows of the optimum that attains ``gamma``; ``witness`` is a scheme
+    attaining the margin (the best-valued one) and ``value_gap`` is ``V* - V(witness)`` under the prior.
+    ``exhaustive`` says whether every optimal scheme was considered (see :func:`persuasion_margin`).
     """
 
     gamma: float
     needed_rows: tuple
     witness: np.ndarray | None
     value_gap: float
+    exhaustive: bool = True
 
 
-def needed_rows(game: PersuasionGame) -> list[tuple[int, int]]:
-    """Obedience rows the exact optimum needs: ``(a, a')`` such that it recommends ``a`` in
-    some state where ``a'`` is strictly better for the Receiver."""
+#: Largest number of candidate rows for which :func:`persuasion_margin` tries every set of needed rows.
+EXHAUSTIVE_ROWS = 8
+
+
+def _unsafe(U: np.ndarray, prior: np.ndarray, a: int, b: int) -> np.ndarray:
+    """States of positive prior where the Receiver strictly prefers ``b`` to ``a``."""
+    return (prior > 0) & (U[:, a] < U[:, b])
+
+
+def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
+    """Obedience rows a scheme needs: ``(a, a')`` such that it recommends ``a`` in some state of positive
+    prior where ``a'`` is strictly better for the Receiver (default: the exact optimum ``solve`` returns)."""
     from .solve import solve
-    sol = solve(game, exact=True)
-    _, _, U = game.rational()
-    rows = []
-    for a, b in obedience_pairs(game.num_actions):
-        if any(sol.scheme[w, a] > 0 and U[w, a] < U[w, b] for w in range(game.num_states)):
-            rows.append((int(a), int(b)))
-    return rows
+    if scheme is None:
+        scheme = solve(game, exact=True).scheme
+    U, prior = game.receiver, game.prior
+    return [(int(a), int(b)) for a, b in obedience_pairs(game.num_actions)
+            if any(scheme[w, a] > 0 for w in np.flatnonzero(_unsafe(U, prior, a, b)))]
 
 
-def persuasion_margin(game: PersuasionGame) -> Margin:
-    """The largest ``gamma`` such that some scheme ``sigma``
+def _full_revelation_rows(game: PersuasionGame) -> np.ndarray:
+    from .online.learners import GameView, full_revelation_scheme
+    return full_revelation_scheme(GameView.of(game))
 
-    * keeps slack ``sum_w prior[w] sigma[w,a] D(w) >= gamma sum_w |D(w)|`` on every
-      row ``(a, a')`` the optimum needs (``D = U[:,a] - U[:,a']``), and
-    * recommends ``a`` only where ``a'`` is not strictly better, on every other row
-      (so those rows hold for every prior, as they do for the optimum);
 
-    then, among schemes with that margin, the one of highest value.  Two LPs in
-    ``(sigma, gamma)``.  Both depend on the prior: on data, the same LPs with
-    the prior replaced by the worst point of the confidence box give lower
-    confidence bounds (docs/theory.md).
-    """
+def _optimum_safe_outside(game, Un, Vn, v_star_n, rows_kept, reveal) -> bool:
+    """Is there an optimal scheme, revealing zero-prior states, that is safe on every row not in
+    ``rows_kept`` (so the rows it needs are among them)?"""
     from scipy.optimize import linprog
-    from .solve import solve
     m, n = game.shape
-    U, V, prior = game.receiver, game.sender, game.prior
-    need = needed_rows(game)
+    prior = game.prior
+    upper = np.ones((m, n))
+    for a, b in obedience_pairs(n):
+        if (a, b) not in rows_kept:
+            upper[_unsafe(game.receiver, prior, a, b), a] = 0.0
+    zero = prior == 0
+    upper[zero] = reveal[zero]
+    lower = np.zeros((m, n))
+    lower[zero] = reveal[zero]
+    pairs = obedience_pairs(n)
+    A_ub = np.zeros((len(pairs) + 1, m * n))
+    for k, (a, b) in enumerate(pairs):
+        A_ub[k, np.arange(m) * n + a] = -prior * (Un[:, a] - Un[:, b])
+    A_ub[-1] = -(prior[:, None] * Vn).reshape(-1)
+    b_ub = np.zeros(len(pairs) + 1)
+    b_ub[-1] = -(v_star_n - 1e-9)
+    A_eq = np.kron(np.eye(m), np.ones((1, n)))
+    res = linprog(np.zeros(m * n), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(m),
+                  bounds=list(zip(lower.reshape(-1), upper.reshape(-1))), method="highs")
+    return res.status == 0
+
+
+def _margin_for(game, Un, need: list, v_star: float) -> Margin:
+    """The margin LPs for a given set of needed rows (Un: the Receiver's normalised utilities)."""
+    from scipy.optimize import linprog
+    m, n = game.shape
+    prior, V, U = game.prior, game.sender, game.receiver
     if not need:
         return Margin(float("inf"), (), None, 0.0)
     need_set = set(need)
@@ -95,7 +121,7 @@ def persuasion_margin(game: PersuasionGame) -> Margin:
             upper[U[:, a] < U[:, b], a] = 0.0          # sigma must be safe on rows not needed
     A_ub = np.zeros((len(need), m * n + 1))
     for k, (a, b) in enumerate(need):
-        D = U[:, a] - U[:, b]
+        D = Un[:, a] - Un[:, b]
         A_ub[k, np.arange(m) * n + a] = -prior * D
         A_ub[k, -1] = np.abs(D).sum()
     A_eq = np.zeros((m, m * n + 1))
@@ -116,17 +142,109 @@ def persuasion_margin(game: PersuasionGame) -> Margin:
     res2 = linprog(c2, A_ub=A_ub, b_ub=np.zeros(len(need)), A_eq=A_eq, b_eq=np.ones(m), bounds=bounds,
                    method="highs")
     witness = (res2.x if res2.status == 0 else res.x)[:-1].reshape(m, n)
-    v_star = float(solve(game).value)
     gap = max(0.0, v_star - float((prior[:, None] * V * witness).sum()))
     return Margin(gamma, tuple(need), witness, gap)
+
+
+def persuasion_margin(game: PersuasionGame) -> Margin:
+    """The persuasion margin of the game: the best, over the game's optimal schemes, of the margin of
+    the rows each needs.
+
+    For an optimal scheme ``sigma*`` that reveals every zero-prior state (a state of prior 0 contributes
+    nothing, so any optimum can be changed there) and a set ``N`` of rows containing those it needs
+    (``sigma*`` is safe on the rows outside ``N``), the margin of ``N`` is the largest ``gamma`` such that
+    some scheme ``sigma``
+
+    * keeps slack ``sum_w prior[w] sigma[w,a] D(w) >= gamma sum_w |D(w)|`` on every row ``(a, a')`` in
+      ``N`` (``D = U[:,a] - U[:,a']``), and
+    * recommends ``a`` only where ``a'`` is not strictly better, on every other row;
+
+    mixing ``sigma*`` with such a ``sigma`` is what the proof needs (docs/theory.md), so every such
+    ``(sigma*, N)`` gives a valid constant, and the margin of the game is the largest.  It depends on
+    the game only, not on which optimum a solver returns: equal games get equal constants.  With at most
+    ``EXHAUSTIVE_ROWS`` rows that any scheme could need, every set ``N`` is tried (an LP decides whether
+    an optimum safe outside ``N`` exists); beyond that only ``N`` of the optimum with the least mass on
+    unsafe recommendations, and ``exhaustive`` is False (the constant is then valid but may not be the
+    best).  Among sets with the largest margin, the witness of the highest value is kept.  Utilities are
+    normalised first, so the margin does not depend on units.
+    """
+    from itertools import combinations
+    from .solution import game_scaling
+    from .solve import solve
+    m, n = game.shape
+    sc = game_scaling(game)
+    Un, Vn = sc.receiver, sc.sender
+    prior = game.prior
+    v_star = float(solve(game, exact=True).value)
+    v_star_n = (v_star / sc.aV - float(prior @ sc.cV)) / sc.bV
+    reveal = _full_revelation_rows(game)
+    candidates = [(int(a), int(b)) for a, b in obedience_pairs(n) if _unsafe(game.receiver, prior, a, b).any()]
+    if len(candidates) <= EXHAUSTIVE_ROWS:
+        feasible, infeasible = [], []
+        for size in range(len(candidates) + 1):
+            for kept in combinations(candidates, size):
+                kept_set = set(kept)
+                if any(kept_set <= bad for bad in infeasible):
+                    continue                       # a subset of an infeasible set is infeasible
+                if _optimum_safe_outside(game, Un, Vn, v_star_n, kept_set, reveal):
+                    feasible.append(list(kept))
+                else:
+                    infeasible.append(kept_set)
+        exhaustive = True
+    else:
+        feasible, exhaustive = [needed_rows(game, _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal))], False
+    best = None
+    for need in feasible:
+        mg = _margin_for(game, Un, need, v_star)
+        if best is None or (mg.gamma, -mg.value_gap) > (best.gamma, -best.value_gap):
+            best = mg
+        if np.isinf(best.gamma):
+            break
+    if best is None:                       # numerically no optimum passed the test: the solver's own
+        best = _margin_for(game, Un, needed_rows(game), v_star)
+    return Margin(best.gamma, best.needed_rows, best.witness, best.value_gap, exhaustive)
+
+
+def _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal) -> np.ndarray:
+    """An optimal scheme revealing zero-prior states with the least mass on unsafe recommendations."""
+    from scipy.optimize import linprog
+    m, n = game.shape
+    prior = game.prior
+    cost = np.zeros((m, n))
+    for a, b in obedience_pairs(n):
+        cost[_unsafe(game.receiver, prior, a, b), a] = 1.0
+    zero = prior == 0
+    pairs = obedience_pairs(n)
+    A_ub = np.zeros((len(pairs) + 1, m * n))
+    for k, (a, b) in enumerate(pairs):
+        A_ub[k, np.arange(m) * n + a] = -prior * (Un[:, a] - Un[:, b])
+    A_ub[-1] = -(prior[:, None] * Vn).reshape(-1)
+    b_ub = np.zeros(len(pairs) + 1)
+    b_ub[-1] = -(v_star_n - 1e-9)
+    lower, upper = np.zeros((m, n)), np.ones((m, n))
+    lower[zero], upper[zero] = reveal[zero], reveal[zero]
+    res = linprog(cost.reshape(-1), A_ub=A_ub, b_ub=b_ub, A_eq=np.kron(np.eye(m), np.ones((1, n))),
+                  b_eq=np.ones(m), bounds=list(zip(lower.reshape(-1), upper.reshape(-1))), method="highs")
+    if res.status != 0:
+        return np.asarray(solve_scheme(game), dtype=float)
+    return np.where(res.x.reshape(m, n) > 1e-9, res.x.reshape(m, n), 0.0)
+
+
+def solve_scheme(game: PersuasionGame):
+    from .solve import solve
+    return solve(game, exact=True).scheme
 
 
 @dataclass(frozen=True)
 class RegretBound:
     """The bound, its constants, and whether the theorem applies.
 
-    ``value`` has the shape of the ``T`` given (``inf`` where the theorem does
-    not apply); ``closed_form`` is the corollary's simpler upper bound.
+    ``value`` has the shape of the ``T`` given; ``closed_form`` is the corollary's simpler upper bound,
+    capped at the trivial ``delta_V T``.  Outside the theorem (persuasion margin 0) ``value`` is still
+    finite: the per-round bound ``min(dV, dV e1_s + F)`` of step 4(a) of the proof, which holds for every
+    game on the same good event and grows linearly; ``within_theorem`` is False and ``reason`` says so.
+    ``burn_in`` is the number of rounds played before the box radius falls below ``gamma / 2`` (0 when
+    no margin is needed, ``None`` when gamma is 0: the radius never gets there).
     """
 
     value: np.ndarray | float
@@ -139,6 +257,8 @@ class RegretBound:
     value_gap: float
     revelation_gap: float
     delta: float
+    burn_in: int | None = None
+    exhaustive: bool = True
 
     def __float__(self) -> float:
         return float(np.asarray(self.value).reshape(-1)[-1])
@@ -166,6 +286,8 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
     e1 = np.minimum(l1_radius(s, m, delta / 2), m * eps)
     if np.isinf(gamma):
         loss = np.zeros_like(eps)
+    elif gamma <= 0:                     # outside the theorem: step 4(a) only, F in every round
+        loss = np.full_like(eps, revelation_gap)
     else:
         with np.errstate(invalid="ignore"):
             loss = np.where(eps < gamma / 2, np.minimum(revelation_gap, (2.0 * value_gap / gamma) * eps),
@@ -205,21 +327,40 @@ def regret_bound(game: PersuasionGame, T, delta: float) -> RegretBound:
     m = game.num_states
     dV = float(game.sender.max() - game.sender.min())
     margin = _margin_cached(game.to_json(indent=None))
-    if margin.gamma == 0.0:
-        inf = np.full(Ts.shape, np.inf) if Ts.ndim else np.inf
-        return RegretBound(inf, inf, False,
-                           "outside the theorem: no scheme keeps a positive persuasion margin on the obedience rows "
-                           f"the optimum needs ({len(margin.needed_rows)} rows); typically the optimum needs an action "
-                           "that is a best response at a single belief, and a learner that does not know the prior "
-                           "can have linear regret", m, dV, 0.0, float("inf"), float("inf"), float(delta))
     F = _revelation_gap(game)
-    per_round = per_round_bound(m, dV, margin.gamma, margin.value_gap, F, float(delta), int(Ts.max()))
+    gamma = margin.gamma
+    gap = margin.value_gap if gamma > 0 else 0.0
+    per_round = per_round_bound(m, dV, gamma, gap, F, float(delta), int(Ts.max()))
     value = np.cumsum(per_round)[Ts - 1]
-    closed = _closed_form(Ts, m, dV, margin.gamma, margin.value_gap, F, float(delta))
-    reason = "within the theorem" + (" (the optimum needs no obedience row: no margin needed)"
-                                     if np.isinf(margin.gamma) else f" (persuasion margin {margin.gamma:.4g})")
-    return RegretBound(value if Ts.ndim else float(value), closed if Ts.ndim else float(closed), True, reason, m,
-                       dV, margin.gamma, margin.value_gap, F, float(delta))
+    closed = _closed_form(Ts, m, dV, gamma, gap, F, float(delta))
+    burn = burn_in(m, gamma, float(delta))
+    if gamma == 0.0:
+        reason = ("outside the theorem: no optimal scheme has a witness with a positive persuasion margin on the "
+                  f"obedience rows it needs ({len(margin.needed_rows)} rows); typically the optimum needs an action "
+                  "that is a best response at a single belief.  The bound given is step 4(a) of the proof, "
+                  "min(dV, dV e1 + F) per round: finite but linear in T")
+    else:
+        reason = "within the theorem" + (" (the optimum needs no obedience row: no margin needed)"
+                                         if np.isinf(gamma) else f" (persuasion margin {gamma:.4g})")
+    if not margin.exhaustive:
+        reason += "; margin from one optimum (too many rows to try every optimum), valid but maybe not the best"
+    return RegretBound(value if Ts.ndim else float(value), closed if Ts.ndim else float(closed), gamma > 0, reason,
+                       m, dV, gamma, margin.value_gap, F, float(delta), burn, margin.exhaustive)
+
+
+def burn_in(m: int, gamma: float, delta: float) -> int | None:
+    """Rounds played before the box radius of the doubling schedule falls below ``gamma / 2``: all epochs
+    before the first epoch ``k`` (rounds ``2^k .. 2^(k+1) - 1``, starting with ``2^k - 1`` samples) whose
+    radius is small enough.  0 if no margin is needed, ``None`` if gamma is 0."""
+    from .online.confidence import radius
+    if np.isinf(gamma):
+        return 0
+    if gamma <= 0:
+        return None
+    k = 1
+    while radius((1 << k) - 1, m, delta / 2) >= gamma / 2:
+        k += 1
+    return (1 << k) - 1
 
 
 def _revelation_gap(game: PersuasionGame) -> float:
@@ -230,19 +371,14 @@ def _revelation_gap(game: PersuasionGame) -> float:
 
 
 def _closed_form(T, m: int, dV: float, gamma: float, gap: float, F: float, delta: float):
-    """The corollary: an explicit upper bound on ``sum_t b_t`` (see docs/theory.md)."""
-    from .online.confidence import radius
+    """The corollary: an explicit upper bound on ``sum_t b_t`` (see docs/theory.md), capped at ``dV T``.
+
+    With gamma = 0 the robust term is absent and ``F`` is paid in every round (the burn-in never ends)."""
     T = np.asarray(T, dtype=float)
     L1 = m * np.log(2.0) + np.log(2.0 * T ** 2 / delta)
     Linf = np.log(4.0 * m * T ** 2 / delta)
-    robust = 0.0 if np.isinf(gamma) else (2.0 * gap / gamma) * np.sqrt(Linf)
+    robust = 0.0 if (np.isinf(gamma) or gamma == 0) else (2.0 * gap / gamma) * np.sqrt(Linf)
     main = dV + (2 + np.sqrt(2)) * np.sqrt(T) * (2 * dV * np.sqrt(L1) + robust)
-    if np.isinf(gamma):
-        return main
-    # rounds played before the box radius falls below gamma / 2: all epochs before the first
-    # epoch k (rounds 2^k .. 2^(k+1) - 1, starting with s = 2^k - 1 samples) whose radius is small enough
-    k = 1
-    while radius((1 << k) - 1, m, delta / 2) >= gamma / 2:
-        k += 1
-    burn = np.minimum(T, float((1 << k) - 1))
-    return main + F * burn
+    burn = burn_in(m, gamma, delta)
+    burned = T if burn is None else np.minimum(T, float(burn))
+    return np.minimum(dV * T, main + F * burned)

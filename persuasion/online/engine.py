@@ -119,7 +119,8 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     seed : int
         Seed of the state and signal draws.
     delta : float, optional
-        The ``delta`` of the bound curve; default the learner's ``delta`` or 0.05.
+        The ``delta`` of the bound curve; default the learner's ``delta`` or 0.05.  A learner with its own
+        ``delta`` refuses another one.
     checkpoint : path, optional
         Save progress here and resume from it if it exists.
     checkpoint_every : int
@@ -137,7 +138,11 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
         raise InvalidArgumentError("run()", "T", "must be at least 1", T)
     if not isinstance(learner, Learner):
         raise InvalidArgumentError("run()", "learner", "must be a Learner", type(learner).__name__)
-    delta = float(delta if delta is not None else getattr(learner, "delta", 0.05))
+    own = getattr(learner, "delta", None)
+    if delta is not None and own is not None and float(delta) != float(own):
+        raise InvalidArgumentError("run()", "delta", f"must equal the learner's delta ({own}) or be left out: the "
+                                   "bound holds for the delta the learner's confidence box was built with", delta)
+    delta = float(delta if delta is not None else (own if own is not None else 0.05))
     m, n = game.shape
     path = os.fspath(checkpoint) if checkpoint is not None else None
     state = None
