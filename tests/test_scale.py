@@ -88,3 +88,18 @@ def test_ties_are_relative_to_the_spread():
         assert best_response(small, belief, tie="adversarial") == best_response(g, belief, tie="adversarial")
     exact_half = [Fraction(1, 2), Fraction(1, 2)]
     assert best_response(g, exact_half, exact=True) == best_response(small, [0.5, 0.5])
+
+
+@pytest.mark.parametrize("kV, kU", [(1.0, 1e-10), (1e-10, 1e-10), (1.0, 1e10), (1e10, 1.0)])
+def test_margin_bound_and_learner_do_not_depend_on_units(kV, kU):
+    """At U x 1e-10 the margin was reported as 1 (true 0.15), the learner lost 6,000 against a bound of
+    3,700 and the engine showed negative regret: tolerances were absolute."""
+    from persuasion.bounds import regret_bound
+    from persuasion.online import RobustPersuader, run
+    g = examples.prosecutor_judge()
+    scaled = PersuasionGame(g.prior, g.sender * kV, g.receiver * kU)
+    ref, b = regret_bound(g, 10**4, 0.05), regret_bound(scaled, 10**4, 0.05)
+    assert b.gamma == pytest.approx(ref.gamma, rel=1e-6) and b.value == pytest.approx(ref.value * kV, rel=1e-6)
+    tr, tr_ref = run(scaled, RobustPersuader(0.05), T=10**4, seed=0), run(g, RobustPersuader(0.05), T=10**4, seed=0)
+    assert (tr.signal == tr_ref.signal).all() and (tr.action == tr_ref.action).all()
+    assert (tr.cumulative_regret >= -1e-9 * kV).all() and (tr.cumulative_regret <= tr.bound).all()

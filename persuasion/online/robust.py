@@ -27,7 +27,14 @@ def robust_coefficients(U: np.ndarray, lower: np.ndarray, upper: np.ndarray, pai
 
 def solve_robust(sender: np.ndarray, receiver: np.ndarray, mu_hat: np.ndarray, lower: np.ndarray,
                  upper: np.ndarray, options: dict | None = None) -> np.ndarray:
-    """Best scheme for the objective ``mu_hat`` among schemes obedient for every prior in the box."""
+    """Best scheme for the objective ``mu_hat`` among schemes obedient for every prior in the box.
+
+    Solved on the utilities normalised to spread 1 (:mod:`persuasion.scaling`), which leaves the
+    feasible set and the optimal schemes unchanged and keeps HiGHS' tolerances meaningful at any units.
+    """
+    from ..scaling import Scaling
+    sc = Scaling.of(sender, receiver)
+    sender, receiver = sc.sender, sc.receiver
     m, n = sender.shape
     pairs = obedience_pairs(n)
     C = robust_coefficients(receiver, lower, upper, pairs)
