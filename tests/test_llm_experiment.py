@@ -47,14 +47,11 @@ class FlakyReceiver:
     def __init__(self, lm, budget):
         self.lm, self.budget, self.config = lm, budget, lm.config
 
-    def generate(self, prompts, sampling=None, progress=False):
+    def generate_scored(self, prompts, sampling=None, progress=False):
         if self.budget <= 0:
             raise Interrupt()
         self.budget -= len(prompts)
-        return self.lm.generate(prompts, sampling)
-
-    def log_likelihood(self, prompts, outs):
-        return self.lm.log_likelihood(prompts, outs)
+        return self.lm.generate_scored(prompts, sampling)
 
 
 def test_end_to_end_and_resume_give_the_same_report(setup, tmp_path):
