@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("game", help="path of a game JSON file (see `examples NAME` for the format)")
     s.add_argument("--exact", action="store_true", help="rational value and scheme, exactly certified")
     s.add_argument("--json", action="store_true", help="print the solution as JSON")
-    s.add_argument("--method", default=None, help="highs (default), linprog, cvxpy[:SOLVER], rational-simplex")
+    s.add_argument("--method", default=None, help="auto (default: a closed form where one applies, else row and column generation from "
+                        "12 actions, else HiGHS), closed-form, highs-cg, highs, linprog, cvxpy[:SOLVER], "
+                        "rational-simplex")
     s.set_defaults(func=_cmd_solve)
     e = sub.add_parser("examples", help="list the bundled games, or print one as JSON")
     e.add_argument("name", nargs="?")

@@ -27,6 +27,9 @@ import numpy as np
 
 from .errors import GameFileError, InvalidGameError
 
+#: Largest game file :meth:`PersuasionGame.from_json` reads.
+MAX_FILE_BYTES = 256 * 2**20
+
 #: Largest ``|sum(prior) - 1|`` accepted for a prior with float entries.
 PRIOR_TOLERANCE = 1e-9
 
@@ -48,6 +51,40 @@ def _entry_to_fraction(x: Any) -> Fraction:
     raise TypeError(type(x).__name__)
 
 
+#: Largest number of entries a game's table may have (checked before any array is built).
+MAX_ENTRIES = 50_000_000
+
+
+def _find_bool(value: Any, ndim: int, path: tuple = ()) -> tuple | None:
+    """Index of the first boolean in nested lists/tuples (numpy would read ``True`` as 1), or None."""
+    if isinstance(value, (bool, np.bool_)):
+        return path
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "b":
+            return path + (0,) * value.ndim
+        if value.dtype != object:
+            return None
+    if ndim > 0 and isinstance(value, (list, tuple, np.ndarray)):
+        for i, x in enumerate(value):
+            hit = _find_bool(x, ndim - 1, path + (i,))
+            if hit is not None:
+                return hit
+    return None
+
+
+def _count_entries(value: Any, argument: str) -> None:
+    """Refuse tables too large to hold before numpy tries to allocate them."""
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+        total = len(value) * len(value[0])
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        total = int(np.size(value)) if isinstance(value, np.ndarray) else len(value)
+    else:
+        return
+    if total > MAX_ENTRIES:
+        raise InvalidGameError(_WHERE, argument, f"must have at most {MAX_ENTRIES:,} entries (about "
+                               f"{MAX_ENTRIES * 24 // 2**30} GiB to hold)", f"about {total:,} entries")
+
+
 def _read_array(value: Any, argument: str, ndim: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """Validate a table of numbers.
 
@@ -56,9 +93,16 @@ def _read_array(value: Any, argument: str, ndim: int) -> tuple[np.ndarray, np.nd
     whether every entry was rational.
     """
     shape_word = "a list of numbers" if ndim == 1 else "a rectangular table of numbers"
+    if isinstance(value, (str, bytes, dict, set)) or value is None:
+        raise InvalidGameError(_WHERE, argument, f"must be {shape_word}", f"a {type(value).__name__}")
+    _count_entries(value, argument)
+    where_bool = _find_bool(value, ndim)
+    if where_bool is not None:
+        raise InvalidGameError(_WHERE, argument, "entries must be numbers, not booleans",
+                               f"a boolean at index {where_bool}")
     try:
         arr = np.asarray(value)
-    except ValueError:
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise InvalidGameError(_WHERE, argument, f"must be {shape_word}", "a ragged sequence") from None
     if arr.ndim != ndim:
         raise InvalidGameError(_WHERE, argument, f"must be {shape_word} ({ndim}-D)", f"an array of shape {arr.shape}")
@@ -74,16 +118,23 @@ def _read_array(value: Any, argument: str, ndim: int) -> tuple[np.ndarray, np.nd
         raise InvalidGameError(_WHERE, argument, "entries must be numbers, not booleans", value)
     exact = np.empty(arr.shape, dtype=object)
     rational = True
+    out = np.empty(arr.shape, dtype=float)
     for idx, x in np.ndenumerate(arr):
         if isinstance(x, (float, np.floating)) and not math.isfinite(x):
             raise InvalidGameError(_WHERE, argument, "entries must be finite", f"{x} at index {idx}")
         try:
             exact[idx] = _entry_to_fraction(x)
-        except (TypeError, ValueError, ZeroDivisionError):
-            raise InvalidGameError(_WHERE, argument, "entries must be real numbers", f"{x!r} at index {idx}") from None
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+            shown = repr(x) if len(repr(x)) <= 60 else repr(x)[:57] + "..."
+            raise InvalidGameError(_WHERE, argument, "entries must be real numbers", f"{shown} at index {idx}") from None
+        try:
+            out[idx] = float(exact[idx])
+        except OverflowError:
+            raise InvalidGameError(_WHERE, argument, "entries must be finite floats (magnitude below 1.8e308)",
+                                   f"a number with {len(str(abs(exact[idx].numerator)))} digits at index {idx}") from None
         if isinstance(x, (float, np.floating)):
             rational = False
-    return exact.astype(float), exact, rational
+    return out, exact, rational
 
 
 def _read_labels(labels: Sequence[str] | None, count: int, argument: str, prefix: str) -> tuple[str, ...]:
@@ -91,6 +142,11 @@ def _read_labels(labels: Sequence[str] | None, count: int, argument: str, prefix
         return tuple(f"{prefix}{i}" for i in range(count))
     if isinstance(labels, str):
         raise InvalidGameError(_WHERE, argument, "must be a sequence of labels, not one string", repr(labels))
+    if not isinstance(labels, (list, tuple, np.ndarray)):
+        raise InvalidGameError(_WHERE, argument, "must be a list of labels", f"a {type(labels).__name__}")
+    if any(not isinstance(x, (str, numbers.Real)) or isinstance(x, bool) for x in labels):
+        bad = next(x for x in labels if not isinstance(x, (str, numbers.Real)) or isinstance(x, bool))
+        raise InvalidGameError(_WHERE, argument, "labels must be strings or numbers", repr(bad)[:60])
     labels = tuple(str(x) for x in labels)
     if len(labels) != count:
         raise InvalidGameError(_WHERE, argument, f"must have one label per {prefix == 's' and 'state' or 'action'} ({count})",
@@ -177,7 +233,9 @@ class PersuasionGame:
         self._states = _read_labels(states, m, "states", "s")
         self._actions = _read_labels(actions, V.shape[1], "actions", "a")
         self._rational = rational
-        self._name = None if name is None else str(name)
+        if name is not None and not isinstance(name, str):
+            raise InvalidGameError(_WHERE, "name", "must be a string", f"a {type(name).__name__}")
+        self._name = name
 
     # ------------------------------------------------------------------ views
     @property
@@ -306,14 +364,23 @@ class PersuasionGame:
         else:
             label = os.fspath(source)
             try:
+                if os.path.getsize(label) > MAX_FILE_BYTES:
+                    raise GameFileError(f"game file {label!r} is larger than {MAX_FILE_BYTES // 2**20} MiB "
+                                        f"({os.path.getsize(label):,} bytes)")
                 with open(label, encoding="utf-8") as fh:
                     text = fh.read()
             except OSError as e:
                 raise GameFileError(f"cannot read game file {label!r}: {e.strerror}") from None
+            except UnicodeDecodeError as e:
+                raise GameFileError(f"game file {label!r} is not UTF-8 text (byte {e.start}): a binary file?") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise GameFileError(f"game file {label!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
+        except RecursionError:
+            raise GameFileError(f"game file {label!r} is nested too deeply to be a game") from None
+        except ValueError as e:      # e.g. an integer literal with more digits than Python converts
+            raise GameFileError(f"game file {label!r} cannot be read as JSON: {str(e)[:120]}") from None
         return cls.from_dict(data)
 
     # ------------------------------------------------------------- protocol

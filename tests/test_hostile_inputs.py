@@ -1,0 +1,121 @@
+"""Malformed games never escape as anything but the package's own errors (one line, naming the rule).
+
+A hypothesis fuzz test feeds JSON-like values (deep nesting, booleans, huge integers, non-finite and
+unparsable strings, dicts where lists belong) to ``PersuasionGame.from_dict``, to ``from_json`` as text,
+and Python values to the constructor: each either builds a valid game or raises a ``PersuasionError``
+that is also a ``ValueError``.  The named files below went through the CLI as tracebacks before.
+"""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from persuasion import PersuasionGame
+from persuasion.errors import GameFileError, InvalidArgumentError, InvalidGameError, PersuasionError
+
+BASE = {"prior": [0.3, 0.7], "sender": [[1, 0], [1, 0]], "receiver": [[1, 0], [0, 1]]}
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**500, 10**500), st.floats(allow_nan=True),
+                    st.sampled_from(["1e400", "-1e400", "1/0", "nan", "inf", "3/10", "0.5", "", "x", "1e-400"]),
+                    st.text(max_size=5))
+json_values = st.recursive(scalars, lambda kids: st.one_of(st.lists(kids, max_size=4),
+                                                           st.dictionaries(st.text(max_size=3), kids, max_size=3)),
+                           max_leaves=20)
+
+
+@st.composite
+def game_dicts(draw):
+    d = dict(BASE)
+    for key in draw(st.lists(st.sampled_from(["prior", "sender", "receiver", "states", "actions", "name", "extra"]),
+                             min_size=1, max_size=3, unique=True)):
+        d[key] = draw(json_values)
+    return d
+
+
+def _only_our_errors(fn, *args):
+    try:
+        fn(*args)
+    except PersuasionError as e:
+        assert isinstance(e, ValueError)
+        assert "\n" not in str(e) and len(str(e)) < 400
+    # anything else propagates and fails the test
+
+
+@settings(max_examples=300)
+@given(game_dicts())
+def test_from_dict_raises_only_package_errors(d):
+    _only_our_errors(PersuasionGame.from_dict, d)
+
+
+@settings(max_examples=150)
+@given(st.one_of(game_dicts().map(lambda d: json.dumps(d, allow_nan=True)), st.text(max_size=40).map(lambda t: "{" + t)))
+def test_from_json_text_raises_only_package_errors(text):
+    _only_our_errors(PersuasionGame.from_json, text)
+
+
+@settings(max_examples=150)
+@given(json_values, json_values, json_values)
+def test_constructor_raises_only_package_errors(p, v, u):
+    _only_our_errors(PersuasionGame, p, v, u)
+
+
+@pytest.mark.parametrize("change, rule", [
+    ({"prior": [True, 0]}, "not booleans"),
+    ({"sender": [[True, 0], [1, 0]]}, "not booleans"),
+    ({"sender": [[1, 10**400], [1, 0]]}, "finite floats"),
+    ({"sender": [[1, "1e400"], [1, 0]]}, "finite floats"),
+    ({"states": 5}, "must be a list of labels"),
+    ({"actions": {"a": 1}}, "must be a list of labels"),
+    ({"name": {"x": 1}}, "name must be a string"),
+    ({"prior": "0.3,0.7"}, "must be a list of numbers"),
+])
+def test_named_bad_values(change, rule):
+    with pytest.raises(InvalidGameError, match=rule):
+        PersuasionGame.from_dict({**BASE, **change})
+
+
+def _cli(path):
+    return subprocess.run([sys.executable, "-m", "persuasion", "solve", str(path)], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("name, content, rule", [
+    ("nested", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("binary", bytes(range(256)) * 4, "not UTF-8 text"),
+    ("bigint", '{"prior":[0.3,0.7],"sender":[[1,1%s],[1,0]],"receiver":[[1,0],[0,1]]}' % ("0" * 400),
+     "finite floats"),
+    ("states", json.dumps({**BASE, "states": 5}), "list of labels"),
+    ("huge", json.dumps({"prior": [0.5, 0.5], "sender": [[0] * 150_000] * 2, "receiver": [[0] * 150_000, [1] * 150_000]}),
+     "too large for this machine"),
+], ids=["nested", "binary", "bigint", "states", "huge"])     # short ids: the test id goes into the environment
+def test_cli_gives_one_line_and_exit_2(tmp_path, name, content, rule):
+    path = tmp_path / f"{name}.json"
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    res = _cli(path)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1 and rule in res.stderr and "Traceback" not in res.stderr
+
+
+def test_solve_refuses_games_too_large_before_allocating(monkeypatch):
+    import importlib
+    from persuasion import solve
+    S = importlib.import_module("persuasion.solve")          # the module (the package exports the function)
+    monkeypatch.setattr(S, "_physical_memory", lambda: 2**30)            # a 1 GiB machine
+    game = PersuasionGame([0.5, 0.5], np.zeros((2, 5000)), np.zeros((2, 5000)))
+    with pytest.raises(InvalidArgumentError, match=r"5,000 actions need about 0.6 GiB"):
+        solve(game)
+
+
+def test_missing_and_oversized_files_are_game_file_errors(tmp_path, monkeypatch):
+    import persuasion.game as G
+    with pytest.raises(GameFileError, match="cannot read"):
+        PersuasionGame.from_json(tmp_path / "absent.json")
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(BASE))
+    monkeypatch.setattr(G, "MAX_FILE_BYTES", 10)
+    with pytest.raises(GameFileError, match="larger than"):
+        PersuasionGame.from_json(path)
