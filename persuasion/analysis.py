@@ -22,7 +22,7 @@ from .errors import InvalidArgumentError
 from .game import PersuasionGame
 from .rational import dot
 
-from .scaling import TIE_TOLERANCE, tie_tolerance  # noqa: F401  (TIE_TOLERANCE re-exported)
+from .scaling import TIE_TOLERANCE, tie_tolerance  # noqa: F401  (TIE_TOLERANCE re-exported for callers)
 
 TIE_RULES = ("sender", "adversarial", "lowest")
 

@@ -195,6 +195,19 @@ def knapsack_duals(game: PersuasionGame, scheme, exact: bool = False):
     return y, lam
 
 
+def _lam_from_entries(entries: dict, n: int, exact: bool):
+    """The ``(n, n)`` obedience multipliers from their non-zero entries: a dense object array of
+    ``Fraction`` on the exact path, a sparse CSR matrix on the float path."""
+    if exact:
+        lam = np.full((n, n), Fraction(0), dtype=object)
+        for (a, b), v in entries.items():
+            lam[a, b] = v
+        return lam
+    import scipy.sparse as sp
+    rows, cols = zip(*entries) if entries else ((), ())
+    return sp.csr_matrix((np.array([float(v) for v in entries.values()]), (rows, cols)), shape=(n, n))
+
+
 def two_state_duals(game: PersuasionGame, exact: bool = False):
     """Dual ``(y, lam)`` certifying the two-state optimum.
 
@@ -205,6 +218,9 @@ def two_state_duals(game: PersuasionGame, exact: bool = False):
     envelope actions around the point where ``a`` comes closest to the envelope
     are mixed so that ``a``'s disadvantage is constant in the belief, and scaled
     until it covers ``l - V_a``.
+
+    Each action has at most two non-zero multipliers, so on the float path
+    ``lam`` is a sparse ``(n, n)`` matrix (memory linear in ``n``).
     """
     prior, V, U = _data(game, exact)
     zero, one = (Fraction(0), Fraction(1)) if exact else (0.0, 1.0)
@@ -233,7 +249,7 @@ def two_state_duals(game: PersuasionGame, exact: bool = False):
     while len(env) >= 2 and cross(len(env) - 2) >= 1:
         env.pop()
     slopes = [e[0] for e in env]
-    lam = np.full((n, n), zero, dtype=dt)
+    lam = {}                          # (a, a') -> multiplier; at most two per action
     for a in range(n):
         sa, ca = U[1, a] - U[0, a], U[0, a]
         g0, g1 = l0 - V[0, a], l1 - V[1, a]                 # l - V_a at p = 0 and 1
@@ -274,7 +290,7 @@ def two_state_duals(game: PersuasionGame, exact: bool = False):
             lam[a, L] = -g0 / (-h(L, zero))
         else:
             lam[a, R] = -g1 / (-h(R, one))
-    return y, lam
+    return y, _lam_from_entries(lam, n, exact)
 
 
 def solve_closed_form(game: PersuasionGame, exact: bool = False):

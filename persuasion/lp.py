@@ -110,12 +110,37 @@ def obedience_slacks(prior, receiver, scheme) -> np.ndarray:
     return np.diagonal(G)[:, None] - G
 
 
+def worst_obedience_violation(prior, receiver, scheme):
+    """``max(0, -min O[a, a'])`` over the rows of recommendations actually sent (the others are 0).
+
+    The same number as the worst negative entry of :func:`obedience_slacks`, computed on the ``k`` used
+    rows only (``k x n`` instead of ``n x n``): the two-state closed form sends at most two signals.
+    Exact on object arrays of ``Fraction``; on floats a NaN stays NaN.
+    """
+    W = prior[:, None] * scheme
+    used = np.flatnonzero((W != 0).any(axis=0))
+    exact = W.dtype == object
+    zero = Fraction(0) if exact else 0.0
+    if not used.size:
+        return zero
+    G = dot(W[:, used].T, receiver)                       # (k, n): G[i, a'] = sum_w W[w, used_i] U[w, a']
+    slack = G[np.arange(used.size), used][:, None] - G
+    if exact:
+        return max(zero, -min(slack.reshape(-1)))
+    return float(np.max(np.maximum(0.0, -slack)))
+
+
 def dual_slacks(prior, sender, receiver, y, lam) -> np.ndarray:
     """Dual constraint slacks ``y[w] - sum_a' lam[a,a'] D_{a,a'}[w] - prior[w] V[w,a]``, (m x n).
 
     ``lam`` is the n x n matrix of obedience multipliers (diagonal ignored).
     Non-negative everywhere iff ``(y, lam)`` is dual feasible (with ``lam >= 0``).
     """
+    if sp.issparse(lam):                   # float path, e.g. the two-state closed form: O(nnz + m n)
+        lam = sp.csr_matrix(lam, dtype=float)
+        lam = lam - sp.diags(lam.diagonal())
+        S = receiver * np.asarray(lam.sum(axis=1)).reshape(-1)[None, :] - np.asarray(lam @ receiver.T).T
+        return y[:, None] - prior[:, None] * S - prior[:, None] * sender
     lam = lam.copy()
     np.fill_diagonal(lam, 0)
     # sum_a' lam[a,a'] (U[w,a] - U[w,a']) = U[w,a] * rowsum(lam)[a] - (U lam^T)[w,a]

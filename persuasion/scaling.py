@@ -81,11 +81,17 @@ class Scaling:
     def y_in(self, y: np.ndarray, prior: np.ndarray) -> np.ndarray:
         return (np.asarray(y, float) / self.aV - prior * self.cV) / self.bV
 
-    def lam_out(self, lam_n: np.ndarray) -> np.ndarray:
-        return np.asarray(lam_n, float) * self.lam_factor
+    def lam_out(self, lam_n):
+        """Multipliers in game units (a sparse matrix stays sparse)."""
+        return lam_n * self.lam_factor if _is_sparse(lam_n) else np.asarray(lam_n, float) * self.lam_factor
 
-    def lam_in(self, lam: np.ndarray) -> np.ndarray:
-        return np.asarray(lam, float) / self.lam_factor
+    def lam_in(self, lam):
+        return lam / self.lam_factor if _is_sparse(lam) else np.asarray(lam, float) / self.lam_factor
+
+
+def _is_sparse(a) -> bool:
+    import scipy.sparse as sp
+    return sp.issparse(a)
 
 
 def tie_tolerance(M: np.ndarray) -> float:

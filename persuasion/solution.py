@@ -52,9 +52,20 @@ class Duals:
     labels: tuple[tuple[str, ...], tuple[str, ...]] = field(repr=False, default=((), ()))
 
     def labelled(self, nonzero_only: bool = False) -> dict[str, Any]:
-        """Duals by row label: ``sum_to_one[state]`` and ``obey[a>a']``."""
+        """Duals by row label: ``sum_to_one[state]`` and ``obey[a>a']``.
+
+        A sparse ``obedience`` matrix (the two-state closed form on the float path) lists only its
+        stored entries: the others are 0.
+        """
+        import scipy.sparse as sp
         states, actions = self.labels
         out = {f"sum_to_one[{s}]": self.state[i] for i, s in enumerate(states)}
+        if sp.issparse(self.obedience):
+            coo = self.obedience.tocoo()
+            for a, b, v in zip(coo.row, coo.col, coo.data):
+                if a != b and (v != 0 or not nonzero_only):
+                    out[f"obey[{actions[a]}>{actions[b]}]"] = float(v)
+            return out
         for a, la in enumerate(actions):
             for b, lb in enumerate(actions):
                 if a != b:
@@ -89,6 +100,8 @@ class Solution:
         its best response to the posterior, ties broken in the Advisor's favour,
         then in favour of the recommendation.
     duals : Duals
+        ``duals.obedience`` is an ``(n, n)`` array, or a scipy sparse matrix where the solver's
+        multipliers are sparse (the two-state closed form on the float path).
     residuals : Residuals
     certificate : Certificate
     method, exact, status : str, bool, str
@@ -171,7 +184,8 @@ def assemble(game: PersuasionGame, scheme, y, lam, *, exact: bool, method: str, 
     if not exact:
         scheme = np.clip(np.asarray(scheme, dtype=float).reshape(m, n), 0.0, None)
     for arr in (scheme, y, lam):
-        arr.setflags(write=False)
+        if isinstance(arr, np.ndarray):
+            arr.setflags(write=False)
     cert = certify(game, scheme, y, lam, exact=exact, tolerance=tolerance)
     joint = prior[:, None] * scheme
     probs = joint.sum(axis=0)

@@ -122,7 +122,8 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     """
     if not isinstance(game, PersuasionGame):
         raise InvalidArgumentError("solve()", "game", "must be a PersuasionGame", type(game).__name__)
-    _check_memory(game)
+    if exact:
+        _check_memory(game)
     method = "auto" if method is None else str(method)
     family, _, sub = method.partition(":")
     allowed = EXACT_METHODS if exact else FLOAT_METHODS
@@ -146,6 +147,7 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
         if not sol.certificate.valid and family == "auto":    # never seen; the LP is the safe fallback
             sol, family = None, ("highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs")
     if sol is None:
+        _check_memory(game)                  # the LP paths hold n x n multipliers
         if family == "rational-simplex":
             sol = _solve_rational_simplex(game)
         elif exact:
