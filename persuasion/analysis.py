@@ -7,8 +7,10 @@ default and the standard convention, under which the optimum is attained)
 picks, among best responses, the one the Advisor likes most; ``tie="adversarial"``
 the one it likes least; ``tie="lowest"`` the lowest index.  On the float
 path two expected utilities are tied when they differ by at most
-``TIE_TOLERANCE * max(1, max|U|)``; on the exact path (``exact=True``) ties are
-exact equalities between ``Fraction`` values.
+``TIE_TOLERANCE`` times the largest spread of ``U`` in a state, plus a few ulps
+of ``max|U|`` (:func:`persuasion.scaling.tie_tolerance`: the same rule at any
+units); on the exact path (``exact=True``) ties are exact equalities between
+``Fraction`` values.
 """
 from __future__ import annotations
 
