@@ -333,3 +333,16 @@ def concave_closure_bruteforce(game: PersuasionGame, belief=None) -> Fraction:
     basis = [next(k for k, mu in enumerate(verts) if mu[i] == 1) for i in range(m)]
     z, _, _ = rational_simplex(vals, A, list(prior), basis)
     return sum((v * w for v, w in zip(vals, z)), Fraction(0))
+
+
+def full_revelation_scheme_of(sender: np.ndarray, receiver: np.ndarray) -> np.ndarray:
+    """Recommend, in each state, the Receiver's best action (ties: the Advisor's favourite), as a 0/1 scheme;
+    the float tie rule of :func:`best_response`."""
+    V, U = np.asarray(sender, float), np.asarray(receiver, float)
+    m, n = U.shape
+    tol = tie_tolerance(U)
+    scheme = np.zeros((m, n))
+    for w in range(m):
+        best = np.flatnonzero(U[w] >= U[w].max() - tol)
+        scheme[w, best[np.argmax(V[w, best])]] = 1.0
+    return scheme

@@ -26,12 +26,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import combinations
 
 import numpy as np
+from scipy.optimize import linprog
 
+from .analysis import full_revelation_scheme_of, full_revelation_value
+from .confidence import l1_radius, radius
 from .errors import InvalidArgumentError
 from .game import PersuasionGame
 from .lp import obedience_pairs
+from .solution import game_scaling
+from .solve import solve
 
 #: Margins at or below this are treated as zero (the game is outside the theorem).
 MARGIN_TOLERANCE = 1e-9
@@ -67,7 +73,6 @@ def _unsafe(U: np.ndarray, prior: np.ndarray, a: int, b: int) -> np.ndarray:
 def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
     """Obedience rows a scheme needs: ``(a, a')`` such that it recommends ``a`` in some state of positive
     prior where ``a'`` is strictly better for the Receiver (default: the exact optimum ``solve`` returns)."""
-    from .solve import solve
     if scheme is None:
         scheme = solve(game, exact=True).scheme
     U, prior = game.receiver, game.prior
@@ -76,14 +81,12 @@ def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
 
 
 def _full_revelation_rows(game: PersuasionGame) -> np.ndarray:
-    from .online.learners import GameView, full_revelation_scheme
-    return full_revelation_scheme(GameView.of(game))
+    return full_revelation_scheme_of(game.sender, game.receiver)
 
 
 def _optimum_safe_outside(game, Un, Vn, v_star_n, rows_kept, reveal) -> bool:
     """Is there an optimal scheme, revealing zero-prior states, that is safe on every row not in
     ``rows_kept`` (so the rows it needs are among them)?"""
-    from scipy.optimize import linprog
     m, n = game.shape
     prior = game.prior
     upper = np.ones((m, n))
@@ -109,7 +112,6 @@ def _optimum_safe_outside(game, Un, Vn, v_star_n, rows_kept, reveal) -> bool:
 
 def _margin_for(game, Un, need: list, v_star: float) -> Margin:
     """The margin LPs for a given set of needed rows (Un: the Receiver's normalised utilities)."""
-    from scipy.optimize import linprog
     m, n = game.shape
     prior, V, U = game.prior, game.sender, game.receiver
     if not need:
@@ -168,9 +170,6 @@ def persuasion_margin(game: PersuasionGame) -> Margin:
     best).  Among sets with the largest margin, the witness of the highest value is kept.  Utilities are
     normalised first, so the margin does not depend on units.
     """
-    from itertools import combinations
-    from .solution import game_scaling
-    from .solve import solve
     m, n = game.shape
     sc = game_scaling(game)
     Un, Vn = sc.receiver, sc.sender
@@ -207,7 +206,6 @@ def persuasion_margin(game: PersuasionGame) -> Margin:
 
 def _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal) -> np.ndarray:
     """An optimal scheme revealing zero-prior states with the least mass on unsafe recommendations."""
-    from scipy.optimize import linprog
     m, n = game.shape
     prior = game.prior
     cost = np.zeros((m, n))
@@ -231,7 +229,6 @@ def _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal) -> np.ndarray:
 
 
 def solve_scheme(game: PersuasionGame):
-    from .solve import solve
     return solve(game, exact=True).scheme
 
 
@@ -278,7 +275,6 @@ def epoch_samples(t) -> np.ndarray:
 def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, revelation_gap: float,
                     delta: float, T: int) -> np.ndarray:
     """``b_t`` for ``t = 1..T`` on the doubling schedule (re-solve at rounds 1, 2, 4, ...)."""
-    from .online.confidence import l1_radius, radius
     if delta_V == 0:                     # the Advisor is indifferent: every scheme is optimal
         return np.zeros(T)
     s = epoch_samples(np.arange(1, T + 1))
@@ -352,7 +348,6 @@ def burn_in(m: int, gamma: float, delta: float) -> int | None:
     """Rounds played before the box radius of the doubling schedule falls below ``gamma / 2``: all epochs
     before the first epoch ``k`` (rounds ``2^k .. 2^(k+1) - 1``, starting with ``2^k - 1`` samples) whose
     radius is small enough.  0 if no margin is needed, ``None`` if gamma is 0."""
-    from .online.confidence import radius
     if np.isinf(gamma):
         return 0
     if gamma <= 0:
@@ -365,8 +360,6 @@ def burn_in(m: int, gamma: float, delta: float) -> int | None:
 
 def _revelation_gap(game: PersuasionGame) -> float:
     """``V* - V(full revelation)``: what the always-feasible revealing scheme gives up."""
-    from .analysis import full_revelation_value
-    from .solve import solve
     return max(0.0, float(solve(game).value) - float(full_revelation_value(game)))
 
 

@@ -47,6 +47,35 @@ def test_checkpoint_of_another_run_is_refused(tmp_path, monkeypatch):
         run(g, RobustPersuader(), T=1000, seed=2, checkpoint=ckpt)
 
 
+def test_checkpoint_of_another_learner_is_refused(tmp_path, monkeypatch):
+    """Resuming with a different learner used to return the old learner's results silently."""
+    monkeypatch.setattr(engine, "CHUNK", 100)
+    g = examples.prosecutor_judge()
+    ckpt = tmp_path / "c.pkl"
+    run(g, RobustPersuader(0.05), T=1000, seed=1, checkpoint=ckpt, checkpoint_every=100, stop_after=300)
+    with pytest.raises(ValueError, match="written by learner robust"):
+        run(g, RobustPersuader(0.1), T=1000, seed=1, checkpoint=ckpt)
+    from persuasion.online import ExploreThenCommit
+    with pytest.raises(ValueError, match="not explore-then-commit"):
+        run(g, ExploreThenCommit(), T=1000, seed=1, checkpoint=ckpt)
+
+
+def test_corrupt_checkpoint_names_the_file_and_stale_temporaries_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "CHUNK", 100)
+    g = examples.prosecutor_judge()
+    ckpt = tmp_path / "c.pkl"
+    run(g, RobustPersuader(), T=1000, seed=1, checkpoint=ckpt, checkpoint_every=100, stop_after=300)
+    ckpt.write_bytes(ckpt.read_bytes()[:200])                    # truncated, as by a full disk
+    with pytest.raises(ValueError, match=r"checkpoint cannot be read .*delete it.*c\.pkl"):
+        run(g, RobustPersuader(), T=1000, seed=1, checkpoint=ckpt)
+    ckpt.unlink()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"c.pkl.tmp{int(dead.stdout)}"             # a writer that died mid-write
+    stale.write_bytes(b"x" * 1000)
+    run(g, RobustPersuader(), T=1000, seed=1, checkpoint=ckpt, checkpoint_every=100)
+    assert not stale.exists()
+
+
 QUICK = {"name": "t", "T": 3000, "seeds": [0, 1], "delta": 0.05, "games": ["prosecutor_judge"],
          "learners": [{"kind": "robust"}, {"kind": "oracle"}], "parallel": {"backend": "sequential", "n_jobs": 1}}
 

@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._atomic import write_atomic
+from .._atomic import remove_stale_temporaries, write_atomic
 from ..analysis import best_response_many
+from ..bounds import regret_bound
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
+from ..solve import solve
 from .learners import GameView, Learner
 
 #: Rounds simulated per vectorised chunk (also the checkpoint granularity).
@@ -103,6 +105,12 @@ class Trace:
                 "resolves": len(self.resolves)}
 
 
+def _learner_id(learner) -> str:
+    """The learner's name and settings (what a resumed run must match)."""
+    settings = {k: v for k, v in vars(learner).items() if k in ("delta", "schedule", "explore_rounds")}
+    return f"{learner.name}{sorted(settings.items())}"
+
+
 def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: float | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 8 * CHUNK, progress: bool = False,
         stop_after: int | None = None) -> Trace:
@@ -131,8 +139,6 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
         Stop (returning ``None``) once this many rounds are done in total, as an
         interruption would; used to test resumption.
     """
-    from ..bounds import regret_bound
-    from ..solve import solve
     T = int(T)
     if T < 1:
         raise InvalidArgumentError("run()", "T", "must be at least 1", T)
@@ -146,11 +152,22 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     m, n = game.shape
     path = os.fspath(checkpoint) if checkpoint is not None else None
     state = None
+    if path:
+        remove_stale_temporaries(path)           # half-written checkpoints of a killed run
     if path and os.path.exists(path):
-        with open(path, "rb") as fh:
-            state = pickle.load(fh)
+        try:
+            with open(path, "rb") as fh:
+                state = pickle.load(fh)
+            if not isinstance(state, dict) or not {"T", "seed", "game", "learner", "rng", "arrays", "t"} <= set(state):
+                raise ValueError("not a checkpoint of run()")
+        except Exception as e:                   # truncated, corrupt or foreign file
+            raise InvalidArgumentError("run()", "checkpoint", f"cannot be read ({type(e).__name__}: {str(e)[:80]}); "
+                                       "delete it to start the run afresh", path) from None
         if (state["T"], state["seed"], state["game"]) != (T, int(seed), game.to_dict()):
             raise InvalidArgumentError("run()", "checkpoint", "belongs to another run (game, T or seed differ)", path)
+        if _learner_id(state["learner"]) != _learner_id(learner):
+            raise InvalidArgumentError("run()", "checkpoint", f"was written by learner {_learner_id(state['learner'])}, "
+                                       f"not {_learner_id(learner)}", path)
         learner = state["learner"]
         rng = np.random.default_rng()
         rng.bit_generator.state = state["rng"]

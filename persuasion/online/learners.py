@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analysis import full_revelation_scheme_of
+from ..confidence import box, radius
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
-from .confidence import box, radius
+from ..solve import solve
 from .robust import solve_robust
 
 NEVER = math.inf
@@ -49,15 +51,7 @@ class GameView:
 
 def full_revelation_scheme(view: GameView) -> np.ndarray:
     """Recommend, in each state, the Receiver's best action (ties: the Advisor's favourite)."""
-    from ..scaling import tie_tolerance
-    m, n = view.shape
-    U, V = view.receiver, view.sender
-    tol = tie_tolerance(U)                                    # the same tie rule as analysis.best_response
-    scheme = np.zeros((m, n))
-    for w in range(m):
-        best = np.flatnonzero(U[w] >= U[w].max() - tol)
-        scheme[w, best[np.argmax(V[w, best])]] = 1.0
-    return scheme
+    return full_revelation_scheme_of(view.sender, view.receiver)
 
 
 class Learner:
@@ -117,7 +111,6 @@ class KnownPriorOracle(Learner):
         self._prior = np.asarray(prior, dtype=float)
 
     def _scheme(self, t):
-        from ..solve import solve
         game = PersuasionGame(self._prior, self.view.sender, self.view.receiver)
         sol = solve(game, exact=True)
         return np.array(sol.scheme, dtype=float)
@@ -163,7 +156,6 @@ class ExploreThenCommit(Learner):
     def _scheme(self, t):
         if t <= self.n0:
             return full_revelation_scheme(self.view)
-        from ..solve import solve
         game = PersuasionGame(self.empirical_prior, self.view.sender, self.view.receiver)
         return np.array(solve(game).scheme, dtype=float)
 

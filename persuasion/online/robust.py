@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backends
 from ..lp import FloatLP, obedience_matrix, obedience_pairs, simplex_matrix
+from ..scaling import Scaling
 
 
 def robust_coefficients(U: np.ndarray, lower: np.ndarray, upper: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -32,7 +33,6 @@ def solve_robust(sender: np.ndarray, receiver: np.ndarray, mu_hat: np.ndarray, l
     Solved on the utilities normalised to spread 1 (:mod:`persuasion.scaling`), which leaves the
     feasible set and the optimal schemes unchanged and keeps HiGHS' tolerances meaningful at any units.
     """
-    from ..scaling import Scaling
     sc = Scaling.of(sender, receiver)
     sender, receiver = sc.sender, sc.receiver
     m, n = sender.shape

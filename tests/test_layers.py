@@ -1,0 +1,23 @@
+"""The core's layers: the regret bound does not import the online package, and nothing in the core
+imports torch, transformers or the scripts (checked in a fresh interpreter)."""
+import subprocess
+import sys
+
+
+def _modules_after(stmt: str) -> set:
+    code = f"import sys; {stmt}; print('\\n'.join(sorted(sys.modules)))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return set(res.stdout.split())
+
+
+def test_bounds_does_not_import_the_online_package():
+    mods = _modules_after("import persuasion.bounds")
+    assert "persuasion.bounds" in mods and "persuasion.confidence" in mods
+    assert not any(m.startswith("persuasion.online") for m in mods)
+
+
+def test_core_imports_no_model_stack_and_no_scripts():
+    mods = _modules_after("import persuasion, persuasion.online, persuasion.bounds")
+    for heavy in ("torch", "transformers", "llm_bridge", "experiments", "paper_figures", "benchmarks"):
+        assert heavy not in mods, heavy
