@@ -31,6 +31,7 @@ import numpy as np
 
 from .._atomic import remove_stale_temporaries, write_atomic
 from ..analysis import best_response_many
+from ..approximate import worst_delta_response
 from ..bounds import regret_bound
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
@@ -50,15 +51,19 @@ class SchemeOutcome:
     obedient: bool                # every sent recommendation is followed
 
 
-def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray) -> SchemeOutcome:
-    """Exact expected Advisor utility of ``scheme`` under the true prior, with true best responses."""
+def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray, receiver_delta: float = 0.0) -> SchemeOutcome:
+    """Exact expected Advisor utility of ``scheme`` under the true prior, with true best responses, or,
+    with ``receiver_delta > 0``, the worst delta-best response for the Advisor after each signal
+    (:mod:`persuasion.approximate`)."""
     prior, V = game.prior, game.sender
     joint = prior[:, None] * scheme
     probs = joint.sum(axis=0)
     n = scheme.shape[1]
     actions = np.full(n, -1, dtype=int)
     used = np.flatnonzero(probs > 0)
-    if used.size:
+    if used.size and receiver_delta > 0:
+        actions[used] = [worst_delta_response(game, joint[:, s] / probs[s], receiver_delta) for s in used]
+    elif used.size:
         actions[used] = best_response_many(game, joint[:, used].T, prefer=used)
     value = float(sum(joint[:, s] @ V[:, actions[s]] for s in used))
     return SchemeOutcome(value, actions, bool(np.all(actions[used] == used)))
@@ -113,7 +118,7 @@ def _learner_id(learner) -> str:
 
 def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: float | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 8 * CHUNK, progress: bool = False,
-        stop_after: int | None = None) -> Trace:
+        stop_after: int | None = None, receiver_delta: float = 0.0) -> Trace:
     """Play ``T`` rounds of online persuasion and return the :class:`Trace`.
 
     Parameters
@@ -138,8 +143,15 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     stop_after : int, optional
         Stop (returning ``None``) once this many rounds are done in total, as an
         interruption would; used to test resumption.
+    receiver_delta : float
+        0 (default): the Receiver best responds (ties for the Advisor).  ``> 0``: it takes the worst
+        delta-best response for the Advisor (an approximately rational Receiver); regret is still
+        measured against ``V*``, and the bound curve, which assumes exact best responses, is reported as
+        computed but does not apply (``within_theorem`` is False).
     """
     T = int(T)
+    if isinstance(receiver_delta, bool) or not float(receiver_delta) >= 0:
+        raise InvalidArgumentError("run()", "receiver_delta", "must be a number >= 0", receiver_delta)
     if T < 1:
         raise InvalidArgumentError("run()", "T", "must be at least 1", T)
     if not isinstance(learner, Learner):
@@ -163,8 +175,10 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
         except Exception as e:                   # truncated, corrupt or foreign file
             raise InvalidArgumentError("run()", "checkpoint", f"cannot be read ({type(e).__name__}: {str(e)[:80]}); "
                                        "delete it to start the run afresh", path) from None
-        if (state["T"], state["seed"], state["game"]) != (T, int(seed), game.to_dict()):
-            raise InvalidArgumentError("run()", "checkpoint", "belongs to another run (game, T or seed differ)", path)
+        if (state["T"], state["seed"], state["game"], state.get("receiver_delta", 0.0)) != \
+                (T, int(seed), game.to_dict(), float(receiver_delta)):
+            raise InvalidArgumentError("run()", "checkpoint", "belongs to another run (game, T, seed or receiver_delta "
+                                       "differ)", path)
         if _learner_id(state["learner"]) != _learner_id(learner):
             raise InvalidArgumentError("run()", "checkpoint", f"was written by learner {_learner_id(state['learner'])}, "
                                        f"not {_learner_id(learner)}", path)
@@ -190,7 +204,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
             resolves.append(t)
         scheme = learner.commit(t)
         if scheme is not outcome_of:
-            outcome, outcome_of = evaluate_scheme(game, scheme), scheme
+            outcome, outcome_of = evaluate_scheme(game, scheme, receiver_delta), scheme
         chunk_end = ((t - 1) // CHUNK + 1) * CHUNK          # chunk boundaries are fixed: resumable
         end = int(min(T, learner.next_update(t) - 1, chunk_end))
         L = end - t + 1
@@ -212,7 +226,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
         if path and at_boundary and (t - last_saved >= checkpoint_every or t > T):
             write_atomic(path, pickle.dumps({"T": T, "seed": int(seed), "game": game.to_dict(), "learner": learner,
                                              "rng": rng.bit_generator.state, "arrays": arrays, "t": t,
-                                             "resolves": resolves}, protocol=pickle.HIGHEST_PROTOCOL))
+                                             "resolves": resolves, "receiver_delta": float(receiver_delta)}, protocol=pickle.HIGHEST_PROTOCOL))
             last_saved = t
         if stop_after is not None and t - 1 >= stop_after and t <= T:
             if bar is not None:
@@ -223,4 +237,4 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     opt = float(solve(game, exact=True).value)
     rb = regret_bound(game, np.arange(1, T + 1), delta)
     return Trace(game.name or "game", learner.name, T, int(seed), delta, opt, bound=rb.value,
-                 within_theorem=rb.within_theorem, resolves=resolves, **arrays)
+                 within_theorem=rb.within_theorem and receiver_delta == 0, resolves=resolves, **arrays)
