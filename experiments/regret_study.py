@@ -31,7 +31,7 @@ import numpy as np
 
 from persuasion._atomic import write_atomic
 
-LEARNER_KINDS = ("robust", "robust-every-round", "explore-then-commit", "full-revelation", "oracle")
+LEARNER_KINDS = ("robust", "robust-every-round", "action-informed", "explore-then-commit", "full-revelation", "oracle")
 BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
 
 
@@ -96,8 +96,12 @@ def _load_game(name: str):
 
 
 def make_learner(spec: dict, delta: float):
-    from persuasion.online import ExploreThenCommit, FullRevelation, KnownPriorOracle, RobustPersuader
+    from persuasion.online import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, KnownPriorOracle,
+                                   RobustPersuader)
     kind = spec["kind"]
+    if kind == "action-informed":
+        return ActionInformedPersuader(delta=spec.get("delta", delta), shrink=spec.get("shrink", 0.25),
+                                       check=spec.get("check", 64))
     if kind == "robust":
         return RobustPersuader(delta=spec.get("delta", delta))
     if kind == "robust-every-round":

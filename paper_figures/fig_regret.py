@@ -18,6 +18,7 @@ import numpy as np
 from ._save import save_figure
 
 STYLE = {"robust": ("C0", "robust (ours)"), "robust-every-round": ("C4", "robust, every round"),
+         "action-informed": ("C5", "action-informed (ours)"),
          "explore-then-commit": ("C1", "explore-then-commit"), "full-revelation": ("C2", "full revelation"),
          "oracle": ("C3", "known-prior oracle")}
 
@@ -75,8 +76,9 @@ def main(argv=None) -> list[Path]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", default="results/regret", help="folder of a regret study")
     ap.add_argument("--out", default="figures", help="output folder")
+    ap.add_argument("--stem", default="regret", help="file name without extension")
     args = ap.parse_args(argv)
-    paths = draw(args.results, args.out)
+    paths = draw(args.results, args.out, args.stem)
     for p in paths:
         print(f"wrote {p}")
     return paths

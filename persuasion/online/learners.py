@@ -205,3 +205,117 @@ class RobustPersuader(Learner):
         self.history.append({"t": t, "samples": self.samples, "eps": eps, "lower": lower, "upper": upper,
                              "scheme": scheme.copy()})
         return scheme
+
+
+class ActionInformedPersuader(RobustPersuader):
+    """The robust learner plus what the Receiver's actions reveal about the prior it knows.
+
+    The Receiver knows the prior ``mu0`` and best responds, so every action it takes after a
+    recommendation ``a`` of the committed scheme ``pi`` is a fact about ``mu0``: if it obeys,
+    ``sum_w mu0[w] pi[w,a] (U[w,a] - U[w,a']) >= 0`` for every ``a'``; if it takes ``b`` instead,
+    ``sum_w mu0[w] pi[w,a] (U[w,b] - U[w,a]) >= 0``.  These half-spaces (cuts) hold with certainty, so
+    the learner intersects its confidence box with them (the box is shrunk to the smallest box
+    containing box, simplex and cuts, by ``2m`` small LPs).
+
+    To make the actions informative it is optimistic at the start of each epoch: it commits to the
+    scheme robust only over the inner box ``mu_hat +- shrink * eps`` (within the shrunk box), which is
+    worth more under ``mu_hat``.  It checks the Receiver every ``check`` rounds; the first time a
+    recommendation is defied it records the cut and falls back, for the rest of the epoch, to the scheme
+    robust over the whole shrunk box (the robust learner's scheme, or better).  Each epoch thus pays at
+    most the defied rounds of one check window on top of the robust learner's loss; no bound is proved
+    here beyond that observation, and its regret is measured (docs/theory.md).
+    """
+
+    name = "action-informed"
+    observes = "the realised state and the Receiver's action of each round"
+
+    def __init__(self, delta: float = 0.05, shrink: float = 0.25, check: int = 64):
+        super().__init__(delta)
+        if not 0 < float(shrink) <= 1:
+            raise InvalidArgumentError("ActionInformedPersuader()", "shrink", "must be in (0, 1]", shrink)
+        if isinstance(check, bool) or not isinstance(check, int) or check < 1:
+            raise InvalidArgumentError("ActionInformedPersuader()", "check", "must be a positive integer", check)
+        self.shrink, self.check = float(shrink), int(check)
+
+    def reset(self, view, horizon, prior=None):
+        super().reset(view, horizon, prior)
+        self.cuts: list[np.ndarray] = []          # rows c with c . mu0 >= 0
+        self._optimistic = True
+        self._resolve_at = None
+
+    def is_update(self, t):
+        if self._resolve_at is not None and t >= self._resolve_at:
+            return True
+        return super().is_update(t)
+
+    def next_update(self, t):
+        nxt = super().next_update(t)
+        if self._optimistic:
+            nxt = min(nxt, t + self.check)
+        return nxt
+
+    def _shrunk_box(self, lower, upper):
+        """The smallest box containing {mu in [lower, upper], sum mu = 1, every cut}."""
+        from scipy.optimize import linprog
+        if not self.cuts:
+            return lower, upper
+        m = lower.shape[0]
+        A = -np.array(self.cuts)
+        lo, hi = lower.copy(), upper.copy()
+        for w in range(m):
+            for sign in (1.0, -1.0):
+                c = np.zeros(m)
+                c[w] = sign
+                res = linprog(c, A_ub=A, b_ub=np.zeros(len(A)), A_eq=np.ones((1, m)), b_eq=[1.0],
+                              bounds=list(zip(lower, upper)), method="highs")
+                if res.status != 0:            # outside the good event: keep the statistical box
+                    return lower, upper
+                if sign > 0:
+                    lo[w] = max(lo[w], res.x[w] - 1e-12)
+                else:
+                    hi[w] = min(hi[w], res.x[w] + 1e-12)
+        return lo, hi
+
+    def _scheme(self, t):
+        if super().is_update(t):                   # a new epoch: optimistic again
+            self._optimistic = True
+        self._resolve_at = None
+        m = self.view.shape[0]
+        mu_hat = self.empirical_prior
+        eps = float(radius(self.samples, m, self.delta / 2))
+        lower, upper = self._shrunk_box(*box(mu_hat, eps))
+        if self._optimistic and np.isfinite(eps):
+            lo = np.maximum(lower, mu_hat - self.shrink * eps)
+            hi = np.minimum(upper, mu_hat + self.shrink * eps)
+            if (lo <= hi).all():
+                lower, upper = lo, hi
+        scheme = solve_robust(self.view.sender, self.view.receiver, mu_hat, lower, upper)
+        self.history.append({"t": t, "samples": self.samples, "eps": eps, "lower": lower, "upper": upper,
+                             "optimistic": self._optimistic, "cuts": len(self.cuts), "scheme": scheme.copy()})
+        return scheme
+
+    def observe(self, t, states, signals, actions, utilities):
+        super().observe(t, states, signals, actions, utilities)
+        pi, U = self._scheme_cache, self.view.receiver
+        signals, actions = np.asarray(signals), np.asarray(actions)
+        for a in np.unique(signals):
+            taken = np.unique(actions[signals == a])
+            for b in taken:
+                if b == a:                         # obeyed: a is weakly best at the posterior
+                    for a2 in range(U.shape[1]):
+                        if a2 != a:
+                            self._add_cut(pi[:, a] * (U[:, a] - U[:, a2]))
+                else:                              # defied: b is weakly better than a
+                    self._add_cut(pi[:, a] * (U[:, b] - U[:, a]))
+                    if self._optimistic:
+                        self._optimistic = False
+                        self._resolve_at = t + len(states)
+
+    def _add_cut(self, c):
+        c = np.asarray(c, float)
+        if (c >= 0).all():                         # holds for every prior: no information
+            return
+        scale = np.abs(c).max()
+        c = c / scale
+        if not any(np.allclose(c, d) for d in self.cuts):
+            self.cuts.append(c)
