@@ -28,3 +28,22 @@ def test_regret_figure_from_a_saved_study(tmp_path):
     run_study(cfg, tmp_path / "study", progress=False)
     paths = fig_regret.main(["--results", str(tmp_path / "study"), "--out", str(tmp_path / "fig")])
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+
+
+def _pngs_written(paths):
+    paths = list(paths)
+    return [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_kl_fits_figure(tmp_path):
+    import pytest
+    pytest.importorskip("cvxpy")
+    from paper_figures import fig_kl_fits
+    assert _pngs_written(fig_kl_fits.draw(tmp_path))
+
+
+def test_delta_robust_figure_from_saved_results(tmp_path):
+    from experiments.delta_robust import compute
+    from paper_figures import fig_delta_robust
+    (tmp_path / "delta_robust.json").write_text(json.dumps(compute(T=2000, seeds=(0,))))
+    assert _pngs_written(fig_delta_robust.draw(tmp_path, tmp_path / "fig"))

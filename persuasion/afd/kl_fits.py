@@ -1,0 +1,153 @@
+"""Forward and reverse KL fits of a restricted family to a discrete target, solved exactly.
+
+Alignment from demonstrations (Sun and van der Schaar, arXiv 2405.15624) frames SFT on demonstrations
+as minimising the forward KL ``KL(p || q)`` from the demonstrator ``p`` (mass-covering) and adversarial
+imitation as minimising the reverse KL ``KL(q || p)`` (mode-seeking).  The contrast is checked here on
+small discrete distributions, exactly.
+
+The restricted family is the **unimodal** distributions on ``0 .. K-1``: non-decreasing up to a mode
+``c`` and non-increasing after it.  For a fixed mode both fits are convex problems (the log-loss and
+the negative entropy are convex, the order constraints linear), solved with cvxpy on the Clarabel
+interior-point solver, whose "optimal" status certifies a primal-dual gap below 1e-8 (its default
+tolerances); trying every mode gives the global optimum.  :func:`best_by_enumeration` gives an
+independent check on small supports: no unimodal distribution on a grid does better.
+
+Properties (tested with hypothesis on generated multimodal targets):
+
+* the forward fit puts mass on every outcome the target does (otherwise ``KL(p || q)`` is infinite):
+  a unimodal ``q`` covering two separated modes fills the gap between them;
+* the reverse fit puts no mass where the target has none (otherwise ``KL(q || p)`` is infinite): when
+  the modes are separated by outcomes of zero probability, it lives on one mode;
+* each fit is optimal in its own divergence and no better than the other fit in the other divergence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+
+#: Probabilities below this are set to 0 (the interior-point solver returns tiny positive values instead).
+ZERO = 1e-7
+
+
+@dataclass(frozen=True)
+class KLFit:
+    """A fitted distribution and its certificate."""
+
+    q: np.ndarray             # the fitted distribution over 0..K-1
+    mode: int                 # its mode (the order constraints' peak)
+    objective: float          # the divergence it minimises, at q
+    direction: str            # "forward" (KL(p || q)) or "reverse" (KL(q || p))
+    modes_solved: int         # modes for which the solver reported an optimal solution
+
+
+def kl(a: np.ndarray, b: np.ndarray) -> float:
+    """``KL(a || b)`` in nats (``inf`` where ``a > 0`` and ``b = 0``)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    mask = a > 0
+    if np.any(b[mask] <= 0):
+        return float("inf")
+    return float(np.sum(a[mask] * (np.log(a[mask]) - np.log(b[mask]))))
+
+
+def _target(p) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    if p.ndim != 1 or p.size < 2:
+        raise InvalidArgumentError("fit()", "target", "must be a 1-D distribution over at least 2 outcomes",
+                                   f"shape {p.shape}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1) > 1e-9:
+        raise InvalidArgumentError("fit()", "target", "must be non-negative and sum to 1", p.tolist())
+    return p / p.sum()
+
+
+def _unimodal_constraints(q, c: int, K: int) -> list:
+    cons = [q >= 0, np.ones(K) @ q == 1]
+    if c > 0:
+        cons.append(q[1:c + 1] >= q[:c])            # non-decreasing up to the mode
+    if c < K - 1:
+        cons.append(q[c + 1:] <= q[c:-1])           # non-increasing after it
+    return cons
+
+
+def _solve(problem) -> bool:
+    """Solve with Clarabel; True when it certifies optimality."""
+    import cvxpy as cp
+    problem.solve(solver=cp.CLARABEL)
+    return problem.status == cp.OPTIMAL
+
+
+def forward_fit(p) -> KLFit:
+    """The unimodal ``q`` minimising ``KL(p || q)`` (SFT on demonstrations drawn from ``p``)."""
+    import cvxpy as cp
+    p = _target(p)
+    K = p.size
+    best, solved = None, 0
+    support = p > 0
+    for c in range(K):
+        q = cp.Variable(K)
+        obj = cp.Minimize(-cp.sum(cp.multiply(p[support], cp.log(q[np.flatnonzero(support)]))))
+        if not _solve(cp.Problem(obj, _unimodal_constraints(q, c, K))):
+            continue
+        solved += 1
+        qv = _clean(q.value)
+        val = kl(p, qv)
+        if best is None or val < best[0] - 1e-12:
+            best = (val, qv, c)
+    return KLFit(best[1], best[2], best[0], "forward", solved)
+
+
+def reverse_fit(p) -> KLFit:
+    """The unimodal ``q`` minimising ``KL(q || p)`` (mode-seeking imitation of ``p``)."""
+    import cvxpy as cp
+    p = _target(p)
+    K = p.size
+    best, solved = None, 0
+    zero = np.flatnonzero(p <= 0)
+    logp = np.log(np.where(p > 0, p, 1.0))
+    for c in range(K):
+        if p[c] <= 0:
+            continue                                 # the mode must carry mass, and q = 0 wherever p = 0
+        q = cp.Variable(K)
+        cons = _unimodal_constraints(q, c, K) + ([q[zero] == 0] if zero.size else [])
+        obj = cp.Minimize(-cp.sum(cp.entr(q)) - logp @ q)
+        if not _solve(cp.Problem(obj, cons)):
+            continue
+        solved += 1
+        qv = _clean(q.value)
+        val = kl(qv, p)
+        if best is None or val < best[0] - 1e-12:
+            best = (val, qv, c)
+    return KLFit(best[1], best[2], best[0], "reverse", solved)
+
+
+def _clean(q) -> np.ndarray:
+    q = np.clip(np.asarray(q, float), 0.0, None)
+    q[q < ZERO] = 0.0
+    return q / q.sum()
+
+
+def is_unimodal(q, tol: float = 1e-7) -> bool:
+    """Non-decreasing then non-increasing (within ``tol``, the solvers' accuracy)."""
+    d = np.diff(np.asarray(q, float))
+    down = np.flatnonzero(d < -tol)
+    return not down.size or not np.any(d[down[0]:] > tol)
+
+
+def best_by_enumeration(p, direction: str, steps: int = 12) -> float:
+    """The smallest divergence over every unimodal distribution on a grid of multiples of ``1/steps``
+    (an independent check of the convex fits on small supports; exponential in ``K``)."""
+    from itertools import combinations
+    p = _target(p)
+    K = p.size
+    best = float("inf")
+    # compositions of `steps` into K non-negative parts
+    for cuts in combinations(range(steps + K - 1), K - 1):
+        parts = np.diff(np.concatenate([[-1], cuts, [steps + K - 1]])) - 1
+        q = parts / steps
+        if not is_unimodal(q):
+            continue
+        val = kl(p, q) if direction == "forward" else kl(q, p)
+        best = min(best, val)
+    return best
