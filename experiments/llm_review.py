@@ -12,38 +12,57 @@ import argparse
 import json
 import os
 import sys
-import tomllib
-from dataclasses import fields
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """The keys of a review config that choose models and devices (the others are ReviewConfig's)."""
+
+    name: str = "review"                 # results go to results/NAME unless --out is given
+    receiver: str = "qwen05"             # qwen05, qwen15, smollm2, tiny, a folder or .gguf, or openai:URL#MODEL
+    advisor: str = "smollm2"
+    device: str = "cpu"
+    dtype: str = "float32"
+    kv_cache: str = "auto"
+
+
+def load_review_config(path, out=None):
+    """``(RunnerSettings, ReviewConfig)`` from a TOML config, strictly (:mod:`experiments.config`)."""
+    from dataclasses import fields
+    from llm_bridge.review_experiment import ReviewConfig
+    from .config import from_dict, read_toml
+    where = f"config {os.fspath(path)!r}"
+    data = read_toml(path)
+    runner_keys = {f.name for f in fields(RunnerSettings)}
+    run_on = from_dict({k: v for k, v in data.items() if k in runner_keys}, RunnerSettings, where=where)
+    out = out or os.path.join("results", run_on.name)
+    rcfg = from_dict({**{k: v for k, v in data.items() if k not in runner_keys}, "out": out}, ReviewConfig, where=where)
+    return run_on, rcfg
 
 
 def main(argv=None) -> int:
     from llm_bridge.models import load_by_name
     from llm_bridge.receiver import ChoiceReceiver
-    from llm_bridge.review_experiment import ReviewConfig, run
+    from llm_bridge.review_experiment import run
+    from .config import ConfigError
     ap = argparse.ArgumentParser(description="proposal-review persuasion experiment")
     ap.add_argument("config")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    with open(args.config, "rb") as fh:
-        cfg = tomllib.load(fh)
-    known = {f.name for f in fields(ReviewConfig)} | {"receiver", "advisor", "device", "dtype", "kv_cache", "name"}
-    unknown = sorted(set(cfg) - known)
-    if unknown:
-        print(f"llm_review: error: unknown config keys {unknown}; known: {sorted(known)}", file=sys.stderr)
+    try:
+        run_on, rcfg = load_review_config(args.config, args.out)
+    except ConfigError as e:
+        print(f"llm_review: error: {e}", file=sys.stderr)
         return 2
-    out = args.out or os.path.join("results", cfg.get("name", "review"))
-    rcfg = ReviewConfig(out=out, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items()
-                                    if k in {f.name for f in fields(ReviewConfig)} and k != "out"})
-    run_on = {"device": cfg.get("device", "cpu"), "dtype": cfg.get("dtype", "float32"),
-              "kv_cache": cfg.get("kv_cache", "auto")}
-    rname = cfg.get("receiver", "qwen05")
-    if rname.startswith("openai:"):           # a served Receiver: "openai:BASE_URL#MODEL", with log-probabilities
+    settings = {"device": run_on.device, "dtype": run_on.dtype, "kv_cache": run_on.kv_cache}
+    if run_on.receiver.startswith("openai:"):   # a served Receiver: "openai:BASE_URL#MODEL", with log-probabilities
         from llm_bridge.openai_receiver import from_spec
-        receiver = from_spec(rname)
+        receiver = from_spec(run_on.receiver)
     else:
-        receiver = ChoiceReceiver(load_by_name(rname, **run_on))
-    advisor = load_by_name(cfg.get("advisor", "smollm2"), **run_on)
-    report = run(receiver, advisor, rcfg, receiver_name=rname)
+        receiver = ChoiceReceiver(load_by_name(run_on.receiver, **settings))
+    advisor = load_by_name(run_on.advisor, **settings)
+    report = run(receiver, advisor, rcfg, receiver_name=run_on.receiver)
     g = report["game"]
     print(f"Bayesian case {g['case']}, P(case) {g['case_probability']}; chosen-model case "
           f"{g['chosen_model_case']}, P(case) {g['chosen_model_case_probability']}; persuasion claim allowed: "
@@ -52,7 +71,7 @@ def main(argv=None) -> int:
     for c, r in report["conditions"].items():
         print(f"{c:32s} value {r['value']:.3f}  right decisions {r['right_decision']:.3f}  n {r['n']}")
     print(json.dumps(report["tests"], indent=1))
-    print(f"report in {out}/report.json")
+    print(f"report in {rcfg.out}/report.json")
     return 0
 
 

@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +30,10 @@ import numpy as np
 
 from persuasion._atomic import write_atomic
 
+from .config import ConfigError
+
 LEARNER_KINDS = ("robust", "robust-every-round", "action-informed", "explore-then-commit", "full-revelation", "oracle")
 BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
-
-
-class ConfigError(ValueError):
-    """A study config breaks a rule (the message names the field)."""
 
 
 @dataclass(frozen=True)
@@ -50,37 +47,66 @@ class Task:
         return f"{Path(self.game).stem}__{self.learner['kind']}__seed{self.seed}"
 
 
+@dataclass(frozen=True)
+class LearnerSpec:
+    """One learner of a study (``kind`` from :data:`LEARNER_KINDS`; the other keys are its settings)."""
+
+    kind: str
+    delta: float | None = None           # the learner's delta (default: the study's)
+    explore_rounds: int | None = None    # explore-then-commit
+    shrink: float = 0.25                 # action-informed
+    check: int = 64                      # action-informed
+
+    def __post_init__(self):
+        if self.kind not in LEARNER_KINDS:
+            raise ConfigError(f"config: learner kind must be one of {LEARNER_KINDS}; got {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class ParallelSpec:
+    backend: str = "loky"                # loky (processes), threading, sequential, dask or ray
+    n_jobs: int = 1
+
+    def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"config: parallel.backend must be one of {BACKENDS}; got {self.backend!r}")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A regret study: every (game, learner, seed) is one run of ``T`` rounds."""
+
+    T: int
+    seeds: list[int]
+    games: list[str]                     # bundled example names or game JSON files
+    learners: list[LearnerSpec]
+    name: str = "regret_study"
+    delta: float = 0.05                  # failure probability of the bound (and of the robust boxes)
+    checkpoint_every: int = 262_144
+    parallel: ParallelSpec = ParallelSpec()
+
+    def __post_init__(self):
+        if self.T < 1:
+            raise ConfigError(f"config: T must be a positive integer; got {self.T!r}")
+        if not self.seeds:
+            raise ConfigError(f"config: seeds must be a non-empty list of integers; got {self.seeds!r}")
+        if not 0 < self.delta < 1:
+            raise ConfigError(f"config: delta must be in (0, 1); got {self.delta!r}")
+        if self.checkpoint_every < 1:
+            raise ConfigError(f"config: checkpoint_every must be a positive integer; got {self.checkpoint_every!r}")
+
+
 def load_config(source) -> dict:
-    """Read and validate a study config (path to TOML, or a dict)."""
+    """Read and validate a study config (path to TOML, or a dict) with the strict loader of
+    :mod:`experiments.config`; returns it as a plain dict with every default filled in."""
+    from dataclasses import asdict
+    from .config import from_dict, read_toml
     if isinstance(source, dict):
-        cfg = dict(source)
+        data, where = dict(source), "config"
     else:
-        try:
-            with open(source, "rb") as fh:
-                cfg = tomllib.load(fh)
-        except OSError as e:
-            raise ConfigError(f"cannot read config {os.fspath(source)!r}: {e.strerror}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"config {os.fspath(source)!r} is not valid TOML: {e}") from None
-    for key in ("T", "seeds", "games", "learners"):
-        if key not in cfg:
-            raise ConfigError(f"config: missing required field {key!r}")
-    if not isinstance(cfg["T"], int) or cfg["T"] < 1:
-        raise ConfigError(f"config: T must be a positive integer; got {cfg['T']!r}")
-    if not cfg["seeds"] or not all(isinstance(s, int) for s in cfg["seeds"]):
-        raise ConfigError(f"config: seeds must be a non-empty list of integers; got {cfg['seeds']!r}")
-    delta = cfg.setdefault("delta", 0.05)
-    if not 0 < float(delta) < 1:
-        raise ConfigError(f"config: delta must be in (0, 1); got {delta!r}")
-    for lr in cfg["learners"]:
-        if lr.get("kind") not in LEARNER_KINDS:
-            raise ConfigError(f"config: learner kind must be one of {LEARNER_KINDS}; got {lr.get('kind')!r}")
-    par = cfg.setdefault("parallel", {})
-    if par.setdefault("backend", "loky") not in BACKENDS:
-        raise ConfigError(f"config: parallel.backend must be one of {BACKENDS}; got {par['backend']!r}")
-    par.setdefault("n_jobs", 1)
-    cfg.setdefault("name", "regret_study")
-    cfg.setdefault("checkpoint_every", 262_144)
+        data, where = read_toml(source), f"config {os.fspath(source)!r}"
+    cfg = asdict(from_dict(data, StudyConfig, where=where))
+    cfg["learners"] = [{k: v for k, v in lr.items() if v is not None} for lr in cfg["learners"]]
     for g in cfg["games"]:
         _load_game(g)          # fail early on a bad game name or file
     return cfg

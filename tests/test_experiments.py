@@ -108,6 +108,12 @@ def test_study_refuses_a_folder_with_another_config(tmp_path):
     ({"learners": [{"kind": "magic"}]}, "learner kind must be one of"),
     ({"games": ["no_such_game"]}, "neither a bundled example"),
     ({"parallel": {"backend": "mpi"}}, "parallel.backend must be one of"),
+    ({"Tt": 5}, "unknown key 'Tt'"),                                    # a typo is an error, not ignored
+    ({"T": "3000"}, "T must be an integer"),
+    ({"T": True}, "T must be an integer"),
+    ({"seeds": [0, "1"]}, "seeds[1] must be an integer"),
+    ({"parallel": {"n_job": 2}}, "unknown key 'parallel.n_job'"),
+    ({"learners": [{"kind": "robust", "detla": 0.1}]}, "unknown key 'learners[0].detla'"),
 ])
 def test_bad_configs(change, fragment):
     with pytest.raises(ConfigError) as info:
@@ -116,7 +122,7 @@ def test_bad_configs(change, fragment):
 
 
 def test_missing_config_field_and_file(tmp_path):
-    with pytest.raises(ConfigError, match="missing required field 'learners'"):
+    with pytest.raises(ConfigError, match="missing required key 'learners'"):
         load_config({k: v for k, v in QUICK.items() if k != "learners"})
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "nope.toml")
@@ -169,3 +175,30 @@ def test_killed_study_resumes_to_identical_results(tmp_path):
     assert not list((killed / "checkpoints").glob("*.pkl"))
     for d in _results(killed).values():
         assert d["T"] == 600000
+
+
+def test_config_errors_name_the_file(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text('T = 100\nseeds = [0]\ngames = ["prosecutor_judge"]\nlerners = []\n')
+    with pytest.raises(ConfigError, match=r"config '.*study.toml': unknown key 'lerners'"):
+        load_config(path)
+
+
+def test_every_shipped_study_config_loads():
+    for path in sorted(Path("experiments/configs").glob("regret_*.toml")):
+        cfg = load_config(path)
+        assert cfg["T"] >= 1 and cfg["learners"]
+
+
+def test_every_shipped_review_config_loads_strictly(tmp_path):
+    from experiments.llm_review import load_review_config
+    for path in sorted(Path("experiments/configs").glob("review_*.toml")):
+        run_on, cfg = load_review_config(path)
+        assert cfg.n_evaluation >= 1 and run_on.receiver
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nn_evalution = 10\n')
+    with pytest.raises(ConfigError, match="unknown key 'n_evalution'"):
+        load_review_config(bad)
+    bad.write_text('n_evaluation = "ten"\n')
+    with pytest.raises(ConfigError, match="n_evaluation must be an integer"):
+        load_review_config(bad)

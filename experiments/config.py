@@ -1,0 +1,110 @@
+"""One strict loader for the runners' TOML configs.
+
+A config is read into a dataclass: every key must be a field (a typo is an error naming the key, the
+fields and the file), every value must have the field's type (``int``, ``float``, ``str``, ``bool``,
+``list[...]``, ``tuple``, a nested dataclass, or ``X | None``), and the defaults are the dataclass's own,
+written once.
+
+    cfg = load(path, StudyConfig)        # or from_dict(data, StudyConfig, where="...")
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+
+
+class ConfigError(ValueError):
+    """A config breaks a rule (the message names the file, the key and the rule)."""
+
+
+def read_toml(path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as e:
+        raise ConfigError(f"cannot read config {os.fspath(path)!r}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config {os.fspath(path)!r} is not valid TOML: {e}") from None
+
+
+def load(path, schema):
+    """Read ``path`` (TOML) into an instance of the dataclass ``schema``."""
+    return from_dict(read_toml(path), schema, where=f"config {os.fspath(path)!r}")
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _convert(value, tp, key: str, where: str):
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _convert(value, a, key, where)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{where}: {key} must not be empty")
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {key} must be a table; got {value!r}")
+        return from_dict(value, tp, where=where, prefix=f"{key}.")  # nested keys read as "parallel.n_jobs"
+    if origin in (list, tuple) or tp in (list, tuple):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: {key} must be a list; got {value!r}")
+        inner = args[0] if args else None
+        items = [value[i] if inner is None else _convert(value[i], inner, f"{key}[{i}]", where)
+                 for i in range(len(value))]
+        return tuple(items) if (origin is tuple or tp is tuple) else items
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false; got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: {key} must be an integer; got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: {key} must be a number; got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be a string; got {value!r}")
+        return value
+    if tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {key} must be a table; got {value!r}")
+        return value
+    return value
+
+
+def from_dict(data: dict, schema, where: str = "config", prefix: str = ""):
+    """An instance of ``schema`` from ``data``, strictly (see the module doc)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table; got {data!r}")
+    hints = typing.get_type_hints(schema)
+    fields = {f.name: f for f in dataclasses.fields(schema) if f.init}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {prefix + unknown[0]!r}; known keys: {sorted(fields)}")
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = _convert(data[name], hints[name], prefix + name, where)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{where}: missing required key {prefix + name!r}")
+    try:
+        return schema(**kwargs)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"{where}: {e}") from None
