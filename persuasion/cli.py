@@ -1,4 +1,5 @@
-"""Command line: ``python -m persuasion {solve,demo,examples} ...``.
+"""Command line: ``python -m persuasion {solve,examples} ...`` (the demo is ``python -m experiments.demo``:
+the core imports no script).
 
 Bad input (a missing file, invalid JSON, a game that breaks a rule) prints one
 line on stderr and exits with status 2; a solver failure exits with status 3.
@@ -31,40 +32,6 @@ def _cmd_examples(args) -> int:
     return 0
 
 
-def _cmd_demo(args) -> int:
-    from . import examples
-    from .analysis import first_best_value, full_revelation_value, no_information_value
-    from .bounds import regret_bound
-    from .solve import solve
-    for name in examples.names():
-        game = examples.load(name)
-        sol = solve(game, exact=True)
-        print("=" * 78)
-        print(sol.report())
-        print(f"Benchmarks: no information {no_information_value(game, exact=True)}, full revelation "
-              f"{full_revelation_value(game, exact=True)}, first best {first_best_value(game, exact=True)}")
-        print(f"Online learning: {regret_bound(game, 1, 0.05).reason}")
-    print("=" * 78)
-    if args.no_study:
-        return 0
-    try:
-        from experiments.regret_study import format_summary, run_study
-        from paper_figures.fig_regret import draw
-    except ImportError as e:
-        print(f"persuasion: error: the regret study needs the experiments extra "
-              f"(pip install -e '.[experiments]'): {e}", file=sys.stderr)
-        return 2
-    from importlib import resources
-    import experiments
-    config = resources.files(experiments) / "configs" / "regret_quick.toml"
-    print(f"Short regret study ({config.name}) -> {args.out}")
-    summary = run_study(str(config), args.out, progress=True)
-    print(format_summary(summary))
-    for path in draw(args.out, args.figures):
-        print(f"wrote {path}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m persuasion",
                                 description="Optimal, certified Bayesian persuasion schemes.")
@@ -80,12 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("examples", help="list the bundled games, or print one as JSON")
     e.add_argument("name", nargs="?")
     e.set_defaults(func=_cmd_examples)
-    d = sub.add_parser("demo", help="the main job on the bundled defaults: certified schemes, then a short "
-                                    "regret study and its figure")
-    d.add_argument("--out", default="results/demo", help="folder of the regret study (resumed if present)")
-    d.add_argument("--figures", default="figures", help="folder for the regret figure")
-    d.add_argument("--no-study", action="store_true", help="only solve the bundled games")
-    d.set_defaults(func=_cmd_demo)
     return p
 
 

@@ -48,7 +48,8 @@ def test_bad_files_one_line_nonzero_exit(tmp_path, content, fragment):
 
 
 def test_demo_runs_every_example_then_a_regret_study(tmp_path):
-    r = run("demo", "--out", str(tmp_path / "study"), "--figures", str(tmp_path / "fig"))
+    r = subprocess.run([sys.executable, "-m", "experiments.demo", "--out", str(tmp_path / "study"), "--figures",
+                        str(tmp_path / "fig")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("VALID, exact") == len(examples.names())
     assert "outside the theorem" in r.stdout and "within the theorem" in r.stdout

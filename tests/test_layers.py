@@ -21,3 +21,13 @@ def test_core_imports_no_model_stack_and_no_scripts():
     mods = _modules_after("import persuasion, persuasion.online, persuasion.bounds")
     for heavy in ("torch", "transformers", "llm_bridge", "experiments", "paper_figures", "benchmarks"):
         assert heavy not in mods, heavy
+
+
+def test_no_core_module_imports_a_script_even_lazily():
+    """The demo used to import experiments and paper_figures from inside persuasion.cli."""
+    import re
+    from pathlib import Path
+    import persuasion
+    pattern = re.compile(r"^\s*(from|import)\s+(experiments|paper_figures|benchmarks|llm_bridge)\b", re.M)
+    offenders = [str(p) for p in Path(persuasion.__file__).parent.rglob("*.py") if pattern.search(p.read_text())]
+    assert not offenders, offenders
