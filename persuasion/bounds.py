@@ -148,7 +148,7 @@ def _margin_for(game, Un, need: list, v_star: float) -> Margin:
     return Margin(gamma, tuple(need), witness, gap)
 
 
-def persuasion_margin(game: PersuasionGame) -> Margin:
+def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Margin:
     """The persuasion margin of the game: the best, over the game's optimal schemes, of the margin of
     the rows each needs.
 
@@ -174,7 +174,8 @@ def persuasion_margin(game: PersuasionGame) -> Margin:
     sc = game_scaling(game)
     Un, Vn = sc.receiver, sc.sender
     prior = game.prior
-    v_star = float(solve(game, exact=True).value)
+    if v_star is None:
+        v_star = float(solve(game, exact=True).value)
     v_star_n = (v_star / sc.aV - float(prior @ sc.cV)) / sc.bV
     reveal = _full_revelation_rows(game)
     candidates = [(int(a), int(b)) for a, b in obedience_pairs(n) if _unsafe(game.receiver, prior, a, b).any()]
@@ -256,14 +257,17 @@ class RegretBound:
     delta: float
     burn_in: int | None = None
     exhaustive: bool = True
+    optimal_value: float | None = None      # V*, exactly solved once for the constants
 
     def __float__(self) -> float:
         return float(np.asarray(self.value).reshape(-1)[-1])
 
 
 @lru_cache(maxsize=256)
-def _margin_cached(key: str) -> Margin:
-    return persuasion_margin(PersuasionGame.from_json(key))
+def _constants(game: PersuasionGame) -> tuple:
+    """``(V*, margin, F)`` of a game, each computed once (games are immutable and hashable)."""
+    v_star = float(solve(game, exact=True).value)
+    return v_star, persuasion_margin(game, v_star), _revelation_gap(game, v_star)
 
 
 def epoch_samples(t) -> np.ndarray:
@@ -322,8 +326,7 @@ def regret_bound(game: PersuasionGame, T, delta: float) -> RegretBound:
         raise InvalidArgumentError("regret_bound()", "T", "must be positive integers", T)
     m = game.num_states
     dV = float(game.sender.max() - game.sender.min())
-    margin = _margin_cached(game.to_json(indent=None))
-    F = _revelation_gap(game)
+    v_star, margin, F = _constants(game)
     gamma = margin.gamma
     gap = margin.value_gap if gamma > 0 else 0.0
     per_round = per_round_bound(m, dV, gamma, gap, F, float(delta), int(Ts.max()))
@@ -341,7 +344,7 @@ def regret_bound(game: PersuasionGame, T, delta: float) -> RegretBound:
     if not margin.exhaustive:
         reason += "; margin from one optimum (too many rows to try every optimum), valid but maybe not the best"
     return RegretBound(value if Ts.ndim else float(value), closed if Ts.ndim else float(closed), gamma > 0, reason,
-                       m, dV, gamma, margin.value_gap, F, float(delta), burn, margin.exhaustive)
+                       m, dV, gamma, margin.value_gap, F, float(delta), burn, margin.exhaustive, v_star)
 
 
 def burn_in(m: int, gamma: float, delta: float) -> int | None:
@@ -358,9 +361,9 @@ def burn_in(m: int, gamma: float, delta: float) -> int | None:
     return (1 << k) - 1
 
 
-def _revelation_gap(game: PersuasionGame) -> float:
+def _revelation_gap(game: PersuasionGame, v_star: float) -> float:
     """``V* - V(full revelation)``: what the always-feasible revealing scheme gives up."""
-    return max(0.0, float(solve(game).value) - float(full_revelation_value(game)))
+    return max(0.0, v_star - float(full_revelation_value(game)))
 
 
 def _closed_form(T, m: int, dV: float, gamma: float, gap: float, F: float, delta: float):

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -156,8 +157,12 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
             sol = _solve_float(game, family, sub or None, solver_options)
     if not exact:
         sol = _checked_conditioning(game, sol, solver_options)
-    sol.stats["seconds"] = time.perf_counter() - t0
-    return sol
+    return _with_stats(sol, seconds=time.perf_counter() - t0)
+
+
+def _with_stats(sol: Solution, **items) -> Solution:
+    """A copy of the frozen ``sol`` with ``items`` added to its stats (the result is never mutated)."""
+    return replace(sol, stats={**sol.stats, **items})
 
 
 def value_interval(game: PersuasionGame, width: float = CONDITIONING_WIDTH, options=None):
@@ -191,20 +196,18 @@ def value_interval(game: PersuasionGame, width: float = CONDITIONING_WIDTH, opti
 def _checked_conditioning(game: PersuasionGame, sol: Solution, options) -> Solution:
     """Keep a float solution whose value is well conditioned; otherwise re-solve exactly (small games) or
     mark the certificate invalid, saying why."""
-    from dataclasses import replace
     m, n = game.shape
     if not sol.certificate.valid:
         return sol
     if n * (n - 1) * m > CONDITIONING_LIMIT:
-        sol.stats["conditioning"] = "not checked (game too large)"
-        return sol
+        return _with_stats(sol, conditioning="not checked (game too large)")
     interval = value_interval(game, options=options)
     from .solution import game_scaling
     spread = game_scaling(game)
     scale = spread.aV * spread.bV
     if interval is not None and (interval[1] - interval[0]) <= CONDITIONING_TOLERANCE * scale:
-        sol.stats["conditioning"] = f"value interval width {(interval[1] - interval[0]) / scale:.1e} (normalised)"
-        return sol
+        return _with_stats(sol, conditioning=f"value interval width {(interval[1] - interval[0]) / scale:.1e} "
+                                             "(normalised)")
     why = ("the obedience-tightened LP is infeasible" if interval is None else
            f"the optimal value moves from {interval[0]:.6g} to {interval[1]:.6g} when obedience is tightened or "
            f"relaxed by {CONDITIONING_WIDTH:g} (normalised units)")
@@ -303,17 +306,13 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
     except (ValueError, ZeroDivisionError) as e:
         reason = str(e)
     if generation:   # the generated basis missed something exactly: certify the full LP instead
-        sol = _solve_exact_highs(game, options)
-        sol.stats["fallback_reason"] = reason
-        return sol
+        return _with_stats(_solve_exact_highs(game, options), fallback_reason=reason)
     m, n = game.shape
     K = n * (n - 1)
     if (m + K) * (m * n + K) > RATIONAL_SIMPLEX_LIMIT:
         raise CertificateError(f"solve(): the float basis is not exactly optimal ({reason}) and the game is too "
                                f"large ({m}x{n}) for the exact simplex fallback")
-    sol = _solve_rational_simplex(game)
-    sol.stats["fallback_reason"] = reason
-    return sol
+    return _with_stats(_solve_rational_simplex(game), fallback_reason=reason)
 
 
 def _solve_rational_simplex(game: PersuasionGame) -> Solution:

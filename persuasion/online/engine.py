@@ -35,7 +35,6 @@ from ..approximate import worst_delta_response
 from ..bounds import regret_bound
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
-from ..solve import solve
 from .learners import GameView, Learner
 
 #: Rounds simulated per vectorised chunk (also the checkpoint granularity).
@@ -234,7 +233,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
             return None
     if bar is not None:
         bar.close()
-    opt = float(solve(game, exact=True).value)
     rb = regret_bound(game, np.arange(1, T + 1), delta)
+    opt = rb.optimal_value
     return Trace(game.name or "game", learner.name, T, int(seed), delta, opt, bound=rb.value,
                  within_theorem=rb.within_theorem and receiver_delta == 0, resolves=resolves, **arrays)
