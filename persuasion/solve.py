@@ -67,9 +67,10 @@ AUTO_GENERATION_MIN_SIZE = 12
 #: Largest LP (rows x columns) the rational simplex fallback takes on.
 RATIONAL_SIMPLEX_LIMIT = 400_000
 
-#: The float value is trusted when the LPs with every obedience row tightened and relaxed by this much
-#: (normalised units: each recommended action must beat, or may trail, each alternative by it) have values
-#: within ``CONDITIONING_TOLERANCE`` of each other.  The exact value lies between the two.
+#: The float value is trusted when the LP with every obedience row tightened by this much (normalised
+#: units: each recommended action must beat each alternative by it) has a value within
+#: ``CONDITIONING_TOLERANCE`` of it; the float LP itself is the relaxed side (HiGHS' feasibility tolerance
+#: is 1e-9), so the exact value lies between the two.
 CONDITIONING_WIDTH = 1e-9
 CONDITIONING_TOLERANCE = 1e-6
 
@@ -174,23 +175,26 @@ def value_interval(game: PersuasionGame, width: float = CONDITIONING_WIDTH, opti
     exact optimal value lies in the interval; a wide interval means the value jumps under tiny
     perturbations of the data (e.g. the optimum uses an action that is a best response at one belief only).
     """
+    low = _shifted_value(game, -width, options)
+    return None if low is None else (low, _shifted_value(game, width, options))
+
+
+def _shifted_value(game: PersuasionGame, shift: float, options=None) -> float | None:
+    """Optimal value with every live obedience row's right-hand side moved by ``shift`` (normalised units;
+    negative: the Receiver must prefer the recommendation by ``-shift``), or ``None`` if infeasible."""
     from .errors import SolverError
     from .lp import FloatLP, obedience_matrix
     from .solution import game_scaling
     gn = normalised_game(game)
     lp = build_float_lp(gn)
     live = np.abs(gn.receiver[:, lp.pairs[:, 0]] - gn.receiver[:, lp.pairs[:, 1]]).max(axis=0) > 0
-    out = []
-    for sign in (-1.0, 1.0):
-        D = lp.D + sign * width * live[:, None] * gn.prior[None, :]
-        try:
-            res = backends.solve_highs(FloatLP(lp.c, lp.A_eq, obedience_matrix(D, lp.pairs, lp.m, lp.n), D,
-                                               lp.pairs, lp.m, lp.n), options)
-        except SolverError:
-            return None
-        out.append(float(lp.c @ res.x))
-    sc = game_scaling(game)
-    return sc.value_out(out[0], game.prior), sc.value_out(out[1], game.prior)
+    D = lp.D + shift * live[:, None] * gn.prior[None, :]
+    try:
+        res = backends.solve_highs(FloatLP(lp.c, lp.A_eq, obedience_matrix(D, lp.pairs, lp.m, lp.n), D,
+                                           lp.pairs, lp.m, lp.n), options)
+    except SolverError:
+        return None
+    return game_scaling(game).value_out(float(lp.c @ res.x), game.prior)
 
 
 def _checked_conditioning(game: PersuasionGame, sol: Solution, options) -> Solution:
@@ -201,7 +205,10 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options) -> Solut
         return sol
     if n * (n - 1) * m > CONDITIONING_LIMIT:
         return _with_stats(sol, conditioning="not checked (game too large)")
-    interval = value_interval(game, options=options)
+    # one LP: the float optimum is (within HiGHS' 1e-9 feasibility tolerance) the relaxed value, so the
+    # tightened LP alone brackets the exact value from below
+    low = _shifted_value(game, -CONDITIONING_WIDTH, options)
+    interval = None if low is None else (low, float(sol.value))
     from .solution import game_scaling
     spread = game_scaling(game)
     scale = spread.aV * spread.bV
