@@ -147,9 +147,33 @@ def _write_json_atomic(path: Path, data) -> None:
     write_atomic(path, json.dumps(data).encode())
 
 
-def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None) -> str | None:
-    """Run one task (resuming from its checkpoint) and write its result file; returns the key."""
+def _exit_with(owner_pid: int, poll: float = 0.5) -> None:
+    """In a worker process: exit at once when the study's main process ``owner_pid`` is gone, so a study
+    killed with SIGKILL leaves no worker writing checkpoints behind it (the next start resumes them)."""
+    import threading
+
+    def watch():
+        while True:
+            try:
+                os.kill(owner_pid, 0)
+            except ProcessLookupError:
+                os._exit(3)
+            except PermissionError:
+                pass
+            time.sleep(poll)
+
+    threading.Thread(target=watch, daemon=True, name="owner-watchdog").start()
+
+
+def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None,
+             owner_pid: int | None = None) -> str | None:
+    """Run one task (resuming from its checkpoint) and write its result file; returns the key.
+
+    ``owner_pid``: the study's main process; a worker in another local process exits when it dies.
+    """
     from persuasion.online import run
+    if owner_pid is not None and owner_pid != os.getpid():
+        _exit_with(owner_pid)
     out = Path(out)
     result = out / "results" / f"{task.key}.json"
     if result.exists():
@@ -216,7 +240,8 @@ def run_study(config, out: str | os.PathLike, *, n_jobs: int | None = None, back
         from tqdm.auto import tqdm
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=cfg["name"], unit="run")
     if todo:
-        for _ in _parallel(backend, n_jobs)(joblib.delayed(run_task)(t, cfg, str(out)) for t in todo):
+        owner = os.getpid() if backend == "loky" else None      # local worker processes watch the study
+        for _ in _parallel(backend, n_jobs)(joblib.delayed(run_task)(t, cfg, str(out), None, owner) for t in todo):
             if bar is not None:
                 bar.update(1)
     if bar is not None:

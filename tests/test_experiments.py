@@ -202,3 +202,29 @@ def test_every_shipped_review_config_loads_strictly(tmp_path):
     bad.write_text('n_evaluation = "ten"\n')
     with pytest.raises(ConfigError, match="n_evaluation must be an integer"):
         load_review_config(bad)
+
+
+def test_workers_stop_when_the_study_is_killed(tmp_path):
+    """After SIGKILL of a loky study's main process its workers used to run on, writing checkpoints."""
+    cfg = tmp_path / "kill.toml"
+    long_runs = KILL_CONFIG.replace("T = 600000", "T = 8000000")          # each run takes well over 10 s
+    cfg.write_text(long_runs.replace('backend = "sequential"\nn_jobs = 1', 'backend = "loky"\nn_jobs = 2'))
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "experiments.regret_study", str(cfg), "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while proc.poll() is None and time.time() < deadline:
+        if (out / "checkpoints").exists() and list((out / "checkpoints").glob("*.pkl")):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait(timeout=60)
+
+    def state():
+        files = list((out / "checkpoints").glob("*")) + list((out / "results").glob("*"))
+        return sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.exists())
+
+    time.sleep(3)                                  # the watchdog polls every 0.5 s
+    before = state()
+    time.sleep(4)
+    assert state() == before, "a worker kept writing after the study was killed"
