@@ -149,6 +149,60 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
         computed but does not apply (``within_theorem`` is False).
     """
     T = int(T)
+    delta = _check_run_arguments(learner, T, delta, receiver_delta)
+    path = os.fspath(checkpoint) if checkpoint is not None else None
+    identity = {"T": T, "seed": int(seed), "game": game.to_dict(), "receiver_delta": float(receiver_delta)}
+    run_state = _resume(path, identity, learner) if path else None
+    if run_state is None:
+        run_state = _fresh(game, learner, T, seed)
+    learner = run_state.learner
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=T, initial=run_state.t - 1, desc=f"{learner.name} on {game.name or 'game'}", unit="round")
+    last_saved = run_state.t
+    outcome, outcome_of = None, None
+    try:
+        while run_state.t <= T:
+            t = run_state.t
+            if learner.is_update(t):
+                run_state.resolves.append(t)
+            scheme = learner.commit(t)
+            if scheme is not outcome_of:
+                outcome, outcome_of = evaluate_scheme(game, scheme, receiver_delta), scheme
+            chunk_end = ((t - 1) // CHUNK + 1) * CHUNK          # chunk boundaries are fixed: resumable
+            end = int(min(T, learner.next_update(t) - 1, chunk_end))
+            _play(game, run_state, scheme, outcome, t, end)
+            if bar is not None:
+                bar.update(end - t + 1)
+            at_boundary = (run_state.t - 1) % CHUNK == 0 or run_state.t > T
+            if path and at_boundary and (run_state.t - last_saved >= checkpoint_every or run_state.t > T):
+                _save(path, identity, run_state)
+                last_saved = run_state.t
+            if stop_after is not None and run_state.t - 1 >= stop_after and run_state.t <= T:
+                return None
+    finally:
+        if bar is not None:
+            bar.close()
+    rb = regret_bound(game, np.arange(1, T + 1), delta)
+    return Trace(game.name or "game", learner.name, T, int(seed), delta, rb.optimal_value, bound=rb.value,
+                 within_theorem=rb.within_theorem and receiver_delta == 0, resolves=run_state.resolves,
+                 **run_state.arrays)
+
+
+@dataclass
+class _RunState:
+    """Everything a run needs to continue: the learner, the random stream, the arrays so far, the round."""
+
+    learner: Learner
+    rng: np.random.Generator
+    arrays: dict
+    t: int
+    resolves: list
+
+
+def _check_run_arguments(learner, T: int, delta, receiver_delta) -> float:
+    """Validate ``run()``'s arguments; returns the ``delta`` of the bound curve."""
     if isinstance(receiver_delta, bool) or not float(receiver_delta) >= 0:
         raise InvalidArgumentError("run()", "receiver_delta", "must be a number >= 0", receiver_delta)
     if T < 1:
@@ -159,81 +213,61 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     if delta is not None and own is not None and float(delta) != float(own):
         raise InvalidArgumentError("run()", "delta", f"must equal the learner's delta ({own}) or be left out: the "
                                    "bound holds for the delta the learner's confidence box was built with", delta)
-    delta = float(delta if delta is not None else (own if own is not None else 0.05))
+    return float(delta if delta is not None else (own if own is not None else 0.05))
+
+
+def _fresh(game: PersuasionGame, learner: Learner, T: int, seed: int) -> _RunState:
+    learner.reset(GameView.of(game), T, prior=game.prior if learner.uses_true_prior else None)
+    arrays = {"expected_utility": np.zeros(T), "state": np.zeros(T, np.int32), "signal": np.zeros(T, np.int32),
+              "action": np.zeros(T, np.int32), "utility": np.zeros(T), "obeyed": np.zeros(T, bool)}
+    return _RunState(learner, np.random.default_rng(seed), arrays, 1, [])
+
+
+def _resume(path: str, identity: dict, learner: Learner) -> _RunState | None:
+    """The run saved at ``path`` (None if there is none), after checking it is this run's."""
+    remove_stale_temporaries(path)               # half-written checkpoints of a killed run
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, "rb") as fh:
+            state = pickle.load(fh)
+        if not isinstance(state, dict) or not {"T", "seed", "game", "learner", "rng", "arrays", "t"} <= set(state):
+            raise ValueError("not a checkpoint of run()")
+    except Exception as e:                       # truncated, corrupt or foreign file
+        raise InvalidArgumentError("run()", "checkpoint", f"cannot be read ({type(e).__name__}: {str(e)[:80]}); "
+                                   "delete it to start the run afresh", path) from None
+    saved = {k: state.get(k, 0.0 if k == "receiver_delta" else None) for k in identity}
+    if saved != identity:
+        raise InvalidArgumentError("run()", "checkpoint", "belongs to another run (game, T, seed or receiver_delta "
+                                   "differ)", path)
+    if _learner_id(state["learner"]) != _learner_id(learner):
+        raise InvalidArgumentError("run()", "checkpoint", f"was written by learner {_learner_id(state['learner'])}, "
+                                   f"not {_learner_id(learner)}", path)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state["rng"]
+    return _RunState(state["learner"], rng, state["arrays"], state["t"], state["resolves"])
+
+
+def _play(game: PersuasionGame, rs: _RunState, scheme, outcome: SchemeOutcome, t: int, end: int) -> None:
+    """Rounds ``t .. end`` under ``scheme``: draw states and signals, record, and tell the learner."""
     m, n = game.shape
-    path = os.fspath(checkpoint) if checkpoint is not None else None
-    state = None
-    if path:
-        remove_stale_temporaries(path)           # half-written checkpoints of a killed run
-    if path and os.path.exists(path):
-        try:
-            with open(path, "rb") as fh:
-                state = pickle.load(fh)
-            if not isinstance(state, dict) or not {"T", "seed", "game", "learner", "rng", "arrays", "t"} <= set(state):
-                raise ValueError("not a checkpoint of run()")
-        except Exception as e:                   # truncated, corrupt or foreign file
-            raise InvalidArgumentError("run()", "checkpoint", f"cannot be read ({type(e).__name__}: {str(e)[:80]}); "
-                                       "delete it to start the run afresh", path) from None
-        if (state["T"], state["seed"], state["game"], state.get("receiver_delta", 0.0)) != \
-                (T, int(seed), game.to_dict(), float(receiver_delta)):
-            raise InvalidArgumentError("run()", "checkpoint", "belongs to another run (game, T, seed or receiver_delta "
-                                       "differ)", path)
-        if _learner_id(state["learner"]) != _learner_id(learner):
-            raise InvalidArgumentError("run()", "checkpoint", f"was written by learner {_learner_id(state['learner'])}, "
-                                       f"not {_learner_id(learner)}", path)
-        learner = state["learner"]
-        rng = np.random.default_rng()
-        rng.bit_generator.state = state["rng"]
-        arrays, t, resolves = state["arrays"], state["t"], state["resolves"]
-    else:
-        learner.reset(GameView.of(game), T, prior=game.prior if learner.uses_true_prior else None)
-        rng = np.random.default_rng(seed)
-        arrays = {"expected_utility": np.zeros(T), "state": np.zeros(T, np.int32), "signal": np.zeros(T, np.int32),
-                  "action": np.zeros(T, np.int32), "utility": np.zeros(T), "obeyed": np.zeros(T, bool)}
-        t, resolves = 1, []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=T, initial=t - 1, desc=f"{learner.name} on {game.name or 'game'}", unit="round")
-    V = game.sender
-    last_saved = t
-    outcome, outcome_of = None, None
-    while t <= T:
-        if learner.is_update(t):
-            resolves.append(t)
-        scheme = learner.commit(t)
-        if scheme is not outcome_of:
-            outcome, outcome_of = evaluate_scheme(game, scheme, receiver_delta), scheme
-        chunk_end = ((t - 1) // CHUNK + 1) * CHUNK          # chunk boundaries are fixed: resumable
-        end = int(min(T, learner.next_update(t) - 1, chunk_end))
-        L = end - t + 1
-        states = rng.choice(m, size=L, p=game.prior)
-        cdf = np.cumsum(scheme, axis=1)
-        u = rng.random(L)
-        signals = np.minimum((u[:, None] >= cdf[states]).sum(axis=1), n - 1)
-        actions = outcome.actions[signals]
-        sl = slice(t - 1, end)
-        arrays["expected_utility"][sl] = outcome.expected_utility
-        arrays["state"][sl], arrays["signal"][sl], arrays["action"][sl] = states, signals, actions
-        arrays["utility"][sl] = V[states, actions]
-        arrays["obeyed"][sl] = actions == signals
-        learner.observe(t, states, signals, actions, V[states, actions])
-        t = end + 1
-        if bar is not None:
-            bar.update(L)
-        at_boundary = (t - 1) % CHUNK == 0 or t > T
-        if path and at_boundary and (t - last_saved >= checkpoint_every or t > T):
-            write_atomic(path, pickle.dumps({"T": T, "seed": int(seed), "game": game.to_dict(), "learner": learner,
-                                             "rng": rng.bit_generator.state, "arrays": arrays, "t": t,
-                                             "resolves": resolves, "receiver_delta": float(receiver_delta)}, protocol=pickle.HIGHEST_PROTOCOL))
-            last_saved = t
-        if stop_after is not None and t - 1 >= stop_after and t <= T:
-            if bar is not None:
-                bar.close()
-            return None
-    if bar is not None:
-        bar.close()
-    rb = regret_bound(game, np.arange(1, T + 1), delta)
-    opt = rb.optimal_value
-    return Trace(game.name or "game", learner.name, T, int(seed), delta, opt, bound=rb.value,
-                 within_theorem=rb.within_theorem and receiver_delta == 0, resolves=resolves, **arrays)
+    L = end - t + 1
+    states = rs.rng.choice(m, size=L, p=game.prior)
+    cdf = np.cumsum(scheme, axis=1)
+    u = rs.rng.random(L)
+    signals = np.minimum((u[:, None] >= cdf[states]).sum(axis=1), n - 1)
+    actions = outcome.actions[signals]
+    utilities = game.sender[states, actions]
+    sl, a = slice(t - 1, end), rs.arrays
+    a["expected_utility"][sl] = outcome.expected_utility
+    a["state"][sl], a["signal"][sl], a["action"][sl] = states, signals, actions
+    a["utility"][sl] = utilities
+    a["obeyed"][sl] = actions == signals
+    rs.learner.observe(t, states, signals, actions, utilities)
+    rs.t = end + 1
+
+
+def _save(path: str, identity: dict, rs: _RunState) -> None:
+    write_atomic(path, pickle.dumps({**identity, "learner": rs.learner, "rng": rs.rng.bit_generator.state,
+                                     "arrays": rs.arrays, "t": rs.t, "resolves": rs.resolves},
+                                    protocol=pickle.HIGHEST_PROTOCOL))
