@@ -1,0 +1,60 @@
+"""The correspondence between schemes and Bayes-plausible distributions of posteriors."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..game import PersuasionGame
+from .responses import _data
+
+
+def posteriors_from_scheme(game: PersuasionGame, scheme, exact: bool = False):
+    """Decompose a scheme into a Bayes-plausible distribution of posteriors.
+
+    Returns ``(weights, posteriors)``: ``weights[s] = P(signal s)`` and
+    ``posteriors[s]`` the belief after ``s``, for the signals sent with
+    positive probability only (so ``sum_s weights[s] posteriors[s] = prior``).
+    """
+    prior = _data(game, exact)[0]
+    pi = np.asarray(scheme, dtype=object if exact else float)
+    if pi.ndim != 2 or pi.shape[0] != game.num_states:
+        raise InvalidArgumentError("posteriors_from_scheme()", "scheme",
+                                   f"must be a table with one row per state ({game.num_states})", f"shape {pi.shape}")
+    joint = prior[:, None] * pi
+    w = joint.sum(axis=0)
+    keep = [s for s in range(pi.shape[1]) if w[s] > 0]
+    return w[keep], np.array([joint[:, s] / w[s] for s in keep], dtype=pi.dtype).reshape(len(keep), -1)
+
+
+def scheme_from_posteriors(game: PersuasionGame, weights: Sequence, posteriors, exact: bool = False,
+                           tolerance: float = 1e-9) -> np.ndarray:
+    """The scheme that induces the given distribution of posteriors.
+
+    ``pi[w, s] = weights[s] posteriors[s][w] / prior[w]``; states with zero
+    prior get the conditional distribution ``weights`` (any row would do).
+
+    Raises ``InvalidArgumentError`` unless the posteriors are Bayes-plausible:
+    ``sum_s weights[s] posteriors[s] = prior`` (exactly, or within ``tolerance``).
+    """
+    prior = _data(game, exact)[0]
+    dt = object if exact else float
+    w = np.asarray(weights, dtype=dt)
+    P = np.asarray(posteriors, dtype=dt)
+    if P.ndim != 2 or P.shape != (w.shape[0], game.num_states):
+        raise InvalidArgumentError("scheme_from_posteriors()", "posteriors",
+                                   f"must be a (signals x states) table matching weights ({w.shape[0]} x {game.num_states})",
+                                   f"shape {P.shape}")
+    if (w < 0).any() or (P < 0).any():
+        raise InvalidArgumentError("scheme_from_posteriors()", "weights/posteriors", "must be non-negative", "a negative entry")
+    mean = w.dot(P)
+    err = max(abs(mean - prior))
+    if (exact and err != 0) or (not exact and err > tolerance):
+        raise InvalidArgumentError("scheme_from_posteriors()", "posteriors",
+                                   "must average back to the prior (Bayes plausibility)", f"max error {err}")
+    pi = np.empty((game.num_states, w.shape[0]), dtype=dt)
+    for s in range(w.shape[0]):
+        for i in range(game.num_states):
+            pi[i, s] = w[s] * P[s, i] / prior[i] if prior[i] > 0 else w[s] / w.sum()
+    return pi

@@ -1,0 +1,41 @@
+"""The Advisor's value function and the benchmark values (no information, full revelation, first best)."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from ..game import PersuasionGame
+from ..rational import dot
+from .responses import _belief, _data, best_response
+
+
+def value_function(game: PersuasionGame, belief, tie: str = "sender", exact: bool = False):
+    """The Advisor's value ``v(mu) = sum_w mu[w] V[w, a*(mu)]`` at a posterior ``mu``."""
+    a = best_response(game, belief, tie=tie, exact=exact)
+    b = _belief(game, belief, exact, "value_function()")
+    return dot(b, _data(game, exact)[1][:, a])
+
+
+def no_information_value(game: PersuasionGame, tie: str = "sender", exact: bool = False):
+    """Value of sending no information: ``v(prior)``."""
+    return value_function(game, _data(game, exact)[0], tie=tie, exact=exact)
+
+
+def full_revelation_value(game: PersuasionGame, tie: str = "sender", exact: bool = False):
+    """Value of revealing the state: ``sum_w prior[w] V[w, a*(delta_w)]``."""
+    prior, V, _ = _data(game, exact)
+    m = game.num_states
+    one, zero = (Fraction(1), Fraction(0)) if exact else (1.0, 0.0)
+    total = zero
+    for w in range(m):
+        delta = np.full(m, zero, dtype=object if exact else float)
+        delta[w] = one
+        total += prior[w] * V[w, best_response(game, delta, tie=tie, exact=exact)]
+    return total
+
+
+def first_best_value(game: PersuasionGame, exact: bool = False):
+    """Upper bound ``sum_w prior[w] max_a V[w, a]`` (the Advisor choosing the action itself)."""
+    prior, V, _ = _data(game, exact)
+    return sum((prior[w] * max(V[w]) for w in range(game.num_states)), Fraction(0) if exact else 0.0)
