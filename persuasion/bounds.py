@@ -80,23 +80,12 @@ def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
             if any(scheme[w, a] > 0 for w in np.flatnonzero(_unsafe(U, prior, a, b)))]
 
 
-def _full_revelation_rows(game: PersuasionGame) -> np.ndarray:
-    return full_revelation_scheme_of(game.sender, game.receiver)
-
-
-def _optimum_safe_outside(game, Un, Vn, v_star_n, rows_kept, reveal) -> bool:
-    """Is there an optimal scheme, revealing zero-prior states, that is safe on every row not in
-    ``rows_kept`` (so the rows it needs are among them)?"""
+def _optimal_face(game, Un, Vn, v_star_n, reveal):
+    """The LP data of the optimal schemes that reveal zero-prior states: obedience at the prior, value at
+    least ``V*`` (normalised), rows summing to 1, and bounds pinning the zero-prior rows to ``reveal``.
+    Returns ``(A_ub, b_ub, A_eq, lower, upper)`` over ``x[w, a]`` flattened."""
     m, n = game.shape
     prior = game.prior
-    upper = np.ones((m, n))
-    for a, b in obedience_pairs(n):
-        if (a, b) not in rows_kept:
-            upper[_unsafe(game.receiver, prior, a, b), a] = 0.0
-    zero = prior == 0
-    upper[zero] = reveal[zero]
-    lower = np.zeros((m, n))
-    lower[zero] = reveal[zero]
     pairs = obedience_pairs(n)
     A_ub = np.zeros((len(pairs) + 1, m * n))
     for k, (a, b) in enumerate(pairs):
@@ -104,7 +93,20 @@ def _optimum_safe_outside(game, Un, Vn, v_star_n, rows_kept, reveal) -> bool:
     A_ub[-1] = -(prior[:, None] * Vn).reshape(-1)
     b_ub = np.zeros(len(pairs) + 1)
     b_ub[-1] = -(v_star_n - 1e-9)
-    A_eq = np.kron(np.eye(m), np.ones((1, n)))
+    zero = prior == 0
+    lower, upper = np.zeros((m, n)), np.ones((m, n))
+    lower[zero], upper[zero] = reveal[zero], reveal[zero]
+    return A_ub, b_ub, np.kron(np.eye(m), np.ones((1, n))), lower, upper
+
+
+def _optimum_safe_outside(game, Un, Vn, v_star_n, rows_kept, reveal) -> bool:
+    """Is there an optimal scheme, revealing zero-prior states, that is safe on every row not in
+    ``rows_kept`` (so the rows it needs are among them)?"""
+    m, n = game.shape
+    A_ub, b_ub, A_eq, lower, upper = _optimal_face(game, Un, Vn, v_star_n, reveal)
+    for a, b in obedience_pairs(n):
+        if (a, b) not in rows_kept:
+            upper[_unsafe(game.receiver, game.prior, a, b), a] = 0.0
     res = linprog(np.zeros(m * n), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(m),
                   bounds=list(zip(lower.reshape(-1), upper.reshape(-1))), method="highs")
     return res.status == 0
@@ -177,7 +179,7 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
     if v_star is None:
         v_star = float(solve(game, exact=True).value)
     v_star_n = (v_star / sc.aV - float(prior @ sc.cV)) / sc.bV
-    reveal = _full_revelation_rows(game)
+    reveal = full_revelation_scheme_of(game.sender, game.receiver)
     candidates = [(int(a), int(b)) for a, b in obedience_pairs(n) if _unsafe(game.receiver, prior, a, b).any()]
     if len(candidates) <= EXHAUSTIVE_ROWS:
         feasible, infeasible = [], []
@@ -208,29 +210,15 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
 def _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal) -> np.ndarray:
     """An optimal scheme revealing zero-prior states with the least mass on unsafe recommendations."""
     m, n = game.shape
-    prior = game.prior
     cost = np.zeros((m, n))
     for a, b in obedience_pairs(n):
-        cost[_unsafe(game.receiver, prior, a, b), a] = 1.0
-    zero = prior == 0
-    pairs = obedience_pairs(n)
-    A_ub = np.zeros((len(pairs) + 1, m * n))
-    for k, (a, b) in enumerate(pairs):
-        A_ub[k, np.arange(m) * n + a] = -prior * (Un[:, a] - Un[:, b])
-    A_ub[-1] = -(prior[:, None] * Vn).reshape(-1)
-    b_ub = np.zeros(len(pairs) + 1)
-    b_ub[-1] = -(v_star_n - 1e-9)
-    lower, upper = np.zeros((m, n)), np.ones((m, n))
-    lower[zero], upper[zero] = reveal[zero], reveal[zero]
-    res = linprog(cost.reshape(-1), A_ub=A_ub, b_ub=b_ub, A_eq=np.kron(np.eye(m), np.ones((1, n))),
-                  b_eq=np.ones(m), bounds=list(zip(lower.reshape(-1), upper.reshape(-1))), method="highs")
+        cost[_unsafe(game.receiver, game.prior, a, b), a] = 1.0
+    A_ub, b_ub, A_eq, lower, upper = _optimal_face(game, Un, Vn, v_star_n, reveal)
+    res = linprog(cost.reshape(-1), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(m),
+                  bounds=list(zip(lower.reshape(-1), upper.reshape(-1))), method="highs")
     if res.status != 0:
-        return np.asarray(solve_scheme(game), dtype=float)
+        return np.asarray(solve(game, exact=True).scheme, dtype=float)
     return np.where(res.x.reshape(m, n) > 1e-9, res.x.reshape(m, n), 0.0)
-
-
-def solve_scheme(game: PersuasionGame):
-    return solve(game, exact=True).scheme
 
 
 @dataclass(frozen=True)

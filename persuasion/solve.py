@@ -49,13 +49,14 @@ from fractions import Fraction
 import numpy as np
 
 from . import backends
+from .analysis import best_response
 from .closed_forms import solve_closed_form
 from .constraint_generation import solve_generation
-from .errors import CertificateError, InvalidArgumentError
+from .errors import CertificateError, InvalidArgumentError, SolverError
 from .exact import rational_simplex, resolve_basis
 from .game import PersuasionGame
-from .lp import build_float_lp, obedience_coefficients, obedience_pairs
-from .solution import Solution, assemble
+from .lp import FloatLP, build_float_lp, obedience_coefficients, obedience_matrix, obedience_pairs
+from .solution import Solution, assemble, game_scaling
 
 FLOAT_METHODS = ("auto", "closed-form", "highs-cg", "highs", "linprog", "cvxpy")
 EXACT_METHODS = ("auto", "closed-form", "highs-cg", "highs", "rational-simplex")
@@ -182,9 +183,6 @@ def value_interval(game: PersuasionGame, width: float = CONDITIONING_WIDTH, opti
 def _shifted_value(game: PersuasionGame, shift: float, options=None) -> float | None:
     """Optimal value with every live obedience row's right-hand side moved by ``shift`` (normalised units;
     negative: the Receiver must prefer the recommendation by ``-shift``), or ``None`` if infeasible."""
-    from .errors import SolverError
-    from .lp import FloatLP, obedience_matrix
-    from .solution import game_scaling
     gn = normalised_game(game)
     lp = build_float_lp(gn)
     live = np.abs(gn.receiver[:, lp.pairs[:, 0]] - gn.receiver[:, lp.pairs[:, 1]]).max(axis=0) > 0
@@ -209,7 +207,6 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options) -> Solut
     # tightened LP alone brackets the exact value from below
     low = _shifted_value(game, -CONDITIONING_WIDTH, options)
     interval = None if low is None else (low, float(sol.value))
-    from .solution import game_scaling
     spread = game_scaling(game)
     scale = spread.aV * spread.bV
     if interval is not None and (interval[1] - interval[0]) <= CONDITIONING_TOLERANCE * scale:
@@ -256,14 +253,12 @@ def _check_memory(game: PersuasionGame) -> None:
 
 def normalised_game(game: PersuasionGame) -> PersuasionGame:
     """``game`` with utilities normalised to spread 1 (same prior and labels; same optimal schemes)."""
-    from .solution import game_scaling
     sc = game_scaling(game)
     return PersuasionGame(game.prior, sc.sender, sc.receiver, game.states, game.actions, name=game.name)
 
 
 def _back(game: PersuasionGame, y_n, lam_n) -> tuple[np.ndarray, np.ndarray]:
     """Duals of the normalised game in ``game``'s units."""
-    from .solution import game_scaling
     sc = game_scaling(game)
     return sc.y_out(y_n, game.prior), sc.lam_out(lam_n)
 
@@ -324,7 +319,6 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
 
 def _solve_rational_simplex(game: PersuasionGame) -> Solution:
     """Standard form: columns x (m*n) then slacks s (K); rows ``sum_a x = 1`` and ``G x - s = 0``."""
-    from .analysis import best_response
     prior, V, U = game.rational()
     m, n = game.shape
     pairs = obedience_pairs(n)

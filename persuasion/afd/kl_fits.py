@@ -78,48 +78,50 @@ def _solve(problem) -> bool:
     return problem.status == cp.OPTIMAL
 
 
+def _best_over_modes(p: np.ndarray, direction: str, problem_for) -> KLFit:
+    """Solve the convex problem ``problem_for(c, q)`` for every mode ``c`` (``None``: skip the mode) and keep
+    the distribution of smallest divergence in ``direction``."""
+    import cvxpy as cp
+    K = p.size
+    best, solved = None, 0
+    for c in range(K):
+        q = cp.Variable(K)
+        problem = problem_for(c, q)
+        if problem is None or not _solve(problem):
+            continue
+        solved += 1
+        qv = _clean(q.value)
+        val = kl(p, qv) if direction == "forward" else kl(qv, p)
+        if best is None or val < best[0] - 1e-12:
+            best = (val, qv, c)
+    return KLFit(best[1], best[2], best[0], direction, solved)
+
+
 def forward_fit(p) -> KLFit:
     """The unimodal ``q`` minimising ``KL(p || q)`` (SFT on demonstrations drawn from ``p``)."""
     import cvxpy as cp
     p = _target(p)
-    K = p.size
-    best, solved = None, 0
-    support = p > 0
-    for c in range(K):
-        q = cp.Variable(K)
-        obj = cp.Minimize(-cp.sum(cp.multiply(p[support], cp.log(q[np.flatnonzero(support)]))))
-        if not _solve(cp.Problem(obj, _unimodal_constraints(q, c, K))):
-            continue
-        solved += 1
-        qv = _clean(q.value)
-        val = kl(p, qv)
-        if best is None or val < best[0] - 1e-12:
-            best = (val, qv, c)
-    return KLFit(best[1], best[2], best[0], "forward", solved)
+    support = np.flatnonzero(p > 0)
+
+    def problem(c, q):
+        obj = cp.Minimize(-cp.sum(cp.multiply(p[support], cp.log(q[support]))))
+        return cp.Problem(obj, _unimodal_constraints(q, c, p.size))
+    return _best_over_modes(p, "forward", problem)
 
 
 def reverse_fit(p) -> KLFit:
     """The unimodal ``q`` minimising ``KL(q || p)`` (mode-seeking imitation of ``p``)."""
     import cvxpy as cp
     p = _target(p)
-    K = p.size
-    best, solved = None, 0
     zero = np.flatnonzero(p <= 0)
     logp = np.log(np.where(p > 0, p, 1.0))
-    for c in range(K):
+
+    def problem(c, q):
         if p[c] <= 0:
-            continue                                 # the mode must carry mass, and q = 0 wherever p = 0
-        q = cp.Variable(K)
-        cons = _unimodal_constraints(q, c, K) + ([q[zero] == 0] if zero.size else [])
-        obj = cp.Minimize(-cp.sum(cp.entr(q)) - logp @ q)
-        if not _solve(cp.Problem(obj, cons)):
-            continue
-        solved += 1
-        qv = _clean(q.value)
-        val = kl(qv, p)
-        if best is None or val < best[0] - 1e-12:
-            best = (val, qv, c)
-    return KLFit(best[1], best[2], best[0], "reverse", solved)
+            return None                              # the mode must carry mass, and q = 0 wherever p = 0
+        cons = _unimodal_constraints(q, c, p.size) + ([q[zero] == 0] if zero.size else [])
+        return cp.Problem(cp.Minimize(-cp.sum(cp.entr(q)) - logp @ q), cons)
+    return _best_over_modes(p, "reverse", problem)
 
 
 def _clean(q) -> np.ndarray:
