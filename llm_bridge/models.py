@@ -304,14 +304,18 @@ class LanguageModel:
                 out[i] = Generation(decoded[r], float(sums[r]), int(counts[r]))
         return out
 
-    def log_likelihood(self, prompts: list[str], continuations: list[str], progress: bool = False) -> list[float]:
-        """Mean log-probability per token of each continuation given its prompt.
+    def log_likelihood(self, prompts: list[str], continuations: list[str], progress: bool = False,
+                       reduce: str = "mean") -> list[float]:
+        """Mean (``reduce="mean"``) or total (``reduce="sum"``) log-probability of each continuation given
+        its prompt.
 
         Batched with right padding and an attention mask (real tokens keep positions 0..L-1 and never
         attend to padding), ``config.batch_size`` pairs per forward pass; the same values as scoring
         one pair at a time up to float rounding (a test checks).
         """
         import torch
+        if reduce not in ("mean", "sum"):
+            raise ValueError(f"log_likelihood: reduce must be 'mean' or 'sum'; got {reduce!r}")
         if len(prompts) != len(continuations):
             raise ValueError(f"log_likelihood: {len(prompts)} prompts but {len(continuations)} continuations")
         pairs = []
@@ -348,7 +352,10 @@ class LanguageModel:
             sums = torch.zeros(len(idx), device=dev).index_add_(0, rows, lp).tolist()
             counts = mask.sum(dim=1).tolist()
             for r, i in enumerate(idx):
-                scores[i] = sums[r] / counts[r] if counts[r] else 0.0
+                if reduce == "sum":
+                    scores[i] = sums[r]
+                else:
+                    scores[i] = sums[r] / counts[r] if counts[r] else 0.0
         return scores
 
     def save(self, path: str | os.PathLike) -> None:

@@ -4,7 +4,7 @@ Each loader returns :class:`Problem` records from a package that ships its
 data (nothing is downloaded):
 
 * ``gsm_symbolic``: GSM-Symbolic problems generated offline by reasoning-gym
-  (templates of GSM8K test questions); items ``first_step`` (the first line
+  (templates of GSM8K test questions; ``meta["template"]`` is the template's index); items ``first_step`` (the first line
   of the reference solution) and ``worked_solution`` (all of it).
 * ``champ``: the 270 CHAMP competition problems (champ-dataset); items
   ``concept`` and ``hint`` (the first annotated concept and hint), and the
@@ -42,7 +42,7 @@ def gsm_symbolic(n: int, seed: int = 0) -> list[Problem]:
         first = next((ln.strip() for ln in cot.splitlines() if ln.strip()), "")
         out.append(Problem(f"gsm_symbolic/{seed}/{i}", "gsm_symbolic", e["question"], str(e["answer"]),
                            {"first_step": first, "worked_solution": cot},
-                           {"template": e["metadata"].get("source_index"),
+                           {"template": int(ds.task_indices[i]), "index": e["metadata"].get("source_index"),
                             "difficulty": e["metadata"].get("difficulty")}))
     return out
 

@@ -1,0 +1,340 @@
+"""Alignment from demonstrations on GSM-Symbolic: SFT, the Init-SFT reward, Best-of-N against the checker.
+
+The stages (each resumable; a finished stage is read back, an interrupted
+one goes on from its last written problem):
+
+1. **Split.**  GSM-Symbolic problems are split by *template*: held-out
+   problems come from templates no demonstration uses.
+2. **SFT** (forward KL to the demonstrations): the initial policy is
+   fine-tuned on the worked solutions of the demonstration problems.
+3. **Classifier data.**  Both policies sample completions of the first
+   ``n_classifier_problems`` demonstration prompts; the Init-SFT classifier
+   (:class:`~llm_bridge.demonstration_rewards.InitSFTClassifier`) is fitted
+   on them, its accuracy measured on prompts it did not see.
+4. **Pools.**  Each policy samples ``pool_size`` completions of every
+   held-out problem; each completion is checked (math-verify, the golden
+   reward) and scored by the other policy, so both log-probabilities are
+   known (the log-ratio reward).
+5. **Best-of-N.**  For each ``N``, policy and selector (random pick,
+   classifier, log-ratio, oracle): the exact accuracy averaged over every
+   ``N``-subset of the pool, one nested draw per problem for Wilson intervals
+   and paired McNemar tests, the proxy reward of the kept sample, and the KL
+   estimate ``log N - (N-1)/N``.
+
+Files in ``out``: ``split.json``, ``sft/`` (the SFT model, ``done.json``),
+``classifier_samples.jsonl``, ``pool.jsonl``, ``cross_scores.jsonl``,
+``report.json``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import best_of_n as bon
+from .demonstration_rewards import InitSFTClassifier, held_out_accuracy, log_ratio
+from .estimation import wilson
+from .stats import holm, mcnemar_exact
+
+POLICIES = ("init", "sft")
+SELECTORS = ("random", "classifier", "log_ratio", "oracle")
+
+
+@dataclass
+class AfdConfig:
+    """What one AfD run does (defaults: the CPU run of docs/afd_results.md)."""
+
+    out: str = "results/afd_gsm_smollm2"
+    seed: int = 0
+    n_generated: int = 800              # GSM-Symbolic problems generated, then split by template
+    test_template_fraction: float = 0.4  # share of templates held out
+    n_demonstrations: int = 192         # SFT examples (worked solutions)
+    n_classifier_problems: int = 100    # demonstration prompts both policies sample for the classifier
+    classifier_samples: int = 2         # samples per prompt and policy for the classifier
+    classifier_c: float = 1.0           # inverse L2 strength of the classifier
+    n_test: int = 100                   # held-out problems
+    pool_size: int = 16                 # samples per held-out problem and policy
+    ns: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16])
+    max_new_tokens: int = 128
+    temperature: float = 1.0
+    problems_per_call: int = 4          # held-out problems per generate() call (pool_size each)
+    sft_epochs: int = 1
+    sft_batch_size: int = 8
+    sft_learning_rate: float = 5e-5
+    sft_max_length: int = 512           # tokens per SFT example (prompt + solution)
+    checker_mode: str = "flexible"      # answer extraction: last number ("flexible") or "#### n" ("strict")
+    instruction: str = "Solve the problem step by step. End with a last line of the form '#### <number>'."
+
+    def __post_init__(self):
+        if sorted(self.ns) != self.ns or not self.ns or self.ns[0] < 1 or self.ns[-1] > self.pool_size:
+            raise ValueError(f"AfdConfig: ns must be increasing, between 1 and pool_size={self.pool_size}; "
+                             f"got {self.ns}")
+        if self.checker_mode not in ("flexible", "strict"):
+            raise ValueError(f"AfdConfig: checker_mode must be 'flexible' or 'strict'; got {self.checker_mode!r}")
+        if not 0 < self.test_template_fraction < 1:
+            raise ValueError(f"AfdConfig: test_template_fraction must lie in (0, 1); got {self.test_template_fraction}")
+        if self.n_classifier_problems > self.n_demonstrations:
+            raise ValueError("AfdConfig: n_classifier_problems must not exceed n_demonstrations")
+
+
+def prompt_of(problem, cfg: AfdConfig) -> str:
+    return f"{problem.prompt}\n{cfg.instruction}"
+
+
+# ------------------------------------------------------------------ files
+def _read_jsonl(path: Path) -> list[dict]:
+    """Records of a JSONL file; a last line cut by an interruption is dropped."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return out
+
+
+def _append(path: Path, records: list[dict]) -> None:
+    with path.open("a") as fh:
+        for r in records:
+            fh.write(json.dumps(r) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _progress(it, desc, total=None):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return it
+    return tqdm(it, desc=desc, total=total)
+
+
+# ------------------------------------------------------------------ stages
+def split_problems(problems, cfg: AfdConfig) -> tuple[list, list]:
+    """(demonstration problems, held-out problems): held-out ones come from templates never demonstrated."""
+    templates = sorted({str(p.meta.get("template")) for p in problems})
+    rng = np.random.default_rng(cfg.seed)
+    n_test = max(1, int(round(cfg.test_template_fraction * len(templates))))
+    held = set(rng.permutation(templates)[:n_test].tolist())
+    demos = [p for p in problems if str(p.meta.get("template")) not in held][:cfg.n_demonstrations]
+    test = [p for p in problems if str(p.meta.get("template")) in held][:cfg.n_test]
+    if len(demos) < cfg.n_demonstrations or len(test) < cfg.n_test:
+        raise ValueError(f"AfdConfig: {len(problems)} generated problems give {len(demos)} demonstrations and "
+                         f"{len(test)} held-out problems; raise n_generated")
+    return demos, test
+
+
+def train_sft(load_model, demos, cfg: AfdConfig, out: Path):
+    """The SFT policy, trained once and saved in ``out/sft`` (read back on a resume)."""
+    from .training import SFTConfig, sft
+    done = out / "sft" / "done.json"
+    if done.exists():
+        return load_model(str(out / "sft")), json.loads(done.read_text())
+    lm = load_model(None)
+    t = time.time()
+    losses = sft(lm, [(prompt_of(p, cfg), p.items["worked_solution"]) for p in demos],
+                 SFTConfig(epochs=cfg.sft_epochs, batch_size=cfg.sft_batch_size,
+                           learning_rate=cfg.sft_learning_rate, seed=cfg.seed,
+                           max_length=cfg.sft_max_length), progress=True)
+    tmp = out / "sft.tmp"
+    lm.save(tmp)
+    info = {"losses": losses, "seconds": time.time() - t, "n": len(demos)}
+    (tmp / "done.json").write_text(json.dumps(info))
+    if (out / "sft").exists():
+        import shutil
+        shutil.rmtree(out / "sft")
+    tmp.rename(out / "sft")
+    return lm, info
+
+
+def _sampling(cfg: AfdConfig, seed: int):
+    from .models import SamplingConfig
+    return SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, seed=seed)
+
+
+def classifier_samples(models: dict, demos, cfg: AfdConfig, out: Path) -> list[dict]:
+    """Completions of the classifier prompts from both policies (appended per prompt chunk)."""
+    path = out / "classifier_samples.jsonl"
+    recs = _read_jsonl(path)
+    done = {(r["policy"], r["problem"]) for r in recs}
+    probs = demos[:cfg.n_classifier_problems]
+    chunk = max(1, cfg.problems_per_call * cfg.pool_size // cfg.classifier_samples)
+    for pi, policy in enumerate(POLICIES):
+        todo = [p for p in probs if (policy, p.id) not in done]
+        for c in _progress(range(0, len(todo), chunk), f"classifier samples ({policy})"):
+            part = todo[c:c + chunk]
+            prompts = [prompt_of(p, cfg) for p in part for _ in range(cfg.classifier_samples)]
+            seed = cfg.seed + 7919 * (pi + 1) + probs.index(part[0]) * 101
+            gens = models[policy].generate_scored(prompts, _sampling(cfg, seed))
+            new = [{"policy": policy, "problem": p.id, "k": k, "text": gens[j * cfg.classifier_samples + k].text}
+                   for j, p in enumerate(part) for k in range(cfg.classifier_samples)]
+            _append(path, new)
+            recs.extend(new)
+    return recs
+
+
+def sample_pools(models: dict, test, cfg: AfdConfig, out: Path) -> dict:
+    """``pool_size`` completions of each held-out problem from each policy, with their own log-probability
+    and the checker's verdict; appended per chunk of problems."""
+    from .checkers import check_math
+    path = out / "pool.jsonl"
+    pools = {(r["policy"], r["problem"]): r for r in _read_jsonl(path)}
+    for pi, policy in enumerate(POLICIES):
+        todo = [p for p in test if (policy, p.id) not in pools]
+        step = cfg.problems_per_call
+        for c in _progress(range(0, len(todo), step), f"pools ({policy})", total=-(-len(todo) // step)):
+            part = todo[c:c + step]
+            prompts = [prompt_of(p, cfg) for p in part for _ in range(cfg.pool_size)]
+            seed = cfg.seed + 104729 * (pi + 1) + test.index(part[0]) * 1009
+            gens = models[policy].generate_scored(prompts, _sampling(cfg, seed))
+            new = []
+            for j, p in enumerate(part):
+                g = gens[j * cfg.pool_size:(j + 1) * cfg.pool_size]
+                new.append({"policy": policy, "problem": p.id, "gold": p.answer, "texts": [x.text for x in g],
+                            f"logp_{policy}": [x.logprob for x in g], "n_tokens": [x.n_tokens for x in g],
+                            "correct": [check_math(p.answer, x.text, cfg.checker_mode).correct for x in g]})
+            _append(path, new)
+            pools.update({(r["policy"], r["problem"]): r for r in new})
+    return pools
+
+
+def cross_score(models: dict, test, pools: dict, cfg: AfdConfig, out: Path) -> dict:
+    """Each pooled completion's log-probability under the other policy (appended per problem)."""
+    path = out / "cross_scores.jsonl"
+    scores = {(r["policy"], r["problem"]): r["logp"] for r in _read_jsonl(path)}
+    for policy in POLICIES:
+        other = "init" if policy == "sft" else "sft"
+        todo = [p for p in test if (policy, p.id) not in scores]
+        for p in _progress(todo, f"scores of {policy} samples under {other}"):
+            texts = pools[(policy, p.id)]["texts"]
+            lp = models[other].log_likelihood([prompt_of(p, cfg)] * len(texts), texts, reduce="sum")
+            _append(path, [{"policy": policy, "problem": p.id, "logp": lp}])
+            scores[(policy, p.id)] = lp
+    return scores
+
+
+# ------------------------------------------------------------------ analysis
+def fit_classifier(tokenizer, recs: list[dict], cfg: AfdConfig):
+    ids = [tokenizer(r["text"], add_special_tokens=False)["input_ids"] for r in recs]
+    labels = [1 if r["policy"] == "sft" else 0 for r in recs]
+    groups = [r["problem"] for r in recs]
+    held = held_out_accuracy(ids, labels, groups, seed=cfg.seed, c=cfg.classifier_c)
+    clf = InitSFTClassifier(c=cfg.classifier_c, seed=cfg.seed).fit(ids, labels)
+    return clf, held
+
+
+def best_of_n_table(rewards: dict, correct: dict, test_ids: list[str], cfg: AfdConfig) -> dict:
+    """For each policy, selector and N: exact accuracy, drawn accuracy with its Wilson interval, the kept
+    sample's proxy rewards, and the paired outcomes (for the tests)."""
+    rng = np.random.default_rng(cfg.seed + 1)
+    orders = {(pol, pid): bon.draw_order(cfg.pool_size, rng) for pol in POLICIES for pid in test_ids}
+    table = {}
+    for pol in POLICIES:
+        for sel in SELECTORS:
+            for n in cfg.ns:
+                exact, drawn, proxy = [], [], {"classifier": [], "log_ratio": []}
+                for pid in test_ids:
+                    g = np.asarray(correct[(pol, pid)], dtype=float)
+                    # the oracle keeps a correct sample when one is drawn (ties broken uniformly)
+                    r = {"random": np.zeros_like(g), "oracle": g}.get(sel)
+                    r = rewards[sel][(pol, pid)] if r is None else r
+                    w = bon.pick_probabilities(r, n)
+                    exact.append(float(w @ g))
+                    drawn.append(bool(g[bon.draw_pick(r, orders[(pol, pid)], n)]))
+                    for name in proxy:
+                        proxy[name].append(float(w @ rewards[name][(pol, pid)]))
+                lo, hi = wilson(sum(drawn), len(drawn))
+                table[(pol, sel, n)] = {"exact": float(np.mean(exact)), "drawn": float(np.mean(drawn)),
+                                        "wilson": [float(lo), float(hi)], "n_problems": len(drawn),
+                                        "proxy_classifier": float(np.mean(proxy["classifier"])),
+                                        "proxy_log_ratio": float(np.mean(proxy["log_ratio"])),
+                                        "outcomes": drawn, "exact_per_problem": exact}
+    return table
+
+
+def paired_tests(table: dict, cfg: AfdConfig) -> list[dict]:
+    """McNemar tests of each learned selector against random pick at the same N, policy and draws (Holm over
+    the family)."""
+    tests = []
+    for pol in POLICIES:
+        for sel in ("classifier", "log_ratio"):
+            for n in cfg.ns:
+                if n == 1:
+                    continue            # one sample: every selector keeps it
+                t = mcnemar_exact(table[(pol, sel, n)]["outcomes"], table[(pol, "random", n)]["outcomes"])
+                tests.append({"policy": pol, "selector": sel, "n": n, **t})
+    for t, p in zip(tests, holm([t["p"] for t in tests])):
+        t["p_holm"] = p
+    return tests
+
+
+def run(load_model, cfg: AfdConfig, problems) -> dict:
+    """Every stage; ``load_model(path_or_None)`` returns a LanguageModel (None: the initial policy)."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    demos, test = split_problems(problems, cfg)
+    (out / "split.json").write_text(json.dumps({"demonstrations": [p.id for p in demos],
+                                                "held_out": [p.id for p in test], "config": asdict(cfg)}))
+    sft_lm, sft_info = train_sft(load_model, demos, cfg, out)
+    models = {"init": load_model(None), "sft": sft_lm}
+    timings["sft_seconds"] = sft_info["seconds"]
+    t = time.time()
+    recs = classifier_samples(models, demos, cfg, out)
+    timings["classifier_samples_seconds_this_call"] = time.time() - t
+    t = time.time()
+    pools = sample_pools(models, test, cfg, out)
+    timings["pools_seconds_this_call"] = time.time() - t
+    t = time.time()
+    cross = cross_score(models, test, pools, cfg, out)
+    timings["cross_scores_seconds_this_call"] = time.time() - t
+    tok = models["init"].tokenizer
+    clf, held = fit_classifier(tok, recs, cfg)
+    test_ids = [p.id for p in test]
+    rewards = {"classifier": {}, "log_ratio": {}}
+    correct, lr_all, clf_all = {}, [], []
+    for pol in POLICIES:
+        for pid in test_ids:
+            rec = pools[(pol, pid)]
+            own = np.asarray(rec[f"logp_{pol}"])
+            other = np.asarray(cross[(pol, pid)])
+            lp_sft, lp_init = (own, other) if pol == "sft" else (other, own)
+            rewards["log_ratio"][(pol, pid)] = log_ratio(lp_sft, lp_init)
+            rewards["classifier"][(pol, pid)] = clf.score(
+                [tok(x, add_special_tokens=False)["input_ids"] for x in rec["texts"]])
+            correct[(pol, pid)] = rec["correct"]
+            lr_all.append(rewards["log_ratio"][(pol, pid)])
+            clf_all.append(rewards["classifier"][(pol, pid)])
+    from scipy.stats import spearmanr
+    agreement = {"spearman_pooled": float(spearmanr(np.concatenate(clf_all), np.concatenate(lr_all)).statistic),
+                 "same_sign": float(np.mean(np.sign(np.concatenate(clf_all)) == np.sign(np.concatenate(lr_all))))}
+    # the log-ratio as a classifier of the source policy, on the pools (no training involved)
+    lr_acc = float(np.mean([np.mean((rewards["log_ratio"][(pol, pid)] > 0) == (pol == "sft"))
+                            for pol in POLICIES for pid in test_ids]))
+    clf_pool_acc = float(np.mean([np.mean((rewards["classifier"][(pol, pid)] > 0) == (pol == "sft"))
+                                  for pol in POLICIES for pid in test_ids]))
+    table = best_of_n_table(rewards, correct, test_ids, cfg)
+    tests = paired_tests(table, cfg)
+    report = {
+        "config": asdict(cfg), "timings": timings,
+        "sft": {"n": sft_info["n"], "first_loss": sft_info["losses"][0], "last_loss": sft_info["losses"][-1],
+                "seconds": sft_info["seconds"]},
+        "classifier": {"held_out": {k: v for k, v in held.items() if k not in ("test_index", "test_scores")},
+                       "source_accuracy_on_pools": clf_pool_acc, "n_train_samples": len(recs)},
+        "log_ratio": {"source_accuracy_on_pools": lr_acc},
+        "agreement": agreement,
+        "best_of_n": [{"policy": k[0], "selector": k[1], "n": k[2], "kl_estimate": bon.kl_best_of_n(k[2]),
+                       **{a: b for a, b in v.items() if a not in ("outcomes", "exact_per_problem")}}
+                      for k, v in table.items()],
+        "tests": tests,
+        "mean_tokens": {pol: float(np.mean([np.mean(pools[(pol, pid)]["n_tokens"]) for pid in test_ids]))
+                        for pol in POLICIES},
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    return report
