@@ -87,15 +87,22 @@ def prompt_of(problem, cfg: AfdConfig) -> str:
 
 # ------------------------------------------------------------------ files
 def _read_jsonl(path: Path) -> list[dict]:
-    """Records of a JSONL file; a last line cut by an interruption is dropped."""
+    """Records of a JSONL file.  A line cut by an interruption (and anything after it) is removed from the
+    file, so the next append starts on a clean line."""
     if not path.exists():
         return []
-    out = []
-    for line in path.read_text().splitlines():
+    out, good = [], 0
+    raw = path.read_bytes()
+    for line in raw.splitlines(keepends=True):
         try:
+            if not line.endswith(b"\n"):
+                raise ValueError("cut")
             out.append(json.loads(line))
-        except json.JSONDecodeError:
+        except ValueError:
+            with path.open("r+b") as fh:
+                fh.truncate(good)
             break
+        good += len(line)
     return out
 
 
@@ -280,8 +287,19 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     timings = {}
     demos, test = split_problems(problems, cfg)
-    (out / "split.json").write_text(json.dumps({"demonstrations": [p.id for p in demos],
-                                                "held_out": [p.id for p in test], "config": asdict(cfg)}))
+    split = {"demonstrations": [p.id for p in demos], "held_out": [p.id for p in test], "config": asdict(cfg)}
+    saved = out / "split.json"
+    if saved.exists():                # a resume must be the same run: same config (wherever it lives), same split
+        try:
+            before = json.loads(saved.read_text())
+        except json.JSONDecodeError:
+            raise ValueError(f"{saved} is corrupt; remove {out} to start again") from None
+        same = lambda a: {**a, "config": {k: v for k, v in a.get("config", {}).items() if k != "out"}}  # noqa: E731
+        if same(before) != same(split):
+            raise ValueError(f"{saved} holds another run (its config or problems differ); "
+                             f"use another out folder or remove {out}")
+    else:
+        saved.write_text(json.dumps(split))
     sft_lm, sft_info = train_sft(load_model, demos, cfg, out)
     models = {"init": load_model(None), "sft": sft_lm}
     timings["sft_seconds"] = sft_info["seconds"]

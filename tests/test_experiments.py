@@ -242,3 +242,17 @@ def test_every_shipped_documents_game_config_loads_strictly(tmp_path):
     bad.write_text('task = "gsm_symbolic"\ngame = "category"\n')
     with pytest.raises(ConfigError, match=r"game must be 'category' \(task 'champ'\)"):
         load_run_config(bad)
+
+
+def test_every_shipped_afd_config_loads_strictly(tmp_path):
+    from experiments.afd_best_of_n import load_afd_config
+    for path in sorted(Path("experiments/configs").glob("afd_*.toml")):
+        runner, cfg = load_afd_config(path)
+        assert cfg.n_test >= 100 and cfg.ns[-1] <= cfg.pool_size and runner.model
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\npool_sise = 8\n')
+    with pytest.raises(ConfigError, match="unknown key 'pool_sise'"):
+        load_afd_config(bad)
+    bad.write_text('pool_size = 4\nns = [1, 8]\n')
+    r = subprocess.run([sys.executable, "-m", "experiments.afd_best_of_n", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 2 and "ns must be increasing" in r.stderr and "Traceback" not in r.stderr

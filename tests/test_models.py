@@ -143,3 +143,17 @@ def test_end_tokens_come_from_the_chat_template_not_the_tokenizer_default():
     again = LanguageModel(lm.tokenizer, lm.model, lm.config)
     (ids, labels), = sft_examples(again, [("Say yes.", "yes")])
     assert ids[-1] == labels[-1] == im_end and im_start not in labels
+
+
+def test_summed_log_likelihood_is_the_generation_log_probability(trained):
+    """reduce="sum" gives the sequence log-probability (what the AfD log-ratio reward subtracts)."""
+    lm, mapping, _ = trained
+    prompts = [f"state {k} ->" for k in mapping] + ["zzz"]
+    gens = lm.generate_scored(prompts, SamplingConfig(max_new_tokens=8, temperature=1.0, seed=2))
+    sums = lm.log_likelihood(prompts, [g.text for g in gens], reduce="sum")
+    means = lm.log_likelihood(prompts, [g.text for g in gens])
+    for g, s, m in zip(gens, sums, means):
+        assert s == pytest.approx(g.logprob, abs=1e-4)
+        assert s == pytest.approx(m * g.n_tokens, abs=1e-4)
+    with pytest.raises(ValueError, match="reduce must be"):
+        lm.log_likelihood(prompts, prompts, reduce="max")

@@ -1,0 +1,206 @@
+"""Best-of-N from a pool, the Init-SFT rewards and the AfD runner.
+
+The exact Best-of-N probabilities are checked against enumerating every
+subset and every tie-break; the classifier against a planted signal; the
+runner end to end with tiny models, resumed after an interruption.
+"""
+import itertools
+import json
+from fractions import Fraction
+from math import comb
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llm_bridge import best_of_n as bon
+
+pools = st.lists(st.integers(-3, 3), min_size=1, max_size=7)     # small integer rewards: ties are common
+
+
+def brute_force(rewards, n):
+    """Pick probabilities by enumerating every n-subset and, within it, every tied maximiser equally."""
+    m = len(rewards)
+    p = [Fraction(0)] * m
+    subsets = list(itertools.combinations(range(m), n))
+    for s in subsets:
+        top = max(rewards[i] for i in s)
+        best = [i for i in s if rewards[i] == top]
+        for i in best:
+            p[i] += Fraction(1, len(subsets) * len(best))
+    return [float(x) for x in p]
+
+
+@given(pools, st.data())
+def test_pick_probabilities_equal_enumerating_every_subset(rewards, data):
+    n = data.draw(st.integers(1, len(rewards)))
+    p = bon.pick_probabilities(rewards, n)
+    assert p == pytest.approx(brute_force(rewards, n), abs=1e-12)
+    assert p.sum() == pytest.approx(1.0)
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=8), st.data())
+def test_oracle_is_pass_at_n_and_bounds_every_selector(gold, data):
+    n = data.draw(st.integers(1, len(gold)))
+    rewards = data.draw(st.lists(st.integers(-2, 2), min_size=len(gold), max_size=len(gold)))
+    oracle = bon.oracle_best_of_n(gold, n)
+    # pass@n by its definition: the share of n-subsets holding a correct sample
+    subsets = list(itertools.combinations(range(len(gold)), n))
+    assert oracle == pytest.approx(sum(any(gold[i] for i in s) for s in subsets) / len(subsets))
+    assert bon.expected_best_of_n(np.asarray(gold, float), gold, n) == pytest.approx(oracle)
+    assert bon.expected_best_of_n(rewards, gold, n) <= oracle + 1e-12
+    assert bon.expected_best_of_n(np.zeros(len(gold)), gold, n) == pytest.approx(np.mean(gold))   # random pick
+
+
+def test_draws_average_to_the_exact_probabilities():
+    """Drawing orders and keeping the first n's best reproduces the exact pick probabilities (5,000 draws;
+    each frequency is within 0.03 of its probability except with probability below 1e-6 by Hoeffding)."""
+    rewards = np.array([0.0, 2.0, 2.0, 1.0, -1.0, 1.0])
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 4):
+        counts = np.zeros(rewards.size)
+        for _ in range(5000):
+            counts[bon.draw_pick(rewards, bon.draw_order(rewards.size, rng), n)] += 1
+        assert counts / 5000 == pytest.approx(bon.pick_probabilities(rewards, n), abs=0.03)
+
+
+def test_kl_estimate_and_bad_arguments():
+    assert bon.kl_best_of_n(1) == 0.0
+    assert all(bon.kl_best_of_n(n) < np.log(n) for n in (2, 4, 32))
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n must be"):
+            bon.kl_best_of_n(bad)
+    with pytest.raises(ValueError, match="n must be an integer with 1 <= n <= pool size 3"):
+        bon.pick_probabilities([1, 2, 3], 4)
+    with pytest.raises(ValueError, match="finite"):
+        bon.pick_probabilities([1, float("nan")], 1)
+    with pytest.raises(ValueError, match="one value per reward"):
+        bon.expected_best_of_n([1, 2], [1], 1)
+
+
+# ------------------------------------------------------------------ rewards
+pytest.importorskip("sklearn")
+from llm_bridge.demonstration_rewards import InitSFTClassifier, held_out_accuracy, log_ratio  # noqa: E402
+
+
+def planted(n_prompts, rng):
+    """Token sequences where SFT samples use token 7 followed by 8 more often than initial ones do."""
+    ids, labels, groups = [], [], []
+    for g in range(n_prompts):
+        for label in (0, 1):
+            for _ in range(2):
+                seq = rng.integers(10, 60, size=20).tolist()
+                if label == 1 and rng.random() < 0.9:
+                    seq[rng.integers(0, 19)] = 7
+                    seq[seq.index(7) + 1] = 8
+                ids.append(seq)
+                labels.append(label)
+                groups.append(g)
+    return ids, labels, groups
+
+
+def test_classifier_finds_a_planted_signal_on_unseen_prompts():
+    ids, labels, groups = planted(60, np.random.default_rng(1))
+    held = held_out_accuracy(ids, labels, groups, seed=0)
+    assert held["n_test"] > 0
+    assert held["accuracy"] > 0.85 and held["auc"] > 0.9
+    test_groups = {groups[i] for i in held["test_index"]}
+    train_groups = set(groups) - test_groups
+    assert test_groups and train_groups               # split by prompt, no prompt on both sides
+
+
+def test_classifier_rejects_bad_input():
+    with pytest.raises(ValueError, match="both 0"):
+        InitSFTClassifier().fit([[1], [2]], [1, 1])
+    with pytest.raises(ValueError, match="2 completions but 3 labels"):
+        InitSFTClassifier().fit([[1], [2]], [1, 0, 1])
+    with pytest.raises(RuntimeError, match="fit"):
+        InitSFTClassifier().score([[1]])
+    assert log_ratio([1.0, -2.0], [0.5, -1.0]).tolist() == [0.5, -1.0]
+    with pytest.raises(ValueError, match="shapes differ"):
+        log_ratio([1.0], [1.0, 2.0])
+
+
+# ------------------------------------------------------------------ runner
+torch = pytest.importorskip("torch")
+from llm_bridge import afd_experiment as afd  # noqa: E402
+from llm_bridge.models import LanguageModel, ModelConfig  # noqa: E402
+from llm_bridge.tasks import gsm_symbolic  # noqa: E402
+from llm_bridge.tiny import char_tokenizer, tiny_gpt2  # noqa: E402
+
+
+def tiny_loader(path):
+    tok = char_tokenizer()
+    if path is None:
+        return LanguageModel(tok, tiny_gpt2(tok, n_layer=1, n_embd=32), ModelConfig("tiny", batch_size=16))
+    return LanguageModel.load(path, batch_size=16)
+
+
+def small(out):
+    return afd.AfdConfig(out=str(out), n_generated=120, n_demonstrations=6, n_classifier_problems=6,
+                         n_test=5, pool_size=4, ns=[1, 2, 4], max_new_tokens=12, problems_per_call=2,
+                         sft_learning_rate=1e-3, sft_max_length=96)
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return gsm_symbolic(120, seed=0)
+
+
+def test_held_out_problems_come_from_unseen_templates(problems):
+    demos, test = afd.split_problems(problems, small("unused"))
+    assert {p.meta["template"] for p in demos}.isdisjoint({p.meta["template"] for p in test})
+    with pytest.raises(ValueError, match="raise n_generated"):
+        afd.split_problems(problems[:10], afd.AfdConfig(n_test=50))
+
+
+def test_config_rules_are_named():
+    with pytest.raises(ValueError, match="ns must be increasing"):
+        afd.AfdConfig(pool_size=4, ns=[1, 8])
+    with pytest.raises(ValueError, match="checker_mode"):
+        afd.AfdConfig(checker_mode="loose")
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
+    """A run stopped inside the pools stage, then resumed, gives the report of an uninterrupted run."""
+    whole = afd.run(tiny_loader, small(tmp_path / "whole"), problems)
+    calls = {"n": 0}
+    original = LanguageModel.generate_scored
+
+    def flaky(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 6:            # classifier samples take 4 calls; stop in the second pool call
+            raise Interrupt()
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(LanguageModel, "generate_scored", flaky)
+    with pytest.raises(Interrupt):
+        afd.run(tiny_loader, small(tmp_path / "resumed"), problems)
+    with open(tmp_path / "resumed" / "pool.jsonl", "a") as fh:
+        fh.write('{"policy": "init", "probl')                 # a line cut by the interruption
+    monkeypatch.setattr(LanguageModel, "generate_scored", original)
+    resumed = afd.run(tiny_loader, small(tmp_path / "resumed"), problems)
+    def strip(r):
+        return {**{k: v for k, v in r.items() if k not in ("timings", "config", "sft")},
+                "sft": {k: v for k, v in r["sft"].items() if k != "seconds"}}
+    assert strip(resumed) == strip(whole)
+    lines = (tmp_path / "resumed" / "pool.jsonl").read_text().splitlines()
+    assert len(lines) == 2 * 5 and all(json.loads(x) for x in lines)    # the cut line was dropped, not kept
+    with pytest.raises(ValueError, match="holds another run"):
+        afd.run(tiny_loader, afd.AfdConfig(**{**small(tmp_path / "whole").__dict__, "pool_size": 3,
+                                              "ns": [1, 3]}), problems)
+    rows = {(r["policy"], r["selector"], r["n"]): r for r in whole["best_of_n"]}
+    for pol in afd.POLICIES:
+        assert rows[(pol, "oracle", 4)]["exact"] >= rows[(pol, "classifier", 4)]["exact"] - 1e-12
+        for sel in afd.SELECTORS:           # one sample: every selector keeps it
+            assert rows[(pol, sel, 1)]["exact"] == pytest.approx(rows[(pol, "random", 1)]["exact"])
+        lo, hi = rows[(pol, "random", 2)]["wilson"]
+        assert lo <= rows[(pol, "random", 2)]["drawn"] <= hi
+    assert len(whole["tests"]) == 2 * 2 * 2          # policies x learned selectors x N in {2, 4}
+    report = json.loads((tmp_path / "whole" / "report.json").read_text())
+    assert report["classifier"]["n_train_samples"] == 2 * 6 * 2
