@@ -47,3 +47,31 @@ def test_delta_robust_figure_from_saved_results(tmp_path):
     from paper_figures import fig_delta_robust
     (tmp_path / "delta_robust.json").write_text(json.dumps(compute(T=2000, seeds=(0,))))
     assert _pngs_written(fig_delta_robust.draw(tmp_path, tmp_path / "fig"))
+
+
+def test_one_command_draws_every_saved_figure_and_names_what_is_missing(tmp_path, monkeypatch):
+    """`python -m paper_figures` draws each figure whose results are saved, and for the others says which file
+    is missing and the command that makes it (exit status 1)."""
+    import paper_figures.__main__ as allfigs
+    out = tmp_path / "all"
+    assert allfigs.main(["--out", str(out), "--only", "kl_fits", "delta_robust", "llm_review_gsm_qwen05"]) == 0
+    assert {p.name for p in out.iterdir()} == {f"{s}.{e}" for s in ("kl_fits", "delta_robust", "llm_review_gsm_qwen05")
+                                               for e in ("png", "pdf")}
+    monkeypatch.setattr(allfigs, "RESULTS", tmp_path / "nothing")
+    monkeypatch.setattr(allfigs.FIGURES["afd_best_of_n"], "needs", tmp_path / "nothing" / "report.json")
+    assert allfigs.main(["--out", str(out), "--only", "afd_best_of_n"]) == 1
+
+
+def test_afd_figure_and_tables_from_a_report(tmp_path):
+    from paper_figures import fig_afd_best_of_n
+    rows = [{"policy": p, "selector": s, "n": n, "exact": 0.1 * n, "drawn": 0.1, "wilson": [0.0, 0.3],
+             "n_problems": 100, "proxy_classifier": float(n), "proxy_log_ratio": -float(n), "kl_estimate": 0.1 * n}
+            for p in ("init", "sft") for s in ("random", "classifier", "log_ratio", "oracle") for n in (1, 2, 4)]
+    tests = [{"policy": "sft", "selector": "classifier", "n": 2, "b": 3, "c": 1, "diff": 0.02, "p": 0.6,
+              "p_holm": 1.0}]
+    report = {"config": {"ns": [1, 2, 4]}, "best_of_n": rows, "tests": tests}
+    paths = fig_afd_best_of_n.draw(report, tmp_path)
+    assert all(p.stat().st_size > 1000 for p in paths)
+    table = fig_afd_best_of_n.markdown(report)
+    assert "| sft | Init-SFT classifier | 2 | 3 | 1 | +0.020 | 0.6 | 1 |" in table
+    assert table.count("\n| init |") == 4

@@ -1,0 +1,96 @@
+"""Every figure of the docs from one command, from the results saved under ``docs/results``.
+
+    python -m paper_figures                      # into figures/ (PNG and PDF)
+    python -m paper_figures --out docs/figures   # what the docs show
+
+Each figure is drawn from saved results, never by re-running a study; a figure whose results are not
+saved here is listed as skipped with the command that makes them, and the exit status is 1 if any
+figure failed or was skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+RESULTS = Path("docs/results")
+REVIEWS = ("review_gsm_qwen05", "review_gsm_qwen15_gpu", "review_gsm_smollm2", "review_humaneval_qwen05")
+
+
+def _concave_closure(out):
+    from . import fig_concave_closure
+    game, sol = fig_concave_closure.load_solution(None, None)
+    return fig_concave_closure.draw(game, sol, out)
+
+
+def _kl_fits(out):
+    from . import fig_kl_fits
+    return fig_kl_fits.draw(out)
+
+
+def _regret(name):
+    def make(out):
+        from . import fig_regret
+        return fig_regret.draw(RESULTS / name, out, stem=name)
+    make.needs = RESULTS / name / "results"
+    make.how = f"python -m experiments.regret_study experiments/configs/{name}.toml --out docs/results/{name}"
+    return make
+
+
+def _delta_robust(out):
+    from . import fig_delta_robust
+    return fig_delta_robust.draw(RESULTS / "delta_robust", out)
+
+
+_delta_robust.needs = RESULTS / "delta_robust" / "delta_robust.json"
+_delta_robust.how = "python -m experiments.delta_robust --out docs/results/delta_robust"
+
+
+def _review(name):
+    def make(out):
+        from . import fig_llm_review
+        return fig_llm_review.draw([RESULTS / name / "report.json"], out, stem=f"llm_{name}")
+    make.needs = RESULTS / name / "report.json"
+    make.how = f"python -m experiments.llm_review experiments/configs/{name}.toml --out docs/results/{name}"
+    return make
+
+
+def _afd(out):
+    from . import fig_afd_best_of_n
+    return fig_afd_best_of_n.draw(json.loads(_afd.needs.read_text()), out)
+
+
+_afd.needs = RESULTS / "afd_gsm_smollm2" / "report.json"
+_afd.how = "python -m experiments.afd_best_of_n experiments/configs/afd_gsm_smollm2.toml --out docs/results/afd_gsm_smollm2"
+
+FIGURES = {"concave_closure": _concave_closure, "kl_fits": _kl_fits,
+           "regret_default": _regret("regret_default"), "regret_actions": _regret("regret_actions"),
+           "delta_robust": _delta_robust, **{f"llm_{n}": _review(n) for n in REVIEWS}, "afd_best_of_n": _afd}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="draw every figure of the docs from saved results")
+    ap.add_argument("--out", default="figures", help="output folder (default: figures/)")
+    ap.add_argument("--only", nargs="*", choices=sorted(FIGURES), help="draw only these figures")
+    args = ap.parse_args(argv)
+    bad = 0
+    for name in args.only or FIGURES:
+        make = FIGURES[name]
+        needs = getattr(make, "needs", None)
+        if needs is not None and not needs.exists():
+            print(f"{name}: skipped, {needs} is not saved here; make it with: {make.how}")
+            bad += 1
+            continue
+        try:
+            paths = make(Path(args.out))
+        except Exception as e:                  # one broken figure must not hide the others
+            print(f"{name}: failed: {type(e).__name__}: {e}")
+            bad += 1
+            continue
+        print(f"{name}: " + ", ".join(str(p) for p in paths))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
