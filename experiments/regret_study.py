@@ -19,6 +19,7 @@ time; ``OUT/summary.json`` the final regret and fitted log-log slope of every
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -66,6 +67,8 @@ class LearnerSpec:
 class ParallelSpec:
     backend: str = "loky"                # loky (processes), threading, sequential, dask or ray
     n_jobs: int = 1
+    address: str | None = None           # dask scheduler ("tcp://host:8786") or ray cluster ("auto", "ray://...");
+                                         # None starts a local cluster of n_jobs workers
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
@@ -195,26 +198,53 @@ def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None,
     return task.key
 
 
-def _parallel(backend: str, n_jobs: int):
+@contextlib.contextmanager
+def _parallel(backend: str, n_jobs: int, address: str | None = None):
+    """A joblib ``Parallel`` for the backend; dask and ray get a client (to ``address``, or a local cluster of
+    ``n_jobs`` workers) that is closed when the study ends.  Workers write results themselves, so on a
+    multi-machine cluster ``--out`` must be a folder every machine sees (a shared filesystem)."""
     import joblib
     if backend == "dask":
         try:
-            import dask.distributed  # noqa: F401  (registers joblib's dask backend)
+            from dask.distributed import Client, LocalCluster
         except ImportError:
-            raise ConfigError("config: parallel.backend 'dask' needs dask[distributed] and a running Client") from None
+            raise ConfigError("config: parallel.backend 'dask' needs dask[distributed] (pip install 'dask[distributed]')") from None
+        cluster = None if address else LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
+                                                    dashboard_address=None)
+        client = Client(address or cluster)
+        try:
+            with joblib.parallel_config(backend="dask"):      # registers joblib's dask backend
+                yield joblib.Parallel(return_as="generator")
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return
     if backend == "ray":
         try:
+            import ray
             from ray.util.joblib import register_ray
         except ImportError:
             raise ConfigError("config: parallel.backend 'ray' needs ray installed (pip install ray)") from None
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=address, num_cpus=None if address else n_jobs, include_dashboard=False,
+                     log_to_driver=False)
         register_ray()
+        try:
+            yield joblib.Parallel(n_jobs=n_jobs, backend="ray")      # ray's backend returns lists only
+        finally:
+            if started:
+                ray.shutdown()
+        return
     if backend == "sequential":
-        return joblib.Parallel(n_jobs=1, return_as="generator_unordered")
-    return joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
+        yield joblib.Parallel(n_jobs=1, return_as="generator_unordered")
+    else:
+        yield joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
 
 
 def run_study(config, out: str | os.PathLike, *, n_jobs: int | None = None, backend: str | None = None,
-              progress: bool = True) -> dict:
+              address: str | None = None, progress: bool = True) -> dict:
     """Run (or resume) a study; returns the summary written to ``OUT/summary.json``."""
     import joblib
     cfg = load_config(config)
@@ -235,15 +265,17 @@ def run_study(config, out: str | os.PathLike, *, n_jobs: int | None = None, back
     todo = [t for t in tasks if not (out / "results" / f"{t.key}.json").exists()]
     backend = backend or cfg["parallel"]["backend"]
     n_jobs = n_jobs or cfg["parallel"]["n_jobs"]
+    address = address or cfg["parallel"].get("address")
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=cfg["name"], unit="run")
     if todo:
         owner = os.getpid() if backend == "loky" else None      # local worker processes watch the study
-        for _ in _parallel(backend, n_jobs)(joblib.delayed(run_task)(t, cfg, str(out), None, owner) for t in todo):
-            if bar is not None:
-                bar.update(1)
+        with _parallel(backend, n_jobs, address) as parallel:
+            for _ in parallel(joblib.delayed(run_task)(t, cfg, str(out), None, owner) for t in todo):
+                if bar is not None:
+                    bar.update(1)
     if bar is not None:
         bar.close()
     summary = summarise(out)
@@ -294,12 +326,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="output folder (default: results/<name>)")
     ap.add_argument("--n-jobs", type=int, default=None)
     ap.add_argument("--backend", choices=BACKENDS, default=None)
+    ap.add_argument("--address", default=None,
+                    help="dask scheduler (tcp://HOST:8786) or ray cluster (auto, ray://HOST:10001) to send runs to")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.config)
         out = args.out or os.path.join("results", cfg["name"])
-        summary = run_study(cfg, out, n_jobs=args.n_jobs, backend=args.backend, progress=not args.no_progress)
+        summary = run_study(cfg, out, n_jobs=args.n_jobs, backend=args.backend, address=args.address,
+                            progress=not args.no_progress)
     except ValueError as e:
         print(f"regret_study: error: {e}", file=sys.stderr)
         return 2

@@ -256,3 +256,19 @@ def test_every_shipped_afd_config_loads_strictly(tmp_path):
     bad.write_text('pool_size = 4\nns = [1, 8]\n')
     r = subprocess.run([sys.executable, "-m", "experiments.afd_best_of_n", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and "ns must be increasing" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("backend", ["dask", "ray"])
+def test_study_on_a_real_cluster_equals_the_sequential_run(tmp_path, backend):
+    """The study runs on a local dask.distributed cluster / a local ray cluster (two worker processes) and
+    writes the same results as a sequential run of the same config."""
+    pytest.importorskip("dask.distributed" if backend == "dask" else "ray")
+    run_study(QUICK, tmp_path / "seq", progress=False)
+    cfg = {**QUICK, "parallel": {"backend": backend, "n_jobs": 2}}
+    run_study(cfg, tmp_path / backend, progress=False)
+    def result(path):
+        return {k: v for k, v in json.loads(path.read_text()).items() if k != "seconds"}
+    files = sorted((tmp_path / "seq" / "results").glob("*.json"))
+    assert len(files) == 4
+    for p in files:
+        assert result(tmp_path / backend / "results" / p.name) == result(p)
