@@ -166,6 +166,13 @@ class BatchSolution:
     primal residuals and the duality gap) and ``valid[i]`` (residual within
     the float certificate tolerance).  ``self[i]`` assembles game ``i``'s full
     :class:`Solution` (with ``exact=True`` in :func:`solve_many`, an exact one).
+
+    Examples
+    --------
+    >>> from persuasion import examples, solve_many
+    >>> batch = solve_many([examples.prosecutor_judge()] * 3)
+    >>> len(batch.values), bool(batch.valid.all())
+    (3, True)
     """
 
     games: tuple
@@ -201,6 +208,13 @@ def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: b
         (each re-solved exactly on access); the arrays stay float.
     progress : bool
         Show a progress bar (tqdm) over shape groups.
+
+    Examples
+    --------
+    >>> from persuasion import examples, solve_many
+    >>> batch = solve_many([examples.prosecutor_judge(), examples.load("investment_advice")])
+    >>> [round(float(v), 4) for v in batch.values]
+    [0.6, 2.7]
     """
     games = tuple(games)
     for i, g in enumerate(games):

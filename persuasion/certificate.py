@@ -23,6 +23,13 @@ class Residuals:
     ``sum_to_one`` is ``max |sum_a x - 1|``, ``obedience`` is the worst negative
     obedience slack, ``dual_sign`` is ``max(-lam)``, ``dual_constraints`` the
     worst negative dual slack, ``gap`` is ``|dual objective - primal objective|``.
+
+    Examples
+    --------
+    >>> from persuasion import examples, solve
+    >>> res = solve(examples.prosecutor_judge()).certificate.residuals
+    >>> max(res.obedience, res.gap) < 1e-9
+    True
     """
 
     nonnegativity: float | Fraction
@@ -56,6 +63,13 @@ class Certificate:
     ``valid`` is True when every residual is at most ``tolerance`` (exactly 0
     on the exact path).  ``primal_value`` and ``dual_value`` are the two
     objectives; on a valid certificate they agree within the tolerance.
+
+    Examples
+    --------
+    >>> from persuasion import examples, solve
+    >>> cert = solve(examples.prosecutor_judge(), exact=True).certificate
+    >>> cert.valid, cert.primal_value == cert.dual_value, cert.failures
+    (True, True, ())
     """
 
     valid: bool
@@ -98,6 +112,20 @@ def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
         Check in exact arithmetic with tolerance 0 (all inputs ``Fraction``).
     tolerance : float
         Largest residual accepted on the float path.
+
+    Examples
+    --------
+    A scheme that is not obedient fails, and the failure says which condition:
+
+    >>> import numpy as np
+    >>> from persuasion import check_certificate, examples, solve
+    >>> g = examples.prosecutor_judge()
+    >>> sol = solve(g)
+    >>> bad = np.array([[0.2, 0.8], [0.0, 1.0]])  # recommends 'convict' to the innocent too often
+    >>> cert = check_certificate(g.prior, g.sender, g.receiver, bad, sol.duals.state, sol.duals.obedience,
+    ...                          exact=False)
+    >>> cert.valid, cert.failures[0]
+    (False, 'obedience violated by 2.60e-01')
     """
     import scipy.sparse as sp
     zero = Fraction(0) if exact else 0.0

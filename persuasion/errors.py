@@ -8,7 +8,17 @@ from __future__ import annotations
 
 
 class PersuasionError(Exception):
-    """Base class of every exception the package raises on purpose."""
+    """Base class of every exception the package raises on purpose.
+
+    Examples
+    --------
+    >>> from persuasion import PersuasionError, PersuasionGame
+    >>> try:
+    ...     PersuasionGame([0.5, 0.5], [[1]], [[1]])
+    ... except PersuasionError as e:                 # every deliberate error is one of these
+    ...     print(type(e).__name__)
+    InvalidGameError
+    """
 
 
 class InvalidGameError(PersuasionError, ValueError):
@@ -22,6 +32,15 @@ class InvalidGameError(PersuasionError, ValueError):
         The rule that was broken, in words.
     value : object
         The offending value (or a short description of it).
+
+    Examples
+    --------
+    >>> from persuasion import InvalidGameError, PersuasionGame
+    >>> try:
+    ...     PersuasionGame([0.5, 0.4], [[1], [0]], [[1], [0]])
+    ... except InvalidGameError as e:
+    ...     print(e)
+    PersuasionGame(): prior must sum to 1 (tolerance 1e-09); got 0.9
     """
 
     def __init__(self, where: str, argument: str, rule: str, value: object):
@@ -30,7 +49,17 @@ class InvalidGameError(PersuasionError, ValueError):
 
 
 class InvalidArgumentError(PersuasionError, ValueError):
-    """A function argument other than a game is out of its domain."""
+    """A function argument other than a game is out of its domain.
+
+    Examples
+    --------
+    >>> from persuasion import InvalidArgumentError, examples, value_function
+    >>> try:
+    ...     value_function(examples.prosecutor_judge(), [0.5, 0.5, 0.0])
+    ... except InvalidArgumentError as e:
+    ...     print(type(e).__name__)
+    InvalidArgumentError
+    """
 
     def __init__(self, where: str, argument: str, rule: str, value: object):
         self.where, self.argument, self.rule, self.value = where, argument, rule, value
@@ -38,7 +67,17 @@ class InvalidArgumentError(PersuasionError, ValueError):
 
 
 class GameFileError(PersuasionError, ValueError):
-    """A game file cannot be read: missing, not JSON, or not a game."""
+    """A game file cannot be read: missing, not JSON, or not a game.
+
+    Examples
+    --------
+    >>> from persuasion import GameFileError, PersuasionGame
+    >>> try:
+    ...     PersuasionGame.from_json("no/such/game.json")
+    ... except GameFileError as e:
+    ...     print(type(e).__name__)
+    GameFileError
+    """
 
 
 class SolverError(PersuasionError, RuntimeError):
@@ -50,6 +89,15 @@ class SolverError(PersuasionError, RuntimeError):
         The solver's own status string.
     hint : str
         What usually causes this status and what to try.
+
+    Examples
+    --------
+    Raised when a backend reports anything but an optimum; a valid game always has one, so it signals a
+    solver failure rather than bad data:
+
+    >>> from persuasion import PersuasionError, SolverError
+    >>> issubclass(SolverError, PersuasionError)
+    True
     """
 
     def __init__(self, where: str, status: str, hint: str):
@@ -58,4 +106,11 @@ class SolverError(PersuasionError, RuntimeError):
 
 
 class CertificateError(PersuasionError, ArithmeticError):
-    """An optimality certificate failed its exact check."""
+    """An optimality certificate failed its exact check.
+
+    Examples
+    --------
+    >>> from persuasion import CertificateError, PersuasionError
+    >>> issubclass(CertificateError, PersuasionError)
+    True
+    """

@@ -45,7 +45,15 @@ def certify(game: PersuasionGame, scheme, y, lam, *, exact: bool, tolerance: flo
 @dataclass(frozen=True)
 class Duals:
     """LP multipliers: ``state[w]`` for ``sum_a pi[w,a] = 1`` and
-    ``obedience[a, a']`` (>= 0) for the row "recommended ``a``, not ``a'``"."""
+    ``obedience[a, a']`` (>= 0) for the row "recommended ``a``, not ``a'``".
+
+    Examples
+    --------
+    >>> from persuasion import examples, solve
+    >>> duals = solve(examples.prosecutor_judge(), exact=True).duals
+    >>> duals.state.tolist()                      # one multiplier per state's sum-to-one row
+    [Fraction(0, 1), Fraction(3, 5)]
+    """
 
     state: np.ndarray
     obedience: np.ndarray
@@ -111,6 +119,15 @@ class Solution:
         On a float solution the float path could not certify (its value jumps under tiny perturbations
         of the data), the exact solution it was replaced by: the arrays here are its values in float,
         the certificate is its exact one, and :meth:`verify` re-checks it exactly.
+
+    Examples
+    --------
+    >>> from persuasion import examples, solve
+    >>> sol = solve(examples.prosecutor_judge(), exact=True)
+    >>> sol.value, sol.certificate.valid
+    (Fraction(3, 5), True)
+    >>> sol.scheme[0].tolist()                   # P(recommendation | innocent)
+    [Fraction(4, 7), Fraction(3, 7)]
     """
 
     game: PersuasionGame

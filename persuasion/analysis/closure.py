@@ -69,6 +69,13 @@ def concave_closure_two_states(game: PersuasionGame, exact: bool = False) -> Two
 
     Independent of the LP: it evaluates ``v`` at every belief where two
     Receiver payoff lines cross and takes the upper concave hull.
+
+    Examples
+    --------
+    >>> from persuasion import concave_closure_two_states, examples
+    >>> c = concave_closure_two_states(examples.prosecutor_judge())
+    >>> [float(b) for b in c.breakpoints], [float(v) for v in c.values]
+    ([0.0, 0.5, 1.0], [0.0, 1.0, 1.0])
     """
     if game.num_states != 2:
         raise InvalidArgumentError("concave_closure_two_states()", "game", "must have exactly 2 states",
@@ -131,6 +138,13 @@ def concave_closure_bruteforce(game: PersuasionGame, belief=None) -> Fraction:
     them), evaluates ``v`` there with sender-favoured ties, and finds the best
     Bayes-plausible mixture with an exact simplex over posteriors.  An
     independent check of the LP for small games.
+
+    Examples
+    --------
+    >>> from persuasion import concave_closure_bruteforce, examples, solve
+    >>> g = examples.prosecutor_judge()
+    >>> concave_closure_bruteforce(g) == solve(g, exact=True).value    # an independent check of the LP
+    True
     """
     prior = game.rational()[0] if belief is None else _belief(game, belief, True, "concave_closure_bruteforce()")
     verts = region_vertices(game)

@@ -16,6 +16,14 @@ def posteriors_from_scheme(game: PersuasionGame, scheme, exact: bool = False):
     Returns ``(weights, posteriors)``: ``weights[s] = P(signal s)`` and
     ``posteriors[s]`` the belief after ``s``, for the signals sent with
     positive probability only (so ``sum_s weights[s] posteriors[s] = prior``).
+
+    Examples
+    --------
+    >>> from persuasion import examples, posteriors_from_scheme, solve
+    >>> g = examples.prosecutor_judge()
+    >>> weights, posts = posteriors_from_scheme(g, solve(g).scheme)
+    >>> weights.round(6).tolist(), posts.round(6).tolist()     # they average back to the prior (0.7, 0.3)
+    ([0.4, 0.6], [[1.0, 0.0], [0.5, 0.5]])
     """
     prior = _data(game, exact)[0]
     pi = np.asarray(scheme, dtype=object if exact else float)
@@ -37,6 +45,12 @@ def scheme_from_posteriors(game: PersuasionGame, weights: Sequence, posteriors, 
 
     Raises ``InvalidArgumentError`` unless the posteriors are Bayes-plausible:
     ``sum_s weights[s] posteriors[s] = prior`` (exactly, or within ``tolerance``).
+
+    Examples
+    --------
+    >>> from persuasion import examples, scheme_from_posteriors
+    >>> scheme_from_posteriors(examples.prosecutor_judge(), [0.4, 0.6], [[1.0, 0.0], [0.5, 0.5]]).round(6).tolist()
+    [[0.571429, 0.428571], [0.0, 1.0]]
     """
     prior = _data(game, exact)[0]
     dt = object if exact else float

@@ -57,7 +57,14 @@ def _select(game, receiver_payoff, sender_payoff, tie: str, exact: bool, prefer=
 
 
 def best_responses(game: PersuasionGame, belief, exact: bool = False) -> np.ndarray:
-    """Indices of all Receiver best responses to ``belief`` (ties within tolerance)."""
+    """Indices of all Receiver best responses to ``belief`` (ties within tolerance).
+
+    Examples
+    --------
+    >>> from persuasion import best_responses, examples
+    >>> best_responses(examples.prosecutor_judge(), [0.5, 0.5]).tolist()   # the judge is indifferent at 1/2
+    [0, 1]
+    """
     b = _belief(game, belief, exact, "best_responses()")
     payoff = dot(b, _data(game, exact)[2])
     top = max(payoff)
@@ -77,6 +84,13 @@ def best_response(game: PersuasionGame, belief, tie: str = "sender", exact: bool
     prefer : int, optional
         Among actions still tied after ``tie``, choose this one if present
         (used to report that an obeyed recommendation is followed).
+
+    Examples
+    --------
+    >>> from persuasion import best_response, examples
+    >>> g = examples.prosecutor_judge()          # actions: acquit, convict
+    >>> g.actions[best_response(g, [0.5, 0.5])], g.actions[best_response(g, [0.7, 0.3])]
+    ('convict', 'acquit')
     """
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response()", "tie", f"must be one of {TIE_RULES}", tie)

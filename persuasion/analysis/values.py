@@ -11,19 +11,41 @@ from .responses import _belief, _data, best_response
 
 
 def value_function(game: PersuasionGame, belief, tie: str = "sender", exact: bool = False):
-    """The Advisor's value ``v(mu) = sum_w mu[w] V[w, a*(mu)]`` at a posterior ``mu``."""
+    """The Advisor's value ``v(mu) = sum_w mu[w] V[w, a*(mu)]`` at a posterior ``mu``.
+
+    Examples
+    --------
+    >>> from persuasion import examples, value_function
+    >>> g = examples.prosecutor_judge()
+    >>> float(value_function(g, [0.5, 0.5])), float(value_function(g, [0.7, 0.3]))
+    (1.0, 0.0)
+    """
     a = best_response(game, belief, tie=tie, exact=exact)
     b = _belief(game, belief, exact, "value_function()")
     return dot(b, _data(game, exact)[1][:, a])
 
 
 def no_information_value(game: PersuasionGame, tie: str = "sender", exact: bool = False):
-    """Value of sending no information: ``v(prior)``."""
+    """Value of sending no information: ``v(prior)``.
+
+    Examples
+    --------
+    >>> from persuasion import examples, no_information_value
+    >>> float(no_information_value(examples.prosecutor_judge()))   # the judge acquits at the prior
+    0.0
+    """
     return value_function(game, _data(game, exact)[0], tie=tie, exact=exact)
 
 
 def full_revelation_value(game: PersuasionGame, tie: str = "sender", exact: bool = False):
-    """Value of revealing the state: ``sum_w prior[w] V[w, a*(delta_w)]``."""
+    """Value of revealing the state: ``sum_w prior[w] V[w, a*(delta_w)]``.
+
+    Examples
+    --------
+    >>> from persuasion import examples, full_revelation_value
+    >>> float(full_revelation_value(examples.prosecutor_judge()))  # convicts exactly the guilty, 30%
+    0.3
+    """
     prior, V, _ = _data(game, exact)
     m = game.num_states
     one, zero = (Fraction(1), Fraction(0)) if exact else (1.0, 0.0)
@@ -36,6 +58,13 @@ def full_revelation_value(game: PersuasionGame, tie: str = "sender", exact: bool
 
 
 def first_best_value(game: PersuasionGame, exact: bool = False):
-    """Upper bound ``sum_w prior[w] max_a V[w, a]`` (the Advisor choosing the action itself)."""
+    """Upper bound ``sum_w prior[w] max_a V[w, a]`` (the Advisor choosing the action itself).
+
+    Examples
+    --------
+    >>> from persuasion import examples, first_best_value
+    >>> float(first_best_value(examples.prosecutor_judge()))       # the prosecutor would convict always
+    1.0
+    """
     prior, V, _ = _data(game, exact)
     return sum((prior[w] * max(V[w]) for w in range(game.num_states)), Fraction(0) if exact else 0.0)
