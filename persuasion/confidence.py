@@ -20,7 +20,14 @@ import numpy as np
 
 
 def radius(s, m: int, delta: float):
-    """Box half-width after ``s`` samples (``inf`` for ``s = 0``); vectorised in ``s``."""
+    """Box half-width after ``s`` samples (``inf`` for ``s = 0``); vectorised in ``s``.
+
+    Examples
+    --------
+    >>> from persuasion.confidence import radius
+    >>> [round(float(radius(s, 2, 0.05)), 4) for s in (100, 10_000)]   # about 1/sqrt(s), up to a log factor
+    [0.2608, 0.0338]
+    """
     s = np.asarray(s, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.sqrt(np.log(2.0 * m * s * (s + 1.0) / delta) / (2.0 * s))
@@ -36,11 +43,28 @@ def l1_radius(s, m: int, delta: float):
 
 
 def box(mu_hat: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """The confidence box ``{mu : |mu - mu_hat| <= eps} cap [0, 1]^m`` as ``(lower, upper)``."""
+    """The confidence box ``{mu : |mu - mu_hat| <= eps} cap [0, 1]^m`` as ``(lower, upper)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from persuasion.confidence import box
+    >>> lower, upper = box(np.array([0.7, 0.3]), 0.4)
+    >>> lower.round(6).tolist(), upper.round(6).tolist()               # clipped to [0, 1]
+    ([0.3, 0.0], [1.0, 0.7])
+    """
     return np.clip(mu_hat - eps, 0.0, 1.0), np.clip(mu_hat + eps, 0.0, 1.0)
 
 
 def box_vertices(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """All ``2^m`` extreme points of the box (fewer where ``lower == upper``), shape ``(k, m)``."""
+    """All ``2^m`` extreme points of the box (fewer where ``lower == upper``), shape ``(k, m)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from persuasion.confidence import box_vertices
+    >>> box_vertices(np.array([0.6, 0.2]), np.array([0.8, 0.2])).tolist()   # the second side is flat
+    [[0.6, 0.2], [0.8, 0.2]]
+    """
     choices = [sorted({float(lo), float(hi)}) for lo, hi in zip(lower, upper)]
     return np.array(list(itertools.product(*choices)), dtype=float)

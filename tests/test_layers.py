@@ -31,3 +31,17 @@ def test_no_core_module_imports_a_script_even_lazily():
     pattern = re.compile(r"^\s*(from|import)\s+(experiments|paper_figures|benchmarks|llm_bridge)\b", re.M)
     offenders = [str(p) for p in Path(persuasion.__file__).parent.rglob("*.py") if pattern.search(p.read_text())]
     assert not offenders, offenders
+
+
+def test_every_exported_name_has_a_runnable_example():
+    """Each name in the public namespaces' __all__ documents itself with an example (run as a doctest by
+    pytest's --doctest-modules, pyproject.toml)."""
+    import importlib
+    import inspect
+    missing = []
+    for mod in ("persuasion", "persuasion.online", "persuasion.afd"):
+        m = importlib.import_module(mod)
+        for name in m.__all__:
+            if ">>>" not in (inspect.getdoc(getattr(m, name)) or ""):
+                missing.append(f"{mod}.{name}")
+    assert not missing, f"no example in the docstring of {missing}"

@@ -43,7 +43,17 @@ CHUNK = 1 << 15
 
 @dataclass
 class SchemeOutcome:
-    """What a scheme does under the true prior."""
+    """What a scheme does under the true prior.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from persuasion import examples
+    >>> from persuasion.online import evaluate_scheme
+    >>> always_convict = np.array([[0.0, 1.0], [0.0, 1.0]])    # the 'acquit' signal is never sent (-1)
+    >>> evaluate_scheme(examples.prosecutor_judge(), always_convict).actions.tolist()
+    [-1, 0]
+    """
 
     expected_utility: float
     actions: np.ndarray           # Receiver's action after each signal (-1: never sent)
@@ -53,7 +63,17 @@ class SchemeOutcome:
 def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray, receiver_delta: float = 0.0) -> SchemeOutcome:
     """Exact expected Advisor utility of ``scheme`` under the true prior, with true best responses, or,
     with ``receiver_delta > 0``, the worst delta-best response for the Advisor after each signal
-    (:mod:`persuasion.approximate`)."""
+    (:mod:`persuasion.approximate`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from persuasion import examples
+    >>> from persuasion.online import evaluate_scheme
+    >>> out = evaluate_scheme(examples.prosecutor_judge(), np.eye(2))   # full revelation
+    >>> round(out.expected_utility, 6), out.obedient
+    (0.3, True)
+    """
     prior, V = game.prior, game.sender
     joint = prior[:, None] * scheme
     probs = joint.sum(axis=0)
@@ -70,7 +90,16 @@ def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray, receiver_delta: fl
 
 @dataclass
 class Trace:
-    """Per-round record of an online run (arrays of length ``T``)."""
+    """Per-round record of an online run (arrays of length ``T``).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.online import KnownPriorOracle, run
+    >>> trace = run(examples.prosecutor_judge(), KnownPriorOracle(), T=1_000, seed=0)
+    >>> trace.T, float(abs(trace.cumulative_regret).max()) < 1e-9    # the oracle has no regret
+    (1000, True)
+    """
 
     game: str
     learner: str
@@ -147,6 +176,14 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
         delta-best response for the Advisor (an approximately rational Receiver); regret is still
         measured against ``V*``, and the bound curve, which assumes exact best responses, is reported as
         computed but does not apply (``within_theorem`` is False).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.online import RobustPersuader, run
+    >>> trace = run(examples.prosecutor_judge(), RobustPersuader(delta=0.05), T=20_000, seed=0)
+    >>> bool((trace.cumulative_regret <= trace.bound).all())      # the proven bound, at every round
+    True
     """
     T = int(T)
     delta = _check_run_arguments(learner, T, delta, receiver_delta)

@@ -21,7 +21,17 @@ from ..scaling import Scaling
 
 
 def robust_coefficients(U: np.ndarray, lower: np.ndarray, upper: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """Worst-case obedience coefficients ``C[k, w]`` for each pair ``k = (a, a')``."""
+    """Worst-case obedience coefficients ``C[k, w]`` for each pair ``k = (a, a')``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from persuasion import examples
+    >>> from persuasion.online import robust_coefficients
+    >>> U = np.asarray(examples.prosecutor_judge().receiver, float)
+    >>> robust_coefficients(U, np.array([0.6, 0.2]), np.array([0.8, 0.4]), np.array([[1, 0]])).round(3).tolist()
+    [[-0.8, 0.2]]
+    """
     D = (U[:, pairs[:, 0]] - U[:, pairs[:, 1]]).T           # (K, m)
     return np.where(D >= 0, lower[None, :] * D, upper[None, :] * D)
 
@@ -32,6 +42,19 @@ def solve_robust(sender: np.ndarray, receiver: np.ndarray, mu_hat: np.ndarray, l
 
     Solved on the utilities normalised to spread 1 (:mod:`persuasion.scaling`), which leaves the
     feasible set and the optimal schemes unchanged and keeps HiGHS' tolerances meaningful at any units.
+
+    Examples
+    --------
+    A box around the true prior (0.7, 0.3): to stay obedient for every prior in it, the innocent are
+    recommended 'convict' with probability 1/3 instead of the optimum's 3/7.
+
+    >>> import numpy as np
+    >>> from persuasion import examples
+    >>> from persuasion.online import solve_robust
+    >>> g = examples.prosecutor_judge()
+    >>> S, U = np.asarray(g.sender, float), np.asarray(g.receiver, float)
+    >>> solve_robust(S, U, np.array([0.7, 0.3]), np.array([0.65, 0.25]), np.array([0.75, 0.35])).round(4).tolist()
+    [[0.6667, 0.3333], [0.0, 1.0]]
     """
     sc = Scaling.of(sender, receiver)
     sender, receiver = sc.sender, sc.receiver
