@@ -43,11 +43,12 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     model.train()
     losses = []
-    steps = range(config.epochs)
-    if progress:
+    per_epoch = -(-len(examples) // config.batch_size)
+    bar = None
+    if progress:          # one tick per optimiser step: an epoch of a real model takes minutes on a CPU
         from tqdm.auto import tqdm
-        steps = tqdm(steps, desc="sft", unit="epoch")
-    for _ in steps:
+        bar = tqdm(total=config.epochs * per_epoch, desc="sft", unit="step")
+    for _ in range(config.epochs):
         order = torch.randperm(len(examples), generator=g).tolist()
         for s in range(0, len(order), config.batch_size):
             batch = [examples[i] for i in order[s:s + config.batch_size]]
@@ -63,5 +64,10 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
             out.loss.backward()
             opt.step()
             losses.append(float(out.loss.detach()))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    if bar is not None:
+        bar.close()
     model.eval()
     return losses
