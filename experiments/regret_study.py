@@ -175,6 +175,7 @@ def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None,
     ``owner_pid``: the study's main process; a worker in another local process exits when it dies.
     """
     from persuasion.online import run
+    from persuasion.online.engine import remove_checkpoint
     if owner_pid is not None and owner_pid != os.getpid():
         _exit_with(owner_pid)
     out = Path(out)
@@ -194,7 +195,7 @@ def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None,
                    final_realised_regret=float(trace.cumulative_realised_regret[-1]),
                    final_bound=float(trace.bound[-1]))
     _write_json_atomic(result, summary)
-    ckpt.unlink(missing_ok=True)
+    remove_checkpoint(ckpt)
     return task.key
 
 

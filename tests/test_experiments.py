@@ -38,6 +38,34 @@ def test_run_resumes_from_checkpoint_without_loss_or_duplication(tmp_path, monke
     assert len(resumed.state) == 10_000
 
 
+def test_checkpoints_append_the_new_rounds_and_cut_back_a_torn_append(tmp_path, monkeypatch):
+    """Each checkpoint appends only the rounds since the last one to PATH.rows; rows written after the last
+    state file (a crash between the two writes) are cut back on resume, and the run still equals a whole one."""
+    monkeypatch.setattr(engine, "CHUNK", 1000)
+    g = examples.load("investment_advice")
+    full = run(g, RobustPersuader(0.05), T=6_000, seed=2)
+    ckpt = tmp_path / "run.pkl"
+    sizes, real_save = [], engine._save
+
+    def spy(path, identity, rs, saved_rows):
+        rows = real_save(path, identity, rs, saved_rows)
+        sizes.append((saved_rows, rows, os.path.getsize(engine.rows_path(path)), os.path.getsize(path)))
+        return rows
+    monkeypatch.setattr(engine, "_save", spy)
+    assert run(g, RobustPersuader(0.05), T=6_000, seed=2, checkpoint=ckpt, checkpoint_every=1000,
+               stop_after=3000) is None
+    assert [(a, b) for a, b, _, _ in sizes] == [(0, 1000), (1000, 2000), (2000, 3000)]
+    assert all(size == b * engine.ROW.itemsize for _, b, size, _ in sizes)       # appended, nothing rewritten
+    assert max(state for *_, state in sizes) < 20_000                              # the state file stays small
+    with open(engine.rows_path(ckpt), "ab") as fh:                                 # a torn append after it
+        fh.write(b"\x01" * (engine.ROW.itemsize * 7 + 3))
+    monkeypatch.setattr(engine, "_save", real_save)
+    resumed = run(g, RobustPersuader(0.05), T=6_000, seed=2, checkpoint=ckpt, checkpoint_every=1000)
+    for name in ARRAYS:
+        assert np.array_equal(getattr(resumed, name), getattr(full, name)), name
+    assert os.path.getsize(engine.rows_path(ckpt)) == 6_000 * engine.ROW.itemsize
+
+
 def test_checkpoint_of_another_run_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "CHUNK", 100)
     g = examples.prosecutor_judge()
@@ -172,7 +200,7 @@ def test_killed_study_resumes_to_identical_results(tmp_path):
     assert len(list((killed / "results").glob("*.json"))) < 2
     subprocess.run(cmd + [str(killed)], check=True, capture_output=True, timeout=600)
     assert _results(killed) == _results(clean)
-    assert not list((killed / "checkpoints").glob("*.pkl"))
+    assert not list((killed / "checkpoints").glob("*"))          # state files, rows files and temporaries
     for d in _results(killed).values():
         assert d["T"] == 600000
 

@@ -15,9 +15,11 @@ of :func:`persuasion.bounds.regret_bound`.
 
 Rounds between two re-solves share one scheme, so they are simulated in
 vectorised chunks: a million rounds of a small game take seconds.  With
-``checkpoint=PATH`` the state of the run (learner, random generator, trace so
-far) is saved atomically every ``checkpoint_every`` rounds at chunk
-boundaries, and a run started again with the same path resumes where the last
+``checkpoint=PATH`` the run is saved every ``checkpoint_every`` rounds at
+chunk boundaries: the rounds played since the last checkpoint are appended to
+``PATH.rows`` and the small state (learner, random generator, round) replaces
+``PATH`` atomically, so a checkpoint costs the rounds since the last one, not
+the whole trace.  A run started again with the same path resumes where the last
 checkpoint left off: it loses no rounds and repeats none, and the final trace
 equals that of an uninterrupted run.
 """
@@ -198,6 +200,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
         from tqdm.auto import tqdm
         bar = tqdm(total=T, initial=run_state.t - 1, desc=f"{learner.name} on {game.name or 'game'}", unit="round")
     last_saved = run_state.t
+    saved_rows = run_state.t - 1
     outcome, outcome_of = None, None
     try:
         while run_state.t <= T:
@@ -214,7 +217,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
                 bar.update(end - t + 1)
             at_boundary = (run_state.t - 1) % CHUNK == 0 or run_state.t > T
             if path and at_boundary and (run_state.t - last_saved >= checkpoint_every or run_state.t > T):
-                _save(path, identity, run_state)
+                saved_rows = _save(path, identity, run_state, saved_rows)
                 last_saved = run_state.t
             if stop_after is not None and run_state.t - 1 >= stop_after and run_state.t <= T:
                 return None
@@ -225,6 +228,25 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     return Trace(game.name or "game", learner.name, T, int(seed), delta, rb.optimal_value, bound=rb.value,
                  within_theorem=rb.within_theorem and receiver_delta == 0, resolves=run_state.resolves,
                  **run_state.arrays)
+
+
+#: One round as stored in a checkpoint's rows file (appended, never rewritten).
+ROW = np.dtype([("expected_utility", "<f8"), ("state", "<i4"), ("signal", "<i4"), ("action", "<i4"),
+                ("utility", "<f8"), ("obeyed", "?")])
+
+
+def rows_path(path) -> str:
+    """The file beside checkpoint ``path`` that holds the rounds played so far, one :data:`ROW` each."""
+    return os.fspath(path) + ".rows"
+
+
+def remove_checkpoint(path) -> None:
+    """Delete a run's checkpoint and its rows file (after its result is safely written)."""
+    for p in (os.fspath(path), rows_path(path)):
+        try:
+            os.remove(p)
+        except FileNotFoundError:
+            pass
 
 
 @dataclass
@@ -255,9 +277,11 @@ def _check_run_arguments(learner, T: int, delta, receiver_delta) -> float:
 
 def _fresh(game: PersuasionGame, learner: Learner, T: int, seed: int) -> _RunState:
     learner.reset(GameView.of(game), T, prior=game.prior if learner.uses_true_prior else None)
-    arrays = {"expected_utility": np.zeros(T), "state": np.zeros(T, np.int32), "signal": np.zeros(T, np.int32),
-              "action": np.zeros(T, np.int32), "utility": np.zeros(T), "obeyed": np.zeros(T, bool)}
-    return _RunState(learner, np.random.default_rng(seed), arrays, 1, [])
+    return _RunState(learner, np.random.default_rng(seed), _empty_arrays(T), 1, [])
+
+
+def _empty_arrays(T: int) -> dict:
+    return {name: np.zeros(T, ROW[name]) for name in ROW.names}
 
 
 def _resume(path: str, identity: dict, learner: Learner) -> _RunState | None:
@@ -268,8 +292,11 @@ def _resume(path: str, identity: dict, learner: Learner) -> _RunState | None:
     try:
         with open(path, "rb") as fh:
             state = pickle.load(fh)
-        if not isinstance(state, dict) or not {"T", "seed", "game", "learner", "rng", "arrays", "t"} <= set(state):
+        if not isinstance(state, dict) or not {"T", "seed", "game", "learner", "rng", "rows", "t"} <= set(state):
             raise ValueError("not a checkpoint of run()")
+        rows = np.fromfile(rows_path(path), ROW, count=state["rows"]) if state["rows"] else np.empty(0, ROW)
+        if rows.size != state["rows"]:
+            raise ValueError(f"{rows_path(path)} holds {rows.size} rounds, the checkpoint says {state['rows']}")
     except Exception as e:                       # truncated, corrupt or foreign file
         raise InvalidArgumentError("run()", "checkpoint", f"cannot be read ({type(e).__name__}: {str(e)[:80]}); "
                                    "delete it to start the run afresh", path) from None
@@ -282,7 +309,10 @@ def _resume(path: str, identity: dict, learner: Learner) -> _RunState | None:
                                    f"not {_learner_id(learner)}", path)
     rng = np.random.default_rng()
     rng.bit_generator.state = state["rng"]
-    return _RunState(state["learner"], rng, state["arrays"], state["t"], state["resolves"])
+    arrays = _empty_arrays(identity["T"])
+    for name in ROW.names:
+        arrays[name][:rows.size] = rows[name]
+    return _RunState(state["learner"], rng, arrays, state["t"], state["resolves"])
 
 
 def _play(game: PersuasionGame, rs: _RunState, scheme, outcome: SchemeOutcome, t: int, end: int) -> None:
@@ -304,7 +334,22 @@ def _play(game: PersuasionGame, rs: _RunState, scheme, outcome: SchemeOutcome, t
     rs.t = end + 1
 
 
-def _save(path: str, identity: dict, rs: _RunState) -> None:
+def _save(path: str, identity: dict, rs: _RunState, saved_rows: int) -> int:
+    """Append rounds ``saved_rows + 1 .. t - 1`` to the rows file, then replace the small state file (learner,
+    random stream, round, rows count) atomically; returns the rows now saved.  Each checkpoint writes only
+    the rounds since the last one.  A crash between the two writes leaves extra rows, which the next
+    resume cuts back to the count the state file records."""
+    rows = rs.t - 1
+    block = np.empty(rows - saved_rows, ROW)
+    for name in ROW.names:
+        block[name] = rs.arrays[name][saved_rows:rows]
+    with open(rows_path(path), "r+b" if os.path.exists(rows_path(path)) else "wb") as fh:
+        fh.seek(saved_rows * ROW.itemsize)
+        fh.truncate()
+        fh.write(block.tobytes())
+        fh.flush()
+        os.fsync(fh.fileno())
     write_atomic(path, pickle.dumps({**identity, "learner": rs.learner, "rng": rs.rng.bit_generator.state,
-                                     "arrays": rs.arrays, "t": rs.t, "resolves": rs.resolves},
+                                     "rows": rows, "t": rs.t, "resolves": rs.resolves},
                                     protocol=pickle.HIGHEST_PROTOCOL))
+    return rows
