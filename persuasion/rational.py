@@ -1,13 +1,22 @@
-"""Exact matrix products for object arrays of ``Fraction``.
+"""Exact rational arithmetic: one module for every computation the exact path does in rationals.
 
-numpy's ``dot`` on object arrays multiplies ``Fraction`` objects one by one
-(about a microsecond each); python-flint clears denominators and multiplies
-integer matrices in C.  :func:`dot` picks the right one, so the certificate
-code is the same for float and exact arrays.
+* :func:`dot`: matrix products of ``Fraction`` object arrays through
+  python-flint (numpy's object ``dot`` multiplies ``Fraction`` objects one by
+  one, about a microsecond each; flint clears denominators and multiplies
+  integer matrices in C), the same call for float arrays, so the certificate
+  code is one for both paths.
+* :func:`resolve_basis` takes an optimal basis reported by a float solver and
+  re-solves its square system in rationals, giving the exact vertex and the
+  exact duals of that basis.  Only basic columns and tight rows enter the
+  system, so its size is the support of the scheme, not the LP.
+* :func:`rational_simplex` is a textbook primal simplex with Bland's rule on
+  ``Fraction`` tableaux.  It never touches a float.  It is the fallback when a
+  float basis is not exactly optimal, and an independent oracle for tests.
 """
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Sequence
 
 import numpy as np
 
@@ -44,3 +53,157 @@ def dot(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     if b1:
         return out[:, 0]
     return out
+
+
+def _to_fmpq(x: Fraction):
+    import flint
+    return flint.fmpq(x.numerator, x.denominator)
+
+
+def solve_rational(M: Sequence[Sequence[Fraction]], rhs: Sequence[Sequence[Fraction]] | None = None,
+                   transpose: bool = False):
+    """Solve ``M X = rhs`` (or ``M^T X = rhs``) exactly; ``M`` square and non-singular.
+
+    ``rhs`` is a list of right-hand-side vectors; returns a list of solution
+    vectors (lists of ``Fraction``).  Raises ``ZeroDivisionError`` if ``M``
+    is singular.
+    """
+    import flint
+    K = len(M)
+    flat = [_to_fmpq(M[j][i] if transpose else M[i][j]) for i in range(K) for j in range(K)]
+    A = flint.fmpq_mat(K, K, flat)
+    B = flint.fmpq_mat(K, len(rhs), [_to_fmpq(rhs[c][i]) for i in range(K) for c in range(len(rhs))])
+    X = A.solve(B)
+    return [[from_fmpq(X[i, c]) for i in range(K)] for c in range(len(rhs))]
+
+
+def resolve_basis(prior, sender, receiver, pairs: np.ndarray, basic_cols: Sequence[int],
+                  tight_simplex: Sequence[int], tight_obedience: Sequence[int]):
+    """Exact vertex and duals of a basis of the persuasion LP.
+
+    Parameters
+    ----------
+    prior, sender, receiver : object arrays of ``Fraction``
+    pairs : (K, 2) int array
+        The obedience rows present in the LP the basis belongs to.
+    basic_cols : column indices ``w * n + a`` that are basic.
+    tight_simplex : states whose row ``sum_a x[w,a] = 1`` is nonbasic (tight).
+    tight_obedience : indices into ``pairs`` of obedience rows that are tight.
+
+    Returns
+    -------
+    scheme : (m, n) object array, y : (m,) object array, lam : (n, n) object array
+
+    Raises
+    ------
+    ValueError if the basis is not square; ZeroDivisionError if singular.
+    """
+    m, n = sender.shape
+    zero = Fraction(0)
+    basic_cols = list(basic_cols)
+    rows = [("s", w) for w in tight_simplex] + [("o", k) for k in tight_obedience]
+    if len(rows) != len(basic_cols):
+        raise ValueError(f"basis is not square: {len(basic_cols)} basic columns, {len(rows)} tight rows")
+    M, rhs, cost = [], [], []
+    for kind, idx in rows:
+        if kind == "s":
+            M.append([Fraction(1) if j // n == idx else zero for j in basic_cols])
+            rhs.append(Fraction(1))
+        else:
+            a, b = pairs[idx]
+            M.append([prior[j // n] * (receiver[j // n, a] - receiver[j // n, b]) if j % n == a else zero
+                      for j in basic_cols])
+            rhs.append(zero)
+    cost = [prior[j // n] * sender[j // n, j % n] for j in basic_cols]
+    scheme = np.full((m, n), zero, dtype=object)
+    y = np.full(m, zero, dtype=object)
+    lam = np.full((n, n), zero, dtype=object)
+    if basic_cols:
+        (xb,) = solve_rational(M, [rhs])
+        (w,) = solve_rational(M, [cost], transpose=True)
+        for j, v in zip(basic_cols, xb):
+            scheme[j // n, j % n] = v
+        for (kind, idx), v in zip(rows, w):
+            if kind == "s":
+                y[idx] = v
+            else:
+                a, b = pairs[idx]
+                lam[a, b] = -v
+    return scheme, y, lam
+
+
+class SimplexError(ArithmeticError):
+    """The rational simplex was given an infeasible basis or found the LP unbounded."""
+
+
+def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: Sequence[Fraction],
+                     basis: Sequence[int], max_iterations: int = 1_000_000):
+    """Maximise ``c z`` subject to ``A z = b, z >= 0`` exactly, from a feasible basis.
+
+    Primal simplex on a dense ``Fraction`` tableau with Bland's rule (smallest
+    improving index enters, smallest basic index leaves among ties), which
+    cannot cycle.  Meant for small LPs: cost per pivot is ``rows x columns``.
+
+    Returns
+    -------
+    z : list of Fraction, the optimal vertex
+    y : list of Fraction, row multipliers with ``A^T y >= c`` and ``b y = c z``
+    basis : list of int, the optimal basis (one column per row)
+    """
+    R, N = len(A), len(c)
+    if len(basis) != R:
+        raise SimplexError(f"rational_simplex(): basis must have one column per row ({R}); got {len(basis)}")
+    T = [list(map(Fraction, row)) + [Fraction(bi)] for row, bi in zip(A, b)]
+    where = [-1] * R                       # where[r] = basic column of row r
+
+    def pivot(r: int, j: int) -> None:
+        p = T[r][j]
+        Tr = T[r] = [v / p for v in T[r]]
+        nz = [k for k, v in enumerate(Tr) if v]
+        for i in range(R):
+            f = T[i][j]
+            if i != r and f:
+                Ti = T[i]
+                for k in nz:
+                    Ti[k] -= f * Tr[k]
+        where[r] = j
+
+    free_rows = set(range(R))
+    for j in basis:
+        r = next((r for r in sorted(free_rows) if T[r][j] != 0), None)
+        if r is None:
+            raise SimplexError(f"rational_simplex(): starting basis is singular at column {j}")
+        pivot(r, j)
+        free_rows.discard(r)
+    if any(T[r][N] < 0 for r in range(R)):
+        raise SimplexError("rational_simplex(): starting basis is not primal feasible")
+
+    c = [Fraction(v) for v in c]
+    for _ in range(max_iterations):
+        cb = [c[where[r]] for r in range(R)]
+        entering = None
+        for j in range(N):
+            d = c[j] - sum(cb[r] * T[r][j] for r in range(R) if T[r][j])
+            if d > 0:
+                entering = j
+                break
+        if entering is None:
+            break
+        best, leave = None, None
+        for r in range(R):
+            if T[r][entering] > 0:
+                ratio = T[r][N] / T[r][entering]
+                if best is None or ratio < best or (ratio == best and where[r] < where[leave]):
+                    best, leave = ratio, r
+        if leave is None:
+            raise SimplexError("rational_simplex(): LP is unbounded")
+        pivot(leave, entering)
+    else:
+        raise SimplexError(f"rational_simplex(): no optimum after {max_iterations} pivots")
+
+    z = [Fraction(0)] * N
+    for r in range(R):
+        z[where[r]] = T[r][N]
+    B = [[Fraction(A[r][where[s]]) for s in range(R)] for r in range(R)]
+    (y,) = solve_rational(B, [[c[where[s]] for s in range(R)]], transpose=True)
+    return z, y, list(where)

@@ -53,7 +53,7 @@ from .analysis import best_response
 from .closed_forms import solve_closed_form
 from .constraint_generation import solve_generation
 from .errors import CertificateError, InvalidArgumentError, SolverError
-from .exact import rational_simplex, resolve_basis
+from .rational import rational_simplex, resolve_basis
 from .game import PersuasionGame
 from .lp import FloatLP, build_float_lp, obedience_coefficients, obedience_matrix, obedience_pairs
 from .solution import Solution, assemble, game_scaling

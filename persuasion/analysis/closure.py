@@ -8,7 +8,7 @@ from itertools import combinations
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..exact import rational_simplex, solve_rational
+from ..rational import rational_simplex, solve_rational
 from ..game import PersuasionGame
 from .responses import _belief, _data
 from .values import value_function
