@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .arithmetic import arithmetic
 from .lp import dual_slacks, worst_obedience_violation
 
 
@@ -128,38 +129,27 @@ def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
     (False, 'obedience violated by 2.60e-01')
     """
     import scipy.sparse as sp
-    zero = Fraction(0) if exact else 0.0
-    tol = zero if exact else float(tolerance)
+    ar = arithmetic(exact)
+    tol = ar.tolerance(tolerance)
     sparse = sp.issparse(lam)
     if sparse:                                  # float path only; the diagonal is ignored
         lam = sp.csr_matrix(lam, dtype=float)
         lam = lam - sp.diags(lam.diagonal())
     else:
-        lam = np.array(lam, dtype=object if exact else float)
-        np.fill_diagonal(lam, zero)
-
-    def worst_negative(a):
-        a = np.asarray(a).reshape(-1)
-        if not a.size:
-            return zero
-        return max(zero, -min(a)) if exact else float(np.max(np.maximum(0.0, -a.astype(float))))  # NaN stays NaN
-
-    def worst_abs(a):
-        return max(abs(v) for v in a) if exact else float(np.max(np.abs(np.asarray(a, dtype=float))))
+        lam = ar.array(lam)
+        np.fill_diagonal(lam, ar.zero)
 
     rowsum = scheme.sum(axis=1)
     primal_value = (prior[:, None] * sender * scheme).sum()
     dual_value = y.sum()
     res = Residuals(
-        nonnegativity=worst_negative(scheme),
-        sum_to_one=worst_abs(rowsum - 1),
+        nonnegativity=ar.worst_negative(scheme),
+        sum_to_one=ar.worst_abs(rowsum - 1),
         obedience=worst_obedience_violation(prior, receiver, scheme),
-        dual_sign=worst_negative(lam.data if sparse else lam),
-        dual_constraints=worst_negative(dual_slacks(prior, sender, receiver, y, lam)),
+        dual_sign=ar.worst_negative(lam.data if sparse else lam),
+        dual_constraints=ar.worst_negative(dual_slacks(prior, sender, receiver, y, lam)),
         gap=abs(dual_value - primal_value),
     )
     # "not <=" so that a NaN residual (overflow, an undefined dual) is a failure, never a pass
     failures = tuple(f"{name} violated by {_fmt(v)}" for name, v in res.__dict__.items() if not v <= tol)
-    if not exact:
-        primal_value, dual_value = float(primal_value), float(dual_value)
-    return Certificate(not failures, exact, tol, res, primal_value, dual_value, failures)
+    return Certificate(not failures, ar.exact, tol, res, ar.scalar(primal_value), ar.scalar(dual_value), failures)

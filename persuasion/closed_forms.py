@@ -21,7 +21,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .analysis import _data, _upper_hull, best_response
+from .analysis import _upper_hull, best_response
+from .arithmetic import Arithmetic, arithmetic
 from .errors import InvalidArgumentError
 from .game import PersuasionGame
 
@@ -63,7 +64,7 @@ def _upper_envelope(U) -> list[tuple]:
     return env
 
 
-def _envelope_breakpoints(U, exact: bool) -> list:
+def _envelope_breakpoints(U) -> list:
     """Beliefs in (0, 1) where the upper envelope of the Receiver's lines bends."""
     env = _upper_envelope(U)
     crossings = ((c1 - c2) / (s2 - s1) for (s1, c1, _), (s2, c2, _) in zip(env, env[1:]))
@@ -75,16 +76,17 @@ def two_state_optimum(game: PersuasionGame, exact: bool = False):
 
     Returns ``(value, scheme)``; the scheme has direct signals (n columns).
     """
+    ar = arithmetic(exact)
     if game.num_states != 2:
         raise InvalidArgumentError("two_state_optimum()", "game", "must have exactly 2 states",
                                    f"{game.num_states} states")
-    prior, V, U = _data(game, exact)
-    zero, one = (Fraction(0), Fraction(1)) if exact else (0.0, 1.0)
-    dt = object if exact else float
-    bps = [zero] + sorted(_envelope_breakpoints(U, exact)) + [one]
+    prior, V, U = ar.data(game)
+    zero, one = ar.zero, ar.one
+    dt = ar.dtype
+    bps = [zero] + sorted(_envelope_breakpoints(U)) + [one]
 
     def act(p):
-        return best_response(game, np.array([one - p, p], dtype=dt), exact=exact)
+        return best_response(game, np.array([one - p, p], dtype=dt), exact=ar)
 
     points = [(p, (one - p) * V[0, a] + p * V[1, a]) for p in bps for a in [act(p)]]
     hull = _upper_hull(points)
@@ -123,17 +125,18 @@ def binary_state_independent_optimum(game: PersuasionGame, exact: bool = False):
     Returns ``(value, scheme)``.  Vectorised: a million states take well under
     a second on the float path.
     """
+    ar = arithmetic(exact)
     if not is_binary_state_independent(game):
         raise InvalidArgumentError("binary_state_independent_optimum()", "game",
                                    "must have 2 actions and a state-independent Advisor utility",
                                    f"shape {game.shape}")
-    prior, V, U = _data(game, exact)
+    prior, V, U = ar.data(game)
     v0, v1 = V[0, 0], V[0, 1]
     # relabel so that the Advisor prefers action "good" (index g) to "bad" (index b)
     g, b = (1, 0) if v1 >= v0 else (0, 1)
     d = U[:, g] - U[:, b]                                      # Receiver's gain from the good action
     m = game.num_states
-    if exact:
+    if ar.exact:
         zero, one = Fraction(0), Fraction(1)
         budget = sum((prior[i] * d[i] for i in range(m) if d[i] >= 0), zero)
         x = [one if d[i] >= 0 else zero for i in range(m)]
@@ -159,7 +162,7 @@ def binary_state_independent_optimum(game: PersuasionGame, exact: bool = False):
         before = np.concatenate([[0.0], np.cumsum(cost)[:-1]])
         x[order] = np.clip((budget - before) / cost, 0.0, 1.0)
         zero, one = 0.0, 1.0
-    scheme = np.empty((m, 2), dtype=object if exact else float)
+    scheme = np.empty((m, 2), dtype=ar.dtype)
     scheme[:, g] = x
     scheme[:, b] = one - x
     pg = (prior * x).sum()
@@ -176,30 +179,31 @@ def knapsack_duals(game: PersuasionGame, scheme, exact: bool = False):
     (v_g - v_b) / |d_c|`` at the cut-off state ``c`` (the first state not fully
     recommended ``g``), and ``y[w] = prior[w] max(v_g + lam d[w], v_b)``.
     """
-    prior, V, U = _data(game, exact)
-    zero = Fraction(0) if exact else 0.0
+    ar = arithmetic(exact)
+    prior, V, U = ar.data(game)
+    zero = ar.zero
     v0, v1 = V[0, 0], V[0, 1]
     g, b = (1, 0) if v1 >= v0 else (0, 1)
     vg, vb = V[0, g], V[0, b]
     d = U[:, g] - U[:, b]
     x = scheme[:, g]
-    lam = np.full((2, 2), zero, dtype=object if exact else float)
-    partial = [i for i in range(game.num_states) if prior[i] > 0 and x[i] < 1] if exact else \
+    lam = np.full((2, 2), zero, dtype=ar.dtype)
+    partial = [i for i in range(game.num_states) if prior[i] > 0 and x[i] < 1] if ar.exact else \
         np.flatnonzero((np.asarray(prior, float) > 0) & (np.asarray(x, float) < 1 - 1e-12))
     if len(partial) and vg != vb:
         # the cut-off is the least disliked state not fully recommended g
-        c = max(partial, key=lambda i: d[i]) if exact else partial[np.argmax(np.asarray(d, float)[partial])]
+        c = max(partial, key=lambda i: d[i]) if ar.exact else partial[np.argmax(np.asarray(d, float)[partial])]
         lam[g, b] = (vg - vb) / (-d[c])
-    y = prior * np.maximum(vg + lam[g, b] * d, vb) if not exact else \
+    y = prior * np.maximum(vg + lam[g, b] * d, vb) if not ar.exact else \
         np.array([prior[i] * max(vg + lam[g, b] * d[i], vb) for i in range(game.num_states)], dtype=object)
     return y, lam
 
 
-def _lam_from_entries(entries: dict, n: int, exact: bool):
+def _lam_from_entries(entries: dict, n: int, ar: Arithmetic):
     """The ``(n, n)`` obedience multipliers from their non-zero entries: a dense object array of
     ``Fraction`` on the exact path, a sparse CSR matrix on the float path."""
-    if exact:
-        lam = np.full((n, n), Fraction(0), dtype=object)
+    if ar.exact:
+        lam = ar.full((n, n), ar.zero)
         for (a, b), v in entries.items():
             lam[a, b] = v
         return lam
@@ -222,15 +226,16 @@ def two_state_duals(game: PersuasionGame, exact: bool = False):
     Each action has at most two non-zero multipliers, so on the float path
     ``lam`` is a sparse ``(n, n)`` matrix (memory linear in ``n``).
     """
-    prior, V, U = _data(game, exact)
-    zero, one = (Fraction(0), Fraction(1)) if exact else (0.0, 1.0)
+    ar = arithmetic(exact)
+    prior, V, U = ar.data(game)
+    zero, one = ar.zero, ar.one
     n = game.num_actions
     # the supporting line of the closure at the prior
-    bps = [zero] + sorted(_envelope_breakpoints(U, exact)) + [one]
-    dt = object if exact else float
+    bps = [zero] + sorted(_envelope_breakpoints(U)) + [one]
+    dt = ar.dtype
 
     def act(p):
-        return best_response(game, np.array([one - p, p], dtype=dt), exact=exact)
+        return best_response(game, np.array([one - p, p], dtype=dt), exact=ar)
 
     hull = _upper_hull([(p, (one - p) * V[0, a] + p * V[1, a]) for p in bps for a in [act(p)]])
     p0 = prior[1]
@@ -290,15 +295,16 @@ def two_state_duals(game: PersuasionGame, exact: bool = False):
             lam[a, L] = -g0 / (-h(L, zero))
         else:
             lam[a, R] = -g1 / (-h(R, one))
-    return y, _lam_from_entries(lam, n, exact)
+    return y, _lam_from_entries(lam, n, ar)
 
 
 def solve_closed_form(game: PersuasionGame, exact: bool = False):
     """``(scheme, y, lam, name)`` from the applicable closed form, or ``None``."""
+    ar = arithmetic(exact)
     if is_binary_state_independent(game):
-        _, scheme = binary_state_independent_optimum(game, exact)
-        return (scheme, *knapsack_duals(game, scheme, exact), "closed-form:knapsack")
+        _, scheme = binary_state_independent_optimum(game, ar)
+        return (scheme, *knapsack_duals(game, scheme, ar), "closed-form:knapsack")
     if game.num_states == 2:
-        _, scheme = two_state_optimum(game, exact)
-        return (scheme, *two_state_duals(game, exact), "closed-form:two-state")
+        _, scheme = two_state_optimum(game, ar)
+        return (scheme, *two_state_duals(game, ar), "closed-form:two-state")
     return None

@@ -27,6 +27,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
+from .arithmetic import of_array
 from .game import PersuasionGame
 from .rational import dot
 
@@ -119,15 +120,11 @@ def worst_obedience_violation(prior, receiver, scheme):
     """
     W = prior[:, None] * scheme
     used = np.flatnonzero((W != 0).any(axis=0))
-    exact = W.dtype == object
-    zero = Fraction(0) if exact else 0.0
+    ar = of_array(W)
     if not used.size:
-        return zero
+        return ar.zero
     G = dot(W[:, used].T, receiver)                       # (k, n): G[i, a'] = sum_w W[w, used_i] U[w, a']
-    slack = G[np.arange(used.size), used][:, None] - G
-    if exact:
-        return max(zero, -min(slack.reshape(-1)))
-    return float(np.max(np.maximum(0.0, -slack)))
+    return ar.worst_negative(G[np.arange(used.size), used][:, None] - G)
 
 
 def dual_slacks(prior, sender, receiver, y, lam) -> np.ndarray:

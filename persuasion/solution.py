@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .arithmetic import arithmetic
 from .certificate import Certificate, Residuals, check_certificate
 from .game import PersuasionGame
 
@@ -33,7 +34,7 @@ def certify(game: PersuasionGame, scheme, y, lam, *, exact: bool, tolerance: flo
     utilities (duals mapped into them), so residuals and tolerance are relative to the utilities'
     spread; the two objective values are reported in the game's units.
     """
-    if exact:
+    if arithmetic(exact).exact:
         return check_certificate(*game.rational(), scheme, y, lam, exact=True)
     sc, prior = game_scaling(game), game.prior
     cert = check_certificate(prior, sc.sender, sc.receiver, scheme, sc.y_in(y, prior), sc.lam_in(lam), exact=False,
@@ -196,29 +197,29 @@ def assemble(game: PersuasionGame, scheme, y, lam, *, exact: bool, method: str, 
     """Build a :class:`Solution` from a primal-dual pair, checking its certificate."""
     from .analysis import best_response_many
     m, n = game.shape
-    data = game.rational() if exact else (game.prior, game.sender, game.receiver)
-    prior = data[0]
-    if not exact:
+    ar = arithmetic(exact)
+    prior = ar.data(game)[0]
+    if not ar.exact:
         scheme = np.clip(np.asarray(scheme, dtype=float).reshape(m, n), 0.0, None)
     for arr in (scheme, y, lam):
         if isinstance(arr, np.ndarray):
             arr.setflags(write=False)
-    cert = certify(game, scheme, y, lam, exact=exact, tolerance=tolerance)
+    cert = certify(game, scheme, y, lam, exact=ar, tolerance=tolerance)
     joint = prior[:, None] * scheme
     probs = joint.sum(axis=0)
-    posteriors = np.empty((n, m), dtype=object if exact else float)
+    posteriors = ar.empty((n, m))
     actions = np.full(n, -1, dtype=int)
     used = [a for a in range(n) if probs[a] > 0]
     for a in range(n):
         if probs[a] > 0:
             posteriors[a] = joint[:, a] / probs[a]
         else:
-            posteriors[a] = None if exact else np.nan
+            posteriors[a] = ar.missing
     if used:
-        actions[used] = best_response_many(game, np.stack([posteriors[a] for a in used]), exact=exact, prefer=used)
+        actions[used] = best_response_many(game, np.stack([posteriors[a] for a in used]), exact=ar.exact, prefer=used)
     for arr in (probs, posteriors, actions):
         arr.setflags(write=False)
     value = cert.primal_value
     return Solution(game=game, value=value, scheme=scheme, signal_probabilities=probs, posteriors=posteriors,
                     receiver_actions=actions, duals=Duals(y, lam, (game.states, game.actions)),
-                    certificate=cert, method=method, exact=exact, stats=dict(stats or {}))
+                    certificate=cert, method=method, exact=ar.exact, stats=dict(stats or {}))

@@ -50,6 +50,7 @@ import numpy as np
 
 from . import backends
 from .analysis import best_response
+from .arithmetic import EXACT, FLOAT, arithmetic
 from .closed_forms import solve_closed_form
 from .constraint_generation import solve_generation
 from .errors import CertificateError, InvalidArgumentError, SolverError
@@ -125,17 +126,18 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     """
     if not isinstance(game, PersuasionGame):
         raise InvalidArgumentError("solve()", "game", "must be a PersuasionGame", type(game).__name__)
-    if exact:
+    ar = arithmetic(exact)                   # the one place solve() looks at the flag
+    if ar.exact:
         _check_memory(game)
     method = "auto" if method is None else str(method)
     family, _, sub = method.partition(":")
-    allowed = EXACT_METHODS if exact else FLOAT_METHODS
+    allowed = EXACT_METHODS if ar.exact else FLOAT_METHODS
     if family not in allowed or (sub and family != "cvxpy"):
-        raise InvalidArgumentError("solve()", "method", f"must be one of {allowed} with exact={exact}", method)
+        raise InvalidArgumentError("solve()", "method", f"must be one of {allowed} with exact={ar.exact}", method)
     t0 = time.perf_counter()
     closed = None
     if family in ("auto", "closed-form"):
-        closed = solve_closed_form(game if exact else normalised_game(game), exact)
+        closed = solve_closed_form(game if ar.exact else normalised_game(game), ar)
         if closed is None and family == "closed-form":
             raise InvalidArgumentError("solve()", "method", "'closed-form' needs 2 states, or 2 actions with a "
                                        "state-independent Advisor utility", f"a {game.shape[0]}x{game.shape[1]} game")
@@ -144,20 +146,20 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     sol = None
     if closed is not None:
         scheme, y, lam, name = closed
-        if not exact:
+        if not ar.exact:
             y, lam = _back(game, y, lam)
-        sol = assemble(game, scheme, y, lam, exact=exact, method=name)
+        sol = assemble(game, scheme, y, lam, exact=ar, method=name)
         if not sol.certificate.valid and family == "auto":    # never seen; the LP is the safe fallback
             sol, family = None, ("highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs")
     if sol is None:
         _check_memory(game)                  # the LP paths hold n x n multipliers
         if family == "rational-simplex":
             sol = _solve_rational_simplex(game)
-        elif exact:
+        elif ar.exact:
             sol = _solve_exact_highs(game, solver_options, generation=family == "highs-cg")
         else:
             sol = _solve_float(game, family, sub or None, solver_options)
-    if not exact:
+    if not ar.exact:
         sol = _checked_conditioning(game, sol, solver_options)
     return _with_stats(sol, seconds=time.perf_counter() - t0)
 
@@ -219,7 +221,7 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options) -> Solut
     if (m + K) * (m * n + K) <= RATIONAL_SIMPLEX_LIMIT or m * n <= 400:
         ex = _solve_exact_highs(game, options)
         fl = lambda a: np.array(a, dtype=float)
-        out = assemble(game, fl(ex.scheme), fl(ex.duals.state), fl(ex.duals.obedience), exact=False,
+        out = assemble(game, fl(ex.scheme), fl(ex.duals.state), fl(ex.duals.obedience), exact=FLOAT,
                        method=f"{sol.method}+exact-fallback", stats={**ex.stats, "conditioning": why})
         # the float check of the exact optimum can fail where the duals are huge: its certificate is the exact one
         return replace(out, value=float(ex.value), certificate=ex.certificate, exact_solution=ex)
@@ -269,7 +271,7 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
     if family == "highs-cg":
         res, pairs, info = solve_generation(gn, options)
         y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, pairs, res.lam_rows, float))
-        return assemble(game, res.x.reshape(m, n), y, lam, exact=False, method="highs-cg", stats=info)
+        return assemble(game, res.x.reshape(m, n), y, lam, exact=FLOAT, method="highs-cg", stats=info)
     lp = build_float_lp(gn)
     if family == "highs":
         res = backends.solve_highs(lp, options)
@@ -278,7 +280,7 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
     else:
         res = backends.solve_cvxpy(lp, sub, options)
     y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, lp.pairs, res.lam_rows, float))
-    return assemble(game, res.x.reshape(m, n), y, lam, exact=False,
+    return assemble(game, res.x.reshape(m, n), y, lam, exact=FLOAT,
                     method=family if family != "cvxpy" else f"cvxpy:{res.info['solver']}",
                     stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]})
 
@@ -300,7 +302,7 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
     name = "highs-cg" if generation else "highs"
     try:
         scheme, y, lam = resolve_basis(prior, V, U, pairs, cols, tight_s, tight_o)
-        sol = assemble(game, scheme, y, lam, exact=True, method=f"{name}+rational-basis",
+        sol = assemble(game, scheme, y, lam, exact=EXACT, method=f"{name}+rational-basis",
                        stats={**info, "iterations": res.iterations, "basis_size": len(cols)})
         if sol.certificate.valid:
             return sol
@@ -338,14 +340,14 @@ def _solve_rational_simplex(game: PersuasionGame) -> Solution:
     c = [prior[w] * V[w, a] for w in range(m) for a in range(n)] + [zero] * K
     # full revelation of the Receiver's best action is a feasible basis
     deltas = [np.array([one if i == w else zero for i in range(m)], dtype=object) for w in range(m)]
-    basis = [w * n + best_response(game, deltas[w], tie="lowest", exact=True) for w in range(m)]
+    basis = [w * n + best_response(game, deltas[w], tie="lowest", exact=EXACT) for w in range(m)]
     basis += [m * n + k for k in range(K)]
     z, yrow, _ = rational_simplex(c, A, b, basis)
     scheme = np.array(z[:m * n], dtype=object).reshape(m, n)
     y = np.array(yrow[:m], dtype=object)
     # row k reads G x - s = 0 and the dual has -G^T lam: lam = -(multiplier of row k)
     lam = _lam_matrix(n, pairs, [-v for v in yrow[m:]], object)
-    sol = assemble(game, scheme, y, lam, exact=True, method="rational-simplex")
+    sol = assemble(game, scheme, y, lam, exact=EXACT, method="rational-simplex")
     if not sol.certificate.valid:
         raise CertificateError(f"solve(): exact simplex produced an invalid certificate: {sol.certificate.summary()}")
     return sol

@@ -7,10 +7,11 @@ from itertools import combinations
 
 import numpy as np
 
+from ..arithmetic import EXACT, arithmetic
 from ..errors import InvalidArgumentError
 from ..rational import rational_simplex, solve_rational
 from ..game import PersuasionGame
-from .responses import _belief, _data
+from .responses import _belief
 from .values import value_function
 
 
@@ -77,11 +78,12 @@ def concave_closure_two_states(game: PersuasionGame, exact: bool = False) -> Two
     >>> [float(b) for b in c.breakpoints], [float(v) for v in c.values]
     ([0.0, 0.5, 1.0], [0.0, 1.0, 1.0])
     """
+    ar = arithmetic(exact)
     if game.num_states != 2:
         raise InvalidArgumentError("concave_closure_two_states()", "game", "must have exactly 2 states",
                                    f"{game.num_states} states")
-    U = _data(game, exact)[2]
-    one, zero = (Fraction(1), Fraction(0)) if exact else (1.0, 0.0)
+    U = ar.data(game)[2]
+    one, zero = ar.one, ar.zero
     ps = {zero, one}
     n = game.num_actions
     for a in range(n):
@@ -93,13 +95,13 @@ def concave_closure_two_states(game: PersuasionGame, exact: bool = False) -> Two
                 if zero < p < one:
                     ps.add(p)
     bps = sorted(ps)
-    if not exact:  # merge float breakpoints closer than the tie tolerance
+    if not ar.exact:  # merge float breakpoints closer than the tie tolerance
         merged = [bps[0]]
         for p in bps[1:]:
             if p - merged[-1] > 1e-12:
                 merged.append(p)
         bps = merged
-    vals = [value_function(game, np.array([one - p, p], dtype=object if exact else float), exact=exact) for p in bps]
+    vals = [value_function(game, np.array([one - p, p], dtype=ar.dtype), exact=ar) for p in bps]
     hull = _upper_hull(list(zip(bps, vals)))
     return TwoStateClosure(tuple(bps), tuple(vals), tuple(hull))
 
@@ -146,7 +148,7 @@ def concave_closure_bruteforce(game: PersuasionGame, belief=None) -> Fraction:
     >>> concave_closure_bruteforce(g) == solve(g, exact=True).value    # an independent check of the LP
     True
     """
-    prior = game.rational()[0] if belief is None else _belief(game, belief, True, "concave_closure_bruteforce()")
+    prior = game.rational()[0] if belief is None else _belief(game, belief, EXACT, "concave_closure_bruteforce()")
     verts = region_vertices(game)
     vals = [value_function(game, mu, exact=True) for mu in verts]
     m = game.num_states

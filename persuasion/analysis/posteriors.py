@@ -5,9 +5,9 @@ from typing import Sequence
 
 import numpy as np
 
+from ..arithmetic import arithmetic
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
-from .responses import _data
 
 
 def posteriors_from_scheme(game: PersuasionGame, scheme, exact: bool = False):
@@ -25,8 +25,9 @@ def posteriors_from_scheme(game: PersuasionGame, scheme, exact: bool = False):
     >>> weights.round(6).tolist(), posts.round(6).tolist()     # they average back to the prior (0.7, 0.3)
     ([0.4, 0.6], [[1.0, 0.0], [0.5, 0.5]])
     """
-    prior = _data(game, exact)[0]
-    pi = np.asarray(scheme, dtype=object if exact else float)
+    ar = arithmetic(exact)
+    prior = ar.data(game)[0]
+    pi = np.asarray(scheme, dtype=ar.dtype)
     if pi.ndim != 2 or pi.shape[0] != game.num_states:
         raise InvalidArgumentError("posteriors_from_scheme()", "scheme",
                                    f"must be a table with one row per state ({game.num_states})", f"shape {pi.shape}")
@@ -52,8 +53,9 @@ def scheme_from_posteriors(game: PersuasionGame, weights: Sequence, posteriors, 
     >>> scheme_from_posteriors(examples.prosecutor_judge(), [0.4, 0.6], [[1.0, 0.0], [0.5, 0.5]]).round(6).tolist()
     [[0.571429, 0.428571], [0.0, 1.0]]
     """
-    prior = _data(game, exact)[0]
-    dt = object if exact else float
+    ar = arithmetic(exact)
+    prior = ar.data(game)[0]
+    dt = ar.dtype
     w = np.asarray(weights, dtype=dt)
     P = np.asarray(posteriors, dtype=dt)
     if P.ndim != 2 or P.shape != (w.shape[0], game.num_states):
@@ -64,7 +66,7 @@ def scheme_from_posteriors(game: PersuasionGame, weights: Sequence, posteriors, 
         raise InvalidArgumentError("scheme_from_posteriors()", "weights/posteriors", "must be non-negative", "a negative entry")
     mean = w.dot(P)
     err = max(abs(mean - prior))
-    if (exact and err != 0) or (not exact and err > tolerance):
+    if not ar.close(err, 0, tolerance):
         raise InvalidArgumentError("scheme_from_posteriors()", "posteriors",
                                    "must average back to the prior (Bayes plausibility)", f"max error {err}")
     pi = np.empty((game.num_states, w.shape[0]), dtype=dt)

@@ -5,6 +5,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..arithmetic import Arithmetic, arithmetic
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
 from ..rational import dot
@@ -13,13 +14,9 @@ from ..scaling import tie_tolerance
 TIE_RULES = ("sender", "adversarial", "lowest")
 
 
-def _data(game: PersuasionGame, exact: bool):
-    return game.rational() if exact else (game.prior, game.sender, game.receiver)
-
-
-def _belief(game: PersuasionGame, belief, exact: bool, where: str) -> np.ndarray:
+def _belief(game: PersuasionGame, belief, ar: Arithmetic, where: str) -> np.ndarray:
     m = game.num_states
-    if exact:
+    if ar.exact:
         b = np.array([x if isinstance(x, Fraction) else Fraction(x) for x in belief], dtype=object)
     else:
         b = np.asarray(belief, dtype=float)
@@ -28,8 +25,8 @@ def _belief(game: PersuasionGame, belief, exact: bool, where: str) -> np.ndarray
     if (b < 0).any():
         raise InvalidArgumentError(where, "belief", "must be non-negative", list(b))
     s = b.sum()
-    if (exact and s != 1) or (not exact and abs(float(s) - 1) > 1e-9):
-        raise InvalidArgumentError(where, "belief", "must sum to 1", s if exact else float(s))
+    if not ar.close(s, 1, 1e-9):
+        raise InvalidArgumentError(where, "belief", "must sum to 1", s if ar.exact else float(s))
     return b
 
 
@@ -39,20 +36,19 @@ def _tolerances(game: PersuasionGame) -> tuple[float, float]:
     return tie_tolerance(game.receiver), tie_tolerance(game.sender)
 
 
-def _tied(values, target, exact: bool, tol: float) -> list[int]:
-    return [i for i, v in enumerate(values) if (v == target if exact else abs(v - target) <= tol)]
+def _tied(values, target, ar: Arithmetic, tol: float) -> list[int]:
+    return [i for i, v in enumerate(values) if ar.close(v, target, tol)]
 
 
-def _select(game, receiver_payoff, sender_payoff, tie: str, exact: bool, prefer=None, tolerances=None) -> int:
+def _select(game, receiver_payoff, sender_payoff, tie: str, ar: Arithmetic, prefer=None, tolerances=None) -> int:
     """The chosen action given one belief's expected payoffs for both players."""
     tol_u, tol_v = tolerances or _tolerances(game)
     top = max(receiver_payoff)
-    cands = [a for a in range(len(receiver_payoff))
-             if (receiver_payoff[a] == top if exact else receiver_payoff[a] >= top - tol_u)]
+    cands = [a for a in range(len(receiver_payoff)) if ar.close(receiver_payoff[a], top, tol_u)]
     if tie == "lowest":
         return cands[0]
     sv = [sender_payoff[a] for a in cands]
-    chosen = [cands[i] for i in _tied(sv, max(sv) if tie == "sender" else min(sv), exact, tol_v)]
+    chosen = [cands[i] for i in _tied(sv, max(sv) if tie == "sender" else min(sv), ar, tol_v)]
     return int(prefer) if prefer is not None and prefer in chosen else int(chosen[0])
 
 
@@ -65,10 +61,11 @@ def best_responses(game: PersuasionGame, belief, exact: bool = False) -> np.ndar
     >>> best_responses(examples.prosecutor_judge(), [0.5, 0.5]).tolist()   # the judge is indifferent at 1/2
     [0, 1]
     """
-    b = _belief(game, belief, exact, "best_responses()")
-    payoff = dot(b, _data(game, exact)[2])
+    ar = arithmetic(exact)
+    b = _belief(game, belief, ar, "best_responses()")
+    payoff = dot(b, ar.data(game)[2])
     top = max(payoff)
-    if exact:
+    if ar.exact:
         return np.array([a for a, u in enumerate(payoff) if u == top], dtype=int)
     return np.flatnonzero(payoff >= top - _tolerances(game)[0])
 
@@ -92,11 +89,12 @@ def best_response(game: PersuasionGame, belief, tie: str = "sender", exact: bool
     >>> g.actions[best_response(g, [0.5, 0.5])], g.actions[best_response(g, [0.7, 0.3])]
     ('convict', 'acquit')
     """
+    ar = arithmetic(exact)
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response()", "tie", f"must be one of {TIE_RULES}", tie)
-    b = _belief(game, belief, exact, "best_response()")
-    _, V, U = _data(game, exact)
-    return _select(game, dot(b, U), dot(b, V), tie, exact, prefer)
+    b = _belief(game, belief, ar, "best_response()")
+    _, V, U = ar.data(game)
+    return _select(game, dot(b, U), dot(b, V), tie, ar, prefer)
 
 
 def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact: bool = False,
@@ -108,15 +106,16 @@ def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact
     not be normalised: best responses are invariant to scaling a belief, and
     the float tie tolerance is applied to the normalised payoffs.
     """
+    ar = arithmetic(exact)
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response_many()", "tie", f"must be one of {TIE_RULES}", tie)
-    B = np.asarray(beliefs, dtype=object if exact else float).reshape(-1, game.num_states)
-    if not exact:
+    B = np.asarray(beliefs, dtype=ar.dtype).reshape(-1, game.num_states)
+    if not ar.exact:
         B = B / B.sum(axis=1, keepdims=True)
-    _, V, U = _data(game, exact)
+    _, V, U = ar.data(game)
     R, S = dot(B, U), dot(B, V)
     prefer = [None] * B.shape[0] if prefer is None else list(prefer)
-    return np.array([_select(game, R[k], S[k], tie, exact, prefer[k]) for k in range(B.shape[0])], dtype=int)
+    return np.array([_select(game, R[k], S[k], tie, ar, prefer[k]) for k in range(B.shape[0])], dtype=int)
 
 
 def full_revelation_scheme_of(sender: np.ndarray, receiver: np.ndarray) -> np.ndarray:

@@ -1,13 +1,12 @@
 """The Advisor's value function and the benchmark values (no information, full revelation, first best)."""
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
+from ..arithmetic import arithmetic
 from ..game import PersuasionGame
 from ..rational import dot
-from .responses import _belief, _data, best_response
+from .responses import _belief, best_response
 
 
 def value_function(game: PersuasionGame, belief, tie: str = "sender", exact: bool = False):
@@ -20,9 +19,10 @@ def value_function(game: PersuasionGame, belief, tie: str = "sender", exact: boo
     >>> float(value_function(g, [0.5, 0.5])), float(value_function(g, [0.7, 0.3]))
     (1.0, 0.0)
     """
-    a = best_response(game, belief, tie=tie, exact=exact)
-    b = _belief(game, belief, exact, "value_function()")
-    return dot(b, _data(game, exact)[1][:, a])
+    ar = arithmetic(exact)
+    a = best_response(game, belief, tie=tie, exact=ar)
+    b = _belief(game, belief, ar, "value_function()")
+    return dot(b, ar.data(game)[1][:, a])
 
 
 def no_information_value(game: PersuasionGame, tie: str = "sender", exact: bool = False):
@@ -34,7 +34,8 @@ def no_information_value(game: PersuasionGame, tie: str = "sender", exact: bool 
     >>> float(no_information_value(examples.prosecutor_judge()))   # the judge acquits at the prior
     0.0
     """
-    return value_function(game, _data(game, exact)[0], tie=tie, exact=exact)
+    ar = arithmetic(exact)
+    return value_function(game, ar.data(game)[0], tie=tie, exact=ar)
 
 
 def full_revelation_value(game: PersuasionGame, tie: str = "sender", exact: bool = False):
@@ -46,14 +47,15 @@ def full_revelation_value(game: PersuasionGame, tie: str = "sender", exact: bool
     >>> float(full_revelation_value(examples.prosecutor_judge()))  # convicts exactly the guilty, 30%
     0.3
     """
-    prior, V, _ = _data(game, exact)
+    ar = arithmetic(exact)
+    prior, V, _ = ar.data(game)
     m = game.num_states
-    one, zero = (Fraction(1), Fraction(0)) if exact else (1.0, 0.0)
+    one, zero = ar.one, ar.zero
     total = zero
     for w in range(m):
-        delta = np.full(m, zero, dtype=object if exact else float)
+        delta = np.full(m, zero, dtype=ar.dtype)
         delta[w] = one
-        total += prior[w] * V[w, best_response(game, delta, tie=tie, exact=exact)]
+        total += prior[w] * V[w, best_response(game, delta, tie=tie, exact=ar)]
     return total
 
 
@@ -66,5 +68,6 @@ def first_best_value(game: PersuasionGame, exact: bool = False):
     >>> float(first_best_value(examples.prosecutor_judge()))       # the prosecutor would convict always
     1.0
     """
-    prior, V, _ = _data(game, exact)
-    return sum((prior[w] * max(V[w]) for w in range(game.num_states)), Fraction(0) if exact else 0.0)
+    ar = arithmetic(exact)
+    prior, V, _ = ar.data(game)
+    return sum((prior[w] * max(V[w]) for w in range(game.num_states)), ar.zero)
