@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -30,10 +31,21 @@ from pathlib import Path
 import numpy as np
 
 from persuasion._atomic import write_atomic
+from persuasion.online import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, KnownPriorOracle,
+                               RobustPersuader)
 
 from .config import ConfigError
 
-LEARNER_KINDS = ("robust", "robust-every-round", "action-informed", "explore-then-commit", "full-revelation", "oracle")
+#: Learner kinds a config may name, each with how it is built from its (filled-in) spec.
+LEARNERS = {
+    "robust": lambda s: RobustPersuader(delta=s["delta"]),
+    "robust-every-round": lambda s: RobustPersuader(delta=s["delta"], schedule="every-round"),
+    "action-informed": lambda s: ActionInformedPersuader(delta=s["delta"], shrink=s["shrink"], check=s["check"]),
+    "explore-then-commit": lambda s: ExploreThenCommit(s["explore_rounds"]),
+    "full-revelation": lambda s: FullRevelation(),
+    "oracle": lambda s: KnownPriorOracle(),
+}
+LEARNER_KINDS = tuple(LEARNERS)
 BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
 
 
@@ -125,21 +137,12 @@ def _load_game(name: str):
 
 
 def make_learner(spec: dict, delta: float):
-    from persuasion.online import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, KnownPriorOracle,
-                                   RobustPersuader)
-    kind = spec["kind"]
-    if kind == "action-informed":
-        return ActionInformedPersuader(delta=spec.get("delta", delta), shrink=spec.get("shrink", 0.25),
-                                       check=spec.get("check", 64))
-    if kind == "robust":
-        return RobustPersuader(delta=spec.get("delta", delta))
-    if kind == "robust-every-round":
-        return RobustPersuader(delta=spec.get("delta", delta), schedule="every-round")
-    if kind == "explore-then-commit":
-        return ExploreThenCommit(spec.get("explore_rounds"))
-    if kind == "full-revelation":
-        return FullRevelation()
-    return KnownPriorOracle()
+    """The learner a spec names (its ``kind`` looked up in :data:`LEARNERS`); settings a spec leaves out take
+    :class:`LearnerSpec`'s defaults, and ``delta`` the study's."""
+    full = {**{f.name: f.default for f in dataclasses.fields(LearnerSpec)}, **spec}
+    if full["delta"] is None:
+        full["delta"] = delta
+    return LEARNERS[full["kind"]](full)
 
 
 def tasks_of(cfg: dict) -> list[Task]:

@@ -79,19 +79,29 @@ def load_by_name(name: str, **config) -> "LanguageModel":
         from .tiny import char_tokenizer, tiny_gpt2
         tok = char_tokenizer()
         return LanguageModel(tok, tiny_gpt2(tok, n_layer=2, n_embd=128), ModelConfig("tiny", **config))
-    from .weights import QWEN25_CODER_05B, QWEN25_CODER_15B, assemble, default_cache
+    if name not in MODELS:
+        return LanguageModel.load(ModelConfig(name, **config))
+    from .weights import default_cache
+    locate, stem = MODELS[name]
     tag = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(config.get("dtype", "float32"), "other")
-    if name == "qwen05":
-        path, cache = str(assemble(QWEN25_CODER_05B)), default_cache() / f"qwen2.5-coder-0.5b-instruct-{tag}"
-    elif name == "qwen15":
-        path, cache = str(assemble(QWEN25_CODER_15B)), default_cache() / f"qwen2.5-coder-1.5b-instruct-{tag}"
-    elif name == "smollm2":
-        path, cache = smollm2_gguf(), default_cache() / f"smollm2-135m-instruct-{tag}"
-    else:
-        path, cache = name, None
-    if config.get("cache_dir") is None and cache is not None:
-        config["cache_dir"] = str(cache)
-    return LanguageModel.load(ModelConfig(path, **config))
+    if config.get("cache_dir") is None:
+        config["cache_dir"] = str(default_cache() / f"{stem}-{tag}")
+    return LanguageModel.load(ModelConfig(locate(), **config))
+
+
+def _registry_parts(spec_name: str):
+    def locate() -> str:
+        from . import weights
+        return str(weights.assemble(getattr(weights, spec_name)))
+    return locate
+
+
+#: Short model names: how to find the GGUF file, and the stem of its dequantised cache folder.
+MODELS = {
+    "qwen05": (_registry_parts("QWEN25_CODER_05B"), "qwen2.5-coder-0.5b-instruct"),
+    "qwen15": (_registry_parts("QWEN25_CODER_15B"), "qwen2.5-coder-1.5b-instruct"),
+    "smollm2": (smollm2_gguf, "smollm2-135m-instruct"),
+}
 
 
 def _torch_dtype(name: str):
