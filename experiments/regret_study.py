@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from persuasion._atomic import write_atomic
+from persuasion._atomic import remove_in_flight, write_atomic
 from persuasion.online import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, KnownPriorOracle,
                                RobustPersuader)
 
@@ -154,8 +154,9 @@ def _write_json_atomic(path: Path, data) -> None:
 
 
 def _exit_with(owner_pid: int, poll: float = 0.5) -> None:
-    """In a worker process: exit at once when the study's main process ``owner_pid`` is gone, so a study
-    killed with SIGKILL leaves no worker writing checkpoints behind it (the next start resumes them)."""
+    """In a worker process: exit at once when the study's main process ``owner_pid`` is gone, removing the
+    temporary file it may be writing, so a study killed with SIGKILL leaves no worker and no temporary file
+    behind it (the next start resumes from the last complete checkpoints)."""
     import threading
 
     def watch():
@@ -163,6 +164,7 @@ def _exit_with(owner_pid: int, poll: float = 0.5) -> None:
             try:
                 os.kill(owner_pid, 0)
             except ProcessLookupError:
+                remove_in_flight()           # no half-written checkpoint left behind
                 os._exit(3)
             except PermissionError:
                 pass

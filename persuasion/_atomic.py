@@ -4,15 +4,39 @@ from __future__ import annotations
 import os
 
 
+#: Temporary files this process is writing right now (removed by :func:`remove_in_flight` on a hard exit).
+_IN_FLIGHT: set[str] = set()
+
+
 def write_atomic(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, fsync'd, then renamed."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder, fsync'd, then renamed.
+    The temporary file is removed if the write fails."""
     path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    _IN_FLIGHT.add(tmp)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    finally:
+        _IN_FLIGHT.discard(tmp)
+
+
+def remove_in_flight() -> None:
+    """Delete the temporary files this process is writing (for a process about to ``os._exit``)."""
+    for tmp in list(_IN_FLIGHT):
+        try:
+            os.remove(tmp)
+        except FileNotFoundError:
+            pass
 
 
 def remove_stale_temporaries(path) -> list[str]:

@@ -232,6 +232,32 @@ def test_every_shipped_review_config_loads_strictly(tmp_path):
         load_review_config(bad)
 
 
+def _descendants(pid: int) -> set[int]:
+    """Processes below ``pid`` (from /proc), found while it runs."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_workers_stop_when_the_study_is_killed(tmp_path):
     """After SIGKILL of a loky study's main process its workers used to run on, writing checkpoints."""
     cfg = tmp_path / "kill.toml"
@@ -241,12 +267,24 @@ def test_workers_stop_when_the_study_is_killed(tmp_path):
     cmd = [sys.executable, "-m", "experiments.regret_study", str(cfg), "--no-progress", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
+    workers = set()
     while proc.poll() is None and time.time() < deadline:
+        workers |= _descendants(proc.pid)
         if (out / "checkpoints").exists() and list((out / "checkpoints").glob("*.pkl")):
+            workers |= _descendants(proc.pid)
             os.kill(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.005)
     proc.wait(timeout=60)
+    assert workers, "the study started no worker process"
+    for _ in range(100):                           # the watchdog polls every 0.5 s
+        alive = {p for p in workers if _alive(p)}
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert not alive, f"worker processes {sorted(alive)} outlived the killed study"
+    leftovers = [p.name for d in ("checkpoints", "results") for p in (out / d).glob("*.tmp*")]
+    assert not leftovers, f"temporary files left behind: {leftovers}"
 
     def state():
         files = list((out / "checkpoints").glob("*")) + list((out / "results").glob("*"))
@@ -300,3 +338,13 @@ def test_study_on_a_real_cluster_equals_the_sequential_run(tmp_path, backend):
     assert len(files) == 4
     for p in files:
         assert result(tmp_path / backend / "results" / p.name) == result(p)
+
+
+def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path):
+    from persuasion._atomic import _IN_FLIGHT, write_atomic
+    target = tmp_path / "x.json"
+    with pytest.raises(TypeError):
+        write_atomic(target, "not bytes")                 # fails inside the write
+    assert list(tmp_path.iterdir()) == [] and not _IN_FLIGHT
+    write_atomic(target, b"ok")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"] and not _IN_FLIGHT
