@@ -9,7 +9,8 @@ Sections:
    LP restricted to its binding rows (an oracle that knows them in advance);
 2. the exact certificate through the fast path;
 3. growth with m and with n separately (fitted log-log exponents);
-4. closed forms at scale; 5. batched small games against one solve each.
+4. closed forms at scale; 5. batched small games against one solve each; 6. two states with many
+actions, time and peak memory, against constraint generation.
 
     python -m benchmarks.bench_fast                      # everything, ~5 minutes on 2 cores
     python -m benchmarks.bench_fast --sections square --sizes 20 50 100 --baseline-max 100
@@ -141,6 +142,39 @@ def section_closed(args, rng, out):
                            "two_state_actions": n, "two_state_solve_s": t2}
 
 
+def _time_and_peak(fn, *a, **kw):
+    """Seconds of one call, and the peak memory it allocates (bytes, Python and numpy, traced by tracemalloc
+    in a second call: tracing slows allocation, so the time comes from the untraced one)."""
+    import tracemalloc
+    t, res = timed(fn, *a, **kw)
+    tracemalloc.start()
+    try:
+        fn(*a, **kw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return t, peak, res
+
+
+def section_two_state(args, rng, out):
+    from persuasion import PersuasionGame, solve
+    print("\n## 6. two states, many actions: closed form with sparse duals vs constraint generation")
+    rows = []
+    for n in args.two_state_sizes:
+        g = PersuasionGame([0.4, 0.6], rng.uniform(size=(2, n)), rng.uniform(size=(2, n)))
+        t, peak, sol = _time_and_peak(solve, g)
+        row = {"actions": n, "closed_s": t, "closed_peak_mb": peak / 2**20, "valid": sol.certificate.valid}
+        line = f"  2 x {n}: closed form {t:.2f} s, peak {peak / 2**20:.1f} MB (valid={sol.certificate.valid})"
+        if n <= args.two_state_lp_max:
+            tb, pb, base = _time_and_peak(solve, g, method="highs-cg")
+            row.update(lp_s=tb, lp_peak_mb=pb / 2**20, value_gap=abs(float(base.value) - float(sol.value)))
+            line += (f"; constraint generation {tb:.2f} s, peak {pb / 2**20:.1f} MB, ratio {tb / t:.1f}x, "
+                     f"|dv| {row['value_gap']:.1e}")
+        print(line)
+        rows.append(row)
+    out["two_state"] = rows
+
+
 def section_batch(args, rng, out):
     from persuasion import solve, solve_many
     print("\n## 5. batched small games: solve_many vs one solve(method='highs') each")
@@ -158,7 +192,7 @@ def section_batch(args, rng, out):
 
 
 SECTIONS = {"square": section_square, "exact": section_exact, "growth": section_growth,
-            "closed": section_closed, "batch": section_batch}
+            "closed": section_closed, "batch": section_batch, "two-state": section_two_state}
 
 
 def main(argv=None):
@@ -174,6 +208,9 @@ def main(argv=None):
     ap.add_argument("--million", type=int, default=1_000_000)
     ap.add_argument("--two-state-actions", type=int, default=10_000)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--two-state-sizes", type=int, nargs="+", default=[500, 2_000, 10_000, 20_000])
+    ap.add_argument("--two-state-lp-max", type=int, default=500,
+                    help="largest number of actions the constraint-generation baseline is run at")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="write all measurements to this file")
     args = ap.parse_args(argv)
