@@ -34,13 +34,25 @@ from .game import PersuasionGame
 from .scaling import Scaling, tie_tolerance
 from .solve import solve
 
+__all__ = ["RobustSolution", "delta_best_responses", "worst_delta_response", "robust_value_of_scheme",
+           "solve_delta_robust"]
+
 #: Largest number of actions the (S, t)-signal LP takes (it has n 2^(n-1) signals).
 MAX_ACTIONS = 10
 
 
 @dataclass(frozen=True)
 class RobustSolution:
-    """The robust optimum against delta-best responses (in the game's units)."""
+    """The robust optimum against delta-best responses (in the game's units).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.approximate import solve_delta_robust
+    >>> r = solve_delta_robust(examples.prosecutor_judge(), 0.01)
+    >>> round(r.value, 4), r.delta
+    (0.5941, 0.01)
+    """
 
     value: float
     delta: float
@@ -51,14 +63,30 @@ class RobustSolution:
 
 def delta_best_responses(game: PersuasionGame, belief, delta: float) -> np.ndarray:
     """``B_delta(belief)``: the best actions and every action strictly within ``delta`` of them (float
-    comparisons with the package's relative tie tolerance)."""
+    comparisons with the package's relative tie tolerance).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.approximate import delta_best_responses
+    >>> delta_best_responses(examples.prosecutor_judge(), [0.52, 0.48], 0.05).tolist()   # both within 0.05
+    [0, 1]
+    """
     u = np.asarray(belief, float) @ game.receiver
     tol = tie_tolerance(game.receiver)
     return np.flatnonzero((u >= u.max() - tol) | (u > u.max() - delta + tol))
 
 
 def worst_delta_response(game: PersuasionGame, belief, delta: float) -> int:
-    """The delta-best response the Advisor likes least (ties: lowest index)."""
+    """The delta-best response the Advisor likes least (ties: lowest index).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.approximate import worst_delta_response
+    >>> examples.prosecutor_judge().actions[worst_delta_response(examples.prosecutor_judge(), [0.52, 0.48], 0.05)]
+    'acquit'
+    """
     cands = delta_best_responses(game, belief, delta)
     v = np.asarray(belief, float) @ game.sender
     return int(cands[np.argmin(v[cands])])
@@ -66,7 +94,19 @@ def worst_delta_response(game: PersuasionGame, belief, delta: float) -> int:
 
 def robust_value_of_scheme(game: PersuasionGame, scheme, delta: float) -> float:
     """The Advisor's expected utility from ``scheme`` (m x k, any k) when the Receiver takes, after each
-    signal, its worst delta-best response."""
+    signal, its worst delta-best response.
+
+    Examples
+    --------
+    The exact optimum leaves the judge indifferent, so a Receiver that breaks ties against the Advisor
+    acquits:
+
+    >>> from persuasion import examples, solve
+    >>> from persuasion.approximate import robust_value_of_scheme
+    >>> g = examples.prosecutor_judge()
+    >>> robust_value_of_scheme(g, solve(g).scheme, 0.01)
+    0.0
+    """
     x = np.asarray(scheme, float)
     joint = game.prior[:, None] * x
     total = 0.0
@@ -86,6 +126,13 @@ def solve_delta_robust(game: PersuasionGame, delta: float) -> RobustSolution:
     tolerances then do not depend on units); the value is returned in the game's units.  The LP's
     feasibility tolerance is 1e-10 of the Receiver's utility spread: a smaller ``delta`` cannot be told
     from 0 by it (use ``delta = 0`` for the classical model).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.approximate import solve_delta_robust
+    >>> [round(solve_delta_robust(examples.prosecutor_judge(), d).value, 4) for d in (0.0, 0.01, 0.1)]
+    [0.6, 0.5941, 0.5455]
     """
     if not isinstance(game, PersuasionGame):
         raise InvalidArgumentError("solve_delta_robust()", "game", "must be a PersuasionGame", type(game).__name__)

@@ -39,6 +39,9 @@ from .lp import obedience_pairs
 from .solution import game_scaling
 from .solve import solve
 
+__all__ = ["Margin", "needed_rows", "persuasion_margin", "RegretBound", "regret_bound", "epoch_samples",
+           "per_round_bound", "burn_in"]
+
 #: Margins at or below this are treated as zero (the game is outside the theorem).
 MARGIN_TOLERANCE = 1e-9
 
@@ -52,6 +55,14 @@ class Margin:
     it needs.  ``needed_rows`` are the rows of the optimum that attains ``gamma``; ``witness`` is a scheme
     attaining the margin (the best-valued one) and ``value_gap`` is ``V* - V(witness)`` under the prior.
     ``exhaustive`` says whether every optimal scheme was considered (see :func:`persuasion_margin`).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.bounds import persuasion_margin
+    >>> m = persuasion_margin(examples.prosecutor_judge())
+    >>> round(m.gamma, 4), m.needed_rows, m.exhaustive          # the optimum needs 'convict over acquit'
+    (0.15, ((1, 0),), True)
     """
 
     gamma: float
@@ -72,7 +83,15 @@ def _unsafe(U: np.ndarray, prior: np.ndarray, a: int, b: int) -> np.ndarray:
 
 def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
     """Obedience rows a scheme needs: ``(a, a')`` such that it recommends ``a`` in some state of positive
-    prior where ``a'`` is strictly better for the Receiver (default: the exact optimum ``solve`` returns)."""
+    prior where ``a'`` is strictly better for the Receiver (default: the exact optimum ``solve`` returns).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.bounds import needed_rows
+    >>> needed_rows(examples.prosecutor_judge())                 # (recommended, alternative)
+    [(1, 0)]
+    """
     if scheme is None:
         scheme = solve(game, exact=True).scheme
     U, prior = game.receiver, game.prior
@@ -171,6 +190,13 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
     unsafe recommendations, and ``exhaustive`` is False (the constant is then valid but may not be the
     best).  Among sets with the largest margin, the witness of the highest value is kept.  Utilities are
     normalised first, so the margin does not depend on units.
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.bounds import persuasion_margin
+    >>> round(persuasion_margin(examples.prosecutor_judge()).value_gap, 4)
+    0.3
     """
     m, n = game.shape
     sc = game_scaling(game)
@@ -231,6 +257,14 @@ class RegretBound:
     game on the same good event and grows linearly; ``within_theorem`` is False and ``reason`` says so.
     ``burn_in`` is the number of rounds played before the box radius falls below ``gamma / 2`` (0 when
     no margin is needed, ``None`` when gamma is 0: the radius never gets there).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.bounds import regret_bound
+    >>> rb = regret_bound(examples.prosecutor_judge(), 10_000, 0.05)
+    >>> rb.within_theorem, rb.reason, round(float(rb.value))
+    (True, 'within the theorem (persuasion margin 0.15)', 3723)
     """
 
     value: np.ndarray | float
@@ -259,14 +293,29 @@ def _constants(game: PersuasionGame) -> tuple:
 
 
 def epoch_samples(t) -> np.ndarray:
-    """Samples seen at the start of the doubling epoch containing round ``t`` (1-based)."""
+    """Samples seen at the start of the doubling epoch containing round ``t`` (1-based).
+
+    Examples
+    --------
+    >>> from persuasion.bounds import epoch_samples
+    >>> epoch_samples([1, 2, 3, 4, 5, 8, 9]).tolist()           # re-solves at rounds 2, 4, 8, ...
+    [0, 1, 1, 3, 3, 7, 7]
+    """
     t = np.asarray(t, dtype=np.int64)
     return (np.int64(1) << np.floor(np.log2(t)).astype(np.int64)) - 1
 
 
 def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, revelation_gap: float,
                     delta: float, T: int) -> np.ndarray:
-    """``b_t`` for ``t = 1..T`` on the doubling schedule (re-solve at rounds 1, 2, 4, ...)."""
+    """``b_t`` for ``t = 1..T`` on the doubling schedule (re-solve at rounds 1, 2, 4, ...).
+
+    Examples
+    --------
+    >>> from persuasion.bounds import per_round_bound
+    >>> b = per_round_bound(2, 1.0, 0.15, 0.3, 0.3, 0.05, 1000)
+    >>> b.shape, bool((b >= 0).all())
+    ((1000,), True)
+    """
     if delta_V == 0:                     # the Advisor is indifferent: every scheme is optimal
         return np.zeros(T)
     s = epoch_samples(np.arange(1, T + 1))
@@ -338,7 +387,14 @@ def regret_bound(game: PersuasionGame, T, delta: float) -> RegretBound:
 def burn_in(m: int, gamma: float, delta: float) -> int | None:
     """Rounds played before the box radius of the doubling schedule falls below ``gamma / 2``: all epochs
     before the first epoch ``k`` (rounds ``2^k .. 2^(k+1) - 1``, starting with ``2^k - 1`` samples) whose
-    radius is small enough.  0 if no margin is needed, ``None`` if gamma is 0."""
+    radius is small enough.  0 if no margin is needed, ``None`` if gamma is 0.
+
+    Examples
+    --------
+    >>> from persuasion.bounds import burn_in
+    >>> burn_in(2, 0.15, 0.05)                                  # rounds before the box is narrow enough
+    2047
+    """
     if np.isinf(gamma):
         return 0
     if gamma <= 0:

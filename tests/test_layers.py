@@ -41,7 +41,7 @@ def test_every_exported_name_has_a_runnable_example():
     import importlib
     import inspect
     missing = []
-    for mod in ("persuasion", "persuasion.online", "persuasion.afd"):
+    for mod in ("persuasion", "persuasion.online", "persuasion.afd", "persuasion.bounds", "persuasion.approximate"):
         m = importlib.import_module(mod)
         for name in m.__all__:
             if ">>>" not in (inspect.getdoc(getattr(m, name)) or ""):
