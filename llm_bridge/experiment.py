@@ -173,23 +173,43 @@ def _generate_missing(receiver, log: GenerationLog, jobs: list[dict], cfg: Exper
 
 def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, advisor, cfg: ExperimentConfig,
                    progress: bool = True) -> dict:
-    """Run (or resume) the experiment; returns the report written to ``OUT/report.json``."""
+    """Run (or resume) the experiment; returns the report written to ``OUT/report.json``.
+
+    The steps, in order (one random stream, seeded by ``cfg.seed``, runs through them in this order):
+    split the problems, estimate the game from the Receiver's generations, solve it, train the Advisor
+    on signals from the optimal scheme, play every held-out problem under every condition, report.
+    """
     from persuasion import solve
-    from persuasion.analysis import best_response_many
-    from .training import SFTConfig, sft
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     log = GenerationLog(out / "generations.jsonl")
     rng = random.Random(cfg.seed)
+    est_set, eval_set = _split(problems, spec, cfg, rng)
+    est = _estimate(problems, est_set, spec, receiver, log, cfg, progress)
+    sol = solve(est.game)
+    scheme = np.asarray(sol.scheme, dtype=float)
+    advisor = _train_advisor(advisor, est_set, spec, scheme, rng, cfg, out, progress)
+    eval_jobs, parsed = _evaluation_jobs(advisor, eval_set, spec, est.game, scheme, rng, cfg)
+    _generate_missing(receiver, log, eval_jobs, cfg, progress)
+    report = _report(log, est, sol, scheme, parsed, len(eval_set), cfg)
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def _split(problems, spec, cfg, rng) -> tuple[list, list]:
+    """``n_estimation`` problems per state for estimation; the next ``n_evaluation`` for evaluation."""
     order = sorted(problems, key=lambda p: p.id)
     rng.shuffle(order)
-    m = n = len(spec.states)
+    m = len(spec.states)
     est_set = [p for w in range(m) for p in [q for q in order if spec.state_of(q) == w][:cfg.n_estimation]]
     chosen = {p.id for p in est_set}
-    eval_set = [p for p in order if p.id not in chosen][:cfg.n_evaluation]
+    return est_set, [p for p in order if p.id not in chosen][:cfg.n_evaluation]
 
-    # 1. estimation: every problem with every sheet
+
+def _estimate(problems, est_set, spec, receiver, log, cfg, progress):
+    """The estimated game: every estimation problem with every sheet, the Receiver's accuracy and confidence."""
+    m = n = len(spec.states)
     jobs = [{"key": f"est|{p.id}|{a}", "phase": "estimation", "problem_id": p.id, "state": spec.state_of(p),
              "action": a, "prompt": receiver_prompt(p, spec.guidance_for(p, a)), "problem": p}
             for p in est_set for a in range(n)]
@@ -197,38 +217,43 @@ def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, adviso
     samples = [Sample(r["state"], r["action"], r["correct"], r["receiver_loglik"])
                for r in log.done.values() if r["phase"] == "estimation"]
     counts = np.bincount([spec.state_of(p) for p in problems], minlength=m)
-    est = estimate_game(samples, m, n, state_counts=np.maximum(counts, 0), states=spec.states,
-                        actions=[f"use:{s}" for s in spec.states], name=f"llm-{type(spec).__name__}")
+    return estimate_game(samples, m, n, state_counts=np.maximum(counts, 0), states=spec.states,
+                         actions=[f"use:{s}" for s in spec.states], name=f"llm-{type(spec).__name__}")
 
-    # 2. solve the estimated game
-    sol = solve(est.game)
-    scheme = np.asarray(sol.scheme, dtype=float)
 
-    # 3. train the Advisor on signals sampled from the scheme
+def _train_advisor(advisor, est_set, spec, scheme, rng, cfg, out: Path, progress):
+    """The Advisor fine-tuned on signals sampled from ``scheme`` (read back from ``out/advisor`` on a resume)."""
+    from .models import LanguageModel, ModelConfig
+    from .training import SFTConfig, sft
     adv_dir = out / "advisor"
     if (adv_dir / "config.json").exists():
-        from .models import LanguageModel, ModelConfig
-        advisor = LanguageModel.load(ModelConfig(str(adv_dir), batch_size=advisor.config.batch_size))
-    else:
-        pairs = []
-        for p in est_set:
-            w = spec.state_of(p)
-            for _ in range(cfg.signals_per_problem):
-                a = rng.choices(range(n), weights=scheme[w])[0]
-                pairs.append((advisor_prompt(p, spec.states[w]), " " + spec.states[a]))
-        sft(advisor, pairs, SFTConfig(epochs=cfg.sft_epochs, seed=cfg.seed), progress=progress)
-        advisor.save(adv_dir)
+        return LanguageModel.load(ModelConfig(str(adv_dir), batch_size=advisor.config.batch_size))
+    n = len(spec.states)
+    pairs = []
+    for p in est_set:
+        w = spec.state_of(p)
+        for _ in range(cfg.signals_per_problem):
+            a = rng.choices(range(n), weights=scheme[w])[0]
+            pairs.append((advisor_prompt(p, spec.states[w]), " " + spec.states[a]))
+    sft(advisor, pairs, SFTConfig(epochs=cfg.sft_epochs, seed=cfg.seed), progress=progress)
+    advisor.save(adv_dir)
+    return advisor
 
-    # 4. evaluation: the Receiver's sheet under each condition
+
+def _evaluation_jobs(advisor, eval_set, spec, game, scheme, rng, cfg) -> tuple[list, int]:
+    """The Receiver's prompt for every held-out problem under every condition, and how many of the
+    Advisor's signals parsed as a state label."""
+    from persuasion.analysis import best_response_many
     from .models import SamplingConfig
-    prior = est.game.prior
+    m, n = game.shape
+    prior = game.prior
     signals = advisor.generate([advisor_prompt(p, spec.states[spec.state_of(p)]) for p in eval_set],
                                SamplingConfig(max_new_tokens=24, seed=cfg.seed))
     joint = prior[:, None] * scheme
     post = np.where(joint.sum(axis=0) > 0, joint / np.maximum(joint.sum(axis=0), 1e-300), 0).T
-    rx_by_signal = best_response_many(est.game, np.where(post.sum(axis=1, keepdims=True) > 0, post, prior))
-    rx_prior = int(best_response_many(est.game, prior[None, :])[0])
-    rx_reveal = best_response_many(est.game, np.eye(m))
+    rx_by_signal = best_response_many(game, np.where(post.sum(axis=1, keepdims=True) > 0, post, prior))
+    rx_prior = int(best_response_many(game, prior[None, :])[0])
+    rx_reveal = best_response_many(game, np.eye(m))
     eval_jobs, parsed = [], 0
     for p, sig in zip(eval_set, signals):
         w = spec.state_of(p)
@@ -248,8 +273,11 @@ def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, adviso
                               "state": w, "action": a, "signal": sig,
                               "prompt": receiver_prompt(p, None if a is None else spec.guidance_for(p, a)),
                               "problem": p})
-    _generate_missing(receiver, log, eval_jobs, cfg, progress)
+    return eval_jobs, parsed
 
+
+def _report(log, est, sol, scheme, parsed: int, n_eval: int, cfg) -> dict:
+    """Accuracy with its Wilson interval per condition, and the estimated game and scheme."""
     rows = {}
     for c in cfg.conditions:
         recs = [r for r in log.done.values() if r["phase"] == "evaluation" and r["condition"] == c]
@@ -259,12 +287,10 @@ def run_experiment(problems: list[Problem], spec: CategorySpec, receiver, adviso
                    "ci95": [float(lo), float(hi)]}
     alone = rows.get("alone", {}).get("accuracy", float("nan"))
     adv = rows.get("advisor", {}).get("accuracy", float("nan"))
-    report = {"game": est.game.to_dict(), "case": est.case, "estimation_table": est.table(),
-              "predicted_value": float(sol.value), "scheme": scheme.tolist(), "conditions": rows,
-              "relative_improvement_advisor_vs_alone": (adv - alone) / alone if alone else None,
-              "advisor_signals_parsed": parsed / max(1, len(eval_set))}
-    (out / "report.json").write_text(json.dumps(report, indent=2))
-    return report
+    return {"game": est.game.to_dict(), "case": est.case, "estimation_table": est.table(),
+            "predicted_value": float(sol.value), "scheme": scheme.tolist(), "conditions": rows,
+            "relative_improvement_advisor_vs_alone": (adv - alone) / alone if alone else None,
+            "advisor_signals_parsed": parsed / max(1, n_eval)}
 
 
 def format_report(report: dict) -> str:
