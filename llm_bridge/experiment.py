@@ -222,12 +222,13 @@ def _estimate(problems, est_set, spec, receiver, log, cfg, progress):
 
 
 def _train_advisor(advisor, est_set, spec, scheme, rng, cfg, out: Path, progress):
-    """The Advisor fine-tuned on signals sampled from ``scheme`` (read back from ``out/advisor`` on a resume)."""
+    """The Advisor fine-tuned on signals sampled from ``scheme`` (read back from ``out/advisor`` on a resume).
+
+    The training signals are drawn on a resume too, so the random stream reaches the evaluation step in
+    the same state as in an uninterrupted run (a resumed run draws the same prior-item sheets).
+    """
     from .models import LanguageModel, ModelConfig
     from .training import SFTConfig, sft
-    adv_dir = out / "advisor"
-    if (adv_dir / "config.json").exists():
-        return LanguageModel.load(ModelConfig(str(adv_dir), batch_size=advisor.config.batch_size))
     n = len(spec.states)
     pairs = []
     for p in est_set:
@@ -235,6 +236,9 @@ def _train_advisor(advisor, est_set, spec, scheme, rng, cfg, out: Path, progress
         for _ in range(cfg.signals_per_problem):
             a = rng.choices(range(n), weights=scheme[w])[0]
             pairs.append((advisor_prompt(p, spec.states[w]), " " + spec.states[a]))
+    adv_dir = out / "advisor"
+    if (adv_dir / "config.json").exists():
+        return LanguageModel.load(ModelConfig(str(adv_dir), batch_size=advisor.config.batch_size))
     sft(advisor, pairs, SFTConfig(epochs=cfg.sft_epochs, seed=cfg.seed), progress=progress)
     advisor.save(adv_dir)
     return advisor

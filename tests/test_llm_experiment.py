@@ -96,3 +96,25 @@ def test_document_spec_places_the_relevant_document_at_the_state():
         others = [spec.guidance_for(p, a) for a in range(3) if a != w]
         assert all(p.items["worked_solution"] not in g for g in others)
     assert len({spec.state_of(p) for p in probs}) > 1
+
+
+def test_a_run_stopped_in_the_evaluation_phase_resumes_to_the_same_sheets(setup, tmp_path):
+    """Stopped after the Advisor was trained and saved, the resumed run draws the same prior-item sheets as
+    an uninterrupted run (the random stream does not depend on whether the Advisor was trained or loaded)."""
+    problems, spec = setup
+    receiver, advisor = models()
+    clean = run_experiment(problems, spec, receiver, advisor, cfg(tmp_path / "clean"), progress=False)
+    n_est = 2 * len(spec.states) ** 2
+    receiver2, advisor2 = models()
+    with pytest.raises(Interrupt):
+        run_experiment(problems, spec, FlakyReceiver(receiver2, n_est + 1), advisor2, cfg(tmp_path / "resumed"),
+                       progress=False)
+    assert (tmp_path / "resumed" / "advisor" / "config.json").exists()
+    receiver3, advisor3 = models()
+    again = run_experiment(problems, spec, receiver3, advisor3, cfg(tmp_path / "resumed"), progress=False)
+
+    def sheets(folder):
+        recs = [json.loads(x) for x in (folder / "generations.jsonl").read_text().splitlines()]
+        return {r["key"]: (r["action"], r["output"]) for r in recs}
+    assert sheets(tmp_path / "resumed") == sheets(tmp_path / "clean")
+    assert again["conditions"] == clean["conditions"]
