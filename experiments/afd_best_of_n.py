@@ -39,9 +39,8 @@ def load_afd_config(path, out=None):
 
 
 def main(argv=None) -> int:
-    from llm_bridge.afd_experiment import run
+    from llm_bridge.afd_experiment import load_problems, run
     from llm_bridge.models import LanguageModel, load_by_name
-    from llm_bridge.tasks import gsm_symbolic
     from .config import ConfigError
     ap = argparse.ArgumentParser(description="alignment from demonstrations: SFT, Init-SFT reward, Best-of-N")
     ap.add_argument("config")
@@ -57,7 +56,7 @@ def main(argv=None) -> int:
     def load_model(path):
         return load_by_name(runner.model, **settings) if path is None else LanguageModel.load(path, **settings)
 
-    report = run(load_model, cfg, gsm_symbolic(cfg.n_generated, seed=cfg.seed))
+    report = run(load_model, cfg, load_problems(cfg))
     print(f"classifier held-out accuracy {report['classifier']['held_out']['accuracy']:.3f}, "
           f"agreement with the log-ratio (Spearman) {report['agreement']['spearman_pooled']:.3f}")
     for row in report["best_of_n"]:

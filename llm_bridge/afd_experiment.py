@@ -49,6 +49,7 @@ class AfdConfig:
     """What one AfD run does (defaults: the issue's design, N up to 32; the shipped configs say what ran)."""
 
     out: str = "results/afd_gsm_smollm2"
+    task: str = "gsm_symbolic"          # "gsm_symbolic" (worked solutions) or "humaneval" (reference code)
     seed: int = 0
     n_generated: int = 800              # GSM-Symbolic problems generated, then split by template
     test_template_fraction: float = 0.4  # share of templates held out
@@ -73,6 +74,8 @@ class AfdConfig:
         if sorted(self.ns) != self.ns or not self.ns or self.ns[0] < 1 or self.ns[-1] > self.pool_size:
             raise ValueError(f"AfdConfig: ns must be increasing, between 1 and pool_size={self.pool_size}; "
                              f"got {self.ns}")
+        if self.task not in ("gsm_symbolic", "humaneval"):
+            raise ValueError(f"AfdConfig: task must be 'gsm_symbolic' or 'humaneval'; got {self.task!r}")
         if self.checker_mode not in ("flexible", "strict"):
             raise ValueError(f"AfdConfig: checker_mode must be 'flexible' or 'strict'; got {self.checker_mode!r}")
         if not 0 < self.test_template_fraction < 1:
@@ -83,6 +86,27 @@ class AfdConfig:
 
 def prompt_of(problem, cfg: AfdConfig) -> str:
     return f"{problem.prompt}\n{cfg.instruction}"
+
+
+def demonstration(problem) -> str:
+    """What the demonstrator wrote: the worked solution (maths) or the reference implementation (code)."""
+    if problem.task == "humaneval":
+        return "```python\n" + problem.items["reference_solution"].rstrip() + "\n```"
+    return problem.items["worked_solution"]
+
+
+def golden(problem, text: str, mode: str) -> bool:
+    """The checker's verdict: math-verify on the extracted answer, or the hidden tests in the sandbox."""
+    from .checkers import check_code, check_math
+    if problem.task == "humaneval":
+        return check_code(problem, text).correct
+    return check_math(problem.answer, text, mode).correct
+
+
+def load_problems(cfg: AfdConfig):
+    """The problems of ``cfg.task``: ``n_generated`` GSM-Symbolic ones, or all 164 HumanEval ones."""
+    from .tasks import gsm_symbolic, humaneval
+    return humaneval() if cfg.task == "humaneval" else gsm_symbolic(cfg.n_generated, seed=cfg.seed)
 
 
 # ------------------------------------------------------------------ files
@@ -124,13 +148,16 @@ def _progress(it, desc, total=None):
 
 # ------------------------------------------------------------------ stages
 def split_problems(problems, cfg: AfdConfig) -> tuple[list, list]:
-    """(demonstration problems, held-out problems): held-out ones come from templates never demonstrated."""
-    templates = sorted({str(p.meta.get("template")) for p in problems})
+    """(demonstration problems, held-out problems): held-out ones come from templates never demonstrated
+    (a problem without a template, e.g. HumanEval's, is its own)."""
+    def template(p):
+        return str(p.meta.get("template", p.id))
+    templates = sorted({template(p) for p in problems})
     rng = np.random.default_rng(cfg.seed)
     n_test = max(1, int(round(cfg.test_template_fraction * len(templates))))
     held = set(rng.permutation(templates)[:n_test].tolist())
-    demos = [p for p in problems if str(p.meta.get("template")) not in held][:cfg.n_demonstrations]
-    test = [p for p in problems if str(p.meta.get("template")) in held][:cfg.n_test]
+    demos = [p for p in problems if template(p) not in held][:cfg.n_demonstrations]
+    test = [p for p in problems if template(p) in held][:cfg.n_test]
     if len(demos) < cfg.n_demonstrations or len(test) < cfg.n_test:
         raise ValueError(f"AfdConfig: {len(problems)} generated problems give {len(demos)} demonstrations and "
                          f"{len(test)} held-out problems; raise n_generated")
@@ -145,7 +172,7 @@ def train_sft(load_model, demos, cfg: AfdConfig, out: Path):
         return load_model(str(out / "sft")), json.loads(done.read_text())
     lm = load_model(None)
     t = time.time()
-    losses = sft(lm, [(prompt_of(p, cfg), p.items["worked_solution"]) for p in demos],
+    losses = sft(lm, [(prompt_of(p, cfg), demonstration(p)) for p in demos],
                  SFTConfig(epochs=cfg.sft_epochs, batch_size=cfg.sft_batch_size,
                            learning_rate=cfg.sft_learning_rate, seed=cfg.seed,
                            max_length=cfg.sft_max_length), progress=True)
@@ -189,7 +216,6 @@ def classifier_samples(models: dict, demos, cfg: AfdConfig, out: Path) -> list[d
 def sample_pools(models: dict, test, cfg: AfdConfig, out: Path) -> dict:
     """``pool_size`` completions of each held-out problem from each policy, with their own log-probability
     and the checker's verdict; appended per chunk of problems."""
-    from .checkers import check_math
     path = out / "pool.jsonl"
     pools = {(r["policy"], r["problem"]): r for r in _read_jsonl(path)}
     for pi, policy in enumerate(POLICIES):
@@ -205,7 +231,7 @@ def sample_pools(models: dict, test, cfg: AfdConfig, out: Path) -> dict:
                 g = gens[j * cfg.pool_size:(j + 1) * cfg.pool_size]
                 new.append({"policy": policy, "problem": p.id, "gold": p.answer, "texts": [x.text for x in g],
                             f"logp_{policy}": [x.logprob for x in g], "n_tokens": [x.n_tokens for x in g],
-                            "correct": [check_math(p.answer, x.text, cfg.checker_mode).correct for x in g]})
+                            "correct": [golden(p, x.text, cfg.checker_mode) for x in g]})
             _append(path, new)
             pools.update({(r["policy"], r["problem"]): r for r in new})
     return pools
@@ -294,7 +320,10 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             before = json.loads(saved.read_text())
         except json.JSONDecodeError:
             raise ValueError(f"{saved} is corrupt; remove {out} to start again") from None
-        same = lambda a: {**a, "config": {k: v for k, v in a.get("config", {}).items() if k != "out"}}  # noqa: E731
+        defaults = asdict(AfdConfig())
+
+        def same(a):       # a key the saved run predates counts as its default
+            return {**a, "config": {k: a.get("config", {}).get(k, defaults[k]) for k in defaults if k != "out"}}
         if same(before) != same(split):
             raise ValueError(f"{saved} holds another run (its config or problems differ); "
                              f"use another out folder or remove {out}")
@@ -339,6 +368,16 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
                                   for pol in POLICIES for pid in test_ids]))
     table = best_of_n_table(rewards, correct, test_ids, cfg)
     tests = paired_tests(table, cfg)
+    other_checker = None
+    if cfg.task == "gsm_symbolic":   # the same selections scored with the other answer extraction, as a check
+        from .checkers import check_math
+        mode = "strict" if cfg.checker_mode == "flexible" else "flexible"
+        gold = {p.id: p.answer for p in test}
+        other = {(pol, pid): [check_math(gold[pid], x, mode).correct for x in pools[(pol, pid)]["texts"]]
+                 for pol in POLICIES for pid in test_ids}
+        other_checker = {"mode": mode, "best_of_n": [
+            {"policy": k[0], "selector": k[1], "n": k[2], "exact": v["exact"], "drawn": v["drawn"],
+             "wilson": v["wilson"]} for k, v in best_of_n_table(rewards, other, test_ids, cfg).items()]}
     report = {
         "config": asdict(cfg), "timings": timings,
         "sft": {"n": sft_info["n"], "first_loss": sft_info["losses"][0], "last_loss": sft_info["losses"][-1],
@@ -351,6 +390,7 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
                        **{a: b for a, b in v.items() if a not in ("outcomes", "exact_per_problem")}}
                       for k, v in table.items()],
         "tests": tests,
+        "other_checker": other_checker,
         "mean_tokens": {pol: float(np.mean([np.mean(pools[(pol, pid)]["n_tokens"]) for pid in test_ids]))
                         for pol in POLICIES},
     }

@@ -204,3 +204,27 @@ def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
     assert len(whole["tests"]) == 2 * 2 * 2          # policies x learned selectors x N in {2, 4}
     report = json.loads((tmp_path / "whole" / "report.json").read_text())
     assert report["classifier"]["n_train_samples"] == 2 * 6 * 2
+
+
+def test_every_demonstration_passes_the_golden_checker(problems):
+    """What SFT imitates is right by the checker's own standard: worked solutions (both extractions) and
+    reference implementations (run against the hidden tests in the sandbox)."""
+    from llm_bridge.tasks import humaneval
+    for p in problems[:20]:
+        assert afd.golden(p, afd.demonstration(p), "strict") and afd.golden(p, afd.demonstration(p), "flexible")
+    for p in humaneval(5):
+        assert afd.demonstration(p).startswith("```python\n") and afd.golden(p, afd.demonstration(p), "strict")
+        assert not afd.golden(p, "```python\npass\n```", "strict")
+
+
+def test_runner_on_code_demonstrations(tmp_path):
+    """The same pipeline with HumanEval's reference implementations as demonstrations and its tests as the
+    golden reward (tiny models: the pipeline, not the numbers)."""
+    cfg = afd.AfdConfig(out=str(tmp_path / "code"), task="humaneval", n_demonstrations=6, n_classifier_problems=4,
+                        n_test=3, pool_size=2, ns=[1, 2], max_new_tokens=8, problems_per_call=2,
+                        sft_learning_rate=1e-3, sft_max_length=256, test_template_fraction=0.3)
+    report = afd.run(tiny_loader, cfg, afd.load_problems(cfg))
+    assert report["other_checker"] is None
+    assert {r["n_problems"] for r in report["best_of_n"]} == {3}
+    pools = [json.loads(x) for x in (tmp_path / "code" / "pool.jsonl").read_text().splitlines()]
+    assert all(p["problem"].startswith("HumanEval/") and len(p["correct"]) == 2 for p in pools)
