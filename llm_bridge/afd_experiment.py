@@ -301,7 +301,8 @@ def paired_tests(table: dict, cfg: AfdConfig) -> list[dict]:
                 if n == 1:
                     continue            # one sample: every selector keeps it
                 t = mcnemar_exact(table[(pol, sel, n)]["outcomes"], table[(pol, "random", n)]["outcomes"])
-                tests.append({"policy": pol, "selector": sel, "n": n, **t})
+                # the test's own "n" counts problems; N is the number of samples drawn
+                tests.append({**t, "n_problems": t["n"], "policy": pol, "selector": sel, "n": n})
     for t, p in zip(tests, holm([t["p"] for t in tests])):
         t["p_holm"] = p
     return tests

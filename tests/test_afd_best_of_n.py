@@ -202,6 +202,7 @@ def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
         lo, hi = rows[(pol, "random", 2)]["wilson"]
         assert lo <= rows[(pol, "random", 2)]["drawn"] <= hi
     assert len(whole["tests"]) == 2 * 2 * 2          # policies x learned selectors x N in {2, 4}
+    assert sorted({t["n"] for t in whole["tests"]}) == [2, 4] and {t["n_problems"] for t in whole["tests"]} == {5}
     report = json.loads((tmp_path / "whole" / "report.json").read_text())
     assert report["classifier"]["n_train_samples"] == 2 * 6 * 2
 
