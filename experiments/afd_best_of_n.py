@@ -9,9 +9,8 @@ the figure: ``python -m paper_figures.fig_afd_best_of_n OUT/report.json``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -28,14 +27,8 @@ class AfdRunner:
 def load_afd_config(path, out=None):
     """``(AfdRunner, AfdConfig)`` from a TOML config, strictly (:mod:`experiments.config`)."""
     from llm_bridge.afd_experiment import AfdConfig
-    from .config import from_dict, read_toml
-    where = f"config {os.fspath(path)!r}"
-    data = read_toml(path)
-    runner_keys = {f.name for f in fields(AfdRunner)}
-    runner = from_dict({k: v for k, v in data.items() if k in runner_keys}, AfdRunner, where=where)
-    out = out or os.path.join("results", runner.name)
-    cfg = from_dict({**{k: v for k, v in data.items() if k not in runner_keys}, "out": out}, AfdConfig, where=where)
-    return runner, cfg
+    from .config import load_split
+    return load_split(path, AfdRunner, AfdConfig, out)
 
 
 def main(argv=None) -> int:

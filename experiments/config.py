@@ -35,6 +35,19 @@ def load(path, schema):
     return from_dict(read_toml(path), schema, where=f"config {os.fspath(path)!r}")
 
 
+def load_split(path, runner_schema, schema, out=None):
+    """``(runner, cfg)`` from one TOML file whose keys belong to two dataclasses: the keys of
+    ``runner_schema`` (which model, which device, a ``name``) and the rest into ``schema``, whose ``out`` is
+    ``out`` or ``results/<name>``.  Both are read strictly."""
+    where = f"config {os.fspath(path)!r}"
+    data = read_toml(path)
+    runner_keys = {f.name for f in dataclasses.fields(runner_schema)}
+    runner = from_dict({k: v for k, v in data.items() if k in runner_keys}, runner_schema, where=where)
+    out = out or os.path.join("results", runner.name)
+    cfg = from_dict({**{k: v for k, v in data.items() if k not in runner_keys}, "out": out}, schema, where=where)
+    return runner, cfg
+
+
 def _type_name(tp) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass
 
@@ -29,16 +28,9 @@ class RunnerSettings:
 
 def load_review_config(path, out=None):
     """``(RunnerSettings, ReviewConfig)`` from a TOML config, strictly (:mod:`experiments.config`)."""
-    from dataclasses import fields
     from llm_bridge.review_experiment import ReviewConfig
-    from .config import from_dict, read_toml
-    where = f"config {os.fspath(path)!r}"
-    data = read_toml(path)
-    runner_keys = {f.name for f in fields(RunnerSettings)}
-    run_on = from_dict({k: v for k, v in data.items() if k in runner_keys}, RunnerSettings, where=where)
-    out = out or os.path.join("results", run_on.name)
-    rcfg = from_dict({**{k: v for k, v in data.items() if k not in runner_keys}, "out": out}, ReviewConfig, where=where)
-    return run_on, rcfg
+    from .config import load_split
+    return load_split(path, RunnerSettings, ReviewConfig, out)
 
 
 def main(argv=None) -> int:
