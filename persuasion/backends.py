@@ -56,10 +56,61 @@ def _highs_lp(lp: FloatLP):
     return model
 
 
+_SILENT_CLASS = None
+
+
+def _silent_highs_class():
+    """``highspy.Highs`` with its output switched off before it can write anything.
+
+    highspy 1.16 writes a two-line banner on stdout while it *constructs* a ``Highs`` (when the Python
+    wrapper registers its callbacks, after the C++ object exists), so setting ``output_flag`` after
+    construction is too late.  The subclass switches it off at that first moment; on versions whose
+    constructor registers no callbacks the override is simply not called and :func:`new_highs` switches it
+    off before any other call (which older versions require).
+    """
+    global _SILENT_CLASS
+    if _SILENT_CLASS is None:
+        import highspy
+
+        class SilentHighs(highspy.Highs):
+            def enableCallbacks(self):                 # called from highspy.Highs.__init__ (1.16)
+                self.setOptionValue("output_flag", False)
+                super().enableCallbacks()
+
+        _SILENT_CLASS = SilentHighs
+    return _SILENT_CLASS
+
+
+_BANNER_SPENT = False
+
+
+def spend_highs_banner() -> None:
+    """Make HiGHS write its once-per-process banner to nowhere, so that a ``highspy.Highs`` built by another
+    library (cvxpy's HiGHS interface builds its own, then switches logging off) prints nothing either.
+
+    The banner is logged once per process when logging is on; here it is logged with the console off and
+    no log file.  Harmless on versions that log it per instance (their instances are silenced by
+    :func:`new_highs` and by cvxpy's own options before any solve).
+    """
+    global _BANNER_SPENT
+    if _BANNER_SPENT:
+        return
+    from highspy import _core
+    h = _core._Highs() if hasattr(_core, "_Highs") else None
+    if h is not None and hasattr(h, "setCallback"):
+        h.setOptionValue("log_to_console", False)
+        h.setCallback(lambda *args: None, None)
+    _BANNER_SPENT = True
+
+
 def new_highs(options: dict | None = None):
-    """A silent ``highspy.Highs`` with the package's tolerances and ``options`` applied."""
+    """A silent ``highspy.Highs`` with the package's tolerances and ``options`` applied.
+
+    Silent from construction on (see :func:`_silent_highs_class`); a user's ``output_flag`` in
+    ``options`` turns logging back on, which is the only way this package's HiGHS writes anything.
+    """
     import highspy
-    h = highspy.Highs()
+    h = _silent_highs_class()()
     h.setOptionValue("output_flag", False)
     opts = {"primal_feasibility_tolerance": HIGHS_TOLERANCE, "dual_feasibility_tolerance": HIGHS_TOLERANCE}
     opts.update(options or {})
@@ -153,6 +204,8 @@ def solve_cvxpy(lp: FloatLP, solver: str | None = None, options: dict | None = N
         cons.append(lp.A_ob @ x >= 0)
     prob = cp.Problem(cp.Maximize(lp.c @ x), cons)
     solver = solver or "CLARABEL"
+    if solver == "HIGHS":
+        spend_highs_banner()
     if solver not in cp.installed_solvers():
         raise InvalidArgumentError("solve()", "method", f"must name an installed cvxpy solver "
                                    f"({', '.join(cp.installed_solvers())})", f"cvxpy:{solver}")
