@@ -19,17 +19,23 @@ the optimal scheme has about ``m`` plus that many positive entries out of
 At that point the restricted optimum, padded with zeros, is feasible for the
 full LP and its duals (zero on rows never added) are dual feasible for it: the
 same optimum with the same certificate as the textbook LP.
+
+Memory stays at the active set: slacks are computed only for the actions the
+current scheme recommends (``k x n``, never ``n x n``), the model's rows are
+kept in a dictionary and the multipliers priced as a sparse matrix.  The
+conditioning check (:mod:`persuasion.conditioning`) runs the same loop with
+every obedience row tightened and the columns fixed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from .backends import FloatResult, new_highs, run_highs
 from .errors import SolverError
 from .game import PersuasionGame
-from .lp import obedience_slacks
 
 #: Rows added per recommended action and round (the most violated first).
 ROWS_PER_ACTION = 4
@@ -49,8 +55,16 @@ class _Model:
     n: int
     col_of: np.ndarray        # (m, n): model column of x[w, a], or -1
     cols: np.ndarray          # (k, 2): model column -> (w, a)
-    row_of: np.ndarray        # (n, n): model row of obedience (a, a'), or -1
     pairs: np.ndarray         # (K, 2): model row m + k -> (a, a')
+    row_of: dict = field(default_factory=dict)   # a -> {a': model row of obedience (a, a')}
+    tighten: float = 0.0      # rows ask sum_w prior[w] x[w,a] (U[w,a] - U[w,a'] - tighten [U differs]) >= 0
+
+    def coefficients(self, prior, U, ws, a, bs) -> np.ndarray:
+        """Row entries ``prior[w] (U[w,a] - U[w,b] - tighten [U[w,a] != U[w,b]])`` for ``ws x bs``."""
+        diff = U[ws, a][:, None] - U[np.ix_(ws, bs)]
+        if self.tighten:
+            diff = diff - self.tighten * (diff != 0)
+        return prior[ws, None] * diff
 
 
 def _top_k(score: np.ndarray, k: int, threshold: float) -> np.ndarray:
@@ -75,18 +89,27 @@ def _csr_blocks(groups):
     return starts, index, value
 
 
-def _add_cols(h, M: _Model, new: np.ndarray, prior, V, U) -> None:
-    """Add columns ``x[w, a]`` for each ``(w, a)`` in ``new``, with their entries in present rows."""
+def _runs(keys: np.ndarray) -> list[slice]:
+    """Slices of the maximal runs of equal consecutive ``keys``."""
+    cut = np.flatnonzero(np.diff(keys)) + 1
+    bounds = np.concatenate([[0], cut, [len(keys)]])
+    return [slice(int(b0), int(b1)) for b0, b1 in zip(bounds[:-1], bounds[1:])]
+
+
+def _add_cols(h, M: _Model, new: np.ndarray, prior, V, U, keep_order: bool = False) -> None:
+    """Add columns ``x[w, a]`` for each ``(w, a)`` in ``new``, with their entries in present rows (grouped
+    by action unless ``keep_order``: a warm start must rebuild a model column for column)."""
     import highspy
-    order = np.argsort(new[:, 1], kind="stable")      # group the new columns by action
-    new = new[order]
+    if not keep_order:
+        new = new[np.argsort(new[:, 1], kind="stable")]
     groups = []
-    for a in np.unique(new[:, 1]):
-        ws = new[new[:, 1] == a, 0]
-        bs = np.flatnonzero(M.row_of[a] >= 0)
-        coef = prior[ws, None] * (U[ws, a][:, None] - U[np.ix_(ws, bs)])      # (k_a, |bs|)
+    for run in _runs(new[:, 1]):
+        a, ws = new[run.start, 1], new[run, 0]
+        present = M.row_of.get(int(a), {})
+        bs = np.fromiter(present.keys(), dtype=np.int64, count=len(present))
+        coef = M.coefficients(prior, U, ws, a, bs)                               # (k_a, |bs|)
         nz = coef != 0
-        idx = np.where(nz, M.row_of[a, bs][None, :], -1)
+        idx = np.where(nz, np.fromiter(present.values(), dtype=np.int64, count=len(present))[None, :], -1)
         # each column: its simplex row w first, then its non-zero obedience entries
         counts = 1 + nz.sum(axis=1)
         index = np.concatenate([np.concatenate([[w], idx[i][nz[i]]]) for i, w in enumerate(ws)])
@@ -100,25 +123,55 @@ def _add_cols(h, M: _Model, new: np.ndarray, prior, V, U) -> None:
               np.full(k, highspy.kHighsInf), len(index), starts, index, value)
 
 
-def _add_rows(h, M: _Model, new: np.ndarray, prior, U) -> None:
-    """Add obedience rows ``(a, a')`` for each pair in ``new``, over the present columns."""
+def _add_rows(h, M: _Model, new: np.ndarray, prior, U, keep_order: bool = False) -> None:
+    """Add obedience rows ``(a, a')`` for each pair in ``new``, over the present columns (grouped by
+    recommended action unless ``keep_order``)."""
     import highspy
+    if not keep_order:
+        new = new[np.argsort(new[:, 0], kind="stable")]
     groups = []
-    for a, b in new:
+    for run in _runs(new[:, 0]):
+        a, bs = new[run.start, 0], new[run, 1]
         ws = np.flatnonzero(M.col_of[:, a] >= 0)
-        coef = prior[ws] * (U[ws, a] - U[ws, b])
+        coef = M.coefficients(prior, U, ws, a, bs).T                           # (|bs|, |ws|)
         nz = coef != 0
-        groups.append((np.array([nz.sum()]), M.col_of[ws[nz], a], coef[nz]))
+        cols = np.broadcast_to(M.col_of[ws, a][None, :], coef.shape)
+        groups.append((nz.sum(axis=1), cols[nz], coef[nz]))
     starts, index, value = _csr_blocks(groups)
     k = len(new)
-    M.row_of[new[:, 0], new[:, 1]] = M.m + len(M.pairs) + np.arange(k)
+    for i, (a, b) in enumerate(new):
+        M.row_of.setdefault(int(a), {})[int(b)] = M.m + len(M.pairs) + i
     M.pairs = np.concatenate([M.pairs, new])
     h.addRows(k, np.zeros(k), np.full(k, highspy.kHighsInf), len(index), starts, index, value)
 
 
+def violated_rows(prior, U, x, M: _Model, per_action: int, threshold: float) -> np.ndarray:
+    """Up to ``per_action`` absent obedience rows ``(a, a')`` per recommended action whose (tightened) slack
+    under the scheme ``x`` is below ``-threshold``, most violated first.  Only the ``k`` recommended actions
+    are multiplied out (``k x n``)."""
+    W = prior[:, None] * x
+    used = np.flatnonzero((W > 0).any(axis=0))
+    if not used.size:
+        return np.zeros((0, 2), dtype=int)
+    G = W[:, used].T @ U                                   # (k, n): sum_w W[w, a] U[w, a']
+    O = G[np.arange(used.size), used][:, None] - G
+    if M.tighten:
+        for i, a in enumerate(used):
+            ws = np.flatnonzero(W[:, a] > 0)
+            O[i] -= M.tighten * (W[ws, a] @ (U[ws, a][:, None] != U[ws]))
+    O[np.arange(used.size), used] = np.inf
+    for i, a in enumerate(used):
+        present = M.row_of.get(int(a))
+        if present:
+            O[i, list(present)] = np.inf
+    found = _top_k(-O, per_action, threshold)
+    return np.stack([used[found[:, 0]], found[:, 1]], axis=1) if len(found) else found
+
+
 def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per_action: int = ROWS_PER_ACTION,
                      cols_per_state: int = COLS_PER_STATE, max_rounds: int = 100_000,
-                     extra_pairs=(), extra_cols=()) -> tuple[FloatResult, np.ndarray, dict]:
+                     extra_pairs=(), extra_cols=(), *, tighten: float = 0.0,
+                     price_columns: bool = True, warm: dict | None = None) -> tuple[FloatResult, np.ndarray, dict]:
     """Solve the persuasion LP by row and column generation.
 
     Returns ``(result, pairs, info)``: a :class:`~persuasion.backends.FloatResult`
@@ -126,7 +179,11 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
     obedience rows ``pairs`` in the final model, and the basis in the game's
     indices (basic columns ``w * n + a``, tight simplex rows, tight rows of
     ``pairs``).  ``extra_pairs`` and ``extra_cols`` seed the model (used by
-    the exact path to repair a basis).
+    the exact path to repair a basis).  ``tighten > 0`` solves the LP whose obedience rows ask each
+    recommendation to beat each alternative by ``tighten`` in every state where their utilities differ
+    (normalised units); ``price_columns=False`` keeps the starting columns only.  ``warm`` (the
+    ``result.info["warm"]`` of an earlier run on the same game) starts from that run's final columns, rows
+    and basis instead, so a re-solve with tightened rows takes a few simplex iterations.
     """
     import highspy
     m, n = game.shape
@@ -134,18 +191,24 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
     tol = GENERATION_TOLERANCE * max(1.0, float(np.abs(U).max()), float(np.abs(V).max()))
     h = new_highs(options)
     M = _Model(m, n, np.full((m, n), -1, dtype=np.int64), np.zeros((0, 2), dtype=np.int64),
-               np.full((n, n), -1, dtype=np.int64), np.zeros((0, 2), dtype=np.int64))
+               np.zeros((0, 2), dtype=np.int64), tighten=float(tighten))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = 0, m
     lp.row_lower_, lp.row_upper_ = np.ones(m), np.ones(m)
     lp.sense_ = highspy.ObjSense.kMaximize
     h.passModel(lp)
-    start = {(w, int(np.argmax(U[w]))) for w in range(m)}
-    start |= {tuple(p) for p in _top_k(V, START_COLS_PER_STATE, -np.inf)}
-    start |= {tuple(map(int, c)) for c in extra_cols}
-    _add_cols(h, M, np.array(sorted(start), dtype=int).reshape(-1, 2), prior, V, U)
-    if len(extra_pairs):
-        _add_rows(h, M, np.asarray(extra_pairs, dtype=int).reshape(-1, 2), prior, U)
+    if warm is not None:                         # the earlier model, in its order, then its basis
+        _add_cols(h, M, warm["cols"], prior, V, U, keep_order=True)
+        if len(warm["pairs"]):
+            _add_rows(h, M, warm["pairs"], prior, U, keep_order=True)
+        h.setBasis(warm["basis"])
+    else:
+        start = {(w, int(np.argmax(U[w]))) for w in range(m)}
+        start |= {tuple(p) for p in _top_k(V, START_COLS_PER_STATE, -np.inf)}
+        start |= {tuple(map(int, c)) for c in extra_cols}
+        _add_cols(h, M, np.array(sorted(start), dtype=int).reshape(-1, 2), prior, V, U)
+        if len(extra_pairs):
+            _add_rows(h, M, np.asarray(extra_pairs, dtype=int).reshape(-1, 2), prior, U)
     iterations = 0
     for rounds in range(1, max_rounds + 1):
         run_highs(h)
@@ -157,20 +220,16 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
         sol = h.getSolution()
         x = np.zeros((m, n))
         x[M.cols[:, 0], M.cols[:, 1]] = sol.col_value
-        # rows: obedience slacks of the current scheme, absent rows only
-        O = obedience_slacks(prior, U, x)
-        np.fill_diagonal(O, np.inf)
-        O[M.row_of >= 0] = np.inf
-        new_rows = _top_k(-O, rows_per_action, tol)
-        # columns: reduced costs of absent columns under the current duals
+        new_rows = violated_rows(prior, U, x, M, rows_per_action, tol)
         row_dual = np.asarray(sol.row_dual, dtype=float)
         y = row_dual[:m]
-        lam = np.zeros((n, n))
-        lam[M.pairs[:, 0], M.pairs[:, 1]] = -row_dual[m:]
-        S = U * lam.sum(axis=1)[None, :] - U.dot(lam.T)
-        rc = prior[:, None] * (V + S) - y[:, None]
-        rc[M.col_of >= 0] = -np.inf
-        new_cols = _top_k(rc, cols_per_state, tol)
+        new_cols = np.zeros((0, 2), dtype=int)
+        if price_columns:          # reduced costs of absent columns under the current duals
+            lam = sp.csr_matrix((-row_dual[m:], (M.pairs[:, 0], M.pairs[:, 1])), shape=(n, n))
+            S = U * np.asarray(lam.sum(axis=1)).reshape(-1)[None, :] - np.asarray(lam @ U.T).T
+            rc = prior[:, None] * (V + S) - y[:, None]
+            rc[M.col_of >= 0] = -np.inf
+            new_cols = _top_k(rc, cols_per_state, tol)
         if not len(new_rows) and not len(new_cols):
             break
         if len(new_cols):
@@ -192,4 +251,5 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
                np.flatnonzero(row_status[m:] != basic)),
     )
     info = {"rounds": rounds, "rows_added": len(pairs), "cols_added": len(cols), "iterations": iterations}
+    res.info["warm"] = {"cols": cols, "pairs": pairs, "basis": basis}
     return res, pairs, info

@@ -195,7 +195,7 @@ class PersuasionGame:
     """
 
     __slots__ = ("_prior", "_sender", "_receiver", "_exact_in", "_exact", "_states", "_actions",
-                 "_rational", "_name")
+                 "_rational", "_name", "_derived")
 
     def __init__(self, prior, sender, receiver, states=None, actions=None, name: str | None = None):
         p, p_exact, p_rat = _read_array(prior, "prior", 1)
@@ -236,6 +236,7 @@ class PersuasionGame:
         if name is not None and not isinstance(name, str):
             raise InvalidGameError(_WHERE, "name", "must be a string", f"a {type(name).__name__}")
         self._name = name
+        self._derived = {}        # objects computed from the data once (normalised game, scaling), by name
 
     # ------------------------------------------------------------------ views
     @property
@@ -277,6 +278,12 @@ class PersuasionGame:
     @property
     def name(self) -> str | None:
         return self._name
+
+    def _derive(self, key: str, make):
+        """``make()`` computed once per game and kept (the game is immutable, so it stays right)."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     @property
     def is_rational(self) -> bool:

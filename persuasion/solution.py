@@ -24,7 +24,7 @@ def float_tolerance(game: PersuasionGame) -> float:
 def game_scaling(game: PersuasionGame):
     """The :class:`~persuasion.scaling.Scaling` of ``game``'s utilities."""
     from .scaling import Scaling
-    return Scaling.of(game.sender, game.receiver)
+    return game._derive("scaling", lambda: Scaling.of(game.sender, game.receiver))
 
 
 def certify(game: PersuasionGame, scheme, y, lam, *, exact: bool, tolerance: float | None = None) -> Certificate:

@@ -52,6 +52,7 @@ from . import backends
 from .analysis import best_response
 from .arithmetic import EXACT, FLOAT, arithmetic
 from .closed_forms import solve_closed_form
+from .conditioning import value_interval_of
 from .constraint_generation import solve_generation
 from .errors import CertificateError, InvalidArgumentError, SolverError
 from .rational import rational_simplex, resolve_basis
@@ -69,15 +70,12 @@ AUTO_GENERATION_MIN_SIZE = 12
 #: Largest LP (rows x columns) the rational simplex fallback takes on.
 RATIONAL_SIMPLEX_LIMIT = 400_000
 
-#: The float value is trusted when the LP with every obedience row tightened by this much (normalised
-#: units: each recommended action must beat each alternative by it) has a value within
-#: ``CONDITIONING_TOLERANCE`` of it; the float LP itself is the relaxed side (HiGHS' feasibility tolerance
-#: is 1e-9), so the exact value lies between the two.
+#: The float value is trusted when a scheme certified obedient (found, if need be, on the LP with every
+#: obedience row tightened by ``CONDITIONING_WIDTH``, normalised units) comes within
+#: ``CONDITIONING_TOLERANCE`` of the weak-duality bound of the float duals: the exact value lies between
+#: the two (:mod:`persuasion.conditioning`).  Checked at every size, at the cost of one restricted LP.
 CONDITIONING_WIDTH = 1e-9
 CONDITIONING_TOLERANCE = 1e-6
-
-#: Largest obedience block (rows x states) for which the float path runs the conditioning check.
-CONDITIONING_LIMIT = 200_000
 
 
 def _lam_matrix(n: int, pairs: np.ndarray, values, dtype) -> np.ndarray:
@@ -135,6 +133,15 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     if family not in allowed or (sub and family != "cvxpy"):
         raise InvalidArgumentError("solve()", "method", f"must be one of {allowed} with exact={ar.exact}", method)
     t0 = time.perf_counter()
+    sol, warm = _solve_unchecked(game, ar, family, sub or None, solver_options)
+    if not ar.exact:
+        sol = _checked_conditioning(game, sol, solver_options, warm)
+    return _with_stats(sol, seconds=time.perf_counter() - t0)
+
+
+def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, options) -> tuple[Solution, dict | None]:
+    """The optimum by ``family`` (a closed form first under "auto"), before the float conditioning check,
+    and the final row/column generation model where one ran."""
     closed = None
     if family in ("auto", "closed-form"):
         closed = solve_closed_form(game if ar.exact else normalised_game(game), ar)
@@ -143,25 +150,22 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
                                        "state-independent Advisor utility", f"a {game.shape[0]}x{game.shape[1]} game")
         if closed is None:
             family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"
-    sol = None
     if closed is not None:
         scheme, y, lam, name = closed
         if not ar.exact:
             y, lam = _back(game, y, lam)
         sol = assemble(game, scheme, y, lam, exact=ar, method=name)
-        if not sol.certificate.valid and family == "auto":    # never seen; the LP is the safe fallback
-            sol, family = None, ("highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs")
-    if sol is None:
-        _check_memory(game)                  # the LP paths hold n x n multipliers
-        if family == "rational-simplex":
-            sol = _solve_rational_simplex(game)
-        elif ar.exact:
-            sol = _solve_exact_highs(game, solver_options, generation=family == "highs-cg")
-        else:
-            sol = _solve_float(game, family, sub or None, solver_options)
-    if not ar.exact:
-        sol = _checked_conditioning(game, sol, solver_options)
-    return _with_stats(sol, seconds=time.perf_counter() - t0)
+        if sol.certificate.valid or family != "auto":
+            return sol, None
+        family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"  # never seen
+    _check_memory(game)                      # the LP paths hold n x n multipliers
+    if family == "rational-simplex":
+        _check_exact_memory(game, tableau=True)
+        return _solve_rational_simplex(game), None
+    if ar.exact:
+        _check_exact_memory(game)
+        return _solve_exact_highs(game, options, generation=family == "highs-cg"), None
+    return _solve_float(game, family, sub, options)
 
 
 def _with_stats(sol: Solution, **items) -> Solution:
@@ -170,53 +174,59 @@ def _with_stats(sol: Solution, **items) -> Solution:
 
 
 def value_interval(game: PersuasionGame, width: float = CONDITIONING_WIDTH, options=None):
-    """``(low, high)`` in ``game``'s units: optimal values with every obedience row tightened and relaxed
-    by ``width`` (normalised units), or ``None`` where the tightened LP is infeasible.
+    """``(low, high)`` in ``game``'s units around the exact optimal value, or ``None`` where no scheme could
+    be certified obedient.
 
-    Rows whose two actions give the Receiver the same utility in every state are left as they are (no
-    scheme can make it strictly prefer one).  As long as float rounding of the data is below ``width``, the
-    exact optimal value lies in the interval; a wide interval means the value jumps under tiny
-    perturbations of the data (e.g. the optimum uses an action that is a best response at one belief only).
+    ``low`` is the value of a scheme whose obedience is certified in floating point with an error bound
+    (the float optimum, its mix with full revelation, or the optimum of the LP with obedience tightened by
+    ``width`` on the optimum's support); ``high`` is the weak-duality bound of the float duals.  Neither
+    depends on how a solver version answers at a tolerance's edge (:mod:`persuasion.conditioning`).  A wide
+    interval means the value jumps under tiny perturbations of the data (e.g. the optimum uses an action
+    that is a best response at one belief only).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> low, high = value_interval(examples.prosecutor_judge())
+    >>> low <= 0.6 <= high and high - low < 1e-9
+    True
     """
-    low = _shifted_value(game, -width, options)
-    return None if low is None else (low, _shifted_value(game, width, options))
-
-
-def _shifted_value(game: PersuasionGame, shift: float, options=None) -> float | None:
-    """Optimal value with every live obedience row's right-hand side moved by ``shift`` (normalised units;
-    negative: the Receiver must prefer the recommendation by ``-shift``), or ``None`` if infeasible."""
-    gn = normalised_game(game)
-    lp = build_float_lp(gn)
-    live = np.abs(gn.receiver[:, lp.pairs[:, 0]] - gn.receiver[:, lp.pairs[:, 1]]).max(axis=0) > 0
-    D = lp.D + shift * live[:, None] * gn.prior[None, :]
-    try:
-        res = backends.solve_highs(FloatLP(lp.c, lp.A_eq, obedience_matrix(D, lp.pairs, lp.m, lp.n), D,
-                                           lp.pairs, lp.m, lp.n), options)
-    except SolverError:
+    if not isinstance(game, PersuasionGame):
+        raise InvalidArgumentError("value_interval()", "game", "must be a PersuasionGame", type(game).__name__)
+    if not (isinstance(width, (int, float)) and 0 < width < 1):
+        raise InvalidArgumentError("value_interval()", "width", "must be a number in (0, 1)", width)
+    sol, warm = _solve_unchecked(game, FLOAT, "auto", None, options)
+    iv = _interval(game, sol, options, tolerance=0.0, width=float(width), warm=warm)
+    if iv.low is None:
         return None
-    return game_scaling(game).value_out(float(lp.c @ res.x), game.prior)
+    sc = game_scaling(game)
+    return sc.value_out(iv.low, game.prior), sc.value_out(iv.high, game.prior)
 
 
-def _checked_conditioning(game: PersuasionGame, sol: Solution, options) -> Solution:
+def _interval(game: PersuasionGame, sol: Solution, options, tolerance: float, width: float = CONDITIONING_WIDTH,
+              warm: dict | None = None):
+    sc = game_scaling(game)
+    scheme = np.asarray(sol.scheme, dtype=float)
+    return value_interval_of(game, normalised_game(game), scheme, sc.y_in(sol.duals.state, game.prior),
+                             sc.lam_in(sol.duals.obedience), options, tolerance=tolerance, width=width,
+                             warm=warm)
+
+
+def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: dict | None = None) -> Solution:
     """Keep a float solution whose value is well conditioned; otherwise re-solve exactly (small games) or
     mark the certificate invalid, saying why."""
     m, n = game.shape
     if not sol.certificate.valid:
         return sol
-    if n * (n - 1) * m > CONDITIONING_LIMIT:
-        return _with_stats(sol, conditioning="not checked (game too large)")
-    # one LP: the float optimum is (within HiGHS' 1e-9 feasibility tolerance) the relaxed value, so the
-    # tightened LP alone brackets the exact value from below
-    low = _shifted_value(game, -CONDITIONING_WIDTH, options)
-    interval = None if low is None else (low, float(sol.value))
-    spread = game_scaling(game)
-    scale = spread.aV * spread.bV
-    if interval is not None and (interval[1] - interval[0]) <= CONDITIONING_TOLERANCE * scale:
-        return _with_stats(sol, conditioning=f"value interval width {(interval[1] - interval[0]) / scale:.1e} "
-                                             "(normalised)")
-    why = ("the obedience-tightened LP is infeasible" if interval is None else
-           f"the optimal value moves from {interval[0]:.6g} to {interval[1]:.6g} when obedience is tightened or "
-           f"relaxed by {CONDITIONING_WIDTH:g} (normalised units)")
+    iv = _interval(game, sol, options, tolerance=CONDITIONING_TOLERANCE, warm=warm)
+    if iv.width <= CONDITIONING_TOLERANCE:
+        return _with_stats(sol, conditioning=f"value interval width {max(iv.width, 0.0):.1e} (normalised; "
+                                             f"lower end from the {iv.how})")
+    sc = game_scaling(game)
+    why = ("no scheme near the optimum could be certified obedient" if iv.low is None else
+           f"the optimal value lies between {sc.value_out(iv.low, game.prior):.6g} (a certified obedient scheme) "
+           f"and {sc.value_out(iv.high, game.prior):.6g} (weak duality): it moves when obedience is tightened "
+           f"by {CONDITIONING_WIDTH:g} (normalised units)")
     K = n * (n - 1)
     if (m + K) * (m * n + K) <= RATIONAL_SIMPLEX_LIMIT or m * n <= 400:
         ex = _solve_exact_highs(game, options)
@@ -253,10 +263,34 @@ def _check_memory(game: PersuasionGame) -> None:
                                    f"memory is {have / 2**31:,.1f} GiB)", f"a {game.num_states} x {n:,} game")
 
 
+#: Bytes per entry of a dense rational matrix held as a Python list and as a flint fmpq_mat (a pointer,
+#: and at least two machine words for the smallest fraction): a lower bound, denominators grow.
+RATIONAL_ENTRY_BYTES = 40
+
+
+def _check_exact_memory(game: PersuasionGame, tableau: bool = False) -> None:
+    """Refuse, before allocating, an exact LP solve whose dense rational matrices cannot fit in half the
+    memory: the basis re-solve holds a square matrix of at least ``m`` rows (one per state: the simplex rows
+    are equalities), the rational simplex a ``(m + K) x (m n + K)`` tableau."""
+    m, n = game.shape
+    K = n * (n - 1)
+    entries = (m + K) * (m * n + K) if tableau else m * m
+    need = RATIONAL_ENTRY_BYTES * entries
+    have = _physical_memory()
+    if have is not None and need > have // 2:
+        what = "rational simplex tableau" if tableau else "exact basis re-solve (a dense rational matrix of at least one row per state)"
+        raise InvalidArgumentError("solve()", "game", f"is too large for exact=True on this machine: the {what} needs "
+                                   f"at least {need / 2**30:,.1f} GiB (half the memory is {have / 2**31:,.1f} GiB); "
+                                   "use exact=False, whose certificate is checked with stated residuals",
+                                   f"a {m:,} x {n:,} game")
+
+
 def normalised_game(game: PersuasionGame) -> PersuasionGame:
     """``game`` with utilities normalised to spread 1 (same prior and labels; same optimal schemes)."""
-    sc = game_scaling(game)
-    return PersuasionGame(game.prior, sc.sender, sc.receiver, game.states, game.actions, name=game.name)
+    def make():
+        sc = game_scaling(game)
+        return PersuasionGame(game.prior, sc.sender, sc.receiver, game.states, game.actions, name=game.name)
+    return game._derive("normalised", make)
 
 
 def _back(game: PersuasionGame, y_n, lam_n) -> tuple[np.ndarray, np.ndarray]:
@@ -265,13 +299,14 @@ def _back(game: PersuasionGame, y_n, lam_n) -> tuple[np.ndarray, np.ndarray]:
     return sc.y_out(y_n, game.prior), sc.lam_out(lam_n)
 
 
-def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) -> Solution:
+def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) -> tuple[Solution, dict | None]:
+    """The float optimum, and the final model of row/column generation where it ran (for a warm check)."""
     m, n = game.shape
     gn = normalised_game(game)
     if family == "highs-cg":
         res, pairs, info = solve_generation(gn, options)
         y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, pairs, res.lam_rows, float))
-        return assemble(game, res.x.reshape(m, n), y, lam, exact=FLOAT, method="highs-cg", stats=info)
+        return assemble(game, res.x.reshape(m, n), y, lam, exact=FLOAT, method="highs-cg", stats=info), res.info["warm"]
     lp = build_float_lp(gn)
     if family == "highs":
         res = backends.solve_highs(lp, options)
@@ -282,7 +317,7 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
     y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, lp.pairs, res.lam_rows, float))
     return assemble(game, res.x.reshape(m, n), y, lam, exact=FLOAT,
                     method=family if family != "cvxpy" else f"cvxpy:{res.info['solver']}",
-                    stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]})
+                    stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]}), None
 
 
 def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) -> Solution:

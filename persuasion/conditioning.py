@@ -1,0 +1,221 @@
+"""Is a float optimum's value well conditioned?  A value interval from a certified primal and a repaired dual.
+
+The float path solves the LP within HiGHS' feasibility tolerance, so its optimum may sit on the relaxed
+side of obedience.  Where the optimal value jumps under tiny perturbations of the data (an action that is a
+best response at a single belief), a float optimum can claim a value that no exactly obedient scheme
+reaches while its float certificate, checked within tolerance, is valid.  This module brackets the exact
+optimal value of the normalised game (:mod:`persuasion.scaling`) from both sides:
+
+* **Below**, by the value of a scheme whose obedience is *certified*: every obedience slack, computed in
+  floating point, exceeds a bound on the error of that computation plus the rounding of the normalised data
+  (:func:`certified_margins`), so the scheme is exactly obedient in the game as given.  Candidates, cheapest
+  first: the float optimum itself; its mix with full revelation (enough where full revelation has slack on
+  the rows the optimum binds); and the optimum of the LP whose obedience rows are tightened by ``width``,
+  restricted to the optimum's support and each state's best action, with rows generated from the
+  recommended actions' ``k x n`` slacks (never ``n x n``).  That LP is solved with presolve off: HiGHS 1.16's
+  presolve calls some such LPs infeasible at a 1e-9 tightening where they are feasible.
+* **Above**, by weak duality, with no solve: the float duals with negative multipliers dropped violate the
+  dual constraints by at most their residuals, and ``sum_w (y[w] + max_a residual[w, a]^+)`` plus the data
+  rounding bounds every obedient scheme's value (:func:`dual_upper_bound`); so does the first-best value
+  ``sum_w prior[w] max_a V[w, a]``, which caps it where huge multipliers make the dual bound loose.
+
+Neither bound depends on the answer a solver version gives at a tolerance's edge: a wrong "infeasible"
+costs a candidate, never a wrong interval.  The check costs one restricted LP at most, at any size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .constraint_generation import solve_generation
+from .errors import SolverError
+from .game import PersuasionGame
+from .lp import dual_slacks
+from .scaling import Scaling
+from .solution import game_scaling
+
+EPS = float(np.finfo(float).eps)
+
+#: Tightening of the obedience rows in the restricted LP (normalised units), and how often it may grow
+#: tenfold when HiGHS' own feasibility tolerance (1e-9) eats the margin.
+TIGHTENING = 1e-9
+TIGHTENING_STEPS = 3
+
+
+@dataclass(frozen=True)
+class ValueInterval:
+    """``low <= exact optimal value <= high`` in normalised units; ``low`` is ``None`` where no candidate
+    scheme could be certified obedient.  ``how`` names the candidate that gave ``low``."""
+
+    low: float | None
+    high: float
+    how: str
+
+    @property
+    def width(self) -> float:
+        return np.inf if self.low is None else self.high - self.low
+
+
+def data_rounding(sc: Scaling) -> tuple[float, float]:
+    """Bounds on how far a normalised utility difference (``U``) and entry (``V``) lie from the exact value
+    of the same affine map applied to the game's data: ``fl(fl(fl(M / a) - c) / b)`` has error at most
+    ``eps (|M/a| + |M/a - c|) / b + eps |M_n| <= 4 eps (1 + 1/b)``."""
+    return 8 * EPS * (1 + 1 / sc.bU), 4 * EPS * (1 + 1 / sc.bV)
+
+
+def _normalised_scheme(x: np.ndarray) -> np.ndarray:
+    x = np.clip(np.asarray(x, dtype=float), 0.0, None)
+    return x / x.sum(axis=1, keepdims=True)
+
+
+def certified_margins(prior, Un, U, x, rho_u: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(actions, margin)``: for each action the scheme ``x`` recommends, its obedience slack against
+    every alternative minus a bound on the slack's error; ``x`` is exactly obedient where all are >= 0.
+
+    The error bound has two parts: the evaluation of ``sum_w prior[w] x[w,a] (Un[w,a] - Un[w,b])`` in
+    floating point, with the prior read from text and the rows of ``x`` rescaled to sum to 1 exactly
+    (``(m + n + 8) eps`` times the sum of the terms' magnitudes), and the rounding of the normalised data
+    (``rho_u`` per unit of mass, only in states where the game's own ``U[w,a]`` and ``U[w,b]`` differ: equal
+    data stay exactly equal).  Rows are multiplied out for recommended actions only (``k x n``).
+    """
+    m, n = Un.shape
+    W = prior[:, None] * x
+    actions = np.flatnonzero((W > 0).any(axis=0))
+    gamma = (m + n + 8) * EPS
+    margin = np.empty((actions.size, n))
+    for i, a in enumerate(actions):
+        ws = np.flatnonzero(W[:, a] > 0)
+        w = W[ws, a]
+        D = Un[ws, a][:, None] - Un[ws]
+        live = U[ws, a][:, None] != U[ws]
+        margin[i] = w @ D - gamma * (w @ np.abs(D)) - rho_u * (w @ live)
+    return actions, margin
+
+
+def _certified(prior, Un, U, x, rho_u) -> bool:
+    return bool((certified_margins(prior, Un, U, x, rho_u)[1] >= 0).all())
+
+
+def full_revelation(Un: np.ndarray, Vn: np.ndarray) -> np.ndarray:
+    """Each state recommends the Receiver's best action there (ties: the Advisor's favourite)."""
+    m, n = Un.shape
+    best = Un >= Un.max(axis=1, keepdims=True)
+    choice = np.argmax(np.where(best, Vn, -np.inf), axis=1)
+    x = np.zeros((m, n))
+    x[np.arange(m), choice] = 1.0
+    return x
+
+
+def _mix_with(prior, Un, U, x, z, rho_u) -> np.ndarray | None:
+    """The least ``t`` with ``(1 - t) x + t z`` certified (margins are linear in the scheme), or ``None``."""
+    acts = np.union1d(certified_margins(prior, Un, U, x, rho_u)[0], certified_margins(prior, Un, U, z, rho_u)[0])
+    def full(s):
+        a, mg = certified_margins(prior, Un, U, s, rho_u)
+        out = np.zeros((acts.size, Un.shape[1]))
+        out[np.searchsorted(acts, a)] = mg
+        return out
+    p, q = full(x), full(z)
+    need = p < 0                                   # rows the mix must lift: t >= -p / (q - p)
+    if not need.any():
+        return x
+    if (q[need] <= p[need]).any():
+        return None
+    t = float(np.max(-p[need] / (q[need] - p[need])))
+    cap = (p >= 0) & (q < 0)                       # rows the mix must not sink: t <= p / (p - q)
+    if cap.any() and t > float(np.min(p[cap] / (p[cap] - q[cap]))):
+        return None
+    t = min(1.0, t * (1 + 1e-6) + 1e-15)
+    xt = (1 - t) * x + t * z
+    return xt if _certified(prior, Un, U, xt, rho_u) else None
+
+
+def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float, warm=None) -> np.ndarray | None:
+    """Optimum of the LP with obedience tightened, over the support of ``x`` and each state's best action,
+    or over the final model of a row/column generation run (``warm``), started from its basis."""
+    m, n = gn.shape
+    cols = np.argwhere(x > 0)
+    opts = {"presolve": "off", **(options or {})}
+    for _ in range(TIGHTENING_STEPS):
+        try:
+            res, _, _ = solve_generation(gn, opts, extra_cols=cols, extra_pairs=lam_pairs, tighten=width,
+                                         price_columns=False, warm=warm)
+        except SolverError:
+            return None
+        z = _normalised_scheme(res.x.reshape(m, n))
+        if np.isfinite(z).all() and _certified(gn.prior, gn.receiver, U, z, rho_u):
+            return z
+        width *= 10
+    return None
+
+
+def lower_bound(game: PersuasionGame, gn: PersuasionGame, scheme, lam_pairs=(), options=None,
+                good_enough: float = -np.inf, width: float = TIGHTENING, warm=None) -> tuple[float | None, str]:
+    """Best certified value (normalised units) among the candidates, stopping at the first that reaches
+    ``good_enough``; ``(None, "none")`` where none is certified."""
+    sc = game_scaling(game)
+    rho_u, _ = data_rounding(sc)
+    prior, Un, Vn, U = gn.prior, gn.receiver, gn.sender, np.asarray(game.receiver, dtype=float)
+    value = lambda s: float(prior @ (s * Vn).sum(axis=1))
+    x = _normalised_scheme(scheme)
+    fr = full_revelation(Un, Vn)
+    best, how = None, "none"
+    if np.isfinite(x).all():
+        candidates = (("optimum", lambda: x if _certified(prior, Un, U, x, rho_u) else None),
+                      ("optimum mixed with full revelation", lambda: _mix_with(prior, Un, U, x, fr, rho_u)),
+                      ("tightened LP on the optimum's support", lambda: _tightened(gn, U, x, lam_pairs, rho_u, options, width, warm)))
+    else:
+        candidates = ()
+    for name, make in candidates + (("full revelation", lambda: fr if _certified(prior, Un, U, fr, rho_u) else None),):
+        z = make()
+        if z is not None and (best is None or value(z) > best):
+            best, how = value(z), name
+        if best is not None and best >= good_enough:
+            break
+    return best, how
+
+
+def dual_upper_bound(game: PersuasionGame, gn: PersuasionGame, y, lam) -> float:
+    """Weak-duality bound (normalised units) on every obedient scheme's value from duals ``(y, lam)`` given
+    in normalised units: negative multipliers dropped, each state's worst dual residual added, and the
+    evaluation error and data rounding on top."""
+    import scipy.sparse as sp
+    sc = game_scaling(game)
+    rho_u, rho_v = data_rounding(sc)
+    m, n = gn.shape
+    prior = gn.prior
+    y = np.asarray(y, dtype=float)
+    if sp.issparse(lam):
+        lam = sp.csr_matrix(lam, dtype=float)
+        lam.data = np.clip(lam.data, 0.0, None)
+        rows = np.asarray(lam.sum(axis=1)).reshape(-1) - lam.diagonal()
+    else:
+        lam = np.clip(np.asarray(lam, dtype=float), 0.0, None)
+        rows = lam.sum(axis=1) - np.diagonal(lam)
+    residual = -dual_slacks(prior, gn.sender, gn.receiver, y, lam)          # > 0 where violated
+    worst = np.clip(residual, 0.0, None).max(axis=1)
+    weight = float(rows.max()) if rows.size else 0.0
+    per_state = y + worst + prior * (rho_v + 2 * rho_u * weight)
+    error = (m + n + 8) * EPS * (np.abs(y).sum() + 2 + 4 * weight)
+    first_best = float(prior @ gn.sender.max(axis=1)) * (1 + (m + 4) * EPS) + rho_v
+    return min(float(per_state.sum() + error), first_best)
+
+
+def value_interval_of(game: PersuasionGame, gn: PersuasionGame, scheme, y_n, lam_n, options=None,
+                      tolerance: float = 0.0, width: float = TIGHTENING, warm=None) -> ValueInterval:
+    """The interval around a float optimum ``(scheme, y_n, lam_n)`` (duals in normalised units); ``warm``
+    is the final model of the row/column generation run that found it, if one did."""
+    import scipy.sparse as sp
+    high = dual_upper_bound(game, gn, y_n, lam_n)
+    coo = sp.coo_matrix(lam_n) if sp.issparse(lam_n) else None
+    if coo is not None:
+        keep = (coo.data > 0) & (coo.row != coo.col)
+        pairs = np.stack([coo.row[keep], coo.col[keep]], axis=1)
+    else:
+        lam_n = np.asarray(lam_n, dtype=float)
+        pairs = np.argwhere((lam_n > 0) & ~np.eye(lam_n.shape[0], dtype=bool))
+    recommended = np.flatnonzero((np.asarray(scheme, dtype=float) > 0).any(axis=0))
+    pairs = pairs[np.isin(pairs[:, 0], recommended)] if len(pairs) else pairs.reshape(0, 2)
+    low, how = lower_bound(game, gn, scheme, pairs, options, good_enough=high - tolerance, width=width,
+                           warm=warm)
+    return ValueInterval(low, high, how)
