@@ -78,9 +78,12 @@ def test_named_bad_values(change, rule):
         PersuasionGame.from_dict({**BASE, **change})
 
 
-def _cli(path):
-    return subprocess.run([sys.executable, "-m", "persuasion", "solve", str(path)], capture_output=True, text=True,
-                          timeout=300)
+def _cli(path, *flags):
+    return subprocess.run([sys.executable, "-m", "persuasion", "solve", str(path), *flags], capture_output=True,
+                          text=True, timeout=300)
+
+
+MODES = {"float": [], "exact": ["--exact"], "highs": ["--method", "highs"]}
 
 
 @pytest.mark.parametrize("name, content, rule", [
@@ -93,10 +96,11 @@ def _cli(path):
                          "receiver": [[0] * 150_000, [1] * 150_000, [2] * 150_000]}),
      "too large for this machine"),
 ], ids=["nested", "binary", "bigint", "states", "huge"])     # short ids: the test id goes into the environment
-def test_cli_gives_one_line_and_exit_2(tmp_path, name, content, rule):
+@pytest.mark.parametrize("mode", list(MODES))
+def test_cli_gives_one_line_and_exit_2(tmp_path, name, content, rule, mode):
     path = tmp_path / f"{name}.json"
     (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
-    res = _cli(path)
+    res = _cli(path, *MODES[mode])
     assert res.returncode == 2, res.stderr
     assert res.stderr.count("\n") == 1 and rule in res.stderr and "Traceback" not in res.stderr
 
@@ -109,6 +113,22 @@ def test_solve_refuses_games_too_large_before_allocating(monkeypatch):
     game = PersuasionGame([0.2, 0.3, 0.5], np.zeros((3, 5000)), np.zeros((3, 5000)))   # no closed form: an LP
     with pytest.raises(InvalidArgumentError, match=r"5,000 actions need about 0.6 GiB"):
         solve(game)
+
+
+@pytest.mark.parametrize("flags", [["--exact"], ["--exact", "--method", "rational-simplex"]])
+def test_exact_path_refuses_games_too_large_before_allocating(tmp_path, monkeypatch, capsys, flags):
+    """10^6 states x 3 actions with --exact ended in a MemoryError traceback: the basis re-solve holds a dense
+    rational matrix with a row per state.  On a 256 MiB machine 3,000 x 3 is already too large."""
+    import importlib
+    from persuasion.cli import main
+    S = importlib.import_module("persuasion.solve")
+    monkeypatch.setattr(S, "_physical_memory", lambda: 2**28)
+    rng = np.random.default_rng(0)
+    path = tmp_path / "many_states.json"
+    PersuasionGame(rng.dirichlet(np.ones(3000)), rng.random((3000, 3)), rng.random((3000, 3))).to_json(path)
+    assert main(["solve", str(path), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "too large for exact=True" in err and "3,000 x 3 game" in err and "GiB" in err
 
 
 def test_missing_and_oversized_files_are_game_file_errors(tmp_path, monkeypatch):
