@@ -1,0 +1,190 @@
+"""Decode speed and memory of ``LanguageModel`` on Qwen2.5-shaped models with random weights.
+
+    python -m benchmarks.bench_generation --device cpu --shapes tiny                 # seconds (a test runs it)
+    python -m benchmarks.bench_generation --device cuda --shapes qwen05 qwen15 --dtype bfloat16 \\
+        --batches 1 32 256 --json results/bench_generation_gpu.json                  # one call on a lent GPU
+
+The models are built from their configurations (``Qwen2Config`` then ``Qwen2ForCausalLM``), so nothing
+but this source has to reach the machine; a character tokenizer writes the prompts (random text of
+``--prompt-tokens`` characters; generated ids beyond its alphabet decode to nothing, which costs the
+model nothing).  For each shape, batch, KV cache and scored/unscored call it times generation of exactly
+1 and exactly ``--new-tokens`` tokens (end tokens suppressed until then; the fastest of ``--repeats``
+calls each) and reports
+
+* ms per decode step, ``(t_N - t_1) / (N - 1)`` (prefill excluded), and tokens/s over the batch;
+* peak memory above the loaded model (CUDA: ``max_memory_allocated``; CPU: resident set, sampled);
+* the floors of a decode step on the card: weight bytes / bandwidth, key/value bytes / bandwidth, and
+  FLOPs / peak (``--bandwidth-gbs``, ``--peak-tflops``; known cards are filled in, a CPU has none).
+
+Nothing is asserted; the compiled decode path of the GPU issue is not built yet and has no column.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import threading
+import time
+
+#: Shapes from the published Qwen2.5 configurations (tiny: the same architecture, for CPU tests).
+SHAPES = {
+    "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                 intermediate_size=128, vocab_size=4096),
+    "qwen05": dict(hidden_size=896, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
+                   intermediate_size=4864, vocab_size=151936, tie_word_embeddings=True),
+    "qwen15": dict(hidden_size=1536, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
+                   intermediate_size=8960, vocab_size=151936, tie_word_embeddings=True),
+}
+
+#: (memory bandwidth GB/s, dense bf16 TFLOP/s) by the name CUDA reports, as published by the vendor.
+CARDS = {"H100": (3350.0, 989.0), "H200": (4800.0, 989.0), "A100": (2039.0, 312.0)}
+
+
+def build(shape: str, dtype: str, device: str, batch_size: int, kv_cache: str):
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from llm_bridge.models import LanguageModel, ModelConfig
+    from llm_bridge.tiny import char_tokenizer
+    torch.manual_seed(0)
+    tok = char_tokenizer()
+    cfg = Qwen2Config(**SHAPES[shape], max_position_embeddings=4096, bos_token_id=tok.eos_token_id,
+                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model = Qwen2ForCausalLM(cfg).to(getattr(torch, dtype))
+    return LanguageModel(tok, model, ModelConfig(shape, device=device, dtype=dtype, batch_size=batch_size,
+                                                 kv_cache=kv_cache, chat_template=False))
+
+
+class _PeakRSS:
+    """Resident set size sampled every few milliseconds (CPU peak memory; ru_maxrss cannot be reset)."""
+
+    def __init__(self):
+        self.peak, self._stop = 0, threading.Event()
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self):
+        self.base = self.peak = self._rss()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            time.sleep(0.002)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+
+def _timed(lm, prompts, tokens: int, scored: bool, device: str) -> tuple[float, int]:
+    """Seconds for one call generating exactly ``tokens`` tokens, and peak bytes above the start."""
+    import torch
+    from llm_bridge.models import SamplingConfig
+    sampling = SamplingConfig(max_new_tokens=tokens, min_new_tokens=tokens)
+    call = lm.generate_scored if scored else lm.generate
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        start_mem = torch.cuda.memory_allocated()
+        t = time.perf_counter()
+        call(prompts, sampling)
+        torch.cuda.synchronize()
+        return time.perf_counter() - t, torch.cuda.max_memory_allocated() - start_mem
+    with _PeakRSS() as peak:
+        t = time.perf_counter()
+        call(prompts, sampling)
+        seconds = time.perf_counter() - t
+    return seconds, peak.peak - peak.base
+
+
+def floors(shape: str, dtype: str, batch: int, context: int, card: tuple[float, float] | None) -> dict:
+    """Lower bounds on one decode step's time from bytes moved and FLOPs done."""
+    s = SHAPES[shape]
+    h, L, kv, inter, V = s["hidden_size"], s["num_hidden_layers"], s["num_key_value_heads"], s["intermediate_size"], s["vocab_size"]
+    head = h // s["num_attention_heads"]
+    per_layer = h * h * 2 + 2 * h * kv * head + 3 * h * inter          # q, o; k, v; gate, up, down
+    params = L * per_layer + V * h * (1 if s.get("tie_word_embeddings") else 2)
+    width = 2 if dtype in ("bfloat16", "float16") else 4
+    kv_bytes = 2 * L * kv * head * context * batch * width
+    flops = 2 * params * batch + 4 * L * h * context * batch
+    out = {"params": params, "weight_bytes": params * width, "kv_bytes": kv_bytes, "flops": flops}
+    if card is not None:
+        bw, tflops = card
+        out.update(weights_ms=params * width / (bw * 1e9) * 1e3, kv_ms=kv_bytes / (bw * 1e9) * 1e3,
+                   flops_ms=flops / (tflops * 1e12) * 1e3)
+    return out
+
+
+def run(args) -> dict:
+    import random
+
+    import torch
+    device = args.device
+    card = None
+    if args.bandwidth_gbs and args.peak_tflops:
+        card = (args.bandwidth_gbs, args.peak_tflops)
+    elif device.startswith("cuda"):
+        name = torch.cuda.get_device_name(0)
+        card = next((v for k, v in CARDS.items() if k in name), None)
+    rng = random.Random(0)
+    letters = "abcdefghijklmnopqrstuvwxyz "
+    rows = []
+    for shape in args.shapes:
+        for kv in args.kv:
+            for batch in args.batches:
+                lm = build(shape, args.dtype, device, batch, kv)
+                prompts = ["".join(rng.choice(letters) for _ in range(args.prompt_tokens)) for _ in range(batch)]
+                _timed(lm, prompts, 2, False, device)                       # warm-up (and compilation, if any)
+                for scored in (False, True):
+                    t1 = min(_timed(lm, prompts, 1, scored, device)[0] for _ in range(args.repeats))
+                    runs = [_timed(lm, prompts, args.new_tokens, scored, device) for _ in range(args.repeats)]
+                    tn, peak = min(r[0] for r in runs), max(r[1] for r in runs)
+                    step = (tn - t1) / (args.new_tokens - 1)
+                    row = {"shape": shape, "kv": kv, "batch": batch, "scored": scored, "ms_per_step": step * 1e3,
+                           "tokens_per_s": batch / step if step > 0 else float("inf"), "peak_mib": peak / 2**20,
+                           "floors": floors(shape, args.dtype, batch, args.prompt_tokens + args.new_tokens, card)}
+                    rows.append(row)
+                    print(f"{shape:>7} {kv:>8} batch {batch:>4} {'scored' if scored else 'plain':>7}: "
+                          f"{row['ms_per_step']:8.2f} ms/step {row['tokens_per_s']:10.1f} tok/s "
+                          f"peak +{row['peak_mib']:8.1f} MiB", flush=True)
+                del lm
+                if device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+    import transformers
+    versions = {"python": platform.python_version(), "torch": torch.__version__,
+                "transformers": transformers.__version__, "device": device,
+                "card": torch.cuda.get_device_name(0) if device.startswith("cuda") else f"cpu x {torch.get_num_threads()} threads"}
+    return {"settings": vars(args), "versions": versions, "card_floors": card, "rows": rows}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--shapes", nargs="+", default=["tiny"], choices=sorted(SHAPES))
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--batches", nargs="+", type=int, default=[1, 8])
+    p.add_argument("--kv", nargs="+", default=["dynamic", "static"], choices=["dynamic", "static"])
+    p.add_argument("--prompt-tokens", type=int, default=64, help="characters (= tokens) per prompt")
+    p.add_argument("--new-tokens", type=int, default=32, help="tokens generated per prompt (at least 2)")
+    p.add_argument("--repeats", type=int, default=3, help="timed calls per setting (the fastest counts)")
+    p.add_argument("--bandwidth-gbs", type=float, help="the card's memory bandwidth, for the floors")
+    p.add_argument("--peak-tflops", type=float, help="the card's peak TFLOP/s in --dtype, for the floors")
+    p.add_argument("--json", help="write the results here")
+    args = p.parse_args(argv)
+    if args.new_tokens < 2:
+        p.error(f"--new-tokens must be at least 2 (a step time needs two lengths); got {args.new_tokens}")
+    report = run(args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
