@@ -180,9 +180,20 @@ def solve_linprog(lp: FloatLP, options: dict | None = None) -> FloatResult:
     from scipy.optimize import linprog
     opts = dict(options or {})
     algo = opts.pop("method", "highs")
-    res = linprog(-lp.c, A_ub=-lp.A_ob if lp.A_ob.shape[0] else None,
-                  b_ub=np.zeros(lp.A_ob.shape[0]) if lp.A_ob.shape[0] else None,
-                  A_eq=lp.A_eq, b_eq=np.ones(lp.m), bounds=(0, None), method=algo, options=opts or None)
+    if algo.startswith("highs"):     # the package's HiGHS tolerances on every path (SciPy's default is 1e-7)
+        opts = {"primal_feasibility_tolerance": HIGHS_TOLERANCE, "dual_feasibility_tolerance": HIGHS_TOLERANCE,
+                **opts}
+    def run(o):
+        return linprog(-lp.c, A_ub=-lp.A_ob if lp.A_ob.shape[0] else None,
+                       b_ub=np.zeros(lp.A_ob.shape[0]) if lp.A_ob.shape[0] else None,
+                       A_eq=lp.A_eq, b_eq=np.ones(lp.m), bounds=(0, None), method=algo, options=o or None)
+    res = run(opts)
+    if res.status in (2, 3, 4) and "presolve" not in opts:
+        # The LP is feasible (full revelation is) and bounded (a scheme is stochastic), so "infeasible",
+        # "unbounded" or "numerical difficulties" is the solver's presolve misjudging a tolerance's edge (seen
+        # with SciPy 1.11's HiGHS on integer games with tiny prior masses): retry without it rather than
+        # report a wrong verdict.
+        res = run({**opts, "presolve": False})
     if res.status != 0:
         raise SolverError("solve()", f"linprog status {res.status}: {res.message}", _HINT)
     K = lp.A_ob.shape[0]

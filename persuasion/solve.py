@@ -134,8 +134,9 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
         raise InvalidArgumentError("solve()", "method", f"must be one of {allowed} with exact={ar.exact}", method)
     t0 = time.perf_counter()
     sol, warm = _solve_unchecked(game, ar, family, sub or None, solver_options)
-    if not ar.exact:
-        sol = _checked_conditioning(game, sol, solver_options, warm)
+    if not ar.exact:      # the check runs on highspy: options meant for linprog or cvxpy stay with them
+        check_options = solver_options if family in ("auto", "closed-form", "highs", "highs-cg") else None
+        sol = _checked_conditioning(game, sol, check_options, warm)
     return _with_stats(sol, seconds=time.perf_counter() - t0)
 
 
