@@ -12,6 +12,16 @@ from hypothesis import strategies as st
 
 from persuasion import PersuasionGame
 
+def pytest_report_header(config):
+    """Every installed distribution and its version, so each CI log records what the resolver picked."""
+    import textwrap
+    from importlib import metadata
+    found = sorted({(d.metadata["Name"] or "?").lower(): d.version for d in metadata.distributions()}.items())
+    text = ", ".join(f"{name}=={version}" for name, version in found)
+    return [f"resolved packages ({len(found)}):"] + textwrap.wrap(text, 118, initial_indent="  ",
+                                                                  subsequent_indent="  ")
+
+
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile("ci")
