@@ -136,17 +136,70 @@ def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float
     m, n = gn.shape
     cols = np.argwhere(x > 0)
     opts = {"presolve": "off", **(options or {})}
-    for _ in range(TIGHTENING_STEPS):
+    # HiGHS meets rows to an absolute 1e-9; the tightening of a row is 1e-9 times its recommendation's mass,
+    # so each action's rows are scaled by the inverse of the mass the optimum gives it (at most 1e6)
+    mass = gn.prior @ x
+    scale = np.where(mass > 0, 1.0 / np.maximum(mass, 1e-6), 1.0)
+    # warm first (a few pivots); then cold, tighter each time: highspy 1.7 keeps the old primal values when
+    # the warm basis is still optimal within its tolerance, which leaves the tightened rows unmet by 1e-13
+    attempts = ([(width, warm)] if warm is not None else []) + [(width * 10 ** k, None) for k in range(TIGHTENING_STEPS)]
+    for w, start in attempts:
         try:
-            res, _, _ = solve_generation(gn, opts, extra_cols=cols, extra_pairs=lam_pairs, tighten=width,
-                                         price_columns=False, warm=warm)
+            res, pairs, _ = solve_generation(gn, opts, extra_cols=cols, extra_pairs=lam_pairs, tighten=w,
+                                             price_columns=False, warm=start, row_scale=scale)
         except SolverError:
-            return None
-        z = _normalised_scheme(res.x.reshape(m, n))
-        if np.isfinite(z).all() and _certified(gn.prior, gn.receiver, U, z, rho_u):
-            return z
-        width *= 10
+            continue
+        for z in (_basic_solution(gn, res, pairs, w), res.x.reshape(m, n)):
+            if z is None:
+                continue
+            z = _normalised_scheme(z)
+            if np.isfinite(z).all() and _certified(gn.prior, gn.receiver, U, z, rho_u):
+                return z
     return None
+
+
+def _basic_solution(gn: PersuasionGame, res, pairs, tighten: float) -> np.ndarray | None:
+    """The vertex of HiGHS' final basis, re-solved in floats (sparse LU) on the tightened rows.
+
+    HiGHS meets each row only within its absolute feasibility tolerance (1e-9); a tightened row of a
+    rarely sent recommendation (mass 1e-4) asks for far less than that, so HiGHS' own primal values can
+    miss it entirely.  Solving the basis' square system directly meets its tight rows to rounding.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+    m, n = gn.shape
+    cols, tight_s, tight_o = res.basis
+    if len(cols) != len(tight_s) + len(tight_o) or not len(cols):
+        return None
+    where = {int(c): i for i, c in enumerate(cols)}
+    r, c, v = [], [], []
+    for i, w in enumerate(tight_s):
+        for a in range(n):
+            j = where.get(int(w) * n + a)
+            if j is not None:
+                r.append(i), c.append(j), v.append(1.0)
+    U, prior = gn.receiver, gn.prior
+    for k, row in enumerate(tight_o, start=len(tight_s)):
+        a, b = pairs[row]
+        for w in range(m):
+            j = where.get(w * n + int(a))
+            if j is not None:
+                d = U[w, a] - U[w, b]
+                coef = prior[w] * (d - tighten * (d != 0))
+                if coef != 0:
+                    r.append(k), c.append(j), v.append(coef)
+    size = len(cols)
+    B = sp.csc_matrix((v, (r, c)), shape=(size, size))
+    rhs = np.concatenate([np.ones(len(tight_s)), np.zeros(len(tight_o))])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xb = spsolve(B, rhs)
+    if not np.isfinite(xb).all() or (xb < -1e-9).any():
+        return None
+    x = np.zeros(m * n)
+    x[np.asarray(cols, dtype=int)] = xb
+    return x.reshape(m, n)
 
 
 def lower_bound(game: PersuasionGame, gn: PersuasionGame, scheme, lam_pairs=(), options=None,

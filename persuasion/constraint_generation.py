@@ -58,13 +58,16 @@ class _Model:
     pairs: np.ndarray         # (K, 2): model row m + k -> (a, a')
     row_of: dict = field(default_factory=dict)   # a -> {a': model row of obedience (a, a')}
     tighten: float = 0.0      # rows ask sum_w prior[w] x[w,a] (U[w,a] - U[w,a'] - tighten [U differs]) >= 0
+    row_scale: np.ndarray | None = None   # (n,): positive factor on the rows of each recommended action
 
     def coefficients(self, prior, U, ws, a, bs) -> np.ndarray:
-        """Row entries ``prior[w] (U[w,a] - U[w,b] - tighten [U[w,a] != U[w,b]])`` for ``ws x bs``."""
+        """Row entries ``prior[w] (U[w,a] - U[w,b] - tighten [U[w,a] != U[w,b]])`` for ``ws x bs``, times the
+        row scale of ``a`` (a homogeneous row keeps its feasible set under a positive factor)."""
         diff = U[ws, a][:, None] - U[np.ix_(ws, bs)]
         if self.tighten:
             diff = diff - self.tighten * (diff != 0)
-        return prior[ws, None] * diff
+        out = prior[ws, None] * diff
+        return out * self.row_scale[a] if self.row_scale is not None else out
 
 
 def _top_k(score: np.ndarray, k: int, threshold: float) -> np.ndarray:
@@ -171,7 +174,8 @@ def violated_rows(prior, U, x, M: _Model, per_action: int, threshold: float) -> 
 def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per_action: int = ROWS_PER_ACTION,
                      cols_per_state: int = COLS_PER_STATE, max_rounds: int = 100_000,
                      extra_pairs=(), extra_cols=(), *, tighten: float = 0.0,
-                     price_columns: bool = True, warm: dict | None = None) -> tuple[FloatResult, np.ndarray, dict]:
+                     price_columns: bool = True, warm: dict | None = None,
+                     row_scale: np.ndarray | None = None) -> tuple[FloatResult, np.ndarray, dict]:
     """Solve the persuasion LP by row and column generation.
 
     Returns ``(result, pairs, info)``: a :class:`~persuasion.backends.FloatResult`
@@ -183,7 +187,9 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
     recommendation to beat each alternative by ``tighten`` in every state where their utilities differ
     (normalised units); ``price_columns=False`` keeps the starting columns only.  ``warm`` (the
     ``result.info["warm"]`` of an earlier run on the same game) starts from that run's final columns, rows
-    and basis instead, so a re-solve with tightened rows takes a few simplex iterations.
+    and basis instead, so a re-solve with tightened rows takes a few simplex iterations.  ``row_scale``
+    multiplies the rows of each recommended action (HiGHS meets rows to an absolute tolerance, so a row of
+    a rarely sent recommendation is best scaled up by the inverse of its mass).
     """
     import highspy
     m, n = game.shape
@@ -191,7 +197,7 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
     tol = GENERATION_TOLERANCE * max(1.0, float(np.abs(U).max()), float(np.abs(V).max()))
     h = new_highs(options)
     M = _Model(m, n, np.full((m, n), -1, dtype=np.int64), np.zeros((0, 2), dtype=np.int64),
-               np.zeros((0, 2), dtype=np.int64), tighten=float(tighten))
+               np.zeros((0, 2), dtype=np.int64), tighten=float(tighten), row_scale=row_scale)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = 0, m
     lp.row_lower_, lp.row_upper_ = np.ones(m), np.ones(m)
@@ -220,7 +226,8 @@ def solve_generation(game: PersuasionGame, options: dict | None = None, rows_per
         sol = h.getSolution()
         x = np.zeros((m, n))
         x[M.cols[:, 0], M.cols[:, 1]] = sol.col_value
-        new_rows = violated_rows(prior, U, x, M, rows_per_action, tol)
+        # tightened rows serve a certificate that needs every slack >= 0: no tolerance there
+        new_rows = violated_rows(prior, U, x, M, rows_per_action, 0.0 if tighten else tol)
         row_dual = np.asarray(sol.row_dual, dtype=float)
         y = row_dual[:m]
         new_cols = np.zeros((0, 2), dtype=int)

@@ -65,7 +65,7 @@ def test_gathered_scores_equal_the_full_logits_formula(static, sampling):
 
 
 PEAK = """
-import resource, sys, torch
+import os, sys, threading, time, torch
 from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig
 from llm_bridge.tiny import char_tokenizer, tiny_gpt2
 sys.path.insert(0, {tests!r})
@@ -74,7 +74,17 @@ lm = LanguageModel(tok, tiny_gpt2(tok, n_layer=1, n_embd=32, n_head=2, seed=0), 
 prompts = ["abc ->"] * 16
 sampling = SamplingConfig(max_new_tokens=96, min_new_tokens=96)
 lm.generate(prompts, SamplingConfig(max_new_tokens=2))            # warm up allocations common to every mode
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+peak, done = [rss()], threading.Event()
+def sample():                                 # resident set sampled every 2 ms (ru_maxrss cannot be reset)
+    while not done.is_set():
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.002)
+base = rss()
+thread = threading.Thread(target=sample, daemon=True)
+thread.start()
 mode = {mode!r}
 if mode == "unscored":
     lm.generate(prompts, sampling)
@@ -83,7 +93,9 @@ elif mode == "scored":
 else:
     from test_scored_generation import _full_logits_scores
     _full_logits_scores(lm, prompts, sampling)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024)
+done.set()
+thread.join()
+print((max(peak[0], rss()) - base) // 2**20)
 """
 
 
@@ -98,7 +110,7 @@ def _peak_mib(mode: str) -> int:
 @pytest.mark.slow
 def test_scored_generation_holds_little_more_than_unscored():
     """16 x 96 x 20,006 fp32 logits are 117 MiB per copy; the old formula held three (tuple, stack,
-    log-softmax).  Margin: 40 MiB above unscored (one step's log-softmax is 1.2 MiB)."""
+    log-softmax).  Margin: 64 MiB above unscored (measured: about 30; one step's log-softmax is 1.2 MiB)."""
     unscored, scored, full = _peak_mib("unscored"), _peak_mib("scored"), _peak_mib("full-logits")
-    assert scored <= unscored + 40, (unscored, scored, full)
+    assert scored <= unscored + 64, (unscored, scored, full)
     assert full >= unscored + 200, (unscored, scored, full)          # the control: the margin can be exceeded

@@ -88,8 +88,8 @@ def test_solver_failure_is_an_exception_with_status():
     # an iteration limit of zero stops HiGHS before optimality
     with pytest.raises(SolverError) as info:
         solve(g, method="highs", solver_options={"simplex_iteration_limit": 0, "presolve": "off"})
-    assert "Iteration limit" in info.value.status or "limit" in info.value.status.lower()
-    assert "rescale" in info.value.hint
+    assert info.value.status and "optimal" != info.value.status.lower()   # the solver's own words (they vary
+    assert "rescale" in info.value.hint                                  # by version: 'Iteration limit', 'Not Set')
 
 
 def test_bad_solver_option_names_itself():
