@@ -1,38 +1,81 @@
-"""What the float path's conditioning check costs: solve() with it and without it, side by side.
+"""What the float path's conditioning check costs, side by side in one run.
 
-    python -m benchmarks.bench_conditioning
+    python -m benchmarks.bench_conditioning                       # 50x50, 100x100, 200x200, 3 games each
+    python -m benchmarks.bench_conditioning --sizes 50 --reps 5 --json out.json
+    python -m benchmarks.bench_conditioning --small               # the small games of the first version
 
-Random games (Dirichlet(1) prior, U and V uniform on [0, 1], seed 0); the check is switched off by
-setting ``persuasion.solve.CONDITIONING_LIMIT`` to 0 for the baseline.
+Random games (Dirichlet(1) prior, U and V uniform on [0, 1], seed 0).  For each game, in one process:
+
+* ``textbook``: the LP with every obedience row through ``scipy.optimize.linprog`` (HiGHS inside), up to
+  ``--textbook-max`` actions (it grows like n^4.5: about 3 minutes at 100 x 100);
+* ``unchecked``: the float path (``method="auto"``) without the conditioning check;
+* ``solve``: ``solve(game)`` as a user calls it, check included, and whether the check was applied
+  (``stats["conditioning"]`` names the interval) or the game fell back.
+
+Medians over the games of a size; ratios of medians.  Nothing is asserted.
 """
 from __future__ import annotations
 
+import argparse
 import importlib
+import json
 import time
 
 import numpy as np
 
 
-def main() -> None:
+def _time(fn, *args, **kw) -> tuple[float, object]:
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return time.perf_counter() - t, out
+
+
+def run_size(m: int, n: int, reps: int, textbook: bool, rng) -> dict:
     from persuasion import PersuasionGame, solve
+    from persuasion.arithmetic import FLOAT
     S = importlib.import_module("persuasion.solve")
+    rows = []
+    for _ in range(reps):
+        g = PersuasionGame(rng.dirichlet(np.ones(m)), rng.random((m, n)), rng.random((m, n)))
+        t_un, (un, _) = _time(S._solve_unchecked, g, FLOAT, "auto", None, None)
+        t_solve, sol = _time(solve, g)
+        row = {"unchecked_s": t_un, "solve_s": t_solve, "check_applied": sol.stats["conditioning"].startswith(
+            "value interval"), "valid": bool(sol.certificate.valid), "method": sol.method}
+        if textbook:
+            t_tb, tb = _time(solve, g, method="linprog")
+            row.update(textbook_s=t_tb, value_gap=abs(float(tb.value) - float(sol.value)))
+        rows.append(row)
+    med = lambda key: float(np.median([r[key] for r in rows]))
+    out = {"m": m, "n": n, "reps": reps, "unchecked_s": med("unchecked_s"), "solve_s": med("solve_s"),
+           "check_applied": all(r["check_applied"] for r in rows), "valid": all(r["valid"] for r in rows),
+           "methods": sorted({r["method"] for r in rows}), "games": rows}
+    if textbook:
+        out.update(textbook_s=med("textbook_s"), max_value_gap=max(r["value_gap"] for r in rows))
+    return out
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200], help="square games m = n")
+    p.add_argument("--reps", type=int, default=3, help="games per size")
+    p.add_argument("--textbook-max", type=int, default=50, help="largest n for the textbook baseline")
+    p.add_argument("--small", action="store_true", help="also 2x4, 4x6 and 10x30 games, 30 each")
+    p.add_argument("--json", help="write the results here")
+    args = p.parse_args(argv)
     rng = np.random.default_rng(0)
-    for m, n, k in [(2, 4, 300), (4, 6, 200), (10, 30, 30)]:
-        games = [PersuasionGame(rng.dirichlet(np.ones(m)), rng.random((m, n)), rng.random((m, n))) for _ in range(k)]
-        t = time.perf_counter()
-        for g in games:
-            solve(g)
-        with_check = (time.perf_counter() - t) / k
-        limit, S.CONDITIONING_LIMIT = S.CONDITIONING_LIMIT, 0
-        try:
-            t = time.perf_counter()
-            for g in games:
-                solve(g)
-            without = (time.perf_counter() - t) / k
-        finally:
-            S.CONDITIONING_LIMIT = limit
-        print(f"{m} x {n}: {with_check * 1e3:.2f} ms with the check, {without * 1e3:.2f} ms without, "
-              f"ratio {with_check / without:.2f}")
+    shapes = [(2, 4), (4, 6), (10, 30)] if args.small else []
+    results = [run_size(m, n, 30, False, rng) for m, n in shapes]
+    results += [run_size(k, k, args.reps, k <= args.textbook_max, rng) for k in args.sizes]
+    print(f"{'size':>9} {'textbook s':>11} {'solve s':>9} {'ratio':>7} {'unchecked s':>12} {'check cost':>11} "
+          f"{'applied':>8} {'valid':>6}")
+    for r in results:
+        tb = f"{r['textbook_s']:11.3f}" if "textbook_s" in r else f"{'-':>11}"
+        ratio = f"{r['textbook_s'] / r['solve_s']:7.1f}" if "textbook_s" in r else f"{'-':>7}"
+        print(f"{r['m']:>4}x{r['n']:<4} {tb} {r['solve_s']:9.3f} {ratio} {r['unchecked_s']:12.3f} "
+              f"{r['solve_s'] / r['unchecked_s']:10.2f}x {str(r['check_applied']):>8} {str(r['valid']):>6}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":
