@@ -24,6 +24,7 @@ costs a candidate, never a wrong interval.  The check costs one restricted LP at
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,34 +172,34 @@ def _basic_solution(gn: PersuasionGame, res, pairs, tighten: float) -> np.ndarra
     cols, tight_s, tight_o = res.basis
     if len(cols) != len(tight_s) + len(tight_o) or not len(cols):
         return None
-    where = {int(c): i for i, c in enumerate(cols)}
-    r, c, v = [], [], []
-    for i, w in enumerate(tight_s):
-        for a in range(n):
-            j = where.get(int(w) * n + a)
-            if j is not None:
-                r.append(i), c.append(j), v.append(1.0)
+    cols = np.asarray(cols, dtype=int)
+    cw, ca = cols // n, cols % n                              # each basic column's state and action
+    row_of_state = np.full(m, -1)
+    row_of_state[np.asarray(tight_s, dtype=int)] = np.arange(len(tight_s))
+    keep = row_of_state[cw] >= 0
+    r, c, v = [row_of_state[cw[keep]]], [np.flatnonzero(keep)], [np.ones(int(keep.sum()))]
     U, prior = gn.receiver, gn.prior
+    by_action = {int(act): np.flatnonzero(ca == act) for act in np.unique(ca)}
     for k, row in enumerate(tight_o, start=len(tight_s)):
-        a, b = pairs[row]
-        for w in range(m):
-            j = where.get(w * n + int(a))
-            if j is not None:
-                d = U[w, a] - U[w, b]
-                coef = prior[w] * (d - tighten * (d != 0))
-                if coef != 0:
-                    r.append(k), c.append(j), v.append(coef)
+        a, b = (int(i) for i in pairs[row])
+        js = by_action.get(a)
+        if js is None:
+            continue
+        d = U[cw[js], a] - U[cw[js], b]
+        coef = prior[cw[js]] * (d - tighten * (d != 0))
+        nz = coef != 0
+        r.append(np.full(int(nz.sum()), k)), c.append(js[nz]), v.append(coef[nz])
+    r, c, v = np.concatenate(r), np.concatenate(c), np.concatenate(v)
     size = len(cols)
     B = sp.csc_matrix((v, (r, c)), shape=(size, size))
     rhs = np.concatenate([np.ones(len(tight_s)), np.zeros(len(tight_o))])
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         xb = spsolve(B, rhs)
     if not np.isfinite(xb).all() or (xb < -1e-9).any():
         return None
     x = np.zeros(m * n)
-    x[np.asarray(cols, dtype=int)] = xb
+    x[cols] = xb
     return x.reshape(m, n)
 
 
