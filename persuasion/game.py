@@ -104,6 +104,13 @@ def _read_array(value: Any, argument: str, ndim: int) -> tuple[np.ndarray, np.nd
         arr = np.asarray(value)
     except (ValueError, TypeError, OverflowError, RecursionError):
         raise InvalidGameError(_WHERE, argument, f"must be {shape_word}", "a ragged sequence") from None
+    if arr.dtype.kind in "US":
+        # numpy turns ["1/3", 0.6666666666666667] into strings, which would read the float as an exact
+        # decimal: keep each entry as the type it was written in
+        try:
+            arr = np.array(value, dtype=object)
+        except (ValueError, TypeError):
+            raise InvalidGameError(_WHERE, argument, f"must be {shape_word}", "a ragged sequence") from None
     if arr.ndim != ndim:
         raise InvalidGameError(_WHERE, argument, f"must be {shape_word} ({ndim}-D)", f"an array of shape {arr.shape}")
     if arr.dtype.kind in "iu":
@@ -135,6 +142,46 @@ def _read_array(value: Any, argument: str, ndim: int) -> tuple[np.ndarray, np.nd
         if isinstance(x, (float, np.floating)):
             rational = False
     return out, exact, rational
+
+
+def _read_game_file(label: str) -> str:
+    """The text of a game file: a regular file (or a character device such as a pipe's end given as
+    ``/dev/stdin``, read up to the size limit); FIFOs, sockets and block devices are refused by type before
+    anything is opened for reading, so nothing hangs or reads without end."""
+    import stat
+    try:
+        mode = os.stat(label).st_mode
+    except OSError as e:
+        raise GameFileError(f"cannot read game file {label!r}: {e.strerror}") from None
+    kinds = {stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISSOCK: "a socket", stat.S_ISBLK: "a block device",
+             stat.S_ISDIR: "a directory"}
+    for test, kind in kinds.items():
+        if test(mode):
+            raise GameFileError(f"game file {label!r} is {kind}, not a regular file")
+    try:
+        with open(label, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise GameFileError(f"cannot read game file {label!r}: {e.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        size = os.path.getsize(label) if stat.S_ISREG(mode) else None
+        raise GameFileError(f"game file {label!r} is larger than {MAX_FILE_BYTES // 2**20} MiB"
+                            + (f" ({size:,} bytes)" if size else " (read stopped there)"))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise GameFileError(f"game file {label!r} is not UTF-8 text (byte {e.start}): a binary file?") from None
+
+
+def _no_duplicate_keys(pairs: list, label: str) -> dict:
+    """A JSON object's keys, refusing one written twice (json would keep the last silently)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            shown = key if len(key) <= 40 else key[:37] + "..."
+            raise GameFileError(f"game file {label!r} has the key {shown!r} twice in one object")
+        out[key] = value
+    return out
 
 
 def _read_labels(labels: Sequence[str] | None, count: int, argument: str, prefix: str) -> tuple[str, ...]:
@@ -217,7 +264,8 @@ class PersuasionGame:
             raise InvalidGameError(_WHERE, "prior", "entries must be non-negative", f"{p[i]} at index {i}")
         rational = p_rat and V_rat and U_rat
         if p_rat:
-            exact_sum = sum(p_exact) if p_exact is not None else int(np.asarray(prior).sum())
+            # Python integers: a fixed-width sum of large integer entries wraps around (2**62 x 4 + 1 -> 1)
+            exact_sum = sum(p_exact) if p_exact is not None else sum(int(x) for x in np.asarray(prior).tolist())
             if exact_sum != 1:
                 raise InvalidGameError(_WHERE, "prior", "must sum to exactly 1 (entries are rational)", str(exact_sum))
         else:
@@ -370,22 +418,15 @@ class PersuasionGame:
             text, label = source, "<text>"
         else:
             label = os.fspath(source)
-            try:
-                if os.path.getsize(label) > MAX_FILE_BYTES:
-                    raise GameFileError(f"game file {label!r} is larger than {MAX_FILE_BYTES // 2**20} MiB "
-                                        f"({os.path.getsize(label):,} bytes)")
-                with open(label, encoding="utf-8") as fh:
-                    text = fh.read()
-            except OSError as e:
-                raise GameFileError(f"cannot read game file {label!r}: {e.strerror}") from None
-            except UnicodeDecodeError as e:
-                raise GameFileError(f"game file {label!r} is not UTF-8 text (byte {e.start}): a binary file?") from None
+            text = _read_game_file(label)
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=lambda pairs: _no_duplicate_keys(pairs, label))
         except json.JSONDecodeError as e:
             raise GameFileError(f"game file {label!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
         except RecursionError:
             raise GameFileError(f"game file {label!r} is nested too deeply to be a game") from None
+        except GameFileError:        # a duplicate key, from the hook
+            raise
         except ValueError as e:      # e.g. an integer literal with more digits than Python converts
             raise GameFileError(f"game file {label!r} cannot be read as JSON: {str(e)[:120]}") from None
         return cls.from_dict(data)

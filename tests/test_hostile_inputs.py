@@ -152,3 +152,36 @@ def test_two_state_games_with_many_actions_solve_in_linear_memory(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     assert int(res.stdout.split()[-1]) < 1024 * 1024          # kilobytes: peak under 1 GiB
+
+
+def test_integer_prior_sums_are_exact():
+    """Four entries of 2**62 and a 1 summed in 64-bit integers wrap to exactly 1 (issue: hostile inputs 3)."""
+    with pytest.raises(InvalidGameError, match="must sum to exactly 1"):
+        PersuasionGame([2**62] * 4 + [1], [[1]] * 5, [[1]] * 5)
+
+
+def test_a_float_beside_fraction_strings_stays_a_float():
+    """["1/3", 0.6666666666666667] was turned into strings by numpy and read as an exact decimal."""
+    g = PersuasionGame(["1/3", 0.6666666666666667], [[1], [0]], [[1], [0]])
+    assert not g.is_rational                                  # a float game, within the float tolerance
+    assert PersuasionGame(["1/3", "2/3"], [[1], [0]], [[1], [0]]).is_rational
+
+
+def test_duplicate_keys_are_refused_naming_the_key():
+    text = '{"prior": [0.5, 0.5], "prior": [1, 0], "sender": [[1], [1]], "receiver": [[1], [1]]}'
+    with pytest.raises(GameFileError, match="has the key 'prior' twice"):
+        PersuasionGame.from_json(text)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "endless"])
+def test_inputs_that_are_not_files_are_refused_in_one_line(tmp_path, kind):
+    import os
+    if kind == "fifo":
+        path, rule = tmp_path / "pipe", "is a FIFO"
+        os.mkfifo(path)                                      # reading it would block: refused by type
+    elif kind == "directory":
+        path, rule = tmp_path, "is a directory"
+    else:
+        path, rule = "/dev/zero", "larger than"              # a character device without end: read to the limit
+    res = _cli(path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and rule in res.stderr, res.stderr
