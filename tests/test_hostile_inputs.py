@@ -185,3 +185,25 @@ def test_inputs_that_are_not_files_are_refused_in_one_line(tmp_path, kind):
         path, rule = "/dev/zero", "larger than"              # a character device without end: read to the limit
     res = _cli(path)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and rule in res.stderr, res.stderr
+
+
+def test_labels_reach_the_terminal_escaped_and_json_exactly(tmp_path):
+    """ANSI escapes, carriage returns, NUL, a right-to-left override and a newline in labels: the report
+    escapes them and its tables keep their columns (wide characters counted as two); --json keeps them."""
+    import unicodedata
+    from persuasion.report import display_width
+    states, actions = ["inno\x1b[31mcent", "gu\nilty"], ["acq\u202euit", "有罪"]
+    g = PersuasionGame([0.7, 0.3], [[0, 1], [0, 1]], [[1, 0], [0, 1]], states=states, actions=actions,
+                       name="bad\rname\x00")
+    path = tmp_path / "labels.json"
+    g.to_json(path)
+    report = _cli(path).stdout
+    assert not [ch for ch in report if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf")]
+    lines = report.splitlines()
+    start = lines.index("Signaling scheme  P(recommend action | state):") + 1
+    scheme_table = lines[start:start + 4]
+    assert len({display_width(row) for row in scheme_table}) == 1, scheme_table
+    out = subprocess.run([sys.executable, "-m", "persuasion", "solve", str(path), "--json"], capture_output=True,
+                         text=True, timeout=120)
+    d = json.loads(out.stdout)
+    assert d["game"]["states"] == states and d["game"]["actions"] == actions and d["game"]["name"] == "bad\rname\x00"
