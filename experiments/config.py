@@ -119,5 +119,8 @@ def from_dict(data: dict, schema, where: str = "config", prefix: str = ""):
         return schema(**kwargs)
     except (TypeError, ValueError) as e:
         if isinstance(e, ConfigError):
+            text = str(e)          # a schema's own rule, written "config: KEY ...": name the file and table
+            if text.startswith("config: "):
+                raise ConfigError(f"{where}: {prefix}{text[len('config: '):]}") from None
             raise
         raise ConfigError(f"{where}: {e}") from None

@@ -49,6 +49,10 @@ LEARNER_KINDS = tuple(LEARNERS)
 BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
 
 
+#: Longest horizon a study accepts: a run's trace keeps a few numbers per round (about 40 bytes).
+MAX_T = 100_000_000
+
+
 @dataclass(frozen=True)
 class Task:
     game: str
@@ -72,7 +76,15 @@ class LearnerSpec:
 
     def __post_init__(self):
         if self.kind not in LEARNER_KINDS:
-            raise ConfigError(f"config: learner kind must be one of {LEARNER_KINDS}; got {self.kind!r}")
+            raise ConfigError(f"config: kind must be one of {LEARNER_KINDS}; got {self.kind!r}")
+        if self.delta is not None and not 0 < self.delta < 1:
+            raise ConfigError(f"config: delta must be in (0, 1); got {self.delta!r}")
+        if self.explore_rounds is not None and self.explore_rounds < 1:
+            raise ConfigError(f"config: explore_rounds must be a positive integer; got {self.explore_rounds!r}")
+        if not 0 < self.shrink < 1:
+            raise ConfigError(f"config: shrink must be in (0, 1); got {self.shrink!r}")
+        if self.check < 1:
+            raise ConfigError(f"config: check must be a positive integer; got {self.check!r}")
 
 
 @dataclass(frozen=True)
@@ -84,7 +96,9 @@ class ParallelSpec:
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
-            raise ConfigError(f"config: parallel.backend must be one of {BACKENDS}; got {self.backend!r}")
+            raise ConfigError(f"config: backend must be one of {BACKENDS}; got {self.backend!r}")
+        if self.n_jobs < 1:
+            raise ConfigError(f"config: n_jobs must be a positive integer; got {self.n_jobs!r}")
 
 
 @dataclass(frozen=True)
@@ -101,10 +115,16 @@ class StudyConfig:
     parallel: ParallelSpec = ParallelSpec()
 
     def __post_init__(self):
-        if self.T < 1:
-            raise ConfigError(f"config: T must be a positive integer; got {self.T!r}")
+        if not 1 <= self.T <= MAX_T:
+            raise ConfigError(f"config: T must be an integer from 1 to {MAX_T:,} (a run keeps about 40 bytes a "
+                              f"round); got {self.T!r}")
         if not self.seeds:
             raise ConfigError(f"config: seeds must be a non-empty list of integers; got {self.seeds!r}")
+        if any(s < 0 for s in self.seeds):
+            raise ConfigError(f"config: seeds must be non-negative integers; got {min(self.seeds)!r}")
+        if len(set(self.seeds)) != len(self.seeds):
+            twice = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+            raise ConfigError(f"config: seeds must be distinct (a repeated seed repeats a run); got {twice[0]!r} twice")
         if not 0 < self.delta < 1:
             raise ConfigError(f"config: delta must be in (0, 1); got {self.delta!r}")
         if self.checkpoint_every < 1:

@@ -130,10 +130,16 @@ def test_study_refuses_a_folder_with_another_config(tmp_path):
 
 
 @pytest.mark.parametrize("change, fragment", [
-    ({"T": 0}, "T must be a positive integer"),
+    ({"T": 0}, "T must be an integer from 1 to 100,000,000"),
+    ({"T": 10**12}, "T must be an integer from 1 to 100,000,000"),
+    ({"seeds": [0, -1]}, "seeds must be non-negative integers; got -1"),
+    ({"seeds": [3, 1, 3]}, "seeds must be distinct (a repeated seed repeats a run); got 3 twice"),
+    ({"parallel": {"n_jobs": 0}}, "parallel.n_jobs must be a positive integer; got 0"),
+    ({"learners": [{"kind": "robust", "delta": 7}]}, "learners[0].delta must be in (0, 1); got 7"),
+    ({"learners": [{"kind": "explore-then-commit", "explore_rounds": 0}]}, "learners[0].explore_rounds must be"),
     ({"seeds": []}, "seeds must be a non-empty list"),
     ({"delta": 2}, "delta must be in (0, 1)"),
-    ({"learners": [{"kind": "magic"}]}, "learner kind must be one of"),
+    ({"learners": [{"kind": "magic"}]}, "learners[0].kind must be one of"),
     ({"games": ["no_such_game"]}, "neither a bundled example"),
     ({"parallel": {"backend": "mpi"}}, "parallel.backend must be one of"),
     ({"Tt": 5}, "unknown key 'Tt'"),                                    # a typo is an error, not ignored
@@ -147,6 +153,15 @@ def test_bad_configs(change, fragment):
     with pytest.raises(ConfigError) as info:
         load_config({**QUICK, **change})
     assert fragment in str(info.value)
+
+
+def test_a_bad_value_in_a_file_names_the_file_and_the_key(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text('T = 100\nseeds = [0]\ngames = ["prosecutor_judge"]\n[[learners]]\nkind = "robust"\n'
+                    '[parallel]\nn_jobs = 0\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value) and "parallel.n_jobs must be a positive integer; got 0" in str(info.value)
 
 
 def test_missing_config_field_and_file(tmp_path):
