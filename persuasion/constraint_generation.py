@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from .backends import FloatResult, new_highs, run_highs
 from .errors import SolverError
 from .game import PersuasionGame
+from .lp import recommended_slacks
 
 #: Rows added per recommended action and round (the most violated first).
 ROWS_PER_ACTION = 4
@@ -152,12 +153,10 @@ def violated_rows(prior, U, x, M: _Model, per_action: int, threshold: float) -> 
     """Up to ``per_action`` absent obedience rows ``(a, a')`` per recommended action whose (tightened) slack
     under the scheme ``x`` is below ``-threshold``, most violated first.  Only the ``k`` recommended actions
     are multiplied out (``k x n``)."""
-    W = prior[:, None] * x
-    used = np.flatnonzero((W > 0).any(axis=0))
+    used, O = recommended_slacks(prior, U, x)
     if not used.size:
         return np.zeros((0, 2), dtype=int)
-    G = W[:, used].T @ U                                   # (k, n): sum_w W[w, a] U[w, a']
-    O = G[np.arange(used.size), used][:, None] - G
+    W = prior[:, None] * x
     if M.tighten:
         for i, a in enumerate(used):
             ws = np.flatnonzero(W[:, a] > 0)

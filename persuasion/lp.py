@@ -111,20 +111,26 @@ def obedience_slacks(prior, receiver, scheme) -> np.ndarray:
     return np.diagonal(G)[:, None] - G
 
 
+def recommended_slacks(prior, receiver, scheme) -> tuple[np.ndarray, np.ndarray]:
+    """``(used, O)``: the recommendations actually sent and their rows of :func:`obedience_slacks`
+    (``k x n`` instead of ``n x n``; the rows of signals never sent are zero).  Exact on object arrays of
+    ``Fraction``."""
+    W = prior[:, None] * scheme
+    used = np.flatnonzero((W != 0).any(axis=0))
+    G = dot(W[:, used].T, receiver) if used.size else np.zeros((0, receiver.shape[1]), dtype=W.dtype)
+    return used, G[np.arange(used.size), used][:, None] - G    # G[i, a'] = sum_w W[w, used_i] U[w, a']
+
+
 def worst_obedience_violation(prior, receiver, scheme):
     """``max(0, -min O[a, a'])`` over the rows of recommendations actually sent (the others are 0).
 
     The same number as the worst negative entry of :func:`obedience_slacks`, computed on the ``k`` used
-    rows only (``k x n`` instead of ``n x n``): the two-state closed form sends at most two signals.
+    rows only (:func:`recommended_slacks`): the two-state closed form sends at most two signals.
     Exact on object arrays of ``Fraction``; on floats a NaN stays NaN.
     """
-    W = prior[:, None] * scheme
-    used = np.flatnonzero((W != 0).any(axis=0))
-    ar = of_array(W)
-    if not used.size:
-        return ar.zero
-    G = dot(W[:, used].T, receiver)                       # (k, n): G[i, a'] = sum_w W[w, used_i] U[w, a']
-    return ar.worst_negative(G[np.arange(used.size), used][:, None] - G)
+    used, O = recommended_slacks(prior, receiver, scheme)
+    ar = of_array(prior[:, None] * scheme)
+    return ar.worst_negative(O) if used.size else ar.zero
 
 
 def dual_slacks(prior, sender, receiver, y, lam) -> np.ndarray:
