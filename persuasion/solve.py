@@ -54,10 +54,10 @@ from .arithmetic import EXACT, FLOAT, arithmetic
 from .closed_forms import solve_closed_form
 from .conditioning import value_interval_of
 from .constraint_generation import solve_generation
-from .errors import CertificateError, InvalidArgumentError, SolverError
+from .errors import CertificateError, InvalidArgumentError
 from .rational import rational_simplex, resolve_basis
 from .game import PersuasionGame
-from .lp import FloatLP, build_float_lp, obedience_coefficients, obedience_matrix, obedience_pairs
+from .lp import build_float_lp, obedience_coefficients, obedience_pairs
 from .solution import Solution, assemble, game_scaling
 
 FLOAT_METHODS = ("auto", "closed-form", "highs-cg", "highs", "linprog", "cvxpy")
@@ -256,12 +256,17 @@ def _physical_memory() -> int | None:
 def _check_memory(game: PersuasionGame) -> None:
     """Refuse, before allocating, a game whose n x n multipliers cannot fit in half the machine's memory."""
     n = game.num_actions
-    need = DENSE_COPIES * 8 * n * n
+    _refuse_over_half_memory(DENSE_COPIES * 8 * n * n, f"a {game.num_states} x {n:,} game", lambda need, half:
+                             f"is too large for this machine: {n:,} actions need about {need:,.1f} GiB for the "
+                             f"n x n obedience multipliers (half the memory is {half:,.1f} GiB)")
+
+
+def _refuse_over_half_memory(need: int, shown: str, rule) -> None:
+    """Raise ``InvalidArgumentError`` (argument ``game``, rule ``rule(need GiB, half GiB)``) when ``need``
+    bytes exceed half the machine's memory; nothing where the memory cannot be read."""
     have = _physical_memory()
     if have is not None and need > have // 2:
-        raise InvalidArgumentError("solve()", "game", f"is too large for this machine: {n:,} actions need about "
-                                   f"{need / 2**30:,.1f} GiB for the n x n obedience multipliers (half the "
-                                   f"memory is {have / 2**31:,.1f} GiB)", f"a {game.num_states} x {n:,} game")
+        raise InvalidArgumentError("solve()", "game", rule(need / 2**30, have / 2**31), shown)
 
 
 #: Bytes per entry of a dense rational matrix held as a Python list and as a flint fmpq_mat (a pointer,
@@ -276,14 +281,11 @@ def _check_exact_memory(game: PersuasionGame, tableau: bool = False) -> None:
     m, n = game.shape
     K = n * (n - 1)
     entries = (m + K) * (m * n + K) if tableau else m * m
-    need = RATIONAL_ENTRY_BYTES * entries
-    have = _physical_memory()
-    if have is not None and need > have // 2:
-        what = "rational simplex tableau" if tableau else "exact basis re-solve (a dense rational matrix of at least one row per state)"
-        raise InvalidArgumentError("solve()", "game", f"is too large for exact=True on this machine: the {what} needs "
-                                   f"at least {need / 2**30:,.1f} GiB (half the memory is {have / 2**31:,.1f} GiB); "
-                                   "use exact=False, whose certificate is checked with stated residuals",
-                                   f"a {m:,} x {n:,} game")
+    what = "rational simplex tableau" if tableau else "exact basis re-solve (a dense rational matrix of at least one row per state)"
+    _refuse_over_half_memory(RATIONAL_ENTRY_BYTES * entries, f"a {m:,} x {n:,} game", lambda need, half:
+                             f"is too large for exact=True on this machine: the {what} needs at least {need:,.1f} GiB "
+                             f"(half the memory is {half:,.1f} GiB); use exact=False, whose certificate is checked "
+                             "with stated residuals")
 
 
 def normalised_game(game: PersuasionGame) -> PersuasionGame:
