@@ -322,6 +322,18 @@ class LanguageModel:
         """
         return self._generate(prompts, sampling, progress, scored=True)
 
+    def _generate_kwargs(self, sampling: SamplingConfig, static: bool) -> dict:
+        """Keyword arguments of ``model.generate`` for ``sampling`` (greedy when temperature is 0)."""
+        kwargs = dict(max_new_tokens=sampling.max_new_tokens, min_new_tokens=sampling.min_new_tokens or None,
+                      pad_token_id=self.pad_id, eos_token_id=self.end_ids, return_dict_in_generate=True)
+        if static:
+            kwargs["cache_implementation"] = "static"
+        if sampling.temperature > 0:
+            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
+
     def _generate(self, prompts, sampling, progress, scored):
         import torch
         sampling = sampling or SamplingConfig()
@@ -334,15 +346,7 @@ class LanguageModel:
                                  add_special_tokens=False).to(self.config.device)
             # the seed depends on the batch's first prompt index, not on its place in the sorted order
             torch.manual_seed(sampling.seed + min(idx))
-            kwargs = dict(max_new_tokens=sampling.max_new_tokens, min_new_tokens=sampling.min_new_tokens or None,
-                          pad_token_id=self.pad_id, eos_token_id=self.end_ids,
-                          return_dict_in_generate=True)
-            if static:
-                kwargs["cache_implementation"] = "static"
-            if sampling.temperature > 0:
-                kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
-            else:
-                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            kwargs = self._generate_kwargs(sampling, static)
             recorder = _ChosenTokenLogprobs(self.model) if scored else None
             if recorder is not None:
                 kwargs["stopping_criteria"] = [recorder.criterion()]

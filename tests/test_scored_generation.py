@@ -27,14 +27,7 @@ def _full_logits_scores(lm, prompts, sampling, static=False):
         enc = lm.tokenizer([lm._format(prompts[i]) for i in idx], return_tensors="pt", padding=True,
                            pad_to_multiple_of=64 if static else None, add_special_tokens=False)
         torch.manual_seed(sampling.seed + min(idx))
-        kw = dict(max_new_tokens=sampling.max_new_tokens, min_new_tokens=sampling.min_new_tokens or None,
-                  pad_token_id=lm.pad_id, eos_token_id=lm.end_ids, return_dict_in_generate=True, output_logits=True)
-        if static:
-            kw["cache_implementation"] = "static"
-        if sampling.temperature > 0:
-            kw.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
-        else:
-            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        kw = {**lm._generate_kwargs(sampling, static), "output_logits": True}   # the same decoding settings
         with torch.no_grad():
             res = lm.model.generate(**enc, **kw)
         new = res.sequences[:, enc["input_ids"].shape[1]:]
