@@ -29,9 +29,10 @@ from itertools import combinations
 import numpy as np
 from scipy.optimize import linprog
 
+from .analysis import near_best
 from .errors import InvalidArgumentError, SolverError
 from .game import PersuasionGame
-from .scaling import Scaling, tie_tolerance
+from .scaling import TIE_TOLERANCE, Scaling
 from .solve import solve
 
 __all__ = ["RobustSolution", "delta_best_responses", "worst_delta_response", "robust_value_of_scheme",
@@ -63,7 +64,7 @@ class RobustSolution:
 
 def delta_best_responses(game: PersuasionGame, belief, delta: float) -> np.ndarray:
     """``B_delta(belief)``: the best actions and every action strictly within ``delta`` of them (float
-    comparisons with the package's relative tie tolerance).
+    comparisons with the package's tie rule, :func:`persuasion.analysis.near_best`).
 
     Examples
     --------
@@ -72,9 +73,10 @@ def delta_best_responses(game: PersuasionGame, belief, delta: float) -> np.ndarr
     >>> delta_best_responses(examples.prosecutor_judge(), [0.52, 0.48], 0.05).tolist()   # both within 0.05
     [0, 1]
     """
-    u = np.asarray(belief, float) @ game.receiver
-    tol = tie_tolerance(game.receiver)
-    return np.flatnonzero((u >= u.max() - tol) | (u > u.max() - delta + tol))
+    b, U = np.asarray(belief, float), game.receiver
+    best = near_best(U, b)
+    D = U - U[:, [int(np.argmax(best))]]                 # differences to one best action, state by state
+    return np.flatnonzero(best | (b @ D > -delta + TIE_TOLERANCE * (b @ np.abs(D))))
 
 
 def worst_delta_response(game: PersuasionGame, belief, delta: float) -> int:

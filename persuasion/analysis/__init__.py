@@ -10,21 +10,22 @@ two actions give it the same expected utility.  ``tie="sender"`` (the
 default and the standard convention, under which the optimum is attained)
 picks, among best responses, the one the Advisor likes most; ``tie="adversarial"``
 the one it likes least; ``tie="lowest"`` the lowest index.  On the float
-path two expected utilities are tied when they differ by at most
-``TIE_TOLERANCE`` times the largest spread of ``U`` in a state, plus a few ulps
-of ``max|U|`` (:func:`persuasion.scaling.tie_tolerance`: the same rule at any
-units); on the exact path (``exact=True``) ties are exact equalities between
-``Fraction`` values.
+path two actions tie at a belief when the belief-weighted sum of their per-state
+differences is at most ``TIE_TOLERANCE`` times the belief-weighted sum of the
+absolute differences (:func:`near_best`: relative to that one comparison, so
+the same rule at any units and for states whose utilities differ by many
+orders of magnitude); on the exact path (``exact=True``) ties are exact
+equalities between ``Fraction`` values.
 """
 from ..scaling import TIE_TOLERANCE, tie_tolerance
 from .closure import TwoStateClosure, _upper_hull, concave_closure_bruteforce, concave_closure_two_states, region_vertices
 from .posteriors import posteriors_from_scheme, scheme_from_posteriors
-from .responses import (TIE_RULES, _belief, _select, _tied, _tolerances, best_response, best_response_many,
-                        best_responses, full_revelation_scheme_of)
+from .responses import (TIE_RULES, _belief, _select, best_response, best_response_many, best_responses,
+                        full_revelation_scheme_of, near_best)
 from .values import first_best_value, full_revelation_value, no_information_value, value_function
 
-__all__ = ["TIE_RULES", "TIE_TOLERANCE", "tie_tolerance", "best_response", "best_responses", "best_response_many",
+__all__ = ["TIE_RULES", "TIE_TOLERANCE", "tie_tolerance", "near_best", "best_response", "best_responses", "best_response_many",
            "full_revelation_scheme_of", "value_function", "no_information_value", "full_revelation_value",
            "first_best_value", "posteriors_from_scheme", "scheme_from_posteriors", "TwoStateClosure",
            "concave_closure_two_states", "region_vertices", "concave_closure_bruteforce", "_belief",
-           "_select", "_tied", "_tolerances", "_upper_hull"]
+           "_select", "_upper_hull"]

@@ -9,7 +9,7 @@ from ..arithmetic import Arithmetic, arithmetic
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
 from ..rational import dot
-from ..scaling import tie_tolerance
+from ..scaling import TIE_TOLERANCE
 
 TIE_RULES = ("sender", "adversarial", "lowest")
 
@@ -30,25 +30,67 @@ def _belief(game: PersuasionGame, belief, ar: Arithmetic, where: str) -> np.ndar
     return b
 
 
-def _tolerances(game: PersuasionGame) -> tuple[float, float]:
-    """Float tie tolerances for the Receiver's and the Advisor's expected utilities (relative to their
-    spreads, so they mean the same at any units: :func:`persuasion.scaling.tie_tolerance`)."""
-    return tie_tolerance(game.receiver), tie_tolerance(game.sender)
+def near_best(M: np.ndarray, beliefs, tol: float = TIE_TOLERANCE) -> np.ndarray:
+    """Float tie rule: which actions are best, up to ties, for each belief (rows of ``beliefs``, any scale).
+
+    Action ``a`` ties the best action ``b`` at belief ``p`` when
+
+        sum_w p[w] (M[w, b] - M[w, a])  <=  tol * sum_w p[w] |M[w, b] - M[w, a]|,
+
+    the difference summed from per-state differences (so a shift common to a state cancels before any
+    rounding).  The tolerance is relative to the terms of that one comparison, not to the game's largest
+    utility: the rule is unchanged when a state's utilities are multiplied by a positive number or shifted
+    (with the belief divided by that number), so a difference of ``1e-10`` in one state is not lost beside
+    a spread of ``1e10`` in another.  Rounding in the sums is below ``m`` ulps of the right-hand side, far
+    below ``tol``.  In a single state (a degenerate belief) it is exact equality.
+
+    Returns a boolean ``(k, n)`` mask (``(n,)`` for a single belief).
+    """
+    M = np.asarray(M, dtype=float)
+    B = np.asarray(beliefs, dtype=float)
+    single = B.ndim == 1
+    B = B.reshape(-1, M.shape[0])
+    top = np.argmax(B @ M, axis=1)
+    mask = np.zeros((B.shape[0], M.shape[1]), dtype=bool)
+    pending = np.arange(B.shape[0])
+    for _ in range(M.shape[1] + 1):                  # each pass moves a row's best action strictly up
+        if not pending.size:
+            break
+        moved = []
+        for b in np.unique(top[pending]):
+            rows = pending[top[pending] == b]
+            D = M - M[:, b:b + 1]                    # per-state differences to the candidate best
+            d, S = B[rows] @ D, B[rows] @ np.abs(D)
+            better = d > tol * S
+            up = better.any(axis=1)
+            mask[rows[~up]] = (d >= -tol * S)[~up]
+            if up.any():
+                top[rows[up]] = np.argmax(np.where(better[up], d[up] / np.where(S[up] > 0, S[up], 1.0), -np.inf),
+                                          axis=1)
+                moved.append(rows[up])
+        pending = np.concatenate(moved) if moved else np.empty(0, dtype=int)
+    mask[pending, top[pending]] = True               # unreachable in exact arithmetic; never leave a row empty
+    return mask[0] if single else mask
 
 
-def _tied(values, target, ar: Arithmetic, tol: float) -> list[int]:
-    return [i for i, v in enumerate(values) if ar.close(v, target, tol)]
+def _candidates(M, belief, ar: Arithmetic, among=None) -> list[int]:
+    """The best actions of ``M`` at ``belief`` (exactly, or by :func:`near_best`), restricted to ``among``."""
+    cols = list(range(M.shape[1])) if among is None else list(among)
+    if ar.exact:
+        payoff = dot(belief, M[:, cols])
+        top = max(payoff)
+        return [a for a, u in zip(cols, payoff) if u == top]
+    mask = near_best(np.asarray(M, float)[:, cols], np.asarray(belief, float))
+    return [a for a, keep in zip(cols, mask) if keep]
 
 
-def _select(game, receiver_payoff, sender_payoff, tie: str, ar: Arithmetic, prefer=None, tolerances=None) -> int:
-    """The chosen action given one belief's expected payoffs for both players."""
-    tol_u, tol_v = tolerances or _tolerances(game)
-    top = max(receiver_payoff)
-    cands = [a for a in range(len(receiver_payoff)) if ar.close(receiver_payoff[a], top, tol_u)]
+def _select(game, belief, tie: str, ar: Arithmetic, prefer=None) -> int:
+    """The chosen action at one belief: the Receiver's best responses, then the tie rule."""
+    _, V, U = ar.data(game)
+    cands = _candidates(U, belief, ar)
     if tie == "lowest":
         return cands[0]
-    sv = [sender_payoff[a] for a in cands]
-    chosen = [cands[i] for i in _tied(sv, max(sv) if tie == "sender" else min(sv), ar, tol_v)]
+    chosen = _candidates(V if tie == "sender" else -V, belief, ar, among=cands)
     return int(prefer) if prefer is not None and prefer in chosen else int(chosen[0])
 
 
@@ -63,11 +105,7 @@ def best_responses(game: PersuasionGame, belief, exact: bool = False) -> np.ndar
     """
     ar = arithmetic(exact)
     b = _belief(game, belief, ar, "best_responses()")
-    payoff = dot(b, ar.data(game)[2])
-    top = max(payoff)
-    if ar.exact:
-        return np.array([a for a, u in enumerate(payoff) if u == top], dtype=int)
-    return np.flatnonzero(payoff >= top - _tolerances(game)[0])
+    return np.array(_candidates(ar.data(game)[2], b, ar), dtype=int)
 
 
 def best_response(game: PersuasionGame, belief, tie: str = "sender", exact: bool = False,
@@ -93,8 +131,7 @@ def best_response(game: PersuasionGame, belief, tie: str = "sender", exact: bool
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response()", "tie", f"must be one of {TIE_RULES}", tie)
     b = _belief(game, belief, ar, "best_response()")
-    _, V, U = ar.data(game)
-    return _select(game, dot(b, U), dot(b, V), tie, ar, prefer)
+    return _select(game, b, tie, ar, prefer)
 
 
 def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact: bool = False,
@@ -103,29 +140,36 @@ def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact
 
     ``prefer`` may be a sequence with one preferred action (or ``None``) per row.
     Rows are not validated (callers pass posteriors they built).  Beliefs need
-    not be normalised: best responses are invariant to scaling a belief, and
-    the float tie tolerance is applied to the normalised payoffs.
+    not be normalised: best responses, and the float tie rule (:func:`near_best`),
+    are invariant to scaling a belief.
     """
     ar = arithmetic(exact)
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response_many()", "tie", f"must be one of {TIE_RULES}", tie)
     B = np.asarray(beliefs, dtype=ar.dtype).reshape(-1, game.num_states)
-    if not ar.exact:
-        B = B / B.sum(axis=1, keepdims=True)
-    _, V, U = ar.data(game)
-    R, S = dot(B, U), dot(B, V)
     prefer = [None] * B.shape[0] if prefer is None else list(prefer)
-    return np.array([_select(game, R[k], S[k], tie, ar, prefer[k]) for k in range(B.shape[0])], dtype=int)
+    if ar.exact:
+        return np.array([_select(game, B[k], tie, ar, prefer[k]) for k in range(B.shape[0])], dtype=int)
+    _, V, U = ar.data(game)
+    tied = near_best(U, B)
+    if tie == "lowest":
+        return np.argmax(tied, axis=1)
+    out = np.empty(B.shape[0], dtype=int)
+    for k in range(B.shape[0]):                   # the Advisor's choice among the few tied actions
+        cands = np.flatnonzero(tied[k])
+        chosen = cands[near_best((V if tie == "sender" else -V)[:, cands], B[k])] if cands.size > 1 else cands
+        out[k] = prefer[k] if prefer[k] is not None and prefer[k] in chosen else chosen[0]
+    return out
 
 
 def full_revelation_scheme_of(sender: np.ndarray, receiver: np.ndarray) -> np.ndarray:
-    """Recommend, in each state, the Receiver's best action (ties: the Advisor's favourite), as a 0/1 scheme;
-    the float tie rule of :func:`best_response`."""
-    V, U = np.asarray(sender, float), np.asarray(receiver, float)
+    """Recommend, in each state, the Receiver's best action (ties: the Advisor's favourite, then the lowest
+    index), as a 0/1 scheme.  Within one state a tie is an exact equality (what :func:`near_best` says at a
+    degenerate belief), so this is the same scheme in floats and in fractions."""
+    V, U = np.asarray(sender), np.asarray(receiver)
     m, n = U.shape
-    tol = tie_tolerance(U)
     scheme = np.zeros((m, n))
     for w in range(m):
-        best = np.flatnonzero(U[w] >= U[w].max() - tol)
+        best = np.flatnonzero(U[w] == U[w].max())
         scheme[w, best[np.argmax(V[w, best])]] = 1.0
     return scheme
