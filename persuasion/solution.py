@@ -1,6 +1,8 @@
 """The result of :func:`persuasion.solve`: a frozen, self-verifying record."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -32,15 +34,18 @@ def certify(game: PersuasionGame, scheme, y, lam, *, exact: bool, tolerance: flo
 
     Exactly (tolerance 0) on the exact path.  On the float path the check runs on the normalised
     utilities (duals mapped into them), so residuals and tolerance are relative to the utilities'
-    spread; the two objective values are reported in the game's units.
+    spread; the two objective values are reported in the game's units, the primal one summed from the
+    game's own utilities (``fsum`` of ``prior[w] scheme[w, a] V[w, a]``): mapped back from normalised units
+    it would carry an error of ``eps max|V|``, which swamps a value far smaller than the largest utility.
     """
     if arithmetic(exact).exact:
         return check_certificate(*game.rational(), scheme, y, lam, exact=True)
     sc, prior = game_scaling(game), game.prior
     cert = check_certificate(prior, sc.sender, sc.receiver, scheme, sc.y_in(y, prior), sc.lam_in(lam), exact=False,
                              tolerance=float_tolerance(game) if tolerance is None else tolerance)
-    return replace(cert, primal_value=sc.value_out(cert.primal_value, prior),
-                   dual_value=sc.value_out(cert.dual_value, prior))
+    x = np.asarray(scheme, dtype=float).reshape(game.shape)
+    primal = math.fsum((prior[:, None] * x * game.sender).reshape(-1).tolist())
+    return replace(cert, primal_value=primal, dual_value=sc.value_out(cert.dual_value, prior))
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ RATIONAL_SIMPLEX_LIMIT = 400_000
 CONDITIONING_WIDTH = 1e-9
 CONDITIONING_TOLERANCE = 1e-6
 
+EPS = float(np.finfo(float).eps)
+
 
 def _lam_matrix(n: int, pairs: np.ndarray, values, dtype) -> np.ndarray:
     lam = np.zeros((n, n), dtype=dtype) if dtype is float else np.full((n, n), Fraction(0), dtype=object)
@@ -220,7 +222,7 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: di
     if not sol.certificate.valid:
         return sol
     iv = _interval(game, sol, options, tolerance=CONDITIONING_TOLERANCE, warm=warm)
-    if iv.width <= CONDITIONING_TOLERANCE:
+    if iv.width <= CONDITIONING_TOLERANCE and _narrow_beside_terms(game, sol, iv):
         return _with_stats(sol, conditioning=f"value interval width {max(iv.width, 0.0):.1e} (normalised; "
                                              f"lower end from the {iv.how})")
     sc = game_scaling(game)
@@ -239,6 +241,25 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: di
     cert = sol.certificate
     bad = replace(cert, valid=False, failures=cert.failures + (f"ill-conditioned value: {why}; use exact=True",))
     return replace(sol, certificate=bad, stats={**sol.stats, "conditioning": why})
+
+
+def _narrow_beside_terms(game: PersuasionGame, sol: Solution, iv) -> bool:
+    """Is the reported value as precise as the interval says, beside the value's own size and not only
+    beside the largest utility?
+
+    A game whose utilities span many orders of magnitude can have an optimum made of terms far below
+    ``max |V|``: a width of ``1e-6`` in normalised units is then larger than the value itself, and a float
+    optimum within HiGHS' tolerance can miss most of it.  In game units, the distance from the reported
+    value to the far end of the interval must be within ``CONDITIONING_TOLERANCE`` of the value's size
+    (the larger of the float scheme's terms ``sum prior x |V|`` and the interval's ends), or within four
+    ulps of ``max |V|``, below which nothing computed in normalised units can resolve a value."""
+    sc, prior = game_scaling(game), game.prior
+    x = np.asarray(sol.scheme, dtype=float)
+    own = float((prior[:, None] * x * np.abs(game.sender)).sum())
+    high, low = sc.value_out(iv.high, prior), sc.value_out(iv.low, prior)
+    size = max(own, abs(high), abs(low))
+    error = max(high - sol.value, sol.value - low)        # how far the reported value can be from V*
+    return error <= max(CONDITIONING_TOLERANCE * size, 4 * EPS * sc.aV)
 
 
 #: Dense n x n arrays a solve holds at its peak (the obedience multipliers, the slacks of the certificate,

@@ -1,0 +1,134 @@
+"""Utilities whose entries each have their own order of magnitude (issues 25 and 28).
+
+A float answer with a valid certificate must be right beside the value's own size, not only beside the
+largest utility: ``|v - V*| <= max(1e-6 * size, 4 eps max|V|)``, where ``size`` is the larger of
+``sum prior x |V|`` over the float and the exact optimum.  Before the per-comparison tie rule and the
+conditioning check's test beside the value's size, the two-state closed form answered 0 on the first game
+below (optimum 1/2) and HiGHS 6e-11 on the third (optimum 0.531), both with valid certificates.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from persuasion import PersuasionGame, solve
+from persuasion.analysis import best_response, near_best
+from persuasion.closed_forms import is_binary_state_independent
+from persuasion.solution import game_scaling
+
+EPS = float(np.finfo(float).eps)
+
+
+def assert_right_beside_its_size(game, sol, exact):
+    assert sol.certificate.valid
+    size = max(float((game.prior[:, None] * np.asarray(s.scheme, float) * np.abs(game.sender)).sum())
+               for s in (sol, exact))
+    allowed = max(1e-6 * size, 4 * EPS * game_scaling(game).aV)
+    assert abs(sol.value - float(exact.value)) <= allowed, (sol.method, sol.value, float(exact.value))
+
+
+def test_two_state_game_with_a_tiny_difference_beside_a_huge_one():
+    g = PersuasionGame(prior=[0.5, 0.5], sender=[[0, 1e10], [0, 1]], receiver=[[1e10, 0], [0, 1e-10]])
+    exact = solve(g, exact=True)
+    assert exact.value == Fraction(10000000001, 20000000000)
+    for method in ("auto", "closed-form", "highs"):
+        assert_right_beside_its_size(g, solve(g, method=method), exact)
+
+
+def test_receiver_breaks_a_1e_minus_10_preference_beside_1e10():
+    g = PersuasionGame(prior=[0.5, 0.5], sender=[[0, 1e10], [0, 1]], receiver=[[1e10, 0], [0, 1e-10]])
+    assert best_response(g, [0, 1]) == 1                  # it prefers action 1 there, by 1e-10
+    assert best_response(g, [1, 0]) == 0
+    assert near_best(g.receiver, [1e-21, 1.0]).tolist() == [False, True]   # 1e-11 against 1e-10
+    assert near_best(g.receiver, [1e-20, 1.0]).tolist() == [True, True]     # 1e-10 each: a tie
+
+
+def test_float_optimum_missing_most_of_a_small_value_is_not_certified():
+    g = PersuasionGame(prior=["13/500", "183/200", "59/1000"],
+                       sender=[[0, 7e-12, 0], [-9e8, 7e-12, 9e-11], [9e-10, 7e-12, 9]],
+                       receiver=[[-5, -5, 8e-8], [3e11, 3e11, 0], [-0.3, -0.3, 8e-9]])
+    exact = solve(g, exact=True)
+    for method in ("auto", "highs"):
+        assert_right_beside_its_size(g, solve(g, method=method), exact)
+
+
+@pytest.mark.parametrize("K", [10**6, 10**9, 10**12])
+def test_prosecutor_judge_with_a_third_state_of_scale_K(K):
+    g = PersuasionGame(prior=[0.35, 0.15, 0.5], sender=[[0, 1, 0], [0, 1, 0], [0, 0, 0]],
+                       receiver=[[1, 0, -1], [0, 1, -1], [0, 0, K]])
+    exact = solve(g, exact=True)
+    assert exact.value == Fraction(3, 10)
+    assert_right_beside_its_size(g, solve(g), exact)
+
+
+@st.composite
+def mixed_games(draw, states=(2, 3), actions=(2, 3), state_independent=False):
+    """A game whose every utility is ``sign x digit x 10^e`` with its own ``e`` in -12..12, uniformly (drawn
+    from one seed: hypothesis' own integers favour small exponents, which never mix magnitudes), a near tie
+    between two of the Receiver's actions half the time, and a prior of small fractions."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    m, n = int(rng.integers(states[0], states[1] + 1)), int(rng.integers(actions[0], actions[1] + 1))
+    V, U = (rng.choice([-1, 0, 1, 1], size=(m, n)) * rng.integers(1, 10, size=(m, n))
+            * 10.0 ** rng.integers(-12, 13, size=(m, n)) for _ in range(2))
+    if state_independent:
+        V = np.repeat(V[:1], m, axis=0)
+    if rng.random() < 0.5:                     # a near tie: one column a relative 1e-12 from another
+        U[:, 1] = U[:, 0] * (1 + int(rng.integers(-3, 4)) * 1e-12)
+    weights = rng.integers(1, 1001, size=m)
+    return PersuasionGame(prior=[f"{w}/{weights.sum()}" for w in weights], sender=V, receiver=U)
+
+
+def _methods(game):
+    out = ["auto", "highs"]
+    if game.num_states == 2 or is_binary_state_independent(game):
+        out.append("closed-form")
+    if game.num_actions >= 3:
+        out.append("highs-cg")
+    return out
+
+
+@settings(max_examples=150)
+@given(mixed_games())
+def test_every_method_auto_can_choose_is_right_or_uncertified(game):
+    exact = solve(game, exact=True)
+    for method in _methods(game):
+        sol = solve(game, method=method)
+        if sol.certificate.valid:
+            assert_right_beside_its_size(game, sol, exact)
+
+
+@settings(max_examples=25)
+@given(mixed_games(states=(2, 4), actions=(2, 2), state_independent=True))
+def test_knapsack_closed_form_on_mixed_magnitudes(game):
+    exact = solve(game, exact=True)
+    for method in ("auto", "closed-form"):
+        sol = solve(game, method=method)
+        if sol.certificate.valid:
+            assert_right_beside_its_size(game, sol, exact)
+
+
+@settings(max_examples=10)
+@given(mixed_games(states=(3, 3), actions=(12, 13)))
+def test_row_and_column_generation_on_mixed_magnitudes(game):
+    exact = solve(game, exact=True)
+    sol = solve(game)                           # 12 actions and more: auto generates rows and columns
+    if sol.certificate.valid:
+        assert_right_beside_its_size(game, sol, exact)
+
+
+@given(st.lists(st.integers(-12, 12), min_size=3, max_size=3), st.integers(0, 2))
+def test_tie_rule_is_unchanged_by_scaling_a_state(exponents, state):
+    """Multiplying one state's utilities by 10^e and dividing its belief weight by 10^e leaves the best
+    responses (the rule compares per-state differences, relative to that comparison)."""
+    U = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.2, 0.2, 0.2]])
+    b = np.array([0.3, 0.3, 0.4])
+    base = near_best(U, b)
+    for e in exponents:
+        U2, b2 = U.copy(), b.copy()
+        U2[state] *= 10.0 ** e
+        b2[state] /= 10.0 ** e
+        assert near_best(U2, b2).tolist() == base.tolist()
