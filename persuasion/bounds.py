@@ -99,6 +99,13 @@ def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
             if any(scheme[w, a] > 0 for w in np.flatnonzero(_unsafe(U, prior, a, b)))]
 
 
+def _unit(row: np.ndarray) -> np.ndarray:
+    """``row`` divided by its largest entry in absolute value (an LP row at its own scale: HiGHS' absolute
+    tolerance then means the same for a row of size 1e-9 as for one of size 1)."""
+    top = float(np.abs(row).max())
+    return row / top if top > 0 else row
+
+
 def _optimal_face(game, Un, Vn, v_star_n, reveal):
     """The LP data of the optimal schemes that reveal zero-prior states: obedience at the prior, value at
     least ``V*`` (normalised), rows summing to 1, and bounds pinning the zero-prior rows to ``reveal``.
@@ -108,7 +115,7 @@ def _optimal_face(game, Un, Vn, v_star_n, reveal):
     pairs = obedience_pairs(n)
     A_ub = np.zeros((len(pairs) + 1, m * n))
     for k, (a, b) in enumerate(pairs):
-        A_ub[k, np.arange(m) * n + a] = -prior * (Un[:, a] - Un[:, b])
+        A_ub[k, np.arange(m) * n + a] = -_unit(prior * (Un[:, a] - Un[:, b]))
     A_ub[-1] = -(prior[:, None] * Vn).reshape(-1)
     b_ub = np.zeros(len(pairs) + 1)
     b_ub[-1] = -(v_star_n - 1e-9)
@@ -144,9 +151,9 @@ def _margin_for(game, Un, need: list, v_star: float) -> Margin:
             upper[U[:, a] < U[:, b], a] = 0.0          # sigma must be safe on rows not needed
     A_ub = np.zeros((len(need), m * n + 1))
     for k, (a, b) in enumerate(need):
-        D = Un[:, a] - Un[:, b]
-        A_ub[k, np.arange(m) * n + a] = -prior * D
-        A_ub[k, -1] = np.abs(D).sum()
+        D = U[:, a] - U[:, b]                      # divided by its l1 norm: every row at its own scale
+        A_ub[k, np.arange(m) * n + a] = -prior * D / np.abs(D).sum()
+        A_ub[k, -1] = 1.0
     A_eq = np.zeros((m, m * n + 1))
     for w in range(m):
         A_eq[w, w * n:(w + 1) * n] = 1.0

@@ -40,8 +40,10 @@ def solve_robust(sender: np.ndarray, receiver: np.ndarray, mu_hat: np.ndarray, l
                  upper: np.ndarray, options: dict | None = None) -> np.ndarray:
     """Best scheme for the objective ``mu_hat`` among schemes obedient for every prior in the box.
 
-    Solved on the utilities normalised to spread 1 (:mod:`persuasion.scaling`), which leaves the
-    feasible set and the optimal schemes unchanged and keeps HiGHS' tolerances meaningful at any units.
+    Solved on the utilities normalised to spread 1 (:mod:`persuasion.scaling`), with each obedience row
+    then divided by its largest coefficient.  Neither changes the feasible set or the optimal schemes; the
+    row scaling keeps HiGHS' absolute feasibility tolerance (1e-9) relative to each row, so a row whose
+    utilities are a billion times smaller than another state's is not treated as already satisfied.
 
     Examples
     --------
@@ -61,6 +63,7 @@ def solve_robust(sender: np.ndarray, receiver: np.ndarray, mu_hat: np.ndarray, l
     m, n = sender.shape
     pairs = obedience_pairs(n)
     C = robust_coefficients(receiver, lower, upper, pairs)
+    C = C / np.maximum(np.abs(C).max(axis=1, keepdims=True), np.finfo(float).tiny)   # each row at its own scale
     lp = FloatLP(c=(mu_hat[:, None] * sender).reshape(-1), A_eq=simplex_matrix(m, n),
                  A_ob=obedience_matrix(C, pairs, m, n), D=C, pairs=pairs, m=m, n=n)
     res = backends.solve_highs(lp, options)
