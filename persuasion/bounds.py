@@ -24,7 +24,8 @@ depend on the prior (see :func:`persuasion_margin`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations
 
@@ -55,6 +56,8 @@ class Margin:
     it needs.  ``needed_rows`` are the rows of the optimum that attains ``gamma``; ``witness`` is a scheme
     attaining the margin (the best-valued one) and ``value_gap`` is ``V* - V(witness)`` under the prior.
     ``exhaustive`` says whether every optimal scheme was considered (see :func:`persuasion_margin`).
+    ``certified``: ``gamma`` and ``value_gap`` are exact for an exactly safe witness (a fraction scheme),
+    and an exact optimum safe outside ``needed_rows`` is known to exist (see :func:`certify_margin`).
 
     Examples
     --------
@@ -70,6 +73,7 @@ class Margin:
     witness: np.ndarray | None
     value_gap: float
     exhaustive: bool = True
+    certified: bool = False
 
 
 #: Largest number of candidate rows for which :func:`persuasion_margin` tries every set of needed rows.
@@ -237,7 +241,125 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
             break
     if best is None:                       # numerically no optimum passed the test: the solver's own
         best = _margin_for(game, Un, needed_rows(game), v_star)
-    return Margin(best.gamma, best.needed_rows, best.witness, best.value_gap, exhaustive)
+    return certify_margin(game, Margin(best.gamma, best.needed_rows, best.witness, best.value_gap, exhaustive))
+
+
+#: Largest game (states x actions) whose candidate set of needed rows is certified by an exact LP.
+EXACT_CERTIFY_SIZE = 64
+
+
+def _forbidden(game: PersuasionGame, kept) -> np.ndarray:
+    """Entries ``(w, a)`` a scheme safe outside the rows ``kept`` may not use: ``a'`` strictly better at a
+    state of positive prior, for a row ``(a, a')`` not kept (exactly, on the game's fractions)."""
+    prior, _, U = game.rational()
+    m, n = game.shape
+    out = np.zeros((m, n), dtype=bool)
+    for a, b in obedience_pairs(n):
+        if (int(a), int(b)) not in kept:
+            out[:, a] |= np.array([prior[w] > 0 and U[w, a] < U[w, b] for w in range(m)])
+    return out
+
+
+def _exact_reveal(game: PersuasionGame) -> list[int]:
+    """Full revelation's action in each state, exactly (the Receiver's best, ties for the Advisor)."""
+    _, V, U = game.rational()
+    return [int(np.argmax(full_revelation_scheme_of(V, U)[w])) for w in range(game.num_states)]
+
+
+def _exact_optimum_safe_outside(game: PersuasionGame, kept, v_star) -> bool:
+    """Does an optimal scheme exist (value exactly ``v_star``) that reveals zero-prior states and uses no
+    entry forbidden by ``kept``?  The persuasion LP restricted to the allowed entries, solved by the rational
+    simplex from full revelation (a feasible basis: its slacks are non-negative)."""
+    from .rational import rational_simplex
+    prior, V, U = game.rational()
+    m, n = game.shape
+    reveal = _exact_reveal(game)
+    allowed = ~_forbidden(game, kept)
+    for w in range(m):
+        if prior[w] == 0:
+            allowed[w] = False
+            allowed[w, reveal[w]] = True
+    cols = [(w, a) for w in range(m) for a in range(n) if allowed[w, a]]
+    pairs = [(int(a), int(b)) for a, b in obedience_pairs(n)]
+    K, zero = len(pairs), Fraction(0)
+    A = [[zero] * (len(cols) + K) for _ in range(m + K)]
+    for j, (w, a) in enumerate(cols):
+        A[w][j] = Fraction(1)
+        for k, (ra, rb) in enumerate(pairs):
+            if ra == a:
+                A[m + k][j] = prior[w] * (U[w, a] - U[w, rb])
+    for k in range(K):
+        A[m + k][len(cols) + k] = Fraction(-1)
+    c = [prior[w] * V[w, a] for w, a in cols] + [zero] * K
+    basis = [cols.index((w, reveal[w])) for w in range(m)] + [len(cols) + k for k in range(K)]
+    z, _, _ = rational_simplex(c, A, [Fraction(1)] * m + [zero] * K, basis)
+    return sum(ci * zi for ci, zi in zip(c, z)) == v_star
+
+
+def certify_margin(game: PersuasionGame, margin: Margin) -> Margin:
+    """The margin made exact: ``gamma`` and ``G`` of the witness rounded to an exactly safe fraction scheme,
+    for a set of needed rows that an exact optimum is known to be safe outside.
+
+    The float LPs of :func:`persuasion_margin` give a witness accepted within HiGHS' tolerance.  Here its
+    negative entries are dropped, entries that would be unsafe on a row not needed are zeroed, and rows are
+    rescaled to sum to 1 exactly; ``gamma`` is then the exact least slack ratio over the needed rows and
+    ``G = V* - f(witness)`` exactly (both in fractions, shown as floats).  The needed rows are certified by
+    the exact optimum's own needed rows when they are a subset, else by an exact LP (games up to
+    ``EXACT_CERTIFY_SIZE`` entries); if neither applies, the exact optimum's needed rows are used instead.
+    A witness whose exact margin is not positive gives ``gamma = 0`` (outside the theorem): the bound
+    then only uses ``F``, which is exact.  The theorem's proof holds for any such triple, so the result is a
+    valid constant for the game as given, at most the float one.
+    """
+    if margin.gamma == 0 or margin.witness is None and not np.isinf(margin.gamma):
+        return replace(margin, certified=True)
+    exact = solve(game, exact=True)
+    v_star = exact.value
+    kept = set(margin.needed_rows)
+    prior, V, U = game.rational()
+    reveal = _exact_reveal(game)
+    own = set(_needed_exact(game, exact.scheme, reveal))
+    if not own <= kept and not (game.num_states * game.num_actions <= EXACT_CERTIFY_SIZE
+                                and _exact_optimum_safe_outside(game, kept, v_star)):
+        if not own:
+            return Margin(float("inf"), (), None, 0.0, margin.exhaustive, True)
+        Un = game_scaling(game).receiver
+        fallback = _margin_for(game, Un, sorted(own), float(v_star))
+        return certify_margin(game, replace(fallback, exhaustive=margin.exhaustive)) if fallback.gamma > 0 else \
+            replace(fallback, exhaustive=margin.exhaustive, certified=True)
+    if np.isinf(margin.gamma):
+        return replace(margin, certified=True)
+    m, n = game.shape
+    sigma = np.clip(np.asarray(margin.witness, dtype=float), 0.0, None)
+    sigma[_forbidden(game, kept)] = 0.0
+    x = np.empty((m, n), dtype=object)
+    for w in range(m):
+        row = [Fraction(v) for v in sigma[w]]
+        total = sum(row)
+        if total == 0:
+            row = [Fraction(int(a == reveal[w])) for a in range(n)]
+            total = Fraction(1)
+        x[w] = [v / total for v in row]
+    ratios = []
+    for a, b in sorted(kept):
+        D = [U[w, a] - U[w, b] for w in range(m)]
+        norm = sum(abs(d) for d in D)
+        ratios.append(sum(prior[w] * x[w, a] * D[w] for w in range(m)) / norm)
+    gamma = min(ratios)
+    if gamma <= 0:
+        return Margin(0.0, margin.needed_rows, None, float("inf"), margin.exhaustive, True)
+    value = sum(prior[w] * x[w, a] * V[w, a] for w in range(m) for a in range(n))
+    return Margin(float(gamma), margin.needed_rows, x, float(v_star - value), margin.exhaustive, True)
+
+
+def _needed_exact(game: PersuasionGame, scheme, reveal) -> list[tuple[int, int]]:
+    """Rows the exact ``scheme`` needs once zero-prior states reveal (exact comparisons)."""
+    prior, _, U = game.rational()
+    m, n = game.shape
+    out = []
+    for a, b in obedience_pairs(n):
+        if any(prior[w] > 0 and scheme[w, a] > 0 and U[w, a] < U[w, b] for w in range(m)):
+            out.append((int(a), int(b)))
+    return out
 
 
 def _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal) -> np.ndarray:
@@ -259,19 +381,24 @@ class RegretBound:
     """The bound, its constants, and whether the theorem applies.
 
     ``value`` has the shape of the ``T`` given; ``closed_form`` is the corollary's simpler upper bound,
-    capped at the trivial ``delta_V T``.  Outside the theorem (persuasion margin 0) ``value`` is still
-    finite: the per-round bound ``min(dV, dV e1_s + F)`` of step 4(a) of the proof, which holds for every
-    game on the same good event and grows linearly; ``within_theorem`` is False and ``reason`` says so.
-    ``burn_in`` is the number of rounds played before the box radius falls below ``gamma / 2`` (0 when
-    no margin is needed, ``None`` when gamma is 0: the radius never gets there).
+    capped at ``min(dV, F) T`` for the guarded learner (``dV T`` unguarded).  ``learner`` names the learner
+    the bound is proved for: ``"robust"`` (``RobustPersuader(delta)``, guarded) or ``"robust-unguarded"``.
+    The guarded bound never exceeds ``F T`` (doing nothing: revealing the state); ``beats_revelation_from``
+    is the first round from which it is strictly below ``F T`` (``None`` if never: ``F = 0``, or no margin).
+    Outside the theorem (persuasion margin 0) ``value`` is still finite and linear in ``T``: ``F T``
+    guarded, step 4(a)'s ``sum_t min(dV, dV e1_s + F)`` unguarded; ``within_theorem`` is False and
+    ``reason`` says so.  ``burn_in`` is the number of rounds played before the box radius falls below
+    ``gamma / 2`` (0 when no margin is needed, ``None`` when gamma is 0: the radius never gets there).
+    ``certified`` says whether ``gamma``, ``G`` and ``F`` were checked exactly for the game as given
+    (:func:`persuasion_margin`).
 
     Examples
     --------
     >>> from persuasion import examples
     >>> from persuasion.bounds import regret_bound
     >>> rb = regret_bound(examples.prosecutor_judge(), 10_000, 0.05)
-    >>> rb.within_theorem, rb.reason, round(float(rb.value))
-    (True, 'within the theorem (persuasion margin 0.15)', 3723)
+    >>> rb.within_theorem, rb.reason, round(float(rb.value)), rb.beats_revelation_from
+    (True, 'within the theorem (persuasion margin 0.15)', 3000, 16384)
     """
 
     value: np.ndarray | float
@@ -287,6 +414,9 @@ class RegretBound:
     burn_in: int | None = None
     exhaustive: bool = True
     optimal_value: float | None = None      # V*, exactly solved once for the constants
+    learner: str = "robust"                 # the learner the bound is proved for
+    beats_revelation_from: int | None = None  # first round whose per-round bound is below F (None: never)
+    certified: bool = False                 # gamma, G, F exact for the game as given (see persuasion_margin)
 
     def __float__(self) -> float:
         return float(np.asarray(self.value).reshape(-1)[-1])
@@ -295,8 +425,8 @@ class RegretBound:
 @lru_cache(maxsize=256)
 def _constants(game: PersuasionGame) -> tuple:
     """``(V*, margin, F)`` of a game, each computed once (games are immutable and hashable)."""
-    v_star = float(solve(game, exact=True).value)
-    return v_star, persuasion_margin(game, v_star), _revelation_gap(game, v_star)
+    exact = solve(game, exact=True).value
+    return float(exact), persuasion_margin(game, float(exact)), _revelation_gap(game, exact)
 
 
 def epoch_samples(t) -> np.ndarray:
@@ -313,8 +443,12 @@ def epoch_samples(t) -> np.ndarray:
 
 
 def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, revelation_gap: float,
-                    delta: float, T: int) -> np.ndarray:
+                    delta: float, T: int, guarded: bool = True) -> np.ndarray:
     """``b_t`` for ``t = 1..T`` on the doubling schedule (re-solve at rounds 1, 2, 4, ...).
+
+    Guarded learner (default): ``min(dV, F, 3 dV e + L)`` with ``L = (2G/gamma) eps`` once
+    ``eps < gamma / 2`` (0 if no margin is needed, no such term before); unguarded:
+    ``min(dV, dV e + min(F, L))`` (docs/theory.md).
 
     Examples
     --------
@@ -328,6 +462,16 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
     s = epoch_samples(np.arange(1, T + 1))
     eps = radius(s, m, delta / 2)
     e1 = np.minimum(l1_radius(s, m, delta / 2), m * eps)
+    if guarded:
+        with np.errstate(invalid="ignore"):
+            if np.isinf(gamma):
+                robust = np.zeros_like(eps)
+            elif gamma <= 0:
+                robust = np.full_like(eps, np.inf)
+            else:
+                robust = np.where(eps < gamma / 2, (2.0 * value_gap / gamma) * eps, np.inf)
+            robust = np.where(np.isinf(e1), np.inf, 3.0 * delta_V * e1 + robust)
+        return np.minimum(min(delta_V, revelation_gap), robust)
     if np.isinf(gamma):
         loss = np.zeros_like(eps)
     elif gamma <= 0:                     # outside the theorem: step 4(a) only, F in every round
@@ -339,7 +483,7 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
     return np.minimum(delta_V, delta_V * e1 + loss)
 
 
-def regret_bound(game: PersuasionGame, T, delta: float) -> RegretBound:
+def regret_bound(game: PersuasionGame, T, delta: float, guarded: bool = True) -> RegretBound:
     """The robust learner's regret bound at horizon(s) ``T`` with failure probability ``delta``.
 
     Parameters
@@ -348,13 +492,17 @@ def regret_bound(game: PersuasionGame, T, delta: float) -> RegretBound:
     T : int or array of int
         Horizon(s); the bound holds for all of them at once.
     delta : float in (0, 1)
+    guarded : bool
+        The bound of ``RobustPersuader(delta)`` (default: guarded, never above ``F T``) or of
+        ``RobustPersuader(delta, guard=False)``.
 
     Returns
     -------
     RegretBound
-        ``within_theorem`` is False, with the ``reason``, and ``value`` is
-        ``inf``, for games outside the theorem (persuasion margin 0: e.g. the
-        optimum needs an action that is a best response at a single belief).
+        ``within_theorem`` is False, with the ``reason``, for games outside
+        the theorem (persuasion margin 0: e.g. the optimum needs an action
+        that is a best response at a single belief); ``value`` is then the
+        finite linear bound that still holds (see :class:`RegretBound`).
 
     Examples
     --------
@@ -373,22 +521,42 @@ def regret_bound(game: PersuasionGame, T, delta: float) -> RegretBound:
     v_star, margin, F = _constants(game)
     gamma = margin.gamma
     gap = margin.value_gap if gamma > 0 else 0.0
-    per_round = per_round_bound(m, dV, gamma, gap, F, float(delta), int(Ts.max()))
+    per_round = per_round_bound(m, dV, gamma, gap, F, float(delta), int(Ts.max()), guarded)
     value = np.cumsum(per_round)[Ts - 1]
-    closed = _closed_form(Ts, m, dV, gamma, gap, F, float(delta))
+    closed = _closed_form(Ts, m, dV, gamma, gap, F, float(delta), guarded)
     burn = burn_in(m, gamma, float(delta))
     if gamma == 0.0:
         reason = ("outside the theorem: no optimal scheme has a witness with a positive persuasion margin on the "
                   f"obedience rows it needs ({len(margin.needed_rows)} rows); typically the optimum needs an action "
-                  "that is a best response at a single belief.  The bound given is step 4(a) of the proof, "
-                  "min(dV, dV e1 + F) per round: finite but linear in T")
+                  "that is a best response at a single belief.  The bound given is " +
+                  ("F per round (the guard: never worse than full revelation)" if guarded else
+                   "step 4(a) of the proof, min(dV, dV e1 + F) per round") + ": finite but linear in T")
     else:
         reason = "within the theorem" + (" (the optimum needs no obedience row: no margin needed)"
                                          if np.isinf(gamma) else f" (persuasion margin {gamma:.4g})")
     if not margin.exhaustive:
         reason += "; margin from one optimum (too many rows to try every optimum), valid but maybe not the best"
+    beats = _beats_revelation_from(m, dV, gamma, gap, F, float(delta)) if guarded else None
     return RegretBound(value if Ts.ndim else float(value), closed if Ts.ndim else float(closed), gamma > 0, reason,
-                       m, dV, gamma, margin.value_gap, F, float(delta), burn, margin.exhaustive, v_star)
+                       m, dV, gamma, margin.value_gap, F, float(delta), burn, margin.exhaustive, v_star,
+                       "robust" if guarded else "robust-unguarded", beats, margin.certified)
+
+
+def _beats_revelation_from(m: int, dV: float, gamma: float, gap: float, F: float, delta: float,
+                           epochs: int = 62) -> int | None:
+    """The first round whose guarded per-round bound is below ``F`` (constant within a doubling epoch, so
+    the first epoch start ``2^k`` where it is), or ``None``."""
+    if F <= 0 or dV == 0:
+        return None
+    for k in range(epochs):
+        s = (1 << k) - 1
+        eps = float(radius(s, m, delta / 2))
+        e1 = min(float(l1_radius(s, m, delta / 2)), m * eps)
+        robust = (0.0 if np.isinf(gamma) else (2.0 * gap / gamma) * eps if 0 < gamma and eps < gamma / 2
+                  else np.inf)
+        if 3.0 * dV * e1 + robust < min(dV, F):
+            return 1 << k
+    return None
 
 
 def burn_in(m: int, gamma: float, delta: float) -> int | None:
@@ -412,20 +580,26 @@ def burn_in(m: int, gamma: float, delta: float) -> int | None:
     return (1 << k) - 1
 
 
-def _revelation_gap(game: PersuasionGame, v_star: float) -> float:
-    """``V* - V(full revelation)``: what the always-feasible revealing scheme gives up."""
-    return max(0.0, v_star - float(full_revelation_value(game)))
+def _revelation_gap(game: PersuasionGame, v_star) -> float:
+    """``V* - V(full revelation)``: what the always-feasible revealing scheme gives up, exactly (``v_star``
+    exact; full revelation's value in fractions, ties for the Advisor), shown as a float."""
+    return float(max(Fraction(0), Fraction(v_star) - full_revelation_value(game, exact=True)))
 
 
-def _closed_form(T, m: int, dV: float, gamma: float, gap: float, F: float, delta: float):
-    """The corollary: an explicit upper bound on ``sum_t b_t`` (see docs/theory.md), capped at ``dV T``.
+def _closed_form(T, m: int, dV: float, gamma: float, gap: float, F: float, delta: float, guarded: bool = True):
+    """The corollary: an explicit upper bound on ``sum_t b_t`` (see docs/theory.md), capped at ``dV T``
+    (``min(dV, F) T`` guarded).
 
-    With gamma = 0 the robust term is absent and ``F`` is paid in every round (the burn-in never ends)."""
+    With gamma = 0 the robust term is absent and ``F`` is paid in every round (the burn-in never ends).
+    Guarded, the estimation term is three times the unguarded one and round 1 costs ``F``, not ``dV``."""
     T = np.asarray(T, dtype=float)
     L1 = m * np.log(2.0) + np.log(2.0 * T ** 2 / delta)
     Linf = np.log(4.0 * m * T ** 2 / delta)
     robust = 0.0 if (np.isinf(gamma) or gamma == 0) else (2.0 * gap / gamma) * np.sqrt(Linf)
-    main = dV + (2 + np.sqrt(2)) * np.sqrt(T) * (2 * dV * np.sqrt(L1) + robust)
+    k = 3 if guarded else 1
+    first = F if guarded else dV
+    main = first + (2 + np.sqrt(2)) * np.sqrt(T) * (2 * k * dV * np.sqrt(L1) + robust)
     burn = burn_in(m, gamma, delta)
     burned = T if burn is None else np.minimum(T, float(burn))
-    return np.minimum(dV * T, main + F * burned)
+    cap = min(dV, F) if guarded else dV
+    return np.minimum(cap * T, main + F * burned)

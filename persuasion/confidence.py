@@ -68,3 +68,48 @@ def box_vertices(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """
     choices = [sorted({float(lo), float(hi)}) for lo, hi in zip(lower, upper)]
     return np.array(list(itertools.product(*choices)), dtype=float)
+
+
+def worst_case_advantage(h, mu_hat, eps, l1):
+    """``min mu . h`` over the priors ``mu`` in the box ``|mu - mu_hat| <= eps`` (clipped to [0, 1]), on the
+    simplex and within ``l1`` of ``mu_hat`` in l1 norm; exact, in fractions.
+
+    The minimum moves mass from the states where ``h`` is largest to those where it is smallest, as far as
+    the box and the l1 budget (``l1 / 2`` of mass moved) allow: the greedy is optimal for a linear
+    objective over these constraints.  Floats are taken at their exact binary value, so the answer is exact
+    for the numbers given.  ``eps`` or ``l1`` may be ``inf``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> from persuasion.confidence import worst_case_advantage
+    >>> worst_case_advantage([1, -1], [Fraction(1, 2), Fraction(1, 2)], 0.25, float("inf"))
+    Fraction(-1, 2)
+    >>> worst_case_advantage([1, -1], [Fraction(1, 2), Fraction(1, 2)], 0.25, 0.125)  # l1 budget: 1/16 moved
+    Fraction(-1, 8)
+    """
+    from fractions import Fraction
+    h = [Fraction(x) for x in h]
+    mu = [Fraction(x) for x in mu_hat]
+    inf = float("inf")
+    e = None if eps == inf else Fraction(eps)
+    budget = None if l1 == inf else Fraction(l1) / 2
+    give = [x if e is None else min(x, e) for x in mu]                    # down to max(0, mu - eps)
+    take = [1 - x if e is None else min(1 - x, e) for x in mu]           # up to min(1, mu + eps)
+    value = sum(a * b for a, b in zip(mu, h))
+    src = sorted(range(len(h)), key=lambda w: h[w], reverse=True)
+    dst = sorted(range(len(h)), key=lambda w: h[w])
+    i = j = 0
+    while i < len(src) and j < len(dst) and h[src[i]] > h[dst[j]] and (budget is None or budget > 0):
+        a, b = src[i], dst[j]
+        amount = min(give[a], take[b]) if budget is None else min(give[a], take[b], budget)
+        value -= amount * (h[a] - h[b])
+        give[a] -= amount
+        take[b] -= amount
+        if budget is not None:
+            budget -= amount
+        if give[a] == 0:
+            i += 1
+        if take[b] == 0:
+            j += 1
+    return value

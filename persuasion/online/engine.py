@@ -6,8 +6,11 @@ committed scheme, forms its posterior and best responds (ties for the Advisor,
 then for the recommendation), so a recommendation that is not obedient under
 the true prior is overridden; the learner observes the round.
 
-The trace records, per round, the committed scheme's exact expected Advisor
-utility under the true prior with the Receiver's true best responses, the
+The trace records, per round, the committed scheme's expected Advisor utility
+under the true prior with the Receiver's best responses (computed in floats,
+ties judged by the package's per-comparison rule,
+:func:`persuasion.analysis.near_best`; a scheme scoring above ``V*`` stops the
+run with :class:`RegretAccountingError` instead of reporting negative regret), the
 realised state, signal, action and utility, whether the Receiver obeyed, the
 cumulative expected (pseudo-) regret ``sum_t (V* - E[V(pi_t)])``, the
 cumulative realised regret ``sum_t (V* - V[w_t, a_t])``, and the bound curve
@@ -63,7 +66,8 @@ class SchemeOutcome:
 
 
 def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray, receiver_delta: float = 0.0) -> SchemeOutcome:
-    """Exact expected Advisor utility of ``scheme`` under the true prior, with true best responses, or,
+    """Expected Advisor utility of ``scheme`` under the true prior (floats), with the Receiver's best
+    responses (per-comparison tie rule, ties for the Advisor, then for the recommendation), or,
     with ``receiver_delta > 0``, the worst delta-best response for the Advisor after each signal
     (:mod:`persuasion.approximate`).
 
@@ -142,7 +146,7 @@ class Trace:
 
 def _learner_id(learner) -> str:
     """The learner's name and settings (what a resumed run must match)."""
-    settings = {k: v for k, v in vars(learner).items() if k in ("delta", "schedule", "explore_rounds")}
+    settings = {k: v for k, v in vars(learner).items() if k in ("delta", "schedule", "explore_rounds", "guard")}
     return f"{learner.name}{sorted(settings.items())}"
 
 
@@ -195,6 +199,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     if run_state is None:
         run_state = _fresh(game, learner, T, seed)
     learner = run_state.learner
+    v_star = optimal_value(game)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -210,6 +215,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
             scheme = learner.commit(t)
             if scheme is not outcome_of:
                 outcome, outcome_of = evaluate_scheme(game, scheme, receiver_delta), scheme
+                _check_accounting(game, learner, t, scheme, outcome, v_star)
             chunk_end = ((t - 1) // CHUNK + 1) * CHUNK          # chunk boundaries are fixed: resumable
             end = int(min(T, learner.next_update(t) - 1, chunk_end))
             _play(game, run_state, scheme, outcome, t, end)
@@ -224,10 +230,51 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     finally:
         if bar is not None:
             bar.close()
-    rb = regret_bound(game, np.arange(1, T + 1), delta)
+    rb = regret_bound(game, np.arange(1, T + 1), delta, guarded=getattr(learner, "guard", True))
     return Trace(game.name or "game", learner.name, T, int(seed), delta, rb.optimal_value, bound=rb.value,
                  within_theorem=rb.within_theorem and receiver_delta == 0, resolves=run_state.resolves,
                  **run_state.arrays)
+
+
+class RegretAccountingError(AssertionError):
+    """A committed scheme scored above the optimum: the regret would come out negative, which is impossible
+    for a correct Receiver model; the run stops rather than report it.
+
+    Examples
+    --------
+    A Receiver model that always obeys would let an always-'convict' scheme score 0.7 > V* = 0.6:
+
+    >>> import numpy as np
+    >>> from persuasion import examples
+    >>> from persuasion.online import RegretAccountingError, RobustPersuader, SchemeOutcome
+    >>> from persuasion.online.engine import _check_accounting
+    >>> g, always = examples.prosecutor_judge(), np.array([[0.0, 1.0], [0.0, 1.0]])
+    >>> try:
+    ...     _check_accounting(g, RobustPersuader(), 1, always, SchemeOutcome(0.7, np.array([-1, 1]), True), 0.6)
+    ... except RegretAccountingError as e:
+    ...     print(str(e)[:60])
+    run(): on game prosecutor-judge, the scheme robust committed
+    """
+
+
+def _check_accounting(game: PersuasionGame, learner, t: int, scheme, outcome: SchemeOutcome, v_star: float) -> None:
+    """Stop the run if ``scheme`` is worth more than ``V*`` beyond float rounding beside the value's size
+    (``1e-6`` of ``sum prior x |V|``, or four ulps of ``max |V|``): a Receiver that follows a recommendation
+    it should override, or a wrong ``V*``, would otherwise show as negative regret."""
+    size = max(float((game.prior[:, None] * np.asarray(scheme, float) * np.abs(game.sender)).sum()), abs(v_star))
+    allowed = max(1e-6 * size, 4 * np.finfo(float).eps * float(np.abs(game.sender).max()))
+    if outcome.expected_utility > v_star + allowed:
+        raise RegretAccountingError(
+            f"run(): on game {game.name or '(unnamed)'}, the scheme {learner.name} committed at round {t} scores "
+            f"{outcome.expected_utility!r} under the true prior, above the optimum V* = {v_star!r} by more than "
+            f"{allowed:.3g}: the regret would be negative.  The Receiver's best responses or V* are wrong for "
+            "this game; please report it with the game file")
+
+
+def optimal_value(game: PersuasionGame) -> float:
+    """``V*``, solved exactly once per game (shared with the bound's constants)."""
+    from ..bounds import _constants
+    return _constants(game)[0]
 
 
 #: One round as stored in a checkpoint's rows file (appended, never rewritten).

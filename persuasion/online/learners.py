@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
 from ..analysis import full_revelation_scheme_of
-from ..confidence import box, radius
+from ..confidence import box, l1_radius, radius, worst_case_advantage
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
 from ..solve import solve
@@ -219,14 +220,23 @@ class ExploreThenCommit(Learner):
 
 
 class RobustPersuader(Learner):
-    """Commit to the best scheme obedient for every prior in a confidence box.
+    """Commit to the best scheme obedient for every prior in a confidence box, unless full revelation may be
+    better.
 
     At each update round ``t`` it has seen ``s = t - 1`` states; the box is
     ``|mu - mu_hat| <= radius(s, m, delta / 2)`` clipped to ``[0, 1]`` (see
     :mod:`persuasion.online.confidence`), which holds for all rounds at once
     with probability ``1 - delta / 2``; the objective uses ``mu_hat``.  The
-    other ``delta / 2`` is spent by the analysis (docs/theory.md), so the
+    other ``delta / 2`` is spent by the analysis (docs/theory.md): the l1 ball
+    ``|mu - mu_hat|_1 <= l1_radius(s, m, delta / 2)`` holds on it, so the
     regret bound holds with probability ``1 - delta``.
+
+    The guard (default): the robust scheme ``pi`` is played only if it is certified no worse than full
+    revelation ``R`` for every prior in the box that is also in that l1 ball, i.e.
+    ``min_mu sum_w mu[w] sum_a (pi - R)[w, a] V[w, a] >= 0``, computed exactly
+    (:func:`persuasion.confidence.worst_case_advantage`); otherwise ``R`` is played.  On the good event
+    its regret is then at most ``F t`` at every ``t`` (``F = V* - V(R)``), never worse than revealing the
+    state, besides the robust bound up to a constant (docs/theory.md, "The guard").
 
     Parameters
     ----------
@@ -234,6 +244,9 @@ class RobustPersuader(Learner):
         Failure probability of the regret bound.
     schedule : {"doubling", "every-round"}
         Re-solve at rounds 1, 2, 4, 8, ... (default), or every round.
+    guard : bool
+        Play full revelation unless the robust scheme is certified no worse (default True).  ``False`` is
+        the earlier learner, whose bound can exceed ``F t`` for tens of thousands of rounds.
 
     Examples
     --------
@@ -247,12 +260,16 @@ class RobustPersuader(Learner):
     name = "robust"
     observes = "the realised state of each round"
 
-    def __init__(self, delta: float = 0.05, schedule: str = "doubling"):
+    def __init__(self, delta: float = 0.05, schedule: str = "doubling", guard: bool = True):
         if not 0 < float(delta) < 1:
             raise InvalidArgumentError("RobustPersuader()", "delta", "must be in (0, 1)", delta)
         if schedule not in ("doubling", "every-round"):
             raise InvalidArgumentError("RobustPersuader()", "schedule", "must be 'doubling' or 'every-round'", schedule)
-        self.delta, self.schedule = float(delta), schedule
+        if not isinstance(guard, bool):
+            raise InvalidArgumentError("RobustPersuader()", "guard", "must be True or False", guard)
+        self.delta, self.schedule, self.guard = float(delta), schedule, guard
+        if not guard:
+            self.name = "robust-unguarded"
 
     def is_update(self, t):
         return self.schedule == "every-round" or (t & (t - 1)) == 0
@@ -268,8 +285,20 @@ class RobustPersuader(Learner):
         eps = float(radius(self.samples, m, self.delta / 2))
         lower, upper = box(mu_hat, eps)
         scheme = solve_robust(self.view.sender, self.view.receiver, mu_hat, lower, upper)
-        self.history.append({"t": t, "samples": self.samples, "eps": eps, "lower": lower, "upper": upper,
-                             "scheme": scheme.copy()})
+        entry = {"t": t, "samples": self.samples, "eps": eps, "lower": lower, "upper": upper, "robust": scheme.copy(),
+                 "played": "robust"}
+        if self.guard:
+            l1 = float(l1_radius(self.samples, m, self.delta / 2))
+            reveal = full_revelation_scheme(self.view)
+            h = ((scheme - reveal) * self.view.sender).sum(axis=1)
+            mu_exact = ([Fraction(int(c), self.samples) for c in self.counts] if self.samples
+                        else [Fraction(1, m)] * m)
+            advantage = worst_case_advantage(h, mu_exact, eps, l1)
+            entry.update(l1=l1, advantage=advantage)
+            if advantage < 0:
+                scheme, entry["played"] = reveal, "full revelation"
+        entry["scheme"] = scheme.copy()
+        self.history.append(entry)
         return scheme
 
 
@@ -306,7 +335,8 @@ class ActionInformedPersuader(RobustPersuader):
     observes = "the realised state and the Receiver's action of each round"
 
     def __init__(self, delta: float = 0.05, shrink: float = 0.25, check: int = 64):
-        super().__init__(delta)
+        super().__init__(delta, guard=False)
+        self.name = "action-informed"
         if not 0 < float(shrink) <= 1:
             raise InvalidArgumentError("ActionInformedPersuader()", "shrink", "must be in (0, 1]", shrink)
         if isinstance(check, bool) or not isinstance(check, int) or check < 1:
