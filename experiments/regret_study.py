@@ -39,6 +39,7 @@ from .config import ConfigError
 #: Learner kinds a config may name, each with how it is built from its (filled-in) spec.
 LEARNERS = {
     "robust": lambda s: RobustPersuader(delta=s["delta"]),
+    "robust-unguarded": lambda s: RobustPersuader(delta=s["delta"], guard=False),
     "robust-every-round": lambda s: RobustPersuader(delta=s["delta"], schedule="every-round"),
     "action-informed": lambda s: ActionInformedPersuader(delta=s["delta"], shrink=s["shrink"], check=s["check"]),
     "explore-then-commit": lambda s: ExploreThenCommit(s["explore_rounds"]),
