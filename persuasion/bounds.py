@@ -85,6 +85,18 @@ def _unsafe(U: np.ndarray, prior: np.ndarray, a: int, b: int) -> np.ndarray:
     return (prior > 0) & (U[:, a] < U[:, b])
 
 
+def _exact_optimum(game: PersuasionGame):
+    """The exact optimum ``solve(game, exact=True)``, solved once per game (the constants, the margin and
+    its certification all use it)."""
+    return game._derive("exact_optimum", lambda: solve(game, exact=True))
+
+
+def _rows_needed(prior, U, scheme) -> list[tuple[int, int]]:
+    """Rows ``(a, a')`` with ``scheme[w, a] > 0`` at a state ``w`` of :func:`_unsafe` (floats or fractions)."""
+    return [(int(a), int(b)) for a, b in obedience_pairs(U.shape[1])
+            if any(scheme[w, a] > 0 for w in np.flatnonzero(_unsafe(U, prior, a, b)))]
+
+
 def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
     """Obedience rows a scheme needs: ``(a, a')`` such that it recommends ``a`` in some state of positive
     prior where ``a'`` is strictly better for the Receiver (default: the exact optimum ``solve`` returns).
@@ -97,10 +109,8 @@ def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
     [(1, 0)]
     """
     if scheme is None:
-        scheme = solve(game, exact=True).scheme
-    U, prior = game.receiver, game.prior
-    return [(int(a), int(b)) for a, b in obedience_pairs(game.num_actions)
-            if any(scheme[w, a] > 0 for w in np.flatnonzero(_unsafe(U, prior, a, b)))]
+        scheme = _exact_optimum(game).scheme
+    return _rows_needed(game.prior, game.receiver, scheme)
 
 
 def _unit(row: np.ndarray) -> np.ndarray:
@@ -214,7 +224,7 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
     Un, Vn = sc.receiver, sc.sender
     prior = game.prior
     if v_star is None:
-        v_star = float(solve(game, exact=True).value)
+        v_star = float(_exact_optimum(game).value)
     v_star_n = (v_star / sc.aV - float(prior @ sc.cV)) / sc.bV
     reveal = full_revelation_scheme_of(game.sender, game.receiver)
     candidates = [(int(a), int(b)) for a, b in obedience_pairs(n) if _unsafe(game.receiver, prior, a, b).any()]
@@ -252,11 +262,10 @@ def _forbidden(game: PersuasionGame, kept) -> np.ndarray:
     """Entries ``(w, a)`` a scheme safe outside the rows ``kept`` may not use: ``a'`` strictly better at a
     state of positive prior, for a row ``(a, a')`` not kept (exactly, on the game's fractions)."""
     prior, _, U = game.rational()
-    m, n = game.shape
-    out = np.zeros((m, n), dtype=bool)
-    for a, b in obedience_pairs(n):
+    out = np.zeros(game.shape, dtype=bool)
+    for a, b in obedience_pairs(game.num_actions):
         if (int(a), int(b)) not in kept:
-            out[:, a] |= np.array([prior[w] > 0 and U[w, a] < U[w, b] for w in range(m)])
+            out[:, a] |= _unsafe(U, prior, a, b)
     return out
 
 
@@ -312,12 +321,12 @@ def certify_margin(game: PersuasionGame, margin: Margin) -> Margin:
     """
     if margin.gamma == 0 or margin.witness is None and not np.isinf(margin.gamma):
         return replace(margin, certified=True)
-    exact = solve(game, exact=True)
+    exact = _exact_optimum(game)
     v_star = exact.value
     kept = set(margin.needed_rows)
     prior, V, U = game.rational()
     reveal = _exact_reveal(game)
-    own = set(_needed_exact(game, exact.scheme, reveal))
+    own = set(_rows_needed(prior, U, exact.scheme))
     if not own <= kept and not (game.num_states * game.num_actions <= EXACT_CERTIFY_SIZE
                                 and _exact_optimum_safe_outside(game, kept, v_star)):
         if not own:
@@ -351,17 +360,6 @@ def certify_margin(game: PersuasionGame, margin: Margin) -> Margin:
     return Margin(float(gamma), margin.needed_rows, x, float(v_star - value), margin.exhaustive, True)
 
 
-def _needed_exact(game: PersuasionGame, scheme, reveal) -> list[tuple[int, int]]:
-    """Rows the exact ``scheme`` needs once zero-prior states reveal (exact comparisons)."""
-    prior, _, U = game.rational()
-    m, n = game.shape
-    out = []
-    for a, b in obedience_pairs(n):
-        if any(prior[w] > 0 and scheme[w, a] > 0 and U[w, a] < U[w, b] for w in range(m)):
-            out.append((int(a), int(b)))
-    return out
-
-
 def _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal) -> np.ndarray:
     """An optimal scheme revealing zero-prior states with the least mass on unsafe recommendations."""
     m, n = game.shape
@@ -372,7 +370,7 @@ def _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal) -> np.ndarray:
     res = linprog(cost.reshape(-1), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(m),
                   bounds=list(zip(lower.reshape(-1), upper.reshape(-1))), method="highs")
     if res.status != 0:
-        return np.asarray(solve(game, exact=True).scheme, dtype=float)
+        return np.asarray(_exact_optimum(game).scheme, dtype=float)
     return np.where(res.x.reshape(m, n) > 1e-9, res.x.reshape(m, n), 0.0)
 
 
@@ -425,7 +423,7 @@ class RegretBound:
 @lru_cache(maxsize=256)
 def _constants(game: PersuasionGame) -> tuple:
     """``(V*, margin, F)`` of a game, each computed once (games are immutable and hashable)."""
-    exact = solve(game, exact=True).value
+    exact = _exact_optimum(game).value
     return float(exact), persuasion_margin(game, float(exact)), _revelation_gap(game, exact)
 
 
@@ -460,18 +458,10 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
     if delta_V == 0:                     # the Advisor is indifferent: every scheme is optimal
         return np.zeros(T)
     s = epoch_samples(np.arange(1, T + 1))
+    if guarded:
+        return _guarded_epoch_bound(s, m, delta_V, gamma, value_gap, revelation_gap, delta)
     eps = radius(s, m, delta / 2)
     e1 = np.minimum(l1_radius(s, m, delta / 2), m * eps)
-    if guarded:
-        with np.errstate(invalid="ignore"):
-            if np.isinf(gamma):
-                robust = np.zeros_like(eps)
-            elif gamma <= 0:
-                robust = np.full_like(eps, np.inf)
-            else:
-                robust = np.where(eps < gamma / 2, (2.0 * value_gap / gamma) * eps, np.inf)
-            robust = np.where(np.isinf(e1), np.inf, 3.0 * delta_V * e1 + robust)
-        return np.minimum(min(delta_V, revelation_gap), robust)
     if np.isinf(gamma):
         loss = np.zeros_like(eps)
     elif gamma <= 0:                     # outside the theorem: step 4(a) only, F in every round
@@ -481,6 +471,23 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
             loss = np.where(eps < gamma / 2, np.minimum(revelation_gap, (2.0 * value_gap / gamma) * eps),
                             revelation_gap)
     return np.minimum(delta_V, delta_V * e1 + loss)
+
+
+def _guarded_epoch_bound(s, m: int, delta_V: float, gamma: float, value_gap: float, revelation_gap: float,
+                         delta: float) -> np.ndarray:
+    """The guarded per-round bound ``min(dV, F, 3 dV e + L)`` of a round whose epoch starts with ``s``
+    samples (vectorised in ``s``; docs/theory.md, "The guard")."""
+    eps = radius(s, m, delta / 2)
+    e1 = np.minimum(l1_radius(s, m, delta / 2), m * eps)
+    with np.errstate(invalid="ignore"):
+        if np.isinf(gamma):
+            robust = np.zeros_like(eps)
+        elif gamma <= 0:
+            robust = np.full_like(eps, np.inf)
+        else:
+            robust = np.where(eps < gamma / 2, (2.0 * value_gap / gamma) * eps, np.inf)
+        robust = np.where(np.isinf(e1), np.inf, 3.0 * delta_V * e1 + robust)
+    return np.minimum(min(delta_V, revelation_gap), robust)
 
 
 def regret_bound(game: PersuasionGame, T, delta: float, guarded: bool = True) -> RegretBound:
@@ -548,15 +555,9 @@ def _beats_revelation_from(m: int, dV: float, gamma: float, gap: float, F: float
     the first epoch start ``2^k`` where it is), or ``None``."""
     if F <= 0 or dV == 0:
         return None
-    for k in range(epochs):
-        s = (1 << k) - 1
-        eps = float(radius(s, m, delta / 2))
-        e1 = min(float(l1_radius(s, m, delta / 2)), m * eps)
-        robust = (0.0 if np.isinf(gamma) else (2.0 * gap / gamma) * eps if 0 < gamma and eps < gamma / 2
-                  else np.inf)
-        if 3.0 * dV * e1 + robust < min(dV, F):
-            return 1 << k
-    return None
+    starts = np.int64(1) << np.arange(epochs, dtype=np.int64)
+    below = np.flatnonzero(_guarded_epoch_bound(starts - 1, m, dV, gamma, gap, F, delta) < min(dV, F))
+    return int(starts[below[0]]) if below.size else None
 
 
 def burn_in(m: int, gamma: float, delta: float) -> int | None:

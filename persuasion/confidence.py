@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 
 import numpy as np
 
@@ -88,7 +89,6 @@ def worst_case_advantage(h, mu_hat, eps, l1):
     >>> worst_case_advantage([1, -1], [Fraction(1, 2), Fraction(1, 2)], 0.25, 0.125)  # l1 budget: 1/16 moved
     Fraction(-1, 8)
     """
-    from fractions import Fraction
     h = [Fraction(x) for x in h]
     mu = [Fraction(x) for x in mu_hat]
     inf = float("inf")
