@@ -28,6 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 
+#: llama.cpp server fields that switch off its default repeat penalty, top-k and min-p (see ``extra_body``).
+LLAMA_CPP_PLAIN = {"repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0}
+
+
 class EndpointError(RuntimeError):
     """The endpoint answered with an error or not at all (the message has the URL and status)."""
 
@@ -57,6 +61,11 @@ class OpenAICompatibleReceiver:
         Requests in flight at once.
     top_logprobs : int
         Alternatives per token asked for by :meth:`choose` (servers cap it; the OpenAI API at 20).
+    extra_body : dict, optional
+        Server-specific fields sent with every request.  llama.cpp's server applies a repeat penalty
+        of 1.1, top-k 40 and min-p 0.05 unless told otherwise, even at temperature 0: pass
+        :data:`LLAMA_CPP_PLAIN` so its tokens come from the model's own distribution, as in process.
+        (The OpenAI API rejects unknown fields, so nothing is sent by default.)
     """
 
     base_url: str
@@ -69,6 +78,7 @@ class OpenAICompatibleReceiver:
     max_retries: int = 3
     concurrency: int = 4
     top_logprobs: int = 20
+    extra_body: dict | None = None
     _client: object = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -97,6 +107,8 @@ class OpenAICompatibleReceiver:
                       max_tokens=self.max_tokens, temperature=self.temperature)
         if self.seed is not None:
             kwargs["seed"] = self.seed
+        if self.extra_body:
+            kwargs["extra_body"] = dict(self.extra_body)
         kwargs.update(extra)
         url = self.base_url.rstrip("/") + "/v1/chat/completions"
         try:

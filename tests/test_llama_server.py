@@ -1,0 +1,108 @@
+"""A served Receiver that really runs: llama.cpp's OpenAI-compatible server on loopback.
+
+The test starts ``python -m llama_cpp.server`` (a real process, the command
+docs/llm_bridge.md gives) with SmolLM2-135M-Instruct, and checks that the
+OpenAI-compatible Receiver gets from it what the in-process llama.cpp
+engine computes from the same file: the same greedy text, the same
+per-token log-probabilities (both decode one token at a time after the
+prompt, so the arithmetic is the same), and the same Yes/No decisions.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+pytest.importorskip("llama_cpp")
+pytest.importorskip("llama_cpp.server.app")
+
+from llm_bridge.llama_engine import LlamaCppModel  # noqa: E402
+from llm_bridge.models import ModelConfig, SamplingConfig, smollm2_gguf  # noqa: E402
+from llm_bridge.openai_receiver import LLAMA_CPP_PLAIN, from_spec  # noqa: E402
+from llm_bridge.receiver import ChoiceReceiver  # noqa: E402
+
+PROMPTS = ["What is 2+2? Answer briefly.", "Name a colour of the sky.", "Write one word that rhymes with cat."]
+HEAD = "Problem: Tom has 3 apples and buys 4 more. How many apples does he have?\nA junior solver proposes: {}\n"
+TAILS = ["Submit the proposed answer? Reply with one word: Yes or No.",
+         "An advisor recommends declining it. Submit the proposed answer? Reply with one word: Yes or No."]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    path, port = smollm2_gguf(), _free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", path, "--host", "127.0.0.1", "--port", str(port),
+           "--n_threads", "2", "--n_ctx", "4096", "--logits_all", "true", "--model_alias", "smol",
+           "--verbose", "false"]
+    log = tmp_path_factory.mktemp("server") / "server.log"      # a file, not a pipe nobody drains
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/v1/models", timeout=2) as r:
+                if json.load(r)["data"]:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"llama_cpp.server did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.5)
+    local = LlamaCppModel(path, ModelConfig(path, engine="llama.cpp", n_threads=2))
+    yield from_spec(f"openai:{url}#smol", max_tokens=32, concurrency=2, extra_body=LLAMA_CPP_PLAIN), local
+    local.close()
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_served_generation_equals_the_in_process_engine(served):
+    remote, local = served
+    greedy = SamplingConfig(max_new_tokens=32)
+    assert remote.generate(PROMPTS, greedy) == local.generate(PROMPTS, greedy)
+
+
+def test_the_servers_default_repeat_penalty_changes_greedy_text(served):
+    """Why LLAMA_CPP_PLAIN exists: without it the server penalises repeats even at temperature 0."""
+    remote, local = served
+    greedy = SamplingConfig(max_new_tokens=32)
+    remote.extra_body = None
+    try:
+        penalised = remote.generate(PROMPTS, greedy)
+    finally:
+        remote.extra_body = LLAMA_CPP_PLAIN
+    assert penalised != local.generate(PROMPTS, greedy)
+
+
+def test_served_scored_generation_has_the_in_process_log_probabilities(served):
+    remote, local = served
+    greedy = SamplingConfig(max_new_tokens=32)
+    for r, g in zip(remote.generate_scored(PROMPTS, greedy), local.generate_scored(PROMPTS, greedy)):
+        assert r.text == g.text and r.n_tokens == g.n_tokens
+        assert r.logprob == pytest.approx(g.logprob, abs=1e-3)
+
+
+def test_served_decisions_match_the_in_process_decisions(served):
+    """The server evaluates each whole prompt in one batch, the in-process receiver the head once and
+    each tail on its cache: quantised kernels round the two a little differently, so the probabilities
+    agree to a few hundredths and the decision wherever it is not within that of 1/2."""
+    remote, local = served
+    mine = ChoiceReceiver(local)
+    for proposal in ("7", "12"):
+        head = HEAD.format(proposal)
+        here = mine.choose(head, TAILS, options=("No", "Yes"))
+        there = remote.choose(head, TAILS, options=("No", "Yes"))
+        for a, b in zip(here, there):
+            assert abs(a.probs["Yes"] - b.probs["Yes"]) < 0.05
+            if abs(a.probs["Yes"] - 0.5) > 0.05:
+                assert a.letter == b.letter
