@@ -7,8 +7,8 @@ Replays every decision logged by a review run (its ``generations.jsonl.gz``:
 the exact prompt text the transformers fp32 Receiver read, and its
 P(submit)) through the llama.cpp engine on the same GGUF file, with the
 prompt cache on (records of one problem share their head), and reports the
-agreement rate of the decisions, the largest and typical difference in
-P(submit), and every disagreement with both probabilities (how close each
+agreement rate of the decisions, the largest, typical and mean signed
+difference in P(submit) (all pairs are kept in the report), and every disagreement with both probabilities (how close each
 was to 1/2).  The prompt text is used as logged, so chat formatting is not
 part of the comparison; tokenisation and arithmetic are.  Interrupted, it
 starts again from the beginning (a few minutes for 2,300 decisions).
@@ -49,10 +49,15 @@ def summarise(rows: list[dict]) -> dict:
     same = sum(r["same"] for r in rows)
     ci = binomtest(same, len(rows)).proportion_ci(method="wilson")
     lo, hi = float(ci.low), float(ci.high)
+    signed = np.array([r["p_engine"] - r["p_logged"] for r in rows])
+    half = 1.96 * signed.std(ddof=1) / np.sqrt(len(rows)) if len(rows) > 1 else float("nan")
     worst = sorted((r for r in rows if not r["same"]), key=lambda r: -abs(r["p_engine"] - r["p_logged"]))
     return {"n": len(rows), "agree": same, "agreement": same / len(rows), "agreement_wilson95": [lo, hi],
             "max_abs_diff": float(diff.max()), "median_abs_diff": float(np.median(diff)),
             "p95_abs_diff": float(np.quantile(diff, 0.95)),
+            "mean_signed_diff": float(signed.mean()), "mean_signed_diff_95": [float(signed.mean() - half),
+                                                                              float(signed.mean() + half)],
+            "pairs": [[round(r["p_logged"], 6), round(r["p_engine"], 6)] for r in rows],
             "disagreements": [{**r, "logged_distance_from_half": abs(r["p_logged"] - 0.5),
                                "engine_distance_from_half": abs(r["p_engine"] - 0.5)} for r in worst]}
 

@@ -1,6 +1,6 @@
 """Run the proposal-review persuasion experiment (docs/llm_bridge.md) from a TOML config.
 
-    python -m experiments.llm_review experiments/configs/review_gsm_qwen05.toml [--out DIR]
+    python -m experiments.llm_review experiments/configs/review_gsm_qwen05.toml [--out DIR] [--engine llama.cpp]
 
 Writes ``OUT/generations.jsonl`` (every Receiver decision, as it goes; gzip it
 for the docs), the trained Advisor in ``OUT/advisor/``, its messages, and
@@ -24,6 +24,11 @@ class RunnerSettings:
     device: str = "cpu"
     dtype: str = "float32"
     kv_cache: str = "auto"
+    engine: str = "transformers"         # the Receiver's engine: "transformers" or "llama.cpp" (the Advisor is
+                                         # fine-tuned, so it runs on transformers)
+    n_threads: int | None = None         # llama.cpp threads (None: every core)
+    receiver_extra_body: dict | None = None  # server-specific request fields for an openai: Receiver, e.g.
+                                         # {repeat_penalty = 1.0, top_k = 0, min_p = 0.0} for llama.cpp's server
 
 
 def load_review_config(path, out=None):
@@ -41,18 +46,26 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="proposal-review persuasion experiment")
     ap.add_argument("config")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--engine", default=None, choices=["transformers", "llama.cpp"],
+                    help="the Receiver's engine, overriding the config's")
     args = ap.parse_args(argv)
     try:
         run_on, rcfg = load_review_config(args.config, args.out)
     except ConfigError as e:
         print(f"llm_review: error: {e}", file=sys.stderr)
         return 2
+    if args.engine:
+        from dataclasses import replace
+        run_on = replace(run_on, engine=args.engine)
     settings = {"device": run_on.device, "dtype": run_on.dtype, "kv_cache": run_on.kv_cache}
     if run_on.receiver.startswith("openai:"):   # a served Receiver: "openai:BASE_URL#MODEL", with log-probabilities
         from llm_bridge.openai_receiver import from_spec
-        receiver = from_spec(run_on.receiver)
+        receiver = from_spec(run_on.receiver, extra_body=run_on.receiver_extra_body)
+    elif run_on.engine == "llama.cpp":
+        receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine="llama.cpp", n_threads=run_on.n_threads,
+                                               device=run_on.device))
     else:
-        receiver = ChoiceReceiver(load_by_name(run_on.receiver, **settings))
+        receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine=run_on.engine, **settings))
     advisor = load_by_name(run_on.advisor, **settings)
     report = run(receiver, advisor, rcfg, receiver_name=run_on.receiver)
     g = report["game"]

@@ -235,9 +235,11 @@ def test_every_shipped_study_config_loads():
 
 def test_every_shipped_review_config_loads_strictly(tmp_path):
     from experiments.llm_review import load_review_config
+    from llm_bridge.models import ENGINES
     for path in sorted(Path("experiments/configs").glob("review_*.toml")):
         run_on, cfg = load_review_config(path)
         assert cfg.n_evaluation >= 1 and run_on.receiver
+        assert run_on.engine in ENGINES
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\nn_evalution = 10\n')
     with pytest.raises(ConfigError, match="unknown key 'n_evalution'"):

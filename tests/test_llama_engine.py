@@ -48,13 +48,15 @@ def test_prompt_text_and_tokens_match_transformers(smol, smol_hf):
 
 def test_quantised_logits_track_the_dequantised_model(smol, smol_hf):
     """Same weights (Q4_1 in llama.cpp, dequantised fp32 in transformers): the same top token, and
-    next-token log-probabilities of the likely tokens within a few hundredths of a nat."""
+    next-token log-probabilities of the likely tokens within a quarter of a nat (llama.cpp rounds the
+    activations to 8 bits for its quantised products: measured up to 0.17 on these prompts; the exact
+    check of the decode path is the float32 round trip below)."""
     for p in PROMPTS:
         text = smol.format(p)
         a, b = _log_softmax(smol.next_logits(text)), _log_softmax(smol_hf.next_logits(text))
         assert int(np.argmax(a)) == int(np.argmax(b))
         likely = np.argsort(-b)[:5]
-        assert np.max(np.abs(a[likely] - b[likely])) < 0.15
+        assert np.max(np.abs(a[likely] - b[likely])) < 0.25
 
 
 def test_prompt_cache_reuses_the_head_and_gives_the_uncached_logits(smol):
@@ -211,3 +213,33 @@ def test_a_real_model_survives_the_round_trip(smol_hf, smol, tmp_path):
     assert lm.generate(PROMPTS[:1], SamplingConfig(max_new_tokens=16)) == \
         smol_hf.generate(PROMPTS[:1], SamplingConfig(max_new_tokens=16))
     lm.close()
+
+
+def test_the_review_game_runs_on_the_llama_cpp_receiver(smol, tmp_path):
+    """A whole (small) review run with SmolLM2 on llama.cpp as the Receiver: every logged decision is the
+    one an uncached evaluation of its logged prompt gives (the prompt cache changes nothing but time)."""
+    import json
+
+    from llm_bridge.review_experiment import ReviewConfig, run
+    from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+    tok = char_tokenizer()
+    advisor = LanguageModel(tok, tiny_gpt2(tok, seed=2), ModelConfig("tiny-2"))
+    cfg = ReviewConfig(out=str(tmp_path), n_estimation=4, n_evaluation=3, bootstrap=20, signals_per_problem=1,
+                       advisor_epochs=1, probe_posteriors=(0.5,))
+    rec = ChoiceReceiver(smol)
+    rep = run(rec, advisor, cfg, receiver_name="smollm2@llama.cpp")
+    assert rep["conditions"]
+    logged = [json.loads(line) for line in (tmp_path / "generations.jsonl").read_text().splitlines()]
+    assert len(logged) > 20
+    yes, no = smol.encode("Yes")[0], smol.encode("No")[0]
+    for r in logged[::4]:
+        z = smol.next_logits(r["prompt"], reuse_cache=False)[[yes, no]].astype(float)
+        assert abs(r["p_submit"] - 1 / (1 + np.exp(z[1] - z[0]))) < 0.03
+    # the agreement study replays such a log: against itself it must agree wherever P is not at 1/2
+    from experiments.engine_agreement import replay, summarise
+    rows = replay(smol, logged, progress=False)
+    rep = summarise(rows)
+    assert rep["n"] == len(logged) and rep["max_abs_diff"] < 0.03
+    assert all(d["logged_distance_from_half"] < 0.03 for d in rep["disagreements"])
+    assert rep["agreement_wilson95"][0] <= rep["agreement"] <= rep["agreement_wilson95"][1]
+    assert len(rep["pairs"]) == len(logged)
