@@ -5,8 +5,9 @@
 ``log_likelihood``, ``format``, ``encode``, ``next_logits``,
 ``continuation_logits``), running the GGUF file as it is, quantised, through
 ``llama-cpp-python`` (the ``llama`` extra; it builds from source).  On two
-cores that decodes several times faster than transformers running the same
-file dequantised to fp32 (``benchmarks/bench_llm.py``, docs/performance.md).
+cores that decodes 5.5x faster than transformers running the same file
+dequantised to fp32, prefills 1.5x faster, in a third of the memory
+(``benchmarks/bench_engines.py``, docs/performance.md).
 Fine-tuning stays on transformers; :mod:`llm_bridge.gguf_export` writes a
 fine-tuned model back to GGUF for this engine.
 
@@ -21,8 +22,9 @@ How it runs
   object is used to load the model and tokenise; its ``scores`` buffer is
   not: with ``logits_all=False`` (the only setting that does not keep a
   ``n_ctx x vocabulary`` array) llama-cpp-python 0.3.x never writes it, so
-  code reading it reads stale or uninitialised memory.  That is why one
-  earlier trial disagreed with the logged decisions on 11 of 56 prompts.
+  code reading it reads stale or uninitialised memory: the likely cause of
+  an earlier trial that disagreed with the logged decisions on 11 of 56
+  prompts (read this way, 96.5% of 2,300 agree, docs/llm_results.md).
 * **Prompt cache.**  The key/value cache keeps the tokens of the last
   evaluation; a new sequence reuses its longest common prefix and evaluates
   only the rest (``stats`` counts both).  The review game's prompts share a
@@ -64,8 +66,8 @@ def default_threads() -> int:
 
 @contextlib.contextmanager
 def _quiet_fds():
-    """Send stdout and stderr (the file descriptors and Python's streams) to /dev/null for the block: a
-    context longer than the trained one draws a warning from llama.cpp even with ``verbose=False``."""
+    """Send stdout and stderr (the file descriptors and Python's streams) to /dev/null for the block:
+    llama.cpp writes some warnings even with ``verbose=False`` (a context longer than the trained one)."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = [os.dup(1), os.dup(2)]
