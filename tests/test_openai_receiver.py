@@ -142,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
             tok = lm.tokenizer
             prompt = req["messages"][-1]["content"]
             p_ids = tok(lm._format(prompt), add_special_tokens=False)["input_ids"]
-            if req.get("top_logprobs"):
+            if req.get("max_tokens") == 1:          # one token: its top alternatives (a decision)
                 with torch.no_grad():
                     lp = torch.log_softmax(lm.model(torch.tensor([p_ids])).logits[0, -1].float(), dim=-1)
                 top = torch.topk(lp, req["top_logprobs"])
@@ -158,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
                     lp = torch.log_softmax(lm.model(ids).logits[0, :-1].float(), dim=-1)
                 content = [{"token": tok.decode([c]), "logprob": float(lp[len(p_ids) - 1 + k, c]), "bytes": None,
                             "top_logprobs": []} for k, c in enumerate(c_ids)]
+                if req.get("top_logprobs"):           # the chosen token is its own best alternative (greedy)
+                    for entry in content:
+                        entry["top_logprobs"] = [{k: entry[k] for k in ("token", "logprob", "bytes")}]
         choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text},
                   "logprobs": None if srv.omit or not req.get("logprobs") else {"content": content}}
         self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": req["model"],
