@@ -9,12 +9,7 @@ prompt, so the arithmetic is the same), and the same Yes/No decisions.
 """
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -26,44 +21,25 @@ from llm_bridge.models import ModelConfig, SamplingConfig, smollm2_gguf  # noqa:
 from llm_bridge.openai_receiver import LLAMA_CPP_PLAIN, from_spec  # noqa: E402
 from llm_bridge.receiver import ChoiceReceiver  # noqa: E402
 
+from ._loopback import free_port, server_process  # noqa: E402
+
 PROMPTS = ["What is 2+2? Answer briefly.", "Name a colour of the sky.", "Write one word that rhymes with cat."]
 HEAD = "Problem: Tom has 3 apples and buys 4 more. How many apples does he have?\nA junior solver proposes: {}\n"
 TAILS = ["Submit the proposed answer? Reply with one word: Yes or No.",
          "An advisor recommends declining it. Submit the proposed answer? Reply with one word: Yes or No."]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    path, port = smollm2_gguf(), _free_port()
+    path, port = smollm2_gguf(), free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", path, "--host", "127.0.0.1", "--port", str(port),
            "--n_threads", "2", "--n_ctx", "4096", "--logits_all", "true", "--model_alias", "smol",
            "--verbose", "false"]
-    log = tmp_path_factory.mktemp("server") / "server.log"      # a file, not a pipe nobody drains
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/v1/models", timeout=2) as r:
-                if json.load(r)["data"]:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"llama_cpp.server did not start: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.5)
-    local = LlamaCppModel(path, ModelConfig(path, engine="llama.cpp", n_threads=2))
-    yield from_spec(f"openai:{url}#smol", max_tokens=32, concurrency=2, extra_body=LLAMA_CPP_PLAIN), local
-    local.close()
-    proc.terminate()
-    proc.wait(timeout=30)
+    with server_process(cmd, url + "/v1/models", tmp_path_factory.mktemp("server") / "server.log"):
+        local = LlamaCppModel(path, ModelConfig(path, engine="llama.cpp", n_threads=2))
+        yield from_spec(f"openai:{url}#smol", max_tokens=32, concurrency=2, extra_body=LLAMA_CPP_PLAIN), local
+        local.close()
 
 
 def test_served_generation_equals_the_in_process_engine(served):

@@ -19,11 +19,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import os
 import random
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -37,11 +33,7 @@ from llm_bridge.receiver import ChoiceReceiver
 from llm_bridge.tiny import char_tokenizer, tiny_gpt2
 from llm_bridge.training import SFTConfig, sft
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ._loopback import free_port, server_process
 
 
 @pytest.fixture(scope="module")
@@ -58,29 +50,12 @@ def server(tmp_path_factory):
     # the `transformers` console script, run through this interpreter (independent of PATH)
     cli = ["-c", "import sys; from transformers.cli.transformers import main; sys.argv[0] = 'transformers'; "
                  "sys.exit(main())"]
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path_factory.mktemp("hf"))}
-    proc = subprocess.Popen([sys.executable, *cli, "serve", str(folder), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("transformers serve exited early")
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("transformers serve did not come up in 120 s")
-    yield url, str(folder), lm, words
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = [sys.executable, *cli, "serve", str(folder), "--host", "127.0.0.1", "--port", str(port)]
+    with server_process(cmd, url + "/health", tmp_path_factory.mktemp("serve") / "serve.log", env=env):
+        yield url, str(folder), lm, words
 
 
 def test_receiver_matches_local_greedy_generation(server):
@@ -94,7 +69,7 @@ def test_receiver_matches_local_greedy_generation(server):
 
 
 def test_unreachable_endpoint_is_a_clear_error():
-    rx = OpenAICompatibleReceiver(f"http://127.0.0.1:{_free_port()}", "none", timeout=2)
+    rx = OpenAICompatibleReceiver(f"http://127.0.0.1:{free_port()}", "none", timeout=2)
     with pytest.raises(EndpointError, match="127.0.0.1"):
         rx.complete("hello")
 
