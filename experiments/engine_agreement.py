@@ -24,21 +24,23 @@ from pathlib import Path
 
 
 def replay(lm, records: list[dict], progress: bool = True) -> list[dict]:
-    """P(submit) under ``lm`` for each logged record (Yes = submit, No = decline, as the review game asks)."""
-    import numpy as np
+    """P(submit) under ``lm`` for each logged record, and whether it makes the logged choice, decided by
+    the review game's own rule (:class:`~llm_bridge.receiver.ChoiceReceiver`, options in the game's order)."""
+    from llm_bridge.receiver import ChoiceReceiver
     from llm_bridge.review_game import letters
     words = letters(None, 0)
-    yes, no = lm.encode(words["submit"])[0], lm.encode(words["decline"])[0]
+    options = tuple(sorted(words.values()))
+    receiver = ChoiceReceiver(lm)
+    opt_ids = receiver._option_ids(options)
     items = records
     if progress:
         from tqdm.auto import tqdm
         items = tqdm(records, desc="replay", unit="decision")
     out = []
     for r in items:
-        z = np.asarray(lm.next_logits(r["prompt"]), dtype=np.float64)[[yes, no]]
-        p = float(1 / (1 + np.exp(z[1] - z[0])))
-        out.append({"key": r["key"], "p_logged": float(r["p_submit"]), "p_engine": p,
-                    "same": (p >= 0.5) == (r["action"] == "submit")})
+        choice = receiver._decide(r["prompt"], lm.next_logits(r["prompt"]), opt_ids, options)
+        out.append({"key": r["key"], "p_logged": float(r["p_submit"]), "p_engine": choice.probs[words["submit"]],
+                    "same": choice.letter == r["output"]})
     return out
 
 
