@@ -1,22 +1,32 @@
-"""Decode speed and memory of ``LanguageModel`` on Qwen2.5-shaped models with random weights.
+"""Decode speed and memory of ``LanguageModel`` on Qwen2.5-shaped models with random weights, by decode path.
 
     python -m benchmarks.bench_generation --device cpu --shapes tiny                 # seconds (a test runs it)
-    python -m benchmarks.bench_generation --device cuda --shapes qwen05 qwen15 --dtype bfloat16 \\
-        --batches 1 32 256 --json results/bench_generation_gpu.json                  # one call on a lent GPU
+    python -m benchmarks.bench_generation --device cuda --shapes qwen05 --dtype bfloat16 \
+        --batches 1 64 256 --json results/bench_generation_gpu.json                  # one call on a lent GPU
 
 The models are built from their configurations (``Qwen2Config`` then ``Qwen2ForCausalLM``), so nothing
 but this source has to reach the machine; a character tokenizer writes the prompts (random text of
-``--prompt-tokens`` characters; generated ids beyond its alphabet decode to nothing, which costs the
-model nothing).  For each shape, batch, KV cache and scored/unscored call it times generation of exactly
-1 and exactly ``--new-tokens`` tokens (end tokens suppressed until then; the fastest of ``--repeats``
-calls each) and reports
+``--prompt-tokens`` characters).  The decode paths (``--paths``):
+
+* ``generate-dynamic`` / ``generate-static``: transformers' ``generate`` with a dynamic or static key/value
+  cache (with the static one, transformers compiles the forward on CUDA itself);
+* ``static`` / ``compiled``: our own loop (``llm_bridge.static_decoder``), eager or through
+  ``torch.compile``; on CUDA each is replayed from one CUDA graph per shape.
+
+For each shape, path, batch and scored/unscored call it times generation of exactly 1 and exactly
+``--new-tokens`` tokens (end tokens suppressed until then; the fastest of ``--repeats`` calls each, after
+one warm-up call of the full length, which compiles and captures) and reports
 
 * ms per decode step, ``(t_N - t_1) / (N - 1)`` (prefill excluded), and tokens/s over the batch;
-* peak memory above the loaded model (CUDA: ``max_memory_allocated``; CPU: resident set, sampled);
+* peak memory above the loaded model (CUDA: ``max_memory_allocated``, what the path keeps between calls
+  included; CPU: resident set above the call's start, sampled);
+* ``same_ids``: the fraction of prompts whose generated token ids equal those of the first path in
+  ``--paths`` at the same shape and batch (random weights make near-ties; in bf16 a path that rounds
+  differently can flip one);
 * the floors of a decode step on the card: weight bytes / bandwidth, key/value bytes / bandwidth, and
   FLOPs / peak (``--bandwidth-gbs``, ``--peak-tflops``; known cards are filled in, a CPU has none).
 
-Nothing is asserted; the compiled decode path of the GPU issue is not built yet and has no column.
+The JSON is rewritten after every row, so a run cut short keeps what it measured.  Nothing is asserted.
 """
 from __future__ import annotations
 
@@ -41,18 +51,31 @@ SHAPES = {
 CARDS = {"H100": (3350.0, 989.0), "H200": (4800.0, 989.0), "A100": (2039.0, 312.0)}
 
 
-def build(shape: str, dtype: str, device: str, batch_size: int, kv_cache: str):
+#: Decode paths: (ModelConfig.decode, kv_cache).
+PATHS = {"generate-dynamic": ("generate", "dynamic"), "generate-static": ("generate", "static"),
+         "static": ("static", "auto"), "compiled": ("compiled", "auto")}
+
+
+def build_model(shape: str, dtype: str, device: str):
+    """A ``Qwen2ForCausalLM`` of ``shape`` with random weights (seed 0), built on ``device``, and its tokenizer."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
-    from llm_bridge.models import LanguageModel, ModelConfig
     from llm_bridge.tiny import char_tokenizer
     torch.manual_seed(0)
     tok = char_tokenizer()
     cfg = Qwen2Config(**SHAPES[shape], max_position_embeddings=4096, bos_token_id=tok.eos_token_id,
                       eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    model = Qwen2ForCausalLM(cfg).to(getattr(torch, dtype))
-    return LanguageModel(tok, model, ModelConfig(shape, device=device, dtype=dtype, batch_size=batch_size,
-                                                 kv_cache=kv_cache, chat_template=False))
+    with torch.device(device):
+        model = Qwen2ForCausalLM(cfg).to(getattr(torch, dtype))
+    return tok, model
+
+
+def wrap(tok, model, shape: str, dtype: str, device: str, path: str):
+    """``LanguageModel`` over ``model`` for decode ``path``."""
+    from llm_bridge.models import LanguageModel, ModelConfig
+    decode, kv = PATHS[path]
+    return LanguageModel(tok, model, ModelConfig(shape, device=device, dtype=dtype, kv_cache=kv, decode=decode,
+                                                 chat_template=False))
 
 
 class _PeakRSS:
@@ -82,25 +105,26 @@ class _PeakRSS:
         self.peak = max(self.peak, self._rss())
 
 
-def _timed(lm, prompts, tokens: int, scored: bool, device: str) -> tuple[float, int]:
-    """Seconds for one call generating exactly ``tokens`` tokens, and peak bytes above the start."""
+def _timed(lm, prompts, tokens: int, scored: bool, device: str, base: int = 0) -> tuple[float, int, list]:
+    """Seconds for one call generating exactly ``tokens`` tokens, peak bytes (CUDA: above ``base``; CPU:
+    above the call's start), and the generations."""
     import torch
     from llm_bridge.models import SamplingConfig
     sampling = SamplingConfig(max_new_tokens=tokens, min_new_tokens=tokens)
-    call = lm.generate_scored if scored else lm.generate
+    def call(texts, sampling):          # Generation objects either way (their token ids are compared)
+        return lm._generate(texts, sampling, progress=False, scored=scored)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-        start_mem = torch.cuda.memory_allocated()
         t = time.perf_counter()
-        call(prompts, sampling)
+        out = call(prompts, sampling)
         torch.cuda.synchronize()
-        return time.perf_counter() - t, torch.cuda.max_memory_allocated() - start_mem
+        return time.perf_counter() - t, torch.cuda.max_memory_allocated() - base, out
     with _PeakRSS() as peak:
         t = time.perf_counter()
-        call(prompts, sampling)
+        out = call(prompts, sampling)
         seconds = time.perf_counter() - t
-    return seconds, peak.peak - peak.base
+    return seconds, peak.peak - peak.base, out
 
 
 def floors(shape: str, dtype: str, batch: int, context: int, card: tuple[float, float] | None) -> dict:
@@ -121,10 +145,48 @@ def floors(shape: str, dtype: str, batch: int, context: int, card: tuple[float, 
     return out
 
 
+def _write(report: dict, path: str | None) -> None:
+    if path:
+        with open(path, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+def _measure(lm, shape, path, batch, prompts, reference, card, report, args) -> None:
+    """Rows for one shape, path and batch: plain and scored."""
+    import torch
+    device = args.device
+    lm.config.batch_size = batch
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+    base = torch.cuda.memory_allocated() if device.startswith("cuda") else 0
+    started = time.perf_counter()
+    warm = _timed(lm, prompts, args.new_tokens, False, device, base)              # compiles, captures
+    ids = [g.token_ids for g in warm[2]]
+    reference.setdefault(batch, ids)
+    same = sum(a == b for a, b in zip(ids, reference[batch])) / batch
+    for scored in (False, True):
+        t1 = min(_timed(lm, prompts, 1, scored, device, base)[0] for _ in range(args.repeats))
+        runs = [_timed(lm, prompts, args.new_tokens, scored, device, base) for _ in range(args.repeats)]
+        tn, peak = min(r[0] for r in runs), max(r[1] for r in runs)
+        step = (tn - t1) / (args.new_tokens - 1)
+        row = {"shape": shape, "path": path, "batch": batch, "scored": scored,
+               "ms_per_step": step * 1e3, "tokens_per_s": batch / step if step > 0 else float("inf"),
+               "peak_mib": peak / 2**20, "same_ids": same, "reference": args.paths[0],
+               "first_call_s": warm[0], "setting_s": time.perf_counter() - started,
+               "floors": floors(shape, args.dtype, batch, args.prompt_tokens + args.new_tokens, card)}
+        report["rows"].append(row)
+        print(f"{shape:>7} {path:>16} batch {batch:>4} {'scored' if scored else 'plain':>7}: "
+              f"{row['ms_per_step']:8.2f} ms/step {row['tokens_per_s']:10.1f} tok/s "
+              f"peak +{row['peak_mib']:8.1f} MiB  same ids {same:.2f}  first call {warm[0]:.1f} s", flush=True)
+        _write(report, args.json)
+
+
 def run(args) -> dict:
     import random
 
     import torch
+    import transformers
     device = args.device
     card = None
     if args.bandwidth_gbs and args.peak_tflops:
@@ -132,35 +194,32 @@ def run(args) -> dict:
     elif device.startswith("cuda"):
         name = torch.cuda.get_device_name(0)
         card = next((v for k, v in CARDS.items() if k in name), None)
-    rng = random.Random(0)
-    letters = "abcdefghijklmnopqrstuvwxyz "
-    rows = []
-    for shape in args.shapes:
-        for kv in args.kv:
-            for batch in args.batches:
-                lm = build(shape, args.dtype, device, batch, kv)
-                prompts = ["".join(rng.choice(letters) for _ in range(args.prompt_tokens)) for _ in range(batch)]
-                _timed(lm, prompts, 2, False, device)                       # warm-up (and compilation, if any)
-                for scored in (False, True):
-                    t1 = min(_timed(lm, prompts, 1, scored, device)[0] for _ in range(args.repeats))
-                    runs = [_timed(lm, prompts, args.new_tokens, scored, device) for _ in range(args.repeats)]
-                    tn, peak = min(r[0] for r in runs), max(r[1] for r in runs)
-                    step = (tn - t1) / (args.new_tokens - 1)
-                    row = {"shape": shape, "kv": kv, "batch": batch, "scored": scored, "ms_per_step": step * 1e3,
-                           "tokens_per_s": batch / step if step > 0 else float("inf"), "peak_mib": peak / 2**20,
-                           "floors": floors(shape, args.dtype, batch, args.prompt_tokens + args.new_tokens, card)}
-                    rows.append(row)
-                    print(f"{shape:>7} {kv:>8} batch {batch:>4} {'scored' if scored else 'plain':>7}: "
-                          f"{row['ms_per_step']:8.2f} ms/step {row['tokens_per_s']:10.1f} tok/s "
-                          f"peak +{row['peak_mib']:8.1f} MiB", flush=True)
-                del lm
-                if device.startswith("cuda"):
-                    torch.cuda.empty_cache()
-    import transformers
     versions = {"python": platform.python_version(), "torch": torch.__version__,
                 "transformers": transformers.__version__, "device": device,
                 "card": torch.cuda.get_device_name(0) if device.startswith("cuda") else f"cpu x {torch.get_num_threads()} threads"}
-    return {"settings": vars(args), "versions": versions, "card_floors": card, "rows": rows}
+    report = {"settings": vars(args), "versions": versions, "card_floors": card, "rows": []}
+    rng = random.Random(0)
+    letters = "abcdefghijklmnopqrstuvwxyz "
+    prompts = ["".join(rng.choice(letters) for _ in range(args.prompt_tokens)) for _ in range(max(args.batches))]
+    for shape in args.shapes:
+        tok, model = build_model(shape, args.dtype, device)
+        reference: dict[int, list] = {}
+        for path in args.paths:
+            lm = wrap(tok, model, shape, args.dtype, device, path)
+            for batch in args.batches:
+                try:
+                    _measure(lm, shape, path, batch, prompts[:batch], reference, card, report, args)
+                except Exception as exc:                  # a path that fails on this machine is a result too
+                    report["rows"].append({"shape": shape, "path": path, "batch": batch,
+                                           "error": f"{type(exc).__name__}: {exc}"[:2000]})
+                    print(f"{shape:>7} {path:>16} batch {batch:>4}: FAILED {type(exc).__name__}: {exc}"[:400],
+                          flush=True)
+                    _write(report, args.json)
+            del lm
+        del model
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+    return report
 
 
 def main(argv=None) -> int:
@@ -169,7 +228,8 @@ def main(argv=None) -> int:
     p.add_argument("--shapes", nargs="+", default=["tiny"], choices=sorted(SHAPES))
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     p.add_argument("--batches", nargs="+", type=int, default=[1, 8])
-    p.add_argument("--kv", nargs="+", default=["dynamic", "static"], choices=["dynamic", "static"])
+    p.add_argument("--paths", nargs="+", default=["generate-dynamic", "generate-static", "static", "compiled"],
+                   choices=list(PATHS), help="decode paths (the first is the reference for same_ids)")
     p.add_argument("--prompt-tokens", type=int, default=64, help="characters (= tokens) per prompt")
     p.add_argument("--new-tokens", type=int, default=32, help="tokens generated per prompt (at least 2)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per setting (the fastest counts)")
@@ -179,10 +239,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.new_tokens < 2:
         p.error(f"--new-tokens must be at least 2 (a step time needs two lengths); got {args.new_tokens}")
-    report = run(args)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1)
+    run(args)
     return 0
 
 

@@ -45,6 +45,8 @@ class ModelConfig:
     engine: str = "transformers"      # "transformers" or "llama.cpp" (GGUF files only; llm_bridge.llama_engine)
     n_ctx: int = 4096                 # llama.cpp: context length in tokens (prompt plus generation)
     n_threads: int | None = None      # llama.cpp: CPU threads (None: every core this process may use)
+    decode: str = "generate"          # "generate" (transformers' generate), "static" or "compiled": our own loop over
+                                      # a preallocated cache, one CUDA graph per shape on CUDA (llm_bridge.static_decoder)
 
 
 @dataclass
@@ -199,6 +201,7 @@ class Generation:
     text: str                  # decoded without the prompt and without special tokens
     logprob: float             # sum of the generated tokens' log-probabilities (end token excluded)
     n_tokens: int              # generated tokens before the end token
+    token_ids: tuple = ()      # those tokens' ids, where the engine reports them (for exact comparisons)
 
     @property
     def mean_logprob(self) -> float:
@@ -263,6 +266,9 @@ class LanguageModel:
             raise ValueError(f"ModelConfig: kv_cache must be auto, static or dynamic; got {config.kv_cache!r}")
         if not isinstance(config.batch_size, int) or isinstance(config.batch_size, bool) or config.batch_size < 1:
             raise ValueError(f"ModelConfig: batch_size must be a positive integer; got {config.batch_size!r}")
+        from .static_decoder import DECODE_MODES
+        if config.decode not in DECODE_MODES:
+            raise ValueError(f"ModelConfig: decode must be one of {DECODE_MODES}; got {config.decode!r}")
         if config.engine != "transformers":
             raise ValueError(f"LanguageModel runs the transformers engine; got engine={config.engine!r} "
                              f"(use load_by_name or llm_bridge.llama_engine.LlamaCppModel)")
@@ -280,6 +286,10 @@ class LanguageModel:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.convert_ids_to_tokens(self.pad_id)
         self.tokenizer.padding_side = "left"
+        self._decoder = None
+        if config.decode != "generate":
+            from .static_decoder import StaticDecoder
+            self._decoder = StaticDecoder(self.model, config.decode, self.pad_id, self.end_ids)
 
     @property
     def end_token_id(self) -> int:
@@ -352,6 +362,8 @@ class LanguageModel:
                                                   add_generation_prompt=True)
 
     def _static_cache(self) -> bool:
+        if self._decoder is not None:
+            return True
         if self.config.kv_cache == "auto":
             return str(self.config.device).startswith("cuda")
         return self.config.kv_cache == "static"
@@ -404,30 +416,40 @@ class LanguageModel:
                                  add_special_tokens=False).to(self.config.device)
             # the seed depends on the batch's first prompt index, not on its place in the sorted order
             torch.manual_seed(sampling.seed + min(idx))
-            kwargs = self._generate_kwargs(sampling, static)
-            recorder = _ChosenTokenLogprobs(self.model) if scored else None
-            if recorder is not None:
-                kwargs["stopping_criteria"] = [recorder.criterion()]
-            try:
-                with torch.no_grad():
-                    res = self.model.generate(**enc, **kwargs)
-            finally:
-                if recorder is not None:
-                    recorder.close()
-            new = res.sequences[:, enc["input_ids"].shape[1]:]
+            if self._decoder is not None:
+                gen = torch.Generator(device=self.config.device).manual_seed(sampling.seed + min(idx))
+                new, tok_lp = self._decoder.generate(enc["input_ids"], enc["attention_mask"], sampling, gen)
+            else:
+                new, tok_lp = self._generate_with_transformers(enc, sampling, static, scored)
             ended = torch.isin(new, torch.tensor(self.end_ids, device=new.device))
             # a token counts while no end token has appeared at or before it
             alive = (ended.cumsum(dim=1) == 0)
             if scored:
-                tok_lp = recorder.stacked(new.shape[1])                       # (batch, steps)
                 sums = (tok_lp * alive).sum(dim=1).tolist()
             else:
                 sums = [0.0] * len(idx)
             counts = alive.sum(dim=1).tolist()
             decoded = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+            ids = new.tolist()
             for r, i in enumerate(idx):
-                out[i] = Generation(decoded[r], float(sums[r]), int(counts[r]))
+                out[i] = Generation(decoded[r], float(sums[r]), int(counts[r]), tuple(ids[r][:counts[r]]))
         return out
+
+    def _generate_with_transformers(self, enc, sampling, static: bool, scored: bool):
+        """``model.generate`` on one tokenised batch: the new ids and, when scored, their log-probabilities."""
+        import torch
+        kwargs = self._generate_kwargs(sampling, static)
+        recorder = _ChosenTokenLogprobs(self.model) if scored else None
+        if recorder is not None:
+            kwargs["stopping_criteria"] = [recorder.criterion()]
+        try:
+            with torch.no_grad():
+                res = self.model.generate(**enc, **kwargs)
+        finally:
+            if recorder is not None:
+                recorder.close()
+        new = res.sequences[:, enc["input_ids"].shape[1]:]
+        return new, (recorder.stacked(new.shape[1]) if scored else None)
 
     def log_likelihood(self, prompts: list[str], continuations: list[str], progress: bool = False,
                        reduce: str = "mean") -> list[float]:

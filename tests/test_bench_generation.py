@@ -11,15 +11,19 @@ from benchmarks import bench_generation
 
 def test_cpu_tiny_run_reports_each_setting(tmp_path):
     out = tmp_path / "bench.json"
-    assert bench_generation.main(["--device", "cpu", "--shapes", "tiny", "--batches", "1", "2", "--kv", "dynamic",
-                                  "static", "--new-tokens", "4", "--prompt-tokens", "8", "--repeats", "1",
+    paths = ["generate-dynamic", "generate-static", "static", "compiled"]
+    assert bench_generation.main(["--device", "cpu", "--shapes", "tiny", "--batches", "1", "2", "--paths", *paths,
+                                  "--new-tokens", "4", "--prompt-tokens", "8", "--repeats", "1",
                                   "--bandwidth-gbs", "100", "--peak-tflops", "1", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     rows = report["rows"]
-    assert {(r["kv"], r["batch"], r["scored"]) for r in rows} == {(k, b, s) for k in ("dynamic", "static")
-                                                                  for b in (1, 2) for s in (False, True)}
+    assert not [r for r in rows if "error" in r]
+    assert {(r["path"], r["batch"], r["scored"]) for r in rows} == {(p, b, s) for p in paths
+                                                                    for b in (1, 2) for s in (False, True)}
     for r in rows:
         assert math.isfinite(r["ms_per_step"]) and r["peak_mib"] >= 0
+        # every path decodes greedily from the same fp32 model: the same ids as the first path
+        assert r["same_ids"] == 1.0 and r["reference"] == "generate-dynamic"
         f = r["floors"]
         assert f["weight_bytes"] == 4 * f["params"] and f["weights_ms"] > 0 and f["flops_ms"] > 0
     assert report["versions"]["device"] == "cpu"

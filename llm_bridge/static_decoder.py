@@ -1,0 +1,318 @@
+"""Decoding in our own loop over a preallocated key/value cache: eager, or compiled, and on CUDA replayed
+from one CUDA graph per shape.
+
+``LanguageModel`` uses this when ``ModelConfig.decode`` is ``"static"`` or ``"compiled"`` (the default,
+``"generate"``, calls transformers' ``generate``).  Why a loop of our own: on a GPU a decode step of a
+small model is bound by host-side overhead, not by the card (DESIGN.md section 9: 3.65 ms per step at
+batch 1 for a 0.5B model whose weights stream in 0.23 ms).  ``generate`` runs its logits processors,
+stopping criteria and input preparation in Python at every step, outside any graph.  Here one decode
+step -- the forward pass, the choice of the next token, its log-probability, the end-of-turn bookkeeping
+-- reads and writes only tensors allocated once per shape, so the whole step can be captured once into a
+CUDA graph and replayed with one call per token.  ``"compiled"`` also passes the step through
+``torch.compile`` (inductor), which fuses its element-wise work into fewer kernels.
+
+The forward pass is written here for the Llama-family decoders the bridge runs (``qwen2``: Qwen2.5;
+``llama``: SmolLM2), from the model's own modules (its norms, projections, MLPs and rotary embedding),
+so it does not depend on transformers' cache and mask interfaces, which changed within 5.x.  It agrees
+with transformers' own forward to float rounding, and greedy decoding gives the same tokens as
+``generate`` with the same logits processors (repetition penalty, minimum length, temperature, top-k,
+top-p; tests check on CPU, and on a GPU where one is lent).  Sampling draws the same distributions as
+``generate`` through the Gumbel-max rule with noise from a seeded generator, so sampled texts are not
+the same draws as ``generate``'s.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+#: Values of ``ModelConfig.decode``.
+DECODE_MODES = ("generate", "static", "compiled")
+#: ``config.model_type`` of the models this loop can run.
+ARCHITECTURES = ("qwen2", "llama")
+#: Steps run before a CUDA graph is captured (allocation, compilation); their cache slots are spare ones.
+_WARMUP_STEPS = 2
+#: Host checks for "every row has ended" happen once per this many steps (each check waits for the GPU).
+_CHECK_EVERY = 8
+
+
+def unsupported_reason(model) -> str | None:
+    """Why ``model`` cannot be decoded here, or None if it can."""
+    cfg = model.config
+    kind = getattr(cfg, "model_type", None)
+    if kind not in ARCHITECTURES:
+        return f"model_type {kind!r} is not one of {ARCHITECTURES}"
+    base = model.base_model
+    for name in ("layers", "norm", "rotary_emb"):
+        if not hasattr(base, name):
+            return f"the model has no base_model.{name}"
+    if any(t != "full_attention" for t in (getattr(cfg, "layer_types", None) or [])):
+        return "sliding-window attention layers are not supported"
+    attn = base.layers[0].self_attn
+    for name in ("q_proj", "k_proj", "v_proj", "o_proj", "head_dim", "scaling"):
+        if not hasattr(attn, name):
+            return f"its attention has no {name}"
+    if hasattr(attn, "q_norm"):
+        return "per-head query/key norms are not supported"
+    return None
+
+
+def _rotate_half(x):
+    import torch
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """How the next token is chosen (the logits processors ``generate`` would apply, in its order)."""
+
+    sample: bool
+    temperature: float
+    top_k: int            # 0: off
+    top_p: float          # 1.0: off
+    penalty: float        # repetition penalty; 1.0: off
+    min_new: int          # end tokens forbidden while fewer tokens have been generated
+
+
+class _State:
+    """Every tensor one decode step reads or writes, allocated once per shape and then changed in place
+    (a captured CUDA graph keeps their addresses)."""
+
+    def __init__(self, model, batch: int, prompt: int, new: int, rules: _Rules, device, vocab: int):
+        import torch
+        cfg = model.config
+        attn = model.base_model.layers[0].self_attn
+        self.length = prompt + new + _WARMUP_STEPS       # cache slots; the spare ones take warm-up writes
+        self.rules = rules
+        dtype = next(model.parameters()).dtype
+        kv_heads = attn.k_proj.out_features // attn.head_dim
+        shape = (batch, kv_heads, self.length, attn.head_dim)
+        n_layers = cfg.num_hidden_layers
+        self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layers)]
+        self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layers)]
+        self.key_valid = torch.ones((batch, self.length), dtype=torch.bool, device=device)
+        self.slots = torch.arange(self.length, device=device)
+        self.cache_index = torch.zeros((), dtype=torch.long, device=device)
+        self.positions = torch.zeros(batch, dtype=torch.long, device=device)
+        self.token = torch.zeros(batch, dtype=torch.long, device=device)
+        self.finished = torch.zeros(batch, dtype=torch.bool, device=device)
+        self.step = torch.zeros((), dtype=torch.long, device=device)
+        width = new + _WARMUP_STEPS
+        self.out_tokens = torch.zeros((batch, width), dtype=torch.long, device=device)
+        self.out_logprobs = torch.zeros((batch, width), dtype=torch.float32, device=device)
+        self.presence = torch.zeros((batch, vocab), dtype=torch.bool, device=device) if rules.penalty != 1.0 else None
+        self.noise = torch.zeros((batch, vocab), dtype=torch.float32, device=device) if rules.sample else None
+        self.graph = None
+
+    def small(self) -> list:
+        """The state a warm-up step changes outside the spare cache slots and output columns."""
+        return [t for t in (self.cache_index, self.positions, self.token, self.finished, self.step, self.presence)
+                if t is not None]
+
+
+class StaticDecoder:
+    """Batched decoding of a Llama-family model in our own loop (see the module docstring).
+
+    ``mode`` is ``"static"`` (eager kernels) or ``"compiled"`` (the step through ``torch.compile``); on
+    CUDA either is captured into a CUDA graph per shape.  Shapes are keyed by batch size, prompt length,
+    new tokens and the choice rules; the ``keep`` most recent ones stay allocated.
+    """
+
+    def __init__(self, model, mode: str, pad_id: int, end_ids: list[int], keep: int = 2):
+        import torch
+        if mode not in ("static", "compiled"):
+            raise ValueError(f"StaticDecoder: mode must be 'static' or 'compiled'; got {mode!r}")
+        reason = unsupported_reason(model)
+        if reason is not None:
+            raise ValueError(f"ModelConfig.decode={mode!r} runs Llama-family decoders only: {reason}; "
+                             f"use decode='generate' for this model")
+        self.model, self.mode, self.pad_id, self.keep = model, mode, int(pad_id), keep
+        base = model.base_model
+        self.layers, self.norm, self.rotary = base.layers, base.norm, base.rotary_emb
+        self.embed, self.head = model.get_input_embeddings(), model.get_output_embeddings()
+        self.vocab = self.head.out_features
+        self.device = next(model.parameters()).device
+        self.end_ids = torch.tensor(sorted(set(end_ids)), dtype=torch.long, device=self.device)
+        self.end_mask = torch.zeros(self.vocab, dtype=torch.bool, device=self.device)
+        self.end_mask[self.end_ids] = True
+        self._states: OrderedDict = OrderedDict()
+        self.cuda = self.device.type == "cuda"
+        if mode == "compiled":
+            import torch._dynamo
+            # one compiled step per shape and per model: raise dynamo's per-function recompile limit
+            for name in ("recompile_limit", "cache_size_limit"):
+                if hasattr(torch._dynamo.config, name):
+                    setattr(torch._dynamo.config, name, max(64, getattr(torch._dynamo.config, name)))
+            self._run_step = torch.compile(self._step, fullgraph=True)
+        else:
+            self._run_step = self._step
+
+    # ------------------------------------------------------------------ rules
+    def rules(self, sampling) -> _Rules:
+        """The choice rules ``generate`` would apply for ``sampling`` and the model's generation config."""
+        gc = getattr(self.model, "generation_config", None)
+        penalty = float(getattr(gc, "repetition_penalty", None) or 1.0)
+        sample = sampling.temperature > 0
+        top_k = int(getattr(gc, "top_k", None) or 0) if sample else 0
+        return _Rules(sample=sample, temperature=float(sampling.temperature) if sample else 1.0,
+                      top_k=top_k if 0 < top_k < self.vocab else 0,
+                      top_p=float(sampling.top_p) if sample else 1.0,
+                      penalty=penalty, min_new=int(sampling.min_new_tokens or 0))
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self, st: _State, ids, positions, slots, mask, width: int):
+        """Last-position logits (float32) of ``ids`` at cache ``slots``, attending to the first ``width``
+        slots through ``mask`` (batch, 1, tokens, width)."""
+        import torch
+        import torch.nn.functional as F
+        batch, tokens = ids.shape
+        x = self.embed(ids)
+        cos, sin = self.rotary(x, positions)
+        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+        for i, layer in enumerate(self.layers):
+            attn = layer.self_attn
+            hd = attn.head_dim
+            h = layer.input_layernorm(x)
+            q = attn.q_proj(h).view(batch, tokens, -1, hd).transpose(1, 2)
+            k = attn.k_proj(h).view(batch, tokens, -1, hd).transpose(1, 2)
+            v = attn.v_proj(h).view(batch, tokens, -1, hd).transpose(1, 2)
+            q = q * cos + _rotate_half(q) * sin
+            k = k * cos + _rotate_half(k) * sin
+            st.keys[i].index_copy_(2, slots, k)
+            st.values[i].index_copy_(2, slots, v)
+            kv_heads, groups = k.shape[1], q.shape[1] // k.shape[1]
+            # query heads g*j .. g*j+g-1 share key/value head j: fold them into the query length
+            qg = q.reshape(batch, kv_heads, groups * tokens, hd)
+            mg = mask if tokens == 1 else mask.unsqueeze(2).expand(batch, 1, groups, tokens, width).reshape(
+                batch, 1, groups * tokens, width)
+            a = F.scaled_dot_product_attention(qg, st.keys[i][:, :, :width], st.values[i][:, :, :width],
+                                               attn_mask=mg, scale=attn.scaling)
+            a = a.reshape(batch, -1, tokens, hd).transpose(1, 2).reshape(batch, tokens, -1)
+            x = x + attn.o_proj(a)
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        return self.head(self.norm(x[:, -1])).float()
+
+    def _advance(self, st: _State, logits) -> None:
+        """Choose the next token from ``logits`` and record it and its log-probability at ``st.step``."""
+        import torch
+        r = st.rules
+        logprobs = torch.log_softmax(logits, dim=-1)
+        scores = logits
+        if r.penalty != 1.0:
+            penalised = torch.where(scores < 0, scores * r.penalty, scores / r.penalty)
+            scores = torch.where(st.presence, penalised, scores)
+        if r.min_new > 0:
+            scores = scores.masked_fill(self.end_mask & (st.step < r.min_new), float("-inf"))
+        if r.sample:
+            scores = scores / r.temperature
+            if r.top_k:
+                kth = torch.topk(scores, r.top_k, dim=-1).values[:, -1:]
+                scores = scores.masked_fill(scores < kth, float("-inf"))
+            if r.top_p < 1.0:
+                ordered, order = torch.sort(scores, dim=-1, descending=True)
+                probs = torch.softmax(ordered, dim=-1)
+                before = torch.cumsum(probs, dim=-1) - probs          # mass of the tokens ranked above
+                drop = before >= r.top_p
+                drop[:, 0] = False
+                scores = scores.masked_fill(drop.scatter(1, order, drop), float("-inf"))
+            gumbel = -torch.log(-torch.log(st.noise))
+            chosen = torch.argmax(scores + gumbel, dim=-1)
+        else:
+            chosen = torch.argmax(scores, dim=-1)
+        chosen = torch.where(st.finished, self.pad_id, chosen)
+        at = st.step.view(1)
+        st.out_tokens.index_copy_(1, at, chosen.unsqueeze(1))
+        st.out_logprobs.index_copy_(1, at, logprobs.gather(1, chosen.unsqueeze(1)))
+        st.finished.logical_or_(chosen.unsqueeze(1).eq(self.end_ids).any(dim=1))
+        st.token.copy_(chosen)
+        if st.presence is not None:
+            st.presence.scatter_(1, chosen.unsqueeze(1), True)
+        st.step.add_(1)
+
+    def _step(self, st: _State) -> None:
+        """One decode step: the last chosen token goes through the model at the next cache slot."""
+        mask = (st.key_valid & (st.slots <= st.cache_index)).view(st.token.shape[0], 1, 1, st.length)
+        logits = self._forward(st, st.token.unsqueeze(1), st.positions.unsqueeze(1), st.cache_index.view(1),
+                               mask, st.length)
+        self._advance(st, logits)
+        st.positions.add_(1)
+        st.cache_index.add_(1)
+
+    # ------------------------------------------------------------------ loop
+    def _state(self, batch: int, prompt: int, new: int, rules: _Rules) -> _State:
+        key = (batch, prompt, new, rules)
+        st = self._states.pop(key, None)
+        if st is None:
+            while len(self._states) >= self.keep:
+                self._states.popitem(last=False)
+            st = _State(self.model, batch, prompt, new, rules, self.device, self.vocab)
+        self._states[key] = st
+        return st
+
+    def _prefill(self, st: _State, input_ids, attention_mask) -> None:
+        """Run the prompts into slots ``0..P-1`` and choose the first token."""
+        import torch
+        batch, prompt = input_ids.shape
+        valid = attention_mask.bool()
+        st.key_valid.fill_(True)
+        st.key_valid[:, :prompt].copy_(valid)
+        positions = (attention_mask.long().cumsum(dim=1) - 1).masked_fill(~valid, 1)
+        causal = torch.ones((prompt, prompt), dtype=torch.bool, device=self.device).tril()
+        # a padding position attends to itself only, so no row of the mask is empty
+        mask = (causal & valid[:, None, :]) | torch.eye(prompt, dtype=torch.bool, device=self.device)
+        logits = self._forward(st, input_ids, positions, st.slots[:prompt], mask.unsqueeze(1), prompt)
+        st.cache_index.fill_(prompt)
+        st.positions.copy_(positions[:, -1] + 1)
+        st.finished.fill_(False)
+        st.step.fill_(0)
+        if st.presence is not None:
+            st.presence.fill_(False)
+            # the prompt's own tokens, not its padding (as transformers 5.25 does; 5.17 counted the padding
+            # token too): padding slots repeat the row's last token, which is real under left padding
+            st.presence.scatter_(1, torch.where(valid, input_ids, input_ids[:, -1:]), True)
+        self._advance(st, logits)
+
+    def _capture(self, st: _State) -> None:
+        """Warm the step up on a side stream (allocation, compilation), capture it, and undo the warm-up."""
+        import torch
+        saved = [t.clone() for t in st.small()]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(_WARMUP_STEPS):
+                self._run_step(st)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._run_step(st)
+        for t, s in zip(st.small(), saved):
+            t.copy_(s)
+        st.graph = graph
+
+    def generate(self, input_ids, attention_mask, sampling, generator=None):
+        """``(tokens, logprobs)``, each ``(batch, steps)``: the generated ids (padding after a row's end
+        token) and each one's log-probability under the model (temperature 1).  ``steps`` is at most
+        ``sampling.max_new_tokens``; decoding stops early once every row has ended."""
+        import torch
+        rules = self.rules(sampling)
+        new = int(sampling.max_new_tokens)
+        batch, prompt = input_ids.shape
+        st = self._state(batch, prompt, new, rules)
+        with torch.no_grad():
+            if st.noise is not None:
+                st.noise.uniform_(generator=generator)
+            self._prefill(st, input_ids, attention_mask)
+            if self.cuda and new > 1 and st.graph is None:
+                self._capture(st)
+            done = 1
+            while done < new:
+                if done % _CHECK_EVERY == 0 and bool(st.finished.all()):
+                    break
+                if st.noise is not None:
+                    st.noise.uniform_(generator=generator)
+                if st.graph is not None:
+                    st.graph.replay()
+                else:
+                    self._run_step(st)
+                done += 1
+            return st.out_tokens[:, :done].clone(), st.out_logprobs[:, :done].clone()
