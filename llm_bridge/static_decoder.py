@@ -13,10 +13,13 @@ CUDA graph and replayed with one call per token.  ``"compiled"`` also passes the
 
 The forward pass is written here for the Llama-family decoders the bridge runs (``qwen2``: Qwen2.5;
 ``llama``: SmolLM2), from the model's own modules (its norms, projections, MLPs and rotary embedding),
-so it does not depend on transformers' cache and mask interfaces, which changed within 5.x.  It agrees
+so it does not depend on transformers' cache and mask interfaces, which changed within 5.x.  The query,
+key and value projections run as one matrix product, and the gate and up projections as another (fused
+copies of the weights, refreshed when fine-tuning changes the originals).  It agrees
 with transformers' own forward to float rounding, and greedy decoding gives the same tokens as
 ``generate`` with the same logits processors (repetition penalty, minimum length, temperature, top-k,
-top-p; tests check on CPU, and on a GPU where one is lent).  Sampling draws the same distributions as
+top-p; the penalty counts the prompt's tokens, not its padding; tests check on CPU, and on a GPU where
+one is lent).  Sampling draws the same distributions as
 ``generate`` through the Gumbel-max rule with noise from a seeded generator, so sampled texts are not
 the same draws as ``generate``'s.
 """
@@ -53,7 +56,20 @@ def unsupported_reason(model) -> str | None:
             return f"its attention has no {name}"
     if hasattr(attn, "q_norm"):
         return "per-head query/key norms are not supported"
+    mlp = base.layers[0].mlp
+    for name in ("gate_proj", "up_proj", "down_proj", "act_fn"):
+        if not hasattr(mlp, name):
+            return f"its MLP has no {name}"
+    if getattr(mlp.gate_proj, "bias", None) is not None:
+        return "MLP biases are not supported"
     return None
+
+
+def _clear_cublas_workspaces() -> None:
+    import torch
+    clear = getattr(torch._C, "_cuda_clearCublasWorkspaces", None)
+    if clear is not None:
+        clear()
 
 
 def _rotate_half(x):
@@ -137,6 +153,7 @@ class StaticDecoder:
         self.end_mask[self.end_ids] = True
         self._states: OrderedDict = OrderedDict()
         self.cuda = self.device.type == "cuda"
+        self._fuse()
         if mode == "compiled":
             import torch._dynamo
             # one compiled step per shape and per model: raise dynamo's per-function recompile limit
@@ -146,6 +163,47 @@ class StaticDecoder:
             self._run_step = torch.compile(self._step, fullgraph=True)
         else:
             self._run_step = self._step
+
+    # ------------------------------------------------------------------ fused weights
+    def _sources(self, layer) -> list:
+        a, m = layer.self_attn, layer.mlp
+        return [a.q_proj.weight, a.k_proj.weight, a.v_proj.weight, m.gate_proj.weight, m.up_proj.weight] + \
+            [b for b in (a.q_proj.bias, a.k_proj.bias, a.v_proj.bias) if b is not None]
+
+    def _fuse(self) -> None:
+        """One weight matrix for the query, key and value projections and one for the gate and up
+        projections of each layer (4 matrix products per layer and step instead of 7: at batch 1 on a GPU
+        each is a launch-bound kernel of a few microseconds).  They are copies, refreshed in place (so a
+        captured graph keeps their addresses) whenever a source weight has changed since (fine-tuning)."""
+        import torch
+        self._fused = []
+        for layer in self.layers:
+            a, m = layer.self_attn, layer.mlp
+            qkv = torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]).detach()
+            bias = None
+            if a.q_proj.bias is not None:
+                bias = torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]).detach()
+            gate_up = torch.cat([m.gate_proj.weight, m.up_proj.weight]).detach()
+            split = (a.q_proj.out_features, a.k_proj.out_features, a.v_proj.out_features)
+            self._fused.append((qkv, bias, gate_up, split))
+        self._versions = self._weight_versions()
+
+    def _weight_versions(self) -> list:
+        return [(id(w), w._version) for layer in self.layers for w in self._sources(layer)]
+
+    def _refresh(self) -> None:
+        """Copy changed source weights into the fused ones (in place)."""
+        import torch
+        if self._weight_versions() == self._versions:
+            return
+        with torch.no_grad():
+            for layer, (qkv, bias, gate_up, _) in zip(self.layers, self._fused):
+                a, m = layer.self_attn, layer.mlp
+                torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight], out=qkv)
+                if bias is not None:
+                    torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias], out=bias)
+                torch.cat([m.gate_proj.weight, m.up_proj.weight], out=gate_up)
+        self._versions = self._weight_versions()
 
     # ------------------------------------------------------------------ rules
     def rules(self, sampling) -> _Rules:
@@ -170,12 +228,14 @@ class StaticDecoder:
         cos, sin = self.rotary(x, positions)
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
         for i, layer in enumerate(self.layers):
-            attn = layer.self_attn
+            attn, mlp = layer.self_attn, layer.mlp
+            qkv_w, qkv_b, gate_up_w, split = self._fused[i]
             hd = attn.head_dim
             h = layer.input_layernorm(x)
-            q = attn.q_proj(h).view(batch, tokens, -1, hd).transpose(1, 2)
-            k = attn.k_proj(h).view(batch, tokens, -1, hd).transpose(1, 2)
-            v = attn.v_proj(h).view(batch, tokens, -1, hd).transpose(1, 2)
+            q, k, v = F.linear(h, qkv_w, qkv_b).split(split, dim=-1)
+            q = q.reshape(batch, tokens, -1, hd).transpose(1, 2)
+            k = k.reshape(batch, tokens, -1, hd).transpose(1, 2)
+            v = v.reshape(batch, tokens, -1, hd).transpose(1, 2)
             q = q * cos + _rotate_half(q) * sin
             k = k * cos + _rotate_half(k) * sin
             st.keys[i].index_copy_(2, slots, k)
@@ -189,7 +249,8 @@ class StaticDecoder:
                                                attn_mask=mg, scale=attn.scaling)
             a = a.reshape(batch, -1, tokens, hd).transpose(1, 2).reshape(batch, tokens, -1)
             x = x + attn.o_proj(a)
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
+            gate, up = F.linear(layer.post_attention_layernorm(x), gate_up_w).chunk(2, dim=-1)
+            x = x + mlp.down_proj(mlp.act_fn(gate) * up)
         return self.head(self.norm(x[:, -1])).float()
 
     def _advance(self, st: _State, logits) -> None:
@@ -283,8 +344,16 @@ class StaticDecoder:
                 self._run_step(st)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
+        # cuBLAS keeps one workspace per stream, and a captured matrix product keeps its address.  Without
+        # this, a graph could borrow the workspace an earlier capture made in its own (since freed) pool;
+        # whoever clears the workspaces next (torch.compile's CUDA-graph trees do, e.g. under generate with
+        # a static cache) frees that memory under this graph (an illegal memory access on replay, seen on
+        # an H200).  Cleared here, the capture allocates its workspace in this graph's own pool, which
+        # lives as long as the graph does; cleared after, no later capture borrows it.
+        _clear_cublas_workspaces()
         with torch.cuda.graph(graph):
             self._run_step(st)
+        _clear_cublas_workspaces()
         for t, s in zip(st.small(), saved):
             t.copy_(s)
         st.graph = graph
@@ -298,6 +367,7 @@ class StaticDecoder:
         new = int(sampling.max_new_tokens)
         batch, prompt = input_ids.shape
         st = self._state(batch, prompt, new, rules)
+        self._refresh()
         with torch.no_grad():
             if st.noise is not None:
                 st.noise.uniform_(generator=generator)

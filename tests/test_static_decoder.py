@@ -93,6 +93,25 @@ def test_compiled_step_equals_eager(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_weights_changed_in_place_are_used(device):
+    """The loop multiplies fused copies of the projection weights; an in-place change of the model's own
+    weights (what a fine-tuning step does) must reach them, also in a shape already captured."""
+    tok = char_tokenizer()
+    model = _model("llama", tok, seed=4)
+    sampling = SamplingConfig(max_new_tokens=12)
+    ours, reference = _lm(tok, model, device, "static", 5), _lm(tok, model, device, "generate", 5)
+    before = ours.generate_scored(PROMPTS, sampling)
+    _same(before, reference.generate_scored(PROMPTS, sampling))
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.k_proj.weight.mul_(3.0)
+            layer.mlp.up_proj.weight.add_(0.05)
+    after = ours.generate_scored(PROMPTS, sampling)
+    _same(after, reference.generate_scored(PROMPTS, sampling))
+    assert [g.logprob for g in after] != [g.logprob for g in before], "the control: the change must matter"
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_sampling_draws_the_processed_distribution(device):
     from scipy.stats import chisquare
     from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
