@@ -11,7 +11,9 @@ lengths are padded to a multiple of 64 so few shapes occur).  Scoring
 masks; :meth:`LanguageModel.generate_scored` returns each generation's
 log-probability from the generation's own logits, with no second pass and
 in memory ``O(batch x steps)`` (the chosen token's entry gathered at each
-step, never every step's full logits).
+step, never every step's full logits).  With ``ModelConfig.decode`` set to
+``"static"`` or ``"compiled"``, generation runs our own decode loop
+(:mod:`llm_bridge.static_decoder`), replayed from a CUDA graph on CUDA.
 The tokens that end a turn come from the model's generation config and chat
 template (:func:`end_token_ids`), not from the tokenizer's defaults, which
 differ between transformers releases.  torch and transformers are imported
