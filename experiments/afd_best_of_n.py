@@ -22,6 +22,8 @@ class AfdRunner:
     device: str = "cpu"
     dtype: str = "float32"
     batch_size: int = 64                # sequences per forward pass
+    decode: str = "generate"            # "generate", or "static" / "compiled": our decode loop in CUDA graphs
+                                        # (Llama-family models; docs/llm_bridge.md, Inference)
 
 
 def load_afd_config(path, out=None):
@@ -44,7 +46,13 @@ def main(argv=None) -> int:
     except (ConfigError, ValueError) as e:
         print(f"afd_best_of_n: error: {e}", file=sys.stderr)
         return 2
-    settings = {"device": runner.device, "dtype": runner.dtype, "batch_size": runner.batch_size}
+    from llm_bridge.static_decoder import DECODE_MODES
+    if runner.decode not in DECODE_MODES:
+        print(f"afd_best_of_n: error: {args.config}: decode must be one of {list(DECODE_MODES)}; "
+              f"got {runner.decode!r}", file=sys.stderr)
+        return 2
+    settings = {"device": runner.device, "dtype": runner.dtype, "batch_size": runner.batch_size,
+                "decode": runner.decode}
 
     def load_model(path):
         return load_by_name(runner.model, **settings) if path is None else LanguageModel.load(path, **settings)

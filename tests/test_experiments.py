@@ -340,6 +340,9 @@ def test_every_shipped_afd_config_loads_strictly(tmp_path):
     bad.write_text('pool_size = 4\nns = [1, 8]\n')
     r = subprocess.run([sys.executable, "-m", "experiments.afd_best_of_n", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and "ns must be increasing" in r.stderr and "Traceback" not in r.stderr
+    bad.write_text('decode = "fast"\n')
+    r = subprocess.run([sys.executable, "-m", "experiments.afd_best_of_n", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 2 and "decode must be one of" in r.stderr and "'fast'" in r.stderr and str(bad) in r.stderr
 
 
 @pytest.mark.parametrize("backend", ["dask", "ray"])
