@@ -13,6 +13,14 @@ import sys
 from pathlib import Path
 
 CONFIG = Path(__file__).parent / "configs" / "regret_quick.toml"
+#: Why explore-then-commit can end below the robust learner at this short horizon (measured: the "obeyed"
+#: column of the summary, and the full study of the README over 10^6 rounds).
+SHORT_HORIZON_NOTE = (
+    "At T = 2*10^4 explore-then-commit can end below the robust learner: when its estimated prior errs on "
+    "the safe side its commitment is obeyed\n(the summary's 'obeyed' column) and loses little per round, "
+    "while the robust learner still keeps wide margins. Over 10^6 rounds (the README's full study) its "
+    "commitment\nwas disobeyed in about 89% of rounds in all five seeds of investment-advice: linear regret, "
+    "1.79 per round, twice full revelation's.")
 
 
 def main(argv=None) -> int:
@@ -44,7 +52,7 @@ def main(argv=None) -> int:
     print(f"Short regret study ({CONFIG.name}) -> {args.out}")
     summary = run_study(str(CONFIG), args.out, progress=True)
     print(format_summary(summary))
-    for path in draw(args.out, args.figures):
+    for path in draw(args.out, args.figures, note=SHORT_HORIZON_NOTE):
         print(f"wrote {path}")
     return 0
 

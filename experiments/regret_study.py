@@ -324,7 +324,8 @@ def fitted_slope(rounds, regret, lo: int = 1000) -> float:
 
 
 def summarise(out) -> dict:
-    """Per (game, learner): median final regret, bound, and the fitted slope of the median curve."""
+    """Per (game, learner): median final regret, bound, the fitted slope of the median curve, and the
+    fraction of rounds the Receiver obeyed the recommendation (median over seeds)."""
     groups: dict[tuple, list[dict]] = {}
     for res in load_results(out):
         groups.setdefault((res["game"], res["learner"]), []).append(res)
@@ -335,16 +336,17 @@ def summarise(out) -> dict:
         rows.append({"game": game, "learner": learner, "seeds": len(runs), "T": runs[0]["T"],
                      "median_final_regret": float(med[-1]), "bound": runs[0]["final_bound"],
                      "within_theorem": runs[0]["within_theorem"],
-                     "slope_from_1e3": fitted_slope(runs[0]["rounds"], med)})
+                     "slope_from_1e3": fitted_slope(runs[0]["rounds"], med),
+                     "median_obedience": float(np.median([r["obedience_rate"] for r in runs]))})
     return {"rows": rows}
 
 
 def format_summary(summary: dict) -> str:
     from persuasion.report import table
-    return table(["game", "learner", "seeds", "T", "median regret", "bound", "slope (T>=1e3)"],
+    return table(["game", "learner", "seeds", "T", "median regret", "bound", "slope (T>=1e3)", "obeyed"],
                  [[r["game"], r["learner"], r["seeds"], r["T"], f"{r['median_final_regret']:.1f}",
                    f"{r['bound']:.1f}" if np.isfinite(r["bound"]) else "outside theorem",
-                   f"{r['slope_from_1e3']:.3f}"] for r in summary["rows"]])
+                   f"{r['slope_from_1e3']:.3f}", f"{r['median_obedience']:.3f}"] for r in summary["rows"]])
 
 
 def main(argv=None) -> int:

@@ -25,7 +25,8 @@ STYLE = {"robust": ("C0", "robust (ours)"), "robust-unguarded": ("C6", "robust, 
          "oracle": ("C3", "known-prior oracle")}
 
 
-def draw(results_dir, out_dir, stem: str = "regret") -> list[Path]:
+def draw(results_dir, out_dir, stem: str = "regret", note: str | None = None) -> list[Path]:
+    """Draw the study under ``results_dir``; ``note`` is printed under the legend's explanation."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -73,10 +74,12 @@ def draw(results_dir, out_dir, stem: str = "regret") -> list[Path]:
         ax.legend(fontsize=7, loc="upper left" if np.isfinite(bound).all() else "lower right")
     for ax in list(axes.flat)[len(games):]:
         ax.axis("off")
-    fig.text(0.5, 0.0, "lines: median over seeds; bands: minimum to maximum over seeds; dashed: the bound "
-             "that holds with probability 1 - delta for the guarded robust learner", ha="center", va="bottom",
-             fontsize=7)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    caption = ("lines: median over seeds; bands: minimum to maximum over seeds; dashed: the bound "
+               "that holds with probability 1 - delta for the guarded robust learner")
+    if note:
+        caption += "\n" + note
+    fig.text(0.5, 0.0, caption, ha="center", va="bottom", fontsize=7, wrap=True)
+    fig.tight_layout(rect=(0, 0.03 * (1 + caption.count("\n")), 1, 1))
     return save_figure(fig, out_dir, stem)
 
 
