@@ -30,3 +30,42 @@ def holm(pvalues) -> list[float]:
         running = max(running, min(1.0, (p.size - rank) * p[i]))
         adj[i] = running
     return adj.tolist()
+
+
+def mcnemar_power(n: int, p10: float, p01: float, alpha: float = 0.05) -> float:
+    """Power of the exact two-sided McNemar test (:func:`mcnemar_exact`) at level ``alpha`` for ``n`` pairs
+    whose discordant outcomes occur with probabilities ``p10`` (x=1, y=0) and ``p01`` (x=0, y=1).
+
+    Exact: the number of discordant pairs is Binomial(n, p10 + p01), and given it the test rejects on the
+    counts whose exact binomial p-value is below ``alpha``.
+    """
+    from scipy.stats import binom
+    d = p10 + p01
+    if not (0 <= p10 and 0 <= p01 and d <= 1):
+        raise ValueError(f"mcnemar_power(): need p10, p01 >= 0 and p10 + p01 <= 1; got {p10}, {p01}")
+    if d == 0:
+        return 0.0
+    share = p10 / d
+    power = 0.0
+    for m in range(1, n + 1):
+        pm = binom.pmf(m, n, d)
+        if pm < 1e-12:
+            continue
+        k = np.arange(m + 1)
+        # the exact two-sided p-value at p = 1/2 is twice the smaller tail (binomtest's value there)
+        reject = np.minimum(1.0, 2 * binom.cdf(np.minimum(k, m - k), m, 0.5)) < alpha
+        power += pm * float(binom.pmf(k[reject], m, share).sum())
+    return power
+
+
+def mcnemar_detectable(n: int, discordance: float, alpha: float = 0.05, power: float = 0.8,
+                       step: float = 0.005) -> float:
+    """The smallest difference of paired means the exact McNemar test detects with ``power`` at level
+    ``alpha`` among ``n`` pairs, when a fraction ``discordance`` of them disagree (nan if none does)."""
+    diff = step
+    while diff <= discordance + 1e-12:
+        diff = min(diff, discordance)
+        if mcnemar_power(n, (discordance + diff) / 2, max(0.0, (discordance - diff) / 2), alpha) >= power:
+            return round(diff, 6)
+        diff += step
+    return float("nan")

@@ -1,0 +1,136 @@
+"""The value of each hint to a Receiver that writes its own solution (issue 20, item 1: measured before
+any persuasion run).
+
+    python -m experiments.hint_values --receiver qwen05 --engine llama.cpp --n 100 --out results/hint_values_gsm_qwen05
+
+For ``--n`` GSM-Symbolic problems with a hint menu (:mod:`llm_bridge.hints`: the reference solution's
+first step, the same step made wrong, another problem's step) the Receiver solves every problem under
+every condition -- alone, and with each hint in its prompt -- greedily, and math-verify scores the
+answer after ``####``.  Every generation is appended to ``OUT/generations.jsonl`` as it is made, so an
+interrupted run continues where it stopped.  ``OUT/report.json`` holds, per condition, the accuracy with
+a Wilson interval, the truncation rate (generations that hit ``--max-new-tokens`` without an answer),
+exact McNemar tests against "alone" and between the true and wrong steps (Holm-adjusted), and, stated
+before the run, the smallest difference the test can detect at this ``n``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+CONDITIONS = ("alone", "true_step", "wrong_step", "placebo")
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return (centre - half, centre + half)
+
+
+def power_statement(n: int) -> dict:
+    """Smallest detectable difference (exact McNemar, two-sided 0.05, power 0.8) at three discordance levels."""
+    from llm_bridge.stats import mcnemar_detectable
+    return {"n": n, "alpha": 0.05, "power": 0.8,
+            "detectable_difference_by_discordance": {str(d): mcnemar_detectable(n, d) for d in (0.2, 0.3, 0.4)}}
+
+
+def jobs(menus) -> list[dict]:
+    from llm_bridge.hints import hinted_prompt
+    out = []
+    for p, menu in menus:
+        for c in CONDITIONS:
+            out.append({"id": p.id, "condition": c, "prompt": hinted_prompt(p, None if c == "alone" else menu[c])})
+    return out
+
+
+def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: bool = True) -> dict:
+    """Generate what is missing from ``OUT/generations.jsonl``, then score and report."""
+    from llm_bridge.checkers import check_math
+    from llm_bridge.models import SamplingConfig
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "generations.jsonl"
+    done = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done[(rec["id"], rec["condition"])] = rec
+    todo = [j for j in jobs(menus) if (j["id"], j["condition"]) not in done]
+    chunks = [todo[i:i + batch] for i in range(0, len(todo), batch)]
+    if progress:
+        from tqdm.auto import tqdm
+        chunks = tqdm(chunks, desc="hint values", unit="batch")
+    sampling = SamplingConfig(max_new_tokens=max_new_tokens)
+    with log.open("a") as f:
+        for chunk in chunks:
+            gens = lm.generate_scored([j["prompt"] for j in chunk], sampling)
+            for j, g in zip(chunk, gens):
+                rec = {**j, "output": g.text, "n_tokens": g.n_tokens}
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+                done[(j["id"], j["condition"])] = rec
+    return report(menus, done, max_new_tokens, check_math)
+
+
+def report(menus, done: dict, max_new_tokens: int, check_math) -> dict:
+    from llm_bridge.stats import holm, mcnemar_exact
+    ids = [p.id for p, _ in menus]
+    gold = {p.id: p.answer for p, _ in menus}
+    correct, truncated = {}, {}
+    for c in CONDITIONS:
+        verdicts = [check_math(gold[i], done[(i, c)]["output"], "strict") for i in ids]
+        correct[c] = [v.correct for v in verdicts]
+        truncated[c] = [done[(i, c)]["n_tokens"] >= max_new_tokens and not v.extracted
+                        for i, v in zip(ids, verdicts)]
+    n = len(ids)
+    conditions = {c: {"accuracy": sum(correct[c]) / n, "wilson": wilson(sum(correct[c]), n),
+                      "truncated": sum(truncated[c]) / n} for c in CONDITIONS}
+    pairs = [("true_step", "alone"), ("wrong_step", "alone"), ("placebo", "alone"), ("true_step", "wrong_step")]
+    tests = {f"{a} vs {b}": mcnemar_exact(correct[a], correct[b]) for a, b in pairs}
+    for key, adj in zip(tests, holm([t["p"] for t in tests.values()])):
+        tests[key]["p_holm"] = adj
+    return {"n": n, "max_new_tokens": max_new_tokens, "conditions": conditions, "tests": tests,
+            "detectable": power_statement(n)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--receiver", default="qwen05", help="model name for llm_bridge.models.load_by_name")
+    ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
+    ap.add_argument("--n", type=int, default=100, help="problems (each under every condition)")
+    ap.add_argument("--pool", type=int, default=400, help="GSM-Symbolic problems generated to find n menus")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-new-tokens", type=int, default=320)
+    ap.add_argument("--out", default="results/hint_values")
+    args = ap.parse_args(argv)
+    if args.n < 1 or args.pool < args.n:
+        ap.error(f"--n must be at least 1 and at most --pool; got n={args.n}, pool={args.pool}")
+    from llm_bridge.hints import gsm_menus
+    from llm_bridge.models import load_by_name
+    from llm_bridge.tasks import gsm_symbolic
+    menus = gsm_menus(gsm_symbolic(args.pool, seed=args.seed), args.n)
+    if len(menus) < args.n:
+        print(f"hint_values: error: only {len(menus)} of {args.pool} problems have a menu; raise --pool",
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "settings.json").write_text(json.dumps({**vars(args), "detectable": power_statement(args.n)}, indent=1))
+    lm = load_by_name(args.receiver, engine=args.engine)
+    rep = run(lm, menus, out, args.max_new_tokens)
+    (out / "report.json").write_text(json.dumps(rep, indent=1))
+    for c, r in rep["conditions"].items():
+        print(f"{c:11s} accuracy {r['accuracy']:.3f} [{r['wilson'][0]:.3f}, {r['wilson'][1]:.3f}]  "
+              f"truncated {r['truncated']:.3f}  n {rep['n']}")
+    for k, t in rep["tests"].items():
+        print(f"{k:22s} diff {t['diff']:+.3f}  b {t['b']} c {t['c']}  p {t['p']:.4f}  Holm {t['p_holm']:.4f}")
+    print(f"report in {out}/report.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Hint menus for the generation game: information items that help or mislead without giving the answer.
+
+For a GSM-Symbolic problem the menu holds
+
+* ``true_step``: the first line of the reference solution (a step, not the answer);
+* ``wrong_step``: the same line made wrong in a plausible way -- its first arithmetic operation swapped
+  (``6 * 2 = 12`` becomes ``6 + 2 = 8``), or, where no operation can be read, its result doubled;
+* ``placebo``: another problem's first step (from another template): text of the same kind that says
+  nothing about this problem.
+
+A problem gets a menu only if no item leaks the answer (:func:`leaks_answer`: the gold answer as a
+number, or the ``####`` answer marker) -- one-step problems, whose first step is the answer, get none.
+The test suite checks this on every problem it builds a menu for.
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .tasks import Problem
+
+_NUM = r"\d[\d,]*(?:\.\d+)?"
+_BINARY = re.compile(r"(?P<a>[£$€]?" + _NUM + r")\s*(?P<op>[*x×/+\-])\s*(?P<b>[£$€]?" + _NUM + r")\s*=\s*"
+                     r"(?P<cur>[£$€]?)(?P<c>" + _NUM + r")")
+_RESULT = re.compile(r"=\s*(?P<cur>[£$€]?)(?P<c>" + _NUM + r")")
+#: The operation a wrong step uses instead of each one read.
+_SWAP = {"*": "+", "x": "+", "×": "+", "/": "*", "+": "*", "-": "+"}
+
+
+def _value(text: str) -> Fraction:
+    return Fraction(text.lstrip("£$€").replace(",", ""))
+
+
+def _fmt(v: Fraction) -> str:
+    if v.denominator == 1:
+        return str(v.numerator)
+    return f"{float(v):.2f}".rstrip("0").rstrip(".")
+
+
+def numbers_in(text: str) -> set[Fraction]:
+    """Every number written in ``text`` (thousands separators and currency signs ignored)."""
+    out = set()
+    for tok in re.findall(_NUM, text):
+        try:
+            out.add(_value(tok))
+        except (ValueError, ZeroDivisionError):
+            continue
+    return out
+
+
+def leaks_answer(problem: Problem, item: str) -> bool:
+    """Does ``item`` give away the answer: the gold answer as a number in it, or the ``####`` marker?"""
+    if "####" in item:
+        return True
+    try:
+        gold = _value(problem.answer.strip())
+    except (ValueError, ZeroDivisionError):
+        return problem.answer.strip() != "" and problem.answer.strip() in item
+    return gold in numbers_in(item)
+
+
+def wrong_step(step: str) -> str | None:
+    """``step`` made wrong: its first binary operation swapped (result recomputed), else its first result
+    doubled.  None if the line has no ``= number`` to change."""
+    m = _BINARY.search(step)
+    if m and re.search(r"[*x×/+\-]\s*$", step[:m.start()]):
+        m = None                     # part of a longer expression: swapping one operation would misread it
+    if m:
+        a, b = _value(m["a"]), _value(m["b"])
+        op = _SWAP[m["op"]]
+        new = {"+": a + b, "*": a * b}[op]
+        if new != _value(m["c"]):
+            text = f"{m['a']} {op} {m['b']} = {m['cur']}{_fmt(new)}"
+            return step[:m.start()] + text + step[m.end():]
+    r = _RESULT.search(step)
+    if r is None:
+        return None
+    value = _value(r["c"])
+    if value == 0:
+        return None
+    return step[:r.start()] + f"= {r['cur']}{_fmt(2 * value)}" + step[r.end():]
+
+
+def gsm_menu(problem: Problem, other: Problem) -> dict[str, str] | None:
+    """The hint menu of ``problem`` (``other`` supplies the placebo), or None where any item would leak
+    the answer or no wrong step can be written."""
+    true = problem.items.get("first_step", "").strip()
+    placebo = other.items.get("first_step", "").strip()
+    if not true or not placebo or other.meta.get("template") == problem.meta.get("template"):
+        return None
+    wrong = wrong_step(true)
+    if wrong is None or wrong == true:
+        return None
+    menu = {"true_step": true, "wrong_step": wrong, "placebo": placebo}
+    if any(leaks_answer(problem, item) for item in menu.values()):
+        return None
+    return menu
+
+
+def gsm_menus(problems: list[Problem], n: int) -> list[tuple[Problem, dict[str, str]]]:
+    """The first ``n`` problems that get a menu, each paired with a placebo from the next problem of
+    another template."""
+    out = []
+    for i, p in enumerate(problems):
+        other = next((q for q in problems[i + 1:] + problems[:i] if q.meta.get("template") != p.meta.get("template")),
+                     None)
+        menu = gsm_menu(p, other) if other is not None else None
+        if menu is not None:
+            out.append((p, menu))
+            if len(out) == n:
+                break
+    return out
+
+
+def hinted_prompt(problem: Problem, hint: str | None) -> str:
+    """The Receiver's prompt: the problem, the hint (if any) as an advisor's message, the answer format."""
+    head = f"Problem: {problem.prompt}\n"
+    if hint:
+        head += f"An advisor who has seen the worked solution says: {hint}\n"
+    return head + "Solve it step by step and give the final answer after '####'."
