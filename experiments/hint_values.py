@@ -47,18 +47,36 @@ def jobs(menus) -> list[dict]:
     return out
 
 
+def _logged(out: Path) -> dict:
+    done = {}
+    log = out / "generations.jsonl"
+    if log.exists():
+        for line in log.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done[(rec["id"], rec["condition"])] = rec
+    return done
+
+
+def report_so_far(menus, out: Path, max_new_tokens: int) -> dict:
+    """The report over the problems that have every condition logged (a run stopped early); it says so."""
+    from llm_bridge.checkers import check_math
+    done = _logged(out)
+    complete = [(p, m) for p, m in menus if all((p.id, c) in done for c in CONDITIONS)]
+    if not complete:
+        raise SystemExit(f"hint_values: no problem has all conditions logged in {out}/generations.jsonl yet")
+    rep = report(complete, done, max_new_tokens, check_math)
+    rep.update(stopped_early=len(complete) < len(menus), planned_n=len(menus))
+    return rep
+
+
 def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: bool = True) -> dict:
     """Generate what is missing from ``OUT/generations.jsonl``, then score and report."""
     from llm_bridge.checkers import check_math
     from llm_bridge.models import SamplingConfig
     out.mkdir(parents=True, exist_ok=True)
     log = out / "generations.jsonl"
-    done = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                done[(rec["id"], rec["condition"])] = rec
+    done = _logged(out)
     todo = [j for j in jobs(menus) if (j["id"], j["condition"]) not in done]
     chunks = [todo[i:i + batch] for i in range(0, len(todo), batch)]
     if progress:
@@ -106,6 +124,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-new-tokens", type=int, default=320)
     ap.add_argument("--out", default="results/hint_values")
+    ap.add_argument("--report-only", action="store_true",
+                    help="no generation: report on the problems already logged with every condition")
     args = ap.parse_args(argv)
     if args.n < 1 or args.pool < args.n:
         ap.error(f"--n must be at least 1 and at most --pool; got n={args.n}, pool={args.pool}")
@@ -119,10 +139,16 @@ def main(argv=None) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "settings.json").write_text(json.dumps({**vars(args), "detectable": power_statement(args.n)}, indent=1))
-    lm = load_by_name(args.receiver, engine=args.engine)
-    rep = run(lm, menus, out, args.max_new_tokens)
+    if args.report_only:
+        rep = report_so_far(menus, out, args.max_new_tokens)
+    else:
+        (out / "settings.json").write_text(json.dumps({**vars(args), "detectable": power_statement(args.n)},
+                                                      indent=1))
+        lm = load_by_name(args.receiver, engine=args.engine)
+        rep = run(lm, menus, out, args.max_new_tokens)
     (out / "report.json").write_text(json.dumps(rep, indent=1))
+    if rep.get("stopped_early"):
+        print(f"stopped early: {rep['n']} of {rep['planned_n']} problems have every condition")
     for c, r in rep["conditions"].items():
         print(f"{c:11s} accuracy {r['accuracy']:.3f} [{r['wilson'][0]:.3f}, {r['wilson'][1]:.3f}]  "
               f"truncated {r['truncated']:.3f}  n {rep['n']}")

@@ -115,3 +115,7 @@ def test_hint_value_runner_scores_and_resumes(tmp_path, gsm_problems):
     again = hint_values.run(lm, menus, tmp_path, max_new_tokens=6, progress=False)
     assert (tmp_path / "generations.jsonl").read_text().splitlines() == lines
     assert json.dumps(again, sort_keys=True) == json.dumps(rep, sort_keys=True)   # nan-safe equality
+    # a run stopped early reports on the problems that have every condition, and says so
+    (tmp_path / "generations.jsonl").write_text("\n".join(lines[:len(hint_values.CONDITIONS) + 2]) + "\n")
+    part = hint_values.report_so_far(menus, tmp_path, max_new_tokens=6)
+    assert part["n"] == 1 and part["stopped_early"] and part["planned_n"] == 2
