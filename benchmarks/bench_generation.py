@@ -1,7 +1,7 @@
 """Decode speed and memory of ``LanguageModel`` on Qwen2.5-shaped models with random weights, by decode path.
 
     python -m benchmarks.bench_generation --device cpu --shapes tiny                 # seconds (a test runs it)
-    python -m benchmarks.bench_generation --device cuda --shapes qwen05 --dtype bfloat16 \
+    python -m benchmarks.bench_generation --device cuda --shapes qwen05 --dtype bfloat16 \\
         --batches 1 64 256 --json results/bench_generation_gpu.json                  # one call on a lent GPU
 
 The models are built from their configurations (``Qwen2Config`` then ``Qwen2ForCausalLM``), so nothing
