@@ -22,15 +22,6 @@ from pathlib import Path
 CONDITIONS = ("alone", "true_step", "wrong_step", "placebo")
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (float("nan"), float("nan"))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return (centre - half, centre + half)
-
-
 def power_statement(n: int) -> dict:
     """Smallest detectable difference (exact McNemar, two-sided 0.05, power 0.8) at three discordance levels."""
     from llm_bridge.stats import mcnemar_detectable
@@ -95,6 +86,7 @@ def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: boo
 
 
 def report(menus, done: dict, max_new_tokens: int, check_math) -> dict:
+    from llm_bridge.estimation import wilson
     from llm_bridge.stats import holm, mcnemar_exact
     ids = [p.id for p, _ in menus]
     gold = {p.id: p.answer for p, _ in menus}
@@ -105,7 +97,7 @@ def report(menus, done: dict, max_new_tokens: int, check_math) -> dict:
         truncated[c] = [done[(i, c)]["n_tokens"] >= max_new_tokens and not v.extracted
                         for i, v in zip(ids, verdicts)]
     n = len(ids)
-    conditions = {c: {"accuracy": sum(correct[c]) / n, "wilson": wilson(sum(correct[c]), n),
+    conditions = {c: {"accuracy": sum(correct[c]) / n, "wilson": wilson(sum(correct[c]), n).tolist(),
                       "truncated": sum(truncated[c]) / n} for c in CONDITIONS}
     pairs = [("true_step", "alone"), ("wrong_step", "alone"), ("placebo", "alone"), ("true_step", "wrong_step")]
     tests = {f"{a} vs {b}": mcnemar_exact(correct[a], correct[b]) for a, b in pairs}

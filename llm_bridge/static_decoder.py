@@ -165,10 +165,12 @@ class StaticDecoder:
             self._run_step = self._step
 
     # ------------------------------------------------------------------ fused weights
-    def _sources(self, layer) -> list:
+    @staticmethod
+    def _groups(layer) -> tuple:
+        """The weights fused into one product each: query/key/value, their biases (or None), gate/up."""
         a, m = layer.self_attn, layer.mlp
-        return [a.q_proj.weight, a.k_proj.weight, a.v_proj.weight, m.gate_proj.weight, m.up_proj.weight] + \
-            [b for b in (a.q_proj.bias, a.k_proj.bias, a.v_proj.bias) if b is not None]
+        biases = [a.q_proj.bias, a.k_proj.bias, a.v_proj.bias] if a.q_proj.bias is not None else None
+        return [a.q_proj.weight, a.k_proj.weight, a.v_proj.weight], biases, [m.gate_proj.weight, m.up_proj.weight]
 
     def _fuse(self) -> None:
         """One weight matrix for the query, key and value projections and one for the gate and up
@@ -178,18 +180,15 @@ class StaticDecoder:
         import torch
         self._fused = []
         for layer in self.layers:
-            a, m = layer.self_attn, layer.mlp
-            qkv = torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]).detach()
-            bias = None
-            if a.q_proj.bias is not None:
-                bias = torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]).detach()
-            gate_up = torch.cat([m.gate_proj.weight, m.up_proj.weight]).detach()
-            split = (a.q_proj.out_features, a.k_proj.out_features, a.v_proj.out_features)
-            self._fused.append((qkv, bias, gate_up, split))
+            qkv, biases, gate_up = self._groups(layer)
+            split = tuple(w.shape[0] for w in qkv)
+            self._fused.append([None if g is None else torch.cat(g).detach() for g in (qkv, biases, gate_up)]
+                               + [split])
         self._versions = self._weight_versions()
 
     def _weight_versions(self) -> list:
-        return [(id(w), w._version) for layer in self.layers for w in self._sources(layer)]
+        return [(id(w), w._version) for layer in self.layers for g in self._groups(layer) if g is not None
+                for w in g]
 
     def _refresh(self) -> None:
         """Copy changed source weights into the fused ones (in place)."""
@@ -197,12 +196,10 @@ class StaticDecoder:
         if self._weight_versions() == self._versions:
             return
         with torch.no_grad():
-            for layer, (qkv, bias, gate_up, _) in zip(self.layers, self._fused):
-                a, m = layer.self_attn, layer.mlp
-                torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight], out=qkv)
-                if bias is not None:
-                    torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias], out=bias)
-                torch.cat([m.gate_proj.weight, m.up_proj.weight], out=gate_up)
+            for layer, fused in zip(self.layers, self._fused):
+                for group, out in zip(self._groups(layer), fused):
+                    if group is not None:
+                        torch.cat(group, out=out)
         self._versions = self._weight_versions()
 
     # ------------------------------------------------------------------ rules
