@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .sandbox import run_python
 from .tasks import Problem, first_code_block
+from .verdict import run_tests
 
 _NUMBER = r"-?[\d,]*\.?\d+"
 
@@ -46,80 +46,15 @@ def check_math(gold: str, output: str, mode: str = "flexible") -> Verdict:
     return Verdict(bool(ok), "equal to the reference" if ok else f"{ans!r} differs from {gold!r}", ans)
 
 
-# The harness is the sandboxed program; the candidate and the tests come on stdin after a per-run secret.
-# It writes the secret to descriptor 3 only after check() returned, then leaves by os._exit (no atexit hooks).
-# Return values reach the tests only as plain built-in values (exact types), so an object that claims to
-# equal everything fails; the tests get a copy of the builtins taken before the candidate ran.
-_HARNESS = r"""
-import os, sys, json, builtins
-def _setup():
-    raw = b""
-    while True:
-        chunk = os.read(0, 65536)
-        if not chunk:
-            break
-        raw += chunk
-    os.close(0)
-    secret, payload = raw[:32], json.loads(raw[32:].decode())
-    clean_builtins = dict(vars(builtins))
-    plain_types = (int, float, complex, str, bytes, bool, type(None))
-
-    def plain(v, depth=0):
-        t = type(v)
-        if depth > 50:
-            raise TypeError("candidate returned a value nested too deep")
-        if t in plain_types:
-            return v
-        if t in (list, tuple, set, frozenset):
-            return t(plain(x, depth + 1) for x in v)
-        if t is dict:
-            return {plain(k, depth + 1): plain(x, depth + 1) for k, x in v.items()}
-        raise TypeError("candidate returned a %s, not a plain built-in value" % t.__name__)
-
-    def run():
-        ns = {"__name__": "candidate", "__builtins__": builtins}
-        exec(compile(payload["program"], "candidate.py", "exec"), ns)
-        fn = ns[payload["entry"]]
-        def candidate(*a, **k):
-            return plain(fn(*a, **k))
-        # the tests see the program's names (some call its helpers, e.g. poly or encode_cyclic)
-        tests = {**ns, "__name__": "tests", "__builtins__": clean_builtins}
-        exec(compile(payload.pop("test"), "tests.py", "exec"), tests)
-        tests["check"](candidate)
-        os.write(3, secret)
-    return run
-_run = _setup()
-del _setup
-try:
-    _run()
-except BaseException as e:
-    try:
-        os.write(2, ("FAILED: %s: %s\n" % (type(e).__name__, e))[:1000].encode("utf-8", "replace"))
-    finally:
-        os._exit(1)
-os._exit(0)
-"""
-
-
 def check_program(problem: Problem, program: str, timeout: float = 5.0) -> Verdict:
-    """Run HumanEval's tests on a whole ``program`` (imports, helpers and the entry point) in the sandbox.
+    """Run HumanEval's tests on a whole ``program`` (imports, helpers and the entry point).
 
-    The verdict is PASS only if the harness wrote this run's secret to its
-    verdict channel after the last assertion and the process exited 0;
-    neither the exit status alone nor anything on stdout or stderr decides.
+    The program runs in the sandbox and only answers calls; the tests run in
+    a trusted process of their own and decide (:mod:`llm_bridge.verdict`).
     """
-    import json
-    import secrets
-    secret = secrets.token_hex(16).encode()
-    payload = json.dumps({"program": program, "test": problem.meta["test"], "entry": problem.meta["entry_point"]})
-    res = run_python(_HARNESS, timeout=timeout, stdin=secret + payload.encode())
-    ok = res.status == "ok" and res.channel == secret.decode()
-    if ok:
-        return Verdict(True, "all tests passed", "")
-    if res.status == "ok":
-        return Verdict(False, "exited 0 without the harness's pass signal", "")
-    last = res.stderr.strip().splitlines()[-1][:200] if res.stderr.strip() else ""
-    return Verdict(False, f"{res.status}: {last or res.reason}", "")
+    passed, reason = run_tests(problem.prompt, problem.meta["test"], problem.meta["entry_point"], program,
+                               timeout=timeout)
+    return Verdict(passed, reason, "")
 
 
 def completion_program(problem: Problem, completion: str) -> str:

@@ -60,3 +60,38 @@ def test_strict_extraction_is_the_default_for_problems():
     assert not check(p, ramble).correct                 # strict: no '####' and no boxed answer
     assert check(p, ramble, mode="flexible").correct    # flexible takes the last number: a false positive
     assert check(p, "so the answer is \\boxed{3}").correct
+
+
+def test_humaneval_verdicts_are_as_before_on_every_problem():
+    """The canonical solution of each of the 164 problems passes, and the mutants (proposals.code_mutants) get
+    the verdicts the old in-process harness gave them: every mutant it passed (equivalent mutants, weak tests)
+    and the first one it failed, per problem.  tests/data/humaneval_mutant_verdicts.json holds the old
+    verdicts of all 966 mutants, recorded before the tests moved out of the candidate's process;
+    `python -m benchmarks.bench_check_code` re-checks all of them."""
+    import json
+    import pathlib
+    from llm_bridge.checkers import check_program
+    from llm_bridge.proposals import code_mutants
+    old = json.loads((pathlib.Path(__file__).parent / "data" / "humaneval_mutant_verdicts.json").read_text())
+    probs = humaneval()
+    assert len(probs) == 164 == len(old)
+    differ = []
+    for p in probs:
+        if not check_code(p, p.meta["canonical_solution"]).correct:
+            differ.append((p.id, "canonical"))
+        mutants = code_mutants(p, 0)
+        assert len(mutants) == len(old[p.id]["mutants"])
+        was = old[p.id]["mutants"]
+        chosen = [i for i, ok in enumerate(was) if ok] + [i for i, ok in enumerate(was) if not ok][:1]
+        differ += [(p.id, i) for i in chosen if check_program(p, mutants[i]).correct != was[i]]
+    assert differ == []
+
+
+def test_tests_see_the_candidates_mutations_of_their_arguments():
+    from llm_bridge.tasks import Problem
+    prompt = 'def sort_in_place(xs: list):\n    """Sort xs in place; return None."""\n'
+    test = ("def check(candidate):\n    xs = [3, 1, 2]\n    rows = [xs, [2, 1]]\n    assert candidate(xs) is None\n"
+            "    assert xs == [1, 2, 3] and rows[0] is xs\n    candidate(rows[1])\n    assert rows == [[1, 2, 3], [1, 2]]\n")
+    p = Problem("mutation", "humaneval", prompt, "", {}, {"test": test, "entry_point": "sort_in_place"})
+    assert check_code(p, "    xs.sort()\n").correct
+    assert not check_code(p, "    xs = sorted(xs)\n").correct           # sorts a copy: the caller's list is unchanged
