@@ -165,7 +165,8 @@ def test_x32_system_calls_do_not_get_through():
     probe = ("import ctypes, json\nlibc = ctypes.CDLL(None, use_errno=True)\n"
              f"rc = libc.syscall(0x40000000 | {_nr('getpid')})\nprint(json.dumps({{'rc': rc}}))")
     r = run_python(probe)
-    assert r.status != "ok" or json.loads(r.stdout.strip())["rc"] == -1, r
+    # libseccomp's x86_64 filter treats the x32 ABI as a foreign architecture: the process is killed
+    assert ("SIGSYS" in r.reason) or (r.status == "ok" and json.loads(r.stdout.strip())["rc"] == -1), r
 
 
 # ---------------------------------------------------------------- memory of the whole run
@@ -199,12 +200,14 @@ def test_memory_is_bounded_for_the_whole_run_not_per_process():
         total = sum(int(x) for x in os.read(r, 1 << 16).split())
         print(total)
     """)
+    # control: with room for it, the four processes do hold 800 MiB at once
+    roomy = run_python(probe, memory_mb=1024, timeout=30)
+    assert roomy.status == "ok" and int(roomy.stdout.strip()) == 800 and roomy.peak_memory_bytes > 700 << 20
+    # each process alone stays under 256 MiB of address space; together they cannot pass the run's 256 MiB
     r = run_python(probe, memory_mb=256, timeout=30)
     assert r.memory_scope == scope
     assert r.peak_memory_bytes is not None and r.peak_memory_bytes <= 256 << 20
-    touched = int(r.stdout.strip()) if r.status == "ok" and r.stdout.strip() else None
-    # four processes asked for 800 MiB together; the run as a whole cannot have held more than its limit
-    assert touched is None or touched <= 256, (touched, r.status, r.reason)
+    assert r.status == "memory" and "cgroup" in r.reason, (r.status, r.reason)
 
 
 @needs_root
