@@ -64,9 +64,21 @@ def _afd(out):
 _afd.needs = RESULTS / "afd_gsm_smollm2" / "report.json"
 _afd.how = "python -m experiments.afd_best_of_n experiments/configs/afd_gsm_smollm2.toml --out docs/results/afd_gsm_smollm2"
 
+def _online(name):
+    def make(out):
+        from . import fig_online_llm
+        return fig_online_llm.draw([RESULTS / "online" / name / "report.json"], out, stem=f"online_{name}")
+    make.needs = RESULTS / "online" / name / "report.json"
+    make.how = f"python -m experiments.online_llm experiments/configs/online_{name}.toml --out docs/results/online/{name}"
+    return make
+
+
+ONLINE = ("gsm_qwen05",)
+
 FIGURES = {"concave_closure": _concave_closure, "kl_fits": _kl_fits,
            "regret_default": _regret("regret_default"), "regret_actions": _regret("regret_actions"),
-           "delta_robust": _delta_robust, **{f"llm_{n}": _review(n) for n in REVIEWS}, "afd_best_of_n": _afd}
+           "delta_robust": _delta_robust, **{f"llm_{n}": _review(n) for n in REVIEWS}, "afd_best_of_n": _afd,
+           **{f"online_{n}": _online(n) for n in ONLINE}}
 
 
 def main(argv=None) -> int:

@@ -176,7 +176,7 @@ def test_memory_is_bounded_for_the_whole_run_not_per_process():
     if scope == "per-process":
         pytest.skip("no cgroup can be had here: the documented bound is memory_mb * max_processes")
     probe = textwrap.dedent("""
-        import os, sys
+        import os, sys, time
         r, w = os.pipe()
         kids = []
         for i in range(4):
@@ -192,6 +192,7 @@ def test_memory_is_bounded_for_the_whole_run_not_per_process():
                         os.write(w, b"5\\n")
                 except MemoryError:
                     pass
+                time.sleep(1.5)                             # hold it while the others allocate
                 os._exit(0)
             kids.append(pid)
         os.close(w)
@@ -202,7 +203,7 @@ def test_memory_is_bounded_for_the_whole_run_not_per_process():
     """)
     # control: with room for it, the four processes do hold 800 MiB at once
     roomy = run_python(probe, memory_mb=1024, timeout=30)
-    assert roomy.status == "ok" and int(roomy.stdout.strip()) == 800 and roomy.peak_memory_bytes > 700 << 20
+    assert roomy.status == "ok" and int(roomy.stdout.strip()) == 800 and roomy.peak_memory_bytes > 600 << 20
     # each process alone stays under 256 MiB of address space; together they cannot pass the run's 256 MiB
     r = run_python(probe, memory_mb=256, timeout=30)
     assert r.memory_scope == scope

@@ -10,10 +10,10 @@ True
 """
 from .confidence import box, box_vertices, radius
 from .engine import RegretAccountingError, SchemeOutcome, Trace, evaluate_scheme, run
-from .learners import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, GameView, KnownPriorOracle, Learner,
+from .learners import (ActionInformedPersuader, BehaviouralPersuader, ExploreThenCommit, FullRevelation, GameView, KnownPriorOracle, Learner,
                        RobustPersuader, full_revelation_scheme)
 from .robust import robust_coefficients, solve_robust
 
 __all__ = ["run", "RegretAccountingError", "Trace", "evaluate_scheme", "SchemeOutcome", "Learner", "GameView", "RobustPersuader",
-           "ExploreThenCommit", "ActionInformedPersuader", "KnownPriorOracle", "FullRevelation", "full_revelation_scheme", "radius", "box",
+           "ExploreThenCommit", "ActionInformedPersuader", "BehaviouralPersuader", "KnownPriorOracle", "FullRevelation", "full_revelation_scheme", "radius", "box",
            "box_vertices", "robust_coefficients", "solve_robust"]

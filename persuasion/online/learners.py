@@ -425,3 +425,93 @@ class ActionInformedPersuader(RobustPersuader):
         c = c / scale
         if not any(np.allclose(c, d) for d in self.cuts):
             self.cuts.append(c)
+
+
+class BehaviouralPersuader(Learner):
+    """Learns how the Receiver *responds* to each recommendation, not what it believes (Thompson sampling).
+
+    The robust and action-informed learners assume a Receiver who knows the
+    prior, reads the committed scheme and best responds with the utilities
+    the learner is given.  A language model need do none of this.  This
+    learner assumes only that the Receiver's action after a recommendation
+    depends on the state and the recommendation (a *signal-only* Receiver,
+    which never sees the scheme): it keeps a Dirichlet posterior over
+    ``P(action | state, signal)`` for every cell, starting from
+    ``prior_count`` on each action, and each round commits, for every state,
+    to the signal whose sampled response distribution pays the Advisor most
+    (``sender``), so its schemes are deterministic.  The sampling explores;
+    nothing about the prior or the Receiver's utilities is used.
+
+    With ``arms`` (a list of schemes) it treats each scheme as one arm
+    instead, for a Receiver whose response depends on the scheme it is told
+    (an *informed* Receiver): a Beta posterior over each arm's payoff,
+    rescaled to [0, 1] and binarised by a keyed coin, and Thompson sampling
+    over arms.
+
+    Against the core's simulated Receiver, who reads the scheme, only the
+    ``arms`` form is right; the per-cell form is for Receivers that never see
+    the scheme (:mod:`llm_bridge.online_play`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from persuasion import examples
+    >>> from persuasion.online import BehaviouralPersuader, run
+    >>> grid = [np.array([[1 - q, q], [0.0, 1.0]]) for q in (0.0, 0.25, 3 / 7, 0.75)]   # q = P(convict | innocent)
+    >>> trace = run(examples.prosecutor_judge(), BehaviouralPersuader(seed=0, arms=grid), T=2_000, seed=0)
+    >>> bool(trace.cumulative_regret[-1] < 0.1 * 0.3 * 2_000)        # a tenth of full revelation's loss
+    True
+    """
+
+    name = "behavioural"
+    observes = "the realised state, the signal and the Receiver's action of each round"
+
+    def __init__(self, seed: int = 0, prior_count: float = 1.0, arms=None):
+        if not float(prior_count) > 0:
+            raise InvalidArgumentError("BehaviouralPersuader()", "prior_count", "must be > 0", prior_count)
+        self.seed, self.prior_count = int(seed), float(prior_count)
+        self.arms = None if arms is None else [np.asarray(a, dtype=float) for a in arms]
+        if self.arms is not None and not self.arms:
+            raise InvalidArgumentError("BehaviouralPersuader()", "arms", "must hold at least one scheme", arms)
+
+    def reset(self, view, horizon, prior=None):
+        super().reset(view, horizon)
+        m, n = view.shape
+        if self.arms is not None and any(a.shape != (m, n) for a in self.arms):
+            raise InvalidArgumentError("BehaviouralPersuader.reset()", "arms", f"must be {m}x{n} schemes",
+                                       [a.shape for a in self.arms])
+        self.response = np.zeros((m, n, n))             # counts of action b after signal s in state w
+        self.arm_wins = np.zeros((len(self.arms or ()), 2))
+        self._arm = 0
+        self._rng = np.random.default_rng([self.seed, 7919])
+
+    def is_update(self, t):
+        return True
+
+    def next_update(self, t):
+        return t + 1
+
+    def _scheme(self, t):
+        V = self.view.sender
+        if self.arms is not None:
+            draws = self._rng.beta(1 + self.arm_wins[:, 0], 1 + self.arm_wins[:, 1])
+            self._arm = int(np.argmax(draws))
+            scheme = self.arms[self._arm].copy()
+        else:
+            m, n = V.shape
+            scheme = np.zeros((m, n))
+            for w in range(m):
+                values = [self._rng.dirichlet(self.prior_count + self.response[w, s]) @ V[w] for s in range(n)]
+                scheme[w, int(np.argmax(values))] = 1.0
+        self.history.append({"t": t, "scheme": scheme.copy(), "arm": self._arm if self.arms is not None else None})
+        return scheme
+
+    def observe(self, t, states, signals, actions, utilities):
+        super().observe(t, states, signals, actions, utilities)
+        for w, s, b in zip(states, signals, actions):
+            self.response[w, s, b] += 1
+        if self.arms is not None:
+            lo, hi = float(self.view.sender.min()), float(self.view.sender.max())
+            for u in utilities:
+                x = (float(u) - lo) / (hi - lo) if hi > lo else 1.0
+                self.arm_wins[self._arm, 0 if self._rng.random() < x else 1] += 1

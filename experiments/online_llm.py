@@ -1,0 +1,67 @@
+"""Online persuasion against a real Receiver model (llm_bridge.online_play) from a TOML config.
+
+    python -m experiments.online_llm experiments/configs/online_gsm_qwen05.toml [--out DIR] [--report-only]
+
+Writes ``OUT/responses.jsonl`` (every Receiver decision, as it goes: starting
+again resumes), ``OUT/report.json`` (curves, bands, the bound) and
+``OUT/report.md``; prints the tables.  ``--report-only`` replays the learners
+on the decisions already logged (it needs the whole table).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """The keys of an online config that choose the model (the others are OnlineConfig's)."""
+
+    name: str = "online"                 # results go to results/NAME unless --out is given
+    receiver: str = "qwen05"             # qwen05, qwen15, tiny, a folder or .gguf, or openai:URL#MODEL
+    engine: str = "llama.cpp"            # "llama.cpp" or "transformers"
+    n_threads: int | None = None         # llama.cpp threads (None: every core)
+
+
+def _progress(items, desc="problems"):
+    from tqdm.auto import tqdm
+    return tqdm(items, desc=desc, mininterval=10)
+
+
+class _NoReceiver:
+    def choose(self, *a, **k):
+        raise SystemExit("online_llm --report-only: the log lacks decisions; run without --report-only first")
+
+
+def main(argv=None) -> int:
+    from llm_bridge.online_play import OnlineConfig, report_markdown, run
+    from .config import ConfigError, load_split
+    ap = argparse.ArgumentParser(description="online persuasion against a real Receiver")
+    ap.add_argument("config")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--report-only", action="store_true", help="no model: replay the learners on the logged table")
+    args = ap.parse_args(argv)
+    try:
+        run_on, cfg = load_split(args.config, RunnerSettings, OnlineConfig, args.out)
+    except (ConfigError, ValueError) as e:
+        print(f"online_llm: error: {e}", file=sys.stderr)
+        return 2
+    if args.report_only:
+        receiver = _NoReceiver()
+    elif run_on.receiver.startswith("openai:"):
+        from llm_bridge.openai_receiver import from_spec
+        receiver = from_spec(run_on.receiver)
+    else:
+        from llm_bridge.models import load_by_name
+        from llm_bridge.receiver import ChoiceReceiver
+        extra = {"n_threads": run_on.n_threads} if run_on.engine == "llama.cpp" else {}
+        receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine=run_on.engine, **extra))
+    summary = run(receiver, cfg, run_on.receiver, progress=_progress)
+    print(report_markdown(summary, run_on.receiver))
+    print(f"report in {cfg.out}/report.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

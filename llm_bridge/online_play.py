@@ -1,0 +1,422 @@
+"""Online persuasion against the real Receiver: the core's learners play the review game with a language model.
+
+Each round a problem arrives from a pool of fresh GSM-Symbolic problems;
+nature draws the state (the junior's proposal is correct with the base rate,
+which the learner does not know); the learner commits to a scheme; a
+recommendation is drawn from it; the Receiver model reads the problem, the
+proposal and the recommendation (*signal-only*), or also the committed scheme
+in words with the base rate (*informed*), and its own choice, drawn from its
+Yes/No probabilities, is the action; the Advisor observes the state, the
+action and its payoff (:mod:`llm_bridge.review_game` has the prompts).
+
+**One forward pass per prompt serves every round.**  The response table holds
+``P(submit)`` for every pool problem, state and recommendation (and, for the
+informed Receiver, every scheme of a stated grid, to which the learners'
+schemes are rounded before they are stated).  Rounds then cost nothing, and
+the regret is exact, not sampled: the expected payoff of any scheme is a sum
+over the table, so the best fixed scheme (over the pool, and in hindsight
+over the problems that arrived) and every round's pseudo-regret are computed.
+
+The model-based learners (robust, action-informed) are given the Receiver's
+revealed utility ``U[w, a] = log P(a | told w)`` from problems set aside for
+estimation; the behavioural learner is given nothing about the Receiver.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import review_game as rg
+from .proposals import keyed_rng
+from .run_log import RunLog
+
+SIGNAL_ONLY, INFORMED = "signal-only", "informed"
+MODES = (SIGNAL_ONLY, INFORMED)
+
+
+@dataclass
+class OnlineConfig:
+    """Settings of one online study (a TOML file gives them by name)."""
+
+    out: str                              # output folder (response log, report)
+    gsm_seed: int = 11                    # reasoning-gym seed: a pool disjoint from the review runs (seed 7)
+    n_estimation: int = 50                # problems set aside for U (told the verdict)
+    n_pool: int = 300                     # problems the rounds draw from
+    n_informed: int = 0                   # pool problems with informed passes (0: signal-only study only)
+    informed_grid: tuple = (0.0, 0.25, 0.5, 0.75, 1.0)   # stated P(recommend submit | wrong); 1 when correct
+    base_rate: float = 0.3                # P(the proposal is correct): nature's prior, unknown to the learners
+    target: str = "submission"            # the Advisor's V (review_game.TARGETS)
+    rounds: int = 2000                    # rounds per signal-only run
+    informed_rounds: int = 500            # rounds per informed run
+    seeds: int = 20                       # runs per learner (the table is shared; only the draws differ)
+    delta: float = 0.05                   # the robust learners' failure probability
+    smoothing: float = 0.5                # additive smoothing of the told counts in U
+    seed: int = 0                         # keyed draws of the pool split and the proposals
+    bootstrap: int = 2000                 # bootstrap replicates over seeds for the bands
+    learners: tuple = ("robust", "action-informed", "behavioural", "full-revelation")
+
+    def __post_init__(self):
+        from .review_game import TARGETS
+        if self.target not in TARGETS:
+            raise ValueError(f"OnlineConfig: target must be one of {list(TARGETS)}; got {self.target!r}")
+        if not 0 < self.base_rate < 1:
+            raise ValueError(f"OnlineConfig: base_rate must be in (0, 1); got {self.base_rate!r}")
+        for name in ("n_estimation", "n_pool", "rounds", "informed_rounds", "seeds"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"OnlineConfig: {name} must be a positive integer; got {getattr(self, name)!r}")
+        if not 0 <= self.n_informed <= self.n_pool:
+            raise ValueError(f"OnlineConfig: n_informed must be in [0, n_pool={self.n_pool}]; got {self.n_informed!r}")
+        unknown = set(self.learners) - set(LEARNERS)
+        if unknown:
+            raise ValueError(f"OnlineConfig: learners must be among {list(LEARNERS)}; got {sorted(unknown)}")
+        self.informed_grid = tuple(float(q) for q in self.informed_grid)
+        if not self.informed_grid or not all(0 <= q <= 1 for q in self.informed_grid):
+            raise ValueError(f"OnlineConfig: informed_grid must be probabilities; got {self.informed_grid!r}")
+
+    @property
+    def prior(self) -> np.ndarray:
+        return np.array([self.base_rate, 1 - self.base_rate])
+
+    def grid_schemes(self) -> list[np.ndarray]:
+        """The stated schemes of the informed study: always recommend submitting a correct proposal."""
+        return [np.array([[1.0, 0.0], [q, 1 - q]]) for q in self.informed_grid]
+
+
+# ---------------------------------------------------------------- the pool and the response table
+def load_pool(cfg: OnlineConfig):
+    """(estimation pairs, pool pairs): (correct item, wrong item) per problem, fresh GSM-Symbolic problems."""
+    from .tasks import gsm_symbolic
+    need = cfg.n_estimation + cfg.n_pool
+    problems = gsm_symbolic(int(need * 1.3) + 10, seed=cfg.gsm_seed)
+    problems = sorted(problems, key=lambda p: keyed_rng(cfg.seed, p.id, "online-split").random())
+    pairs = []
+    for p in problems:
+        pr = rg.proposals_for(p, cfg.seed)
+        if pr is not None:
+            pairs.append(pr)
+        if len(pairs) == need:
+            break
+    if len(pairs) < need:
+        raise ValueError(f"load_pool(): {len(pairs)} problems with proposals; need {need}")
+    return pairs[:cfg.n_estimation], pairs[cfg.n_estimation:]
+
+
+def _tails(item: rg.ReviewItem, cfg: OnlineConfig, role: str, informed: bool) -> dict:
+    p, s = item.problem, cfg.seed
+    if role == "estimation":
+        return {"told": rg.message_tail(p, s, None, fact=rg.fact_text(item))}
+    tails = {"alone": rg.message_tail(p, s, None)}
+    for sig in rg.ACTIONS:
+        tails[f"rec:{sig}"] = rg.message_tail(p, s, rg.RECOMMEND[sig])
+    if informed:
+        for k, scheme in enumerate(cfg.grid_schemes()):
+            statement = rg.scheme_statement(scheme, cfg.prior, p.task)
+            for sig in rg.ACTIONS:
+                tails[f"informed:{k}:{sig}"] = rg.message_tail(p, s, rg.RECOMMEND[sig], statement)
+    return tails
+
+
+@dataclass(frozen=True)
+class ResponseTable:
+    """The Receiver's P(submit) on the pool.
+
+    ``signal[i, w, s]``: after recommendation ``s`` (0 submit, 1 decline) on pool problem ``i`` in
+    state ``w`` (0 correct, 1 wrong); ``alone[i, w]``: no message; ``told[j, w]``: told the verdict, on
+    estimation problem ``j``; ``informed[i, k, w, s]``: after ``s`` with grid scheme ``k`` stated (the
+    first ``n_informed`` pool problems).  ``off_format`` counts decisions whose top token was neither
+    option.
+    """
+
+    pool_ids: tuple
+    estimation_ids: tuple
+    signal: np.ndarray
+    alone: np.ndarray
+    told: np.ndarray
+    informed: np.ndarray
+    off_format: int
+    decisions: int
+
+
+def build_table(receiver, cfg: OnlineConfig, log: RunLog, est_pairs, pool_pairs, progress=None) -> ResponseTable:
+    """Run the Receiver on every prompt not yet in ``log`` and assemble the table (resumable)."""
+    jobs = [("estimation", j, pair) for j, pair in enumerate(est_pairs)] + \
+           [("pool", i, pair) for i, pair in enumerate(pool_pairs)]
+    for role, i, pair in (progress(jobs) if progress else jobs):
+        for item in pair:
+            tails = _tails(item, cfg, role, role == "pool" and i < cfg.n_informed)
+            todo = {c: t for c, t in tails.items() if f"{item.key}|{c}" not in log.done}
+            if not todo:
+                continue
+            lt = rg.letters(item.problem, cfg.seed)
+            choices = receiver.choose(rg.head(item), list(todo.values()), options=sorted(lt.values()))
+            log.add_many([{"key": f"{item.key}|{c}", "role": role, "problem_id": item.problem.id,
+                           "state": rg.STATES[item.state], "condition": c, "p_submit": ch.probs[lt["submit"]],
+                           "on_format": ch.on_format} for c, ch in zip(todo, choices)])
+    return table_from_log(log, cfg, est_pairs, pool_pairs)
+
+
+def table_from_log(log: RunLog, cfg: OnlineConfig, est_pairs, pool_pairs) -> ResponseTable:
+    def p(item, cond):
+        return log.done[f"{item.key}|{cond}"]["p_submit"]
+    n, K = len(pool_pairs), len(cfg.informed_grid)
+    signal, alone = np.zeros((n, 2, 2)), np.zeros((n, 2))
+    informed = np.zeros((cfg.n_informed, K, 2, 2))
+    for i, pair in enumerate(pool_pairs):
+        for item in pair:
+            w = item.state
+            alone[i, w] = p(item, "alone")
+            for s, sig in enumerate(rg.ACTIONS):
+                signal[i, w, s] = p(item, f"rec:{sig}")
+                for k in range(K if i < cfg.n_informed else 0):
+                    informed[i, k, w, s] = p(item, f"informed:{k}:{sig}")
+    told = np.array([[p(item, "told") for item in pair] for pair in est_pairs])
+    recs = list(log.done.values())
+    return ResponseTable(tuple(pr[0].problem.id for pr in pool_pairs), tuple(pr[0].problem.id for pr in est_pairs),
+                         signal, alone, told, informed, sum(not r["on_format"] for r in recs), len(recs))
+
+
+def revealed_U(table: ResponseTable, smoothing: float) -> np.ndarray:
+    """``U[w, a] = log P(a | told w)`` from the expected told counts (additive smoothing)."""
+    from .receiver_models import revealed_utility
+    submits = table.told.sum(axis=0)                      # expected submissions per state
+    counts = np.stack([submits, table.told.shape[0] - submits], axis=1)
+    return revealed_utility(counts, smoothing)
+
+
+# ---------------------------------------------------------------- exact payoffs and regret
+def expected_payoff(P: np.ndarray, V: np.ndarray, prior: np.ndarray, scheme: np.ndarray) -> float:
+    """The Advisor's expected payoff of ``scheme`` when the Receiver submits with probability ``P[w, s]``."""
+    per_signal = P * V[:, [0]] + (1 - P) * V[:, [1]]       # expected V after signal s in state w
+    return float(prior @ (scheme * per_signal).sum(axis=1))
+
+
+def deterministic_schemes(m: int = 2, n: int = 2) -> list[np.ndarray]:
+    """Every scheme that sends one signal per state (the vertices: a linear objective's optimum is one)."""
+    out = []
+    for choice in itertools.product(range(n), repeat=m):
+        s = np.zeros((m, n))
+        s[np.arange(m), choice] = 1.0
+        out.append(s)
+    return out
+
+
+def nearest(schemes: list[np.ndarray], scheme: np.ndarray) -> int:
+    """Index of the scheme closest to ``scheme`` in l1 (ties: the first)."""
+    return int(np.argmin([np.abs(s - scheme).sum() for s in schemes]))
+
+
+LEARNERS = ("robust", "action-informed", "behavioural", "full-revelation")
+
+
+def make_learner(name: str, cfg: OnlineConfig, mode: str, seed: int):
+    from persuasion.online import ActionInformedPersuader, BehaviouralPersuader, FullRevelation, RobustPersuader
+    if name == "robust":
+        return RobustPersuader(delta=cfg.delta)
+    if name == "action-informed":
+        return ActionInformedPersuader(delta=cfg.delta)
+    if name == "behavioural":
+        return BehaviouralPersuader(seed=seed, arms=cfg.grid_schemes() if mode == INFORMED else None)
+    if name == "full-revelation":
+        return FullRevelation()
+    raise ValueError(f"make_learner(): name must be one of {list(LEARNERS)}; got {name!r}")
+
+
+@dataclass
+class Trace:
+    """One run: per round the problem, state, signal, action, payoff, and the exact pseudo-regrets."""
+
+    learner: str
+    mode: str
+    seed: int
+    problems: np.ndarray
+    states: np.ndarray
+    signals: np.ndarray
+    actions: np.ndarray
+    payoffs: np.ndarray
+    arms: np.ndarray                      # the scheme committed (index into the candidates)
+    regret: np.ndarray                    # per round: best fixed scheme over the pool minus this round's scheme
+    hindsight_regret: np.ndarray          # cumulative: best fixed scheme on the problems that arrived, minus ours
+    best_value: float
+    candidates: list = field(default_factory=list)
+
+
+def play(table: ResponseTable, learner, V: np.ndarray, U: np.ndarray, cfg: OnlineConfig, mode: str, T: int,
+         seed: int) -> Trace:
+    """Run ``learner`` for ``T`` rounds against the Receiver's recorded responses (exact regret).
+
+    Signal-only: the response to recommendation ``s`` on problem ``i`` in state ``w`` is
+    ``table.signal[i, w, s]`` whatever the scheme.  Informed: the learner's scheme is rounded to the
+    nearest grid scheme, which is what the Receiver is told; its responses are ``table.informed``.
+    """
+    from persuasion.online import GameView
+    if mode not in MODES:
+        raise ValueError(f"play(): mode must be one of {list(MODES)}; got {mode!r}")
+    prior = cfg.prior
+    if mode == SIGNAL_ONLY:
+        responses, candidates = table.signal, deterministic_schemes()
+    else:
+        if table.informed.shape[0] == 0:
+            raise ValueError("play(): the table has no informed passes (n_informed = 0)")
+        responses, candidates = table.informed, cfg.grid_schemes()
+    n = responses.shape[0]
+
+    mean_P = responses.mean(axis=0)
+    values = np.array([expected_payoff(mean_P if mode == SIGNAL_ONLY else mean_P[k], V, prior, c)
+                       for k, c in enumerate(candidates)])
+    view = GameView(V, U, rg.STATES, rg.ACTIONS)
+    learner.reset(view, T)
+    rng = np.random.default_rng([seed, 104729])
+    cols = {k: np.zeros(T, dtype=np.int64) for k in ("problems", "states", "signals", "actions", "arms")}
+    payoffs, regret, ours = np.zeros(T), np.zeros(T), np.zeros(T)
+    per_candidate = np.zeros((T, len(candidates)))       # each candidate's expected payoff on round t's problem
+    t = 1
+    while t <= T:
+        scheme = np.asarray(learner.commit(t), dtype=float)
+        arm = -1 if mode == SIGNAL_ONLY else nearest(candidates, scheme)
+        played = scheme if mode == SIGNAL_ONLY else candidates[arm]
+        end = int(min(T, learner.next_update(t) - 1))
+        idx, k = slice(t - 1, end), end - t + 1
+        problems = rng.integers(0, n, size=k)
+        states = (rng.random(k) >= prior[0]).astype(np.int64)            # 0 correct with the base rate
+        signals = (rng.random(k) >= played[states, 0]).astype(np.int64)   # 0 = recommend submit
+        P = responses[problems] if mode == SIGNAL_ONLY else responses[problems, arm]
+        actions = (rng.random(k) >= P[np.arange(k), states, signals]).astype(np.int64)   # 0 = submit
+        utilities = V[states, actions]
+        for name, v in (("problems", problems), ("states", states), ("signals", signals), ("actions", actions)):
+            cols[name][idx] = v
+        cols["arms"][idx] = arm
+        payoffs[idx] = utilities
+        regret[idx] = values.max() - expected_payoff(mean_P if mode == SIGNAL_ONLY else mean_P[arm], V, prior, played)
+        for c, cand in enumerate(candidates):
+            per_candidate[idx, c] = _payoffs(responses[problems] if mode == SIGNAL_ONLY else responses[problems, c],
+                                             V, prior, cand)
+        ours[idx] = _payoffs(P, V, prior, played)
+        learner.observe(t, states, signals, actions, utilities)
+        t = end + 1
+    hindsight = np.max(np.cumsum(per_candidate, axis=0), axis=1) - np.cumsum(ours)
+    return Trace(learner.name, mode, seed, cols["problems"], cols["states"], cols["signals"], cols["actions"],
+                 payoffs, cols["arms"], regret, hindsight, float(values.max()), [c.tolist() for c in candidates])
+
+
+def _payoffs(P: np.ndarray, V: np.ndarray, prior: np.ndarray, scheme: np.ndarray) -> np.ndarray:
+    """:func:`expected_payoff` for a stack of response tables ``P[r, w, s]`` (one per round)."""
+    per_signal = P * V[None, :, [0]] + (1 - P) * V[None, :, [1]]
+    return np.einsum("w,rws,ws->r", prior, per_signal, scheme)
+
+
+# ---------------------------------------------------------------- the study: every learner, every seed, exact regret
+def checkpoints(T: int, points: int = 100) -> np.ndarray:
+    return np.unique(np.linspace(1, T, points).round().astype(int))
+
+
+def _band(curves: np.ndarray, reps: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """95% percentile bootstrap band of the mean over runs (rows), at every column."""
+    idx = rng.integers(0, curves.shape[0], size=(reps, curves.shape[0]))
+    means = curves[idx].mean(axis=1)
+    return np.percentile(means, 2.5, axis=0), np.percentile(means, 97.5, axis=0)
+
+
+def study(table: ResponseTable, cfg: OnlineConfig, progress=None) -> dict:
+    """Every learner x seed x mode against the table; curves with bands, the theorem's bound beside them."""
+    from persuasion import PersuasionGame, solve
+    from persuasion.bounds import regret_bound
+    V = rg.TARGETS[cfg.target]
+    U = revealed_U(table, cfg.smoothing)
+    model = PersuasionGame(cfg.prior, V, U, states=rg.STATES, actions=rg.ACTIONS)
+    rng = np.random.default_rng([cfg.seed, 31337])
+    out = {"config": asdict(cfg), "U": U.tolist(), "modelled_optimum": np.asarray(solve(model).scheme, float).tolist(),
+           "table": {"pool": len(table.pool_ids), "estimation": len(table.estimation_ids),
+                     "decisions": table.decisions, "off_format": table.off_format,
+                     "mean_p_submit": {"alone": table.alone.mean(axis=0).tolist(),
+                                       "recommend": table.signal.mean(axis=0).tolist(),
+                                       "told": table.told.mean(axis=0).tolist()}},
+           "modes": {}}
+    modes = [SIGNAL_ONLY] + ([INFORMED] if cfg.n_informed else [])
+    for mode in modes:
+        T = cfg.rounds if mode == SIGNAL_ONLY else cfg.informed_rounds
+        ts = checkpoints(T)
+        res = {"T": T, "t": ts.tolist(), "learners": {}}
+        jobs = [(name, s) for name in cfg.learners for s in range(cfg.seeds)]
+        traces: dict[str, list[Trace]] = {}
+        for name, s in (progress(jobs, desc=mode) if progress else jobs):
+            traces.setdefault(name, []).append(play(table, make_learner(name, cfg, mode, s), V, U, cfg, mode, T, s))
+        first = next(iter(traces.values()))[0]
+        cands = [np.asarray(c) for c in first.candidates]
+        mean_P = table.signal.mean(axis=0) if mode == SIGNAL_ONLY else table.informed.mean(axis=0)
+        vals = [expected_payoff(mean_P if mode == SIGNAL_ONLY else mean_P[k], V, cfg.prior, c)
+                for k, c in enumerate(cands)]
+        res["candidates"] = [{"scheme": c.tolist(), "value": v} for c, v in zip(cands, vals)]
+        res["best_value"], res["best_scheme"] = float(max(vals)), cands[int(np.argmax(vals))].tolist()
+        for name, trs in traces.items():
+            cum = np.cumsum([tr.regret for tr in trs], axis=1)
+            hind = np.array([tr.hindsight_regret for tr in trs])
+            lo, hi = _band(cum[:, ts - 1], cfg.bootstrap, rng)
+            hlo, hhi = _band(hind[:, [-1]], cfg.bootstrap, rng)
+            q = T // 4
+            res["learners"][name] = {
+                "mean": cum[:, ts - 1].mean(axis=0).tolist(), "lo": lo.tolist(), "hi": hi.tolist(),
+                "final": {"mean": float(cum[:, -1].mean()), "lo": float(lo[-1]), "hi": float(hi[-1])},
+                "hindsight_final": {"mean": float(hind[:, -1].mean()), "lo": float(hlo[0]), "hi": float(hhi[0])},
+                "per_round_first_quarter": float(np.mean([tr.regret[:q].mean() for tr in trs])),
+                "per_round_last_quarter": float(np.mean([tr.regret[-q:].mean() for tr in trs])),
+                "mean_payoff": float(np.mean([tr.payoffs.mean() for tr in trs])),
+                "submit_rate": float(np.mean([(tr.actions == 0).mean() for tr in trs])),
+            }
+        b = regret_bound(model, ts, cfg.delta)
+        res["bound"] = {"value": np.asarray(b.value).tolist(), "within_theorem": bool(b.within_theorem),
+                        "reason": b.reason}
+        out["modes"][mode] = res
+    return out
+
+
+def report_markdown(summary: dict, receiver: str) -> str:
+    """The study's tables, for the results page."""
+    cfg = summary["config"]
+    tb = summary["table"]
+    lines = [f"### Online play against {receiver} ({cfg['target']} target, base rate {cfg['base_rate']})", "",
+             f"Response table: {tb['pool']} pool problems, {tb['estimation']} estimation problems, "
+             f"{tb['decisions']} decisions ({tb['off_format']} off format). Mean P(submit) [correct, wrong]: "
+             f"alone {np.round(tb['mean_p_submit']['alone'], 3).tolist()}, told the verdict "
+             f"{np.round(tb['mean_p_submit']['told'], 3).tolist()}, after 'submit'/'decline' "
+             f"{np.round(tb['mean_p_submit']['recommend'], 3).tolist()} (rows: state; columns: recommendation).",
+             f"Modelled Receiver (U from told): U = {np.round(summary['U'], 3).tolist()}; its optimal scheme "
+             f"{np.round(summary['modelled_optimum'], 3).tolist()}.", ""]
+    for mode, res in summary["modes"].items():
+        lines += [f"**{mode}**, T = {res['T']}, {cfg['seeds']} seeds: best fixed scheme "
+                  f"{np.round(res['best_scheme'], 3).tolist()} worth {res['best_value']:.4f} per round; "
+                  f"the theorem's bound for the modelled Receiver at T: {res['bound']['value'][-1]:.1f} "
+                  f"({res['bound']['reason']}).", "",
+                  "| learner | regret at T (95% band) | hindsight regret at T | per-round regret, first / last quarter | "
+                  "mean payoff | submit rate |", "|---|---|---|---|---|---|"]
+        for name, r in res["learners"].items():
+            f, h = r["final"], r["hindsight_final"]
+            lines.append(f"| {name} | {f['mean']:.1f} [{f['lo']:.1f}, {f['hi']:.1f}] | {h['mean']:.1f} "
+                         f"[{h['lo']:.1f}, {h['hi']:.1f}] | {r['per_round_first_quarter']:.4f} / "
+                         f"{r['per_round_last_quarter']:.4f} | {r['mean_payoff']:.3f} | {r['submit_rate']:.3f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def table_settings(cfg: OnlineConfig) -> dict:
+    """The settings a response table depends on (the log's fingerprint): not the rounds, seeds or learners."""
+    keep = ("gsm_seed", "n_estimation", "n_pool", "n_informed", "informed_grid", "base_rate", "seed")
+    return {k: getattr(cfg, k) for k in keep}
+
+
+def run(receiver, cfg: OnlineConfig, receiver_name: str, progress=None) -> dict:
+    """Build (or resume) the response table, play every learner, write ``report.json`` and ``report.md``."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = RunLog(out / "responses.jsonl", {"receiver": receiver_name, **table_settings(cfg)})
+    est, pool = load_pool(cfg)
+    table = build_table(receiver, cfg, log, est, pool, progress=progress)
+    summary = study(table, cfg, progress=progress)
+    summary["receiver"] = receiver_name
+    from persuasion._atomic import write_atomic
+    write_atomic(out / "report.json", (json.dumps(summary, indent=1) + "\n").encode())
+    write_atomic(out / "report.md", (report_markdown(summary, receiver_name) + "\n").encode())
+    return summary

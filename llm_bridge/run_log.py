@@ -1,0 +1,78 @@
+"""An append-only JSONL log of keyed records that survives being killed mid-write.
+
+The first line is a header holding the fingerprint of the configuration
+that produced the records; reopening with another fingerprint is refused
+(so a resumed run never mixes settings).  A line cut by a kill is cut back
+to the last whole record (and the file fsync'd) before anything is
+appended, so the next record never joins a torn one.
+
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "log.jsonl")
+>>> log = RunLog(path, {"model": "tiny", "n": 3})
+>>> log.add({"key": "a", "p": 0.25})
+>>> RunLog(path, {"model": "tiny", "n": 3}).done["a"]["p"]
+0.25
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+
+def fingerprint(config: dict) -> str:
+    """A short hash of a JSON-able configuration (key order does not matter)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class RunLog:
+    """Keyed records in ``path``; ``done`` maps each key to its (last) record."""
+
+    def __init__(self, path, config: dict):
+        self.path, self.config = os.fspath(path), config
+        self.fingerprint = fingerprint(config)
+        self.done: dict[str, dict] = {}
+        if os.path.exists(self.path):
+            self._read()
+        else:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            self._append([{"header": True, "fingerprint": self.fingerprint, "config": config}])
+
+    def _read(self) -> None:
+        with open(self.path, "rb") as fh:
+            data = fh.read()
+        whole = data[:data.rfind(b"\n") + 1]
+        if len(whole) != len(data):                      # a torn last line: cut back and make it durable
+            with open(self.path, "r+b") as fh:
+                fh.truncate(len(whole))
+                fh.flush()
+                os.fsync(fh.fileno())
+        lines = [ln for ln in whole.decode("utf-8").splitlines() if ln.strip()]
+        if not lines:
+            self._append([{"header": True, "fingerprint": self.fingerprint, "config": self.config}])
+            return
+        head = json.loads(lines[0])
+        if not head.get("header") or head.get("fingerprint") != self.fingerprint:
+            raise ValueError(f"RunLog: {self.path} was written with another configuration "
+                             f"(fingerprint {head.get('fingerprint')!r}, this one {self.fingerprint!r}); "
+                             "use another output folder or the same settings")
+        for ln in lines[1:]:
+            rec = json.loads(ln)
+            self.done[rec["key"]] = rec
+
+    def _append(self, recs: list[dict]) -> None:
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write("".join(json.dumps(r) + "\n" for r in recs))
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def add(self, rec: dict) -> None:
+        self.add_many([rec])
+
+    def add_many(self, recs: list[dict]) -> None:
+        """Append records (each with a ``key``) in one write."""
+        if any("key" not in r for r in recs):
+            raise ValueError("RunLog.add_many(): every record needs a 'key'")
+        self._append(recs)
+        for r in recs:
+            self.done[r["key"]] = r
