@@ -48,6 +48,7 @@ class OnlineConfig:
     n_pool: int = 300                     # problems the rounds draw from
     n_informed: int = 0                   # pool problems with informed passes (0: signal-only study only)
     informed_grid: tuple = (0.0, 0.25, 0.5, 0.75, 1.0)   # stated P(recommend submit | wrong); 1 when correct
+    belief_levels: tuple = tuple(i / 10 for i in range(11))   # stated posteriors of the graded-belief probes
     base_rate: float = 0.3                # P(the proposal is correct): nature's prior, unknown to the learners
     target: str = "submission"            # the Advisor's V (review_game.TARGETS)
     rounds: int = 2000                    # rounds per signal-only run
@@ -108,7 +109,10 @@ def load_pool(cfg: OnlineConfig):
 def _tails(item: rg.ReviewItem, cfg: OnlineConfig, role: str, informed: bool) -> dict:
     p, s = item.problem, cfg.seed
     if role == "estimation":
-        return {"told": rg.message_tail(p, s, None, fact=rg.fact_text(item))}
+        tails = {"told": rg.message_tail(p, s, None, fact=rg.fact_text(item))}
+        for q in cfg.belief_levels:
+            tails[f"belief:{q:g}"] = rg.message_tail(p, s, None, fact=rg.belief_text(q))
+        return tails
     tails = {"alone": rg.message_tail(p, s, None)}
     for sig in rg.ACTIONS:
         tails[f"rec:{sig}"] = rg.message_tail(p, s, rg.RECOMMEND[sig])
@@ -126,8 +130,9 @@ class ResponseTable:
 
     ``signal[i, w, s]``: after recommendation ``s`` (0 submit, 1 decline) on pool problem ``i`` in
     state ``w`` (0 correct, 1 wrong); ``alone[i, w]``: no message; ``told[j, w]``: told the verdict, on
-    estimation problem ``j``; ``informed[i, k, w, s]``: after ``s`` with grid scheme ``k`` stated (the
-    first ``n_informed`` pool problems).  ``off_format`` counts decisions whose top token was neither
+    estimation problem ``j``; ``belief[j, w, l]``: told that the proposal is correct with probability
+    ``belief_levels[l]`` (the graded-belief probe); ``informed[i, k, w, s]``: after ``s`` with grid
+    scheme ``k`` stated (the first ``n_informed`` pool problems).  ``off_format`` counts decisions whose top token was neither
     option.
     """
 
@@ -137,6 +142,8 @@ class ResponseTable:
     alone: np.ndarray
     told: np.ndarray
     informed: np.ndarray
+    belief: np.ndarray
+    belief_levels: tuple
     off_format: int
     decisions: int
 
@@ -174,9 +181,41 @@ def table_from_log(log: RunLog, cfg: OnlineConfig, est_pairs, pool_pairs) -> Res
                 for k in range(K if i < cfg.n_informed else 0):
                     informed[i, k, w, s] = p(item, f"informed:{k}:{sig}")
     told = np.array([[p(item, "told") for item in pair] for pair in est_pairs])
+    belief = np.array([[[p(item, f"belief:{q:g}") for q in cfg.belief_levels] for item in pair] for pair in est_pairs])
     recs = list(log.done.values())
     return ResponseTable(tuple(pr[0].problem.id for pr in pool_pairs), tuple(pr[0].problem.id for pr in est_pairs),
-                         signal, alone, told, informed, sum(not r["on_format"] for r in recs), len(recs))
+                         signal, alone, told, informed, belief.reshape(len(est_pairs), 2, len(cfg.belief_levels)),
+                         tuple(cfg.belief_levels), sum(not r["on_format"] for r in recs), len(recs))
+
+
+def model_utility(table: ResponseTable, cfg: OnlineConfig) -> tuple[np.ndarray, dict]:
+    """The Receiver utility the model-based learners are given, and how it was identified.
+
+    From the graded-belief probe when its threshold is identified (the mean response crosses 1/2 inside
+    the probed range, and in at least 95% of the bootstrap replicates): a threshold Receiver, at the
+    threshold of the 95% interval whose optimal scheme has the best worst case over the interval (for the
+    submission target, the highest).  Otherwise the told-the-verdict revealed utility, whose threshold the
+    data do not pin down (it is set by the smoothing), and the report says so.
+    """
+    told = revealed_U(table, cfg.smoothing)
+    info = {"told_U": told.tolist()}
+    if table.belief.size == 0:
+        return told, {**info, "source": "told (no graded-belief probe)"}
+    y = table.belief.reshape(-1, len(table.belief_levels))
+    info["belief_models"] = fit_belief_models(table.belief_levels, y)
+    info["threshold"] = interval = threshold_interval(table.belief_levels, y, reps=cfg.bootstrap, seed=cfg.seed)
+    if interval["lo"] is None or interval["never_crosses"] > 0.05:
+        return told, {**info, "source": "told: the graded-belief threshold is not identified (the responses do "
+                                        "not cross 1/2 inside the probed range)"}
+    ts = sorted({interval["lo"], interval["point"], interval["hi"]})
+    scheme, worst = worst_case_scheme(cfg.prior, rg.TARGETS[cfg.target], ts)
+    from persuasion import PersuasionGame, solve
+    t_star = next(t for t in ts if np.allclose(solve(PersuasionGame(cfg.prior, rg.TARGETS[cfg.target],
+                                                                    threshold_utility(t))).scheme, scheme))
+    return threshold_utility(t_star), {**info, "source": f"graded belief: threshold {t_star:.3f}, the worst case "
+                                                         f"over the 95% interval [{interval['lo']:.3f}, "
+                                                         f"{interval['hi']:.3f}]",
+                                       "worst_case_scheme": scheme.tolist(), "worst_case_value": worst}
 
 
 def revealed_U(table: ResponseTable, smoothing: float) -> np.ndarray:
@@ -325,15 +364,19 @@ def study(table: ResponseTable, cfg: OnlineConfig, progress=None) -> dict:
     from persuasion import PersuasionGame, solve
     from persuasion.bounds import regret_bound
     V = rg.TARGETS[cfg.target]
-    U = revealed_U(table, cfg.smoothing)
+    U, receiver_model = model_utility(table, cfg)
     model = PersuasionGame(cfg.prior, V, U, states=rg.STATES, actions=rg.ACTIONS)
     rng = np.random.default_rng([cfg.seed, 31337])
-    out = {"config": asdict(cfg), "U": U.tolist(), "modelled_optimum": np.asarray(solve(model).scheme, float).tolist(),
+    out = {"config": asdict(cfg), "U": U.tolist(), "receiver_model": receiver_model,
+           "modelled_optimum": np.asarray(solve(model).scheme, float).tolist(),
            "table": {"pool": len(table.pool_ids), "estimation": len(table.estimation_ids),
                      "decisions": table.decisions, "off_format": table.off_format,
                      "mean_p_submit": {"alone": table.alone.mean(axis=0).tolist(),
                                        "recommend": table.signal.mean(axis=0).tolist(),
-                                       "told": table.told.mean(axis=0).tolist()}},
+                                       "told": table.told.mean(axis=0).tolist()},
+                     "belief_response": {"levels": list(table.belief_levels),
+                                         "p_submit": table.belief.mean(axis=(0, 1)).tolist(),
+                                         "by_state": table.belief.mean(axis=0).tolist()}},
            "modes": {}}
     modes = [SIGNAL_ONLY] + ([INFORMED] if cfg.n_informed else [])
     for mode in modes:
@@ -383,7 +426,11 @@ def report_markdown(summary: dict, receiver: str) -> str:
              f"alone {np.round(tb['mean_p_submit']['alone'], 3).tolist()}, told the verdict "
              f"{np.round(tb['mean_p_submit']['told'], 3).tolist()}, after 'submit'/'decline' "
              f"{np.round(tb['mean_p_submit']['recommend'], 3).tolist()} (rows: state; columns: recommendation).",
-             f"Modelled Receiver (U from told): U = {np.round(summary['U'], 3).tolist()}; its optimal scheme "
+             "Graded-belief probe (told the probability that the proposal is correct), mean P(submit): " +
+             ", ".join(f"{q:g}: {v:.3f}" for q, v in zip(tb["belief_response"]["levels"],
+                                                       tb["belief_response"]["p_submit"])) + ".",
+             f"Receiver model given to the robust learners: {summary['receiver_model']['source']}; "
+             f"U = {np.round(summary['U'], 3).tolist()}; its optimal scheme "
              f"{np.round(summary['modelled_optimum'], 3).tolist()}.", ""]
     for mode, res in summary["modes"].items():
         lines += [f"**{mode}**, T = {res['T']}, {cfg['seeds']} seeds: best fixed scheme "
@@ -420,3 +467,100 @@ def run(receiver, cfg: OnlineConfig, receiver_name: str, progress=None) -> dict:
     write_atomic(out / "report.json", (json.dumps(summary, indent=1) + "\n").encode())
     write_atomic(out / "report.md", (report_markdown(summary, receiver_name) + "\n").encode())
     return summary
+
+
+# ---------------------------------------------------------------- a Receiver model the data identify
+def _logit(p):
+    p = np.clip(np.asarray(p, float), 1e-3, 1 - 1e-3)
+    return np.log(p / (1 - p))
+
+
+def _fit(loss, x0):
+    from scipy.optimize import minimize
+    res = minimize(loss, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000})
+    return res.x, float(res.fun)
+
+
+def fit_belief_models(levels, p_submit) -> dict:
+    """Belief-response models fitted to a graded-belief probe by maximum likelihood (soft labels).
+
+    ``levels[l]`` is a stated posterior, ``p_submit[r, l]`` the Receiver's P(submit) on prompt ``r`` at
+    that level.  Models: *quantal-response Bayesian* ``P = sigmoid(lam (mu - t))`` (a Bayesian who
+    submits above the threshold ``t``, with logit noise); *biased Bayes* ``P = sigmoid(a logit(mu) + b)``
+    (a distorted posterior, Grether's form), threshold ``sigmoid(-b / a)``.  Each reports its
+    log-likelihood per decision, its threshold, and ``identified``: False when the responses do not
+    cross 1/2 inside the probed range (the threshold is then only bounded by it).
+    """
+    mu = np.asarray(levels, float)
+    y = np.asarray(p_submit, float).reshape(-1, mu.size)
+    ybar = y.mean(axis=0)
+
+    def nll(z):
+        z = np.clip(z, -30, 30)
+        return -float(np.mean(y * -np.logaddexp(0, -z) + (1 - y) * -np.logaddexp(0, z)))
+
+    (lam, t), qre = _fit(lambda th: nll(th[0] * (mu[None] - th[1])), [5.0, 0.5])
+    (a, b), bb = _fit(lambda th: nll(th[0] * _logit(mu)[None] + th[1]), [1.0, 0.0])
+    above = ybar >= 0.5
+    identified = bool(above.any() and (~above).any())
+    return {"levels": mu.tolist(), "mean_p_submit": ybar.tolist(), "identified": identified,
+            "crossing": _crossing(mu, ybar),
+            "qre": {"lambda": float(lam), "threshold": float(t), "loglik_per_decision": -qre},
+            "biased_bayes": {"a": float(a), "b": float(b),
+                             "threshold": float(1 / (1 + np.exp(b / a))) if abs(a) > 1e-9 else None,
+                             "loglik_per_decision": -bb}}
+
+
+def _crossing(mu: np.ndarray, ybar: np.ndarray) -> float | None:
+    """Where the mean response first crosses 1/2 (linear interpolation), or None if it never does."""
+    for l in range(mu.size - 1):
+        lo, hi = ybar[l] - 0.5, ybar[l + 1] - 0.5
+        if lo == 0:
+            return float(mu[l])
+        if lo * hi < 0:
+            return float(mu[l] + (mu[l + 1] - mu[l]) * lo / (lo - hi))
+    return float(mu[-1]) if ybar[-1] == 0.5 else None
+
+
+def threshold_interval(levels, p_submit, reps: int = 2000, seed: int = 0) -> dict:
+    """The belief threshold (mean response crossing 1/2) with a percentile bootstrap over prompts.
+
+    Replicates in which the response never crosses 1/2 are counted: their share is reported, and the
+    interval is then the probed range's end it lies beyond (the threshold is not identified there).
+    """
+    mu = np.asarray(levels, float)
+    y = np.asarray(p_submit, float).reshape(-1, mu.size)
+    rng = np.random.default_rng(seed)
+    cross, never = [], 0
+    for _ in range(reps):
+        c = _crossing(mu, y[rng.integers(0, y.shape[0], y.shape[0])].mean(axis=0))
+        if c is None:
+            never += 1
+        else:
+            cross.append(c)
+    point = _crossing(mu, y.mean(axis=0))
+    if not cross:
+        return {"point": point, "lo": None, "hi": None, "never_crosses": never / reps}
+    return {"point": point, "lo": float(np.percentile(cross, 2.5)), "hi": float(np.percentile(cross, 97.5)),
+            "never_crosses": never / reps}
+
+
+def threshold_utility(t: float) -> np.ndarray:
+    """A Receiver utility (rows correct/wrong, columns submit/decline) whose Bayesian threshold is ``t``."""
+    return np.array([[1 - t, 0.0], [0.0, t]])
+
+
+def worst_case_scheme(prior: np.ndarray, V: np.ndarray, thresholds) -> tuple[np.ndarray, float]:
+    """The scheme whose worst value over Bayesian Receivers with any of ``thresholds`` is largest.
+
+    For a threshold Receiver a scheme is worth ``V`` under the action it takes at each signal's
+    posterior (ties to the Advisor); the candidates are every optimum for one threshold in the set
+    (the worst case of a persuasion scheme is the highest threshold it must clear).
+    """
+    from persuasion import PersuasionGame, solve
+    from persuasion.online import evaluate_scheme
+    cands = [np.asarray(solve(PersuasionGame(prior, V, threshold_utility(t))).scheme, float) for t in thresholds]
+    games = [PersuasionGame(prior, V, threshold_utility(t)) for t in thresholds]
+    worst = [min(evaluate_scheme(g, c).expected_utility for g in games) for c in cands]
+    k = int(np.argmax(worst))
+    return cands[k], float(worst[k])

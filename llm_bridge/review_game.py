@@ -150,6 +150,11 @@ def fact_text(item: ReviewItem) -> str:
     return f"Verified by the reference check: the proposal is {STATES[item.state]}."
 
 
+def belief_text(p: float) -> str:
+    """A stated posterior (the graded-belief probe): the Receiver is told how likely the proposal is correct."""
+    return f"Given everything the advisor has checked, the probability that the proposal is correct is {100 * p:.0f}%."
+
+
 def draw_recommendation(scheme: np.ndarray, state: int, *key) -> str:
     """A recommendation drawn from ``scheme[state]`` with a keyed generator."""
     return "submit" if keyed_rng(*key).random() < scheme[state, 0] else "decline"

@@ -36,8 +36,10 @@ def table_of(signal_p: np.ndarray, n: int = 20, informed=None, noise: float = 0.
     sig = np.clip(np.asarray(signal_p)[None] + noise * rng.standard_normal((n, 2, 2)), 0.01, 0.99)
     inf = np.zeros((0, 1, 2, 2)) if informed is None else np.asarray(informed)
     told = np.tile([[0.9, 0.1]], (10, 1))
+    levels = (0.0, 0.5, 1.0)
+    belief = np.tile(np.array(levels)[None, None], (10, 2, 1))
     return ResponseTable(tuple(map(str, range(n))), tuple(map(str, range(10))), sig, sig[:, :, 0].copy(), told,
-                         inf, 0, 0)
+                         inf, belief, levels, 0, 0)
 
 
 def cfg(tmp_path, **kw):
@@ -193,11 +195,12 @@ def test_response_table_survives_kill_9_and_resumes_to_the_same_table(tmp_path):
             from llm_bridge.receiver import ChoiceReceiver
             from llm_bridge.online_play import OnlineConfig, RunLog, build_table, load_pool, table_settings
             import json, numpy as np
-            cfg = OnlineConfig(out={str(out)!r}, n_estimation=2, n_pool=3, n_informed=1, informed_grid=(0.0, 1.0))
+            cfg = OnlineConfig(out={str(out)!r}, n_estimation=2, n_pool=3, n_informed=1, informed_grid=(0.0, 1.0),
+                               belief_levels=(0.0, 0.5, 1.0))
             log = RunLog({str(out / "responses.jsonl")!r}, {{"receiver": "tiny", **table_settings(cfg)}})
             est, pool = load_pool(cfg)
             t = build_table(ChoiceReceiver(load_by_name("tiny")), cfg, log, est, pool)
-            print(json.dumps([t.signal.tolist(), t.told.tolist(), t.informed.tolist()]))
+            print(json.dumps([t.signal.tolist(), t.told.tolist(), t.informed.tolist(), t.belief.tolist()]))
         """)
     whole = subprocess.run([sys.executable, "-c", script(tmp_path / "a")], capture_output=True, text=True,
                            timeout=300)
@@ -231,3 +234,38 @@ def test_figure_from_a_study(tmp_path):
     path.write_text(json.dumps(out))
     paths = fig_online_llm.draw([path], tmp_path / "fig")
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+# ---------------------------------------------------------------- the identified Receiver model
+def test_belief_models_recover_a_quantal_bayesian_and_its_threshold():
+    from llm_bridge.online_play import fit_belief_models, threshold_interval
+    mu = np.linspace(0, 1, 11)
+    rng = np.random.default_rng(0)
+    y = np.clip(1 / (1 + np.exp(-8 * (mu[None] - 0.6))) + 0.05 * rng.standard_normal((60, 11)), 0, 1)
+    fit = fit_belief_models(mu, y)
+    assert fit["identified"] and abs(fit["qre"]["threshold"] - 0.6) < 0.02 and abs(fit["qre"]["lambda"] - 8) < 1.5
+    assert fit["qre"]["loglik_per_decision"] >= fit["biased_bayes"]["loglik_per_decision"] - 1e-9
+    iv = threshold_interval(mu, y, reps=400)
+    assert iv["lo"] <= 0.6 <= iv["hi"] and iv["never_crosses"] == 0
+
+
+def test_a_receiver_that_never_crosses_is_not_identified():
+    from llm_bridge.online_play import fit_belief_models, threshold_interval
+    mu = np.linspace(0, 1, 11)
+    y = np.full((30, 11), 0.2)                    # qwen05 on the told probes: never submits, at any belief
+    assert not fit_belief_models(mu, y)["identified"]
+    assert threshold_interval(mu, y, reps=100) == {"point": None, "lo": None, "hi": None, "never_crosses": 1.0}
+
+
+def test_the_worst_case_scheme_clears_every_threshold_in_the_set():
+    from persuasion import PersuasionGame
+    from persuasion.online import evaluate_scheme
+    from llm_bridge.online_play import threshold_utility, worst_case_scheme
+    prior = np.array([0.3, 0.7])
+    scheme, worst = worst_case_scheme(prior, V, [0.5, 0.6, 0.7])
+    for t in (0.5, 0.6, 0.7):
+        out = evaluate_scheme(PersuasionGame(prior, V, threshold_utility(t)), scheme)
+        assert out.obedient and out.expected_utility >= worst - 1e-12
+    # the optimum for the lowest threshold fails the highest: its worst case is full revelation's 0.3
+    low, _ = worst_case_scheme(prior, V, [0.5])
+    assert evaluate_scheme(PersuasionGame(prior, V, threshold_utility(0.7)), low).expected_utility < worst
