@@ -378,6 +378,7 @@ def study(table: ResponseTable, cfg: OnlineConfig, progress=None) -> dict:
                                          "p_submit": table.belief.mean(axis=(0, 1)).tolist(),
                                          "by_state": table.belief.mean(axis=0).tolist()}},
            "modes": {}}
+    out["table"]["recommendation_effect"] = paired_effects(table)
     modes = [SIGNAL_ONLY] + ([INFORMED] if cfg.n_informed else [])
     for mode in modes:
         T = cfg.rounds if mode == SIGNAL_ONLY else cfg.informed_rounds
@@ -416,6 +417,26 @@ def study(table: ResponseTable, cfg: OnlineConfig, progress=None) -> dict:
     return out
 
 
+def paired_effects(table: ResponseTable) -> dict:
+    """Per state, P(submit) after 'submit' minus after 'decline', and the told-correct minus told-wrong gap:
+    mean over problems, 95% t interval, paired t-test p (the problems are the pairs)."""
+    from scipy import stats
+
+    def effect(d):
+        d = np.asarray(d, float)
+        if d.size < 2 or np.allclose(d, d[0]):
+            return {"n": int(d.size), "mean": float(d.mean()) if d.size else None, "ci": None, "p": None,
+                    "sd": float(d.std(ddof=1)) if d.size > 1 else None}
+        se = d.std(ddof=1) / np.sqrt(d.size)
+        h = float(stats.t.ppf(0.975, d.size - 1) * se)
+        return {"n": int(d.size), "mean": float(d.mean()), "ci": [float(d.mean() - h), float(d.mean() + h)],
+                "p": float(stats.ttest_1samp(d, 0.0).pvalue), "sd": float(d.std(ddof=1))}
+    out = {rg.STATES[w]: effect(table.signal[:, w, 0] - table.signal[:, w, 1]) for w in range(2)}
+    out["told"] = effect(table.told[:, 0] - table.told[:, 1])
+    out["submit_after_submit_correct_minus_wrong"] = effect(table.signal[:, 0, 0] - table.signal[:, 1, 0])
+    return out
+
+
 def report_markdown(summary: dict, receiver: str) -> str:
     """The study's tables, for the results page."""
     cfg = summary["config"]
@@ -426,6 +447,11 @@ def report_markdown(summary: dict, receiver: str) -> str:
              f"alone {np.round(tb['mean_p_submit']['alone'], 3).tolist()}, told the verdict "
              f"{np.round(tb['mean_p_submit']['told'], 3).tolist()}, after 'submit'/'decline' "
              f"{np.round(tb['mean_p_submit']['recommend'], 3).tolist()} (rows: state; columns: recommendation).",
+             "Paired by problem, P(submit) after 'submit' minus after 'decline': " + "; ".join(
+                 f"{w} proposals {e['mean']:+.3f} [{e['ci'][0]:+.3f}, {e['ci'][1]:+.3f}], p = {e['p']:.2g} (SD {e['sd']:.3f})"
+                 for w, e in ((w, tb["recommendation_effect"][w]) for w in rg.STATES) if e["ci"]) +
+             f"; correct minus wrong after 'submit': "
+             f"{tb['recommendation_effect']['submit_after_submit_correct_minus_wrong']['mean']:+.3f}.",
              "Graded-belief probe (told the probability that the proposal is correct), mean P(submit): " +
              ", ".join(f"{q:g}: {v:.3f}" for q, v in zip(tb["belief_response"]["levels"],
                                                        tb["belief_response"]["p_submit"])) + ".",

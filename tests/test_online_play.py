@@ -269,3 +269,12 @@ def test_the_worst_case_scheme_clears_every_threshold_in_the_set():
     # the optimum for the lowest threshold fails the highest: its worst case is full revelation's 0.3
     low, _ = worst_case_scheme(prior, V, [0.5])
     assert evaluate_scheme(PersuasionGame(prior, V, threshold_utility(0.7)), low).expected_utility < worst
+
+
+def test_paired_effects_are_the_per_problem_differences():
+    from llm_bridge.online_play import paired_effects
+    tab = table_of([[0.6, 0.2], [0.5, 0.1]], noise=0.05, seed=5)
+    eff = paired_effects(tab)
+    d = tab.signal[:, 1, 0] - tab.signal[:, 1, 1]
+    assert np.isclose(eff["wrong"]["mean"], d.mean()) and eff["wrong"]["ci"][0] < d.mean() < eff["wrong"]["ci"][1]
+    assert eff["correct"]["p"] < 1e-6 and eff["told"]["ci"] is None      # the synthetic told column is constant
