@@ -73,7 +73,7 @@ def _online(name):
     return make
 
 
-ONLINE = ("gsm_qwen05",)
+ONLINE = ("gsm_qwen05", "gsm_qwen15")
 
 FIGURES = {"concave_closure": _concave_closure, "kl_fits": _kl_fits,
            "regret_default": _regret("regret_default"), "regret_actions": _regret("regret_actions"),
