@@ -1,6 +1,7 @@
 """Online persuasion against a real Receiver model (llm_bridge.online_play) from a TOML config.
 
     python -m experiments.online_llm experiments/configs/online_gsm_qwen05.toml [--out DIR] [--report-only]
+        [--target decision]
 
 Writes ``OUT/responses.jsonl`` (every Receiver decision, as it goes: starting
 again resumes), ``OUT/report.json`` (curves, bands, the bound) and
@@ -41,9 +42,14 @@ def main(argv=None) -> int:
     ap.add_argument("config")
     ap.add_argument("--out", default=None)
     ap.add_argument("--report-only", action="store_true", help="no model: replay the learners on the logged table")
+    ap.add_argument("--target", default=None, help="the Advisor's target instead of the config's (the table does not "
+                    "depend on it); the report is then report_TARGET.json/.md")
     args = ap.parse_args(argv)
     try:
         run_on, cfg = load_split(args.config, RunnerSettings, OnlineConfig, args.out)
+        if args.target is not None and args.target != cfg.target:
+            from dataclasses import replace
+            cfg = replace(cfg, target=args.target)
     except (ConfigError, ValueError) as e:
         print(f"online_llm: error: {e}", file=sys.stderr)
         return 2
@@ -57,9 +63,10 @@ def main(argv=None) -> int:
         from llm_bridge.receiver import ChoiceReceiver
         extra = {"n_threads": run_on.n_threads} if run_on.engine == "llama.cpp" else {}
         receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine=run_on.engine, **extra))
-    summary = run(receiver, cfg, run_on.receiver, progress=_progress)
+    stem = "report" if args.target is None else f"report_{cfg.target}"
+    summary = run(receiver, cfg, run_on.receiver, progress=_progress, stem=stem)
     print(report_markdown(summary, run_on.receiver))
-    print(f"report in {cfg.out}/report.json")
+    print(f"report in {cfg.out}/{stem}.json")
     return 0
 
 

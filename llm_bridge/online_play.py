@@ -480,8 +480,8 @@ def table_settings(cfg: OnlineConfig) -> dict:
     return {k: getattr(cfg, k) for k in keep}
 
 
-def run(receiver, cfg: OnlineConfig, receiver_name: str, progress=None) -> dict:
-    """Build (or resume) the response table, play every learner, write ``report.json`` and ``report.md``."""
+def run(receiver, cfg: OnlineConfig, receiver_name: str, progress=None, stem: str = "report") -> dict:
+    """Build (or resume) the response table, play every learner, write ``STEM.json`` and ``STEM.md``."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     log = RunLog(out / "responses.jsonl", {"receiver": receiver_name, **table_settings(cfg)})
@@ -490,8 +490,8 @@ def run(receiver, cfg: OnlineConfig, receiver_name: str, progress=None) -> dict:
     summary = study(table, cfg, progress=progress)
     summary["receiver"] = receiver_name
     from persuasion._atomic import write_atomic
-    write_atomic(out / "report.json", (json.dumps(summary, indent=1) + "\n").encode())
-    write_atomic(out / "report.md", (report_markdown(summary, receiver_name) + "\n").encode())
+    write_atomic(out / f"{stem}.json", (json.dumps(summary, indent=1) + "\n").encode())
+    write_atomic(out / f"{stem}.md", (report_markdown(summary, receiver_name) + "\n").encode())
     return summary
 
 

@@ -278,3 +278,19 @@ def test_paired_effects_are_the_per_problem_differences():
     d = tab.signal[:, 1, 0] - tab.signal[:, 1, 1]
     assert np.isclose(eff["wrong"]["mean"], d.mean()) and eff["wrong"]["ci"][0] < d.mean() < eff["wrong"]["ci"][1]
     assert eff["correct"]["p"] < 1e-6 and eff["told"]["ci"] is None      # the synthetic told column is constant
+
+
+def test_runner_end_to_end_and_the_aligned_control_from_the_same_table(tmp_path):
+    """The runner on a tiny model; then the `decision` target replayed on the same logged table, which does
+    not depend on the target: no new decision is made, and the report is written beside the first."""
+    from experiments.online_llm import main
+    out = tmp_path / "smoke"
+    assert main(["experiments/configs/online_smoke.toml", "--out", str(out)]) == 0
+    lines = (out / "responses.jsonl").read_text().count("\n")
+    assert main(["experiments/configs/online_smoke.toml", "--out", str(out), "--report-only",
+                 "--target", "decision"]) == 0
+    assert (out / "responses.jsonl").read_text().count("\n") == lines          # no new decisions
+    rep = json.loads((out / "report_decision.json").read_text())
+    assert rep["config"]["target"] == "decision" and json.loads((out / "report.json").read_text())["config"]["target"] == "submission"
+    for mode in rep["modes"].values():
+        assert mode["best_value"] == max(c["value"] for c in mode["candidates"])
