@@ -432,7 +432,7 @@ if pid:
             os._exit(%(SETUP_FAILED)d)
     code = os.waitstatus_to_exitcode(st)
     os._exit(code if code >= 0 else 128 - code)
-# ---- init of the new PID namespace (a parent-death signal does not reach a namespace's init: see the loop)
+# ---- init of the new PID namespace (its parent-death signal did not kill it when tested: see the loop)
 os.close(life_w)
 if os.getpid() != 1:
     fail("PID namespace (init is pid %%d, not 1)" %% os.getpid())
