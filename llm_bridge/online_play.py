@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from . import review_game as rg
-from .proposals import keyed_rng
 from .run_log import RunLog
 
 SIGNAL_ONLY, INFORMED = "signal-only", "informed"
@@ -93,16 +92,7 @@ def load_pool(cfg: OnlineConfig):
     from .tasks import gsm_symbolic
     need = cfg.n_estimation + cfg.n_pool
     problems = gsm_symbolic(int(need * 1.3) + 10, seed=cfg.gsm_seed)
-    problems = sorted(problems, key=lambda p: keyed_rng(cfg.seed, p.id, "online-split").random())
-    pairs = []
-    for p in problems:
-        pr = rg.proposals_for(p, cfg.seed)
-        if pr is not None:
-            pairs.append(pr)
-        if len(pairs) == need:
-            break
-    if len(pairs) < need:
-        raise ValueError(f"load_pool(): {len(pairs)} problems with proposals; need {need}")
+    pairs = rg.proposal_pairs(problems, need, cfg.seed, "online-split", "load_pool()")
     return pairs[:cfg.n_estimation], pairs[cfg.n_estimation:]
 
 
@@ -208,10 +198,7 @@ def model_utility(table: ResponseTable, cfg: OnlineConfig) -> tuple[np.ndarray, 
         return told, {**info, "source": "told: the graded-belief threshold is not identified (the responses do "
                                         "not cross 1/2 inside the probed range)"}
     ts = sorted({interval["lo"], interval["point"], interval["hi"]})
-    scheme, worst = worst_case_scheme(cfg.prior, rg.TARGETS[cfg.target], ts)
-    from persuasion import PersuasionGame, solve
-    t_star = next(t for t in ts if np.allclose(solve(PersuasionGame(cfg.prior, rg.TARGETS[cfg.target],
-                                                                    threshold_utility(t))).scheme, scheme))
+    scheme, worst, t_star = worst_case_scheme(cfg.prior, rg.TARGETS[cfg.target], ts)
     return threshold_utility(t_star), {**info, "source": f"graded belief: threshold {t_star:.3f}, the worst case "
                                                          f"over the 95% interval [{interval['lo']:.3f}, "
                                                          f"{interval['hi']:.3f}]",
@@ -229,8 +216,7 @@ def revealed_U(table: ResponseTable, smoothing: float) -> np.ndarray:
 # ---------------------------------------------------------------- exact payoffs and regret
 def expected_payoff(P: np.ndarray, V: np.ndarray, prior: np.ndarray, scheme: np.ndarray) -> float:
     """The Advisor's expected payoff of ``scheme`` when the Receiver submits with probability ``P[w, s]``."""
-    per_signal = P * V[:, [0]] + (1 - P) * V[:, [1]]       # expected V after signal s in state w
-    return float(prior @ (scheme * per_signal).sum(axis=1))
+    return float(_payoffs(np.asarray(P)[None], V, prior, scheme)[0])
 
 
 def deterministic_schemes(m: int = 2, n: int = 2) -> list[np.ndarray]:
@@ -281,6 +267,7 @@ class Trace:
     hindsight_regret: np.ndarray          # cumulative: best fixed scheme on the problems that arrived, minus ours
     best_value: float
     candidates: list = field(default_factory=list)
+    candidate_values: list = field(default_factory=list)   # each candidate's expected payoff over the pool
 
 
 def play(table: ResponseTable, learner, V: np.ndarray, U: np.ndarray, cfg: OnlineConfig, mode: str, T: int,
@@ -306,6 +293,8 @@ def play(table: ResponseTable, learner, V: np.ndarray, U: np.ndarray, cfg: Onlin
     mean_P = responses.mean(axis=0)
     values = np.array([expected_payoff(mean_P if mode == SIGNAL_ONLY else mean_P[k], V, prior, c)
                        for k, c in enumerate(candidates)])
+    value_of_played = (lambda arm, played: expected_payoff(mean_P, V, prior, played)) if mode == SIGNAL_ONLY \
+        else (lambda arm, played: values[arm])
     view = GameView(V, U, rg.STATES, rg.ACTIONS)
     learner.reset(view, T)
     rng = np.random.default_rng([seed, 104729])
@@ -329,7 +318,7 @@ def play(table: ResponseTable, learner, V: np.ndarray, U: np.ndarray, cfg: Onlin
             cols[name][idx] = v
         cols["arms"][idx] = arm
         payoffs[idx] = utilities
-        regret[idx] = values.max() - expected_payoff(mean_P if mode == SIGNAL_ONLY else mean_P[arm], V, prior, played)
+        regret[idx] = values.max() - value_of_played(arm, played)
         for c, cand in enumerate(candidates):
             per_candidate[idx, c] = _payoffs(responses[problems] if mode == SIGNAL_ONLY else responses[problems, c],
                                              V, prior, cand)
@@ -338,12 +327,13 @@ def play(table: ResponseTable, learner, V: np.ndarray, U: np.ndarray, cfg: Onlin
         t = end + 1
     hindsight = np.max(np.cumsum(per_candidate, axis=0), axis=1) - np.cumsum(ours)
     return Trace(learner.name, mode, seed, cols["problems"], cols["states"], cols["signals"], cols["actions"],
-                 payoffs, cols["arms"], regret, hindsight, float(values.max()), [c.tolist() for c in candidates])
+                 payoffs, cols["arms"], regret, hindsight, float(values.max()), [c.tolist() for c in candidates],
+                 values.tolist())
 
 
 def _payoffs(P: np.ndarray, V: np.ndarray, prior: np.ndarray, scheme: np.ndarray) -> np.ndarray:
     """:func:`expected_payoff` for a stack of response tables ``P[r, w, s]`` (one per round)."""
-    per_signal = P * V[None, :, [0]] + (1 - P) * V[None, :, [1]]
+    per_signal = P * V[None, :, [0]] + (1 - P) * V[None, :, [1]]     # expected V after signal s in state w
     return np.einsum("w,rws,ws->r", prior, per_signal, scheme)
 
 
@@ -389,12 +379,9 @@ def study(table: ResponseTable, cfg: OnlineConfig, progress=None) -> dict:
         for name, s in (progress(jobs, desc=mode) if progress else jobs):
             traces.setdefault(name, []).append(play(table, make_learner(name, cfg, mode, s), V, U, cfg, mode, T, s))
         first = next(iter(traces.values()))[0]
-        cands = [np.asarray(c) for c in first.candidates]
-        mean_P = table.signal.mean(axis=0) if mode == SIGNAL_ONLY else table.informed.mean(axis=0)
-        vals = [expected_payoff(mean_P if mode == SIGNAL_ONLY else mean_P[k], V, cfg.prior, c)
-                for k, c in enumerate(cands)]
-        res["candidates"] = [{"scheme": c.tolist(), "value": v} for c, v in zip(cands, vals)]
-        res["best_value"], res["best_scheme"] = float(max(vals)), cands[int(np.argmax(vals))].tolist()
+        cands, vals = first.candidates, first.candidate_values
+        res["candidates"] = [{"scheme": c, "value": v} for c, v in zip(cands, vals)]
+        res["best_value"], res["best_scheme"] = first.best_value, cands[int(np.argmax(vals))]
         for name, trs in traces.items():
             cum = np.cumsum([tr.regret for tr in trs], axis=1)
             hind = np.array([tr.hindsight_regret for tr in trs])
@@ -576,8 +563,9 @@ def threshold_utility(t: float) -> np.ndarray:
     return np.array([[1 - t, 0.0], [0.0, t]])
 
 
-def worst_case_scheme(prior: np.ndarray, V: np.ndarray, thresholds) -> tuple[np.ndarray, float]:
-    """The scheme whose worst value over Bayesian Receivers with any of ``thresholds`` is largest.
+def worst_case_scheme(prior: np.ndarray, V: np.ndarray, thresholds) -> tuple[np.ndarray, float, float]:
+    """The scheme whose worst value over Bayesian Receivers with any of ``thresholds`` is largest, that
+    value, and the threshold for which the scheme is optimal.
 
     For a threshold Receiver a scheme is worth ``V`` under the action it takes at each signal's
     posterior (ties to the Advisor); the candidates are every optimum for one threshold in the set
@@ -585,8 +573,9 @@ def worst_case_scheme(prior: np.ndarray, V: np.ndarray, thresholds) -> tuple[np.
     """
     from persuasion import PersuasionGame, solve
     from persuasion.online import evaluate_scheme
-    cands = [np.asarray(solve(PersuasionGame(prior, V, threshold_utility(t))).scheme, float) for t in thresholds]
+    thresholds = list(thresholds)
     games = [PersuasionGame(prior, V, threshold_utility(t)) for t in thresholds]
+    cands = [np.asarray(solve(g).scheme, float) for g in games]
     worst = [min(evaluate_scheme(g, c).expected_utility for g in games) for c in cands]
     k = int(np.argmax(worst))
-    return cands[k], float(worst[k])
+    return cands[k], float(worst[k]), float(thresholds[k])

@@ -69,16 +69,7 @@ def load_items(cfg: ReviewConfig):
     from .tasks import gsm_symbolic, humaneval
     need = cfg.n_estimation + cfg.n_evaluation
     problems = humaneval() if cfg.task == "humaneval" else gsm_symbolic(int(need * 1.3) + 10, seed=cfg.gsm_seed)
-    problems = sorted(problems, key=lambda p: keyed_rng(cfg.seed, p.id, "split").random())
-    pairs = []
-    for p in problems:
-        pr = rg.proposals_for(p, cfg.seed)
-        if pr is not None:
-            pairs.append(pr)
-        if len(pairs) == need:
-            break
-    if len(pairs) < need:
-        raise ValueError(f"load_items(): {cfg.task} gives {len(pairs)} problems with proposals; need {need}")
+    pairs = rg.proposal_pairs(problems, need, cfg.seed, "split", f"load_items(): {cfg.task} gives")
     return pairs[:cfg.n_estimation], pairs[cfg.n_estimation:]
 
 

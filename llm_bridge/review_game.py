@@ -79,6 +79,22 @@ def proposals_for(problem: Problem, seed: int = 0) -> tuple[ReviewItem, ReviewIt
     return ReviewItem(problem, good, 0), ReviewItem(problem, bad, 1)
 
 
+def proposal_pairs(problems: list[Problem], need: int, seed: int, split: str, caller: str) -> list:
+    """``need`` (correct item, wrong item) pairs from ``problems`` in a keyed random order (``split`` names
+    the draw), skipping problems for which no wrong proposal can be made; too few is a ``ValueError``
+    whose message starts with ``caller``."""
+    pairs = []
+    for p in sorted(problems, key=lambda p: keyed_rng(seed, p.id, split).random()):
+        pr = proposals_for(p, seed)
+        if pr is not None:
+            pairs.append(pr)
+        if len(pairs) == need:
+            break
+    if len(pairs) < need:
+        raise ValueError(f"{caller} {len(pairs)} problems with proposals; need {need}")
+    return pairs
+
+
 def junior_draw(problem: Problem, base_rate: float, seed: int) -> int:
     """Which proposal the junior solver sends (0 correct with probability ``base_rate``): a keyed draw."""
     return 0 if keyed_rng(seed, problem.id, "junior").random() < base_rate else 1

@@ -30,7 +30,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 from . import plain_data
 from .sandbox import _memfd, require_root, run_python

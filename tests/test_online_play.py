@@ -262,12 +262,13 @@ def test_the_worst_case_scheme_clears_every_threshold_in_the_set():
     from persuasion.online import evaluate_scheme
     from llm_bridge.online_play import threshold_utility, worst_case_scheme
     prior = np.array([0.3, 0.7])
-    scheme, worst = worst_case_scheme(prior, V, [0.5, 0.6, 0.7])
+    scheme, worst, t = worst_case_scheme(prior, V, [0.5, 0.6, 0.7])
+    assert t == 0.7                               # the highest threshold is the one to clear
     for t in (0.5, 0.6, 0.7):
         out = evaluate_scheme(PersuasionGame(prior, V, threshold_utility(t)), scheme)
         assert out.obedient and out.expected_utility >= worst - 1e-12
     # the optimum for the lowest threshold fails the highest: its worst case is full revelation's 0.3
-    low, _ = worst_case_scheme(prior, V, [0.5])
+    low, _, _ = worst_case_scheme(prior, V, [0.5])
     assert evaluate_scheme(PersuasionGame(prior, V, threshold_utility(0.7)), low).expected_utility < worst
 
 

@@ -21,7 +21,7 @@ import time
 import pytest
 
 from llm_bridge.checkers import check_code
-from llm_bridge.sandbox import MAX_FILES, SandboxUnavailable, memory_isolation, run_python
+from llm_bridge.sandbox import MAX_FILES, memory_isolation, run_python
 from llm_bridge.tasks import humaneval
 
 ROOT = os.geteuid() == 0
