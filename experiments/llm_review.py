@@ -67,7 +67,10 @@ def main(argv=None) -> int:
     else:
         receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine=run_on.engine, **settings))
     advisor = load_by_name(run_on.advisor, **settings)
-    report = run(receiver, advisor, rcfg, receiver_name=run_on.receiver)
+    # the name says which weights and which engine made the decisions (a decision is reused only between
+    # runs with the same name)
+    name = run_on.receiver if run_on.receiver.startswith("openai:") else f"{run_on.receiver} ({run_on.engine})"
+    report = run(receiver, advisor, rcfg, receiver_name=name)
     g = report["game"]
     print(f"Bayesian case {g['case']}, P(case) {g['case_probability']}; chosen-model case "
           f"{g['chosen_model_case']}, P(case) {g['chosen_model_case_probability']}; persuasion claim allowed: "

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import review_game as rg
 from .run_log import RunLog
+from .receiver_models import threshold_utility, worst_case_scheme
 
 SIGNAL_ONLY, INFORMED = "signal-only", "informed"
 MODES = (SIGNAL_ONLY, INFORMED)
@@ -556,26 +557,3 @@ def threshold_interval(levels, p_submit, reps: int = 2000, seed: int = 0) -> dic
         return {"point": point, "lo": None, "hi": None, "never_crosses": never / reps}
     return {"point": point, "lo": float(np.percentile(cross, 2.5)), "hi": float(np.percentile(cross, 97.5)),
             "never_crosses": never / reps}
-
-
-def threshold_utility(t: float) -> np.ndarray:
-    """A Receiver utility (rows correct/wrong, columns submit/decline) whose Bayesian threshold is ``t``."""
-    return np.array([[1 - t, 0.0], [0.0, t]])
-
-
-def worst_case_scheme(prior: np.ndarray, V: np.ndarray, thresholds) -> tuple[np.ndarray, float, float]:
-    """The scheme whose worst value over Bayesian Receivers with any of ``thresholds`` is largest, that
-    value, and the threshold for which the scheme is optimal.
-
-    For a threshold Receiver a scheme is worth ``V`` under the action it takes at each signal's
-    posterior (ties to the Advisor); the candidates are every optimum for one threshold in the set
-    (the worst case of a persuasion scheme is the highest threshold it must clear).
-    """
-    from persuasion import PersuasionGame, solve
-    from persuasion.online import evaluate_scheme
-    thresholds = list(thresholds)
-    games = [PersuasionGame(prior, V, threshold_utility(t)) for t in thresholds]
-    cands = [np.asarray(solve(g).scheme, float) for g in games]
-    worst = [min(evaluate_scheme(g, c).expected_utility for g in games) for c in cands]
-    k = int(np.argmax(worst))
-    return cands[k], float(worst[k]), float(thresholds[k])

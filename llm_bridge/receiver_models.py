@@ -157,3 +157,79 @@ def model_case(model, prior, V, tol: float = 0.01, **opt) -> tuple[str, float]:
     if abs(fr - first_best) <= 1e-9:
         return "aligned", best
     return ("binds" if best > max(fr, ni) + tol else "does not help"), best
+
+
+def threshold_utility(t: float) -> np.ndarray:
+    """A Receiver utility (rows correct/wrong, columns submit/decline) whose Bayesian threshold is ``t``."""
+    return np.array([[1 - t, 0.0], [0.0, t]])
+
+
+def worst_case_scheme(prior: np.ndarray, V: np.ndarray, thresholds) -> tuple[np.ndarray, float, float]:
+    """The scheme whose worst value over Bayesian Receivers with any of ``thresholds`` is largest, that
+    value, and the threshold for which the scheme is optimal.
+
+    For a threshold Receiver a scheme is worth ``V`` under the action it takes at each signal's
+    posterior (ties to the Advisor); the candidates are every optimum for one threshold in the set
+    (the worst case of a persuasion scheme is the highest threshold it must clear).
+    """
+    from persuasion import PersuasionGame, solve
+    from persuasion.online import evaluate_scheme
+    thresholds = list(thresholds)
+    games = [PersuasionGame(prior, V, threshold_utility(t)) for t in thresholds]
+    cands = [np.asarray(solve(g).scheme, float) for g in games]
+    worst = [min(evaluate_scheme(g, c).expected_utility for g in games) for c in cands]
+    k = int(np.argmax(worst))
+    return cands[k], float(worst[k]), float(thresholds[k])
+
+
+def _step_bracket(levels: np.ndarray, submitted: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    """The thresholds ``t`` whose step response (submit iff posterior >= t) disagrees with the majority at
+    the fewest probed levels, as ``(lo, hi)``: the hull of the best intervals between adjacent levels."""
+    mu = np.unique(levels)
+    maj = np.array([np.average(submitted[levels == m], weights=weight[levels == m]) >= 0.5 for m in mu])
+    edges = np.concatenate([[0.0], mu, [1.0]])
+    # t in (edges[j], edges[j+1]]: the step submits at every level above index j-1
+    errors = [int(np.sum(maj != (mu >= edges[j + 1]))) for j in range(mu.size + 1)]
+    best = [j for j, e in enumerate(errors) if e == min(errors)]
+    return float(edges[best[0]]), float(edges[best[-1] + 1])
+
+
+def threshold_set(groups, levels, submitted, reps: int = 1000, seed: int = 0) -> dict:
+    """The belief thresholds of a Bayesian (step) Receiver that the probe data leave open.
+
+    ``levels[i]`` is the posterior P(correct) the Receiver held (stated, or the verdict told: 1 or 0),
+    ``submitted[i]`` its choice (or P(submit)), ``groups[i]`` the problem it came from.  A step Receiver
+    submits iff its posterior is at least ``t``; the data only place ``t`` between two probed levels (the
+    bracket where the majority response switches), so the identified set is that bracket, widened by a
+    percentile bootstrap over problems (2.5% of replicates' lower ends, 97.5% of their upper ends).  With
+    perfect separation at the told verdicts and no probe between, the set is the whole ``[0, 1]``.
+    """
+    groups, levels = np.asarray(groups), np.asarray(levels, float)
+    submitted = np.asarray(submitted, float)
+    if not (groups.size == levels.size == submitted.size) or levels.size == 0:
+        raise ValueError(f"threshold_set: groups, levels and submitted must be non-empty and of one length, "
+                         f"got {groups.size}, {levels.size}, {submitted.size}")
+    ones = np.ones_like(levels)
+    lo, hi = _step_bracket(levels, submitted, ones)
+    out = {"point": [lo, hi], "levels": np.unique(levels).tolist()}
+    if reps <= 0:
+        return {**out, "lo": lo, "hi": hi}
+    ids = np.unique(groups)
+    rows = [np.flatnonzero(groups == g) for g in ids]
+    rng = np.random.default_rng(seed)
+    los, his = [], []
+    for _ in range(reps):
+        pick = rng.integers(0, ids.size, ids.size)
+        w = np.zeros_like(levels)
+        for k in pick:                                   # a problem drawn twice counts twice
+            w[rows[k]] += 1
+        keep = w > 0
+        a, b = _step_bracket(levels[keep], submitted[keep], w[keep])
+        los.append(a)
+        his.append(b)
+    return {**out, "lo": float(min(lo, np.percentile(los, 2.5))), "hi": float(max(hi, np.percentile(his, 97.5)))}
+
+
+def threshold_grid(lo: float, hi: float, points: int = 11) -> np.ndarray:
+    """Thresholds spanning ``[lo, hi]`` kept inside (0, 1), where a threshold Receiver's utility is defined."""
+    return np.unique(np.clip(np.linspace(lo, hi, points), 1e-3, 1 - 1e-3))

@@ -33,13 +33,19 @@ import numpy as np
 from . import review_game as rg
 from .estimation import wilson
 from .proposals import keyed_rng
+from .run_log import append_lines, read_whole_lines
 from .receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
-                              posteriors, predicted_value, revealed_utility)
+                              posteriors, predicted_value, revealed_utility, threshold_grid, threshold_set,
+                              threshold_utility, worst_case_scheme)
 from .stats import holm, mcnemar_exact
 
 #: "lp-scheme" is the optimum under the chosen Receiver model (the one the Advisor is taught); "bayesian-lp"
-#: is the core's LP against a Bayesian Receiver, executed as well so its prediction is tested.
-SIGNAL_CONDITIONS = ("placebo", "pooled", "full-revelation", "lp-scheme", "bayesian-lp", "advisor")
+#: is the core's LP against a Bayesian Receiver (at the worst case over the thresholds the data leave open),
+#: executed as well so its prediction is tested.  "pooled" always recommends the action the Advisor prefers
+#: at the prior, "pooled-opposite" the other one; the better of the two on the held-out problems is the
+#: pooling benchmark of the persuasion claim.
+SIGNAL_CONDITIONS = ("placebo", "pooled", "pooled-opposite", "full-revelation", "lp-scheme", "bayesian-lp",
+                     "advisor")
 CONDITIONS = ("alone", "oracle-item") + tuple(f"{c}/{v}" for c in SIGNAL_CONDITIONS
                                                for v in ("signal-only", "informed")) + ("modelled-br",)
 
@@ -61,6 +67,8 @@ class ReviewConfig:
     advisor_lr: float = 5e-5              # Advisor SFT learning rate
     advisor_temperature: float = 1.0      # Advisor sampling temperature (mixed schemes survive sampling)
     advisor_problem_chars: int = 300      # characters of the problem the Advisor reads
+    reuse_decisions_from: str | None = None  # another run's folder, same Receiver and engine: its decisions on
+                                          # byte-identical inputs are copied instead of recomputed
 
 
 # ------------------------------------------------------------------ problems
@@ -74,24 +82,39 @@ def load_items(cfg: ReviewConfig):
 
 
 class Log:
-    """Append-only JSONL of Receiver decisions keyed by (phase, problem, condition)."""
+    """Append-only JSONL of Receiver decisions keyed by (phase, problem, condition).
 
-    def __init__(self, path: Path):
-        self.path, self.done = path, {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:       # a line cut by a kill: redo that decision
-                        continue
-                    self.done[rec["key"]] = rec
+    Every decision also carries ``input``, a digest of the exact text the Receiver read: a later decision
+    on byte-identical input (another condition whose prompt happens to be the same, or a run named in
+    ``reuse_decisions_from``) is copied from it instead of recomputed, with ``reused_from`` naming the
+    decision it came from.  A line cut by a kill is cut off and redone (:class:`~llm_bridge.run_log.RunLog`).
+    """
+
+    def __init__(self, path: Path, reuse: list[Path] = ()):
+        self.path, self.done, self.by_input = Path(path), {}, {}
+        if self.path.exists():
+            self.done = {r["key"]: r for r in map(json.loads, read_whole_lines(self.path))}
+        for source in reuse:
+            for line in read_whole_lines(source):
+                self._index(json.loads(line))
+        for rec in self.done.values():
+            self._index(rec)
+
+    def _index(self, rec: dict) -> None:
+        if rec.get("input") and "reused_from" not in rec:
+            self.by_input.setdefault(rec["input"], rec)
 
     def add_many(self, recs: list[dict]) -> None:
-        with open(self.path, "a") as fh:
-            for r in recs:
-                fh.write(json.dumps(r) + "\n")
-                self.done[r["key"]] = r
+        append_lines(self.path, recs)
+        for r in recs:
+            self.done[r["key"]] = r
+            self._index(r)
+
+
+def input_digest(head: str, tail: str) -> str:
+    """What identifies a Receiver decision: the digest of the exact text it reads."""
+    import hashlib
+    return hashlib.sha256((head + tail).encode()).hexdigest()[:24]
 
 
 def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cfg: ReviewConfig,
@@ -100,18 +123,40 @@ def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cf
     todo = {c: t for c, t in tails.items() if f"{phase}|{item.key}|{c}" not in log.done}
     if not todo:
         return
+    head = rg.head(item)
     lt = rg.letters(item.problem, cfg.seed)
     by_letter = {v: k for k, v in lt.items()}
-    choices = receiver.choose(rg.head(item), list(todo.values()), options=sorted(by_letter))
+    digests = {c: input_digest(head, t) for c, t in todo.items()}
+    fresh = {}
+    for c, t in todo.items():                     # one model call per distinct input
+        if digests[c] not in log.by_input and digests[c] not in {digests[k] for k in fresh}:
+            fresh[c] = t
+    made = dict(zip(fresh, receiver.choose(head, list(fresh.values()), options=sorted(by_letter)))) if fresh else {}
+    first = {digests[c]: c for c in made}
     recs = []
-    for (cond, _), ch in zip(todo.items(), choices):
-        action = by_letter[ch.letter]
+    for cond in todo:
+        d = digests[cond]
+        if cond in made:
+            ch = made[cond]
+            got = {"prompt": ch.prompt, "output": ch.letter, "p_submit": ch.probs[lt["submit"]],
+                   "on_format": ch.on_format}
+        else:
+            src = log.by_input.get(d) or {"key": f"{phase}|{item.key}|{first[d]}",
+                                          **{k: v for k, v in zip(("prompt", "output", "p_submit", "on_format"),
+                                                                  (made[first[d]].prompt, made[first[d]].letter,
+                                                                   made[first[d]].probs[lt["submit"]],
+                                                                   made[first[d]].on_format))}}
+            got = {k: src[k] for k in ("prompt", "output", "p_submit", "on_format")}
+            got["reused_from"] = src["key"]
+        action = by_letter[got["output"]]
         recs.append({"key": f"{phase}|{item.key}|{cond}", "phase": phase, "problem_id": item.problem.id,
                      "condition": cond, "seed": cfg.seed, "state": rg.STATES[item.state],
-                     "signal": extra.get(cond, {}).get("signal"), "prompt": ch.prompt, "output": ch.letter,
-                     "action": action, "p_submit": ch.probs[lt["submit"]], "on_format": ch.on_format,
+                     "signal": extra.get(cond, {}).get("signal"), "input": d, "prompt": got["prompt"],
+                     "output": got["output"], "action": action, "p_submit": got["p_submit"],
+                     "on_format": got["on_format"],
                      "correct": bool(action == "submit" and item.state == 0),
                      "right_decision": bool((action == "submit") == (item.state == 0)),
+                     **({"reused_from": got["reused_from"]} if "reused_from" in got else {}),
                      **{k: v for k, v in extra.get(cond, {}).items() if k != "signal"}})
     log.add_many(recs)
 
@@ -193,9 +238,29 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
         return ([0 if r["rec"] == "submit" else 1 for r in rows], [r["stated_posterior"] for r in rows],
                 [r["action"] == "submit" for r in rows])
 
+    # (posterior P(correct) the Receiver held, submitted) per problem: the told verdicts (1 or 0) and the probes
+    held = {}
+    for r in est:
+        level = ((1.0 if r["state"] == "correct" else 0.0) if r["condition"] == "told-state"
+                 else r.get("stated_posterior") if r["condition"].startswith("probe/") else None)
+        if level is not None:
+            held.setdefault(r["problem_id"], []).append((level, r["action"] == "submit"))
+
+    def identified(pids, reps):
+        """The Bayesian threshold set from the told verdicts and the probes of ``pids`` (repeats count)."""
+        rows = [(k, lv, y) for k, pid in enumerate(pids) for lv, y in held[pid]]
+        g, lv, y = zip(*rows)
+        return threshold_set(g, lv, y, reps=reps, seed=cfg.seed)
+
+    def bayesian_at_worst(pids, reps=0, points=5):
+        """A threshold Receiver at the worst case (for the Advisor) over the identified set, and its scheme."""
+        ts = identified(pids, reps)
+        scheme, worst, t = worst_case_scheme(prior, V, threshold_grid(ts["lo"], ts["hi"], points))
+        return BayesianReceiver(threshold_utility(t), V), scheme, ts, t
+
     def fit_model(name, pids, Um):
         if name == "bayesian":
-            return BayesianReceiver(Um, V)
+            return bayesian_at_worst(pids)[0]
         if name == "credulous":
             return CredulousReceiver(V)
         by = {}
@@ -217,6 +282,7 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
     brier = {k: float(np.mean(v)) for k, v in brier.items()}
     chosen = min(brier, key=brier.get)
     models = {name: fit_model(name, ids, U) for name in brier}
+    models["bayesian"], lp_scheme, tset, t_star = bayesian_at_worst(ids, reps=cfg.bootstrap, points=21)
 
     # bootstrap over estimation problems: the case under the Bayesian model (the LP's) and under the chosen one
     rng = np.random.default_rng(cfg.seed)
@@ -231,13 +297,15 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
         cases.append(case_of(pr, V, Ub))
         model = BayesianReceiver(Ub, V)
         values.append(predicted_value(model, pr, model.optimal_scheme(pr), V))
-        if chosen == "bayesian":
-            chosen_cases.append(cases[-1])
-            chosen_values.append(values[-1])
-        else:
-            c, v = model_case(fit_model(chosen, pids, Ub), pr, V, **({"grid": 21} if chosen == "fitted" else {}))
+        if chosen == "bayesian":                 # the identified model: worst case over this replicate's set
+            bm, sch, _, _ = bayesian_at_worst(pids)
+            c, v = model_case(bm, pr, V)
             chosen_cases.append(c)
-            chosen_values.append(v)
+            chosen_values.append(predicted_value(bm, pr, sch, V))
+            continue
+        c, v = model_case(fit_model(chosen, pids, Ub), pr, V, **({"grid": 21} if chosen == "fitted" else {}))
+        chosen_cases.append(c)
+        chosen_values.append(v)
     labels = ("aligned", "binds", "does not help")
     case_prob = {c: cases.count(c) / len(cases) for c in labels}
     chosen_case_prob = {c: chosen_cases.count(c) / len(chosen_cases) for c in labels}
@@ -248,7 +316,9 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
             "chosen_case": model_case(models[chosen], prior, V)[0], "chosen_case_prob": chosen_case_prob,
             "chosen_value_ci": np.percentile(chosen_values, [2.5, 97.5]).tolist(),
             "brier": brier, "models": models, "signal_only_model": signal_only, "chosen": chosen,
-            "scheme": models[chosen].optimal_scheme(prior), "lp_scheme": models["bayesian"].optimal_scheme(prior)}
+            "threshold_set": {**tset, "worst_case_threshold": t_star},
+            "scheme": lp_scheme if chosen == "bayesian" else models[chosen].optimal_scheme(prior),
+            "lp_scheme": lp_scheme}
 
 
 # ------------------------------------------------------------------ the Advisor
@@ -294,14 +364,15 @@ def advisor_messages(advisor, items, cfg) -> dict:
 def condition_schemes(game) -> dict:
     """The scheme each signal condition commits to (the Advisor's is the one it was trained on).
 
-    Placebo: a recommendation independent of the verdict with the optimal
-    scheme's marginal; pooled: always the action the Advisor prefers at the prior.
+    Placebo: a fair coin, independent of the verdict (its text differs from a pooling scheme's on about
+    half the problems, so a placebo comparison is never between byte-identical prompts throughout);
+    pooled: always the action the Advisor prefers at the prior; pooled-opposite: always the other one.
     """
-    prior, scheme = game["prior"], game["scheme"]
-    marginal = float(posteriors(prior, scheme)[0][0])
+    prior = game["prior"]
     fav = int(np.argmax(prior @ game["V"]))
-    return {"placebo": np.array([[marginal, 1 - marginal]] * 2), "pooled": np.eye(2)[[fav, fav]],
-            "full-revelation": np.eye(2), "lp-scheme": scheme, "bayesian-lp": game["lp_scheme"], "advisor": scheme}
+    return {"placebo": np.full((2, 2), 0.5), "pooled": np.eye(2)[[fav, fav]],
+            "pooled-opposite": np.eye(2)[[1 - fav, 1 - fav]], "full-revelation": np.eye(2),
+            "lp-scheme": game["scheme"], "bayesian-lp": game["lp_scheme"], "advisor": game["scheme"]}
 
 
 def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
@@ -356,23 +427,36 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
                     "right_decision_ci": wilson(kr, n).tolist(),
                     "on_format": (float(np.mean([ev[(pid, c)]["on_format"] for pid in pids]))
                                   if c != "modelled-br" else None)}
-    tests = {}
+    prompt = {(pid, c): ev[(pid, c)]["prompt"] for pid in pids for c in CONDITIONS if c != "modelled-br"}
+
+    def compare(a, b, x=outcome):
+        """Exact McNemar of ``a`` against ``b``, with how many problems saw byte-identical prompts in both."""
+        same = sum(prompt.get((pid, a), 0) == prompt.get((pid, b), 1) for pid in pids)
+        return {**mcnemar_exact(x[a], x[b]), "identical_prompts": int(same)}
+
+    tests, held_out = {}, {}
     for v in ("signal-only", "informed"):
-        adv = f"advisor/{v}"
-        fam = [("alone", "alone"), ("placebo", f"placebo/{v}"), ("full-revelation", f"full-revelation/{v}"),
-               ("lp-scheme", f"lp-scheme/{v}")]
-        res = [mcnemar_exact(outcome[adv], outcome[b]) for _, b in fam]
-        for (name, b), r, adj in zip(fam, res, holm([r["p"] for r in res])):
-            tests[f"{adv} vs {b}"] = {**r, "p_holm": adj}
-        r = mcnemar_exact(outcome[f"bayesian-lp/{v}"], outcome[f"full-revelation/{v}"])
-        tests[f"bayesian-lp/{v} vs full-revelation/{v} (value of persuasion, LP)"] = r
-        r = mcnemar_exact(outcome[f"full-revelation/{v}"], outcome["alone"])
-        tests[f"full-revelation/{v} vs alone (value of information, target)"] = r
-        r = mcnemar_exact(right[f"full-revelation/{v}"], right["alone"])
-        tests[f"full-revelation/{v} vs alone (right decisions)"] = r
-        r = mcnemar_exact(right[adv], right["alone"])
-        tests[f"{adv} vs alone (right decisions)"] = r
-    tests["oracle-item vs alone (right decisions)"] = mcnemar_exact(right["oracle-item"], right["alone"])
+        pool = max(("pooled", "pooled-opposite"), key=lambda c: outcome[f"{c}/{v}"].sum())
+        claim = {who: [f"{who}/{v} vs {b}/{v}" for b in ("full-revelation", pool, "placebo")]
+                 for who in ("lp-scheme", "advisor")}
+        family = {name: compare(*name.split(" vs ")) for names in claim.values() for name in names}
+        family[f"advisor/{v} vs alone"] = compare(f"advisor/{v}", "alone")
+        family[f"advisor/{v} vs lp-scheme/{v}"] = compare(f"advisor/{v}", f"lp-scheme/{v}")
+        # a test between prompts that are byte-identical on every problem can show nothing: reported, not counted
+        live = [k for k, t in family.items() if t["identical_prompts"] < n]
+        for k, adj in zip(live, holm([family[k]["p"] for k in live])):
+            family[k]["p_holm"] = adj
+        tests.update(family)
+        held_out[v] = {who: all(family[k].get("p_holm", 1.0) < 0.05 and family[k]["diff"] > 0 for k in names)
+                       for who, names in claim.items()}
+        held_out[v]["best_pooling"] = pool
+        tests[f"bayesian-lp/{v} vs full-revelation/{v} (value of persuasion, LP)"] = compare(
+            f"bayesian-lp/{v}", f"full-revelation/{v}")
+        tests[f"full-revelation/{v} vs alone (value of information, target)"] = compare(f"full-revelation/{v}",
+                                                                                        "alone")
+        tests[f"full-revelation/{v} vs alone (right decisions)"] = compare(f"full-revelation/{v}", "alone", right)
+        tests[f"advisor/{v} vs alone (right decisions)"] = compare(f"advisor/{v}", "alone", right)
+    tests["oracle-item vs alone (right decisions)"] = compare("oracle-item", "alone", right)
     # what the Advisor sent
     sent = np.zeros((2, 3))
     for it in eval_items:
@@ -396,8 +480,14 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
                  "predicted_lp_value_ci": game["value_ci"],
                  "chosen_model_case": game["chosen_case"], "chosen_model_case_probability": game["chosen_case_prob"],
                  "chosen_model_value_ci": game["chosen_value_ci"],
-                 # the claim rests on the model the core optimised against, not on the Bayesian one by default
-                 "persuasion_claim_allowed": game["chosen_case_prob"]["binds"] >= 0.9},
+                 "threshold_set": game["threshold_set"],
+                 # ex ante: the model the core optimised against says persuasion binds (not the Bayesian one
+                 # by default); held out: the executed scheme or the Advisor beats full revelation, the better
+                 # pooling scheme and the placebo, each Holm-corrected at 0.05
+                 "persuasion_claim": {"ex_ante": bool(game["chosen_case_prob"]["binds"] >= 0.9),
+                                      "held_out": held_out},
+                 "persuasion_claim_allowed": bool(game["chosen_case_prob"]["binds"] >= 0.9 and any(
+                     h["lp-scheme"] or h["advisor"] for h in held_out.values()))},
         "receiver_models": {"brier_cv": game["brier"], "chosen": game["chosen"],
                             "fitted_coef": {str(k): v for k, v in game["models"]["fitted"].coef.items()},
                             "signal_only_coef": {str(k): v for k, v in game["signal_only_model"].coef.items()}},
@@ -413,7 +503,17 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    log = Log(out / "generations.jsonl")
+    (out / "receiver.json").write_text(json.dumps({"receiver": receiver_name}))
+    reuse = []
+    if cfg.reuse_decisions_from:
+        src = Path(cfg.reuse_decisions_from)
+        who = src / "receiver.json"
+        theirs = json.loads(who.read_text())["receiver"] if who.exists() else None
+        if theirs != receiver_name or not (src / "generations.jsonl").exists():
+            raise ValueError(f"reuse_decisions_from: {src} must hold a run's generations.jsonl and receiver.json "
+                             f"with the same Receiver ({receiver_name!r}); found {theirs!r}")
+        reuse.append(src / "generations.jsonl")
+    log = Log(out / "generations.jsonl", reuse)
     timing_path = out / "timings.json"
     total = json.loads(timing_path.read_text()) if timing_path.exists() else {}
     t = time.perf_counter()

@@ -30,6 +30,14 @@ def review_markdown(rep: dict) -> str:
             + f"; chosen: **{rm['chosen']}**. Under the chosen model the case is **{g['chosen_model_case']}** "
             "(bootstrap " + ", ".join(f"{k} {v:.2f}" for k, v in g["chosen_model_case_probability"].items())
             + f"), its optimal value 95% interval {_ci(g['chosen_model_value_ci'])}.", ""]
+    ts = g.get("threshold_set")
+    if ts:
+        out += [f"Bayesian threshold (submit iff P(correct) >= t) left open by the told verdicts and the probes "
+                f"at {', '.join(f'{x:g}' for x in ts['levels'])}: majority bracket ({ts['point'][0]:g}, "
+                f"{ts['point'][1]:g}], bootstrap set [{ts['lo']:.2f}, {ts['hi']:.2f}]; the Bayesian LP is solved at "
+                f"its worst case for the Advisor, t = {ts['worst_case_threshold']:.3f}"
+                + (" (the data do not identify the threshold beyond this set)." if ts["hi"] - ts["lo"] > 0.2
+                   else "."), ""]
     out += ["| scheme P(recommend submit \\| state) | correct | wrong |", "|---|---|---|"]
     out.append(_row(["chosen model's optimum (executed, taught)", f"{sch['chosen'][0][0]:.2f}",
                      f"{sch['chosen'][1][0]:.2f}"]))
@@ -51,12 +59,23 @@ def review_markdown(rep: dict) -> str:
         out.append(_row([name, r["n"], f"{r['value']:.2f} {_ci(r['value_ci'])}",
                          f"{r['right_decision']:.2f} {_ci(r['right_decision_ci'])}",
                          "-" if r["on_format"] is None else f"{r['on_format']:.2f}", pred]))
-    out += ["", "| paired test (exact McNemar) | b | c | difference | p | p (Holm) |", "|---|---|---|---|---|---|"]
+    out += ["", "| paired test (exact McNemar) | b | c | difference | p | p (Holm) | byte-identical prompts |",
+            "|---|---|---|---|---|---|---|"]
     for name, t in rep["tests"].items():
+        same = t.get("identical_prompts")
         out.append(_row([name, t["b"], t["c"], f"{t['diff']:+.2f}", f"{t['p']:.3g}",
-                         f"{t['p_holm']:.3g}" if "p_holm" in t else "-"]))
-    out += ["", f"Persuasion claim allowed (P(binds) >= 0.9 under the chosen model): "
-            f"**{g['persuasion_claim_allowed']}**."]
+                         f"{t['p_holm']:.3g}" if "p_holm" in t else "-",
+                         "-" if same is None else f"{same}/{t['n']}" + (" (all: not tested)" if same == t["n"] else "")]))
+    claim = g.get("persuasion_claim")
+    if claim:
+        held = "; ".join(f"{v}: scheme {h['lp-scheme']}, Advisor {h['advisor']} (pooling benchmark {h['best_pooling']})"
+                         for v, h in claim["held_out"].items())
+        out += ["", f"Persuasion claim: ex ante (P(binds) >= 0.9 under the chosen model) **{claim['ex_ante']}**; "
+                f"held out (beats full revelation, the better pooling scheme and the placebo, each Holm p < 0.05) "
+                f"{held}; allowed: **{g['persuasion_claim_allowed']}**."]
+    else:
+        out += ["", f"Persuasion claim allowed (P(binds) >= 0.9 under the chosen model): "
+                f"**{g['persuasion_claim_allowed']}**."]
     tm = rep.get("timings_s", {})
     out += ["", "Time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items()), ""]
     return "\n".join(out)

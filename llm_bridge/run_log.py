@@ -25,6 +25,28 @@ def fingerprint(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def read_whole_lines(path) -> list[str]:
+    """The non-empty whole lines of a JSONL file; a torn last line (a write cut by a kill) is cut off the
+    file itself and the cut made durable, so whatever is appended next starts on a line of its own."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    whole = data[:data.rfind(b"\n") + 1]
+    if len(whole) != len(data):
+        with open(path, "r+b") as fh:
+            fh.truncate(len(whole))
+            fh.flush()
+            os.fsync(fh.fileno())
+    return [ln for ln in whole.decode("utf-8").splitlines() if ln.strip()]
+
+
+def append_lines(path, recs: list[dict]) -> None:
+    """Append JSON records, one per line, in one durable write."""
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in recs))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 class RunLog:
     """Keyed records in ``path``; ``done`` maps each key to its (last) record."""
 
@@ -39,15 +61,7 @@ class RunLog:
             self._append([{"header": True, "fingerprint": self.fingerprint, "config": config}])
 
     def _read(self) -> None:
-        with open(self.path, "rb") as fh:
-            data = fh.read()
-        whole = data[:data.rfind(b"\n") + 1]
-        if len(whole) != len(data):                      # a torn last line: cut back and make it durable
-            with open(self.path, "r+b") as fh:
-                fh.truncate(len(whole))
-                fh.flush()
-                os.fsync(fh.fileno())
-        lines = [ln for ln in whole.decode("utf-8").splitlines() if ln.strip()]
+        lines = read_whole_lines(self.path)
         if not lines:
             self._append([{"header": True, "fingerprint": self.fingerprint, "config": self.config}])
             return
@@ -61,10 +75,7 @@ class RunLog:
             self.done[rec["key"]] = rec
 
     def _append(self, recs: list[dict]) -> None:
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write("".join(json.dumps(r) + "\n" for r in recs))
-            fh.flush()
-            os.fsync(fh.fileno())
+        append_lines(self.path, recs)
 
     def add(self, rec: dict) -> None:
         self.add_many([rec])

@@ -260,7 +260,7 @@ def test_a_receiver_that_never_crosses_is_not_identified():
 def test_the_worst_case_scheme_clears_every_threshold_in_the_set():
     from persuasion import PersuasionGame
     from persuasion.online import evaluate_scheme
-    from llm_bridge.online_play import threshold_utility, worst_case_scheme
+    from llm_bridge.receiver_models import threshold_utility, worst_case_scheme
     prior = np.array([0.3, 0.7])
     scheme, worst, t = worst_case_scheme(prior, V, [0.5, 0.6, 0.7])
     assert t == 0.7                               # the highest threshold is the one to clear
