@@ -119,3 +119,46 @@ def test_model_case_agrees_with_the_lp_case_for_a_bayesian_receiver(c, p0, targe
 def test_a_receiver_that_ignores_the_scheme_gives_no_persuasion():
     flat = FittedReceiver(TARGETS["submission"], {0: (-3.0, 0.0), 1: (-3.0, 0.0)})
     assert model_case(flat, PRIOR, TARGETS["submission"])[0] == "does not help"
+
+
+# ------------------------------------------------------------------ the identified threshold set
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(t0=st.floats(0.01, 0.99), levels=st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9]),
+                                                  min_size=1, max_size=5, unique=True))
+def test_a_step_receivers_threshold_lies_in_its_identified_set(t0, levels):
+    """Noise-free choices of a step Receiver (submit iff posterior >= t0) at the told verdicts and the probed
+    levels: the majority bracket holds t0 and is exactly the gap between the probed levels around it, and
+    the bootstrap set contains the bracket."""
+    from llm_bridge.receiver_models import threshold_set
+    lv = [1.0, 0.0] + sorted(levels)
+    groups = [pid for pid in range(12) for _ in lv]
+    xs = lv * 12
+    ys = [x >= t0 for x in xs]
+    s = threshold_set(groups, xs, ys, reps=50, seed=1)
+    lo, hi = s["point"]
+    assert lo < t0 <= hi
+    below, above = [x for x in lv if x < t0], [x for x in lv if x >= t0]
+    assert (lo, hi) == (max(below), min(above))
+    assert s["lo"] <= lo and s["hi"] >= hi
+
+
+def test_perfect_separation_at_the_told_verdicts_identifies_nothing():
+    from llm_bridge.receiver_models import threshold_set
+    s = threshold_set([0, 0, 1, 1], [1.0, 0.0, 1.0, 0.0], [1, 0, 1, 0], reps=20)
+    assert s["point"] == [0.0, 1.0] and (s["lo"], s["hi"]) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="threshold_set"):
+        threshold_set([0], [0.5, 0.2], [1, 0])
+
+
+def test_the_worst_case_scheme_over_an_unidentified_set_is_no_better_than_any_point_in_it():
+    """Over the whole (0, 1) the worst case of every scheme for the submission target is full revelation's
+    value (a Receiver that needs certainty): the robust scheme cannot promise more."""
+    from llm_bridge.receiver_models import threshold_grid, threshold_utility, worst_case_scheme
+    from persuasion import PersuasionGame
+    from persuasion.online import evaluate_scheme
+    prior, V = np.array([0.3, 0.7]), np.array([[1.0, 0.0], [1.0, 0.0]])
+    grid = threshold_grid(0.0, 1.0, 21)
+    scheme, worst, t = worst_case_scheme(prior, V, grid)
+    for u in grid:
+        assert evaluate_scheme(PersuasionGame(prior, V, threshold_utility(u)), scheme).expected_utility >= worst - 1e-9
+    assert worst == pytest.approx(0.3 / 0.999, abs=2e-3)
