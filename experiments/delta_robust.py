@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="results/delta_robust")
     ap.add_argument("--T", type=int, default=100_000)
     args = ap.parse_args(argv)
-    from persuasion._atomic import write_atomic
+    from persuasion.atomic import write_atomic
     res = compute(args.T)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     write_atomic(Path(args.out) / "delta_robust.json", json.dumps(res, indent=1).encode())

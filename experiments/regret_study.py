@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from persuasion._atomic import remove_in_flight, write_atomic
+from persuasion.atomic import remove_in_flight, write_atomic
 from persuasion.online import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, KnownPriorOracle,
                                RobustPersuader)
 

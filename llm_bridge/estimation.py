@@ -63,7 +63,7 @@ class EstimatedGame:
 
 
 def classify(game: PersuasionGame, tol: float = 1e-9) -> str:
-    """Which case an estimated game is in (DESIGN.md section 4)."""
+    """Which case an estimated game is in (docs/llm_bridge.md, The games)."""
     v = float(solve(game).value)
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
     if abs(fr - fb) <= tol:

@@ -477,7 +477,7 @@ def run(receiver, cfg: OnlineConfig, receiver_name: str, progress=None, stem: st
     table = build_table(receiver, cfg, log, est, pool, progress=progress)
     summary = study(table, cfg, progress=progress)
     summary["receiver"] = receiver_name
-    from persuasion._atomic import write_atomic
+    from persuasion.atomic import write_atomic
     write_atomic(out / f"{stem}.json", (json.dumps(summary, indent=1) + "\n").encode())
     write_atomic(out / f"{stem}.md", (report_markdown(summary, receiver_name) + "\n").encode())
     return summary

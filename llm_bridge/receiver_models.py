@@ -1,7 +1,7 @@
 """Models of how a Receiver responds to a committed scheme, and the scheme each one calls for.
 
 The core's LP assumes a Bayesian Receiver that best responds to its
-posterior.  Small LLM Receivers are not that (DESIGN.md section 4a), so the
+posterior.  Small LLM Receivers are not that (docs/llm_bridge.md, The games), so the
 model is chosen from data.  Every model maps a recommendation ``s`` (submit
 or decline) and the posterior it induces to the probability that the
 Receiver submits; for a two-state, two-action game:
@@ -131,7 +131,7 @@ def revealed_utility(counts: np.ndarray, smoothing: float = 0.5) -> np.ndarray:
 
 
 def case_of(prior, V, U, tol: float = 1e-9) -> str:
-    """'aligned', 'binds' or 'does not help' (DESIGN.md section 4), for a Bayesian Receiver with ``U``."""
+    """'aligned', 'binds' or 'does not help' (docs/llm_bridge.md, The games), for a Bayesian Receiver with ``U``."""
     from persuasion import first_best_value, full_revelation_value, no_information_value
     g = PersuasionGame(prior, V, U, ["correct", "wrong"], ["submit", "decline"])
     fr, ni, fb = full_revelation_value(g), no_information_value(g), first_best_value(g)

@@ -545,6 +545,6 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     report = build_report(cfg, game, log, eval_items, messages, timings, receiver_name)
     if losses:
         report["advisor_sft_loss"] = {"first": losses[0], "last": losses[-1], "steps": len(losses)}
-    from persuasion._atomic import write_atomic
+    from persuasion.atomic import write_atomic
     write_atomic(out / "report.json", json.dumps(report, indent=2).encode())
     return report

@@ -3,7 +3,7 @@ from one CUDA graph per shape.
 
 ``LanguageModel`` uses this when ``ModelConfig.decode`` is ``"static"`` or ``"compiled"`` (the default,
 ``"generate"``, calls transformers' ``generate``).  Why a loop of our own: on a GPU a decode step of a
-small model is bound by host-side overhead, not by the card (DESIGN.md section 9: 3.65 ms per step at
+small model is bound by host-side overhead, not by the card (docs/performance.md, Generation on a GPU: 3.65 ms per step at
 batch 1 for a 0.5B model whose weights stream in 0.23 ms).  ``generate`` runs its logits processors,
 stopping criteria and input preparation in Python at every step, outside any graph.  Here one decode
 step -- the forward pass, the choice of the next token, its log-probability, the end-of-turn bookkeeping

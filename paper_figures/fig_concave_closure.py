@@ -40,7 +40,7 @@ def draw(game, sol: dict, out_dir: Path, stem: str = "concave_closure") -> list[
     from persuasion import best_response, concave_closure_two_states
 
     if game.num_states != 2:
-        raise SystemExit(f"fig_concave_closure: the game must have 2 states; got {game.num_states}")
+        raise ValueError(f"fig_concave_closure: the game must have 2 states; got {game.num_states}")
     closure = concave_closure_two_states(game)
     bps = list(closure.breakpoints)
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
@@ -76,7 +76,10 @@ def main(argv=None) -> list[Path]:
     ap.add_argument("--out", default="figures", help="output folder (default: figures/)")
     args = ap.parse_args(argv)
     game, sol = load_solution(args.solution, args.game)
-    paths = draw(game, sol, Path(args.out))
+    try:
+        paths = draw(game, sol, Path(args.out))
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     for p in paths:
         print(f"wrote {p}")
     return paths

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ def draw(results_dir, out_dir, stem: str = "delta_robust") -> list[Path]:
     import matplotlib.pyplot as plt
     path = Path(results_dir) / "delta_robust.json"
     if not path.exists():
-        raise SystemExit(f"fig_delta_robust: {path} not found; run python -m experiments.delta_robust first")
+        raise FileNotFoundError(f"fig_delta_robust: {path} not found; run python -m experiments.delta_robust first")
     res = json.loads(path.read_text())
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for name, c in sorted(res["curves"].items()):
@@ -58,7 +59,12 @@ def main(argv=None) -> int:
     ap.add_argument("--results", default="results/delta_robust")
     ap.add_argument("--out", default="figures")
     args = ap.parse_args(argv)
-    for p in draw(args.results, args.out):
+    try:
+        paths = draw(args.results, args.out)
+    except FileNotFoundError as e:
+        print(e, file=sys.stderr)
+        return 1
+    for p in paths:
         print(p)
     return 0
 

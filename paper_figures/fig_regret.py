@@ -11,6 +11,7 @@ and PDF.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
@@ -30,11 +31,10 @@ def draw(results_dir, out_dir, stem: str = "regret", note: str | None = None) ->
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from experiments.regret_study import load_results
-
-    results = load_results(results_dir)
+    # the study's output format: one JSON file per (game, learner, seed) under RESULTS/results
+    results = [json.loads(p.read_text()) for p in sorted(Path(results_dir, "results").glob("*.json"))]
     if not results:
-        raise SystemExit(f"fig_regret: no result files under {results_dir}/results")
+        raise FileNotFoundError(f"fig_regret: no result files under {results_dir}/results")
     games = sorted({r["game"] for r in results})
     cols = min(2, len(games))
     rows = math.ceil(len(games) / cols)
@@ -89,7 +89,10 @@ def main(argv=None) -> list[Path]:
     ap.add_argument("--out", default="figures", help="output folder")
     ap.add_argument("--stem", default="regret", help="file name without extension")
     args = ap.parse_args(argv)
-    paths = draw(args.results, args.out, args.stem)
+    try:
+        paths = draw(args.results, args.out, args.stem)
+    except FileNotFoundError as e:
+        raise SystemExit(str(e)) from None
     for p in paths:
         print(f"wrote {p}")
     return paths

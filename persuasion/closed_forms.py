@@ -1,4 +1,4 @@
-"""Closed-form optima for two special classes (DESIGN.md section 2).
+"""Closed-form optima for two special classes (measured against the LP in docs/performance.md, Closed forms).
 
 * **Two states** (any number of actions): the optimum is the concave closure
   of the value function at the prior.  The Receiver's expected utility is a

@@ -20,6 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import PersuasionError
+
 
 def from_fmpq(x) -> Fraction:
     """A flint ``fmpq`` (always in lowest terms) as a ``Fraction``, without a second gcd."""
@@ -132,8 +134,9 @@ def resolve_basis(prior, sender, receiver, pairs: np.ndarray, basic_cols: Sequen
     return scheme, y, lam
 
 
-class SimplexError(ArithmeticError):
-    """The rational simplex was given an infeasible basis or found the LP unbounded."""
+class SimplexError(PersuasionError, ArithmeticError):
+    """The rational simplex was given an infeasible basis or found the LP unbounded (one of the package's
+    errors: ``except PersuasionError`` catches it)."""
 
 
 def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: Sequence[Fraction],

@@ -362,7 +362,7 @@ def test_study_on_a_real_cluster_equals_the_sequential_run(tmp_path, backend):
 
 
 def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path):
-    from persuasion._atomic import _IN_FLIGHT, write_atomic
+    from persuasion.atomic import _IN_FLIGHT, write_atomic
     target = tmp_path / "x.json"
     with pytest.raises(TypeError):
         write_atomic(target, "not bytes")                 # fails inside the write

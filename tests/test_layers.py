@@ -62,3 +62,25 @@ def test_api_reference_builds_from_the_docstrings(tmp_path):
         page = tmp_path / (name.replace(".", "/") + ".html")
         assert page.exists(), page
     assert "check_certificate" in (tmp_path / "persuasion.html").read_text()
+
+
+def test_nothing_outside_the_core_imports_a_private_core_module_and_figures_never_import_runners():
+    """The bridge, the runners, the figures and the tests use the core's public modules only, and the
+    arrows run one way: a figure script draws saved results and imports no runner."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    private = re.compile(r"^\s*(from|import)\s+persuasion(\.\w+)*\._\w+", re.M)
+    upward = re.compile(r"^\s*(from|import)\s+experiments\b", re.M)
+    offenders = [str(p.relative_to(root)) for d in ("llm_bridge", "experiments", "paper_figures", "benchmarks", "tests")
+                 for p in (root / d).rglob("*.py") if private.search(p.read_text())]
+    offenders += [str(p.relative_to(root)) for p in (root / "paper_figures").rglob("*.py") if upward.search(p.read_text())]
+    assert not offenders, offenders
+
+
+def test_every_error_the_core_raises_on_purpose_is_a_persuasion_error():
+    from persuasion import PersuasionError
+    from persuasion.online import RegretAccountingError
+    from persuasion.rational import SimplexError
+    assert issubclass(SimplexError, PersuasionError) and issubclass(SimplexError, ArithmeticError)
+    assert issubclass(RegretAccountingError, PersuasionError)

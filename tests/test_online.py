@@ -191,7 +191,7 @@ def test_game_outside_the_theorem_is_detected():
     assert "single belief" in b.reason and "outside the theorem" in b.reason and "linear" in b.reason
     assert persuasion_margin(g).gamma == 0
     tr = run(g, RobustPersuader(DELTA), T=10**4, seed=0)
-    assert tr.cumulative_regret[-1] >= 0.5 * tr.T            # linear regret, as DESIGN.md measured (~0.8 T)
+    assert tr.cumulative_regret[-1] >= 0.5 * tr.T            # linear regret, as docs/theory.md reports (~0.8 T)
     # the step-4(a) bound is finite, linear, and still holds
     assert not tr.within_theorem and np.isfinite(tr.bound).all()
     assert (tr.cumulative_regret <= tr.bound + 1e-9).all()

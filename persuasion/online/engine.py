@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._atomic import remove_stale_temporaries, write_atomic
+from ..atomic import remove_stale_temporaries, write_atomic
 from ..analysis import best_response_many
 from ..approximate import worst_delta_response
 from ..bounds import regret_bound
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, PersuasionError
 from ..game import PersuasionGame
 from .learners import GameView, Learner
 
@@ -236,7 +236,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
                  **run_state.arrays)
 
 
-class RegretAccountingError(AssertionError):
+class RegretAccountingError(PersuasionError, AssertionError):
     """A committed scheme scored above the optimum: the regret would come out negative, which is impossible
     for a correct Receiver model; the run stops rather than report it.
 

@@ -1,4 +1,13 @@
-"""Atomic file writes: a reader sees the old file or the new one, never a torn one."""
+"""Atomic file writes: a reader sees the old file or the new one, never a torn one.
+
+Public: the studies, the LLM bridge and the figure scripts write their results through it.
+
+>>> import os, tempfile
+>>> path = os.path.join(tempfile.mkdtemp(), "result.json")
+>>> write_atomic(path, b'{"value": 0.6}')
+>>> open(path).read()
+'{"value": 0.6}'
+"""
 from __future__ import annotations
 
 import os
