@@ -63,13 +63,15 @@ class EstimatedGame:
 
 
 def classify(game: PersuasionGame, tol: float = 1e-9) -> str:
-    """Which case an estimated game is in (docs/llm_bridge.md, The games)."""
+    """The case of an estimated game (:func:`persuasion.persuasion_case`) in a sentence, with the values."""
+    from persuasion import PersuasionCase, persuasion_case
+    case = persuasion_case(game, tol)
     v = float(solve(game).value)
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
-    if abs(fr - fb) <= tol:
+    if case is PersuasionCase.ALIGNED:
         return ("aligned: revealing the state already gets the Advisor its first-best value "
                 f"({fb:.4f}); no persuasion is needed")
-    if v > max(fr, ni) + tol:
+    if case is PersuasionCase.BINDS:
         return (f"persuasion binds: the optimal scheme ({v:.4f}) beats full revelation ({fr:.4f}) and "
                 f"no information ({ni:.4f}); first best {fb:.4f}")
     return f"persuasion does not help: the optimum ({v:.4f}) equals max(full revelation {fr:.4f}, no information {ni:.4f})"

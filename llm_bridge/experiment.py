@@ -247,15 +247,15 @@ def _train_advisor(advisor, est_set, spec, scheme, rng, cfg, out: Path, progress
 def _evaluation_jobs(advisor, eval_set, spec, game, scheme, rng, cfg) -> tuple[list, int]:
     """The Receiver's prompt for every held-out problem under every condition, and how many of the
     Advisor's signals parsed as a state label."""
+    from persuasion import signal_posteriors
     from persuasion.analysis import best_response_many
     from .models import SamplingConfig
     m, n = game.shape
     prior = game.prior
     signals = advisor.generate([advisor_prompt(p, spec.states[spec.state_of(p)]) for p in eval_set],
                                SamplingConfig(max_new_tokens=24, seed=cfg.seed))
-    joint = prior[:, None] * scheme
-    post = np.where(joint.sum(axis=0) > 0, joint / np.maximum(joint.sum(axis=0), 1e-300), 0).T
-    rx_by_signal = best_response_many(game, np.where(post.sum(axis=1, keepdims=True) > 0, post, prior))
+    _, post = signal_posteriors(prior, scheme)             # an unsent signal's posterior is the prior
+    rx_by_signal = best_response_many(game, post)
     rx_prior = int(best_response_many(game, prior[None, :])[0])
     rx_reveal = best_response_many(game, np.eye(m))
     eval_jobs, parsed = [], 0
@@ -264,7 +264,7 @@ def _evaluation_jobs(advisor, eval_set, spec, game, scheme, rng, cfg) -> tuple[l
         label = sig.strip().split("\n")[0].strip()
         sigma = spec.states.index(label) if label in spec.states else None
         parsed += sigma is not None
-        posterior = post[sigma] if sigma is not None and post[sigma].sum() > 0 else prior
+        posterior = post[sigma] if sigma is not None else prior
         sheets = {"alone": None,
                   "prior-item": rng.choices(range(n), weights=prior)[0],
                   # its own generator per problem, so adding this condition left the other draws unchanged

@@ -21,16 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from persuasion import PersuasionGame, solve
+from persuasion import PersuasionCase, PersuasionGame, persuasion_case, signal_posteriors, solve
 
 
 def posteriors(prior: np.ndarray, scheme: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Signal probabilities and P(state 0 | signal) for a 2x2 scheme (nan where a signal has no mass)."""
-    joint = prior[:, None] * scheme
-    ps = joint.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        post = np.where(ps > 0, joint[0] / ps, np.nan)
-    return ps, post
+    """Signal probabilities and P(state 0 | signal) for a 2x2 scheme (the core's convention: a signal
+    never sent has the prior as its posterior, :func:`persuasion.signal_posteriors`)."""
+    ps, post = signal_posteriors(prior, scheme)
+    return ps, post[:, 0]
 
 
 def predicted_value(model, prior, scheme, V) -> float:
@@ -130,17 +128,12 @@ def revealed_utility(counts: np.ndarray, smoothing: float = 0.5) -> np.ndarray:
     return np.log(c / c.sum(axis=1, keepdims=True))
 
 
-def case_of(prior, V, U, tol: float = 1e-9) -> str:
-    """'aligned', 'binds' or 'does not help' (docs/llm_bridge.md, The games), for a Bayesian Receiver with ``U``."""
-    from persuasion import first_best_value, full_revelation_value, no_information_value
-    g = PersuasionGame(prior, V, U, ["correct", "wrong"], ["submit", "decline"])
-    fr, ni, fb = full_revelation_value(g), no_information_value(g), first_best_value(g)
-    if abs(fr - fb) <= tol:
-        return "aligned"
-    return "binds" if float(solve(g).value) > max(fr, ni) + tol else "does not help"
+def case_of(prior, V, U, tol: float = 1e-9) -> PersuasionCase:
+    """The case (:func:`persuasion.persuasion_case`) of the review game for a Bayesian Receiver with ``U``."""
+    return persuasion_case(PersuasionGame(prior, V, U, ["correct", "wrong"], ["submit", "decline"]), tol)
 
 
-def model_case(model, prior, V, tol: float = 0.01, **opt) -> tuple[str, float]:
+def model_case(model, prior, V, tol: float = 0.01, **opt) -> tuple[PersuasionCase, float]:
     """The case of the game for any Receiver model, and the model's optimal value.
 
     'aligned' if full revelation already reaches the first best; 'binds' if
@@ -155,8 +148,8 @@ def model_case(model, prior, V, tol: float = 0.01, **opt) -> tuple[str, float]:
     ni = max(predicted_value(model, prior, np.eye(2)[[a, a]], V) for a in (0, 1))
     best = predicted_value(model, prior, model.optimal_scheme(prior, **opt), V)
     if abs(fr - first_best) <= 1e-9:
-        return "aligned", best
-    return ("binds" if best > max(fr, ni) + tol else "does not help"), best
+        return PersuasionCase.ALIGNED, best
+    return (PersuasionCase.BINDS if best > max(fr, ni) + tol else PersuasionCase.DOES_NOT_HELP), best
 
 
 def threshold_utility(t: float) -> np.ndarray:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from persuasion import PersuasionCase
+
 from . import review_game as rg
 from .estimation import wilson
 from .proposals import keyed_rng
@@ -306,7 +308,7 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
         c, v = model_case(fit_model(chosen, pids, Ub), pr, V, **({"grid": 21} if chosen == "fitted" else {}))
         chosen_cases.append(c)
         chosen_values.append(v)
-    labels = ("aligned", "binds", "does not help")
+    labels = tuple(c.value for c in PersuasionCase)
     case_prob = {c: cases.count(c) / len(cases) for c in labels}
     chosen_case_prob = {c: chosen_cases.count(c) / len(chosen_cases) for c in labels}
     signal_only = FittedReceiver.fit(V, [0 if r["rec"] == "submit" else 1 for r in bare], [prior[0]] * len(bare),

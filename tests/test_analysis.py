@@ -3,6 +3,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from persuasion import (InvalidArgumentError, PersuasionGame, best_response, best_responses,
                         concave_closure_two_states, examples, first_best_value, full_revelation_value,
@@ -76,3 +77,30 @@ def test_scheme_posteriors_round_trip_and_plausibility(pj):
 def test_region_vertices_prosecutor_judge(pj):
     verts = {tuple(v) for v in region_vertices(pj)}
     assert verts == {(1, 0), (0, 1), (F(1, 2), F(1, 2))}
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.integers(2, 4), st.integers(2, 4), st.integers(0, 10 ** 6))
+def test_signal_posteriors_average_to_the_prior_and_match_the_sent_signals(m, n, seed):
+    """Every signal gets a posterior (the prior where it is never sent), the weighted posteriors average
+    back to the prior exactly in rationals, and the sent ones are posteriors_from_scheme's."""
+    from fractions import Fraction
+    from persuasion import PersuasionGame, posteriors_from_scheme, signal_posteriors
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, 4, size=(m, n))
+    raw[:, 0] += 1                                         # every row sends something
+    raw[:, rng.integers(0, n)] = 0 if n > 1 and rng.random() < 0.5 else raw[:, 0]   # sometimes an unsent signal
+    raw[:, 0] = np.maximum(raw[:, 0], 1)
+    scheme = [[Fraction(int(x), int(r.sum())) for x in r] for r in raw]
+    prior = [Fraction(k + 1, m * (m + 1) // 2) for k in range(m)]
+    w, post = signal_posteriors(prior, scheme)
+    assert post.shape == (n, m)
+    assert [sum(w[s] * post[s][i] for s in range(n)) for i in range(m)] == prior
+    for s in range(n):
+        assert sum(post[s]) == 1
+        if w[s] == 0:
+            assert list(post[s]) == prior
+    g = PersuasionGame(prior, np.zeros((m, 2)), np.zeros((m, 2)))
+    ws, ps = posteriors_from_scheme(g, scheme, exact=True)
+    assert list(ws) == [x for x in w if x > 0]
+    assert [list(r) for r in ps] == [list(post[s]) for s in range(n) if w[s] > 0]

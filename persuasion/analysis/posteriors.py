@@ -10,6 +10,34 @@ from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
 
 
+def signal_posteriors(prior, scheme) -> tuple[np.ndarray, np.ndarray]:
+    """``P(signal)`` and the posterior after *every* signal, in the scheme's column order.
+
+    The one convention of the package for a signal sent with probability zero: Bayes' rule says nothing
+    there, and its posterior is taken to be the prior (the belief of a Receiver who learns nothing from
+    an event it was told cannot happen).  Its weight is 0, so it never changes a value; callers that
+    need only the signals actually sent use :func:`posteriors_from_scheme`.  Arrays of floats or
+    ``Fraction`` objects alike; ``posteriors[s]`` is a row over the states.
+
+    Examples
+    --------
+    >>> from persuasion import signal_posteriors
+    >>> weights, posts = signal_posteriors([0.3, 0.7], [[1.0, 0.0], [1.0, 0.0]])   # always the first signal
+    >>> weights.tolist(), posts.tolist()
+    ([1.0, 0.0], [[0.3, 0.7], [0.3, 0.7]])
+    """
+    prior = np.asarray(prior)
+    pi = np.asarray(scheme)
+    if prior.ndim != 1 or pi.ndim != 2 or pi.shape[0] != prior.size:
+        raise InvalidArgumentError("signal_posteriors()", "scheme",
+                                   f"must be a table with one row per state of the prior ({prior.size})",
+                                   f"shape {pi.shape}")
+    joint = prior[:, None] * pi
+    w = joint.sum(axis=0)
+    posts = np.array([joint[:, s] / w[s] if w[s] > 0 else prior for s in range(pi.shape[1])], dtype=joint.dtype)
+    return w, posts.reshape(pi.shape[1], prior.size)
+
+
 def posteriors_from_scheme(game: PersuasionGame, scheme, exact: bool = False):
     """Decompose a scheme into a Bayes-plausible distribution of posteriors.
 
