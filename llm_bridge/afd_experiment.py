@@ -28,7 +28,6 @@ Files in ``out``: ``split.json``, ``sft/`` (the SFT model, ``done.json``),
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 from . import best_of_n as bon
 from .demonstration_rewards import InitSFTClassifier, held_out_accuracy, log_ratio
 from .estimation import wilson
+from .run_log import append_lines, read_whole_lines
 from .stats import holm, mcnemar_exact
 
 POLICIES = ("init", "sft")
@@ -111,31 +111,11 @@ def load_problems(cfg: AfdConfig):
 
 # ------------------------------------------------------------------ files
 def _read_jsonl(path: Path) -> list[dict]:
-    """Records of a JSONL file.  A line cut by an interruption (and anything after it) is removed from the
-    file, so the next append starts on a clean line."""
-    if not path.exists():
-        return []
-    out, good = [], 0
-    raw = path.read_bytes()
-    for line in raw.splitlines(keepends=True):
-        try:
-            if not line.endswith(b"\n"):
-                raise ValueError("cut")
-            out.append(json.loads(line))
-        except ValueError:
-            with path.open("r+b") as fh:
-                fh.truncate(good)
-            break
-        good += len(line)
-    return out
+    """Records of a JSONL file; a line torn by an interruption is cut off the file (run_log)."""
+    return [json.loads(line) for line in read_whole_lines(path)] if path.exists() else []
 
 
-def _append(path: Path, records: list[dict]) -> None:
-    with path.open("a") as fh:
-        for r in records:
-            fh.write(json.dumps(r) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+_append = append_lines
 
 
 def _progress(it, desc, total=None):

@@ -23,6 +23,7 @@ import numpy as np
 
 from .estimation import wilson
 from .proposals import keyed_rng, wrong_math_answers
+from .run_log import KeyedLog
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -64,14 +65,8 @@ def run_calibration(receiver, cfg: CalibrationConfig, receiver_name: str = "rece
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "generations.jsonl"
-    done = {}
-    if log_path.exists():
-        for line in log_path.read_text().splitlines():
-            try:
-                r = json.loads(line)
-                done[r["key"]] = r
-            except json.JSONDecodeError:
-                continue
+    log = KeyedLog(log_path)
+    done = log.done
     problems = []
     for p in gsm_symbolic(cfg.n_problems + 20, seed=cfg.gsm_seed):
         try:
@@ -99,15 +94,15 @@ def run_calibration(receiver, cfg: CalibrationConfig, receiver_name: str = "rece
         if not todo:
             continue
         chs = receiver.choose(_head(p, opts), list(todo.values()), options=LETTERS)
-        with open(log_path, "a") as fh:
-            for (c, _), ch in zip(todo.items(), chs):
-                rec, q = meta[c]
-                r = {"key": f"{p.id}|{c}", "problem_id": p.id, "condition": c, "seed": cfg.seed,
-                     "signal": None if rec is None else LETTERS[rec], "prompt": ch.prompt, "output": ch.letter,
-                     "action": ch.letter, "probs": ch.probs, "correct": ch.letter == LETTERS[gold],
-                     "gold": LETTERS[gold], "recommended": None if rec is None else LETTERS[rec]}
-                fh.write(json.dumps(r) + "\n")
-                done[r["key"]] = r
+        recs = []
+        for (c, _), ch in zip(todo.items(), chs):
+            rec, q = meta[c]
+            r = {"key": f"{p.id}|{c}", "problem_id": p.id, "condition": c, "seed": cfg.seed,
+                 "signal": None if rec is None else LETTERS[rec], "prompt": ch.prompt, "output": ch.letter,
+                 "action": ch.letter, "probs": ch.probs, "correct": ch.letter == LETTERS[gold],
+                 "gold": LETTERS[gold], "recommended": None if rec is None else LETTERS[rec]}
+            recs.append(r)
+        log.add_many(recs)
     report = summarise(done, problems, cfg, receiver_name)
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return report

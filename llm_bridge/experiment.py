@@ -27,7 +27,6 @@ Phases, each writing every generation (prompt, output, verdict, seed) to
 from __future__ import annotations
 
 import json
-import os
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ import numpy as np
 
 from .checkers import check
 from .estimation import Sample, estimate_game, wilson
+from .run_log import KeyedLog
 from .tasks import Problem
 
 CONDITIONS = ("alone", "prior-item", "posterior-item", "advisor", "full-revelation")
@@ -132,24 +132,9 @@ class ExperimentConfig:
     conditions: tuple = CONDITIONS
 
 
-class GenerationLog:
-    """Append-only JSONL of generations, keyed so a restarted run skips finished work."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.done: dict[str, dict] = {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    rec = json.loads(line)
-                    self.done[rec["key"]] = rec
-
-    def add(self, rec: dict) -> None:
-        with open(self.path, "a") as fh:
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        self.done[rec["key"]] = rec
+class GenerationLog(KeyedLog):
+    """Append-only JSONL of generations, keyed so a restarted run skips finished work (a line torn by a
+    kill is cut off and redone, :class:`~llm_bridge.run_log.KeyedLog`)."""
 
 
 def _generate_missing(receiver, log: GenerationLog, jobs: list[dict], cfg: ExperimentConfig, progress: bool):

@@ -35,7 +35,7 @@ from persuasion import PersuasionCase
 from . import review_game as rg
 from .estimation import wilson
 from .proposals import keyed_rng
-from .run_log import append_lines, read_whole_lines
+from .run_log import KeyedLog, read_whole_lines
 from .receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
                               posteriors, predicted_value, revealed_utility, threshold_grid, threshold_set,
                               threshold_utility, worst_case_scheme)
@@ -83,7 +83,7 @@ def load_items(cfg: ReviewConfig):
     return pairs[:cfg.n_estimation], pairs[cfg.n_estimation:]
 
 
-class Log:
+class Log(KeyedLog):
     """Append-only JSONL of Receiver decisions keyed by (phase, problem, condition).
 
     Every decision also carries ``input``, a digest of the exact text the Receiver read: a later decision
@@ -93,9 +93,8 @@ class Log:
     """
 
     def __init__(self, path: Path, reuse: list[Path] = ()):
-        self.path, self.done, self.by_input = Path(path), {}, {}
-        if self.path.exists():
-            self.done = {r["key"]: r for r in map(json.loads, read_whole_lines(self.path))}
+        super().__init__(path)
+        self.by_input = {}
         for source in reuse:
             for line in read_whole_lines(source):
                 self._index(json.loads(line))
@@ -107,9 +106,8 @@ class Log:
             self.by_input.setdefault(rec["input"], rec)
 
     def add_many(self, recs: list[dict]) -> None:
-        append_lines(self.path, recs)
+        super().add_many(recs)
         for r in recs:
-            self.done[r["key"]] = r
             self._index(r)
 
 

@@ -47,6 +47,30 @@ def append_lines(path, recs: list[dict]) -> None:
         os.fsync(fh.fileno())
 
 
+class KeyedLog:
+    """Keyed records in a JSONL file without a header (the format of the review, calibration and generation
+    studies' saved logs): ``done`` maps each key to its last record; a torn last line is cut off on
+    opening (:func:`read_whole_lines`) and every append is one durable write."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.done: dict[str, dict] = {}
+        if os.path.exists(self.path):
+            for line in read_whole_lines(self.path):
+                rec = json.loads(line)
+                self.done[rec["key"]] = rec
+
+    def add(self, rec: dict) -> None:
+        self.add_many([rec])
+
+    def add_many(self, recs: list[dict]) -> None:
+        if any("key" not in r for r in recs):
+            raise ValueError("KeyedLog.add_many(): every record needs a 'key'")
+        append_lines(self.path, recs)
+        for r in recs:
+            self.done[r["key"]] = r
+
+
 class RunLog:
     """Keyed records in ``path``; ``done`` maps each key to its (last) record."""
 
