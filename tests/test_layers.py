@@ -84,3 +84,13 @@ def test_every_error_the_core_raises_on_purpose_is_a_persuasion_error():
     from persuasion.rational import SimplexError
     assert issubclass(SimplexError, PersuasionError) and issubclass(SimplexError, ArithmeticError)
     assert issubclass(RegretAccountingError, PersuasionError)
+
+
+def test_the_architecture_page_names_every_module():
+    """docs/architecture.md is drawn from the code: every module of the core and of the bridge appears."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "architecture.md").read_text()
+    missing = [str(p.relative_to(root)) for pkg in ("persuasion", "llm_bridge") for p in (root / pkg).rglob("*.py")
+               if p.name != "__init__.py" and p.name not in page]
+    assert not missing, f"docs/architecture.md does not mention {missing}"
