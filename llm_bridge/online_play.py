@@ -32,7 +32,7 @@ import numpy as np
 
 from . import review_game as rg
 from .run_log import RunLog
-from .receiver_models import threshold_utility, worst_case_scheme
+from .receiver_models import threshold_grid, threshold_set, threshold_utility, worst_case_scheme
 
 SIGNAL_ONLY, INFORMED = "signal-only", "informed"
 MODES = (SIGNAL_ONLY, INFORMED)
@@ -196,8 +196,19 @@ def model_utility(table: ResponseTable, cfg: OnlineConfig) -> tuple[np.ndarray, 
     info["belief_models"] = fit_belief_models(table.belief_levels, y)
     info["threshold"] = interval = threshold_interval(table.belief_levels, y, reps=cfg.bootstrap, seed=cfg.seed)
     if interval["lo"] is None or interval["never_crosses"] > 0.05:
-        return told, {**info, "source": "told: the graded-belief threshold is not identified (the responses do "
-                                        "not cross 1/2 inside the probed range)"}
+        # not identified by a crossing: the step thresholds the told verdicts (levels 1 and 0) and the probe
+        # leave open, and the worst case over them rather than any smoothing's point
+        n_est = table.told.shape[0]
+        levels = np.concatenate([np.tile([1.0, 0.0], n_est), np.tile(table.belief_levels, 2 * n_est)])
+        groups = np.concatenate([np.repeat(np.arange(n_est), 2), np.repeat(np.arange(n_est), 2 * y.shape[1])])
+        got = np.concatenate([table.told.reshape(-1), table.belief.reshape(-1)])
+        tset = threshold_set(groups, levels, got, reps=cfg.bootstrap, seed=cfg.seed)
+        scheme, worst, t_star = worst_case_scheme(cfg.prior, rg.TARGETS[cfg.target],
+                                                  threshold_grid(tset["lo"], tset["hi"], 21))
+        return threshold_utility(t_star), {
+            **info, "threshold_set": tset, "worst_case_scheme": scheme.tolist(), "worst_case_value": worst,
+            "source": f"not identified by a crossing of 1/2 inside the probed range: the step thresholds the data "
+                      f"leave open, [{tset['lo']:.3f}, {tset['hi']:.3f}], at their worst case {t_star:.3f}"}
     ts = sorted({interval["lo"], interval["point"], interval["hi"]})
     scheme, worst, t_star = worst_case_scheme(cfg.prior, rg.TARGETS[cfg.target], ts)
     return threshold_utility(t_star), {**info, "source": f"graded belief: threshold {t_star:.3f}, the worst case "

@@ -295,3 +295,20 @@ def test_runner_end_to_end_and_the_aligned_control_from_the_same_table(tmp_path)
     assert rep["config"]["target"] == "decision" and json.loads((out / "report.json").read_text())["config"]["target"] == "submission"
     for mode in rep["modes"].values():
         assert mode["best_value"] == max(c["value"] for c in mode["candidates"])
+
+
+def test_an_unidentified_threshold_is_taken_at_the_worst_case_of_its_set(tmp_path):
+    """A Receiver whose graded-belief responses never cross 1/2 (it submits at every stated level): the
+    model given to the learners is a step Receiver at the worst case of the thresholds the data leave
+    open, never the told-verdict smoothing's point."""
+    from llm_bridge.online_play import model_utility
+    from llm_bridge.receiver_models import threshold_utility
+    t = table_of([[0.9, 0.1], [0.9, 0.1]])
+    flat = ResponseTable(t.pool_ids, t.estimation_ids, t.signal, t.alone, t.told, t.informed,
+                         np.full_like(t.belief, 0.8), t.belief_levels, 0, 0)
+    U, info = model_utility(flat, cfg(tmp_path))
+    assert "not identified" in info["source"]
+    ts = info["threshold_set"]
+    assert 0 <= ts["lo"] <= ts["hi"] <= 1
+    t_star = U[1, 1]                                       # threshold_utility(t) = [[1 - t, 0], [0, t]]
+    assert np.allclose(U, threshold_utility(t_star)) and ts["lo"] - 1e-3 <= t_star <= ts["hi"] + 1e-3
