@@ -3,8 +3,10 @@ any persuasion run).
 
     python -m experiments.hint_values --receiver qwen05 --engine llama.cpp --n 100 --out results/hint_values_gsm_qwen05
 
-For ``--n`` GSM-Symbolic problems with a hint menu (:mod:`llm_bridge.hints`: the reference solution's
-first step, the same step made wrong, another problem's step) the Receiver solves every problem under
+For ``--n`` GSM-Symbolic problems with a hint menu (:mod:`llm_bridge.hints`: with ``--item first_step``
+the reference solution's first step, the same step made wrong, another problem's step; with ``--item
+steps_but_last`` every step but the last, the same with its last given step made wrong, another problem's
+steps) the Receiver solves every problem under
 every condition -- alone, and with each hint in its prompt -- greedily, and math-verify scores the
 answer after ``####``.  Every generation is appended to ``OUT/generations.jsonl`` as it is made, so an
 interrupted run continues where it stopped.  ``OUT/report.json`` holds, per condition, the accuracy with
@@ -114,6 +116,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=100, help="problems (each under every condition)")
     ap.add_argument("--pool", type=int, default=400, help="GSM-Symbolic problems generated to find n menus")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--item", default="first_step", choices=["first_step", "steps_but_last"],
+                    help="what the hints are made of (llm_bridge.hints.gsm_menu)")
     ap.add_argument("--max-new-tokens", type=int, default=320)
     ap.add_argument("--out", default="results/hint_values")
     ap.add_argument("--report-only", action="store_true",
@@ -124,7 +128,7 @@ def main(argv=None) -> int:
     from llm_bridge.hints import gsm_menus
     from llm_bridge.models import load_by_name
     from llm_bridge.tasks import gsm_symbolic
-    menus = gsm_menus(gsm_symbolic(args.pool, seed=args.seed), args.n)
+    menus = gsm_menus(gsm_symbolic(args.pool, seed=args.seed), args.n, args.item)
     if len(menus) < args.n:
         print(f"hint_values: error: only {len(menus)} of {args.pool} problems have a menu; raise --pool",
               file=sys.stderr)
@@ -138,6 +142,7 @@ def main(argv=None) -> int:
                                                       indent=1))
         lm = load_by_name(args.receiver, engine=args.engine)
         rep = run(lm, menus, out, args.max_new_tokens)
+    rep["item"] = args.item
     (out / "report.json").write_text(json.dumps(rep, indent=1))
     if rep.get("stopped_early"):
         print(f"stopped early: {rep['n']} of {rep['planned_n']} problems have every condition")

@@ -1,6 +1,8 @@
 """Hint menus for the generation game: information items that help or mislead without giving the answer.
 
-For a GSM-Symbolic problem the menu holds
+For a GSM-Symbolic problem the menu holds (for ``item="first_step"``; ``"steps_but_last"`` gives every
+step of the worked solution but the last in place of the first line, the wrong variant changing the
+last step given)
 
 * ``true_step``: the first line of the reference solution (a step, not the answer);
 * ``wrong_step``: the same line made wrong in a plausible way -- its first arithmetic operation swapped
@@ -81,30 +83,54 @@ def wrong_step(step: str) -> str | None:
     return step[:r.start()] + f"= {r['cur']}{_fmt(2 * value)}" + step[r.end():]
 
 
-def gsm_menu(problem: Problem, other: Problem) -> dict[str, str] | None:
+#: The kinds of item a menu can be built from.
+ITEMS = ("first_step", "steps_but_last")
+
+
+def steps_but_last(problem: Problem) -> str:
+    """The worked solution without its last computing line and without the ``####`` answer line ("" if the
+    solution has a single step): everything but the step that produces the answer."""
+    lines = [ln.strip() for ln in problem.items.get("worked_solution", "").splitlines()
+             if ln.strip() and not ln.strip().startswith("####")]
+    return "\n".join(lines[:-1])
+
+
+def _item(problem: Problem, kind: str) -> str:
+    if kind not in ITEMS:
+        raise ValueError(f"gsm_menu(): item must be one of {ITEMS}; got {kind!r}")
+    return (problem.items.get("first_step", "") if kind == "first_step" else steps_but_last(problem)).strip()
+
+
+def gsm_menu(problem: Problem, other: Problem, item: str = "first_step") -> dict[str, str] | None:
     """The hint menu of ``problem`` (``other`` supplies the placebo), or None where any item would leak
-    the answer or no wrong step can be written."""
-    true = problem.items.get("first_step", "").strip()
-    placebo = other.items.get("first_step", "").strip()
+    the answer or no wrong step can be written.
+
+    ``item="first_step"``: the solution's first line, that line made wrong, another problem's first line.
+    ``item="steps_but_last"``: every step but the last (:func:`steps_but_last`), the same with its last
+    given step made wrong (a plausible slip just before the answer), another problem's steps.  The menu
+    keys are the same for both (``true_step``, ``wrong_step``, ``placebo``)."""
+    true, placebo = _item(problem, item), _item(other, item)
     if not true or not placebo or other.meta.get("template") == problem.meta.get("template"):
         return None
-    wrong = wrong_step(true)
-    if wrong is None or wrong == true:
+    head, _, last = true.rpartition("\n")
+    changed = wrong_step(last)
+    if changed is None or changed == last:
         return None
+    wrong = f"{head}\n{changed}" if head else changed
     menu = {"true_step": true, "wrong_step": wrong, "placebo": placebo}
     if any(leaks_answer(problem, item) for item in menu.values()):
         return None
     return menu
 
 
-def gsm_menus(problems: list[Problem], n: int) -> list[tuple[Problem, dict[str, str]]]:
-    """The first ``n`` problems that get a menu, each paired with a placebo from the next problem of
-    another template."""
+def gsm_menus(problems: list[Problem], n: int, item: str = "first_step") -> list[tuple[Problem, dict[str, str]]]:
+    """The first ``n`` problems that get a menu of ``item`` (:func:`gsm_menu`), each paired with a placebo
+    from the next problem of another template."""
     out = []
     for i, p in enumerate(problems):
         other = next((q for q in problems[i + 1:] + problems[:i] if q.meta.get("template") != p.meta.get("template")),
                      None)
-        menu = gsm_menu(p, other) if other is not None else None
+        menu = gsm_menu(p, other, item) if other is not None else None
         if menu is not None:
             out.append((p, menu))
             if len(out) == n:

@@ -23,9 +23,10 @@ def _plain_numbers(text):
     return {float(t.replace(",", "")) for t in re.findall(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", text)}
 
 
-def test_no_menu_item_carries_the_answer(gsm_problems):
-    menus = gsm_menus(gsm_problems, 200)
-    assert len(menus) >= 150, "most problems get a menu"
+@pytest.mark.parametrize("item, least", [("first_step", 150), ("steps_but_last", 100)])
+def test_no_menu_item_carries_the_answer(gsm_problems, item, least):
+    menus = gsm_menus(gsm_problems, 200, item)
+    assert len(menus) >= least, "most problems get a menu"
     for p, menu in menus:
         gold = float(p.answer)
         assert set(menu) == {"true_step", "wrong_step", "placebo"}
@@ -35,6 +36,18 @@ def test_no_menu_item_carries_the_answer(gsm_problems):
             assert not leaks_answer(p, item)
         assert menu["wrong_step"] != menu["true_step"]
         assert menu["placebo"] not in p.items["worked_solution"]
+        if item == "steps_but_last":                      # every given line is the solution's, in order
+            lines = [ln.strip() for ln in p.items["worked_solution"].splitlines() if ln.strip()]
+            given = menu["true_step"].split("\n")
+            assert given == lines[:len(given)] and len(given) < len(lines) - 1
+            # the wrong variant keeps the earlier steps and changes only the last one given
+            wrong = menu["wrong_step"].split("\n")
+            assert wrong[:-1] == given[:-1] and wrong[-1] != given[-1]
+
+
+def test_an_unknown_item_kind_is_refused(gsm_problems):
+    with pytest.raises(ValueError, match="item must be one of"):
+        gsm_menus(gsm_problems, 2, "answer_key")
 
 
 def test_one_step_problems_get_no_menu(gsm_problems):
