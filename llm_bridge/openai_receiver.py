@@ -165,7 +165,7 @@ class OpenAICompatibleReceiver:
         return self._map(self.complete_scored, prompts)
 
     # ------------------------------------------------------------------ decisions
-    def choose_one(self, prompt: str, options=("A", "B")):
+    def choose_full(self, prompt: str, options=("A", "B")):
         """The Receiver's option and its distribution over ``options`` from its first token's log-probabilities.
 
         Options missing from the server's top list get probability 0; if none of them is there the
@@ -191,7 +191,7 @@ class OpenAICompatibleReceiver:
 
     def choose(self, head: str, tails: list[str], options=("A", "B")) -> list:
         """The Receiver's choice for each prompt ``head + tail`` (the ChoiceReceiver interface)."""
-        return self._map(lambda t: self.choose_one(head + t, options), tails)
+        return self._map(lambda t: self.choose_full(head + t, options), tails)
 
 
 def from_spec(spec: str, **settings) -> OpenAICompatibleReceiver:
