@@ -32,12 +32,21 @@ def power_statement(n: int) -> dict:
 
 
 def jobs(menus) -> list[dict]:
-    from llm_bridge.hints import hinted_prompt
+    from llm_bridge.hints import hinted_code_prompt, hinted_prompt
     out = []
     for p, menu in menus:
+        prompt = hinted_code_prompt if p.task == "humaneval" else hinted_prompt
         for c in CONDITIONS:
-            out.append({"id": p.id, "condition": c, "prompt": hinted_prompt(p, None if c == "alone" else menu[c])})
+            out.append({"id": p.id, "condition": c, "prompt": prompt(p, None if c == "alone" else menu[c])})
     return out
+
+
+def _checker(menus):
+    """``check(problem id, output) -> Verdict``: math-verify on the answer after ``####`` (strict), or the
+    hidden tests in the sandbox for code."""
+    from llm_bridge.checkers import check
+    by_id = {p.id: p for p, _ in menus}
+    return lambda pid, output: check(by_id[pid], output, "strict")
 
 
 def _logged(out: Path) -> dict:
@@ -53,19 +62,17 @@ def _logged(out: Path) -> dict:
 
 def report_so_far(menus, out: Path, max_new_tokens: int) -> dict:
     """The report over the problems that have every condition logged (a run stopped early); it says so."""
-    from llm_bridge.checkers import check_math
     done = _logged(out)
     complete = [(p, m) for p, m in menus if all((p.id, c) in done for c in CONDITIONS)]
     if not complete:
         raise SystemExit(f"hint_values: no problem has all conditions logged in {out}/generations.jsonl yet")
-    rep = report(complete, done, max_new_tokens, check_math)
+    rep = report(complete, done, max_new_tokens, _checker(complete))
     rep.update(stopped_early=len(complete) < len(menus), planned_n=len(menus))
     return rep
 
 
 def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: bool = True) -> dict:
     """Generate what is missing from ``OUT/generations.jsonl``, then score and report."""
-    from llm_bridge.checkers import check_math
     from llm_bridge.models import SamplingConfig
     out.mkdir(parents=True, exist_ok=True)
     log = out / "generations.jsonl"
@@ -84,17 +91,16 @@ def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: boo
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
                 done[(j["id"], j["condition"])] = rec
-    return report(menus, done, max_new_tokens, check_math)
+    return report(menus, done, max_new_tokens, _checker(menus))
 
 
-def report(menus, done: dict, max_new_tokens: int, check_math) -> dict:
+def report(menus, done: dict, max_new_tokens: int, check) -> dict:
     from llm_bridge.estimation import wilson
     from llm_bridge.stats import holm, mcnemar_exact
     ids = [p.id for p, _ in menus]
-    gold = {p.id: p.answer for p, _ in menus}
     correct, truncated = {}, {}
     for c in CONDITIONS:
-        verdicts = [check_math(gold[i], done[(i, c)]["output"], "strict") for i in ids]
+        verdicts = [check(i, done[(i, c)]["output"]) for i in ids]
         correct[c] = [v.correct for v in verdicts]
         truncated[c] = [done[(i, c)]["n_tokens"] >= max_new_tokens and not v.extracted
                         for i, v in zip(ids, verdicts)]
@@ -116,8 +122,10 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=100, help="problems (each under every condition)")
     ap.add_argument("--pool", type=int, default=400, help="GSM-Symbolic problems generated to find n menus")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--task", default="gsm_symbolic", choices=["gsm_symbolic", "humaneval"])
     ap.add_argument("--item", default="first_step", choices=["first_step", "steps_but_last"],
-                    help="what the hints are made of (llm_bridge.hints.gsm_menu)")
+                    help="what GSM hints are made of (llm_bridge.hints.gsm_menu); HumanEval hints are one "
+                         "example from the hidden tests (llm_bridge.hints.humaneval_menu)")
     ap.add_argument("--max-new-tokens", type=int, default=320)
     ap.add_argument("--out", default="results/hint_values")
     ap.add_argument("--report-only", action="store_true",
@@ -125,12 +133,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.n < 1 or args.pool < args.n:
         ap.error(f"--n must be at least 1 and at most --pool; got n={args.n}, pool={args.pool}")
-    from llm_bridge.hints import gsm_menus
+    from llm_bridge.hints import gsm_menus, humaneval_menus
     from llm_bridge.models import load_by_name
-    from llm_bridge.tasks import gsm_symbolic
-    menus = gsm_menus(gsm_symbolic(args.pool, seed=args.seed), args.n, args.item)
+    from llm_bridge.tasks import gsm_symbolic, humaneval
+    if args.task == "humaneval":
+        menus = humaneval_menus(humaneval(), args.n)
+    else:
+        menus = gsm_menus(gsm_symbolic(args.pool, seed=args.seed), args.n, args.item)
     if len(menus) < args.n:
-        print(f"hint_values: error: only {len(menus)} of {args.pool} problems have a menu; raise --pool",
+        print(f"hint_values: error: only {len(menus)} problems have a menu (pool {args.pool} for GSM)",
               file=sys.stderr)
         return 2
     out = Path(args.out)
@@ -142,7 +153,7 @@ def main(argv=None) -> int:
                                                       indent=1))
         lm = load_by_name(args.receiver, engine=args.engine)
         rep = run(lm, menus, out, args.max_new_tokens)
-    rep["item"] = args.item
+    rep["task"], rep["item"] = args.task, args.item if args.task == "gsm_symbolic" else "test_example"
     (out / "report.json").write_text(json.dumps(rep, indent=1))
     if rep.get("stopped_early"):
         print(f"stopped early: {rep['n']} of {rep['planned_n']} problems have every condition")

