@@ -89,7 +89,7 @@ class Log(KeyedLog):
     Every decision also carries ``input``, a digest of the exact text the Receiver read: a later decision
     on byte-identical input (another condition whose prompt happens to be the same, or a run named in
     ``reuse_decisions_from``) is copied from it instead of recomputed, with ``reused_from`` naming the
-    decision it came from.  A line cut by a kill is cut off and redone (:class:`~llm_bridge.run_log.RunLog`).
+    decision it came from.  A line cut by a kill is cut off and redone (:class:`~llm_bridge.run_log.KeyedLog`).
     """
 
     def __init__(self, path: Path, reuse: list[Path] = ()):
