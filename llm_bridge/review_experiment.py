@@ -215,7 +215,30 @@ def _records(log, phase):
     return [r for r in log.done.values() if r["phase"] == phase]
 
 
-def fit_game(log, est_pairs, prior, cfg) -> dict:
+@dataclass(frozen=True)
+class FittedGame:
+    """The review game as the estimation split gives it: what the Advisor and the report work from."""
+
+    V: np.ndarray                  # the Advisor's payoffs (rows correct/wrong, columns submit/decline)
+    U: np.ndarray                  # the Receiver's revealed utility from the told verdicts (smoothing 0.5)
+    counts: np.ndarray             # submissions when told correct / wrong
+    prior: np.ndarray              # P(correct proposal), from the estimation problems' junior draws
+    case: str                      # the Bayesian case at U (persuasion_case)
+    case_prob: dict                # bootstrap probability of each case at U
+    value_ci: list                 # bootstrap interval of the Bayesian optimal value at U
+    chosen: str                    # the Receiver model with the best cross-validated Brier score
+    chosen_case: str               # the case under that model
+    chosen_case_prob: dict         # its bootstrap probabilities
+    chosen_value_ci: list          # its optimal value's bootstrap interval
+    brier: dict                    # model -> cross-validated Brier score on the probes
+    models: dict                   # model name -> fitted model (the Bayesian one at its worst-case threshold)
+    signal_only_model: object      # the fitted response to bare recommendations
+    threshold_set: dict            # the Bayesian thresholds the data leave open, and the worst case chosen
+    scheme: np.ndarray             # the chosen model's optimal scheme (executed and taught)
+    lp_scheme: np.ndarray          # the Bayesian LP's scheme at the worst-case threshold
+
+
+def fit_game(log, est_pairs, prior, cfg) -> FittedGame:
     """Revealed U, bootstrap cases, response models and their cross-validated Brier scores."""
     V = rg.TARGETS[cfg.target]
     est = _records(log, "estimation")
@@ -311,14 +334,14 @@ def fit_game(log, est_pairs, prior, cfg) -> dict:
     chosen_case_prob = {c: chosen_cases.count(c) / len(chosen_cases) for c in labels}
     signal_only = FittedReceiver.fit(V, [0 if r["rec"] == "submit" else 1 for r in bare], [prior[0]] * len(bare),
                                      [r["action"] == "submit" for r in bare])
-    return {"V": V, "U": U, "counts": counts, "prior": prior, "case_prob": case_prob,
-            "case": case_of(prior, V, U), "value_ci": np.percentile(values, [2.5, 97.5]).tolist(),
-            "chosen_case": model_case(models[chosen], prior, V)[0], "chosen_case_prob": chosen_case_prob,
-            "chosen_value_ci": np.percentile(chosen_values, [2.5, 97.5]).tolist(),
-            "brier": brier, "models": models, "signal_only_model": signal_only, "chosen": chosen,
-            "threshold_set": {**tset, "worst_case_threshold": t_star},
-            "scheme": lp_scheme if chosen == "bayesian" else models[chosen].optimal_scheme(prior),
-            "lp_scheme": lp_scheme}
+    return FittedGame(V=V, U=U, counts=counts, prior=prior, case_prob=case_prob, case=case_of(prior, V, U),
+                      value_ci=np.percentile(values, [2.5, 97.5]).tolist(),
+                      chosen_case=model_case(models[chosen], prior, V)[0], chosen_case_prob=chosen_case_prob,
+                      chosen_value_ci=np.percentile(chosen_values, [2.5, 97.5]).tolist(),
+                      brier=brier, models=models, signal_only_model=signal_only, chosen=chosen,
+                      threshold_set={**tset, "worst_case_threshold": t_star},
+                      scheme=lp_scheme if chosen == "bayesian" else models[chosen].optimal_scheme(prior),
+                      lp_scheme=lp_scheme)
 
 
 # ------------------------------------------------------------------ the Advisor
@@ -368,15 +391,15 @@ def condition_schemes(game) -> dict:
     half the problems, so a placebo comparison is never between byte-identical prompts throughout);
     pooled: always the action the Advisor prefers at the prior; pooled-opposite: always the other one.
     """
-    prior = game["prior"]
-    fav = int(np.argmax(prior @ game["V"]))
+    prior = game.prior
+    fav = int(np.argmax(prior @ game.V))
     return {"placebo": np.full((2, 2), 0.5), "pooled": np.eye(2)[[fav, fav]],
             "pooled-opposite": np.eye(2)[[1 - fav, 1 - fav]], "full-revelation": np.eye(2),
-            "lp-scheme": game["scheme"], "bayesian-lp": game["lp_scheme"], "advisor": game["scheme"]}
+            "lp-scheme": game.scheme, "bayesian-lp": game.lp_scheme, "advisor": game.scheme}
 
 
 def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
-    prior, schemes = game["prior"], condition_schemes(game)
+    prior, schemes = game.prior, condition_schemes(game)
     for item in _progress(eval_items, "evaluation"):
         p, w = item.problem, item.state
         tails = {"alone": rg.message_tail(p, cfg.seed, None),
@@ -398,16 +421,16 @@ def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
 def modelled_br(game, item, cfg) -> str:
     """The comparison condition: the package's Bayesian model answers the Bayesian LP's signal (the same draw
     the ``bayesian-lp`` conditions show the Receiver model), with no model call."""
-    scheme = game["lp_scheme"]
+    scheme = game.lp_scheme
     rec = rg.draw_recommendation(scheme, item.state, cfg.seed, item.problem.id, "bayesian-lp", "signal")
     s = 0 if rec == "submit" else 1
-    post = posteriors(game["prior"], scheme)[1][s]
-    return "submit" if game["models"]["bayesian"].p_submit(s, post) >= 0.5 else "decline"
+    post = posteriors(game.prior, scheme)[1][s]
+    return "submit" if game.models["bayesian"].p_submit(s, post) >= 0.5 else "decline"
 
 
 # ------------------------------------------------------------------ report
 def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -> dict:
-    V = game["V"]
+    V = game.V
     ev = {(r["problem_id"], r["condition"]): r for r in _records(log, "evaluation")}
     pids = [it.problem.id for it in eval_items]
     outcome, right = {}, {}
@@ -462,36 +485,36 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
     for it in eval_items:
         sent[it.state, ("submit", "decline", "other").index(rg.classify_message(messages[it.key]))] += 1
     emp = sent / np.maximum(sent.sum(axis=1, keepdims=True), 1)
-    tv = [0.5 * float(np.abs(np.append(game["scheme"][w], 0.0) - emp[w]).sum()) for w in (0, 1)]
+    tv = [0.5 * float(np.abs(np.append(game.scheme[w], 0.0) - emp[w]).sum()) for w in (0, 1)]
     emp_scheme = emp[:, :2] + emp[:, 2:] * np.array([0.0, 1.0])    # 'other' counted as not recommending submit
     preds = {}
-    prior = game["prior"]
+    prior = game.prior
     schemes = {**condition_schemes(game), "advisor": emp_scheme}   # predictions from what it actually sent
     for c, sch in schemes.items():
-        preds[c] = {name: predicted_value(m, prior, sch, V) for name, m in game["models"].items()}
-        preds[c]["signal-only fitted"] = predicted_value(game["signal_only_model"], prior, sch, V)
+        preds[c] = {name: predicted_value(m, prior, sch, V) for name, m in game.models.items()}
+        preds[c]["signal-only fitted"] = predicted_value(game.signal_only_model, prior, sch, V)
     return {
         "config": asdict(cfg), "receiver": receiver_name, "task": cfg.task, "timings_s": timings,
         "game": {"states": list(rg.STATES), "actions": list(rg.ACTIONS), "prior": prior.tolist(),
-                 "V": V.tolist(), "U": game["U"].tolist(), "told_state_counts": game["counts"].tolist(),
-                 "told_state_submit_ci": [wilson(game["counts"][w, 0], game["counts"][w].sum()).tolist()
+                 "V": V.tolist(), "U": game.U.tolist(), "told_state_counts": game.counts.tolist(),
+                 "told_state_submit_ci": [wilson(game.counts[w, 0], game.counts[w].sum()).tolist()
                                           for w in (0, 1)],
-                 "case": game["case"], "case_probability": game["case_prob"],
-                 "predicted_lp_value_ci": game["value_ci"],
-                 "chosen_model_case": game["chosen_case"], "chosen_model_case_probability": game["chosen_case_prob"],
-                 "chosen_model_value_ci": game["chosen_value_ci"],
-                 "threshold_set": game["threshold_set"],
+                 "case": game.case, "case_probability": game.case_prob,
+                 "predicted_lp_value_ci": game.value_ci,
+                 "chosen_model_case": game.chosen_case, "chosen_model_case_probability": game.chosen_case_prob,
+                 "chosen_model_value_ci": game.chosen_value_ci,
+                 "threshold_set": game.threshold_set,
                  # ex ante: the model the core optimised against says persuasion binds (not the Bayesian one
                  # by default); held out: the executed scheme or the Advisor beats full revelation, the better
                  # pooling scheme and the placebo, each Holm-corrected at 0.05
-                 "persuasion_claim": {"ex_ante": bool(game["chosen_case_prob"]["binds"] >= 0.9),
+                 "persuasion_claim": {"ex_ante": bool(game.chosen_case_prob["binds"] >= 0.9),
                                       "held_out": held_out},
-                 "persuasion_claim_allowed": bool(game["chosen_case_prob"]["binds"] >= 0.9 and any(
+                 "persuasion_claim_allowed": bool(game.chosen_case_prob["binds"] >= 0.9 and any(
                      h["lp-scheme"] or h["advisor"] for h in held_out.values()))},
-        "receiver_models": {"brier_cv": game["brier"], "chosen": game["chosen"],
-                            "fitted_coef": {str(k): v for k, v in game["models"]["fitted"].coef.items()},
-                            "signal_only_coef": {str(k): v for k, v in game["signal_only_model"].coef.items()}},
-        "schemes": {"chosen": game["scheme"].tolist(), "bayesian_lp": game["lp_scheme"].tolist(),
+        "receiver_models": {"brier_cv": game.brier, "chosen": game.chosen,
+                            "fitted_coef": {str(k): v for k, v in game.models["fitted"].coef.items()},
+                            "signal_only_coef": {str(k): v for k, v in game.signal_only_model.coef.items()}},
+        "schemes": {"chosen": game.scheme.tolist(), "bayesian_lp": game.lp_scheme.tolist(),
                     "advisor_empirical": emp.tolist(), "advisor_tv_per_state": tv,
                     "advisor_counts": sent.tolist()},
         "conditions": conds, "tests": tests, "predicted": preds,
@@ -527,7 +550,7 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     game = fit_game(log, est_pairs, prior, cfg)
     eval_items = [pair[rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed)] for pair in eval_pairs]
     t = time.perf_counter()
-    adv, losses = train_advisor(advisor, est_pairs, game["scheme"], cfg, out / "advisor")
+    adv, losses = train_advisor(advisor, est_pairs, game.scheme, cfg, out / "advisor")
     timings["advisor_training"] = time.perf_counter() - t
     t = time.perf_counter()
     msg_path = out / "advisor_messages.json"
