@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 RESULTS = Path("docs/results")
-REVIEWS = ("review_gsm_qwen05", "review_gsm_qwen15_gpu", "review_gsm_smollm2", "review_humaneval_qwen05")
+REVIEWS = ("review_gsm_qwen05", "review_gsm_qwen15_gpu", "review_gsm_smollm2", "review_humaneval_qwen05",
+           "review_gsm_qwen05_llama", "review_gsm_qwen05_llama_decision")
 
 
 def _concave_closure(out):
