@@ -532,7 +532,7 @@ def fit_belief_models(levels, p_submit) -> dict:
             "crossing": _crossing(mu, ybar),
             "qre": {"lambda": float(lam), "threshold": float(t), "loglik_per_decision": -qre},
             "biased_bayes": {"a": float(a), "b": float(b),
-                             "threshold": float(1 / (1 + np.exp(b / a))) if abs(a) > 1e-9 else None,
+                             "threshold": float(1 / (1 + np.exp(np.clip(b / a, -700, 700)))) if abs(a) > 1e-9 else None,
                              "loglik_per_decision": -bb}}
 
 

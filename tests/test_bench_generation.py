@@ -9,6 +9,7 @@ pytest.importorskip("torch")
 from benchmarks import bench_generation
 
 
+@pytest.mark.slow
 def test_cpu_tiny_run_reports_each_setting(tmp_path):
     out = tmp_path / "bench.json"
     paths = ["generate-dynamic", "generate-static", "static", "compiled"]

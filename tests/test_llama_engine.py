@@ -215,6 +215,7 @@ def test_a_real_model_survives_the_round_trip(smol_hf, smol, tmp_path):
     lm.close()
 
 
+@pytest.mark.slow
 def test_the_review_game_runs_on_the_llama_cpp_receiver(smol, tmp_path):
     """A whole (small) review run with SmolLM2 on llama.cpp as the Receiver: every logged decision is the
     one an uncached evaluation of its logged prompt gives (the prompt cache changes nothing but time)."""

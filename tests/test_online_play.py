@@ -184,6 +184,7 @@ def test_run_log_cuts_a_torn_line_and_refuses_other_settings(tmp_path):
         RunLog(path, {"a": 2})
 
 
+@pytest.mark.slow
 def test_response_table_survives_kill_9_and_resumes_to_the_same_table(tmp_path):
     """The real path on a tiny untrained model: a writer killed with SIGKILL mid-run resumes to the table an
     uninterrupted run builds, decision for decision (to float rounding: a resumed batch holds fewer prompts)."""

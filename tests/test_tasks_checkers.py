@@ -62,6 +62,7 @@ def test_strict_extraction_is_the_default_for_problems():
     assert check(p, "so the answer is \\boxed{3}").correct
 
 
+@pytest.mark.slow
 def test_humaneval_verdicts_are_as_before_on_every_problem():
     """The canonical solution of each of the 164 problems passes, and the mutants (proposals.code_mutants) get
     the verdicts the old in-process harness gave them: every mutant it passed (equivalent mutants, weak tests)
