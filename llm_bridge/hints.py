@@ -126,11 +126,18 @@ def gsm_menu(problem: Problem, other: Problem, item: str = "first_step") -> dict
 def gsm_menus(problems: list[Problem], n: int, item: str = "first_step") -> list[tuple[Problem, dict[str, str]]]:
     """The first ``n`` problems that get a menu of ``item`` (:func:`gsm_menu`), each paired with a placebo
     from the next problem of another template."""
+    def menu_of(p, rest):
+        other = next((q for q in rest if q.meta.get("template") != p.meta.get("template")), None)
+        return gsm_menu(p, other, item) if other is not None else None
+    return _first_menus(problems, n, menu_of)
+
+
+def _first_menus(problems: list[Problem], n: int, menu_of) -> list[tuple[Problem, dict[str, str]]]:
+    """The first ``n`` problems for which ``menu_of(problem, the other problems from the next one on)``
+    gives a menu, with their menus."""
     out = []
     for i, p in enumerate(problems):
-        other = next((q for q in problems[i + 1:] + problems[:i] if q.meta.get("template") != p.meta.get("template")),
-                     None)
-        menu = gsm_menu(p, other, item) if other is not None else None
+        menu = menu_of(p, problems[i + 1:] + problems[:i])
         if menu is not None:
             out.append((p, menu))
             if len(out) == n:
@@ -201,14 +208,8 @@ def humaneval_menu(problem: Problem, other: Problem) -> dict[str, str] | None:
 def humaneval_menus(problems: list[Problem], n: int) -> list[tuple[Problem, dict[str, str]]]:
     """The first ``n`` problems that get a :func:`humaneval_menu`, the placebo from the next problem that
     has an example to give."""
-    out = []
-    for i, p in enumerate(problems):
-        menu = next((m for q in problems[i + 1:] + problems[:i] if (m := humaneval_menu(p, q)) is not None), None)
-        if menu is not None:
-            out.append((p, menu))
-            if len(out) == n:
-                break
-    return out
+    return _first_menus(problems, n, lambda p, rest: next(
+        (m for q in rest if (m := humaneval_menu(p, q)) is not None), None))
 
 
 def hinted_code_prompt(problem: Problem, hint: str | None) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from persuasion import PersuasionCase, PersuasionGame, persuasion_case, signal_posteriors, solve
+from persuasion import PersuasionCase, PersuasionGame, case_from_values, persuasion_case, signal_posteriors, solve
 
 
 def posteriors(prior: np.ndarray, scheme: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,9 +147,7 @@ def model_case(model, prior, V, tol: float = 0.01, **opt) -> tuple[PersuasionCas
     fr = predicted_value(model, prior, np.eye(2), V)
     ni = max(predicted_value(model, prior, np.eye(2)[[a, a]], V) for a in (0, 1))
     best = predicted_value(model, prior, model.optimal_scheme(prior, **opt), V)
-    if abs(fr - first_best) <= 1e-9:
-        return PersuasionCase.ALIGNED, best
-    return (PersuasionCase.BINDS if best > max(fr, ni) + tol else PersuasionCase.DOES_NOT_HELP), best
+    return case_from_values(best, fr, ni, first_best, tol, aligned_tol=1e-9), best
 
 
 def threshold_utility(t: float) -> np.ndarray:
@@ -165,7 +163,6 @@ def worst_case_scheme(prior: np.ndarray, V: np.ndarray, thresholds) -> tuple[np.
     posterior (ties to the Advisor); the candidates are every optimum for one threshold in the set
     (the worst case of a persuasion scheme is the highest threshold it must clear).
     """
-    from persuasion import PersuasionGame, solve
     from persuasion.online import evaluate_scheme
     thresholds = list(thresholds)
     games = [PersuasionGame(prior, V, threshold_utility(t)) for t in thresholds]

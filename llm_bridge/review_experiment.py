@@ -127,26 +127,20 @@ def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cf
     lt = rg.letters(item.problem, cfg.seed)
     by_letter = {v: k for k, v in lt.items()}
     digests = {c: input_digest(head, t) for c, t in todo.items()}
-    fresh = {}
-    for c, t in todo.items():                     # one model call per distinct input
-        if digests[c] not in log.by_input and digests[c] not in {digests[k] for k in fresh}:
-            fresh[c] = t
-    made = dict(zip(fresh, receiver.choose(head, list(fresh.values()), options=sorted(by_letter)))) if fresh else {}
-    first = {digests[c]: c for c in made}
+    fresh = {}                                    # digest -> the first condition with it: one call per input
+    for c in todo:
+        if digests[c] not in log.by_input:
+            fresh.setdefault(digests[c], c)
+    choices = receiver.choose(head, [todo[c] for c in fresh.values()], options=sorted(by_letter)) if fresh else []
+    decided = {d: {"key": f"{phase}|{item.key}|{c}", "prompt": ch.prompt, "output": ch.letter,
+                   "p_submit": ch.probs[lt["submit"]], "on_format": ch.on_format}
+               for (d, c), ch in zip(fresh.items(), choices)}
     recs = []
     for cond in todo:
         d = digests[cond]
-        if cond in made:
-            ch = made[cond]
-            got = {"prompt": ch.prompt, "output": ch.letter, "p_submit": ch.probs[lt["submit"]],
-                   "on_format": ch.on_format}
-        else:
-            src = log.by_input.get(d) or {"key": f"{phase}|{item.key}|{first[d]}",
-                                          **{k: v for k, v in zip(("prompt", "output", "p_submit", "on_format"),
-                                                                  (made[first[d]].prompt, made[first[d]].letter,
-                                                                   made[first[d]].probs[lt["submit"]],
-                                                                   made[first[d]].on_format))}}
-            got = {k: src[k] for k in ("prompt", "output", "p_submit", "on_format")}
+        src = log.by_input.get(d) or decided[d]
+        got = {k: src[k] for k in ("prompt", "output", "p_submit", "on_format")}
+        if src["key"] != f"{phase}|{item.key}|{cond}":
             got["reused_from"] = src["key"]
         action = by_letter[got["output"]]
         recs.append({"key": f"{phase}|{item.key}|{cond}", "phase": phase, "problem_id": item.problem.id,

@@ -1,6 +1,7 @@
 """An append-only JSONL log of keyed records that survives being killed mid-write.
 
-The first line is a header holding the fingerprint of the configuration
+:class:`KeyedLog` is the format every study's log shares.  In a :class:`RunLog`
+the first line is also a header holding the fingerprint of the configuration
 that produced the records; reopening with another fingerprint is refused
 (so a resumed run never mixes settings).  A line cut by a kill is cut back
 to the last whole record (and the file fsync'd) before anything is
@@ -55,51 +56,12 @@ class KeyedLog:
     def __init__(self, path):
         self.path = os.fspath(path)
         self.done: dict[str, dict] = {}
-        if os.path.exists(self.path):
-            for line in read_whole_lines(self.path):
-                rec = json.loads(line)
-                self.done[rec["key"]] = rec
+        self._load(read_whole_lines(self.path) if os.path.exists(self.path) else [])
 
-    def add(self, rec: dict) -> None:
-        self.add_many([rec])
-
-    def add_many(self, recs: list[dict]) -> None:
-        if any("key" not in r for r in recs):
-            raise ValueError("KeyedLog.add_many(): every record needs a 'key'")
-        append_lines(self.path, recs)
-        for r in recs:
-            self.done[r["key"]] = r
-
-
-class RunLog:
-    """Keyed records in ``path``; ``done`` maps each key to its (last) record."""
-
-    def __init__(self, path, config: dict):
-        self.path, self.config = os.fspath(path), config
-        self.fingerprint = fingerprint(config)
-        self.done: dict[str, dict] = {}
-        if os.path.exists(self.path):
-            self._read()
-        else:
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            self._append([{"header": True, "fingerprint": self.fingerprint, "config": config}])
-
-    def _read(self) -> None:
-        lines = read_whole_lines(self.path)
-        if not lines:
-            self._append([{"header": True, "fingerprint": self.fingerprint, "config": self.config}])
-            return
-        head = json.loads(lines[0])
-        if not head.get("header") or head.get("fingerprint") != self.fingerprint:
-            raise ValueError(f"RunLog: {self.path} was written with another configuration "
-                             f"(fingerprint {head.get('fingerprint')!r}, this one {self.fingerprint!r}); "
-                             "use another output folder or the same settings")
-        for ln in lines[1:]:
-            rec = json.loads(ln)
+    def _load(self, lines: list[str]) -> None:
+        for line in lines:
+            rec = json.loads(line)
             self.done[rec["key"]] = rec
-
-    def _append(self, recs: list[dict]) -> None:
-        append_lines(self.path, recs)
 
     def add(self, rec: dict) -> None:
         self.add_many([rec])
@@ -107,7 +69,28 @@ class RunLog:
     def add_many(self, recs: list[dict]) -> None:
         """Append records (each with a ``key``) in one write."""
         if any("key" not in r for r in recs):
-            raise ValueError("RunLog.add_many(): every record needs a 'key'")
-        self._append(recs)
+            raise ValueError(f"{type(self).__name__}.add_many(): every record needs a 'key'")
+        append_lines(self.path, recs)
         for r in recs:
             self.done[r["key"]] = r
+
+
+class RunLog(KeyedLog):
+    """A :class:`KeyedLog` whose first line is a header holding the fingerprint of the configuration that
+    wrote it; opening it with another configuration is refused."""
+
+    def __init__(self, path, config: dict):
+        self.config, self.fingerprint = config, fingerprint(config)
+        super().__init__(path)
+
+    def _load(self, lines: list[str]) -> None:
+        if not lines:                                    # a new log (or one killed before its header landed)
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            append_lines(self.path, [{"header": True, "fingerprint": self.fingerprint, "config": self.config}])
+            return
+        head = json.loads(lines[0])
+        if not head.get("header") or head.get("fingerprint") != self.fingerprint:
+            raise ValueError(f"RunLog: {self.path} was written with another configuration "
+                             f"(fingerprint {head.get('fingerprint')!r}, this one {self.fingerprint!r}); "
+                             "use another output folder or the same settings")
+        super()._load(lines[1:])
