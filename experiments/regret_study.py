@@ -310,10 +310,6 @@ def run_study(config, out: str | os.PathLike, *, n_jobs: int | None = None, back
     return summary
 
 
-def load_results(out) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(Path(out, "results").glob("*.json"))]
-
-
 def fitted_slope(rounds, regret, lo: int = 1000) -> float:
     """Log-log slope of regret against rounds for rounds >= lo (NaN if too few points)."""
     r, y = np.asarray(rounds, float), np.asarray(regret, float)
@@ -327,6 +323,7 @@ def summarise(out) -> dict:
     """Per (game, learner): median final regret, bound, the fitted slope of the median curve, and the
     fraction of rounds the Receiver obeyed the recommendation (median over seeds)."""
     groups: dict[tuple, list[dict]] = {}
+    from paper_figures.fig_regret import load_results
     for res in load_results(out):
         groups.setdefault((res["game"], res["learner"]), []).append(res)
     rows = []

@@ -64,10 +64,10 @@ class EstimatedGame:
 
 def classify(game: PersuasionGame, tol: float = 1e-9) -> str:
     """The case of an estimated game (:func:`persuasion.persuasion_case`) in a sentence, with the values."""
-    from persuasion import PersuasionCase, persuasion_case
-    case = persuasion_case(game, tol)
+    from persuasion import PersuasionCase, case_from_values
     v = float(solve(game).value)
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
+    case = case_from_values(v, fr, ni, fb, tol)
     if case is PersuasionCase.ALIGNED:
         return ("aligned: revealing the state already gets the Advisor its first-best value "
                 f"({fb:.4f}); no persuasion is needed")

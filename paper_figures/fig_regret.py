@@ -26,13 +26,18 @@ STYLE = {"robust": ("C0", "robust (ours)"), "robust-unguarded": ("C6", "robust, 
          "oracle": ("C3", "known-prior oracle")}
 
 
+def load_results(results_dir) -> list[dict]:
+    """The regret study's output: one JSON file per (game, learner, seed) under ``RESULTS/results``, in
+    name order (the runner reads its results through this too, so the figure never imports it)."""
+    return [json.loads(p.read_text()) for p in sorted(Path(results_dir, "results").glob("*.json"))]
+
+
 def draw(results_dir, out_dir, stem: str = "regret", note: str | None = None) -> list[Path]:
     """Draw the study under ``results_dir``; ``note`` is printed under the legend's explanation."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    # the study's output format: one JSON file per (game, learner, seed) under RESULTS/results
-    results = [json.loads(p.read_text()) for p in sorted(Path(results_dir, "results").glob("*.json"))]
+    results = load_results(results_dir)
     if not results:
         raise FileNotFoundError(f"fig_regret: no result files under {results_dir}/results")
     games = sorted({r["game"] for r in results})

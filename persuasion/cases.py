@@ -24,6 +24,23 @@ class PersuasionCase(StrEnum):
     DOES_NOT_HELP = "does not help"
 
 
+def case_from_values(optimum: float, full_revelation: float, no_information: float, first_best: float,
+                     tol: float = 1e-9, aligned_tol: float | None = None) -> PersuasionCase:
+    """The case from the four values that define it: aligned if full revelation is within ``aligned_tol``
+    (default ``tol``) of the first best; binds if the optimum beats both benchmarks by more than ``tol``.
+    The rule every classification in the package applies (a Bayesian game's LP optimum, or the optimum of
+    a fitted Receiver model).
+
+    >>> from persuasion import case_from_values
+    >>> case_from_values(0.6, 0.3, 0.0, 1.0)          # the prosecutor: 0.6 against 0.3 and 0
+    <PersuasionCase.BINDS: 'binds'>
+    """
+    if abs(full_revelation - first_best) <= (tol if aligned_tol is None else aligned_tol):
+        return PersuasionCase.ALIGNED
+    return PersuasionCase.BINDS if optimum > max(full_revelation, no_information) + tol \
+        else PersuasionCase.DOES_NOT_HELP
+
+
 def persuasion_case(game: PersuasionGame, tol: float = 1e-9) -> PersuasionCase:
     """The case of ``game`` (values compared within ``tol``).
 
@@ -33,8 +50,6 @@ def persuasion_case(game: PersuasionGame, tol: float = 1e-9) -> PersuasionCase:
     """
     from .solve import solve
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
-    if abs(fr - fb) <= tol:
+    if abs(fr - fb) <= tol:                              # aligned: no LP needed
         return PersuasionCase.ALIGNED
-    if float(solve(game).value) > max(fr, ni) + tol:
-        return PersuasionCase.BINDS
-    return PersuasionCase.DOES_NOT_HELP
+    return case_from_values(float(solve(game).value), fr, ni, fb, tol)
