@@ -2,6 +2,10 @@
 
     python -m experiments.llm_review experiments/configs/review_gsm_qwen05.toml [--out DIR] [--engine llama.cpp]
 
+A config with ``game = "draft"`` plays the draft game instead (:mod:`llm_bridge.draft_game`: the Receiver
+writes the answer, with a partial solution and the Advisor's message in its prompt), e.g.
+``experiments/configs/draft_gsm_qwen05_llama.toml``.
+
 Writes ``OUT/generations.jsonl`` (every Receiver decision, as it goes; gzip it
 for the docs), the trained Advisor in ``OUT/advisor/``, its messages, and
 ``OUT/report.json``; prints a summary.  Starting it again resumes.
@@ -77,7 +81,8 @@ def main(argv=None) -> int:
           f"{g['persuasion_claim_allowed']}")
     print(f"Receiver model chosen: {report['receiver_models']['chosen']} (CV Brier {report['receiver_models']['brier_cv']})")
     for c, r in report["conditions"].items():
-        print(f"{c:32s} value {r['value']:.3f}  right decisions {r['right_decision']:.3f}  n {r['n']}")
+        acc = f"  accuracy {r['accuracy']:.3f}" if "accuracy" in r else ""
+        print(f"{c:32s} value {r['value']:.3f}  right decisions {r['right_decision']:.3f}{acc}  n {r['n']}")
     print(json.dumps(report["tests"], indent=1))
     print(f"report in {rcfg.out}/report.json")
     return 0

@@ -61,9 +61,10 @@ def leaks_answer(problem: Problem, item: str) -> bool:
     return gold in numbers_in(item)
 
 
-def wrong_step(step: str) -> str | None:
-    """``step`` made wrong: its first binary operation swapped (result recomputed), else its first result
-    doubled.  None if the line has no ``= number`` to change."""
+def slip(step: str) -> tuple[str, Fraction, Fraction] | None:
+    """``step`` made wrong, with the result it had and the result it now shows: its first binary operation
+    swapped (result recomputed), else its first result doubled.  None if the line has no ``= number`` to
+    change."""
     m = _BINARY.search(step)
     if m and re.search(r"[*x×/+\-]\s*$", step[:m.start()]):
         m = None                     # part of a longer expression: swapping one operation would misread it
@@ -73,14 +74,20 @@ def wrong_step(step: str) -> str | None:
         new = {"+": a + b, "*": a * b}[op]
         if new != _value(m["c"]):
             text = f"{m['a']} {op} {m['b']} = {m['cur']}{_fmt(new)}"
-            return step[:m.start()] + text + step[m.end():]
+            return step[:m.start()] + text + step[m.end():], _value(m["c"]), new
     r = _RESULT.search(step)
     if r is None:
         return None
     value = _value(r["c"])
     if value == 0:
         return None
-    return step[:r.start()] + f"= {r['cur']}{_fmt(2 * value)}" + step[r.end():]
+    return step[:r.start()] + f"= {r['cur']}{_fmt(2 * value)}" + step[r.end():], value, 2 * value
+
+
+def wrong_step(step: str) -> str | None:
+    """``step`` made wrong (:func:`slip`), or None if the line has no ``= number`` to change."""
+    changed = slip(step)
+    return None if changed is None else changed[0]
 
 
 #: The kinds of item a menu can be built from.

@@ -48,8 +48,6 @@ from .stats import holm, mcnemar_exact
 #: pooling benchmark of the persuasion claim.
 SIGNAL_CONDITIONS = ("placebo", "pooled", "pooled-opposite", "full-revelation", "lp-scheme", "bayesian-lp",
                      "advisor")
-CONDITIONS = ("alone", "oracle-item") + tuple(f"{c}/{v}" for c in SIGNAL_CONDITIONS
-                                               for v in ("signal-only", "informed")) + ("modelled-br",)
 
 
 @dataclass
@@ -71,6 +69,50 @@ class ReviewConfig:
     advisor_problem_chars: int = 300      # characters of the problem the Advisor reads
     reuse_decisions_from: str | None = None  # another run's folder, same Receiver and engine: its decisions on
                                           # byte-identical inputs are copied instead of recomputed
+    game: str = "review"                  # "review" (the Receiver decides Yes/No on a proposal) or "draft"
+                                          # (it finishes a partial solution: llm_bridge.draft_game; GSM only)
+    variants: tuple = ("signal-only", "informed")   # which Receivers each signal condition is shown to
+    probes: str = "full"                  # "full": every response probe; "lean": the stated posteriors and the
+                                          # bare recommendations only (a written answer costs ~100 decisions)
+    pool: int | None = None               # GSM problems the split is drawn from (None: just enough); fix it to
+                                          # let a later run extend n_evaluation with the same first problems
+    max_new_tokens: int = 160             # the draft game's written answers
+
+    def __post_init__(self):
+        if self.game not in GAMES:
+            raise ValueError(f"ReviewConfig: game must be one of {sorted(GAMES)}; got {self.game!r}")
+        if self.game == "draft" and self.task != "gsm_symbolic":
+            raise ValueError(f"ReviewConfig: the draft game is played on gsm_symbolic; got task={self.task!r}")
+        bad = set(self.variants) - {"signal-only", "informed"}
+        if not self.variants or bad:
+            raise ValueError(f"ReviewConfig: variants must be a non-empty subset of ('signal-only', 'informed'); "
+                             f"got {self.variants!r}")
+        if self.probes not in ("full", "lean"):
+            raise ValueError(f"ReviewConfig: probes must be 'full' or 'lean'; got {self.probes!r}")
+        if self.pool is not None and self.pool < self.n_estimation + self.n_evaluation:
+            raise ValueError(f"ReviewConfig: pool must hold at least n_estimation + n_evaluation problems; got "
+                             f"pool={self.pool} for {self.n_estimation} + {self.n_evaluation}")
+
+
+#: The games this runner plays: each module gives the prompts, the items and the payoffs.
+GAMES = {"review": "review_game", "draft": "draft_game"}
+
+
+def game_texts(cfg: ReviewConfig):
+    """The module that writes ``cfg.game``'s prompts (:mod:`.review_game` or :mod:`.draft_game`)."""
+    import importlib
+    return importlib.import_module(f".{GAMES[cfg.game]}", __package__)
+
+
+def conditions(cfg: ReviewConfig) -> tuple:
+    """Every evaluation condition of ``cfg`` (the draft game adds ``no-item``: the problem alone, no draft)."""
+    extra = ("no-item",) if cfg.game == "draft" else ()
+    return (("alone", "oracle-item") + extra + tuple(f"{c}/{v}" for c in SIGNAL_CONDITIONS for v in cfg.variants)
+            + ("modelled-br",))
+
+
+#: The review game's conditions with both variants (the default config's).
+CONDITIONS = conditions(ReviewConfig(out=""))
 
 
 # ------------------------------------------------------------------ problems
@@ -78,8 +120,11 @@ def load_items(cfg: ReviewConfig):
     """(estimation pairs, evaluation pairs): each a list of (correct item, wrong item) per problem."""
     from .tasks import gsm_symbolic, humaneval
     need = cfg.n_estimation + cfg.n_evaluation
-    problems = humaneval() if cfg.task == "humaneval" else gsm_symbolic(int(need * 1.3) + 10, seed=cfg.gsm_seed)
-    pairs = rg.proposal_pairs(problems, need, cfg.seed, "split", f"load_items(): {cfg.task} gives")
+    g = game_texts(cfg)
+    size = cfg.pool or int(need * (1.6 if cfg.game == "draft" else 1.3)) + 10
+    problems = humaneval() if cfg.task == "humaneval" else gsm_symbolic(size, seed=cfg.gsm_seed)
+    make = g.draft_pair if cfg.game == "draft" else None
+    pairs = rg.proposal_pairs(problems, need, cfg.seed, "split", f"load_items(): {cfg.task} gives", make)
     return pairs[:cfg.n_estimation], pairs[cfg.n_estimation:]
 
 
@@ -118,41 +163,70 @@ def input_digest(head: str, tail: str) -> str:
 
 
 def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cfg: ReviewConfig,
-            extra: dict) -> None:
-    """Run the Receiver on every tail not yet logged for this item."""
+            extra: dict, heads: dict | None = None) -> None:
+    """Run the Receiver on every tail not yet logged for this item (after the game's head, or after
+    ``heads[condition]`` where given).  In the review game it answers Yes/No; in the draft game it writes
+    its solution, and the action is read off the answer (:func:`llm_bridge.draft_game.read_action`)."""
     todo = {c: t for c, t in tails.items() if f"{phase}|{item.key}|{c}" not in log.done}
     if not todo:
         return
-    head = rg.head(item)
-    lt = rg.letters(item.problem, cfg.seed)
-    by_letter = {v: k for k, v in lt.items()}
-    digests = {c: input_digest(head, t) for c, t in todo.items()}
+    g = game_texts(cfg)
+    heads = {c: (heads or {}).get(c, g.head(item)) for c in todo}
+    digests = {c: input_digest(heads[c], t) for c, t in todo.items()}
     fresh = {}                                    # digest -> the first condition with it: one call per input
     for c in todo:
         if digests[c] not in log.by_input:
             fresh.setdefault(digests[c], c)
-    choices = receiver.choose(head, [todo[c] for c in fresh.values()], options=sorted(by_letter)) if fresh else []
-    decided = {d: {"key": f"{phase}|{item.key}|{c}", "prompt": ch.prompt, "output": ch.letter,
-                   "p_submit": ch.probs[lt["submit"]], "on_format": ch.on_format}
-               for (d, c), ch in zip(fresh.items(), choices)}
+    if cfg.game == "draft":
+        decided = _written(receiver, {d: heads[c] + todo[c] for d, c in fresh.items()}, cfg)
+    else:
+        decided = _chosen(receiver, item, {d: todo[c] for d, c in fresh.items()}, cfg)
+    for d, c in fresh.items():
+        decided[d]["key"] = f"{phase}|{item.key}|{c}"
     recs = []
     for cond in todo:
         d = digests[cond]
         src = log.by_input.get(d) or decided[d]
-        got = {k: src[k] for k in ("prompt", "output", "p_submit", "on_format")}
+        got = {k: src[k] for k in ("prompt", "output", "p_submit", "on_format", "n_tokens") if k in src}
         if src["key"] != f"{phase}|{item.key}|{cond}":
             got["reused_from"] = src["key"]
-        action = by_letter[got["output"]]
+        if cfg.game == "draft":                   # read per item: a shared input (no-item) has two drafts' answers
+            read = g.read_action(item, got["output"])
+            action, correct = read["action"], read["correct"]
+            got.update(p_submit=float(action == "submit"), extracted=read["extracted"],
+                       truncated=bool(got["n_tokens"] >= cfg.max_new_tokens))   # cut by the token limit
+        else:
+            action = {v: k for k, v in rg.letters(item.problem, cfg.seed).items()}[got["output"]]
+            correct = action == "submit" and item.state == 0
         recs.append({"key": f"{phase}|{item.key}|{cond}", "phase": phase, "problem_id": item.problem.id,
                      "condition": cond, "seed": cfg.seed, "state": rg.STATES[item.state],
-                     "signal": extra.get(cond, {}).get("signal"), "input": d, "prompt": got["prompt"],
-                     "output": got["output"], "action": action, "p_submit": got["p_submit"],
-                     "on_format": got["on_format"],
-                     "correct": bool(action == "submit" and item.state == 0),
+                     "signal": extra.get(cond, {}).get("signal"), "input": d, **got, "action": action,
+                     "correct": bool(correct),
                      "right_decision": bool((action == "submit") == (item.state == 0)),
-                     **({"reused_from": got["reused_from"]} if "reused_from" in got else {}),
                      **{k: v for k, v in extra.get(cond, {}).items() if k != "signal"}})
     log.add_many(recs)
+
+
+def _chosen(receiver, item, tails_by_digest: dict, cfg) -> dict:
+    """digest -> the Receiver's Yes/No decision on the game's head + that tail (one cached call)."""
+    if not tails_by_digest:
+        return {}
+    lt = rg.letters(item.problem, cfg.seed)
+    choices = receiver.choose(rg.head(item), list(tails_by_digest.values()), options=sorted(lt.values()))
+    return {d: {"prompt": ch.prompt, "output": ch.letter, "p_submit": ch.probs[lt["submit"]],
+                "on_format": ch.on_format} for d, ch in zip(tails_by_digest, choices)}
+
+
+def _written(receiver, prompts_by_digest: dict, cfg) -> dict:
+    """digest -> the Receiver's greedy solution of that prompt (``receiver`` a model with ``generate_scored``,
+    or a :class:`~llm_bridge.receiver.ChoiceReceiver` around one)."""
+    if not prompts_by_digest:
+        return {}
+    from .models import SamplingConfig
+    lm = getattr(receiver, "lm", receiver)
+    gens = lm.generate_scored(list(prompts_by_digest.values()), SamplingConfig(max_new_tokens=cfg.max_new_tokens))
+    return {d: {"prompt": p, "output": gen.text, "n_tokens": gen.n_tokens, "on_format": "####" in gen.text}
+            for (d, p), gen in zip(prompts_by_digest.items(), gens)}
 
 
 def _scheme_for_posterior(prior0: float, p: float) -> np.ndarray:
@@ -167,26 +241,27 @@ def _scheme_for_posterior(prior0: float, p: float) -> np.ndarray:
 def _probes(prior: np.ndarray, cfg: ReviewConfig) -> dict:
     """name -> (scheme or None, recommendation): the response-model probes."""
     probes = {f"probe/submit@{p:g}": (_scheme_for_posterior(prior[0], p), "submit") for p in cfg.probe_posteriors}
-    probes["probe/decline@full"] = (np.eye(2), "decline")
-    probes["probe/decline@placebo"] = (np.full((2, 2), 0.5), "decline")
-    probes["probe/submit@placebo"] = (np.full((2, 2), 0.5), "submit")
+    if cfg.probes == "full":
+        probes["probe/decline@full"] = (np.eye(2), "decline")
+        probes["probe/decline@placebo"] = (np.full((2, 2), 0.5), "decline")
+        probes["probe/submit@placebo"] = (np.full((2, 2), 0.5), "submit")
     probes["probe/bare-submit"] = (None, "submit")
     probes["probe/bare-decline"] = (None, "decline")
     return probes
 
 
 def estimation_phase(receiver, log, est_pairs, prior, cfg):
-    probes = _probes(prior, cfg)
+    probes, g = _probes(prior, cfg), game_texts(cfg)
     for pair in _progress(est_pairs, "estimation"):
         for item in pair:
             p = item.problem
-            tails = {"told-state": rg.message_tail(p, cfg.seed, None, fact=rg.fact_text(item))}
+            tails = {"told-state": g.message_tail(p, cfg.seed, None, fact=g.fact_text(item))}
             extra = {}
             for name, (sch, rec) in probes.items():
-                stmt = rg.scheme_statement(sch, prior, p.task) if sch is not None else None
-                tails[name] = rg.message_tail(p, cfg.seed, rg.RECOMMEND[rec], stmt)
+                stmt = g.scheme_statement(sch, prior, p.task) if sch is not None else None
+                tails[name] = g.message_tail(p, cfg.seed, g.RECOMMEND[rec], stmt)
                 post = float(posteriors(prior, sch)[1][0 if rec == "submit" else 1]) if sch is not None else None
-                extra[name] = {"signal": rg.RECOMMEND[rec], "rec": rec, "stated_posterior": post}
+                extra[name] = {"signal": g.RECOMMEND[rec], "rec": rec, "stated_posterior": post}
             _decide(receiver, log, item, tails, "estimation", cfg, extra)
 
 
@@ -341,6 +416,12 @@ def fit_game(log, est_pairs, prior, cfg) -> FittedGame:
 # ------------------------------------------------------------------ the Advisor
 def advisor_prompt(item: rg.ReviewItem, cfg: ReviewConfig) -> str:
     text = item.problem.prompt.strip()[:cfg.advisor_problem_chars]
+    if cfg.game == "draft":
+        from .draft_game import ROLE
+        reader, what = ROLE
+        return (f"You advise {reader} to this problem:\n{text}\n"
+                f"The reference check says {what} is {rg.STATES[item.state]}.\n"
+                "Write your one-sentence message to the solver.")
     return (f"You advise a decision maker about a proposed solution to this problem:\n{text}\n"
             f"The reference check says the proposal is {rg.STATES[item.state]}.\n"
             "Write your one-sentence message to the decision maker.")
@@ -357,7 +438,7 @@ def train_advisor(advisor, est_pairs, scheme, cfg, out: Path):
         for item in pair:
             for j in range(cfg.signals_per_problem):
                 rec = rg.draw_recommendation(scheme, item.state, cfg.seed, item.key, "advisor-sft", j)
-                pairs.append((advisor_prompt(item, cfg), rg.RECOMMEND[rec]))
+                pairs.append((advisor_prompt(item, cfg), game_texts(cfg).RECOMMEND[rec]))
     losses = sft(advisor, pairs, SFTConfig(epochs=cfg.advisor_epochs, batch_size=8, learning_rate=cfg.advisor_lr,
                                            seed=cfg.seed, max_length=192), progress=True)
     advisor.save(out)
@@ -393,23 +474,27 @@ def condition_schemes(game) -> dict:
 
 
 def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
-    prior, schemes = game.prior, condition_schemes(game)
+    prior, schemes, g = game.prior, condition_schemes(game), game_texts(cfg)
     for item in _progress(eval_items, "evaluation"):
         p, w = item.problem, item.state
-        tails = {"alone": rg.message_tail(p, cfg.seed, None),
-                 "oracle-item": rg.message_tail(p, cfg.seed, None, fact=rg.fact_text(item))}
-        extra = {"oracle-item": {"signal": rg.fact_text(item)}}
+        tails = {"alone": g.message_tail(p, cfg.seed, None),
+                 "oracle-item": g.message_tail(p, cfg.seed, None, fact=g.fact_text(item))}
+        extra = {"oracle-item": {"signal": g.fact_text(item)}}
+        heads = {}
+        if cfg.game == "draft":                           # the paper's "alone": the problem, no draft, no advice
+            from .hints import hinted_prompt
+            tails["no-item"], heads["no-item"] = hinted_prompt(p, None), ""
         for c in SIGNAL_CONDITIONS:
             if c == "advisor":
                 msg = messages[item.key]
             else:
                 row = 0 if c == "placebo" else w          # the placebo ignores the state
-                msg = rg.RECOMMEND[rg.draw_recommendation(schemes[c], row, cfg.seed, p.id, c, "signal")]
-            for v in ("signal-only", "informed"):
-                stmt = rg.scheme_statement(schemes[c], prior, p.task) if v == "informed" else None
-                tails[f"{c}/{v}"] = rg.message_tail(p, cfg.seed, msg, stmt)
-                extra[f"{c}/{v}"] = {"signal": msg, "rec": rg.classify_message(msg)}
-        _decide(receiver, log, item, tails, "evaluation", cfg, extra)
+                msg = g.RECOMMEND[rg.draw_recommendation(schemes[c], row, cfg.seed, p.id, c, "signal")]
+            for v in cfg.variants:
+                stmt = g.scheme_statement(schemes[c], prior, p.task) if v == "informed" else None
+                tails[f"{c}/{v}"] = g.message_tail(p, cfg.seed, msg, stmt)
+                extra[f"{c}/{v}"] = {"signal": msg, "rec": g.classify_message(msg)}
+        _decide(receiver, log, item, tails, "evaluation", cfg, extra, heads)
 
 
 def modelled_br(game, item, cfg) -> str:
@@ -427,8 +512,8 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
     V = game.V
     ev = {(r["problem_id"], r["condition"]): r for r in _records(log, "evaluation")}
     pids = [it.problem.id for it in eval_items]
-    outcome, right = {}, {}
-    for c in CONDITIONS:
+    outcome, right, every = {}, {}, conditions(cfg)
+    for c in every:
         if c == "modelled-br":
             acts = [modelled_br(game, it, cfg) for it in eval_items]
         else:
@@ -437,14 +522,14 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
         right[c] = np.array([(a == "submit") == (it.state == 0) for it, a in zip(eval_items, acts)])
     n = len(pids)
     conds = {}
-    for c in CONDITIONS:
+    for c in every:
         k = int(outcome[c].sum())
         kr = int(right[c].sum())
         conds[c] = {"n": n, "value": k / n, "value_ci": wilson(k, n).tolist(), "right_decision": kr / n,
                     "right_decision_ci": wilson(kr, n).tolist(),
                     "on_format": (float(np.mean([ev[(pid, c)]["on_format"] for pid in pids]))
                                   if c != "modelled-br" else None)}
-    prompt = {(pid, c): ev[(pid, c)]["prompt"] for pid in pids for c in CONDITIONS if c != "modelled-br"}
+    prompt = {(pid, c): ev[(pid, c)]["prompt"] for pid in pids for c in every if c != "modelled-br"}
 
     def compare(a, b, x=outcome):
         """Exact McNemar of ``a`` against ``b``, with how many problems saw byte-identical prompts in both."""
@@ -452,7 +537,7 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
         return {**mcnemar_exact(x[a], x[b]), "identical_prompts": int(same)}
 
     tests, held_out = {}, {}
-    for v in ("signal-only", "informed"):
+    for v in cfg.variants:
         pool = max(("pooled", "pooled-opposite"), key=lambda c: outcome[f"{c}/{v}"].sum())
         claim = {who: [f"{who}/{v} vs {b}/{v}" for b in ("full-revelation", pool, "placebo")]
                  for who in ("lp-scheme", "advisor")}
@@ -474,10 +559,12 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
         tests[f"full-revelation/{v} vs alone (right decisions)"] = compare(f"full-revelation/{v}", "alone", right)
         tests[f"advisor/{v} vs alone (right decisions)"] = compare(f"advisor/{v}", "alone", right)
     tests["oracle-item vs alone (right decisions)"] = compare("oracle-item", "alone", right)
+    accuracy = accuracy_section(cfg, ev, pids, compare, conds)
     # what the Advisor sent
     sent = np.zeros((2, 3))
+    classify = game_texts(cfg).classify_message
     for it in eval_items:
-        sent[it.state, ("submit", "decline", "other").index(rg.classify_message(messages[it.key]))] += 1
+        sent[it.state, ("submit", "decline", "other").index(classify(messages[it.key]))] += 1
     emp = sent / np.maximum(sent.sum(axis=1, keepdims=True), 1)
     tv = [0.5 * float(np.abs(np.append(game.scheme[w], 0.0) - emp[w]).sum()) for w in (0, 1)]
     emp_scheme = emp[:, :2] + emp[:, 2:] * np.array([0.0, 1.0])    # 'other' counted as not recommending submit
@@ -511,8 +598,57 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
         "schemes": {"chosen": game.scheme.tolist(), "bayesian_lp": game.lp_scheme.tolist(),
                     "advisor_empirical": emp.tolist(), "advisor_tv_per_state": tv,
                     "advisor_counts": sent.tolist()},
-        "conditions": conds, "tests": tests, "predicted": preds,
+        "conditions": conds, "tests": tests, "predicted": preds, "accuracy": accuracy,
     }
+
+
+def accuracy_section(cfg, ev: dict, pids: list, compare, conds: dict) -> dict:
+    """The paper's metric: each condition's accuracy (its final answer right) against the baseline -- the
+    problem alone (``no-item``) in the draft game, the proposal without advice (``alone``) in the review
+    game -- as a relative gain with a paired bootstrap interval over problems, split into the value of
+    information (full revelation against the baseline) and the value of strategy (the scheme, and the
+    Advisor, against full revelation); exact McNemar tests, Holm within each variant.  Adds ``accuracy``
+    (and, for written answers, ``truncated``) to each entry of ``conds``."""
+    every = [c for c in conditions(cfg) if c != "modelled-br"]
+    acc = {c: np.array([bool(ev[(pid, c)]["correct"]) for pid in pids]) for c in every}
+    n = len(pids)
+    for c in every:
+        k = int(acc[c].sum())
+        conds[c].update(accuracy=k / n, accuracy_ci=wilson(k, n).tolist())
+        if cfg.game == "draft":
+            conds[c]["truncated"] = float(np.mean([ev[(pid, c)].get("truncated", False) for pid in pids]))
+    base = "no-item" if cfg.game == "draft" else "alone"
+    rng = np.random.default_rng(cfg.seed)
+    boot = rng.integers(0, n, (cfg.bootstrap, n))
+
+    def gain(c):
+        """(accuracy of c - baseline) / baseline, with its paired bootstrap interval (None at a zero base)."""
+        def rel(idx):
+            b = acc[base][idx].mean()
+            return (acc[c][idx].mean() - b) / b if b > 0 else np.nan
+        point = rel(np.arange(n))
+        reps = np.array([rel(i) for i in boot])
+        reps = reps[np.isfinite(reps)]
+        return {"relative_gain": None if not np.isfinite(point) else float(point),
+                "ci": np.percentile(reps, [2.5, 97.5]).tolist() if len(reps) else None}
+
+    out = {"baseline": base, "gains": {}, "tests": {}}
+    for c in every:
+        if c != base:
+            out["gains"][c] = gain(c)
+    for v in cfg.variants:
+        family = {f"full-revelation/{v} vs {base} (value of information)": (f"full-revelation/{v}", base),
+                  f"lp-scheme/{v} vs full-revelation/{v} (value of strategy)": (f"lp-scheme/{v}",
+                                                                                f"full-revelation/{v}"),
+                  f"advisor/{v} vs full-revelation/{v} (value of strategy, Advisor)": (f"advisor/{v}",
+                                                                                       f"full-revelation/{v}"),
+                  f"advisor/{v} vs {base}": (f"advisor/{v}", base)}
+        res = {k: compare(a, b, acc) for k, (a, b) in family.items()}
+        live = [k for k, t in res.items() if t["identical_prompts"] < n]
+        for k, adj in zip(live, holm([res[k]["p"] for k in live])):
+            res[k]["p_holm"] = adj
+        out["tests"].update(res)
+    return out
 
 
 def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:

@@ -79,13 +79,16 @@ def proposals_for(problem: Problem, seed: int = 0) -> tuple[ReviewItem, ReviewIt
     return ReviewItem(problem, good, 0), ReviewItem(problem, bad, 1)
 
 
-def proposal_pairs(problems: list[Problem], need: int, seed: int, split: str, caller: str) -> list:
+def proposal_pairs(problems: list[Problem], need: int, seed: int, split: str, caller: str,
+                   make=None) -> list:
     """``need`` (correct item, wrong item) pairs from ``problems`` in a keyed random order (``split`` names
     the draw), skipping problems for which no wrong proposal can be made; too few is a ``ValueError``
-    whose message starts with ``caller``."""
+    whose message starts with ``caller``.  ``make(problem, seed)`` builds a problem's pair (default
+    :func:`proposals_for`; the draft game passes its own)."""
+    make = make or proposals_for
     pairs = []
     for p in sorted(problems, key=lambda p: keyed_rng(seed, p.id, split).random()):
-        pr = proposals_for(p, seed)
+        pr = make(p, seed)
         if pr is not None:
             pairs.append(pr)
         if len(pairs) == need:
@@ -148,8 +151,9 @@ def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:
 
 
 def message_tail(problem: Problem, seed: int, message: str | None, statement: str | None = None,
-                 fact: str | None = None) -> str:
-    """The part of the prompt after the head: scheme statement, signal or fact, then the question."""
+                 fact: str | None = None, ask: str | None = None) -> str:
+    """The part of the prompt after the head: scheme statement, signal or fact, then the question (``ask``,
+    default :func:`question`)."""
     parts = []
     if statement:
         parts.append(f"About the advisor: {statement}")
@@ -157,7 +161,7 @@ def message_tail(problem: Problem, seed: int, message: str | None, statement: st
         parts.append(f"Advisor's message: {message}")
     if fact:
         parts.append(fact)
-    parts.append(question(problem, seed))
+    parts.append(ask or question(problem, seed))
     return "\n".join(parts)
 
 

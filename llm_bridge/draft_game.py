@@ -1,0 +1,179 @@
+"""The draft game: the paper's game with a Receiver that writes the answer (issue 20).
+
+A junior solver hands the Receiver a **draft**: every step of the reference worked solution but the last
+(:func:`llm_bridge.hints.steps_but_last`).  With probability ``base_rate`` the draft is correct; otherwise
+its last given step carries a plausible slip (:func:`llm_bridge.hints.slip`: an operation swapped, or a
+result doubled).  The draft is a hint, never the answer key: the step that produces the answer is missing,
+and a draft with the gold answer written in it is not used (:func:`llm_bridge.hints.leaks_answer`).
+
+* **State**: the checker's verdict on the draft (``correct`` or ``wrong``).  The Advisor has compared the
+  draft with the reference solution; the Receiver sees the problem and the draft, never the verdict.
+* **Signal**: the Advisor's message, text in the Receiver's prompt (a recommendation to build on the draft
+  or to redo it, or whatever the trained Advisor writes); an *informed* Receiver also reads the committed
+  scheme in words.
+* **The Receiver's action is what it writes**: it finishes the solution, and its final answer is read off
+  (math-verify; the answer in ``\\boxed{}``, else the number after ``####``, else the last number written:
+  lm-evaluation-harness's flexible extraction, since small models often write a sentence after ``####``).
+  It *submits the draft's answer*
+  (``submit``) when that answer is the one the draft leads to -- the gold answer for a correct draft, the
+  slipped answer (:func:`draft_pair`: the last step recomputed with the slipped value) for a wrong one --
+  and ``decline`` otherwise.  Its accuracy (the final answer against the gold answer) is the paper's metric
+  and is reported beside it.
+
+The payoffs are the review game's (:data:`llm_bridge.review_game.TARGETS`): ``submission`` pays the draft's
+author when its answer is submitted, right or wrong (the prosecutor); ``decision`` pays for the right call
+(build on a correct draft, not on a wrong one: aligned with a Receiver that wants to be right).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from . import review_game as rg
+from .hints import _fmt, _value, leaks_answer, numbers_in, slip
+from .review_game import ReviewItem
+from .tasks import Problem
+
+ACTIONS = rg.ACTIONS
+RECOMMEND = {"submit": "I recommend building on the partial solution.",
+             "decline": "I recommend redoing the computation instead of relying on the partial solution."}
+QUESTION = "Write the last step, then the final answer as a number after '####' (for example: #### 42)."
+#: Who reads the Advisor's message, and what it is about (the Advisor's prompt).
+ROLE = ("a solver who is given a partial solution", "the partial solution")
+
+
+@dataclass(frozen=True)
+class DraftItem(ReviewItem):
+    """A problem with one draft (``proposal``); ``draft_answer`` is the answer the draft leads to."""
+
+    draft_answer: str = ""
+
+
+# ------------------------------------------------------------------ the answer a draft leads to
+_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[+*/×\-]|(?<![A-Za-z])x(?![A-Za-z])")
+
+
+def final_expression(line: str) -> tuple[list, Fraction] | None:
+    """The arithmetic a solution's last line does, as ``([number, op, number, ...], result)``: the longest
+    run of numbers joined by single operators just before the line's last ``=`` (words and currency signs
+    between them skipped), and the first number after it.  None where the line has none."""
+    lhs, eq, rhs = line.rpartition("=")
+    after = _TOKEN.findall(rhs)
+    if not eq or not after or not after[0][0].isdigit():
+        return None
+    toks = _TOKEN.findall(lhs)
+    run: list = []
+    for t in reversed(toks):
+        is_num = t[0].isdigit()
+        if is_num == (not run or not run[0][0].isdigit()):
+            run.insert(0, t)
+        else:
+            break
+    while run and not run[0][0].isdigit():
+        run.pop(0)
+    if len(run) < 3:
+        return None
+    out = [_value(t) if t[0].isdigit() else {"x": "*", "×": "*"}.get(t, t) for t in run]
+    return out, _value(after[0])
+
+
+def evaluate(expr: list) -> Fraction | None:
+    """``[number, op, number, ...]`` with the usual precedence (None on a division by zero)."""
+    terms, ops = [expr[0]], []
+    for op, v in zip(expr[1::2], expr[2::2]):
+        if op in "*/":
+            if op == "/" and v == 0:
+                return None
+            terms[-1] = terms[-1] * v if op == "*" else terms[-1] / v
+        else:
+            terms.append(v)
+            ops.append(op)
+    total = terms[0]
+    for op, v in zip(ops, terms[1:]):
+        total = total + v if op == "+" else total - v
+    return total
+
+
+def draft_pair(problem: Problem, seed: int = 0) -> tuple[DraftItem, DraftItem] | None:
+    """The correct and the wrong draft of a GSM problem, or None where the game cannot be set up exactly:
+
+    the solution has fewer than two computing steps; the last given step cannot be slipped; the last step's
+    arithmetic cannot be read back to the gold answer; the slipped value is not used exactly once in it; the
+    slipped line still states the old value (it would lead to two answers); the slip does not change the
+    answer; or either draft shows the gold answer.  (``seed`` is unused: the slip
+    is a fixed edit; kept for :func:`llm_bridge.review_game.proposal_pairs`.)"""
+    lines = [ln.strip() for ln in problem.items.get("worked_solution", "").splitlines()
+             if ln.strip() and not ln.strip().startswith("####")]
+    if len(lines) < 2:
+        return None
+    steps, last = lines[:-1], lines[-1]
+    changed = slip(steps[-1])
+    parsed = final_expression(last)
+    if changed is None or parsed is None:
+        return None
+    text, old, new = changed
+    expr, result = parsed
+    try:
+        gold = _value(problem.answer.strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+    if evaluate(expr) != result or result != gold or expr[::2].count(old) != 1 or old in numbers_in(text):
+        return None                  # (a slipped line that still states the old value leads to two answers)
+    slipped = evaluate([new if k % 2 == 0 and v == old else v for k, v in enumerate(expr)])
+    if slipped is None or slipped == gold:
+        return None
+    good, bad = "\n".join(steps), "\n".join(steps[:-1] + [text])
+    if leaks_answer(problem, good) or leaks_answer(problem, bad):
+        return None
+    return DraftItem(problem, good, 0, _fmt(gold)), DraftItem(problem, bad, 1, _fmt(slipped))
+
+
+# ------------------------------------------------------------------ prompts
+def head(item: ReviewItem) -> str:
+    """What every condition with the draft shares: the problem and the draft (ends with a newline)."""
+    return (f"Problem: {item.problem.prompt.strip()}\n"
+            f"A junior solver's partial solution (every step but the last):\n{item.proposal}\n")
+
+
+def message_tail(problem: Problem, seed: int, message: str | None, statement: str | None = None,
+                 fact: str | None = None) -> str:
+    """Scheme statement, signal or fact, then the instruction to finish the solution."""
+    return rg.message_tail(problem, seed, message, statement, fact, ask=QUESTION)
+
+
+def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:
+    """The committed scheme in plain words: P(recommend building on the draft | verdict), and the base rate."""
+    a, b = float(scheme[0, 0]), float(scheme[1, 0])
+    base = f"Partial solutions like this one are correct {100 * prior[0]:.0f}% of the time. "
+    if abs(a - b) < 1e-9:
+        return base + (f"The advisor does not look at the partial solution: it recommends building on it "
+                       f"{100 * a:.0f}% of the time, whatever it says.")
+    return base + (f"The advisor has checked the partial solution against the reference. When it is correct, the "
+                   f"advisor recommends building on it {100 * a:.0f}% of the time; when it has a mistake, "
+                   f"{100 * b:.0f}% of the time.")
+
+
+def fact_text(item: ReviewItem) -> str:
+    """The verdict stated as a verified fact (the oracle item, and the estimation prompts)."""
+    return ("Verified by the reference check: the partial solution is "
+            + ("correct." if item.state == 0 else "wrong: one of its steps has a mistake."))
+
+
+def classify_message(text: str) -> str:
+    """Which recommendation a free-text message makes: 'submit' (build on the draft), 'decline' (redo it)
+    or 'other'."""
+    t = text.lower()
+    s, d = "build" in t, "redo" in t or "mistake" in t or "not rely" in t
+    return "submit" if s and not d else "decline" if d and not s else "other"
+
+
+def read_action(item: DraftItem, output: str) -> dict:
+    """What the Receiver did, read off its solution: ``action`` ('submit' when its final answer is the one
+    the draft leads to), ``correct`` (its final answer is the gold one), ``extracted`` (the answer read)."""
+    from .checkers import check_math, extract_answer
+    return {"action": "submit" if check_math(item.draft_answer, output, "flexible").correct else "decline",
+            "correct": check_math(item.problem.answer, output, "flexible").correct,
+            "extracted": extract_answer(output, "flexible")}

@@ -1,0 +1,215 @@
+"""The draft game (issue 20): drafts are hints, not answer keys; the answer a slipped draft leads to is
+computed exactly; the Receiver's written answer decides its action; the runner plays every condition,
+the paper's baseline included, and reports accuracy with the information/strategy split."""
+import json
+import re
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llm_bridge import draft_game as dg
+from llm_bridge.hints import numbers_in
+
+
+def test_final_expression_reads_the_last_steps_arithmetic():
+    expr, result = dg.final_expression("They ate a total of 3 + 8 + 13 = 24 slices.")
+    assert expr == [3, "+", 8, "+", 13] and result == 24
+    expr, result = dg.final_expression("In total there are 32 girls + 64 boys = 96 kids in the garden")
+    assert expr == [32, "+", 64] and result == 96
+    expr, result = dg.final_expression("So he makes 6750*$0.25=$1687.5 every week")
+    assert expr == [6750, "*", Fraction(1, 4)] and result == Fraction(3375, 2)
+    assert dg.final_expression("She has 12 apples.") is None
+    assert dg.final_expression("That is 12 = 12") is None           # no operation: nothing to recompute
+
+
+@given(st.lists(st.integers(1, 50), min_size=2, max_size=6), st.data())
+@settings(max_examples=200, deadline=None)
+def test_evaluate_agrees_with_python_on_integer_expressions(nums, data):
+    ops = [data.draw(st.sampled_from("+-*/")) for _ in nums[1:]]
+    text = str(nums[0]) + "".join(f" {o} {v}" for o, v in zip(ops, nums[1:]))
+    expr = [Fraction(nums[0])] + [x for o, v in zip(ops, nums[1:]) for x in (o, Fraction(v))]
+    # an independent evaluator: Python's own arithmetic on the same text, exactly (Fractions)
+    reference = eval(re.sub(r"(\d+)", r"Fraction(\1)", text), {"Fraction": Fraction})
+    assert dg.evaluate(expr) == reference
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    pytest.importorskip("reasoning_gym")
+    from llm_bridge.tasks import gsm_symbolic
+    problems = gsm_symbolic(160, seed=7)
+    return problems, [(p, dg.draft_pair(p)) for p in problems]
+
+
+def test_most_problems_get_a_draft_pair(pairs):
+    problems, made = pairs
+    assert sum(pr is not None for _, pr in made) >= 0.6 * len(problems)
+
+
+def test_drafts_are_hints_not_answer_keys(pairs):
+    """Per problem: neither draft holds the gold answer, the answer marker or the last step; the two drafts
+    differ in their last line only; the correct draft is the worked solution's steps but the last."""
+    _, made = pairs
+    for p, pr in made:
+        if pr is None:
+            continue
+        good, bad = pr
+        gold = Fraction(p.answer.replace(",", ""))
+        lines = [ln.strip() for ln in p.items["worked_solution"].splitlines()
+                 if ln.strip() and not ln.strip().startswith("####")]
+        assert good.proposal == "\n".join(lines[:-1])
+        for d in (good, bad):
+            assert gold not in numbers_in(d.proposal) and "####" not in d.proposal
+            assert lines[-1] not in d.proposal
+        g, b = good.proposal.splitlines(), bad.proposal.splitlines()
+        assert g[:-1] == b[:-1] and g[-1] != b[-1]
+        assert (good.state, bad.state) == (0, 1)
+
+
+def test_the_slipped_answer_is_the_last_step_recomputed(pairs):
+    """The correct draft leads to the gold answer; the wrong one to the last step's arithmetic with the
+    slipped value put in for the true one -- recomputed here with Python's arithmetic."""
+    _, made = pairs
+    for p, pr in made:
+        if pr is None:
+            continue
+        good, bad = pr
+        assert Fraction(good.draft_answer) == Fraction(p.answer.replace(",", ""))
+        last = [ln for ln in p.items["worked_solution"].splitlines() if ln.strip()][-2]
+        expr, _ = dg.final_expression(last)
+        # the one number that differs between the two drafts' last lines, read position by position
+        nums = [[Fraction(t.replace(",", "")) for t in re.findall(r"\d[\d,]*(?:\.\d+)?", d.proposal.splitlines()[-1])]
+                for d in (good, bad)]
+        assert len(nums[0]) == len(nums[1])
+        (old, new), = [(a, b) for a, b in zip(*nums) if a != b]
+        src = " ".join(str(new) if k % 2 == 0 and v == old else str(v) for k, v in enumerate(expr))
+        recomputed = eval(re.sub(r"(\d+(?:/\d+)?)", r"Fraction('\1')", src), {"Fraction": Fraction})
+        assert abs(float(recomputed) - float(Fraction(bad.draft_answer))) < 0.006   # drafts show 2 decimals
+
+
+def test_read_action_submits_the_drafts_answer_only():
+    from llm_bridge.tasks import Problem
+    p = Problem("x/1", "gsm_symbolic", "q", "57")
+    good = dg.DraftItem(p, "draft", 0, "57")
+    bad = dg.DraftItem(p, "draft'", 1, "43")
+    assert dg.read_action(good, "so 33 + 24 = 57\n#### 57") == {"action": "submit", "correct": True,
+                                                               "extracted": "57"}
+    assert dg.read_action(bad, "#### 43") == {"action": "submit", "correct": False, "extracted": "43"}
+    assert dg.read_action(bad, "#### 57") == {"action": "decline", "correct": True, "extracted": "57"}
+    assert dg.read_action(bad, "#### The total is 43 + 14 = 57.") == {"action": "decline", "correct": True,
+                                                                      "extracted": "57"}
+    assert dg.read_action(bad, "no answer") == {"action": "decline", "correct": False, "extracted": ""}
+
+
+def test_messages_are_classified_by_what_they_recommend():
+    assert dg.classify_message(dg.RECOMMEND["submit"]) == "submit"
+    assert dg.classify_message(dg.RECOMMEND["decline"]) == "decline"
+    assert dg.classify_message("Good luck!") == "other"
+
+
+# ------------------------------------------------------------------ the runner, end to end
+WRONG = "Verified by the reference check: the partial solution is wrong"
+
+
+class ScriptedSolver:
+    """A Receiver that writes an answer by rule, so what the runner reads off is known: told the draft is
+    wrong, or advised to redo it, it writes the gold answer; given a draft otherwise, the draft's answer;
+    with no draft, 0.  (A test double for the model: the runner's reading is what is under test.)"""
+
+    def __init__(self, items):
+        self.by_prompt = {pair[0].problem.prompt.strip(): pair for pair in items}
+        self.calls = 0
+
+    def generate_scored(self, prompts, sampling=None, progress=False):
+        from llm_bridge.models import Generation
+        out = []
+        for text in prompts:
+            self.calls += 1
+            q = text.split("\n")[0].removeprefix("Problem: ").strip()
+            pair = self.by_prompt[q]
+            item = pair[0]
+            draft = next((it for it in pair if it.proposal in text), None)
+            told_wrong = WRONG in text
+            if draft is None:
+                ans = "0"
+            elif told_wrong or dg.RECOMMEND["decline"] in text:
+                ans = item.problem.answer
+            else:
+                ans = draft.draft_answer
+            out.append(Generation(f"The last step gives it.\n#### {ans}", 0.0, 8))
+        return out
+
+
+def _tiny_advisor():
+    from llm_bridge.models import LanguageModel, ModelConfig
+    from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+    tok = char_tokenizer()
+    return LanguageModel(tok, tiny_gpt2(tok, seed=2), ModelConfig("tiny-2"))
+
+
+@pytest.fixture(scope="module")
+def scripted_run(tmp_path_factory):
+    pytest.importorskip("torch")
+    pytest.importorskip("reasoning_gym")
+    from llm_bridge.review_experiment import ReviewConfig, load_items, run
+    out = tmp_path_factory.mktemp("draft")
+    cfg = ReviewConfig(out=str(out), game="draft", n_estimation=8, n_evaluation=6, bootstrap=20,
+                       signals_per_problem=1, advisor_epochs=1, probe_posteriors=(0.5,), probes="lean",
+                       variants=("signal-only",), pool=40, base_rate=0.5)
+    est, ev = load_items(cfg)
+    solver = ScriptedSolver(est + ev)
+    rep = run(solver, _tiny_advisor(), cfg)
+    return out, rep, solver, cfg
+
+
+def _records(out):
+    return [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
+
+
+def test_the_draft_game_reads_each_written_answer(scripted_run):
+    out, rep, _, cfg = scripted_run
+    from llm_bridge.review_experiment import conditions
+    ev = [r for r in _records(out) if r["phase"] == "evaluation"]
+    assert {r["condition"] for r in ev} == set(conditions(cfg)) - {"modelled-br"}
+    for r in _records(out):
+        # the rule the solver follows, read back from the log: the action is its answer against the draft's
+        if r["condition"] == "no-item":
+            assert "partial solution" not in r["prompt"] and r["action"] == "decline" and not r["correct"]
+        elif r["state"] == "wrong" and (WRONG in r["prompt"] or r.get("rec") == "decline"):
+            assert r["correct"] and r["action"] == "decline"
+        elif "Verified" not in r["prompt"] and r.get("rec") != "decline":
+            assert r["action"] == "submit" and r["correct"] == (r["state"] == "correct")
+
+
+def test_the_report_splits_information_from_strategy(scripted_run):
+    _, rep, _, _ = scripted_run
+    acc = rep["accuracy"]
+    assert acc["baseline"] == "no-item"
+    # the solver never answers right without the draft, so every relative gain over it is undefined
+    assert rep["conditions"]["no-item"]["accuracy"] == 0
+    assert all(g["relative_gain"] is None for g in acc["gains"].values())
+    # full revelation: right on every problem (builds on a correct draft, redoes a wrong one)
+    assert rep["conditions"]["full-revelation/signal-only"]["accuracy"] == 1
+    names = set(acc["tests"])
+    assert "full-revelation/signal-only vs no-item (value of information)" in names
+    assert "lp-scheme/signal-only vs full-revelation/signal-only (value of strategy)" in names
+
+
+def test_one_written_answer_per_distinct_prompt(scripted_run):
+    out, _, solver, _ = scripted_run
+    recs = _records(out)
+    assert solver.calls == len({r["input"] for r in recs})
+    assert all(("reused_from" in r) == (r["key"] != next(q["key"] for q in recs if q["input"] == r["input"]))
+               for r in recs)
+
+
+def test_a_resumed_run_asks_nothing_new(scripted_run):
+    out, rep, _, cfg = scripted_run
+    from llm_bridge.review_experiment import load_items, run
+    est, ev = load_items(cfg)
+    again = ScriptedSolver(est + ev)
+    rep2 = run(again, _tiny_advisor(), cfg)
+    assert again.calls == 0
+    assert rep2["conditions"] == rep["conditions"] and rep2["accuracy"] == rep["accuracy"]
