@@ -40,7 +40,7 @@ from .tasks import Problem
 ACTIONS = rg.ACTIONS
 RECOMMEND = {"submit": "I recommend building on the partial solution.",
              "decline": "I recommend redoing the computation instead of relying on the partial solution."}
-QUESTION = "Write the last step, then the final answer as a number after '####' (for example: #### 42)."
+QUESTION = "Complete the solution: write its last step, then the final answer after '####'."
 #: Who reads the Advisor's message, and what it is about (the Advisor's prompt).
 ROLE = ("a solver who is given a partial solution", "the partial solution")
 
