@@ -1,6 +1,6 @@
 """``solve(game, exact=False, method=None)``: optimal signaling schemes.
 
-Methods
+Methods (the registry :data:`METHODS` says which arithmetic each serves)
 -------
 ``"auto"`` (default)
     A closed form where one applies (two states; two actions with a
@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -60,8 +61,35 @@ from .game import PersuasionGame
 from .lp import build_float_lp, obedience_coefficients, obedience_pairs
 from .solution import Solution, assemble, game_scaling
 
-FLOAT_METHODS = ("auto", "closed-form", "highs-cg", "highs", "linprog", "cvxpy")
-EXACT_METHODS = ("auto", "closed-form", "highs-cg", "highs", "rational-simplex")
+
+@dataclass(frozen=True)
+class Method:
+    """One way ``solve`` can find the optimum: which arithmetic it serves, and the LP route it runs
+    (``run(game, arithmetic, sub-solver or None, options) -> (Solution, warm model or None)``; None for
+    the closed forms and "auto", which :func:`_solve_unchecked` handles before any LP)."""
+
+    name: str
+    floats: bool
+    exact: bool
+    run: Callable | None = None
+
+
+#: Every method ``solve`` knows, by the name before any ``:`` (a new LP route is one entry here).
+METHODS = {m.name: m for m in (
+    Method("auto", floats=True, exact=True),
+    Method("closed-form", floats=True, exact=True),
+    Method("highs-cg", floats=True, exact=True,
+           run=lambda g, ar, sub, o: (_solve_exact_highs(g, o, generation=True), None) if ar.exact
+           else _solve_float(g, "highs-cg", sub, o)),
+    Method("highs", floats=True, exact=True,
+           run=lambda g, ar, sub, o: (_solve_exact_highs(g, o), None) if ar.exact
+           else _solve_float(g, "highs", sub, o)),
+    Method("linprog", floats=True, exact=False, run=lambda g, ar, sub, o: _solve_float(g, "linprog", sub, o)),
+    Method("cvxpy", floats=True, exact=False, run=lambda g, ar, sub, o: _solve_float(g, "cvxpy", sub, o)),
+    Method("rational-simplex", floats=False, exact=True, run=lambda g, ar, sub, o: _rational_simplex_route(g)),
+)}
+FLOAT_METHODS = tuple(name for name, m in METHODS.items() if m.floats)
+EXACT_METHODS = tuple(name for name, m in METHODS.items() if m.exact)
 
 #: ``method="auto"`` uses row/column generation from this many actions on
 #: (below it the full LP is as fast; see docs/performance.md).
@@ -162,13 +190,14 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
             return sol, None
         family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"  # never seen
     _check_memory(game)                      # the LP paths hold n x n multipliers
-    if family == "rational-simplex":
-        _check_exact_memory(game, tableau=True)
-        return _solve_rational_simplex(game), None
-    if ar.exact:
+    if ar.exact and family != "rational-simplex":
         _check_exact_memory(game)
-        return _solve_exact_highs(game, options, generation=family == "highs-cg"), None
-    return _solve_float(game, family, sub, options)
+    return METHODS[family].run(game, ar, sub, options)
+
+
+def _rational_simplex_route(game: PersuasionGame) -> tuple[Solution, None]:
+    _check_exact_memory(game, tableau=True)
+    return _solve_rational_simplex(game), None
 
 
 def _with_stats(sol: Solution, **items) -> Solution:

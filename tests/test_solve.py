@@ -37,6 +37,27 @@ def test_prosecutor_judge_float_methods(pj, method):
     assert not sol.exact
 
 
+def test_every_registered_method_finds_the_same_certified_optimum():
+    """The registry drives the accepted names: each method, in each arithmetic it declares, solves a game
+    with no closed form to the exact optimum (rational simplex as the reference), and is refused in an
+    arithmetic it does not declare."""
+    from persuasion.solve import EXACT_METHODS, FLOAT_METHODS, METHODS
+    g = examples.load("investment_advice")
+    reference = solve(g, exact=True, method="rational-simplex").value
+    assert set(FLOAT_METHODS) | set(EXACT_METHODS) == set(METHODS)
+    for name, m in METHODS.items():
+        if name == "closed-form":
+            continue                      # no closed form for this game: refused, tested below
+        for exact, declared in ((False, m.floats), (True, m.exact)):
+            if not declared:
+                with pytest.raises(InvalidArgumentError, match="method must be one of"):
+                    solve(g, exact=exact, method=name)
+                continue
+            sol = solve(g, exact=exact, method=name)
+            assert sol.certificate.valid and sol.exact == exact
+            assert sol.value == reference if exact else sol.value == pytest.approx(float(reference), abs=1e-7)
+
+
 def test_rational_simplex_method_is_exact(pj):
     sol = solve(pj, exact=True, method="rational-simplex")
     assert sol.value == Fraction(3, 5) and sol.method == "rational-simplex" and sol.certificate.valid
