@@ -1,7 +1,9 @@
 """``solve(game, exact=False, method=None)``: optimal signaling schemes.
 
-Methods (the registry :data:`METHODS` says which arithmetic each serves)
+Methods
 -------
+(The registry :data:`METHODS` says which arithmetic each serves.)
+
 ``"auto"`` (default)
     A closed form where one applies (two states; two actions with a
     state-independent Advisor), else row and column generation for games with
