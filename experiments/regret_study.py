@@ -57,12 +57,12 @@ MAX_T = 100_000_000
 @dataclass(frozen=True)
 class Task:
     game: str
-    learner: dict
+    learner: "LearnerSpec"
     seed: int
 
     @property
     def key(self) -> str:
-        return f"{Path(self.game).stem}__{self.learner['kind']}__seed{self.seed}"
+        return f"{Path(self.game).stem}__{self.learner.kind}__seed{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,10 @@ class LearnerSpec:
     explore_rounds: int | None = None    # explore-then-commit
     shrink: float = 0.25                 # action-informed
     check: int = 64                      # action-informed
+
+    def settings(self) -> dict:
+        """The spec as the study's files write it: ``kind`` and the settings that are not None."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
     def __post_init__(self):
         if self.kind not in LEARNER_KINDS:
@@ -131,19 +135,22 @@ class StudyConfig:
         if self.checkpoint_every < 1:
             raise ConfigError(f"config: checkpoint_every must be a positive integer; got {self.checkpoint_every!r}")
 
+    def manifest(self) -> dict:
+        """The config as ``study.json`` records it (every default filled in; learners without unset keys)."""
+        return {**dataclasses.asdict(self), "learners": [lr.settings() for lr in self.learners]}
 
-def load_config(source) -> dict:
-    """Read and validate a study config (path to TOML, or a dict) with the strict loader of
-    :mod:`experiments.config`; returns it as a plain dict with every default filled in."""
-    from dataclasses import asdict
+
+def load_config(source) -> StudyConfig:
+    """Read and validate a study config (a :class:`StudyConfig`, a path to TOML, or a dict) with the strict
+    loader of :mod:`experiments.config`; every game is loaded once, so a bad name fails here."""
     from .config import from_dict, read_toml
-    if isinstance(source, dict):
-        data, where = dict(source), "config"
+    if isinstance(source, StudyConfig):
+        cfg = source
+    elif isinstance(source, dict):
+        cfg = from_dict(dict(source), StudyConfig, where="config")
     else:
-        data, where = read_toml(source), f"config {os.fspath(source)!r}"
-    cfg = asdict(from_dict(data, StudyConfig, where=where))
-    cfg["learners"] = [{k: v for k, v in lr.items() if v is not None} for lr in cfg["learners"]]
-    for g in cfg["games"]:
+        cfg = from_dict(read_toml(source), StudyConfig, where=f"config {os.fspath(source)!r}")
+    for g in cfg.games:
         _load_game(g)          # fail early on a bad game name or file
     return cfg
 
@@ -157,17 +164,17 @@ def _load_game(name: str):
     return PersuasionGame.from_json(name)
 
 
-def make_learner(spec: dict, delta: float):
-    """The learner a spec names (its ``kind`` looked up in :data:`LEARNERS`); settings a spec leaves out take
-    :class:`LearnerSpec`'s defaults, and ``delta`` the study's."""
-    full = {**{f.name: f.default for f in dataclasses.fields(LearnerSpec)}, **spec}
+def make_learner(spec: LearnerSpec, delta: float):
+    """The learner a spec names (its ``kind`` looked up in :data:`LEARNERS`), at the study's ``delta`` where
+    the spec sets none."""
+    full = dataclasses.asdict(spec)
     if full["delta"] is None:
         full["delta"] = delta
-    return LEARNERS[full["kind"]](full)
+    return LEARNERS[spec.kind](full)
 
 
-def tasks_of(cfg: dict) -> list[Task]:
-    return [Task(g, lr, s) for g in cfg["games"] for lr in cfg["learners"] for s in cfg["seeds"]]
+def tasks_of(cfg: StudyConfig) -> list[Task]:
+    return [Task(g, lr, s) for g in cfg.games for lr in cfg.learners for s in cfg.seeds]
 
 
 def _write_json_atomic(path: Path, data) -> None:
@@ -194,7 +201,7 @@ def _exit_with(owner_pid: int, poll: float = 0.5) -> None:
     threading.Thread(target=watch, daemon=True, name="owner-watchdog").start()
 
 
-def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None,
+def run_task(task: Task, cfg: StudyConfig, out: str, stop_after: int | None = None,
              owner_pid: int | None = None) -> str | None:
     """Run one task (resuming from its checkpoint) and write its result file; returns the key.
 
@@ -211,12 +218,12 @@ def run_task(task: Task, cfg: dict, out: str, stop_after: int | None = None,
     ckpt = out / "checkpoints" / f"{task.key}.pkl"
     game = _load_game(task.game)
     t0 = time.perf_counter()
-    trace = run(game, make_learner(task.learner, cfg["delta"]), cfg["T"], task.seed, delta=cfg["delta"],
-                checkpoint=ckpt, checkpoint_every=cfg["checkpoint_every"], stop_after=stop_after)
+    trace = run(game, make_learner(task.learner, cfg.delta), cfg.T, task.seed, delta=cfg.delta,
+                checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every, stop_after=stop_after)
     if trace is None:          # stopped on purpose (tests of resumption)
         return None
     summary = trace.summary()
-    summary.update(game_file=task.game, learner_spec=task.learner, seconds=time.perf_counter() - t0,
+    summary.update(game_file=task.game, learner_spec=task.learner.settings(), seconds=time.perf_counter() - t0,
                    final_regret=float(trace.cumulative_regret[-1]),
                    final_realised_regret=float(trace.cumulative_realised_regret[-1]),
                    final_bound=float(trace.bound[-1]))
@@ -272,7 +279,8 @@ def _parallel(backend: str, n_jobs: int, address: str | None = None):
 
 def run_study(config, out: str | os.PathLike, *, n_jobs: int | None = None, backend: str | None = None,
               address: str | None = None, progress: bool = True) -> dict:
-    """Run (or resume) a study; returns the summary written to ``OUT/summary.json``."""
+    """Run (or resume) a study (``config``: a :class:`StudyConfig`, a TOML path or a dict); returns the summary
+    written to ``OUT/summary.json``."""
     import joblib
     cfg = load_config(config)
     out = Path(out)
@@ -283,20 +291,20 @@ def run_study(config, out: str | os.PathLike, *, n_jobs: int | None = None, back
     if manifest.exists():
         old = json.loads(manifest.read_text())["config"]
         keys = ("T", "seeds", "games", "learners", "delta")
-        if any(old.get(k) != cfg.get(k) for k in keys):
+        if any(old.get(k) != cfg.manifest().get(k) for k in keys):
             raise ConfigError(f"{out}: holds a study with another config; use another --out or delete it")
     else:
-        _write_json_atomic(manifest, {"config": cfg, "version": persuasion.__version__,
+        _write_json_atomic(manifest, {"config": cfg.manifest(), "version": persuasion.__version__,
                                       "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "python": sys.version})
     tasks = tasks_of(cfg)
     todo = [t for t in tasks if not (out / "results" / f"{t.key}.json").exists()]
-    backend = backend or cfg["parallel"]["backend"]
-    n_jobs = n_jobs or cfg["parallel"]["n_jobs"]
-    address = address or cfg["parallel"].get("address")
+    backend = backend or cfg.parallel.backend
+    n_jobs = n_jobs or cfg.parallel.n_jobs
+    address = address or cfg.parallel.address
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=cfg["name"], unit="run")
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=cfg.name, unit="run")
     if todo:
         owner = os.getpid() if backend == "loky" else None      # local worker processes watch the study
         with _parallel(backend, n_jobs, address) as parallel:
@@ -358,7 +366,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.config)
-        out = args.out or os.path.join("results", cfg["name"])
+        out = args.out or os.path.join("results", cfg.name)
         summary = run_study(cfg, out, n_jobs=args.n_jobs, backend=args.backend, address=args.address,
                             progress=not args.no_progress)
     except ValueError as e:

@@ -230,13 +230,14 @@ def test_config_errors_name_the_file(tmp_path):
 def test_every_shipped_study_config_loads():
     for path in sorted(Path("experiments/configs").glob("regret_*.toml")):
         cfg = load_config(path)
-        assert cfg["T"] >= 1 and cfg["learners"]
+        assert cfg.T >= 1 and cfg.learners
 
 
 def test_every_shipped_review_config_loads_strictly(tmp_path):
     from experiments.llm_review import load_review_config
     from llm_bridge.models import ENGINES
-    for path in sorted(Path("experiments/configs").glob("review_*.toml")):
+    for path in sorted(Path("experiments/configs").glob("review_*.toml")) + sorted(
+            Path("experiments/configs").glob("draft_*.toml")):
         run_on, cfg = load_review_config(path)
         assert cfg.n_evaluation >= 1 and run_on.receiver
         assert run_on.engine in ENGINES
