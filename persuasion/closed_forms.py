@@ -71,7 +71,7 @@ def _envelope_breakpoints(U) -> list:
     return [p for p in crossings if 0 < p < 1]
 
 
-def two_state_optimum(game: PersuasionGame, exact: bool = False):
+def two_state_optimum(game: PersuasionGame, exact: bool | Arithmetic = False):
     """Value and optimal scheme of a two-state game in ``O(n log n)``.
 
     Returns ``(value, scheme)``; the scheme has direct signals (n columns).
@@ -119,7 +119,7 @@ def two_state_optimum(game: PersuasionGame, exact: bool = False):
     return value, scheme
 
 
-def binary_state_independent_optimum(game: PersuasionGame, exact: bool = False):
+def binary_state_independent_optimum(game: PersuasionGame, exact: bool | Arithmetic = False):
     """Value and optimal scheme when ``n == 2`` and ``V`` does not depend on the state.
 
     Returns ``(value, scheme)``.  Vectorised: a million states take well under
@@ -171,7 +171,7 @@ def binary_state_independent_optimum(game: PersuasionGame, exact: bool = False):
 
 
 # ------------------------------------------------------------------ duals
-def knapsack_duals(game: PersuasionGame, scheme, exact: bool = False):
+def knapsack_duals(game: PersuasionGame, scheme, exact: bool | Arithmetic = False):
     """Dual ``(y, lam)`` certifying the knapsack optimum.
 
     With ``g`` the Advisor's preferred action, ``b`` the other and
@@ -212,7 +212,7 @@ def _lam_from_entries(entries: dict, n: int, ar: Arithmetic):
     return sp.csr_matrix((np.array([float(v) for v in entries.values()]), (rows, cols)), shape=(n, n))
 
 
-def two_state_duals(game: PersuasionGame, exact: bool = False):
+def two_state_duals(game: PersuasionGame, exact: bool | Arithmetic = False):
     """Dual ``(y, lam)`` certifying the two-state optimum.
 
     ``y[w] = prior[w] l(w)`` for the supporting line ``l`` of the concave
@@ -298,7 +298,7 @@ def two_state_duals(game: PersuasionGame, exact: bool = False):
     return y, _lam_from_entries(lam, n, ar)
 
 
-def solve_closed_form(game: PersuasionGame, exact: bool = False):
+def solve_closed_form(game: PersuasionGame, exact: bool | Arithmetic = False):
     """``(scheme, y, lam, name)`` from the applicable closed form, or ``None``."""
     ar = arithmetic(exact)
     if is_binary_state_independent(game):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .arithmetic import arithmetic
+from .arithmetic import Arithmetic, arithmetic
 from .certificate import Certificate, Residuals, check_certificate
 from .game import PersuasionGame
 
@@ -29,7 +29,7 @@ def game_scaling(game: PersuasionGame):
     return game._derive("scaling", lambda: Scaling.of(game.sender, game.receiver))
 
 
-def certify(game: PersuasionGame, scheme, y, lam, *, exact: bool, tolerance: float | None = None) -> Certificate:
+def certify(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, tolerance: float | None = None) -> Certificate:
     """Check a primal-dual pair given in the game's units against the game.
 
     Exactly (tolerance 0) on the exact path.  On the float path the check runs on the normalised
@@ -38,7 +38,7 @@ def certify(game: PersuasionGame, scheme, y, lam, *, exact: bool, tolerance: flo
     game's own utilities (``fsum`` of ``prior[w] scheme[w, a] V[w, a]``): mapped back from normalised units
     it would carry an error of ``eps max|V|``, which swamps a value far smaller than the largest utility.
     """
-    if arithmetic(exact).exact:
+    if ar.exact:
         return check_certificate(*game.rational(), scheme, y, lam, exact=True)
     sc, prior = game_scaling(game), game.prior
     cert = check_certificate(prior, sc.sender, sc.receiver, scheme, sc.y_in(y, prior), sc.lam_in(lam), exact=False,
@@ -159,8 +159,8 @@ class Solution:
         """Re-check the stored primal and dual against the game (exactly on the exact path)."""
         if self.exact_solution is not None:
             return self.exact_solution.verify()
-        return certify(self.game, self.scheme, self.duals.state, self.duals.obedience, exact=self.exact,
-                       tolerance=tolerance)
+        return certify(self.game, self.scheme, self.duals.state, self.duals.obedience,
+                       ar=arithmetic(self.exact), tolerance=tolerance)
 
     def to_dict(self) -> dict:
         """JSON-ready summary (fractions as ``"p/q"`` strings)."""
@@ -197,19 +197,18 @@ class Solution:
         return format_solution(self)
 
 
-def assemble(game: PersuasionGame, scheme, y, lam, *, exact: bool, method: str, stats: dict | None = None,
+def assemble(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, method: str, stats: dict | None = None,
              tolerance: float | None = None) -> Solution:
-    """Build a :class:`Solution` from a primal-dual pair, checking its certificate."""
+    """Build a :class:`Solution` from a primal-dual pair in arithmetic ``ar``, checking its certificate."""
     from .analysis import best_response_many
     m, n = game.shape
-    ar = arithmetic(exact)
     prior = ar.data(game)[0]
     if not ar.exact:
         scheme = np.clip(np.asarray(scheme, dtype=float).reshape(m, n), 0.0, None)
     for arr in (scheme, y, lam):
         if isinstance(arr, np.ndarray):
             arr.setflags(write=False)
-    cert = certify(game, scheme, y, lam, exact=ar, tolerance=tolerance)
+    cert = certify(game, scheme, y, lam, ar=ar, tolerance=tolerance)
     joint = prior[:, None] * scheme
     probs = joint.sum(axis=0)
     posteriors = ar.empty((n, m))

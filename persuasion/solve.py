@@ -187,7 +187,7 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
         scheme, y, lam, name = closed
         if not ar.exact:
             y, lam = _back(game, y, lam)
-        sol = assemble(game, scheme, y, lam, exact=ar, method=name)
+        sol = assemble(game, scheme, y, lam, ar=ar, method=name)
         if sol.certificate.valid or family != "auto":
             return sol, None
         family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"  # never seen
@@ -265,7 +265,7 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: di
     if (m + K) * (m * n + K) <= RATIONAL_SIMPLEX_LIMIT or m * n <= 400:
         ex = _solve_exact_highs(game, options)
         fl = lambda a: np.array(a, dtype=float)
-        out = assemble(game, fl(ex.scheme), fl(ex.duals.state), fl(ex.duals.obedience), exact=FLOAT,
+        out = assemble(game, fl(ex.scheme), fl(ex.duals.state), fl(ex.duals.obedience), ar=FLOAT,
                        method=f"{sol.method}+exact-fallback", stats={**ex.stats, "conditioning": why})
         # the float check of the exact optimum can fail where the duals are huge: its certificate is the exact one
         return replace(out, value=float(ex.value), certificate=ex.certificate, exact_solution=ex)
@@ -361,7 +361,7 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
     if family == "highs-cg":
         res, pairs, info = solve_generation(gn, options)
         y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, pairs, res.lam_rows, float))
-        return assemble(game, res.x.reshape(m, n), y, lam, exact=FLOAT, method="highs-cg", stats=info), res.info["warm"]
+        return assemble(game, res.x.reshape(m, n), y, lam, ar=FLOAT, method="highs-cg", stats=info), res.info["warm"]
     lp = build_float_lp(gn)
     if family == "highs":
         res = backends.solve_highs(lp, options)
@@ -370,7 +370,7 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
     else:
         res = backends.solve_cvxpy(lp, sub, options)
     y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, lp.pairs, res.lam_rows, float))
-    return assemble(game, res.x.reshape(m, n), y, lam, exact=FLOAT,
+    return assemble(game, res.x.reshape(m, n), y, lam, ar=FLOAT,
                     method=family if family != "cvxpy" else f"cvxpy:{res.info['solver']}",
                     stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]}), None
 
@@ -392,7 +392,7 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
     name = "highs-cg" if generation else "highs"
     try:
         scheme, y, lam = resolve_basis(prior, V, U, pairs, cols, tight_s, tight_o)
-        sol = assemble(game, scheme, y, lam, exact=EXACT, method=f"{name}+rational-basis",
+        sol = assemble(game, scheme, y, lam, ar=EXACT, method=f"{name}+rational-basis",
                        stats={**info, "iterations": res.iterations, "basis_size": len(cols)})
         if sol.certificate.valid:
             return sol
@@ -437,7 +437,7 @@ def _solve_rational_simplex(game: PersuasionGame) -> Solution:
     y = np.array(yrow[:m], dtype=object)
     # row k reads G x - s = 0 and the dual has -G^T lam: lam = -(multiplier of row k)
     lam = _lam_matrix(n, pairs, [-v for v in yrow[m:]], object)
-    sol = assemble(game, scheme, y, lam, exact=EXACT, method="rational-simplex")
+    sol = assemble(game, scheme, y, lam, ar=EXACT, method="rational-simplex")
     if not sol.certificate.valid:
         raise CertificateError(f"solve(): exact simplex produced an invalid certificate: {sol.certificate.summary()}")
     return sol
