@@ -46,7 +46,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--baseline-checkout", help="another checkout whose check_code runs side by side")
     ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args(argv)
-    from tqdm import tqdm
+    from persuasion.progress import progress
 
     from llm_bridge.checkers import check_code, check_program
     from llm_bridge.sandbox import memory_isolation, run_python
@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
     check_code(problems[0], problems[0].meta["canonical_solution"])        # the root manifest is cached once
     passed = failed_wrong = base_passed = 0
     times, base_times, plain_times = [], [], []
-    for p in tqdm(problems, desc="check_code", mininterval=5):
+    for p in progress(problems, "check_code", mininterval=5):
         t = time.perf_counter()
         passed += check_code(p, p.meta["canonical_solution"]).correct
         times.append(time.perf_counter() - t)
@@ -91,7 +91,7 @@ def main(argv=None) -> dict:
                           / "humaneval_mutant_verdicts.json").read_text())
         same = total = 0
         differ = []
-        for p in tqdm(problems, desc="mutants", mininterval=5):
+        for p in progress(problems, "mutants", mininterval=5):
             for i, m in enumerate(code_mutants(p, 0)):
                 ok = check_program(p, m).correct
                 total += 1

@@ -32,10 +32,8 @@ def replay(lm, records: list[dict], progress: bool = True) -> list[dict]:
     options = tuple(sorted(words.values()))
     receiver = ChoiceReceiver(lm)
     opt_ids = receiver._option_ids(options)
-    items = records
-    if progress:
-        from tqdm.auto import tqdm
-        items = tqdm(records, desc="replay", unit="decision")
+    from persuasion.progress import progress as progress_bar
+    items = progress_bar(records, "replay", unit="decision", enabled=progress)
     out = []
     for r in items:
         choice = receiver._decide(r["prompt"], lm.next_logits(r["prompt"]), opt_ids, options)

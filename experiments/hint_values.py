@@ -79,9 +79,8 @@ def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: boo
     done = _logged(out)
     todo = [j for j in jobs(menus) if (j["id"], j["condition"]) not in done]
     chunks = [todo[i:i + batch] for i in range(0, len(todo), batch)]
-    if progress:
-        from tqdm.auto import tqdm
-        chunks = tqdm(chunks, desc="hint values", unit="batch")
+    from persuasion.progress import progress as progress_bar
+    chunks = progress_bar(chunks, "hint values", unit="batch", enabled=progress)
     sampling = SamplingConfig(max_new_tokens=max_new_tokens)
     with log.open("a") as f:
         for chunk in chunks:

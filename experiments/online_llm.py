@@ -26,8 +26,8 @@ class RunnerSettings:
 
 
 def _progress(items, desc="problems"):
-    from tqdm.auto import tqdm
-    return tqdm(items, desc=desc, mininterval=10)
+    from persuasion.progress import progress
+    return progress(items, desc, mininterval=10)
 
 
 class _NoReceiver:

@@ -301,18 +301,15 @@ def run_study(config, out: str | os.PathLike, *, n_jobs: int | None = None, back
     backend = backend or cfg.parallel.backend
     n_jobs = n_jobs or cfg.parallel.n_jobs
     address = address or cfg.parallel.address
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=cfg.name, unit="run")
+    from persuasion.progress import progress as progress_bar
+    bar = progress_bar(None, cfg.name, unit="run", total=len(tasks), initial=len(tasks) - len(todo),
+                       enabled=progress)
     if todo:
         owner = os.getpid() if backend == "loky" else None      # local worker processes watch the study
         with _parallel(backend, n_jobs, address) as parallel:
             for _ in parallel(joblib.delayed(run_task)(t, cfg, str(out), None, owner) for t in todo):
-                if bar is not None:
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
+                bar.update(1)
+    bar.close()
     summary = summarise(out)
     _write_json_atomic(out / "summary.json", summary)
     return summary

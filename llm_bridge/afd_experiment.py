@@ -119,11 +119,8 @@ _append = append_lines
 
 
 def _progress(it, desc, total=None):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return it
-    return tqdm(it, desc=desc, total=total)
+    from persuasion.progress import progress
+    return progress(it, desc, total=total)
 
 
 # ------------------------------------------------------------------ stages

@@ -75,11 +75,8 @@ def run_calibration(receiver, cfg: CalibrationConfig, receiver_name: str = "rece
             continue
         if len(problems) == cfg.n_problems:
             break
-    try:
-        from tqdm.auto import tqdm
-        it = tqdm(problems, desc="calibration", unit="problem")
-    except ImportError:
-        it = problems
+    from persuasion.progress import progress
+    it = progress(problems, "calibration", unit="problem")
     for p, opts, gold in it:
         tails, meta = {"alone": _tail(None, None)}, {"alone": (None, None)}
         for q in cfg.qs:

@@ -142,10 +142,8 @@ def _generate_missing(receiver, log: GenerationLog, jobs: list[dict], cfg: Exper
     from .models import SamplingConfig
     todo = [j for j in jobs if j["key"] not in log.done]
     batch = getattr(getattr(receiver, "config", None), "batch_size", 8)
-    it = range(0, len(todo), batch)
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc="generations", unit="batch")
+    from persuasion.progress import progress as progress_bar
+    it = progress_bar(range(0, len(todo), batch), "generations", unit="batch", enabled=progress)
     for s in it:
         chunk = todo[s:s + batch]
         sampling = SamplingConfig(cfg.max_new_tokens, seed=cfg.seed)

@@ -329,10 +329,8 @@ class LlamaCppModel:
         if sampling.temperature < 0 or not 0 < sampling.top_p <= 1:
             raise ValueError(f"SamplingConfig: temperature must be >= 0 and top_p in (0, 1]; got "
                              f"{sampling.temperature!r}, {sampling.top_p!r}")
-        items = range(len(prompts))
-        if progress:
-            from tqdm.auto import tqdm
-            items = tqdm(items, desc="generate", unit="prompt")
+        from persuasion.progress import progress as progress_bar
+        items = progress_bar(range(len(prompts)), "generate", unit="prompt", enabled=progress)
         return [self._generate_one(prompts[i], sampling, i) for i in items]
 
     def _pick(self, logits: np.ndarray, sampling: SamplingConfig, rng) -> int:
@@ -381,10 +379,8 @@ class LlamaCppModel:
             raise ValueError(f"log_likelihood: reduce must be 'mean' or 'sum'; got {reduce!r}")
         if len(prompts) != len(continuations):
             raise ValueError(f"log_likelihood: {len(prompts)} prompts but {len(continuations)} continuations")
-        items = range(len(prompts))
-        if progress:
-            from tqdm.auto import tqdm
-            items = tqdm(items, desc="score", unit="pair")
+        from persuasion.progress import progress as progress_bar
+        items = progress_bar(range(len(prompts)), "score", unit="pair", enabled=progress)
         scores = []
         for i in items:
             p_ids, c_ids = self.encode(self.format(prompts[i])), self.encode(continuations[i])

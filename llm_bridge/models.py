@@ -375,10 +375,8 @@ class LanguageModel:
         lengths = [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
         batches = [order[s:s + self.config.batch_size] for s in range(0, len(order), self.config.batch_size)]
-        if progress:
-            from tqdm.auto import tqdm
-            batches = tqdm(batches, desc=desc, unit="batch")
-        return batches
+        from persuasion.progress import progress as progress_bar
+        return progress_bar(batches, desc, unit="batch", enabled=progress)
 
     def generate(self, prompts: list[str], sampling: SamplingConfig | None = None, progress: bool = False) -> list[str]:
         """Completions of ``prompts`` (batched by ``config.batch_size``), decoded without the prompt."""
@@ -474,9 +472,8 @@ class LanguageModel:
             pairs.append((p_ids, c_ids))
         order = sorted(range(len(pairs)), key=lambda i: -(len(pairs[i][0]) + len(pairs[i][1])))
         batches = [order[s:s + self.config.batch_size] for s in range(0, len(order), self.config.batch_size)]
-        if progress:
-            from tqdm.auto import tqdm
-            batches = tqdm(batches, desc="score", unit="batch")
+        from persuasion.progress import progress as progress_bar
+        batches = progress_bar(batches, "score", unit="batch", enabled=progress)
         scores = [0.0] * len(pairs)
         dev = self.config.device
         for idx in batches:

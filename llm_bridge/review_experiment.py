@@ -266,11 +266,8 @@ def estimation_phase(receiver, log, est_pairs, prior, cfg):
 
 
 def _progress(it, desc):
-    try:
-        from tqdm.auto import tqdm
-        return tqdm(it, desc=desc, unit="problem")
-    except ImportError:
-        return it
+    from persuasion.progress import progress
+    return progress(it, desc, unit="problem")
 
 
 # ------------------------------------------------------------------ the game

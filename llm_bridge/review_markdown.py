@@ -59,13 +59,8 @@ def review_markdown(rep: dict) -> str:
         out.append(_row([name, r["n"], f"{r['value']:.2f} {_ci(r['value_ci'])}",
                          f"{r['right_decision']:.2f} {_ci(r['right_decision_ci'])}",
                          "-" if r["on_format"] is None else f"{r['on_format']:.2f}", pred]))
-    out += ["", "| paired test (exact McNemar) | b | c | difference | p | p (Holm) | byte-identical prompts |",
-            "|---|---|---|---|---|---|---|"]
-    for name, t in rep["tests"].items():
-        same = t.get("identical_prompts")
-        out.append(_row([name, t["b"], t["c"], f"{t['diff']:+.2f}", f"{t['p']:.3g}",
-                         f"{t['p_holm']:.3g}" if "p_holm" in t else "-",
-                         "-" if same is None else f"{same}/{t['n']}" + (" (all: not tested)" if same == t["n"] else "")]))
+    out += _tests_table("paired test (exact McNemar)", rep["tests"])
+    out += _accuracy_markdown(rep)
     claim = g.get("persuasion_claim")
     if claim:
         held = "; ".join(f"{v}: scheme {h['lp-scheme']}, Advisor {h['advisor']} (pooling benchmark {h['best_pooling']})"
@@ -79,6 +74,39 @@ def review_markdown(rep: dict) -> str:
     tm = rep.get("timings_s", {})
     out += ["", "Time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items()), ""]
     return "\n".join(out)
+
+
+def _accuracy_markdown(rep: dict) -> list[str]:
+    """The paper's metric: accuracy per condition against the baseline, relative gains, the split tests."""
+    acc = rep.get("accuracy")
+    if not acc:
+        return []
+    base = acc["baseline"]
+    conds = rep["conditions"]
+    out = ["", f"Accuracy (the final answer right), against **{base}** "
+           f"({conds[base]['accuracy']:.2f} {_ci(conds[base]['accuracy_ci'])}):", "",
+           "| condition | accuracy [95% Wilson] | relative gain over the baseline [95% paired bootstrap] | "
+           "truncated |", "|---|---|---|---|"]
+    for name, r in conds.items():
+        if "accuracy" not in r:
+            continue
+        gain = acc["gains"].get(name)
+        rel = ("-" if gain is None or gain["relative_gain"] is None
+               else f"{gain['relative_gain']:+.2f} {_ci(gain['ci'])}" if gain["ci"] else f"{gain['relative_gain']:+.2f}")
+        out.append(_row([name, f"{r['accuracy']:.2f} {_ci(r['accuracy_ci'])}", rel,
+                         f"{r['truncated']:.2f}" if "truncated" in r else "-"]))
+    return out + _tests_table("accuracy test (exact McNemar)", acc["tests"])
+
+
+def _tests_table(title: str, tests: dict) -> list[str]:
+    out = ["", f"| {title} | b | c | difference | p | p (Holm) | byte-identical prompts |",
+           "|---|---|---|---|---|---|---|"]
+    for name, t in tests.items():
+        same = t.get("identical_prompts")
+        out.append(_row([name, t["b"], t["c"], f"{t['diff']:+.2f}", f"{t['p']:.3g}",
+                         f"{t['p_holm']:.3g}" if "p_holm" in t else "-",
+                         "-" if same is None else f"{same}/{t['n']}" + (" (all: not tested)" if same == t["n"] else "")]))
+    return out
 
 
 def main(argv=None) -> int:

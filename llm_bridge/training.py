@@ -53,10 +53,9 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
     model.train()
     losses = []
     per_epoch = -(-len(examples) // config.batch_size)
-    bar = None
-    if progress:          # one tick per optimiser step: an epoch of a real model takes minutes on a CPU
-        from tqdm.auto import tqdm
-        bar = tqdm(total=config.epochs * per_epoch, desc="sft", unit="step")
+    from persuasion.progress import progress as progress_bar
+    # one tick per optimiser step: an epoch of a real model takes minutes on a CPU
+    bar = progress_bar(None, "sft", unit="step", total=config.epochs * per_epoch, enabled=progress)
     for _ in range(config.epochs):
         order = torch.randperm(len(examples), generator=g).tolist()
         for s in range(0, len(order), config.batch_size):
@@ -73,10 +72,8 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
             out.loss.backward()
             opt.step()
             losses.append(float(out.loss.detach()))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.3f}")
-    if bar is not None:
-        bar.close()
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    bar.close()
     model.eval()
     return losses

@@ -27,9 +27,11 @@ from typing import Iterable
 
 import numpy as np
 
+from .arithmetic import FLOAT
 from .errors import InvalidArgumentError, SolverError
 from .game import PersuasionGame
 from .lp import obedience_pairs
+from .progress import progress as progress_bar
 from .solution import Solution, assemble, float_tolerance
 
 #: Reduced costs below this do not improve.
@@ -193,7 +195,7 @@ class BatchSolution:
         if self.exact:
             from .solve import solve
             return solve(g, exact=True)
-        return assemble(g, self.schemes[i].copy(), self.y[i].copy(), self.lam[i].copy(), exact=False,
+        return assemble(g, self.schemes[i].copy(), self.y[i].copy(), self.lam[i].copy(), ar=FLOAT,
                         method="batch-simplex")
 
 
@@ -229,10 +231,7 @@ def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: b
     schemes: list = [None] * len(games)
     ys: list = [None] * len(games)
     lams: list = [None] * len(games)
-    items = groups.items()
-    if progress:
-        from tqdm.auto import tqdm
-        items = tqdm(list(items), desc="solve_many", unit="shape")
+    items = progress_bar(list(groups.items()), "solve_many", unit="shape", enabled=progress)
     pivots = 0
     for shape, idx in items:
         P = np.stack([games[i].prior for i in idx])

@@ -213,3 +213,12 @@ def test_a_resumed_run_asks_nothing_new(scripted_run):
     rep2 = run(again, _tiny_advisor(), cfg)
     assert again.calls == 0
     assert rep2["conditions"] == rep["conditions"] and rep2["accuracy"] == rep["accuracy"]
+
+
+def test_the_markdown_shows_accuracy_against_the_papers_baseline(scripted_run):
+    from llm_bridge.review_markdown import review_markdown
+    _, rep, _, _ = scripted_run
+    md = review_markdown(rep)
+    assert "against **no-item**" in md and "| accuracy test (exact McNemar) |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| full-revelation/signal-only | 1.00"))
+    assert row.endswith("| 0.00 |")            # accuracy 1, no truncation (every scripted answer is short)

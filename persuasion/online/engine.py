@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..atomic import remove_stale_temporaries, write_atomic
+from ..progress import progress as progress_bar
 from ..analysis import best_response_many
 from ..approximate import worst_delta_response
 from ..bounds import regret_bound
@@ -200,10 +201,8 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
         run_state = _fresh(game, learner, T, seed)
     learner = run_state.learner
     v_star = optimal_value(game)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=T, initial=run_state.t - 1, desc=f"{learner.name} on {game.name or 'game'}", unit="round")
+    bar = progress_bar(None, f"{learner.name} on {game.name or 'game'}", unit="round", total=T,
+                       initial=run_state.t - 1, enabled=progress)
     last_saved = run_state.t
     saved_rows = run_state.t - 1
     outcome, outcome_of = None, None
@@ -219,8 +218,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
             chunk_end = ((t - 1) // CHUNK + 1) * CHUNK          # chunk boundaries are fixed: resumable
             end = int(min(T, learner.next_update(t) - 1, chunk_end))
             _play(game, run_state, scheme, outcome, t, end)
-            if bar is not None:
-                bar.update(end - t + 1)
+            bar.update(end - t + 1)
             at_boundary = (run_state.t - 1) % CHUNK == 0 or run_state.t > T
             if path and at_boundary and (run_state.t - last_saved >= checkpoint_every or run_state.t > T):
                 saved_rows = _save(path, identity, run_state, saved_rows)
@@ -228,8 +226,7 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
             if stop_after is not None and run_state.t - 1 >= stop_after and run_state.t <= T:
                 return None
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     rb = regret_bound(game, np.arange(1, T + 1), delta, guarded=getattr(learner, "guard", True))
     return Trace(game.name or "game", learner.name, T, int(seed), delta, rb.optimal_value, bound=rb.value,
                  within_theorem=rb.within_theorem and receiver_delta == 0, resolves=run_state.resolves,
