@@ -9,9 +9,16 @@ This is how docs/llm_results.md chose which information items the games use.
 from __future__ import annotations
 
 
+def receiver_prompt(problem, sheet: str | None) -> str:
+    """The prompt of the retired relevant-document game (the probe's record keeps it as it was run)."""
+    head = f"{sheet}\n\n" if sheet else ""
+    if problem.task == "humaneval":
+        return head + problem.prompt
+    return f"{head}Problem: {problem.prompt}\nSolve it and give the final answer after '####'."
+
+
 def main() -> None:
     from llm_bridge.checkers import check
-    from llm_bridge.experiment import receiver_prompt
     from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig, smollm2_gguf
     from llm_bridge.tasks import gsm_symbolic, humaneval
     lm = LanguageModel.load(ModelConfig(smollm2_gguf(), cache_dir="results/cache/smollm2", batch_size=6))

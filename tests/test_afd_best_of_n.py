@@ -7,7 +7,6 @@ runner end to end with tiny models, resumed after an interruption.
 import itertools
 import json
 from fractions import Fraction
-from math import comb
 
 import numpy as np
 import pytest

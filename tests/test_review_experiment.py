@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from llm_bridge import review_game as rg
 from llm_bridge.models import LanguageModel, ModelConfig
 from llm_bridge.receiver import ChoiceReceiver
-from llm_bridge.review_experiment import CONDITIONS, SIGNAL_CONDITIONS, ReviewConfig, run
+from llm_bridge.review_experiment import CONDITIONS, ReviewConfig, run
 from llm_bridge.tiny import char_tokenizer, tiny_gpt2
 
 

@@ -8,7 +8,6 @@ user (through a forked child that drops to a fresh uid) and expects
 """
 import os
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ import time
 import pytest
 
 from llm_bridge.checkers import check_code
-from llm_bridge.sandbox import SandboxUnavailable, run_python
+from llm_bridge.sandbox import run_python
 from llm_bridge.tasks import humaneval
 
 ROOT = os.geteuid() == 0
