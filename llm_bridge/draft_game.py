@@ -12,9 +12,7 @@ and a draft with the gold answer written in it is not used (:func:`llm_bridge.hi
   or to redo it, or whatever the trained Advisor writes); an *informed* Receiver also reads the committed
   scheme in words.
 * **The Receiver's action is what it writes**: it finishes the solution, and its final answer is read off
-  (math-verify; the answer in ``\\boxed{}``, else the number after ``####``, else the last number written:
-  lm-evaluation-harness's flexible extraction, since small models often write a sentence after ``####``).
-  It *submits the draft's answer*
+  (:func:`final_answer`, compared by math-verify).  It *submits the draft's answer*
   (``submit``) when that answer is the one the draft leads to -- the gold answer for a correct draft, the
   slipped answer (:func:`draft_pair`: the last step recomputed with the slipped value) for a wrong one --
   and ``decline`` otherwise.  Its accuracy (the final answer against the gold answer) is the paper's metric
@@ -170,10 +168,34 @@ def classify_message(text: str) -> str:
     return "submit" if s and not d else "decline" if d and not s else "other"
 
 
+_NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
+
+
+def final_answer(output: str) -> str:
+    """The final answer a written solution gives ('' if none): the last ``\\boxed{}``; else, on the line
+    after the last ``####``, the first number after its last ``=`` (or its first number, where it has no
+    ``=``: "#### Ray takes 425 minutes longer to swim 5 miles" gives 425, "#### 96 - 20 = 76 coins" 76);
+    else the last number written.  Small Receivers often write a sentence after ``####``, where the
+    harness's flexible rule (the last number of the text) reads the wrong one."""
+    from .checkers import extract_answer
+    if re.search(r"\\boxed\{", output):
+        return extract_answer(output, "strict")
+    if "####" in output:
+        line = output.rsplit("####", 1)[1].split("\n", 1)[0]
+        nums = re.findall(_NUMBER, line.rpartition("=")[2]) or re.findall(_NUMBER, line)
+        if nums:
+            return nums[0].replace(",", "")
+    nums = re.findall(_NUMBER, output)
+    return nums[-1].replace(",", "") if nums else ""
+
+
 def read_action(item: DraftItem, output: str) -> dict:
-    """What the Receiver did, read off its solution: ``action`` ('submit' when its final answer is the one
-    the draft leads to), ``correct`` (its final answer is the gold one), ``extracted`` (the answer read)."""
-    from .checkers import check_math, extract_answer
-    return {"action": "submit" if check_math(item.draft_answer, output, "flexible").correct else "decline",
-            "correct": check_math(item.problem.answer, output, "flexible").correct,
-            "extracted": extract_answer(output, "flexible")}
+    """What the Receiver did, read off its solution (:func:`final_answer`, compared by math-verify):
+    ``action`` ('submit' when its final answer is the one the draft leads to), ``correct`` (its final answer
+    is the gold one), ``extracted`` (the answer read)."""
+    from .checkers import check_math
+    answer = final_answer(output)
+    said = f"#### {answer}" if answer else ""
+    return {"action": "submit" if said and check_math(item.draft_answer, said, "strict").correct else "decline",
+            "correct": bool(said) and check_math(item.problem.answer, said, "strict").correct,
+            "extracted": answer}

@@ -103,6 +103,19 @@ def test_read_action_submits_the_drafts_answer_only():
     assert dg.read_action(bad, "no answer") == {"action": "decline", "correct": False, "extracted": ""}
 
 
+@pytest.mark.parametrize("text, answer", [
+    ("#### Ray takes 425 minutes longer to swim 5 miles on a hot day", "425"),   # the harness's rule read 5
+    ("#### The friends found 96 - 20 = 76 coins.", "76"),
+    ("#### $0.25 \\times 6750 = 1687.50$", "1687.50"),
+    ("x = 3\n#### 1,234\nthen 9 more words", "1234"),
+    ("The total is 130 + 130 = 260 insects.", "260"),
+    ("so \\boxed{42}, not 7", "42"),
+    ("no number at all", ""),
+])
+def test_final_answer_reads_the_answer_not_a_number_after_it(text, answer):
+    assert dg.final_answer(text) == answer
+
+
 def test_messages_are_classified_by_what_they_recommend():
     assert dg.classify_message(dg.RECOMMEND["submit"]) == "submit"
     assert dg.classify_message(dg.RECOMMEND["decline"]) == "decline"
