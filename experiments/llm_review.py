@@ -1,6 +1,7 @@
 """Run the proposal-review persuasion experiment (docs/llm_bridge.md) from a TOML config.
 
     python -m experiments.llm_review experiments/configs/review_gsm_qwen05.toml [--out DIR] [--engine llama.cpp]
+    python -m experiments.llm_review CONFIG --report-so-far     # a run stopped during evaluation, no model
 
 A config with ``game = "draft"`` plays the draft game instead (:mod:`llm_bridge.draft_game`: the Receiver
 writes the answer, with a partial solution and the Advisor's message in its prompt), e.g.
@@ -52,6 +53,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None)
     ap.add_argument("--engine", default=None, choices=["transformers", "llama.cpp"],
                     help="the Receiver's engine, overriding the config's")
+    ap.add_argument("--report-so-far", action="store_true",
+                    help="no model: report a run stopped during evaluation, over the held-out problems that have "
+                         "every condition logged")
     args = ap.parse_args(argv)
     try:
         run_on, rcfg = load_review_config(args.config, args.out)
@@ -61,6 +65,17 @@ def main(argv=None) -> int:
     if args.engine:
         from dataclasses import replace
         run_on = replace(run_on, engine=args.engine)
+    name = run_on.receiver if run_on.receiver.startswith("openai:") else f"{run_on.receiver} ({run_on.engine})"
+    if args.report_so_far:
+        from llm_bridge.review_experiment import report_so_far
+        try:
+            report = report_so_far(rcfg, receiver_name=name)
+        except (ValueError, FileNotFoundError) as e:
+            print(f"llm_review: error: {e}", file=sys.stderr)
+            return 2
+        print(f"{report['conditions']['alone']['n']} of {report['planned_n']} held-out problems have every "
+              "condition logged; the report covers those")
+        return _summary(report, rcfg)
     settings = {"device": run_on.device, "dtype": run_on.dtype, "kv_cache": run_on.kv_cache}
     if run_on.receiver.startswith("openai:"):   # a served Receiver: "openai:BASE_URL#MODEL", with log-probabilities
         from llm_bridge.openai_receiver import from_spec
@@ -73,8 +88,10 @@ def main(argv=None) -> int:
     advisor = load_by_name(run_on.advisor, **settings)
     # the name says which weights and which engine made the decisions (a decision is reused only between
     # runs with the same name)
-    name = run_on.receiver if run_on.receiver.startswith("openai:") else f"{run_on.receiver} ({run_on.engine})"
-    report = run(receiver, advisor, rcfg, receiver_name=name)
+    return _summary(run(receiver, advisor, rcfg, receiver_name=name), rcfg)
+
+
+def _summary(report: dict, rcfg) -> int:
     g = report["game"]
     print(f"Bayesian case {g['case']}, P(case) {g['case_probability']}; chosen-model case "
           f"{g['chosen_model_case']}, P(case) {g['chosen_model_case_probability']}; persuasion claim allowed: "

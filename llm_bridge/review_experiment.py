@@ -698,3 +698,33 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     from persuasion.atomic import write_atomic
     write_atomic(out / "report.json", json.dumps(report, indent=2).encode())
     return report
+
+
+def report_so_far(cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
+    """The report of a run stopped during evaluation, over the held-out problems that have every condition
+    logged (no model is loaded or called); it says so (``stopped_early``, ``planned_n``).  The estimation
+    phase and the Advisor's messages must be complete: the game and the scheme are fitted as the run fitted
+    them.  Written to ``OUT/report.json``."""
+    out = Path(cfg.out)
+    log = Log(out / "generations.jsonl")
+    est_pairs, eval_pairs = load_items(cfg)
+    prior = estimation_prior(est_pairs, cfg)
+    n_est = sum(1 for r in log.done.values() if r["phase"] == "estimation")
+    need = len(est_pairs) * 2 * (1 + len(_probes(prior, cfg)))
+    if n_est < need:
+        raise ValueError(f"report_so_far(): {out} holds {n_est} of the {need} estimation decisions; resume the run")
+    game = fit_game(log, est_pairs, prior, cfg)
+    messages = json.loads((out / "advisor_messages.json").read_text())
+    items = [pair[rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed)] for pair in eval_pairs]
+    wanted = [c for c in conditions(cfg) if c != "modelled-br"]
+    done = [it for it in items
+            if all(f"evaluation|{it.key}|{c}" in log.done for c in wanted) and it.key in messages]
+    if not done:
+        raise ValueError(f"report_so_far(): no held-out problem of {out} has every condition logged yet")
+    timing_path = out / "timings.json"
+    timings = json.loads(timing_path.read_text()) if timing_path.exists() else {}
+    report = build_report(cfg, game, log, done, messages, timings, receiver_name)
+    report.update(stopped_early=len(done) < len(items), planned_n=len(items))
+    from persuasion.atomic import write_atomic
+    write_atomic(out / "report.json", json.dumps(report, indent=2).encode())
+    return report

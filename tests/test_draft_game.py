@@ -235,3 +235,25 @@ def test_the_markdown_shows_accuracy_against_the_papers_baseline(scripted_run):
     assert "against **no-item**" in md and "| accuracy test (exact McNemar) |" in md
     row = next(line for line in md.splitlines() if line.startswith("| full-revelation/signal-only | 1.00"))
     assert row.endswith("| 0.00 |")            # accuracy 1, no truncation (every scripted answer is short)
+
+
+def test_a_run_stopped_during_evaluation_reports_its_complete_problems(scripted_run, tmp_path):
+    """report_so_far() calls no model: on the whole log it gives the run's own numbers; on a log cut after
+    some evaluation answers it reports the problems that have every condition, and says it stopped early."""
+    import dataclasses
+    import shutil
+    from llm_bridge.review_experiment import report_so_far
+    out, rep, _, cfg = scripted_run
+    whole = report_so_far(cfg)
+    assert not whole["stopped_early"] and whole["conditions"] == rep["conditions"]
+    cut = tmp_path / "cut"
+    shutil.copytree(out, cut)
+    lines = (cut / "generations.jsonl").read_text().splitlines()
+    ev = [i for i, line in enumerate(lines) if json.loads(line)["phase"] == "evaluation"]
+    (cut / "generations.jsonl").write_text("\n".join(lines[:ev[len(ev) // 2]]) + "\n")
+    part = report_so_far(dataclasses.replace(cfg, out=str(cut)))
+    n = part["conditions"]["alone"]["n"]
+    assert part["stopped_early"] and part["planned_n"] == cfg.n_evaluation and 1 <= n < cfg.n_evaluation
+    with pytest.raises(ValueError, match="estimation decisions"):
+        (cut / "generations.jsonl").write_text("\n".join(lines[:3]) + "\n")
+        report_so_far(dataclasses.replace(cfg, out=str(cut)))
