@@ -257,3 +257,25 @@ def test_a_run_stopped_during_evaluation_reports_its_complete_problems(scripted_
     with pytest.raises(ValueError, match="estimation decisions"):
         (cut / "generations.jsonl").write_text("\n".join(lines[:3]) + "\n")
         report_so_far(dataclasses.replace(cfg, out=str(cut)))
+
+
+def test_the_figure_draws_accuracy_beside_the_advisors_value(scripted_run, tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+    from paper_figures import fig_llm_review
+    out, _, _, _ = scripted_run
+    captured = {}
+    real_save = fig_llm_review.save_figure
+
+    def keep(fig, out_dir, stem):
+        captured["labels"] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        return real_save(fig, out_dir, stem)
+
+    fig_llm_review.save_figure = keep
+    try:
+        paths = fig_llm_review.draw([out / "report.json"], tmp_path, stem="draft")
+    finally:
+        fig_llm_review.save_figure = real_save
+        plt.close("all")
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+    assert "accuracy (final answer right)" in captured["labels"]
