@@ -39,8 +39,8 @@ ACTIONS = rg.ACTIONS
 RECOMMEND = {"submit": "I recommend building on the partial solution.",
              "decline": "I recommend redoing the computation instead of relying on the partial solution."}
 QUESTION = "Complete the solution: write its last step, then the final answer after '####'."
-#: Who reads the Advisor's message, and what it is about (the Advisor's prompt).
-ROLE = ("a solver who is given a partial solution", "the partial solution")
+#: The Advisor's prompt: who reads its message, what about, what was checked, whom it writes to.
+ROLE = ("a solver who is given a partial solution", "to", "the partial solution", "solver")
 
 
 @dataclass(frozen=True)

@@ -413,15 +413,10 @@ def fit_game(log, est_pairs, prior, cfg) -> FittedGame:
 # ------------------------------------------------------------------ the Advisor
 def advisor_prompt(item: rg.ReviewItem, cfg: ReviewConfig) -> str:
     text = item.problem.prompt.strip()[:cfg.advisor_problem_chars]
-    if cfg.game == "draft":
-        from .draft_game import ROLE
-        reader, what = ROLE
-        return (f"You advise {reader} to this problem:\n{text}\n"
-                f"The reference check says {what} is {rg.STATES[item.state]}.\n"
-                "Write your one-sentence message to the solver.")
-    return (f"You advise a decision maker about a proposed solution to this problem:\n{text}\n"
-            f"The reference check says the proposal is {rg.STATES[item.state]}.\n"
-            "Write your one-sentence message to the decision maker.")
+    reader, about, what, addressee = game_texts(cfg).ROLE
+    return (f"You advise {reader} {about} this problem:\n{text}\n"
+            f"The reference check says {what} is {rg.STATES[item.state]}.\n"
+            f"Write your one-sentence message to the {addressee}.")
 
 
 def train_advisor(advisor, est_pairs, scheme, cfg, out: Path):
@@ -542,9 +537,7 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
         family[f"advisor/{v} vs alone"] = compare(f"advisor/{v}", "alone")
         family[f"advisor/{v} vs lp-scheme/{v}"] = compare(f"advisor/{v}", f"lp-scheme/{v}")
         # a test between prompts that are byte-identical on every problem can show nothing: reported, not counted
-        live = [k for k, t in family.items() if t["identical_prompts"] < n]
-        for k, adj in zip(live, holm([family[k]["p"] for k in live])):
-            family[k]["p_holm"] = adj
+        _holm_where_prompts_differ(family, n)
         tests.update(family)
         held_out[v] = {who: all(family[k].get("p_holm", 1.0) < 0.05 and family[k]["diff"] > 0 for k in names)
                        for who, names in claim.items()}
@@ -599,6 +592,15 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
     }
 
 
+def _holm_where_prompts_differ(family: dict, n: int) -> dict:
+    """Holm-adjust (``p_holm``) the tests of ``family`` whose prompts differ on at least one of the ``n``
+    problems; a test between prompts byte-identical on every problem can show nothing and is left out."""
+    live = [k for k, t in family.items() if t["identical_prompts"] < n]
+    for k, adj in zip(live, holm([family[k]["p"] for k in live])):
+        family[k]["p_holm"] = adj
+    return family
+
+
 def accuracy_section(cfg, ev: dict, pids: list, compare, conds: dict) -> dict:
     """The paper's metric: each condition's accuracy (its final answer right) against the baseline -- the
     problem alone (``no-item``) in the draft game, the proposal without advice (``alone``) in the review
@@ -641,11 +643,14 @@ def accuracy_section(cfg, ev: dict, pids: list, compare, conds: dict) -> dict:
                                                                                        f"full-revelation/{v}"),
                   f"advisor/{v} vs {base}": (f"advisor/{v}", base)}
         res = {k: compare(a, b, acc) for k, (a, b) in family.items()}
-        live = [k for k, t in res.items() if t["identical_prompts"] < n]
-        for k, adj in zip(live, holm([res[k]["p"] for k in live])):
-            res[k]["p_holm"] = adj
-        out["tests"].update(res)
+        out["tests"].update(_holm_where_prompts_differ(res, n))
     return out
+
+
+def held_out_items(eval_pairs, cfg) -> list:
+    """The item each held-out problem is played with: the proposal (or draft) the junior solver's keyed
+    draw sends."""
+    return [pair[rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed)] for pair in eval_pairs]
 
 
 def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
@@ -675,7 +680,7 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     estimation_phase(receiver, log, est_pairs, prior, cfg)
     timings["estimation"] = time.perf_counter() - t
     game = fit_game(log, est_pairs, prior, cfg)
-    eval_items = [pair[rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed)] for pair in eval_pairs]
+    eval_items = held_out_items(eval_pairs, cfg)
     t = time.perf_counter()
     adv, losses = train_advisor(advisor, est_pairs, game.scheme, cfg, out / "advisor")
     timings["advisor_training"] = time.perf_counter() - t
@@ -715,7 +720,7 @@ def report_so_far(cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
         raise ValueError(f"report_so_far(): {out} holds {n_est} of the {need} estimation decisions; resume the run")
     game = fit_game(log, est_pairs, prior, cfg)
     messages = json.loads((out / "advisor_messages.json").read_text())
-    items = [pair[rg.junior_draw(pair[0].problem, cfg.base_rate, cfg.seed)] for pair in eval_pairs]
+    items = held_out_items(eval_pairs, cfg)
     wanted = [c for c in conditions(cfg) if c != "modelled-br"]
     done = [it for it in items
             if all(f"evaluation|{it.key}|{c}" in log.done for c in wanted) and it.key in messages]

@@ -47,6 +47,8 @@ TARGETS = {
     "decision": np.array([[1.0, 0.0], [0.0, 1.0]]),
 }
 RECOMMEND = {"submit": "I recommend submitting it.", "decline": "I recommend declining it."}
+#: The Advisor's prompt: who reads its message, what about, what was checked, whom it writes to.
+ROLE = ("a decision maker", "about a proposed solution to", "the proposal", "decision maker")
 
 
 @dataclass(frozen=True)
