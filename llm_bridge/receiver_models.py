@@ -77,11 +77,21 @@ class CredulousReceiver:
 
 @dataclass
 class FittedReceiver:
-    """P(submit | recommendation s, posterior p) = sigmoid(a_s + b_s p)."""
+    """P(submit | recommendation s, posterior p) = sigmoid(a_s + b_s p).
+
+    A recommendation with no data has no coefficients (``coef[s] is None``): the model is then not
+    identified (:attr:`identified` is False) and asking it about that recommendation raises, instead of
+    answering a coin flip that an optimiser would exploit.
+    """
 
     V: np.ndarray
-    coef: dict = field(default_factory=dict)   # s -> (a, b)
+    coef: dict = field(default_factory=dict)   # s -> (a, b), or None when no probe had recommendation s
     name: str = "fitted"
+
+    @property
+    def identified(self) -> bool:
+        """Whether every recommendation had data to fit."""
+        return all(self.coef.get(s) is not None for s in (0, 1))
 
     @classmethod
     def fit(cls, V, recs, post, submitted, l2: float = 1e-2) -> "FittedReceiver":
@@ -91,7 +101,7 @@ class FittedReceiver:
         for s in (0, 1):
             m = recs == s
             if not m.any():
-                coef[s] = (0.0, 0.0)
+                coef[s] = None
                 continue
 
             def loss(th, x=post[m], t=y[m]):
@@ -101,6 +111,9 @@ class FittedReceiver:
         return cls(np.asarray(V, float), coef)
 
     def p_submit(self, s: int, post0: float) -> float:
+        if self.coef.get(s) is None:
+            raise ValueError(f"FittedReceiver.p_submit: recommendation s={s} had no data when fitted, so the "
+                             "response to it is not identified; probe it (ReviewConfig probes) before using it")
         a, b = self.coef[s]
         return float(1 / (1 + np.exp(-(a + b * post0))))
 

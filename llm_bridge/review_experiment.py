@@ -72,8 +72,8 @@ class ReviewConfig:
     game: str = "review"                  # "review" (the Receiver decides Yes/No on a proposal) or "draft"
                                           # (it finishes a partial solution: llm_bridge.draft_game; GSM only)
     variants: tuple = ("signal-only", "informed")   # which Receivers each signal condition is shown to
-    probes: str = "full"                  # "full": every response probe; "lean": the stated posteriors and the
-                                          # bare recommendations only (a written answer costs ~100 decisions)
+    probes: str = "full"                  # "full": every response probe; "lean": each recommendation at the
+                                          # stated posteriors, and bare (a written answer costs ~100 decisions)
     pool: int | None = None               # GSM problems the split is drawn from (None: just enough); fix it to
                                           # let a later run extend n_evaluation with the same first problems
     max_new_tokens: int = 160             # the draft game's written answers
@@ -167,12 +167,15 @@ def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cf
     """Run the Receiver on every tail not yet logged for this item (after the game's head, or after
     ``heads[condition]`` where given).  In the review game it answers Yes/No; in the draft game it writes
     its solution, and the action is read off the answer (:func:`llm_bridge.draft_game.read_action`)."""
-    todo = {c: t for c, t in tails.items() if f"{phase}|{item.key}|{c}" not in log.done}
+    g = game_texts(cfg)
+    heads = {c: (heads or {}).get(c, g.head(item)) for c in tails}
+    digests = {c: input_digest(heads[c], t) for c, t in tails.items()}
+    # done means logged *on this input*: when a condition's text changes (a refitted scheme, a retrained
+    # Advisor) it is decided again, and the new record supersedes the old one, which stays in the file
+    todo = {c: t for c, t in tails.items()
+            if (log.done.get(f"{phase}|{item.key}|{c}") or {}).get("input") != digests[c]}
     if not todo:
         return
-    g = game_texts(cfg)
-    heads = {c: (heads or {}).get(c, g.head(item)) for c in todo}
-    digests = {c: input_digest(heads[c], t) for c, t in todo.items()}
     fresh = {}                                    # digest -> the first condition with it: one call per input
     for c in todo:
         if digests[c] not in log.by_input:
@@ -239,8 +242,17 @@ def _scheme_for_posterior(prior0: float, p: float) -> np.ndarray:
 
 
 def _probes(prior: np.ndarray, cfg: ReviewConfig) -> dict:
-    """name -> (scheme or None, recommendation): the response-model probes."""
-    probes = {f"probe/submit@{p:g}": (_scheme_for_posterior(prior[0], p), "submit") for p in cfg.probe_posteriors}
+    """name -> (scheme or None, recommendation): the response-model probes.
+
+    Both recommendations are probed at every stated posterior (a scheme's columns swapped carries the same
+    posterior on the other message), so the fitted response model has data on each of its two arms.
+    """
+    probes = {}
+    for p in cfg.probe_posteriors:
+        sch = _scheme_for_posterior(prior[0], p)
+        probes[f"probe/submit@{p:g}"] = (sch, "submit")
+        if cfg.probes == "lean":
+            probes[f"probe/decline@{p:g}"] = (sch[:, ::-1].copy(), "decline")
     if cfg.probes == "full":
         probes["probe/decline@full"] = (np.eye(2), "decline")
         probes["probe/decline@placebo"] = (np.full((2, 2), 0.5), "decline")
@@ -357,20 +369,26 @@ def fit_game(log, est_pairs, prior, cfg) -> FittedGame:
             by.setdefault(r["problem_id"], []).append(r)
         return FittedReceiver.fit(V, *xy([r for pid in pids for r in by.get(pid, [])]))
 
-    # which model of the Receiver: 2-fold cross-validated Brier score on the probes
+    # which model of the Receiver: 2-fold cross-validated Brier score on the probes.  A fitted model with a
+    # recommendation it has no data on is not identified (its optimum would exploit a made-up response), so
+    # it is not scored or chosen: its Brier score is None.
     folds = {pid: keyed_rng(cfg.seed, pid, "fold").random() < 0.5 for pid in ids}
     brier = {"bayesian": [], "credulous": [], "fitted": []}
     for fold in (True, False):
         train = [pid for pid in ids if folds[pid] != fold]
         test = [r for r in probes if folds[r["problem_id"]] == fold]
-        for name in brier:
+        for name in [n for n, v in brier.items() if v is not None]:
             model = fit_model(name, train, U)
+            if not getattr(model, "identified", True):
+                brier[name] = None
+                continue
             for r in test:
                 q = model.p_submit(0 if r["rec"] == "submit" else 1, r["stated_posterior"])
                 brier[name].append((q - (r["action"] == "submit")) ** 2)
-    brier = {k: float(np.mean(v)) for k, v in brier.items()}
-    chosen = min(brier, key=brier.get)
     models = {name: fit_model(name, ids, U) for name in brier}
+    brier = {k: None if v is None or not getattr(models[k], "identified", True) else float(np.mean(v))
+             for k, v in brier.items()}
+    chosen = min((k for k, v in brier.items() if v is not None), key=brier.get)
     models["bayesian"], lp_scheme, tset, t_star = bayesian_at_worst(ids, reps=cfg.bootstrap, points=21)
 
     # bootstrap over estimation problems: the case under the Bayesian model (the LP's) and under the chosen one
@@ -419,8 +437,29 @@ def advisor_prompt(item: rg.ReviewItem, cfg: ReviewConfig) -> str:
             f"Write your one-sentence message to the {addressee}.")
 
 
+def _taught(scheme) -> list:
+    return np.round(np.asarray(scheme, float), 9).tolist()
+
+
+def supersede_stale_advisor(run_dir: Path, scheme) -> bool:
+    """Whether ``run_dir``'s saved Advisor and messages were made for ``scheme``.  If not (the game was
+    refitted to another scheme, or the save predates the record of its scheme), they are moved, not deleted,
+    to ``superseded/<n>/`` so that the Advisor is trained and sampled again."""
+    stamp = run_dir / "advisor_scheme.json"
+    saved = [q for q in (run_dir / "advisor", run_dir / "advisor_messages.json") if q.exists()]
+    if not saved or (stamp.exists() and json.loads(stamp.read_text()) == _taught(scheme)):
+        return True
+    sup = run_dir / "superseded"
+    dest = sup / str(len(list(sup.glob("*"))) if sup.exists() else 0)
+    dest.mkdir(parents=True)
+    for q in saved + ([stamp] if stamp.exists() else []):
+        q.rename(dest / q.name)
+    return False
+
+
 def train_advisor(advisor, est_pairs, scheme, cfg, out: Path):
-    """SFT on messages drawn from ``scheme``; saved to ``out`` (reused when it exists)."""
+    """SFT on messages drawn from ``scheme``; saved to ``out`` (reused when it was made for ``scheme``: see
+    :func:`supersede_stale_advisor`, which ``run`` calls first)."""
     from .training import SFTConfig, sft
     if (out / "config.json").exists():
         from .models import LanguageModel, ModelConfig
@@ -465,27 +504,42 @@ def condition_schemes(game) -> dict:
             "lp-scheme": game.scheme, "bayesian-lp": game.lp_scheme, "advisor": game.scheme}
 
 
-def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
+def evaluation_inputs(item, game, messages, cfg) -> tuple[dict, dict, dict]:
+    """(tails, extra, heads) of one held-out item: the text each condition shows the Receiver after the
+    game's head (or after ``heads[condition]``), and what the log records beside its decision."""
     prior, schemes, g = game.prior, condition_schemes(game), game_texts(cfg)
+    p, w = item.problem, item.state
+    tails = {"alone": g.message_tail(p, cfg.seed, None),
+             "oracle-item": g.message_tail(p, cfg.seed, None, fact=g.fact_text(item))}
+    extra = {"oracle-item": {"signal": g.fact_text(item)}}
+    heads = {}
+    if cfg.game == "draft":                           # the paper's "alone": the problem, no draft, no advice
+        from .hints import hinted_prompt
+        tails["no-item"], heads["no-item"] = hinted_prompt(p, None), ""
+    for c in SIGNAL_CONDITIONS:
+        if c == "advisor":
+            msg = messages[item.key]
+        else:
+            row = 0 if c == "placebo" else w          # the placebo ignores the state
+            msg = g.RECOMMEND[rg.draw_recommendation(schemes[c], row, cfg.seed, p.id, c, "signal")]
+        for v in cfg.variants:
+            stmt = g.scheme_statement(schemes[c], prior, p.task) if v == "informed" else None
+            tails[f"{c}/{v}"] = g.message_tail(p, cfg.seed, msg, stmt)
+            extra[f"{c}/{v}"] = {"signal": msg, "rec": g.classify_message(msg)}
+    return tails, extra, heads
+
+
+def logged_on_current_input(log, item, game, messages, cfg) -> bool:
+    """Whether every evaluation condition of ``item`` is logged on the text it shows now."""
+    tails, _, heads = evaluation_inputs(item, game, messages, cfg)
+    head = game_texts(cfg).head(item)
+    return all((log.done.get(f"evaluation|{item.key}|{c}") or {}).get("input")
+               == input_digest(heads.get(c, head), t) for c, t in tails.items())
+
+
+def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
     for item in _progress(eval_items, "evaluation"):
-        p, w = item.problem, item.state
-        tails = {"alone": g.message_tail(p, cfg.seed, None),
-                 "oracle-item": g.message_tail(p, cfg.seed, None, fact=g.fact_text(item))}
-        extra = {"oracle-item": {"signal": g.fact_text(item)}}
-        heads = {}
-        if cfg.game == "draft":                           # the paper's "alone": the problem, no draft, no advice
-            from .hints import hinted_prompt
-            tails["no-item"], heads["no-item"] = hinted_prompt(p, None), ""
-        for c in SIGNAL_CONDITIONS:
-            if c == "advisor":
-                msg = messages[item.key]
-            else:
-                row = 0 if c == "placebo" else w          # the placebo ignores the state
-                msg = g.RECOMMEND[rg.draw_recommendation(schemes[c], row, cfg.seed, p.id, c, "signal")]
-            for v in cfg.variants:
-                stmt = g.scheme_statement(schemes[c], prior, p.task) if v == "informed" else None
-                tails[f"{c}/{v}"] = g.message_tail(p, cfg.seed, msg, stmt)
-                extra[f"{c}/{v}"] = {"signal": msg, "rec": g.classify_message(msg)}
+        tails, extra, heads = evaluation_inputs(item, game, messages, cfg)
         _decide(receiver, log, item, tails, "evaluation", cfg, extra, heads)
 
 
@@ -682,7 +736,9 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     game = fit_game(log, est_pairs, prior, cfg)
     eval_items = held_out_items(eval_pairs, cfg)
     t = time.perf_counter()
+    supersede_stale_advisor(out, game.scheme)
     adv, losses = train_advisor(advisor, est_pairs, game.scheme, cfg, out / "advisor")
+    (out / "advisor_scheme.json").write_text(json.dumps(_taught(game.scheme)))
     timings["advisor_training"] = time.perf_counter() - t
     t = time.perf_counter()
     msg_path = out / "advisor_messages.json"
@@ -719,11 +775,13 @@ def report_so_far(cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
     if n_est < need:
         raise ValueError(f"report_so_far(): {out} holds {n_est} of the {need} estimation decisions; resume the run")
     game = fit_game(log, est_pairs, prior, cfg)
+    stamp = out / "advisor_scheme.json"
+    if stamp.exists() and json.loads(stamp.read_text()) != _taught(game.scheme):
+        raise ValueError(f"report_so_far(): the Advisor of {out} was taught another scheme than the one the "
+                         "log now fits; resume the run to retrain it")
     messages = json.loads((out / "advisor_messages.json").read_text())
     items = held_out_items(eval_pairs, cfg)
-    wanted = [c for c in conditions(cfg) if c != "modelled-br"]
-    done = [it for it in items
-            if all(f"evaluation|{it.key}|{c}" in log.done for c in wanted) and it.key in messages]
+    done = [it for it in items if it.key in messages and logged_on_current_input(log, it, game, messages, cfg)]
     if not done:
         raise ValueError(f"report_so_far(): no held-out problem of {out} has every condition logged yet")
     timing_path = out / "timings.json"

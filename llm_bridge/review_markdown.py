@@ -26,7 +26,8 @@ def review_markdown(rep: dict) -> str:
             + f"; predicted optimal value (Bayesian) 95% interval {_ci(g['predicted_lp_value_ci'])}.", ""]
     rm = rep["receiver_models"]
     out += ["Receiver models, cross-validated Brier score on the probes: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in rm["brier_cv"].items())
+            + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} not identified (a recommendation never probed)"
+                        for k, v in rm["brier_cv"].items())
             + f"; chosen: **{rm['chosen']}**. Under the chosen model the case is **{g['chosen_model_case']}** "
             "(bootstrap " + ", ".join(f"{k} {v:.2f}" for k, v in g["chosen_model_case_probability"].items())
             + f"), its optimal value 95% interval {_ci(g['chosen_model_value_ci'])}.", ""]

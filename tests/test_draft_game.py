@@ -5,6 +5,7 @@ import json
 import re
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -208,6 +209,76 @@ def test_the_report_splits_information_from_strategy(scripted_run):
     names = set(acc["tests"])
     assert "full-revelation/signal-only vs no-item (value of information)" in names
     assert "lp-scheme/signal-only vs full-revelation/signal-only (value of strategy)" in names
+
+
+def test_lean_probes_cover_both_recommendations_so_the_fitted_model_is_identified(scripted_run):
+    out, rep, _, _ = scripted_run
+    est = [r for r in _records(out) if r["phase"] == "estimation" and r["condition"].endswith("@0.5")]
+    assert {(r["condition"], r["rec"]) for r in est} == {("probe/submit@0.5", "submit"),
+                                                          ("probe/decline@0.5", "decline")}
+    assert all(r["stated_posterior"] == pytest.approx(0.5) for r in est)
+    rm = rep["receiver_models"]
+    assert rm["brier_cv"]["fitted"] is not None and None not in rm["fitted_coef"].values()
+
+
+def test_a_fitted_model_without_decline_probes_is_not_chosen(scripted_run, tmp_path):
+    """The log of an older lean run (no decline probe): the fitted model is reported unidentified, never
+    chosen, and the scheme comes from a model that has data on both recommendations."""
+    import shutil
+    from llm_bridge.review_experiment import Log, estimation_prior, fit_game, load_items
+    out, _, _, cfg = scripted_run
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    lines = [ln for ln in (old / "generations.jsonl").read_text().splitlines()
+             if json.loads(ln)["condition"] != "probe/decline@0.5"]
+    (old / "generations.jsonl").write_text("\n".join(lines) + "\n")
+    est, _ = load_items(cfg)
+    game = fit_game(Log(old / "generations.jsonl"), est, estimation_prior(est, cfg), cfg)
+    assert game.brier["fitted"] is None and not game.models["fitted"].identified
+    assert game.chosen in ("bayesian", "credulous")
+
+
+def test_a_condition_whose_text_changed_is_decided_again(scripted_run, tmp_path):
+    """Done means logged on the text shown now: a record made on other text (as after a refit changed the
+    scheme) is redone on resume and superseded, the old line kept; report_so_far() never counts it."""
+    import dataclasses
+    import shutil
+    from llm_bridge.review_experiment import load_items, report_so_far, run
+    out, rep, _, cfg = scripted_run
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    cfg = dataclasses.replace(cfg, out=str(old))
+    recs = _records(old)
+    target = next(r for r in recs if r["phase"] == "evaluation" and r["condition"] == "lp-scheme/signal-only")
+    with open(old / "generations.jsonl", "a") as f:
+        f.write(json.dumps({**target, "input": "0" * 24, "action": "decline"}) + "\n")
+    assert report_so_far(cfg)["conditions"]["alone"]["n"] == cfg.n_evaluation - 1
+    est, ev = load_items(cfg)
+    again = ScriptedSolver(est + ev)
+    rep2 = run(again, _tiny_advisor(), cfg)
+    assert again.calls <= 1 and rep2["conditions"] == rep["conditions"]
+    assert len(_records(old)) == len(recs) + 2
+
+
+def test_an_advisor_taught_another_scheme_is_set_aside_and_retrained(scripted_run, tmp_path):
+    import dataclasses
+    import shutil
+    from llm_bridge.review_experiment import held_out_items, load_items, report_so_far, run
+    out, rep, _, cfg = scripted_run
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    cfg = dataclasses.replace(cfg, out=str(old))
+    (old / "advisor_scheme.json").write_text(json.dumps([[0.0, 1.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="taught another scheme"):
+        report_so_far(cfg)
+    est, ev = load_items(cfg)
+    rep2 = run(ScriptedSolver(est + ev), _tiny_advisor(), cfg)
+    kept = old / "superseded" / "0"
+    assert (kept / "advisor_messages.json").exists() and (kept / "advisor" / "config.json").exists()
+    assert np.allclose(json.loads((old / "advisor_scheme.json").read_text()), rep2["schemes"]["chosen"])
+    assert (old / "advisor" / "config.json").exists()
+    assert set(json.loads((old / "advisor_messages.json").read_text())) == {it.key for it in held_out_items(ev, cfg)}
+    assert rep2["conditions"]["full-revelation/signal-only"] == rep["conditions"]["full-revelation/signal-only"]
 
 
 def test_one_written_answer_per_distinct_prompt(scripted_run):

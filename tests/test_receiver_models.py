@@ -48,6 +48,21 @@ def test_fitted_receiver_recovers_a_logistic_response():
             assert predicted_value(m, PRIOR, sch, TARGETS["submission"]) <= best + 1e-9
 
 
+def test_a_recommendation_never_seen_leaves_the_fitted_receiver_unidentified():
+    """Fitted on 'submit' probes only, the model has nothing to say about 'decline': it must not answer
+    (a made-up 0.5 there once made 'always decline' look optimal)."""
+    rng = np.random.default_rng(1)
+    post = rng.uniform(0, 1, 200)
+    y = rng.uniform(size=200) < post
+    one_arm = FittedReceiver.fit(TARGETS["submission"], np.zeros(200, int), post, y)
+    assert not one_arm.identified and one_arm.coef[1] is None
+    assert 0 < one_arm.p_submit(0, 0.5) < 1
+    with pytest.raises(ValueError, match="s=1 had no data"):
+        one_arm.p_submit(1, 0.5)
+    both = FittedReceiver.fit(TARGETS["submission"], np.arange(200) % 2, post, y)
+    assert both.identified
+
+
 @given(st.lists(st.integers(0, 50), min_size=4, max_size=4))
 def test_revealed_utility_is_a_log_choice_probability(c):
     U = revealed_utility(np.array(c).reshape(2, 2))
