@@ -29,19 +29,23 @@ def game_scaling(game: PersuasionGame):
     return game._derive("scaling", lambda: Scaling.of(game.sender, game.receiver))
 
 
-def certify(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, tolerance: float | None = None) -> Certificate:
+def certify(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, tolerance: float | None = None,
+            normalised: tuple | None = None) -> Certificate:
     """Check a primal-dual pair given in the game's units against the game.
 
     Exactly (tolerance 0) on the exact path.  On the float path the check runs on the normalised
-    utilities (duals mapped into them), so residuals and tolerance are relative to the utilities'
-    spread; the two objective values are reported in the game's units, the primal one summed from the
-    game's own utilities (``fsum`` of ``prior[w] scheme[w, a] V[w, a]``): mapped back from normalised units
-    it would carry an error of ``eps max|V|``, which swamps a value far smaller than the largest utility.
+    utilities, so residuals and tolerance are relative to the utilities' spread: the duals checked are
+    ``normalised`` (``(y, lam)`` of the normalised game, as a solver of it returned them) where given, else
+    ``y`` and ``lam`` mapped into normalised units.  The two objective values are reported in the game's
+    units, the primal one summed from the game's own utilities (``fsum`` of ``prior[w] scheme[w, a]
+    V[w, a]``): mapped back from normalised units it would carry an error of ``eps max|V|``, which swamps
+    a value far smaller than the largest utility.
     """
     if ar.exact:
         return check_certificate(*game.rational(), scheme, y, lam, exact=True)
     sc, prior = game_scaling(game), game.prior
-    cert = check_certificate(prior, sc.sender, sc.receiver, scheme, sc.y_in(y, prior), sc.lam_in(lam), exact=False,
+    y_n, lam_n = normalised if normalised is not None else (sc.y_in(y, prior), sc.lam_in(lam))
+    cert = check_certificate(prior, sc.sender, sc.receiver, scheme, y_n, lam_n, exact=False,
                              tolerance=float_tolerance(game) if tolerance is None else tolerance)
     x = np.asarray(scheme, dtype=float).reshape(game.shape)
     primal = math.fsum((prior[:, None] * x * game.sender).reshape(-1).tolist())
@@ -150,6 +154,9 @@ class Solution:
     tie_breaking: str = "sender"
     stats: dict = field(default_factory=dict, compare=False)
     exact_solution: "Solution | None" = field(default=None, compare=False, repr=False)
+    #: On the float path, ``(y, lam)`` as the solver returned them for the normalised game (what the
+    #: certificate and the conditioning check read; ``duals`` holds them in the game's units).
+    normalised_duals: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def residuals(self) -> Residuals:
@@ -198,8 +205,9 @@ class Solution:
 
 
 def assemble(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, method: str, stats: dict | None = None,
-             tolerance: float | None = None) -> Solution:
-    """Build a :class:`Solution` from a primal-dual pair in arithmetic ``ar``, checking its certificate."""
+             tolerance: float | None = None, normalised: tuple | None = None) -> Solution:
+    """Build a :class:`Solution` from a primal-dual pair in arithmetic ``ar``, checking its certificate
+    (on the solver's own normalised duals where ``normalised`` gives them: :func:`certify`)."""
     from .analysis import best_response_many
     m, n = game.shape
     prior = ar.data(game)[0]
@@ -208,7 +216,7 @@ def assemble(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, method: st
     for arr in (scheme, y, lam):
         if isinstance(arr, np.ndarray):
             arr.setflags(write=False)
-    cert = certify(game, scheme, y, lam, ar=ar, tolerance=tolerance)
+    cert = certify(game, scheme, y, lam, ar=ar, tolerance=tolerance, normalised=normalised)
     joint = prior[:, None] * scheme
     probs = joint.sum(axis=0)
     posteriors = ar.empty((n, m))
@@ -226,4 +234,5 @@ def assemble(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, method: st
     value = cert.primal_value
     return Solution(game=game, value=value, scheme=scheme, signal_probabilities=probs, posteriors=posteriors,
                     receiver_actions=actions, duals=Duals(y, lam, (game.states, game.actions)),
-                    certificate=cert, method=method, exact=ar.exact, stats=dict(stats or {}))
+                    certificate=cert, method=method, exact=ar.exact, stats=dict(stats or {}),
+                    normalised_duals=normalised)

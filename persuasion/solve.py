@@ -185,9 +185,8 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
             family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"
     if closed is not None:
         scheme, y, lam, name = closed
-        if not ar.exact:
-            y, lam = _back(game, y, lam)
-        sol = assemble(game, scheme, y, lam, ar=ar, method=name)
+        sol = (assemble(game, scheme, y, lam, ar=ar, method=name) if ar.exact
+               else _assemble_normalised(game, scheme, y, lam, method=name))
         if sol.certificate.valid or family != "auto":
             return sol, None
         family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"  # never seen
@@ -241,9 +240,9 @@ def _interval(game: PersuasionGame, sol: Solution, options, tolerance: float, wi
               warm: dict | None = None):
     sc = game_scaling(game)
     scheme = np.asarray(sol.scheme, dtype=float)
-    return value_interval_of(game, normalised_game(game), scheme, sc.y_in(sol.duals.state, game.prior),
-                             sc.lam_in(sol.duals.obedience), options, tolerance=tolerance, width=width,
-                             warm=warm)
+    y_n, lam_n = sol.normalised_duals or (sc.y_in(sol.duals.state, game.prior), sc.lam_in(sol.duals.obedience))
+    return value_interval_of(game, normalised_game(game), scheme, y_n, lam_n, options, tolerance=tolerance,
+                             width=width, warm=warm)
 
 
 def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: dict | None = None) -> Solution:
@@ -348,10 +347,12 @@ def normalised_game(game: PersuasionGame) -> PersuasionGame:
     return game._derive("normalised", make)
 
 
-def _back(game: PersuasionGame, y_n, lam_n) -> tuple[np.ndarray, np.ndarray]:
-    """Duals of the normalised game in ``game``'s units."""
+def _assemble_normalised(game: PersuasionGame, scheme, y_n, lam_n, *, method: str, stats: dict | None = None):
+    """A float solution from a solve of :func:`normalised_game`: its duals are reported in ``game``'s units
+    and certified as the solver returned them (never mapped out and back in)."""
     sc = game_scaling(game)
-    return sc.y_out(y_n, game.prior), sc.lam_out(lam_n)
+    return assemble(game, scheme, sc.y_out(y_n, game.prior), sc.lam_out(lam_n), ar=FLOAT, method=method,
+                    stats=stats, normalised=(np.asarray(y_n, float), lam_n))
 
 
 def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) -> tuple[Solution, dict | None]:
@@ -360,8 +361,8 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
     gn = normalised_game(game)
     if family == "highs-cg":
         res, pairs, info = solve_generation(gn, options)
-        y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, pairs, res.lam_rows, float))
-        return assemble(game, res.x.reshape(m, n), y, lam, ar=FLOAT, method="highs-cg", stats=info), res.info["warm"]
+        return (_assemble_normalised(game, res.x.reshape(m, n), res.y, _lam_matrix(n, pairs, res.lam_rows, float),
+                                     method="highs-cg", stats=info), res.info["warm"])
     lp = build_float_lp(gn)
     if family == "highs":
         res = backends.solve_highs(lp, options)
@@ -369,10 +370,9 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
         res = backends.solve_linprog(lp, options)
     else:
         res = backends.solve_cvxpy(lp, sub, options)
-    y, lam = _back(game, np.asarray(res.y, float), _lam_matrix(n, lp.pairs, res.lam_rows, float))
-    return assemble(game, res.x.reshape(m, n), y, lam, ar=FLOAT,
-                    method=family if family != "cvxpy" else f"cvxpy:{res.info['solver']}",
-                    stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]}), None
+    return _assemble_normalised(game, res.x.reshape(m, n), res.y, _lam_matrix(n, lp.pairs, res.lam_rows, float),
+                                method=family if family != "cvxpy" else f"cvxpy:{res.info['solver']}",
+                                stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]}), None
 
 
 def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) -> Solution:
