@@ -94,3 +94,24 @@ def test_the_architecture_page_names_every_module():
     missing = [str(p.relative_to(root)) for pkg in ("persuasion", "llm_bridge") for p in (root / pkg).rglob("*.py")
                if p.name != "__init__.py" and p.name not in page]
     assert not missing, f"docs/architecture.md does not mention {missing}"
+
+
+def test_the_core_test_run_collects_with_the_model_stack_blocked(tmp_path):
+    """``pytest --core`` (the ``test-core`` extra: no torch) collects the core's tests, its doctests and the
+    README's, and nothing of the LLM half, in an interpreter where importing torch, transformers or
+    llama.cpp raises."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    for name in ("torch", "transformers", "llama_cpp", "tokenizers", "safetensors"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"raise ImportError('{name} is blocked')\n")
+    import os
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-m", "pytest", "--core", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    ids = [line for line in res.stdout.splitlines() if "::" in line]
+    files = {i.split("::")[0] for i in ids}
+    assert "tests/test_solve.py" in files and "README.md" in files and "persuasion/solve.py" in files
+    assert not any(f.startswith(("llm_bridge", "docs", "experiments")) or "llm" in f for f in files), files
+    assert len(ids) > 250
