@@ -711,8 +711,8 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     """Run (or resume) the experiment; returns the report (also written to ``OUT/report.json``)."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
+    same_receiver(out, receiver_name, cfg)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    (out / "receiver.json").write_text(json.dumps({"receiver": receiver_name}))
     reuse = []
     if cfg.reuse_decisions_from:
         src = Path(cfg.reuse_decisions_from)
@@ -759,6 +759,24 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     from persuasion.atomic import write_atomic
     write_atomic(out / "report.json", json.dumps(report, indent=2).encode())
     return report
+
+
+def same_receiver(out: Path, receiver_name: str, cfg: ReviewConfig) -> None:
+    """Record (or, resuming, check) what decided the logged records: the Receiver, and for written answers
+    the token budget, neither of which is in the text a record's input digest covers.  A folder written by
+    another Receiver or budget is refused; one from before the budget was recorded gets it added."""
+    path = out / "receiver.json"
+    want = {"receiver": receiver_name}
+    if cfg.game == "draft":
+        want["max_new_tokens"] = cfg.max_new_tokens
+    have = json.loads(path.read_text()) if path.exists() else {}
+    clash = {k: (have[k], v) for k, v in want.items() if k in have and have[k] != v}
+    if clash:
+        raise ValueError(f"run(): {out} was written with " + ", ".join(f"{k}={a!r}" for k, (a, _) in clash.items())
+                         + "; this run has " + ", ".join(f"{k}={b!r}" for k, (_, b) in clash.items())
+                         + ": use another output folder or the same settings")
+    if have != {**have, **want}:
+        path.write_text(json.dumps({**have, **want}))
 
 
 def report_so_far(cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:

@@ -281,6 +281,22 @@ def test_an_advisor_taught_another_scheme_is_set_aside_and_retrained(scripted_ru
     assert rep2["conditions"]["full-revelation/signal-only"] == rep["conditions"]["full-revelation/signal-only"]
 
 
+def test_resuming_with_another_receiver_or_token_budget_is_refused(scripted_run, tmp_path):
+    import dataclasses
+    import shutil
+    from llm_bridge.review_experiment import run
+    out, _, _, cfg = scripted_run
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    cfg = dataclasses.replace(cfg, out=str(old))
+    assert json.loads((old / "receiver.json").read_text()) == {"receiver": "receiver",
+                                                              "max_new_tokens": cfg.max_new_tokens}
+    with pytest.raises(ValueError, match="max_new_tokens=160; this run has max_new_tokens=64"):
+        run(None, None, dataclasses.replace(cfg, max_new_tokens=64))
+    with pytest.raises(ValueError, match="receiver='receiver'; this run has receiver='other'"):
+        run(None, None, cfg, receiver_name="other")
+
+
 def test_one_written_answer_per_distinct_prompt(scripted_run):
     out, _, solver, _ = scripted_run
     recs = _records(out)
