@@ -28,16 +28,19 @@ import time
 
 
 def _load_checkout(path: str):
-    """``llm_bridge.checkers`` of another checkout, imported as the package ``baseline_llm_bridge``."""
+    """The checkers of another checkout (``llm_bridge/tasks/checkers.py``, or ``llm_bridge/checkers.py`` before
+    the bridge was split into sub-packages), imported under the package ``baseline_llm_bridge``."""
     pkg = pathlib.Path(path) / "llm_bridge"
-    if not (pkg / "checkers.py").is_file():
-        raise SystemExit(f"--baseline-checkout: no llm_bridge/checkers.py under {path!r}")
+    where = next((m for m in ("tasks.checkers", "checkers") if (pkg / (m.replace(".", "/") + ".py")).is_file()), None)
+    if where is None:
+        raise SystemExit(f"--baseline-checkout: no llm_bridge/tasks/checkers.py (or llm_bridge/checkers.py) "
+                         f"under {path!r}")
     spec = importlib.util.spec_from_file_location("baseline_llm_bridge", pkg / "__init__.py",
                                                   submodule_search_locations=[str(pkg)])
     mod = importlib.util.module_from_spec(spec)
     sys.modules["baseline_llm_bridge"] = mod
     spec.loader.exec_module(mod)
-    return importlib.import_module("baseline_llm_bridge.checkers")
+    return importlib.import_module(f"baseline_llm_bridge.{where}")
 
 
 def main(argv=None) -> dict:
@@ -48,9 +51,9 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     from persuasion.progress import progress
 
-    from llm_bridge.checkers import check_code, check_program
-    from llm_bridge.sandbox import memory_isolation, run_python
-    from llm_bridge.tasks import humaneval
+    from llm_bridge.tasks.checkers import check_code, check_program
+    from llm_bridge.tasks.sandbox import memory_isolation, run_python
+    from llm_bridge.tasks.problems import humaneval
     baseline = _load_checkout(args.baseline_checkout) if args.baseline_checkout else None
     problems = humaneval()
     check_code(problems[0], problems[0].meta["canonical_solution"])        # the root manifest is cached once
@@ -86,7 +89,7 @@ def main(argv=None) -> dict:
         print(f"baseline checkout {args.baseline_checkout}: canonical passed {base_passed}/{len(problems)}, "
               f"median {out['baseline_median_s']:.3f} s; this checkout / baseline = {out['ratio_to_baseline']:.2f}x")
     if args.mutants:
-        from llm_bridge.proposals import code_mutants
+        from llm_bridge.games.proposals import code_mutants
         old = json.loads((pathlib.Path(__file__).resolve().parent.parent / "tests" / "data"
                           / "humaneval_mutant_verdicts.json").read_text())
         same = total = 0

@@ -48,8 +48,8 @@ def _peak_rss_gb() -> float:
 def _review_cases(n: int):
     """Heads and tails of ``n`` GSM review items, as the review game writes them."""
     import numpy as np
-    from llm_bridge import review_game as rg
-    from llm_bridge.tasks import gsm_symbolic
+    from llm_bridge.games import review_game as rg
+    from llm_bridge.tasks.problems import gsm_symbolic
     items = []
     for p in gsm_symbolic(3 * n, seed=0):
         pair = rg.proposals_for(p, 0)
@@ -72,9 +72,9 @@ def _review_cases(n: int):
 
 def run_engine(model: str, engine: str, n_prompts: int, new_tokens: int) -> dict:
     """Every measurement for one engine (run in a fresh process by :func:`main`)."""
-    from llm_bridge.models import SamplingConfig, load_by_name
-    from llm_bridge.receiver import ChoiceReceiver
-    from llm_bridge.tasks import gsm_symbolic
+    from llm_bridge.models.language_model import SamplingConfig, load_by_name
+    from llm_bridge.models.choice_receiver import ChoiceReceiver
+    from llm_bridge.tasks.problems import gsm_symbolic
     t0 = time.perf_counter()
     lm = load_by_name(model, engine=engine)
     load = time.perf_counter() - t0

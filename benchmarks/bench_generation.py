@@ -10,7 +10,7 @@ but this source has to reach the machine; a character tokenizer writes the promp
 
 * ``generate-dynamic`` / ``generate-static``: transformers' ``generate`` with a dynamic or static key/value
   cache (with the static one, transformers compiles the forward on CUDA itself);
-* ``static`` / ``compiled``: our own loop (``llm_bridge.static_decoder``), eager or through
+* ``static`` / ``compiled``: our own loop (``llm_bridge.models.static_decoder``), eager or through
   ``torch.compile``; on CUDA each is replayed from one CUDA graph per shape.
 
 For each shape, path, batch and scored/unscored call it times generation of exactly 1 and exactly
@@ -60,7 +60,7 @@ def build_model(shape: str, dtype: str, device: str):
     """A ``Qwen2ForCausalLM`` of ``shape`` with random weights (seed 0), built on ``device``, and its tokenizer."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
-    from llm_bridge.tiny import char_tokenizer
+    from llm_bridge.models.tiny import char_tokenizer
     torch.manual_seed(0)
     tok = char_tokenizer()
     cfg = Qwen2Config(**SHAPES[shape], max_position_embeddings=4096, bos_token_id=tok.eos_token_id,
@@ -72,7 +72,7 @@ def build_model(shape: str, dtype: str, device: str):
 
 def wrap(tok, model, shape: str, dtype: str, device: str, path: str):
     """``LanguageModel`` over ``model`` for decode ``path``."""
-    from llm_bridge.models import LanguageModel, ModelConfig
+    from llm_bridge.models.language_model import LanguageModel, ModelConfig
     decode, kv = PATHS[path]
     return LanguageModel(tok, model, ModelConfig(shape, device=device, dtype=dtype, kv_cache=kv, decode=decode,
                                                  chat_template=False))
@@ -109,7 +109,7 @@ def _timed(lm, prompts, tokens: int, scored: bool, device: str, base: int = 0) -
     """Seconds for one call generating exactly ``tokens`` tokens, peak bytes (CUDA: above ``base``; CPU:
     above the call's start), and the generations."""
     import torch
-    from llm_bridge.models import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig
     sampling = SamplingConfig(max_new_tokens=tokens, min_new_tokens=tokens)
     def call(texts, sampling):          # Generation objects either way (their token ids are compared)
         return lm._generate(texts, sampling, progress=False, scored=scored)

@@ -44,7 +44,7 @@ def _sync(device: str) -> None:
 
 
 def bench_generation(lm, prompts, batches, new_tokens, min_prompts, device):
-    from llm_bridge.models import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig
     cfg = SamplingConfig(max_new_tokens=new_tokens, min_new_tokens=new_tokens)
     rows, outputs = [], {}
     for b in batches:
@@ -119,7 +119,7 @@ def markdown(reports: list[dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=["smollm2"], help="names for llm_bridge.models.load_by_name")
+    ap.add_argument("--models", nargs="+", default=["smollm2"], help="names for llm_bridge.models.language_model.load_by_name")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtypes", nargs="+", default=["float32"])
     ap.add_argument("--kv", nargs="+", default=["dynamic"], help="KV caches to time: dynamic, static")
@@ -135,8 +135,8 @@ def main(argv=None) -> int:
     if args.markdown:
         print(markdown([json.loads(Path(f).read_text()) for f in args.markdown]))
         return 0
-    from llm_bridge.models import load_by_name
-    from llm_bridge.tasks import gsm_symbolic
+    from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.tasks.problems import gsm_symbolic
     problems = gsm_symbolic(args.prompts, seed=0)
     prompts = [p.prompt for p in problems]
     solutions = [p.items.get("worked_solution") or p.answer for p in problems]   # long continuations

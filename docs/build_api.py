@@ -11,10 +11,10 @@ from pathlib import Path
 
 MODULES = ["persuasion", "persuasion.online", "persuasion.bounds", "persuasion.approximate", "persuasion.afd",
            "persuasion.analysis", "persuasion.scaling", "persuasion.errors",
-           "llm_bridge.models", "llm_bridge.training", "llm_bridge.tasks", "llm_bridge.checkers",
-           "llm_bridge.sandbox", "llm_bridge.review_game", "llm_bridge.receiver_models",
-           "llm_bridge.openai_receiver", "llm_bridge.best_of_n", "llm_bridge.demonstration_rewards",
-           "llm_bridge.afd_experiment", "llm_bridge.stats"]
+           "llm_bridge.models.language_model", "llm_bridge.models.training", "llm_bridge.tasks.problems", "llm_bridge.tasks.checkers",
+           "llm_bridge.tasks.sandbox", "llm_bridge.games.review_game", "llm_bridge.games.receiver_models",
+           "llm_bridge.models.openai_receiver", "llm_bridge.studies.best_of_n", "llm_bridge.studies.demonstration_rewards",
+           "llm_bridge.studies.afd_experiment", "llm_bridge.studies.stats"]
 
 
 def build(out) -> Path:

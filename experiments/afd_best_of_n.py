@@ -3,7 +3,7 @@
     python -m experiments.afd_best_of_n experiments/configs/afd_gsm_smollm2.toml [--out DIR]
 
 Writes the SFT model, every sample, score and verdict as it goes and ``OUT/report.json`` at the end
-(llm_bridge/afd_experiment.py lists the files); starting it again resumes where it stopped.  Tables and
+(llm_bridge/studies/afd_experiment.py lists the files); starting it again resumes where it stopped.  Tables and
 the figure: ``python -m paper_figures.fig_afd_best_of_n OUT/report.json``.
 """
 from __future__ import annotations
@@ -28,14 +28,14 @@ class AfdRunner:
 
 def load_afd_config(path, out=None):
     """``(AfdRunner, AfdConfig)`` from a TOML config, strictly (:mod:`experiments.config`)."""
-    from llm_bridge.afd_experiment import AfdConfig
+    from llm_bridge.studies.afd_experiment import AfdConfig
     from .config import load_split
     return load_split(path, AfdRunner, AfdConfig, out)
 
 
 def main(argv=None) -> int:
-    from llm_bridge.afd_experiment import load_problems, run
-    from llm_bridge.models import LanguageModel, load_by_name
+    from llm_bridge.studies.afd_experiment import load_problems, run
+    from llm_bridge.models.language_model import LanguageModel, load_by_name
     from .config import ConfigError
     ap = argparse.ArgumentParser(description="alignment from demonstrations: SFT, Init-SFT reward, Best-of-N")
     ap.add_argument("config")
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     except (ConfigError, ValueError) as e:
         print(f"afd_best_of_n: error: {e}", file=sys.stderr)
         return 2
-    from llm_bridge.static_decoder import DECODE_MODES
+    from llm_bridge.models.static_decoder import DECODE_MODES
     if runner.decode not in DECODE_MODES:
         print(f"afd_best_of_n: error: {args.config}: decode must be one of {list(DECODE_MODES)}; "
               f"got {runner.decode!r}", file=sys.stderr)

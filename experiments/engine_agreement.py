@@ -25,9 +25,9 @@ from pathlib import Path
 
 def replay(lm, records: list[dict], progress: bool = True) -> list[dict]:
     """P(submit) under ``lm`` for each logged record, and whether it makes the logged choice, decided by
-    the review game's own rule (:class:`~llm_bridge.receiver.ChoiceReceiver`, options in the game's order)."""
-    from llm_bridge.receiver import ChoiceReceiver
-    from llm_bridge.review_game import letters
+    the review game's own rule (:class:`~llm_bridge.models.choice_receiver.ChoiceReceiver`, options in the game's order)."""
+    from llm_bridge.models.choice_receiver import ChoiceReceiver
+    from llm_bridge.games.review_game import letters
     words = letters(None, 0)
     options = tuple(sorted(words.values()))
     receiver = ChoiceReceiver(lm)
@@ -63,7 +63,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def main(argv=None) -> int:
-    from llm_bridge.models import load_by_name
+    from llm_bridge.models.language_model import load_by_name
     ap = argparse.ArgumentParser(description="llama.cpp vs logged transformers decisions")
     ap.add_argument("run", help="a review run's folder (with generations.jsonl.gz)")
     ap.add_argument("--receiver", default="qwen05", help="the run's Receiver (a short name or a .gguf file)")

@@ -3,7 +3,7 @@ any persuasion run).
 
     python -m experiments.hint_values --receiver qwen05 --engine llama.cpp --n 100 --out results/hint_values_gsm_qwen05
 
-For ``--n`` GSM-Symbolic problems with a hint menu (:mod:`llm_bridge.hints`: with ``--item first_step``
+For ``--n`` GSM-Symbolic problems with a hint menu (:mod:`llm_bridge.games.hints`: with ``--item first_step``
 the reference solution's first step, the same step made wrong, another problem's step; with ``--item
 steps_but_last`` every step but the last, the same with its last given step made wrong, another problem's
 steps) the Receiver solves every problem under
@@ -26,13 +26,13 @@ CONDITIONS = ("alone", "true_step", "wrong_step", "placebo")
 
 def power_statement(n: int) -> dict:
     """Smallest detectable difference (exact McNemar, two-sided 0.05, power 0.8) at three discordance levels."""
-    from llm_bridge.stats import mcnemar_detectable
+    from llm_bridge.studies.stats import mcnemar_detectable
     return {"n": n, "alpha": 0.05, "power": 0.8,
             "detectable_difference_by_discordance": {str(d): mcnemar_detectable(n, d) for d in (0.2, 0.3, 0.4)}}
 
 
 def jobs(menus) -> list[dict]:
-    from llm_bridge.hints import hinted_code_prompt, hinted_prompt
+    from llm_bridge.games.hints import hinted_code_prompt, hinted_prompt
     out = []
     for p, menu in menus:
         prompt = hinted_code_prompt if p.task == "humaneval" else hinted_prompt
@@ -44,7 +44,7 @@ def jobs(menus) -> list[dict]:
 def _checker(menus):
     """``check(problem id, output) -> Verdict``: math-verify on the answer after ``####`` (strict), or the
     hidden tests in the sandbox for code."""
-    from llm_bridge.checkers import check
+    from llm_bridge.tasks.checkers import check
     by_id = {p.id: p for p, _ in menus}
     return lambda pid, output: check(by_id[pid], output, "strict")
 
@@ -73,7 +73,7 @@ def report_so_far(menus, out: Path, max_new_tokens: int) -> dict:
 
 def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: bool = True) -> dict:
     """Generate what is missing from ``OUT/generations.jsonl``, then score and report."""
-    from llm_bridge.models import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig
     out.mkdir(parents=True, exist_ok=True)
     log = out / "generations.jsonl"
     done = _logged(out)
@@ -94,8 +94,8 @@ def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: boo
 
 
 def report(menus, done: dict, max_new_tokens: int, check) -> dict:
-    from llm_bridge.estimation import wilson
-    from llm_bridge.stats import holm, mcnemar_exact
+    from llm_bridge.games.estimation import wilson
+    from llm_bridge.studies.stats import holm, mcnemar_exact
     ids = [p.id for p, _ in menus]
     correct, truncated = {}, {}
     for c in CONDITIONS:
@@ -116,15 +116,15 @@ def report(menus, done: dict, max_new_tokens: int, check) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--receiver", default="qwen05", help="model name for llm_bridge.models.load_by_name")
+    ap.add_argument("--receiver", default="qwen05", help="model name for llm_bridge.models.language_model.load_by_name")
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
     ap.add_argument("--n", type=int, default=100, help="problems (each under every condition)")
     ap.add_argument("--pool", type=int, default=400, help="GSM-Symbolic problems generated to find n menus")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--task", default="gsm_symbolic", choices=["gsm_symbolic", "humaneval"])
     ap.add_argument("--item", default="first_step", choices=["first_step", "steps_but_last"],
-                    help="what GSM hints are made of (llm_bridge.hints.gsm_menu); HumanEval hints are one "
-                         "example from the hidden tests (llm_bridge.hints.humaneval_menu)")
+                    help="what GSM hints are made of (llm_bridge.games.hints.gsm_menu); HumanEval hints are one "
+                         "example from the hidden tests (llm_bridge.games.hints.humaneval_menu)")
     ap.add_argument("--max-new-tokens", type=int, default=320)
     ap.add_argument("--out", default="results/hint_values")
     ap.add_argument("--report-only", action="store_true",
@@ -132,9 +132,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.n < 1 or args.pool < args.n:
         ap.error(f"--n must be at least 1 and at most --pool; got n={args.n}, pool={args.pool}")
-    from llm_bridge.hints import gsm_menus, humaneval_menus
-    from llm_bridge.models import load_by_name
-    from llm_bridge.tasks import gsm_symbolic, humaneval
+    from llm_bridge.games.hints import gsm_menus, humaneval_menus
+    from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.tasks.problems import gsm_symbolic, humaneval
     if args.task == "humaneval":
         menus = humaneval_menus(humaneval(), args.n)
     else:

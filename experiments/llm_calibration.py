@@ -1,4 +1,4 @@
-"""The calibration study: how a Receiver model responds to a stated scheme (llm_bridge/calibration.py).
+"""The calibration study: how a Receiver model responds to a stated scheme (llm_bridge/studies/calibration.py).
 
     python -m experiments.llm_calibration --receiver qwen05 --out results/calibration_qwen05 [--n 60]
 """
@@ -9,9 +9,9 @@ import sys
 
 
 def main(argv=None) -> int:
-    from llm_bridge.models import load_by_name
-    from llm_bridge.calibration import CalibrationConfig, run_calibration
-    from llm_bridge.receiver import ChoiceReceiver
+    from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.studies.calibration import CalibrationConfig, run_calibration
+    from llm_bridge.models.choice_receiver import ChoiceReceiver
     ap = argparse.ArgumentParser(description="Receiver calibration study")
     ap.add_argument("--receiver", default="qwen05", help="qwen05, smollm2, tiny, or a folder / .gguf")
     ap.add_argument("--out", required=True)

@@ -18,9 +18,9 @@ def receiver_prompt(problem, sheet: str | None) -> str:
 
 
 def main() -> None:
-    from llm_bridge.checkers import check
-    from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig, smollm2_gguf
-    from llm_bridge.tasks import gsm_symbolic, humaneval
+    from llm_bridge.tasks.checkers import check
+    from llm_bridge.models.language_model import LanguageModel, ModelConfig, SamplingConfig, smollm2_gguf
+    from llm_bridge.tasks.problems import gsm_symbolic, humaneval
     lm = LanguageModel.load(ModelConfig(smollm2_gguf(), cache_dir="results/cache/smollm2", batch_size=6))
     cfg = SamplingConfig(max_new_tokens=160)
     g = gsm_symbolic(12, seed=0)

@@ -3,7 +3,7 @@
     python -m experiments.llm_review experiments/configs/review_gsm_qwen05.toml [--out DIR] [--engine llama.cpp]
     python -m experiments.llm_review CONFIG --report-so-far     # a run stopped during evaluation, no model
 
-A config with ``game = "draft"`` plays the draft game instead (:mod:`llm_bridge.draft_game`: the Receiver
+A config with ``game = "draft"`` plays the draft game instead (:mod:`llm_bridge.games.draft_game`: the Receiver
 writes the answer, with a partial solution and the Advisor's message in its prompt), e.g.
 ``experiments/configs/draft_gsm_qwen05_llama.toml``.
 
@@ -38,15 +38,15 @@ class RunnerSettings:
 
 def load_review_config(path, out=None):
     """``(RunnerSettings, ReviewConfig)`` from a TOML config, strictly (:mod:`experiments.config`)."""
-    from llm_bridge.review_experiment import ReviewConfig
+    from llm_bridge.studies.review_experiment import ReviewConfig
     from .config import load_split
     return load_split(path, RunnerSettings, ReviewConfig, out)
 
 
 def main(argv=None) -> int:
-    from llm_bridge.models import load_by_name
-    from llm_bridge.receiver import ChoiceReceiver
-    from llm_bridge.review_experiment import run
+    from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.models.choice_receiver import ChoiceReceiver
+    from llm_bridge.studies.review_experiment import run
     from .config import ConfigError
     ap = argparse.ArgumentParser(description="proposal-review persuasion experiment")
     ap.add_argument("config")
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
         run_on = replace(run_on, engine=args.engine)
     name = run_on.receiver if run_on.receiver.startswith("openai:") else f"{run_on.receiver} ({run_on.engine})"
     if args.report_so_far:
-        from llm_bridge.review_experiment import report_so_far
+        from llm_bridge.studies.review_experiment import report_so_far
         try:
             report = report_so_far(rcfg, receiver_name=name)
         except (ValueError, FileNotFoundError) as e:
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         return _summary(report, rcfg)
     settings = {"device": run_on.device, "dtype": run_on.dtype, "kv_cache": run_on.kv_cache}
     if run_on.receiver.startswith("openai:"):   # a served Receiver: "openai:BASE_URL#MODEL", with log-probabilities
-        from llm_bridge.openai_receiver import from_spec
+        from llm_bridge.models.openai_receiver import from_spec
         receiver = from_spec(run_on.receiver, extra_body=run_on.receiver_extra_body)
     elif run_on.engine == "llama.cpp":
         receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine="llama.cpp", n_threads=run_on.n_threads,

@@ -1,4 +1,4 @@
-"""Online persuasion against a real Receiver model (llm_bridge.online_play) from a TOML config.
+"""Online persuasion against a real Receiver model (llm_bridge.studies.online_play) from a TOML config.
 
     python -m experiments.online_llm experiments/configs/online_gsm_qwen05.toml [--out DIR] [--report-only]
         [--target decision]
@@ -36,7 +36,7 @@ class _NoReceiver:
 
 
 def main(argv=None) -> int:
-    from llm_bridge.online_play import OnlineConfig, report_markdown, run
+    from llm_bridge.studies.online_play import OnlineConfig, report_markdown, run
     from .config import ConfigError, load_split
     ap = argparse.ArgumentParser(description="online persuasion against a real Receiver")
     ap.add_argument("config")
@@ -56,11 +56,11 @@ def main(argv=None) -> int:
     if args.report_only:
         receiver = _NoReceiver()
     elif run_on.receiver.startswith("openai:"):
-        from llm_bridge.openai_receiver import from_spec
+        from llm_bridge.models.openai_receiver import from_spec
         receiver = from_spec(run_on.receiver)
     else:
-        from llm_bridge.models import load_by_name
-        from llm_bridge.receiver import ChoiceReceiver
+        from llm_bridge.models.language_model import load_by_name
+        from llm_bridge.models.choice_receiver import ChoiceReceiver
         extra = {"n_threads": run_on.n_threads} if run_on.engine == "llama.cpp" else {}
         receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine=run_on.engine, **extra))
     stem = "report" if args.target is None else f"report_{cfg.target}"

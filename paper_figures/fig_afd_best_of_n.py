@@ -1,4 +1,4 @@
-"""Figure and tables: Best-of-N with the Init-SFT rewards against the checker (llm_bridge.afd_experiment).
+"""Figure and tables: Best-of-N with the Init-SFT rewards against the checker (llm_bridge.studies.afd_experiment).
 
 Top row, one panel per policy: golden accuracy of the kept sample against N for each selector (exact
 subset averages, with the Wilson interval of the one nested draw per problem as a band).  Bottom row:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_bridge import best_of_n as bon
+from llm_bridge.studies import best_of_n as bon
 
 pools = st.lists(st.integers(-3, 3), min_size=1, max_size=7)     # small integer rewards: ties are common
 
@@ -80,7 +80,7 @@ def test_kl_estimate_and_bad_arguments():
 
 # ------------------------------------------------------------------ rewards
 pytest.importorskip("sklearn")
-from llm_bridge.demonstration_rewards import InitSFTClassifier, held_out_accuracy, log_ratio  # noqa: E402
+from llm_bridge.studies.demonstration_rewards import InitSFTClassifier, held_out_accuracy, log_ratio  # noqa: E402
 
 
 def planted(n_prompts, rng):
@@ -123,10 +123,10 @@ def test_classifier_rejects_bad_input():
 
 # ------------------------------------------------------------------ runner
 torch = pytest.importorskip("torch")
-from llm_bridge import afd_experiment as afd  # noqa: E402
-from llm_bridge.models import LanguageModel, ModelConfig  # noqa: E402
-from llm_bridge.tasks import gsm_symbolic  # noqa: E402
-from llm_bridge.tiny import char_tokenizer, tiny_gpt2  # noqa: E402
+from llm_bridge.studies import afd_experiment as afd  # noqa: E402
+from llm_bridge.models.language_model import LanguageModel, ModelConfig  # noqa: E402
+from llm_bridge.tasks.problems import gsm_symbolic  # noqa: E402
+from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2  # noqa: E402
 
 
 def tiny_loader(path):
@@ -209,7 +209,7 @@ def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
 def test_every_demonstration_passes_the_golden_checker(problems):
     """What SFT imitates is right by the checker's own standard: worked solutions (both extractions) and
     reference implementations (run against the hidden tests in the sandbox)."""
-    from llm_bridge.tasks import humaneval
+    from llm_bridge.tasks.problems import humaneval
     for p in problems[:20]:
         assert afd.golden(p, afd.demonstration(p), "strict") and afd.golden(p, afd.demonstration(p), "flexible")
     for p in humaneval(5):

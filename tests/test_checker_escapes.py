@@ -14,8 +14,8 @@ import os
 
 import pytest
 
-from llm_bridge.checkers import check_code
-from llm_bridge.tasks import humaneval
+from llm_bridge.tasks.checkers import check_code
+from llm_bridge.tasks.problems import humaneval
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs a root parent")
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_bridge import draft_game as dg
-from llm_bridge.hints import numbers_in
+from llm_bridge.games import draft_game as dg
+from llm_bridge.games.hints import numbers_in
 
 
 def test_final_expression_reads_the_last_steps_arithmetic():
@@ -39,7 +39,7 @@ def test_evaluate_agrees_with_python_on_integer_expressions(nums, data):
 @pytest.fixture(scope="module")
 def pairs():
     pytest.importorskip("reasoning_gym")
-    from llm_bridge.tasks import gsm_symbolic
+    from llm_bridge.tasks.problems import gsm_symbolic
     problems = gsm_symbolic(160, seed=7)
     return problems, [(p, dg.draft_pair(p)) for p in problems]
 
@@ -91,7 +91,7 @@ def test_the_slipped_answer_is_the_last_step_recomputed(pairs):
 
 
 def test_read_action_submits_the_drafts_answer_only():
-    from llm_bridge.tasks import Problem
+    from llm_bridge.tasks.problems import Problem
     p = Problem("x/1", "gsm_symbolic", "q", "57")
     good = dg.DraftItem(p, "draft", 0, "57")
     bad = dg.DraftItem(p, "draft'", 1, "43")
@@ -137,7 +137,7 @@ class ScriptedSolver:
         self.calls = 0
 
     def generate_scored(self, prompts, sampling=None, progress=False):
-        from llm_bridge.models import Generation
+        from llm_bridge.models.language_model import Generation
         out = []
         for text in prompts:
             self.calls += 1
@@ -157,8 +157,8 @@ class ScriptedSolver:
 
 
 def _tiny_advisor():
-    from llm_bridge.models import LanguageModel, ModelConfig
-    from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+    from llm_bridge.models.language_model import LanguageModel, ModelConfig
+    from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
     tok = char_tokenizer()
     return LanguageModel(tok, tiny_gpt2(tok, seed=2), ModelConfig("tiny-2"))
 
@@ -167,7 +167,7 @@ def _tiny_advisor():
 def scripted_run(tmp_path_factory):
     pytest.importorskip("torch")
     pytest.importorskip("reasoning_gym")
-    from llm_bridge.review_experiment import ReviewConfig, load_items, run
+    from llm_bridge.studies.review_experiment import ReviewConfig, load_items, run
     out = tmp_path_factory.mktemp("draft")
     cfg = ReviewConfig(out=str(out), game="draft", n_estimation=8, n_evaluation=6, bootstrap=20,
                        signals_per_problem=1, advisor_epochs=1, probe_posteriors=(0.5,), probes="lean",
@@ -184,7 +184,7 @@ def _records(out):
 
 def test_the_draft_game_reads_each_written_answer(scripted_run):
     out, rep, _, cfg = scripted_run
-    from llm_bridge.review_experiment import conditions
+    from llm_bridge.studies.review_experiment import conditions
     ev = [r for r in _records(out) if r["phase"] == "evaluation"]
     assert {r["condition"] for r in ev} == set(conditions(cfg)) - {"modelled-br"}
     for r in _records(out):
@@ -225,7 +225,7 @@ def test_a_fitted_model_without_decline_probes_is_not_chosen(scripted_run, tmp_p
     """The log of an older lean run (no decline probe): the fitted model is reported unidentified, never
     chosen, and the scheme comes from a model that has data on both recommendations."""
     import shutil
-    from llm_bridge.review_experiment import Log, estimation_prior, fit_game, load_items
+    from llm_bridge.studies.review_experiment import Log, estimation_prior, fit_game, load_items
     out, _, _, cfg = scripted_run
     old = tmp_path / "old"
     shutil.copytree(out, old)
@@ -243,7 +243,7 @@ def test_a_condition_whose_text_changed_is_decided_again(scripted_run, tmp_path)
     scheme) is redone on resume and superseded, the old line kept; report_so_far() never counts it."""
     import dataclasses
     import shutil
-    from llm_bridge.review_experiment import load_items, report_so_far, run
+    from llm_bridge.studies.review_experiment import load_items, report_so_far, run
     out, rep, _, cfg = scripted_run
     old = tmp_path / "old"
     shutil.copytree(out, old)
@@ -263,7 +263,7 @@ def test_a_condition_whose_text_changed_is_decided_again(scripted_run, tmp_path)
 def test_an_advisor_taught_another_scheme_is_set_aside_and_retrained(scripted_run, tmp_path):
     import dataclasses
     import shutil
-    from llm_bridge.review_experiment import held_out_items, load_items, report_so_far, run
+    from llm_bridge.studies.review_experiment import held_out_items, load_items, report_so_far, run
     out, rep, _, cfg = scripted_run
     old = tmp_path / "old"
     shutil.copytree(out, old)
@@ -284,7 +284,7 @@ def test_an_advisor_taught_another_scheme_is_set_aside_and_retrained(scripted_ru
 def test_resuming_with_another_receiver_or_token_budget_is_refused(scripted_run, tmp_path):
     import dataclasses
     import shutil
-    from llm_bridge.review_experiment import run
+    from llm_bridge.studies.review_experiment import run
     out, _, _, cfg = scripted_run
     old = tmp_path / "old"
     shutil.copytree(out, old)
@@ -307,7 +307,7 @@ def test_one_written_answer_per_distinct_prompt(scripted_run):
 
 def test_a_resumed_run_asks_nothing_new(scripted_run):
     out, rep, _, cfg = scripted_run
-    from llm_bridge.review_experiment import load_items, run
+    from llm_bridge.studies.review_experiment import load_items, run
     est, ev = load_items(cfg)
     again = ScriptedSolver(est + ev)
     rep2 = run(again, _tiny_advisor(), cfg)
@@ -316,7 +316,7 @@ def test_a_resumed_run_asks_nothing_new(scripted_run):
 
 
 def test_the_markdown_shows_accuracy_against_the_papers_baseline(scripted_run):
-    from llm_bridge.review_markdown import review_markdown
+    from llm_bridge.studies.review_markdown import review_markdown
     _, rep, _, _ = scripted_run
     md = review_markdown(rep)
     assert "against **no-item**" in md and "| accuracy test (exact McNemar) |" in md
@@ -329,7 +329,7 @@ def test_a_run_stopped_during_evaluation_reports_its_complete_problems(scripted_
     some evaluation answers it reports the problems that have every condition, and says it stopped early."""
     import dataclasses
     import shutil
-    from llm_bridge.review_experiment import report_so_far
+    from llm_bridge.studies.review_experiment import report_so_far
     out, rep, _, cfg = scripted_run
     whole = report_so_far(cfg)
     assert not whole["stopped_early"] and whole["conditions"] == rep["conditions"]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from llm_bridge.estimation import Sample, classify, estimate_game, wilson
+from llm_bridge.games.estimation import Sample, classify, estimate_game, wilson
 from persuasion import PersuasionGame, solve
 
 TRUE_V = np.array([[0.2, 0.7, 0.4], [0.6, 0.1, 0.3]])      # accuracy: Advisor's reward

@@ -235,7 +235,7 @@ def test_every_shipped_study_config_loads():
 
 def test_every_shipped_review_config_loads_strictly(tmp_path):
     from experiments.llm_review import load_review_config
-    from llm_bridge.models import ENGINES
+    from llm_bridge.models.language_model import ENGINES
     for path in sorted(Path("experiments/configs").glob("review_*.toml")) + sorted(
             Path("experiments/configs").glob("draft_*.toml")):
         run_on, cfg = load_review_config(path)

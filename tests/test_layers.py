@@ -115,3 +115,18 @@ def test_the_core_test_run_collects_with_the_model_stack_blocked(tmp_path):
     assert "tests/test_solve.py" in files and "README.md" in files and "persuasion/solve.py" in files
     assert not any(f.startswith(("llm_bridge", "docs", "experiments")) or "llm" in f for f in files), files
     assert len(ids) > 250
+
+
+def test_the_bridges_sub_packages_import_only_downwards():
+    """models and tasks know no game or study, games know no study (imports inside functions count)."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "llm_bridge"
+    above = {"models": ("games", "studies", "tasks"), "tasks": ("games", "studies", "models"),
+             "games": ("studies",)}
+    offenders = []
+    for pkg, banned in above.items():
+        pattern = re.compile(rf"^\s*(from|import)\s+llm_bridge\.({'|'.join(banned)})\b", re.M)
+        offenders += [str(p.relative_to(root)) for p in (root / pkg).glob("*.py") if pattern.search(p.read_text())]
+    assert not offenders, offenders
+    assert sorted(p.name for p in root.iterdir() if p.suffix == ".py") == ["__init__.py"]

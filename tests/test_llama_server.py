@@ -16,10 +16,10 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("llama_cpp.server.app")
 
-from llm_bridge.llama_engine import LlamaCppModel  # noqa: E402
-from llm_bridge.models import ModelConfig, SamplingConfig, smollm2_gguf  # noqa: E402
-from llm_bridge.openai_receiver import LLAMA_CPP_PLAIN, from_spec  # noqa: E402
-from llm_bridge.receiver import ChoiceReceiver  # noqa: E402
+from llm_bridge.models.llama_engine import LlamaCppModel  # noqa: E402
+from llm_bridge.models.language_model import ModelConfig, SamplingConfig, smollm2_gguf  # noqa: E402
+from llm_bridge.models.openai_receiver import LLAMA_CPP_PLAIN, from_spec  # noqa: E402
+from llm_bridge.models.choice_receiver import ChoiceReceiver  # noqa: E402
 
 from ._loopback import free_port, server_process  # noqa: E402
 

@@ -5,9 +5,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig, smollm2_gguf
-from llm_bridge.tiny import char_tokenizer, tiny_gpt2
-from llm_bridge.training import SFTConfig, sft
+from llm_bridge.models.language_model import LanguageModel, ModelConfig, SamplingConfig, smollm2_gguf
+from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
+from llm_bridge.models.training import SFTConfig, sft
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_static_cache_generation_equals_dynamic(trained):
 @pytest.mark.slow
 def test_end_tokens_come_from_the_chat_template_not_the_tokenizer_default():
     """SmolLM2 under transformers 5.17 reports eos = <|im_start|>; the turn still ends at <|im_end|>."""
-    from llm_bridge.models import end_token_ids
+    from llm_bridge.models.language_model import end_token_ids
     try:
         lm = LanguageModel.load(ModelConfig(smollm2_gguf()))
     except FileNotFoundError:
@@ -140,7 +140,7 @@ def test_end_tokens_come_from_the_chat_template_not_the_tokenizer_default():
     assert end_token_ids(lm.tokenizer, lm.model)[0] == im_end
     assert im_start not in end_token_ids(lm.tokenizer, lm.model)
     # fine-tuning targets end with the turn's end token, whatever the tokenizer says
-    from llm_bridge.training import sft_examples
+    from llm_bridge.models.training import sft_examples
     again = LanguageModel(lm.tokenizer, lm.model, lm.config)
     (ids, labels), = sft_examples(again, [("Say yes.", "yes")])
     assert ids[-1] == labels[-1] == im_end and im_start not in labels

@@ -1,4 +1,4 @@
-"""Online play against a Receiver's recorded responses (llm_bridge.online_play), and its run log.
+"""Online play against a Receiver's recorded responses (llm_bridge.studies.online_play), and its run log.
 
 What defines a right answer here: the exact expected payoff of a scheme
 equals the average payoff of many sampled rounds (within stated error); the
@@ -21,10 +21,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_bridge import review_game as rg
-from llm_bridge.online_play import (INFORMED, SIGNAL_ONLY, OnlineConfig, ResponseTable, deterministic_schemes,
+from llm_bridge.games import review_game as rg
+from llm_bridge.studies.online_play import (INFORMED, SIGNAL_ONLY, OnlineConfig, ResponseTable, deterministic_schemes,
                                     expected_payoff, make_learner, play, study)
-from llm_bridge.run_log import RunLog
+from llm_bridge.studies.run_log import RunLog
 
 V = rg.TARGETS["submission"]
 U_WRONG = np.log(np.array([[0.9, 0.1], [0.1, 0.9]]))      # a Receiver model that wants to be right
@@ -192,9 +192,9 @@ def test_response_table_survives_kill_9_and_resumes_to_the_same_table(tmp_path):
         return textwrap.dedent(f"""
             import sys
             sys.path.insert(0, {os.getcwd()!r})
-            from llm_bridge.models import load_by_name
-            from llm_bridge.receiver import ChoiceReceiver
-            from llm_bridge.online_play import OnlineConfig, RunLog, build_table, load_pool, table_settings
+            from llm_bridge.models.language_model import load_by_name
+            from llm_bridge.models.choice_receiver import ChoiceReceiver
+            from llm_bridge.studies.online_play import OnlineConfig, RunLog, build_table, load_pool, table_settings
             import json, numpy as np
             cfg = OnlineConfig(out={str(out)!r}, n_estimation=2, n_pool=3, n_informed=1, informed_grid=(0.0, 1.0),
                                belief_levels=(0.0, 0.5, 1.0))
@@ -239,7 +239,7 @@ def test_figure_from_a_study(tmp_path):
 
 # ---------------------------------------------------------------- the identified Receiver model
 def test_belief_models_recover_a_quantal_bayesian_and_its_threshold():
-    from llm_bridge.online_play import fit_belief_models, threshold_interval
+    from llm_bridge.studies.online_play import fit_belief_models, threshold_interval
     mu = np.linspace(0, 1, 11)
     rng = np.random.default_rng(0)
     y = np.clip(1 / (1 + np.exp(-8 * (mu[None] - 0.6))) + 0.05 * rng.standard_normal((60, 11)), 0, 1)
@@ -251,7 +251,7 @@ def test_belief_models_recover_a_quantal_bayesian_and_its_threshold():
 
 
 def test_a_receiver_that_never_crosses_is_not_identified():
-    from llm_bridge.online_play import fit_belief_models, threshold_interval
+    from llm_bridge.studies.online_play import fit_belief_models, threshold_interval
     mu = np.linspace(0, 1, 11)
     y = np.full((30, 11), 0.2)                    # qwen05 on the told probes: never submits, at any belief
     assert not fit_belief_models(mu, y)["identified"]
@@ -261,7 +261,7 @@ def test_a_receiver_that_never_crosses_is_not_identified():
 def test_the_worst_case_scheme_clears_every_threshold_in_the_set():
     from persuasion import PersuasionGame
     from persuasion.online import evaluate_scheme
-    from llm_bridge.receiver_models import threshold_utility, worst_case_scheme
+    from llm_bridge.games.receiver_models import threshold_utility, worst_case_scheme
     prior = np.array([0.3, 0.7])
     scheme, worst, t = worst_case_scheme(prior, V, [0.5, 0.6, 0.7])
     assert t == 0.7                               # the highest threshold is the one to clear
@@ -274,7 +274,7 @@ def test_the_worst_case_scheme_clears_every_threshold_in_the_set():
 
 
 def test_paired_effects_are_the_per_problem_differences():
-    from llm_bridge.online_play import paired_effects
+    from llm_bridge.studies.online_play import paired_effects
     tab = table_of([[0.6, 0.2], [0.5, 0.1]], noise=0.05, seed=5)
     eff = paired_effects(tab)
     d = tab.signal[:, 1, 0] - tab.signal[:, 1, 1]
@@ -302,8 +302,8 @@ def test_an_unidentified_threshold_is_taken_at_the_worst_case_of_its_set(tmp_pat
     """A Receiver whose graded-belief responses never cross 1/2 (it submits at every stated level): the
     model given to the learners is a step Receiver at the worst case of the thresholds the data leave
     open, never the told-verdict smoothing's point."""
-    from llm_bridge.online_play import model_utility
-    from llm_bridge.receiver_models import threshold_utility
+    from llm_bridge.studies.online_play import model_utility
+    from llm_bridge.games.receiver_models import threshold_utility
     t = table_of([[0.9, 0.1], [0.9, 0.1]])
     flat = ResponseTable(t.pool_ids, t.estimation_ids, t.signal, t.alone, t.told, t.informed,
                          np.full_like(t.belief, 0.8), t.belief_levels, 0, 0)

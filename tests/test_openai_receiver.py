@@ -27,11 +27,11 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig
-from llm_bridge.openai_receiver import EndpointError, LogprobsUnavailable, OpenAICompatibleReceiver, from_spec
-from llm_bridge.receiver import ChoiceReceiver
-from llm_bridge.tiny import char_tokenizer, tiny_gpt2
-from llm_bridge.training import SFTConfig, sft
+from llm_bridge.models.language_model import LanguageModel, ModelConfig, SamplingConfig
+from llm_bridge.models.openai_receiver import EndpointError, LogprobsUnavailable, OpenAICompatibleReceiver, from_spec
+from llm_bridge.models.choice_receiver import ChoiceReceiver
+from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
+from llm_bridge.models.training import SFTConfig, sft
 
 from ._loopback import free_port, server_process
 

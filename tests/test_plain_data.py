@@ -1,4 +1,4 @@
-"""The plain-data boundary between a candidate and its tests (llm_bridge.plain_data).
+"""The plain-data boundary between a candidate and its tests (llm_bridge.tasks.plain_data).
 
 Properties: every plain value survives a round trip through one JSON line
 with its exact types (tuples stay tuples, -0.0 stays -0.0, dict keys of any
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_bridge.plain_data import MAX_DEPTH, decode, dumps, encode, write_back
+from llm_bridge.tasks.plain_data import MAX_DEPTH, decode, dumps, encode, write_back
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
                     st.text(), st.binary(max_size=16), st.complex_numbers(allow_nan=False))

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from llm_bridge.receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
+from llm_bridge.games.receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
                                         predicted_value, revealed_utility)
-from llm_bridge.review_game import TARGETS
-from llm_bridge.stats import holm, mcnemar_exact
+from llm_bridge.games.review_game import TARGETS
+from llm_bridge.studies.stats import holm, mcnemar_exact
 
 PRIOR = np.array([0.3, 0.7])
 JUDGE = np.array([[1.0, 0.0], [0.0, 1.0]])      # submits iff P(correct) >= 1/2
@@ -97,7 +97,7 @@ def test_holm_dominates_and_is_monotone(p):
 
 
 def test_split_weights_assemble_verify_and_cache(tmp_path, monkeypatch):
-    from llm_bridge import weights
+    from llm_bridge.models import weights
     parts = [tmp_path / f"part{i}.bin" for i in range(3)]
     blobs = [bytes([i]) * (1000 + i) for i in range(3)]
     for p, b in zip(parts, blobs):
@@ -115,7 +115,7 @@ def test_split_weights_assemble_verify_and_cache(tmp_path, monkeypatch):
 
 
 def test_missing_part_is_named():
-    from llm_bridge import weights
+    from llm_bridge.models import weights
     spec = weights.SplitWeights("x.gguf", ("surely-not-installed-part1",), ".bin", 1, "0" * 64, "test")
     with pytest.raises(weights.WeightsError, match="surely-not-installed-part1"):
         weights.part_files(spec)
@@ -144,7 +144,7 @@ def test_a_step_receivers_threshold_lies_in_its_identified_set(t0, levels):
     """Noise-free choices of a step Receiver (submit iff posterior >= t0) at the told verdicts and the probed
     levels: the majority bracket holds t0 and is exactly the gap between the probed levels around it, and
     the bootstrap set contains the bracket."""
-    from llm_bridge.receiver_models import threshold_set
+    from llm_bridge.games.receiver_models import threshold_set
     lv = [1.0, 0.0] + sorted(levels)
     groups = [pid for pid in range(12) for _ in lv]
     xs = lv * 12
@@ -158,7 +158,7 @@ def test_a_step_receivers_threshold_lies_in_its_identified_set(t0, levels):
 
 
 def test_perfect_separation_at_the_told_verdicts_identifies_nothing():
-    from llm_bridge.receiver_models import threshold_set
+    from llm_bridge.games.receiver_models import threshold_set
     s = threshold_set([0, 0, 1, 1], [1.0, 0.0, 1.0, 0.0], [1, 0, 1, 0], reps=20)
     assert s["point"] == [0.0, 1.0] and (s["lo"], s["hi"]) == (0.0, 1.0)
     with pytest.raises(ValueError, match="threshold_set"):
@@ -168,7 +168,7 @@ def test_perfect_separation_at_the_told_verdicts_identifies_nothing():
 def test_the_worst_case_scheme_over_an_unidentified_set_is_no_better_than_any_point_in_it():
     """Over the whole (0, 1) the worst case of every scheme for the submission target is full revelation's
     value (a Receiver that needs certainty): the robust scheme cannot promise more."""
-    from llm_bridge.receiver_models import threshold_grid, threshold_utility, worst_case_scheme
+    from llm_bridge.games.receiver_models import threshold_grid, threshold_utility, worst_case_scheme
     from persuasion import PersuasionGame
     from persuasion.online import evaluate_scheme
     prior, V = np.array([0.3, 0.7]), np.array([[1.0, 0.0], [1.0, 0.0]])

@@ -7,11 +7,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from llm_bridge import review_game as rg
-from llm_bridge.models import LanguageModel, ModelConfig
-from llm_bridge.receiver import ChoiceReceiver
-from llm_bridge.review_experiment import CONDITIONS, ReviewConfig, run
-from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+from llm_bridge.games import review_game as rg
+from llm_bridge.models.language_model import LanguageModel, ModelConfig
+from llm_bridge.models.choice_receiver import ChoiceReceiver
+from llm_bridge.studies.review_experiment import CONDITIONS, ReviewConfig, run
+from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
 
 
 def tiny(seed):
@@ -113,14 +113,14 @@ def test_scheme_statement_says_the_numbers():
 
 
 def test_keyed_draws_do_not_depend_on_order():
-    from llm_bridge.proposals import keyed_rng
+    from llm_bridge.games.proposals import keyed_rng
     a = [keyed_rng(0, f"p{i}", "lp-scheme", "signal").random() for i in range(5)]
     b = [keyed_rng(0, f"p{i}", "lp-scheme", "signal").random() for i in reversed(range(5))]
     assert a == b[::-1] and len(set(a)) == 5
 
 
 def test_markdown_shows_every_condition_and_test(single):
-    from llm_bridge.review_markdown import review_markdown
+    from llm_bridge.studies.review_markdown import review_markdown
     _, rep = single
     md = review_markdown(rep)
     for c in CONDITIONS:
@@ -139,7 +139,7 @@ def test_review_figure_from_a_saved_report(single, tmp_path):
 
 
 def test_calibration_study_logs_and_reads_back(tmp_path):
-    from llm_bridge.calibration import CalibrationConfig, calibration_markdown, run_calibration
+    from llm_bridge.studies.calibration import CalibrationConfig, calibration_markdown, run_calibration
     cfg = CalibrationConfig(out=str(tmp_path), n_problems=3)
     rep = run_calibration(ChoiceReceiver(tiny(4)), cfg)
     recs = [json.loads(l) for l in (tmp_path / "generations.jsonl").read_text().splitlines()]
@@ -158,16 +158,16 @@ def test_calibration_study_logs_and_reads_back(tmp_path):
 
 def test_wrong_proposals_are_wrong_and_realistic():
     import os
-    from llm_bridge.proposals import wrong_math_answers
-    from llm_bridge.tasks import gsm_symbolic
+    from llm_bridge.games.proposals import wrong_math_answers
+    from llm_bridge.tasks.problems import gsm_symbolic
     for p in gsm_symbolic(10, seed=3):
         wrong = wrong_math_answers(p, 3)
         assert len(set(wrong)) == 3 and all(float(w) != float(p.answer) for w in wrong)
     if os.geteuid() != 0:
         pytest.skip("code mutants are checked in the sandbox, which needs a root parent")
     import ast
-    from llm_bridge.checkers import check_program
-    from llm_bridge.tasks import humaneval
+    from llm_bridge.tasks.checkers import check_program
+    from llm_bridge.tasks.problems import humaneval
     for p in humaneval(4):
         good, bad = rg.proposals_for(p)
         assert check_program(p, good.proposal).correct and not check_program(p, bad.proposal).correct
@@ -236,7 +236,7 @@ def test_claim_rule_and_identical_prompts(single):
 
 
 def test_a_torn_line_is_cut_and_the_next_record_survives(tmp_path):
-    from llm_bridge.review_experiment import Log
+    from llm_bridge.studies.review_experiment import Log
     path = tmp_path / "g.jsonl"
     log = Log(path)
     log.add_many([{"key": "a", "x": 1}])

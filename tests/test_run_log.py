@@ -13,13 +13,13 @@ import time
 
 import pytest
 
-from llm_bridge.run_log import KeyedLog, RunLog
+from llm_bridge.studies.run_log import KeyedLog, RunLog
 
 N = 16
 SIZE = 4_000_000
 WRITER = r"""
 import sys
-from llm_bridge.run_log import KeyedLog, RunLog
+from llm_bridge.studies.run_log import KeyedLog, RunLog
 kind, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 log = KeyedLog(path) if kind == "keyed" else RunLog(path, {"study": "kill-test", "n": n})
 for i in range(n):

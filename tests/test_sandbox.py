@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from llm_bridge.sandbox import run_python
+from llm_bridge.tasks.sandbox import run_python
 from tests.test_sandbox_hostile import _procs_of as _uids_processes
 
 ROOT = os.geteuid() == 0

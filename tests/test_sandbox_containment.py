@@ -20,9 +20,9 @@ import time
 
 import pytest
 
-from llm_bridge.checkers import check_code
-from llm_bridge.sandbox import MAX_FILES, memory_isolation, run_python
-from llm_bridge.tasks import humaneval
+from llm_bridge.tasks.checkers import check_code
+from llm_bridge.tasks.sandbox import MAX_FILES, memory_isolation, run_python
+from llm_bridge.tasks.problems import humaneval
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="isolation needs a root parent")
@@ -257,7 +257,7 @@ def test_the_sandbox_dies_with_its_caller(sig):
     program = ("import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        os.setsid()\n"
                "        time.sleep(120)\n        os._exit(0)\ntime.sleep(120)\n")
     caller = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, %r)\n"
-                               "from llm_bridge.sandbox import run_python\nrun_python(%r, timeout=120)" % (REPO, program)])
+                               "from llm_bridge.tasks.sandbox import run_python\nrun_python(%r, timeout=120)" % (REPO, program)])
     try:
         deadline = time.monotonic() + 60
         while len(_descendants(caller.pid)) < 6 and time.monotonic() < deadline:   # launcher, init, 1 + 3
@@ -278,7 +278,7 @@ def test_the_sandbox_dies_with_its_caller(sig):
 
 @needs_root
 def test_cgroups_of_a_killed_caller_are_swept():
-    from llm_bridge.sandbox import _cgroup_mounts, _own_cgroup
+    from llm_bridge.tasks.sandbox import _cgroup_mounts, _own_cgroup
     mounts = _cgroup_mounts()
     if memory_isolation() == "per-process":
         pytest.skip("no cgroup can be had here")
@@ -368,9 +368,9 @@ def test_a_non_root_caller_of_check_code_is_refused_and_leaves_nothing(tmp_path)
     code = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {REPO!r})
-        from llm_bridge.checkers import check_code
-        from llm_bridge.sandbox import SandboxUnavailable
-        from llm_bridge.tasks import humaneval
+        from llm_bridge.tasks.checkers import check_code
+        from llm_bridge.tasks.sandbox import SandboxUnavailable
+        from llm_bridge.tasks.problems import humaneval
         p = humaneval(1)[0]
         os.setgroups([]); os.setgid(65534); os.setuid(65534)
         try:

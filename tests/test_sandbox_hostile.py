@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from llm_bridge.checkers import check_code
-from llm_bridge.sandbox import run_python
-from llm_bridge.tasks import humaneval
+from llm_bridge.tasks.checkers import check_code
+from llm_bridge.tasks.sandbox import run_python
+from llm_bridge.tasks.problems import humaneval
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="isolation needs a root parent")
@@ -40,7 +40,7 @@ def test_non_root_caller_is_refused_and_nothing_runs(tmp_path):
     code = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {os.getcwd()!r})
-        from llm_bridge.sandbox import run_python, SandboxUnavailable   # import as root, then drop
+        from llm_bridge.tasks.sandbox import run_python, SandboxUnavailable   # import as root, then drop
         os.setgroups([]); os.setgid(65534); os.setuid(65534)
         try:
             run_python("open({str(marker)!r}, 'w').write('x')")

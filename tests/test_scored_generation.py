@@ -16,8 +16,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig
-from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+from llm_bridge.models.language_model import LanguageModel, ModelConfig, SamplingConfig
+from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
 
 
 def _full_logits_scores(lm, prompts, sampling, static=False):
@@ -59,8 +59,8 @@ def test_gathered_scores_equal_the_full_logits_formula(static, sampling):
 
 PEAK = """
 import os, sys, threading, time, torch
-from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig
-from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+from llm_bridge.models.language_model import LanguageModel, ModelConfig, SamplingConfig
+from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
 sys.path.insert(0, {tests!r})
 tok = char_tokenizer("".join(chr(0x4E00 + i) for i in range(20_000)) + "abc ->")
 lm = LanguageModel(tok, tiny_gpt2(tok, n_layer=1, n_embd=32, n_head=2, seed=0), ModelConfig("big-vocab", batch_size=16))

@@ -16,8 +16,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from llm_bridge.models import LanguageModel, ModelConfig, SamplingConfig
-from llm_bridge.tiny import char_tokenizer, tiny_gpt2
+from llm_bridge.models.language_model import LanguageModel, ModelConfig, SamplingConfig
+from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 PROMPTS = ["hello there", "a much longer prompt about numbers 1 2 3 and more", "x", "what is 2+2?", "ok"]

@@ -1,8 +1,8 @@
 """Task loaders read the shipped data; checkers accept right answers and reject wrong ones."""
 import pytest
 
-from llm_bridge.checkers import check, check_code, check_math, extract_answer
-from llm_bridge.tasks import champ, gsm_symbolic, humaneval
+from llm_bridge.tasks.checkers import check, check_code, check_math, extract_answer
+from llm_bridge.tasks.problems import champ, gsm_symbolic, humaneval
 
 
 def test_extraction_conventions():
@@ -54,7 +54,7 @@ def test_humaneval_canonical_solutions_pass_and_broken_ones_fail():
 
 
 def test_strict_extraction_is_the_default_for_problems():
-    from llm_bridge.tasks import Problem
+    from llm_bridge.tasks.problems import Problem
     p = Problem("x", "champ", "How many?", "3")
     ramble = "Let's consider the values of x that satisfy the congruence modulo 3."
     assert not check(p, ramble).correct                 # strict: no '####' and no boxed answer
@@ -71,8 +71,8 @@ def test_humaneval_verdicts_are_as_before_on_every_problem():
     `python -m benchmarks.bench_check_code` re-checks all of them."""
     import json
     import pathlib
-    from llm_bridge.checkers import check_program
-    from llm_bridge.proposals import code_mutants
+    from llm_bridge.tasks.checkers import check_program
+    from llm_bridge.games.proposals import code_mutants
     old = json.loads((pathlib.Path(__file__).parent / "data" / "humaneval_mutant_verdicts.json").read_text())
     probs = humaneval()
     assert len(probs) == 164 == len(old)
@@ -89,7 +89,7 @@ def test_humaneval_verdicts_are_as_before_on_every_problem():
 
 
 def test_tests_see_the_candidates_mutations_of_their_arguments():
-    from llm_bridge.tasks import Problem
+    from llm_bridge.tasks.problems import Problem
     prompt = 'def sort_in_place(xs: list):\n    """Sort xs in place; return None."""\n'
     test = ("def check(candidate):\n    xs = [3, 1, 2]\n    rows = [xs, [2, 1]]\n    assert candidate(xs) is None\n"
             "    assert xs == [1, 2, 3] and rows[0] is xs\n    candidate(rows[1])\n    assert rows == [[1, 2, 3], [1, 2]]\n")

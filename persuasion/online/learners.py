@@ -450,7 +450,7 @@ class BehaviouralPersuader(Learner):
 
     Against the core's simulated Receiver, who reads the scheme, only the
     ``arms`` form is right; the per-cell form is for Receivers that never see
-    the scheme (:mod:`llm_bridge.online_play`).
+    the scheme (:mod:`llm_bridge.studies.online_play`).
 
     Examples
     --------

@@ -1,14 +1,14 @@
 """llama.cpp as the engine under an Advisor or Receiver (``ModelConfig(engine="llama.cpp")``).
 
 :class:`LlamaCppModel` answers the same calls as
-:class:`llm_bridge.models.LanguageModel` (``generate``, ``generate_scored``,
+:class:`llm_bridge.models.language_model.LanguageModel` (``generate``, ``generate_scored``,
 ``log_likelihood``, ``format``, ``encode``, ``next_logits``,
 ``continuation_logits``), running the GGUF file as it is, quantised, through
 ``llama-cpp-python`` (the ``llama`` extra; it builds from source).  On two
 cores that decodes 5.5x faster than transformers running the same file
 dequantised to fp32, prefills 1.5x faster, in a third of the memory
 (``benchmarks/bench_engines.py``, docs/performance.md).
-Fine-tuning stays on transformers; :mod:`llm_bridge.gguf_export` writes a
+Fine-tuning stays on transformers; :mod:`llm_bridge.models.gguf_export` writes a
 fine-tuned model back to GGUF for this engine.
 
 How it runs
@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .models import Generation, ModelConfig, SamplingConfig
+from .language_model import Generation, ModelConfig, SamplingConfig
 
 _SENTINEL = "\uE001"          # marks where an assistant message ends in a rendered template
 
@@ -101,7 +101,7 @@ class CacheStats:
 
 @dataclass
 class LlamaCppModel:
-    """A GGUF model run by llama.cpp, with the interface of :class:`~llm_bridge.models.LanguageModel`.
+    """A GGUF model run by llama.cpp, with the interface of :class:`~llm_bridge.models.language_model.LanguageModel`.
 
     Build with :meth:`load` (or ``load_by_name(name, engine="llama.cpp")``).
     """

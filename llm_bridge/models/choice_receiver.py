@@ -33,8 +33,8 @@ class Choice:
 
 
 class ChoiceReceiver:
-    """Option choices with a shared-head cache, from any engine's model (:mod:`llm_bridge.models`'
-    ``LanguageModel`` or :class:`llm_bridge.llama_engine.LlamaCppModel`): it needs ``format``, ``encode``,
+    """Option choices with a shared-head cache, from any engine's model (:mod:`llm_bridge.models.language_model`'
+    ``LanguageModel`` or :class:`llm_bridge.models.llama_engine.LlamaCppModel`): it needs ``format``, ``encode``,
     ``continuation_logits`` and ``next_logits``."""
 
     def __init__(self, lm):

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .proposals import keyed_rng, wrong_code, wrong_math_answers
-from .tasks import Problem
+from llm_bridge.tasks.problems import Problem
 
 STATES = ("correct", "wrong")
 ACTIONS = ("submit", "decline")

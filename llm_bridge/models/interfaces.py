@@ -11,7 +11,7 @@ same checks on each implementation:
 uses the same calls.)  The checks are structural (:func:`isinstance` against these protocols looks at
 the methods' names only); what the methods must return is what the conformance suite tests.
 
->>> from llm_bridge.interfaces import Advisor, Receiver
+>>> from llm_bridge.models.interfaces import Advisor, Receiver
 >>> class Decider:
 ...     def choose(self, head, tails, options=("A", "B")): ...
 ...     def choose_full(self, prompt, options=("A", "B")): ...
@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class Receiver(Protocol):
-    """Decides between options: one :class:`~llm_bridge.receiver.Choice` per prompt ``head + tail``.
+    """Decides between options: one :class:`~llm_bridge.models.choice_receiver.Choice` per prompt ``head + tail``.
 
     ``choose`` may share work across the tails (a cache of the head); ``choose_full`` evaluates one whole
     prompt with nothing shared and is the reference ``choose`` must agree with.
@@ -39,7 +39,7 @@ class Receiver(Protocol):
 @runtime_checkable
 class Advisor(Protocol):
     """Writes text: completions of prompts, and completions with the log-probability of their tokens
-    (:class:`~llm_bridge.models.Generation`), under a :class:`~llm_bridge.models.SamplingConfig`."""
+    (:class:`~llm_bridge.models.language_model.Generation`), under a :class:`~llm_bridge.models.language_model.SamplingConfig`."""
 
     def generate(self, prompts: list[str], sampling=None, progress: bool = False) -> list[str]: ...
 

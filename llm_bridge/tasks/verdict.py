@@ -2,7 +2,7 @@
 
 Two processes take part in every check:
 
-* the **candidate server** runs in the sandbox (:func:`llm_bridge.sandbox.run_python`):
+* the **candidate server** runs in the sandbox (:func:`llm_bridge.tasks.sandbox.run_python`):
   it executes the candidate's program, then answers calls of the entry point
   that arrive on its descriptor 3, a socket, one JSON line each;
 * the **tests runner** is a trusted interpreter (``python -I -S``) outside the
@@ -12,7 +12,7 @@ Two processes take part in every check:
   point's name, which some tests call) a stub that sends the arguments and
   receives the return value.
 
-Only plain data crosses (:mod:`llm_bridge.plain_data`), so no object of the
+Only plain data crosses (:mod:`llm_bridge.tasks.plain_data`), so no object of the
 candidate's takes part in a comparison, and nothing the candidate patches in
 its own process (builtins, modules, tracing, memory through ctypes) touches
 the tests' code, which the candidate never sees.  Mutations of arguments come

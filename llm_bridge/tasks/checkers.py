@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .tasks import Problem, first_code_block
+from .problems import Problem, first_code_block
 from .verdict import run_tests
 
 _NUMBER = r"-?[\d,]*\.?\d+"
@@ -50,7 +50,7 @@ def check_program(problem: Problem, program: str, timeout: float = 5.0) -> Verdi
     """Run HumanEval's tests on a whole ``program`` (imports, helpers and the entry point).
 
     The program runs in the sandbox and only answers calls; the tests run in
-    a trusted process of their own and decide (:mod:`llm_bridge.verdict`).
+    a trusted process of their own and decide (:mod:`llm_bridge.tasks.verdict`).
     """
     passed, reason = run_tests(problem.prompt, problem.meta["test"], problem.meta["entry_point"], program,
                                timeout=timeout)

@@ -7,7 +7,7 @@ recommendation is drawn from it; the Receiver model reads the problem, the
 proposal and the recommendation (*signal-only*), or also the committed scheme
 in words with the base rate (*informed*), and its own choice, drawn from its
 Yes/No probabilities, is the action; the Advisor observes the state, the
-action and its payoff (:mod:`llm_bridge.review_game` has the prompts).
+action and its payoff (:mod:`llm_bridge.games.review_game` has the prompts).
 
 **One forward pass per prompt serves every round.**  The response table holds
 ``P(submit)`` for every pool problem, state and recommendation (and, for the
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import review_game as rg
+from llm_bridge.games import review_game as rg
 from .run_log import RunLog
-from .receiver_models import threshold_grid, threshold_set, threshold_utility, worst_case_scheme
+from llm_bridge.games.receiver_models import threshold_grid, threshold_set, threshold_utility, worst_case_scheme
 
 SIGNAL_ONLY, INFORMED = "signal-only", "informed"
 MODES = (SIGNAL_ONLY, INFORMED)
@@ -61,7 +61,7 @@ class OnlineConfig:
     learners: tuple = ("robust", "action-informed", "behavioural", "full-revelation")
 
     def __post_init__(self):
-        from .review_game import TARGETS
+        from llm_bridge.games.review_game import TARGETS
         if self.target not in TARGETS:
             raise ValueError(f"OnlineConfig: target must be one of {list(TARGETS)}; got {self.target!r}")
         if not 0 < self.base_rate < 1:
@@ -90,7 +90,7 @@ class OnlineConfig:
 # ---------------------------------------------------------------- the pool and the response table
 def load_pool(cfg: OnlineConfig):
     """(estimation pairs, pool pairs): (correct item, wrong item) per problem, fresh GSM-Symbolic problems."""
-    from .tasks import gsm_symbolic
+    from llm_bridge.tasks.problems import gsm_symbolic
     need = cfg.n_estimation + cfg.n_pool
     problems = gsm_symbolic(int(need * 1.3) + 10, seed=cfg.gsm_seed)
     pairs = rg.proposal_pairs(problems, need, cfg.seed, "online-split", "load_pool()")
@@ -219,7 +219,7 @@ def model_utility(table: ResponseTable, cfg: OnlineConfig) -> tuple[np.ndarray, 
 
 def revealed_U(table: ResponseTable, smoothing: float) -> np.ndarray:
     """``U[w, a] = log P(a | told w)`` from the expected told counts (additive smoothing)."""
-    from .receiver_models import revealed_utility
+    from llm_bridge.games.receiver_models import revealed_utility
     submits = table.told.sum(axis=0)                      # expected submissions per state
     counts = np.stack([submits, table.told.shape[0] - submits], axis=1)
     return revealed_utility(counts, smoothing)

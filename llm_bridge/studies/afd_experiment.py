@@ -9,7 +9,7 @@ one goes on from its last written problem):
    fine-tuned on the worked solutions of the demonstration problems.
 3. **Classifier data.**  Both policies sample completions of the first
    ``n_classifier_problems`` demonstration prompts; the Init-SFT classifier
-   (:class:`~llm_bridge.demonstration_rewards.InitSFTClassifier`) is fitted
+   (:class:`~llm_bridge.studies.demonstration_rewards.InitSFTClassifier`) is fitted
    on them, its accuracy measured on prompts it did not see.
 4. **Pools.**  Each policy samples ``pool_size`` completions of every
    held-out problem; each completion is checked (math-verify, the golden
@@ -36,7 +36,7 @@ import numpy as np
 
 from . import best_of_n as bon
 from .demonstration_rewards import InitSFTClassifier, held_out_accuracy, log_ratio
-from .estimation import wilson
+from llm_bridge.games.estimation import wilson
 from .run_log import append_lines, read_whole_lines
 from .stats import holm, mcnemar_exact
 
@@ -97,7 +97,7 @@ def demonstration(problem) -> str:
 
 def golden(problem, text: str, mode: str) -> bool:
     """The checker's verdict: math-verify on the extracted answer, or the hidden tests in the sandbox."""
-    from .checkers import check_code, check_math
+    from llm_bridge.tasks.checkers import check_code, check_math
     if problem.task == "humaneval":
         return check_code(problem, text).correct
     return check_math(problem.answer, text, mode).correct
@@ -105,7 +105,7 @@ def golden(problem, text: str, mode: str) -> bool:
 
 def load_problems(cfg: AfdConfig):
     """The problems of ``cfg.task``: ``n_generated`` GSM-Symbolic ones, or all 164 HumanEval ones."""
-    from .tasks import gsm_symbolic, humaneval
+    from llm_bridge.tasks.problems import gsm_symbolic, humaneval
     return humaneval() if cfg.task == "humaneval" else gsm_symbolic(cfg.n_generated, seed=cfg.seed)
 
 
@@ -143,7 +143,7 @@ def split_problems(problems, cfg: AfdConfig) -> tuple[list, list]:
 
 def train_sft(load_model, demos, cfg: AfdConfig, out: Path):
     """The SFT policy, trained once and saved in ``out/sft`` (read back on a resume)."""
-    from .training import SFTConfig, sft
+    from llm_bridge.models.training import SFTConfig, sft
     done = out / "sft" / "done.json"
     if done.exists():
         return load_model(str(out / "sft")), json.loads(done.read_text())
@@ -165,7 +165,7 @@ def train_sft(load_model, demos, cfg: AfdConfig, out: Path):
 
 
 def _sampling(cfg: AfdConfig, seed: int):
-    from .models import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig
     return SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, seed=seed)
 
 
@@ -348,7 +348,7 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
     tests = paired_tests(table, cfg)
     other_checker = None
     if cfg.task == "gsm_symbolic":   # the same selections scored with the other answer extraction, as a check
-        from .checkers import check_math
+        from llm_bridge.tasks.checkers import check_math
         mode = "strict" if cfg.checker_mode == "flexible" else "flexible"
         gold = {p.id: p.answer for p in test}
         other = {(pol, pid): [check_math(gold[pid], x, mode).correct for x in pools[(pol, pid)]["texts"]]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from .tasks import Problem
+from llm_bridge.tasks.problems import Problem
 
 _NUM = r"\d[\d,]*(?:\.\d+)?"
 _BINARY = re.compile(r"(?P<a>[£$€]?" + _NUM + r")\s*(?P<op>[*x×/+\-])\s*(?P<b>[£$€]?" + _NUM + r")\s*=\s*"

@@ -1,10 +1,10 @@
 """The draft game: the paper's game with a Receiver that writes the answer (issue 20).
 
 A junior solver hands the Receiver a **draft**: every step of the reference worked solution but the last
-(:func:`llm_bridge.hints.steps_but_last`).  With probability ``base_rate`` the draft is correct; otherwise
-its last given step carries a plausible slip (:func:`llm_bridge.hints.slip`: an operation swapped, or a
+(:func:`llm_bridge.games.hints.steps_but_last`).  With probability ``base_rate`` the draft is correct; otherwise
+its last given step carries a plausible slip (:func:`llm_bridge.games.hints.slip`: an operation swapped, or a
 result doubled).  The draft is a hint, never the answer key: the step that produces the answer is missing,
-and a draft with the gold answer written in it is not used (:func:`llm_bridge.hints.leaks_answer`).
+and a draft with the gold answer written in it is not used (:func:`llm_bridge.games.hints.leaks_answer`).
 
 * **State**: the checker's verdict on the draft (``correct`` or ``wrong``).  The Advisor has compared the
   draft with the reference solution; the Receiver sees the problem and the draft, never the verdict.
@@ -18,7 +18,7 @@ and a draft with the gold answer written in it is not used (:func:`llm_bridge.hi
   and ``decline`` otherwise.  Its accuracy (the final answer against the gold answer) is the paper's metric
   and is reported beside it.
 
-The payoffs are the review game's (:data:`llm_bridge.review_game.TARGETS`): ``submission`` pays the draft's
+The payoffs are the review game's (:data:`llm_bridge.games.review_game.TARGETS`): ``submission`` pays the draft's
 author when its answer is submitted, right or wrong (the prosecutor); ``decision`` pays for the right call
 (build on a correct draft, not on a wrong one: aligned with a Receiver that wants to be right).
 """
@@ -33,7 +33,7 @@ import numpy as np
 from . import review_game as rg
 from .hints import _fmt, _value, leaks_answer, numbers_in, slip
 from .review_game import ReviewItem
-from .tasks import Problem
+from llm_bridge.tasks.problems import Problem
 
 ACTIONS = rg.ACTIONS
 RECOMMEND = {"submit": "I recommend building on the partial solution.",
@@ -102,7 +102,7 @@ def draft_pair(problem: Problem, seed: int = 0) -> tuple[DraftItem, DraftItem] |
     arithmetic cannot be read back to the gold answer; the slipped value is not used exactly once in it; the
     slipped line still states the old value (it would lead to two answers); the slip does not change the
     answer; or either draft shows the gold answer.  (``seed`` is unused: the slip
-    is a fixed edit; kept for :func:`llm_bridge.review_game.proposal_pairs`.)"""
+    is a fixed edit; kept for :func:`llm_bridge.games.review_game.proposal_pairs`.)"""
     lines = [ln.strip() for ln in problem.items.get("worked_solution", "").splitlines()
              if ln.strip() and not ln.strip().startswith("####")]
     if len(lines) < 2:
@@ -177,7 +177,7 @@ def final_answer(output: str) -> str:
     ``=``: "#### Ray takes 425 minutes longer to swim 5 miles" gives 425, "#### 96 - 20 = 76 coins" 76);
     else the last number written.  Small Receivers often write a sentence after ``####``, where the
     harness's flexible rule (the last number of the text) reads the wrong one."""
-    from .checkers import extract_answer
+    from llm_bridge.tasks.checkers import extract_answer
     if re.search(r"\\boxed\{", output):
         return extract_answer(output, "strict")
     if "####" in output:
@@ -193,7 +193,7 @@ def read_action(item: DraftItem, output: str) -> dict:
     """What the Receiver did, read off its solution (:func:`final_answer`, compared by math-verify):
     ``action`` ('submit' when its final answer is the one the draft leads to), ``correct`` (its final answer
     is the gold one), ``extracted`` (the answer read)."""
-    from .checkers import check_math
+    from llm_bridge.tasks.checkers import check_math
     answer = final_answer(output)
     said = f"#### {answer}" if answer else ""
     return {"action": "submit" if said and check_math(item.draft_answer, said, "strict").correct else "decline",

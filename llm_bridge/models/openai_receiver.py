@@ -11,10 +11,10 @@ reads the Receiver's log-probabilities.  The receiver asks for them
 
 * :meth:`OpenAICompatibleReceiver.generate_scored`: completions with the
   summed log-probability of their tokens (the same quantity as
-  :meth:`llm_bridge.models.LanguageModel.generate_scored`);
+  :meth:`llm_bridge.models.language_model.LanguageModel.generate_scored`);
 * :meth:`OpenAICompatibleReceiver.choose`: the Receiver's distribution over
   option tokens from the top log-probabilities of its first token (the same
-  decision :class:`llm_bridge.receiver.ChoiceReceiver` reads locally, without
+  decision :class:`llm_bridge.models.choice_receiver.ChoiceReceiver` reads locally, without
   the shared-head cache).
 
 A server that refuses or omits log-probabilities (``transformers serve``
@@ -139,7 +139,7 @@ class OpenAICompatibleReceiver:
 
     def complete_scored(self, prompt: str):
         """One completion with the summed log-probability of its tokens."""
-        from .models import Generation
+        from .language_model import Generation
         # top_logprobs too: llama.cpp's server (llama-cpp-python 0.3.x) reads only top_logprobs and answers
         # logprobs=True alone without any; OpenAI, vLLM and TGI accept both
         choice = self._chat(prompt, logprobs=True, top_logprobs=1)
@@ -171,7 +171,7 @@ class OpenAICompatibleReceiver:
         Options missing from the server's top list get probability 0; if none of them is there the
         decision cannot be read and :class:`EndpointError` says so.
         """
-        from .receiver import Choice
+        from .choice_receiver import Choice
         choice = self._chat(prompt, logprobs=True, top_logprobs=self.top_logprobs, max_tokens=1, temperature=0.0)
         toks = self._token_logprobs(choice)
         if not toks:

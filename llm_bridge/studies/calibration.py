@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .estimation import wilson
-from .proposals import keyed_rng, wrong_math_answers
+from llm_bridge.games.estimation import wilson
+from llm_bridge.games.proposals import keyed_rng, wrong_math_answers
 from .run_log import KeyedLog
 
 LETTERS = ("A", "B", "C", "D")
@@ -61,7 +61,7 @@ def _tail(rec: str | None, q: float | None) -> str:
 
 
 def run_calibration(receiver, cfg: CalibrationConfig, receiver_name: str = "receiver") -> dict:
-    from .tasks import gsm_symbolic
+    from llm_bridge.tasks.problems import gsm_symbolic
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "generations.jsonl"

@@ -1,7 +1,7 @@
 """Write a transformers model (a fine-tuned Advisor) as a GGUF file the llama.cpp engine loads.
 
-Fine-tuning runs on transformers (:mod:`llm_bridge.training`); generation
-can then run on llama.cpp (:mod:`llm_bridge.llama_engine`).  The bridge is
+Fine-tuning runs on transformers (:mod:`llm_bridge.models.training`); generation
+can then run on llama.cpp (:mod:`llm_bridge.models.llama_engine`).  The bridge is
 :func:`export_gguf`, built on the ``gguf`` package's writer:
 
 * **Weights** are written in float32 under llama.cpp's tensor names, for
@@ -73,7 +73,7 @@ def _tokenizer_fields(source: str):
 
 
 def export_gguf(lm, path: str | Path, tokenizer_from: str | None = None) -> Path:
-    """Write ``lm`` (a transformers-engine :class:`~llm_bridge.models.LanguageModel`) to ``path`` as GGUF.
+    """Write ``lm`` (a transformers-engine :class:`~llm_bridge.models.language_model.LanguageModel`) to ``path`` as GGUF.
 
     ``tokenizer_from``: a GGUF file whose tokenizer to copy (default: the file ``lm`` was loaded from).
     Returns the path written.  Raises ``ValueError`` for an architecture other than llama or qwen2,

@@ -12,7 +12,7 @@ comparison.  Decoding rebuilds exactly these types and rejects anything else.
 
 This module is stdlib-only and self-contained: its source is also run as
 text inside the sandboxed candidate server and the tests runner
-(:mod:`llm_bridge.verdict`), so both sides share one definition.
+(:mod:`llm_bridge.tasks.verdict`), so both sides share one definition.
 """
 import json
 
