@@ -366,3 +366,29 @@ def test_the_figure_draws_accuracy_beside_the_advisors_value(scripted_run, tmp_p
         plt.close("all")
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
     assert "accuracy (final answer right)" in captured["labels"]
+
+
+def test_the_verdict_value_probe_reads_what_the_receiver_does_with_the_verdict(tmp_path):
+    """experiments.verdict_value on the scripted solver (told a draft is wrong it answers right, else it
+    carries the draft's answer): wrong drafts are right only when told, correct drafts always; a resumed
+    run asks nothing new, and another question in the same folder is refused."""
+    pytest.importorskip("reasoning_gym")
+    from experiments import verdict_value as vv
+    from llm_bridge.studies.review_experiment import ReviewConfig, load_items
+    pairs, _ = load_items(ReviewConfig(out=str(tmp_path), game="draft", pool=700, n_estimation=6, n_evaluation=0))
+    first, _ = load_items(ReviewConfig(out=str(tmp_path), game="draft", pool=700, n_estimation=20, n_evaluation=50))
+    assert [p[0].problem.id for p in pairs] == [p[0].problem.id for p in first[:6]]   # the draft runs' problems
+    solver = ScriptedSolver(pairs)
+    settings = {"receiver": "scripted", "question": "fix", "max_new_tokens": 64}
+    rep = vv.run(solver, pairs, tmp_path, "fix", 64, settings)
+    acc = {c: v["accuracy"] for c, v in rep["conditions"].items()}
+    assert acc == {"wrong/told": 1.0, "wrong/alone": 0.0, "correct/told": 1.0, "correct/alone": 1.0}
+    assert rep["tests"]["wrong/told vs wrong/alone"]["b"] == 6 and solver.calls == 24
+    assert all(QUESTION_FIX in j["prompt"] for j in vv.prompts(pairs, vv.QUESTIONS["fix"]))
+    again = ScriptedSolver(pairs)
+    assert vv.run(again, pairs, tmp_path, "fix", 64, settings) == rep and again.calls == 0
+    with pytest.raises(ValueError, match="another configuration"):
+        vv.run(again, pairs, tmp_path, "complete", 64, {**settings, "question": "complete"})
+
+
+QUESTION_FIX = "keep the steps of the partial solution that are right and fix any that are wrong"

@@ -99,9 +99,10 @@ GAMES = {"review": "review_game", "draft": "draft_game"}
 
 
 def game_texts(cfg: ReviewConfig):
-    """The module that writes ``cfg.game``'s prompts (:mod:`.review_game` or :mod:`.draft_game`)."""
+    """The module that writes ``cfg.game``'s prompts (:mod:`llm_bridge.games.review_game` or
+    :mod:`llm_bridge.games.draft_game`)."""
     import importlib
-    return importlib.import_module(f".{GAMES[cfg.game]}", __package__)
+    return importlib.import_module(f"llm_bridge.games.{GAMES[cfg.game]}")
 
 
 def conditions(cfg: ReviewConfig) -> tuple:
