@@ -392,3 +392,22 @@ def test_the_verdict_value_probe_reads_what_the_receiver_does_with_the_verdict(t
 
 
 QUESTION_FIX = "keep the steps of the partial solution that are right and fix any that are wrong"
+
+
+def test_a_record_from_before_inputs_were_digested_still_counts_as_logged(scripted_run, tmp_path):
+    """Older saved logs have no input digest: their records cannot be checked, so they count as done (a
+    resume writes nothing new) rather than being redone wholesale."""
+    import dataclasses
+    import shutil
+    from llm_bridge.studies.review_experiment import load_items, report_so_far, run
+    out, rep, _, cfg = scripted_run
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    cfg = dataclasses.replace(cfg, out=str(old))
+    lines = [json.loads(ln) for ln in (old / "generations.jsonl").read_text().splitlines()]
+    (old / "generations.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "input"}) + "\n"
+                                                   for r in lines))
+    assert report_so_far(cfg)["conditions"] == rep["conditions"]
+    est, ev = load_items(cfg)
+    again = ScriptedSolver(est + ev)
+    assert run(again, _tiny_advisor(), cfg)["conditions"] == rep["conditions"] and again.calls == 0

@@ -157,6 +157,13 @@ class Log(KeyedLog):
             self._index(r)
 
 
+def _logged_on(log, key: str, digest: str) -> bool:
+    """Whether ``key`` is logged on the input with ``digest``.  A record from before inputs were digested
+    (older saved logs) cannot be checked and counts as logged, as it always did."""
+    rec = log.done.get(key)
+    return rec is not None and rec.get("input", digest) == digest
+
+
 def input_digest(head: str, tail: str) -> str:
     """What identifies a Receiver decision: the digest of the exact text it reads."""
     import hashlib
@@ -173,8 +180,7 @@ def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cf
     digests = {c: input_digest(heads[c], t) for c, t in tails.items()}
     # done means logged *on this input*: when a condition's text changes (a refitted scheme, a retrained
     # Advisor) it is decided again, and the new record supersedes the old one, which stays in the file
-    todo = {c: t for c, t in tails.items()
-            if (log.done.get(f"{phase}|{item.key}|{c}") or {}).get("input") != digests[c]}
+    todo = {c: t for c, t in tails.items() if not _logged_on(log, f"{phase}|{item.key}|{c}", digests[c])}
     if not todo:
         return
     fresh = {}                                    # digest -> the first condition with it: one call per input
@@ -534,8 +540,8 @@ def logged_on_current_input(log, item, game, messages, cfg) -> bool:
     """Whether every evaluation condition of ``item`` is logged on the text it shows now."""
     tails, _, heads = evaluation_inputs(item, game, messages, cfg)
     head = game_texts(cfg).head(item)
-    return all((log.done.get(f"evaluation|{item.key}|{c}") or {}).get("input")
-               == input_digest(heads.get(c, head), t) for c, t in tails.items())
+    return all(_logged_on(log, f"evaluation|{item.key}|{c}", input_digest(heads.get(c, head), t))
+               for c, t in tails.items())
 
 
 def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
