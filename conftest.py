@@ -29,9 +29,7 @@ def is_core(path: Path) -> bool:
     except ValueError:
         return False
     parts = rel.parts
-    if not parts or path.is_dir() and parts in (("tests",), ("persuasion",)) or parts[0] == "persuasion":
-        return True
-    if parts == ("README.md",):
+    if parts in ((), ("tests",), ("README.md",)) or parts[0] == "persuasion":
         return True
     if parts[0] == "tests" and len(parts) == 2:
         return rel.name == "conftest.py" or (rel.suffix == ".py" and not BRIDGE.search(path.read_text()))

@@ -178,6 +178,16 @@ def scripted_run(tmp_path_factory):
     return out, rep, solver, cfg
 
 
+def _copy_of_run(out, cfg, tmp_path):
+    """A copy of the scripted run's folder, and its config pointed at the copy (the original stays intact
+    for the other tests of the module)."""
+    import dataclasses
+    import shutil
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    return old, dataclasses.replace(cfg, out=str(old))
+
+
 def _records(out):
     return [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
 
@@ -241,13 +251,9 @@ def test_a_fitted_model_without_decline_probes_is_not_chosen(scripted_run, tmp_p
 def test_a_condition_whose_text_changed_is_decided_again(scripted_run, tmp_path):
     """Done means logged on the text shown now: a record made on other text (as after a refit changed the
     scheme) is redone on resume and superseded, the old line kept; report_so_far() never counts it."""
-    import dataclasses
-    import shutil
     from llm_bridge.studies.review_experiment import load_items, report_so_far, run
     out, rep, _, cfg = scripted_run
-    old = tmp_path / "old"
-    shutil.copytree(out, old)
-    cfg = dataclasses.replace(cfg, out=str(old))
+    old, cfg = _copy_of_run(out, cfg, tmp_path)
     recs = _records(old)
     target = next(r for r in recs if r["phase"] == "evaluation" and r["condition"] == "lp-scheme/signal-only")
     with open(old / "generations.jsonl", "a") as f:
@@ -261,13 +267,9 @@ def test_a_condition_whose_text_changed_is_decided_again(scripted_run, tmp_path)
 
 
 def test_an_advisor_taught_another_scheme_is_set_aside_and_retrained(scripted_run, tmp_path):
-    import dataclasses
-    import shutil
     from llm_bridge.studies.review_experiment import held_out_items, load_items, report_so_far, run
     out, rep, _, cfg = scripted_run
-    old = tmp_path / "old"
-    shutil.copytree(out, old)
-    cfg = dataclasses.replace(cfg, out=str(old))
+    old, cfg = _copy_of_run(out, cfg, tmp_path)
     (old / "advisor_scheme.json").write_text(json.dumps([[0.0, 1.0], [0.0, 1.0]]))
     with pytest.raises(ValueError, match="taught another scheme"):
         report_so_far(cfg)
@@ -283,12 +285,9 @@ def test_an_advisor_taught_another_scheme_is_set_aside_and_retrained(scripted_ru
 
 def test_resuming_with_another_receiver_or_token_budget_is_refused(scripted_run, tmp_path):
     import dataclasses
-    import shutil
     from llm_bridge.studies.review_experiment import run
     out, _, _, cfg = scripted_run
-    old = tmp_path / "old"
-    shutil.copytree(out, old)
-    cfg = dataclasses.replace(cfg, out=str(old))
+    old, cfg = _copy_of_run(out, cfg, tmp_path)
     assert json.loads((old / "receiver.json").read_text()) == {"receiver": "receiver",
                                                               "max_new_tokens": cfg.max_new_tokens}
     with pytest.raises(ValueError, match="max_new_tokens=160; this run has max_new_tokens=64"):
@@ -397,13 +396,9 @@ QUESTION_FIX = "keep the steps of the partial solution that are right and fix an
 def test_a_record_from_before_inputs_were_digested_still_counts_as_logged(scripted_run, tmp_path):
     """Older saved logs have no input digest: their records cannot be checked, so they count as done (a
     resume writes nothing new) rather than being redone wholesale."""
-    import dataclasses
-    import shutil
     from llm_bridge.studies.review_experiment import load_items, report_so_far, run
     out, rep, _, cfg = scripted_run
-    old = tmp_path / "old"
-    shutil.copytree(out, old)
-    cfg = dataclasses.replace(cfg, out=str(old))
+    old, cfg = _copy_of_run(out, cfg, tmp_path)
     lines = [json.loads(ln) for ln in (old / "generations.jsonl").read_text().splitlines()]
     (old / "generations.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "input"}) + "\n"
                                                    for r in lines))

@@ -164,6 +164,14 @@ def _logged_on(log, key: str, digest: str) -> bool:
     return rec is not None and rec.get("input", digest) == digest
 
 
+def condition_digests(item, tails: dict, heads: dict | None, cfg) -> tuple[dict, dict]:
+    """(heads, digests) per condition: the head each tail is read after (the game's, unless ``heads``
+    gives another) and the digest of the whole text."""
+    default = game_texts(cfg).head(item)
+    full = {c: (heads or {}).get(c, default) for c in tails}
+    return full, {c: input_digest(full[c], t) for c, t in tails.items()}
+
+
 def input_digest(head: str, tail: str) -> str:
     """What identifies a Receiver decision: the digest of the exact text it reads."""
     import hashlib
@@ -176,8 +184,7 @@ def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cf
     ``heads[condition]`` where given).  In the review game it answers Yes/No; in the draft game it writes
     its solution, and the action is read off the answer (:func:`llm_bridge.games.draft_game.read_action`)."""
     g = game_texts(cfg)
-    heads = {c: (heads or {}).get(c, g.head(item)) for c in tails}
-    digests = {c: input_digest(heads[c], t) for c, t in tails.items()}
+    heads, digests = condition_digests(item, tails, heads, cfg)
     # done means logged *on this input*: when a condition's text changes (a refitted scheme, a retrained
     # Advisor) it is decided again, and the new record supersedes the old one, which stays in the file
     todo = {c: t for c, t in tails.items() if not _logged_on(log, f"{phase}|{item.key}|{c}", digests[c])}
@@ -448,20 +455,25 @@ def _taught(scheme) -> list:
     return np.round(np.asarray(scheme, float), 9).tolist()
 
 
-def supersede_stale_advisor(run_dir: Path, scheme) -> bool:
-    """Whether ``run_dir``'s saved Advisor and messages were made for ``scheme``.  If not (the game was
+def _taught_scheme(run_dir: Path) -> list | None:
+    """The scheme ``run_dir``'s Advisor was taught (``advisor_scheme.json``), or None if not recorded."""
+    stamp = run_dir / "advisor_scheme.json"
+    return json.loads(stamp.read_text()) if stamp.exists() else None
+
+
+def supersede_stale_advisor(run_dir: Path, scheme) -> None:
+    """Keep ``run_dir``'s saved Advisor and messages if they were made for ``scheme``.  If not (the game was
     refitted to another scheme, or the save predates the record of its scheme), they are moved, not deleted,
     to ``superseded/<n>/`` so that the Advisor is trained and sampled again."""
     stamp = run_dir / "advisor_scheme.json"
     saved = [q for q in (run_dir / "advisor", run_dir / "advisor_messages.json") if q.exists()]
-    if not saved or (stamp.exists() and json.loads(stamp.read_text()) == _taught(scheme)):
-        return True
+    if not saved or _taught_scheme(run_dir) == _taught(scheme):
+        return
     sup = run_dir / "superseded"
     dest = sup / str(len(list(sup.glob("*"))) if sup.exists() else 0)
     dest.mkdir(parents=True)
     for q in saved + ([stamp] if stamp.exists() else []):
         q.rename(dest / q.name)
-    return False
 
 
 def train_advisor(advisor, est_pairs, scheme, cfg, out: Path):
@@ -539,9 +551,8 @@ def evaluation_inputs(item, game, messages, cfg) -> tuple[dict, dict, dict]:
 def logged_on_current_input(log, item, game, messages, cfg) -> bool:
     """Whether every evaluation condition of ``item`` is logged on the text it shows now."""
     tails, _, heads = evaluation_inputs(item, game, messages, cfg)
-    head = game_texts(cfg).head(item)
-    return all(_logged_on(log, f"evaluation|{item.key}|{c}", input_digest(heads.get(c, head), t))
-               for c, t in tails.items())
+    _, digests = condition_digests(item, tails, heads, cfg)
+    return all(_logged_on(log, f"evaluation|{item.key}|{c}", d) for c, d in digests.items())
 
 
 def evaluation_phase(receiver, log, eval_items, game, messages, cfg):
@@ -800,8 +811,7 @@ def report_so_far(cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
     if n_est < need:
         raise ValueError(f"report_so_far(): {out} holds {n_est} of the {need} estimation decisions; resume the run")
     game = fit_game(log, est_pairs, prior, cfg)
-    stamp = out / "advisor_scheme.json"
-    if stamp.exists() and json.loads(stamp.read_text()) != _taught(game.scheme):
+    if _taught_scheme(out) not in (None, _taught(game.scheme)):
         raise ValueError(f"report_so_far(): the Advisor of {out} was taught another scheme than the one the "
                          "log now fits; resume the run to retrain it")
     messages = json.loads((out / "advisor_messages.json").read_text())
