@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_bridge.games import draft_game as dg
-from llm_bridge.games.hints import numbers_in
+from llm_bridge.games.hints import leaks_answer, numbers_in
 
 
 def test_final_expression_reads_the_last_steps_arithmetic():
@@ -406,3 +406,56 @@ def test_a_record_from_before_inputs_were_digested_still_counts_as_logged(script
     est, ev = load_items(cfg)
     again = ScriptedSolver(est + ev)
     assert run(again, _tiny_advisor(), cfg)["conditions"] == rep["conditions"] and again.calls == 0
+
+
+class ScriptedPicker:
+    """A Receiver shown two drafts that builds on the one a verified fact or a recommendation names, and on
+    draft A otherwise (a test double: what the probe reads off is under test)."""
+
+    def __init__(self, pairs):
+        self.by_prompt = {good.problem.prompt.strip(): (good, bad) for good, bad in pairs}
+        self.calls = 0
+
+    def generate_scored(self, prompts, sampling=None, progress=False):
+        from llm_bridge.models.language_model import Generation
+        out = []
+        for text in prompts:
+            self.calls += 1
+            good, bad = self.by_prompt[text.split("\n")[0].removeprefix("Problem: ").strip()]
+            named = re.search(r"partial solution ([AB]) is correct|building on partial solution ([AB])", text)
+            label = next(g for g in named.groups() if g) if named else "A"
+            a_is_good = text.index(good.proposal) < text.index(bad.proposal)
+            pick = good if (label == "A") == a_is_good else bad
+            out.append(Generation(f"Building on {label}.\n#### {pick.draft_answer}", 0.0, 8))
+        return out
+
+
+def test_the_pair_probe_reads_which_draft_the_receiver_built_on(tmp_path):
+    """experiments.verdict_value --item pair: both drafts in every prompt, labels fixed per problem and not
+    always the same; a solver that follows what it is told is right when told or recommended the correct
+    draft, wrong when recommended the wrong one, and right alone exactly where the correct draft is A."""
+    pytest.importorskip("reasoning_gym")
+    from experiments import verdict_value as vv
+    from llm_bridge.studies.review_experiment import ReviewConfig, load_items
+    pairs, _ = load_items(ReviewConfig(out=str(tmp_path), game="draft", pool=700, n_estimation=8, n_evaluation=0))
+    jobs = vv.prompts(pairs, vv.QUESTIONS["choose"], "pair")
+    assert len(jobs) == 4 * len(pairs)
+    assert all(g.proposal in j["prompt"] and b.proposal in j["prompt"]
+               for j, (g, b) in zip(jobs, [p for p in pairs for _ in range(4)]))
+    assert not any(leaks_answer(g.problem, vv.pair_head(g, b).split("Partial solution A:")[1])
+                   for g, b in pairs)                   # a hint: neither draft shows the answer
+    labels = [vv.pair_labels(g)["correct"] for g, _ in pairs]
+    assert set(labels) == {"A", "B"} and labels == [vv.pair_labels(g)["correct"] for g, _ in pairs]
+    solver = ScriptedPicker(pairs)
+    settings = {"receiver": "scripted", "question": "choose", "max_new_tokens": 64, "item": "pair"}
+    rep = vv.run(solver, pairs, tmp_path, "choose", 64, settings, "pair")
+    rows = rep["conditions"]
+    assert rows["pair/told"]["accuracy"] == rows["pair/recommend-correct"]["accuracy"] == 1.0
+    assert rows["pair/recommend-wrong"]["accuracy"] == 0.0 and rows["pair/recommend-wrong"]["wrong_drafts_answer"] == 1.0
+    assert rows["pair/recommend-correct"]["followed"] == rows["pair/recommend-wrong"]["followed"] == 1.0
+    assert rows["pair/alone"]["accuracy"] == labels.count("A") / len(pairs) and rows["pair/alone"]["followed"] is None
+    assert rep["tests"]["pair/recommend-correct vs pair/recommend-wrong"]["b"] == len(pairs)
+    again = ScriptedPicker(pairs)
+    assert vv.run(again, pairs, tmp_path, "choose", 64, settings, "pair") == rep and again.calls == 0
+    with pytest.raises(ValueError, match="question must be one of"):
+        vv.run(again, pairs, tmp_path, "fix", 64, settings, "pair")
