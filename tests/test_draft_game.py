@@ -107,6 +107,9 @@ def test_read_action_submits_the_drafts_answer_only():
 @pytest.mark.parametrize("text, answer", [
     ("#### Ray takes 425 minutes longer to swim 5 miles on a hot day", "425"),   # the harness's rule read 5
     ("#### The friends found 96 - 20 = 76 coins.", "76"),
+    ("#### Total eaten in one month (assuming 30 days):\n28 a day x 30 days = 840\n\nFinal answer: 840 eggs", "840"),
+    ("#### In a month (30 days):\n14 * 30 = 420\nThe final answer is $420.", "420"),
+    ("#### 12 apples\nso the final answer is 12", "12"),
     ("#### $0.25 \\times 6750 = 1687.50$", "1687.50"),
     ("x = 3\n#### 1,234\nthen 9 more words", "1234"),
     ("The total is 130 + 130 = 260 insects.", "260"),

@@ -172,17 +172,27 @@ _NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
 
 
 def final_answer(output: str) -> str:
-    """The final answer a written solution gives ('' if none): the last ``\\boxed{}``; else, on the line
-    after the last ``####``, the first number after its last ``=`` (or its first number, where it has no
-    ``=``: "#### Ray takes 425 minutes longer to swim 5 miles" gives 425, "#### 96 - 20 = 76 coins" 76);
-    else the last number written.  Small Receivers often write a sentence after ``####``, where the
-    harness's flexible rule (the last number of the text) reads the wrong one."""
+    """The final answer a written solution gives ('' if none), read in this order:
+
+    * the last ``\\boxed{}``;
+    * on the line after the last ``####``, the first number after its last ``=`` ("#### 96 - 20 = 76
+      coins" gives 76);
+    * where that line has no ``=``, a number stated as the final answer after it ("#### Total for the
+      month:\\n28 x 30 = 840\\nFinal answer: 840" gives 840, not 30), else the line's first number
+      ("#### Ray takes 425 minutes longer to swim 5 miles" gives 425);
+    * else the last number written.
+
+    Small Receivers often write a sentence after ``####``, where the harness's flexible rule (the last
+    number of the text) reads the wrong one."""
     from llm_bridge.tasks.checkers import extract_answer
     if re.search(r"\\boxed\{", output):
         return extract_answer(output, "strict")
     if "####" in output:
-        line = output.rsplit("####", 1)[1].split("\n", 1)[0]
-        nums = re.findall(_NUMBER, line.rpartition("=")[2]) or re.findall(_NUMBER, line)
+        rest = output.rsplit("####", 1)[1]
+        line = rest.split("\n", 1)[0]
+        stated = re.findall(r"final answer(?: is)?:?\s*\$?\s*(" + _NUMBER + ")", rest, re.IGNORECASE)
+        nums = (re.findall(_NUMBER, line.rpartition("=")[2]) if "=" in line else []) or stated[-1:] \
+            or re.findall(_NUMBER, line)
         if nums:
             return nums[0].replace(",", "")
     nums = re.findall(_NUMBER, output)
