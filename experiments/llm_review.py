@@ -5,7 +5,9 @@
 
 A config with ``game = "draft"`` plays the draft game instead (:mod:`llm_bridge.games.draft_game`: the Receiver
 writes the answer, with a partial solution and the Advisor's message in its prompt), e.g.
-``experiments/configs/draft_gsm_qwen05_llama.toml``.
+``experiments/configs/draft_gsm_qwen05_llama.toml``; ``game = "pair"`` the pair game
+(:mod:`llm_bridge.games.pair_game`: two partial solutions, one with a mistake, and a message about which
+to build on), e.g. ``experiments/configs/pair_gsm_qwen15_llama.toml``.
 
 Writes ``OUT/generations.jsonl`` (every Receiver decision, as it goes; gzip it
 for the docs), the trained Advisor in ``OUT/advisor/``, its messages, and

@@ -69,20 +69,26 @@ class ReviewConfig:
     advisor_problem_chars: int = 300      # characters of the problem the Advisor reads
     reuse_decisions_from: str | None = None  # another run's folder, same Receiver and engine: its decisions on
                                           # byte-identical inputs are copied instead of recomputed
-    game: str = "review"                  # "review" (the Receiver decides Yes/No on a proposal) or "draft"
-                                          # (it finishes a partial solution: llm_bridge.games.draft_game; GSM only)
+    game: str = "review"                  # "review" (the Receiver decides Yes/No on a proposal), "draft" (it
+                                          # finishes a partial solution: llm_bridge.games.draft_game) or "pair"
+                                          # (it finishes one of two: llm_bridge.games.pair_game); GSM only for both
     variants: tuple = ("signal-only", "informed")   # which Receivers each signal condition is shown to
     probes: str = "full"                  # "full": every response probe; "lean": each recommendation at the
                                           # stated posteriors, and bare (a written answer costs ~100 decisions)
     pool: int | None = None               # GSM problems the split is drawn from (None: just enough); fix it to
                                           # let a later run extend n_evaluation with the same first problems
-    max_new_tokens: int = 160             # the draft game's written answers
+    max_new_tokens: int = 160             # the written answers of the draft and pair games
+
+    @property
+    def writes_answer(self) -> bool:
+        """Whether the Receiver writes its answer (the draft and pair games) rather than choosing Yes/No."""
+        return self.game in ("draft", "pair")
 
     def __post_init__(self):
         if self.game not in GAMES:
             raise ValueError(f"ReviewConfig: game must be one of {sorted(GAMES)}; got {self.game!r}")
-        if self.game == "draft" and self.task != "gsm_symbolic":
-            raise ValueError(f"ReviewConfig: the draft game is played on gsm_symbolic; got task={self.task!r}")
+        if self.writes_answer and self.task != "gsm_symbolic":
+            raise ValueError(f"ReviewConfig: the {self.game} game is played on gsm_symbolic; got task={self.task!r}")
         bad = set(self.variants) - {"signal-only", "informed"}
         if not self.variants or bad:
             raise ValueError(f"ReviewConfig: variants must be a non-empty subset of ('signal-only', 'informed'); "
@@ -95,19 +101,20 @@ class ReviewConfig:
 
 
 #: The games this runner plays: each module gives the prompts, the items and the payoffs.
-GAMES = {"review": "review_game", "draft": "draft_game"}
+GAMES = {"review": "review_game", "draft": "draft_game", "pair": "pair_game"}
 
 
 def game_texts(cfg: ReviewConfig):
-    """The module that writes ``cfg.game``'s prompts (:mod:`llm_bridge.games.review_game` or
-    :mod:`llm_bridge.games.draft_game`)."""
+    """The module that writes ``cfg.game``'s prompts (:mod:`llm_bridge.games.review_game`,
+    :mod:`llm_bridge.games.draft_game` or :mod:`llm_bridge.games.pair_game`)."""
     import importlib
     return importlib.import_module(f"llm_bridge.games.{GAMES[cfg.game]}")
 
 
 def conditions(cfg: ReviewConfig) -> tuple:
-    """Every evaluation condition of ``cfg`` (the draft game adds ``no-item``: the problem alone, no draft)."""
-    extra = ("no-item",) if cfg.game == "draft" else ()
+    """Every evaluation condition of ``cfg`` (a game the Receiver writes in adds ``no-item``: the problem
+    alone, no draft)."""
+    extra = ("no-item",) if cfg.writes_answer else ()
     return (("alone", "oracle-item") + extra + tuple(f"{c}/{v}" for c in SIGNAL_CONDITIONS for v in cfg.variants)
             + ("modelled-br",))
 
@@ -122,9 +129,9 @@ def load_items(cfg: ReviewConfig):
     from llm_bridge.tasks.problems import gsm_symbolic, humaneval
     need = cfg.n_estimation + cfg.n_evaluation
     g = game_texts(cfg)
-    size = cfg.pool or int(need * (1.6 if cfg.game == "draft" else 1.3)) + 10
+    size = cfg.pool or int(need * (1.6 if cfg.writes_answer else 1.3)) + 10
     problems = humaneval() if cfg.task == "humaneval" else gsm_symbolic(size, seed=cfg.gsm_seed)
-    make = g.draft_pair if cfg.game == "draft" else None
+    make = g.draft_pair if cfg.writes_answer else None
     pairs = rg.proposal_pairs(problems, need, cfg.seed, "split", f"load_items(): {cfg.task} gives", make)
     return pairs[:cfg.n_estimation], pairs[cfg.n_estimation:]
 
@@ -194,7 +201,7 @@ def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cf
     for c in todo:
         if digests[c] not in log.by_input:
             fresh.setdefault(digests[c], c)
-    if cfg.game == "draft":
+    if cfg.writes_answer:
         decided = _written(receiver, {d: heads[c] + todo[c] for d, c in fresh.items()}, cfg)
     else:
         decided = _chosen(receiver, item, {d: todo[c] for d, c in fresh.items()}, cfg)
@@ -207,7 +214,7 @@ def _decide(receiver, log: Log, item: rg.ReviewItem, tails: dict, phase: str, cf
         got = {k: src[k] for k in ("prompt", "output", "p_submit", "on_format", "n_tokens") if k in src}
         if src["key"] != f"{phase}|{item.key}|{cond}":
             got["reused_from"] = src["key"]
-        if cfg.game == "draft":                   # read per item: a shared input (no-item) has two drafts' answers
+        if cfg.writes_answer:                     # read per item: a shared input (no-item) has two drafts' answers
             read = g.read_action(item, got["output"])
             action, correct = read["action"], read["correct"]
             got.update(p_submit=float(action == "submit"), extracted=read["extracted"],
@@ -532,7 +539,7 @@ def evaluation_inputs(item, game, messages, cfg) -> tuple[dict, dict, dict]:
              "oracle-item": g.message_tail(p, cfg.seed, None, fact=g.fact_text(item))}
     extra = {"oracle-item": {"signal": g.fact_text(item)}}
     heads = {}
-    if cfg.game == "draft":                           # the paper's "alone": the problem, no draft, no advice
+    if cfg.writes_answer:                             # the paper's "alone": the problem, no draft, no advice
         from llm_bridge.games.hints import hinted_prompt
         tails["no-item"], heads["no-item"] = hinted_prompt(p, None), ""
     for c in SIGNAL_CONDITIONS:
@@ -686,9 +693,9 @@ def accuracy_section(cfg, ev: dict, pids: list, compare, conds: dict) -> dict:
     for c in every:
         k = int(acc[c].sum())
         conds[c].update(accuracy=k / n, accuracy_ci=wilson(k, n).tolist())
-        if cfg.game == "draft":
+        if cfg.writes_answer:
             conds[c]["truncated"] = float(np.mean([ev[(pid, c)].get("truncated", False) for pid in pids]))
-    base = "no-item" if cfg.game == "draft" else "alone"
+    base = "no-item" if cfg.writes_answer else "alone"
     rng = np.random.default_rng(cfg.seed)
     boot = rng.integers(0, n, (cfg.bootstrap, n))
 
@@ -785,7 +792,7 @@ def same_receiver(out: Path, receiver_name: str, cfg: ReviewConfig) -> None:
     another Receiver or budget is refused; one from before the budget was recorded gets it added."""
     path = out / "receiver.json"
     want = {"receiver": receiver_name}
-    if cfg.game == "draft":
+    if cfg.writes_answer:
         want["max_new_tokens"] = cfg.max_new_tokens
     have = json.loads(path.read_text()) if path.exists() else {}
     clash = {k: (have[k], v) for k, v in want.items() if k in have and have[k] != v}
