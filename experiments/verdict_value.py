@@ -44,15 +44,16 @@ ITEM_QUESTIONS = {"verdict": ("complete", "fix"), "pair": ("choose",)}
 
 def pair_labels(good) -> dict:
     """Which label the correct and the wrong draft of a problem carry ({'correct': 'A', 'wrong': 'B'} or
-    the reverse), by a coin keyed on the problem: the same in every condition and every run."""
-    from llm_bridge.games.proposals import keyed_rng
-    first = keyed_rng("pair-order", good.problem.id).random() < 0.5
-    return {"correct": "A", "wrong": "B"} if first else {"correct": "B", "wrong": "A"}
+    the reverse), by the pair game's coin keyed on the problem (:func:`llm_bridge.games.pair_game.own_first`):
+    the same in every condition and every run."""
+    from llm_bridge.games.pair_game import own_first
+    return {"correct": "A", "wrong": "B"} if own_first(good.problem) else {"correct": "B", "wrong": "A"}
 
 
 def pair_head(good, bad) -> str:
     """The problem and both drafts, A first (ends with a newline)."""
-    drafts = {pair_labels(good)["correct"]: good.proposal, pair_labels(good)["wrong"]: bad.proposal}
+    lab = pair_labels(good)
+    drafts = {lab["correct"]: good.proposal, lab["wrong"]: bad.proposal}
     return (f"Problem: {good.problem.prompt.strip()}\n"
             "Two junior solvers' partial solutions (every step but the last); one of them has a mistake.\n"
             f"Partial solution A:\n{drafts['A']}\nPartial solution B:\n{drafts['B']}\n")
