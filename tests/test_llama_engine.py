@@ -244,3 +244,36 @@ def test_the_review_game_runs_on_the_llama_cpp_receiver(smol, tmp_path):
     assert all(d["logged_distance_from_half"] < 0.03 for d in rep["disagreements"])
     assert rep["agreement_wilson95"][0] <= rep["agreement"] <= rep["agreement_wilson95"][1]
     assert len(rep["pairs"]) == len(logged)
+
+
+def test_a_choice_part_way_through_the_reply_matches_the_uncached_reference(smol):
+    """choose_after reads the option after the user turn and the start of the Receiver's own answer: with an
+    empty start it is choose_full's decision; with a start it is the next-token distribution there."""
+    rec = ChoiceReceiver(smol)
+    prompt = PROMPTS[1]
+    a, ref = rec.choose_after(prompt, "", options=("Yes", "No")), rec.choose_full(prompt, options=("Yes", "No"))
+    assert a.prompt == ref.prompt and abs(a.probs["Yes"] - ref.probs["Yes"]) < 0.03
+    reply = "7 is right, since 3 + 4 = 7.\nDecision:"
+    b = rec.choose_after(prompt, reply)
+    z = _log_softmax(smol.next_logits(smol.format(prompt) + reply, reuse_cache=False))
+    yes, no = smol.encode(" Yes")[0], smol.encode(" No")[0]
+    assert b.probs[" Yes"] == pytest.approx(1 / (1 + np.exp(z[no] - z[yes])), abs=0.03)
+    assert sum(b.probs.values()) == pytest.approx(1.0)
+
+
+def test_the_belief_probe_runs_end_to_end_on_the_real_engine(smol, tmp_path):
+    pytest.importorskip("reasoning_gym")
+    from llm_bridge.studies import belief_probe as bp
+    cfg = bp.BeliefProbeConfig(out=str(tmp_path / "probe"), n_problems=2, posteriors=(0.0, 1.0), max_new_tokens=16,
+                               bootstrap=50)
+    rep = bp.run_probe(ChoiceReceiver(smol), cfg, "smollm2")
+    assert rep["rows"] == 4 and set(rep["curves"]) == set(bp.VARIANTS)
+    for c in rep["curves"].values():
+        assert all(0 <= p <= 1 for p in c["mean_p_submit"])
+    log = [l for l in (tmp_path / "probe" / "log.jsonl").read_text().splitlines()[1:]]
+    assert len(log) == 2 * 2 * 2 * 3                                   # problems x states x levels x variants
+    for rec in map(__import__("json").loads, log):
+        assert 0 <= rec["p_submit"] <= 1
+        if rec["variant"] == "stepwise":
+            assert 0 < rec["n_tokens"] <= 16 and ("Decision:" in rec["output"]) == rec["wrote_decision"]
+    assert (tmp_path / "probe" / "report.md").exists()

@@ -76,6 +76,13 @@ class ChoiceReceiver:
         logits = self.lm.continuation_logits(head_text, [t for _, t in pieces])
         return [self._decide(h + t, z, opt_ids, options) for (h, t), z in zip(pieces, logits)]
 
+    def choose_after(self, prompt: str, reply: str, options=(" Yes", " No")) -> Choice:
+        """The choice the Receiver makes part-way through its own reply: the option it would write next
+        after the user turn ``prompt`` and the start of its answer ``reply`` (e.g. its reasoning up to
+        'Decision:'); the options are the words as they follow ``reply``, with their leading space."""
+        text = self.lm.format(prompt) + reply
+        return self._decide(text, self.lm.next_logits(text), self._option_ids(options), options)
+
     def choose_full(self, prompt: str, options=("A", "B")) -> Choice:
         """The same decision from one uncached evaluation of the whole prompt (the reference)."""
         text = self.lm.format(prompt)
