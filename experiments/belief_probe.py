@@ -2,6 +2,7 @@
 it is told, one it could infer from a stated scheme, and one it is asked to work out step by step?
 
     python -m experiments.belief_probe --receiver qwen05 --out results/belief_probe_qwen05 [--n 15]
+    python -m experiments.belief_probe --receiver qwen05 --out results/belief_probe_qwen05 --report-only
 """
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=15, help="problems (each with a correct and a wrong proposal)")
     ap.add_argument("--max-new-tokens", type=int, default=256)
+    ap.add_argument("--report-only", action="store_true", help="report from the saved log, load no model")
     args = ap.parse_args(argv)
     cfg = BeliefProbeConfig(out=args.out, n_problems=args.n, max_new_tokens=args.max_new_tokens)
-    rx = ChoiceReceiver(load_by_name(args.receiver, engine=args.engine))
+    rx = None if args.report_only else ChoiceReceiver(load_by_name(args.receiver, engine=args.engine))
     run_probe(rx, cfg, args.receiver, progress=lambda xs: progress(xs, "belief probe", unit="proposal"))
     print((Path(args.out) / "report.md").read_text())
     return 0

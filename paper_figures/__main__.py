@@ -76,11 +76,22 @@ def _online(name):
 
 
 ONLINE = ("gsm_qwen05", "gsm_qwen15")
+BELIEF_PROBES = ("belief_probe_qwen05", "belief_probe_qwen15")
+
+
+def _belief_probe(out):
+    from . import fig_belief_probe
+    saved = [RESULTS / n / "report.json" for n in BELIEF_PROBES if (RESULTS / n / "report.json").exists()]
+    return fig_belief_probe.draw(saved, out)
+
+
+_belief_probe.needs = RESULTS / BELIEF_PROBES[0] / "report.json"
+_belief_probe.how = "python -m experiments.belief_probe --receiver qwen05 --out docs/results/belief_probe_qwen05"
 
 FIGURES = {"concave_closure": _concave_closure, "kl_fits": _kl_fits,
            "regret_default": _regret("regret_default"), "regret_actions": _regret("regret_actions"),
            "delta_robust": _delta_robust, **{f"llm_{n}": _review(n) for n in REVIEWS}, "afd_best_of_n": _afd,
-           **{f"online_{n}": _online(n) for n in ONLINE}}
+           **{f"online_{n}": _online(n) for n in ONLINE}, "belief_probe": _belief_probe}
 
 
 def main(argv=None) -> int:

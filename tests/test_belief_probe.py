@@ -8,6 +8,7 @@ yields a flat curve and zero sensitivity; a run killed part-way resumes to the s
 """
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -124,5 +125,20 @@ def test_a_stopped_run_resumes_to_the_same_report_without_rewriting(tmp_path):
     again = BayesReceiver()
     assert bp.run_probe(again, cfg, "bayes") == full
     assert 0 < again.generated < 3 * 2 * len(cfg.posteriors)            # only the missing answers are written
+    assert bp.run_probe(None, cfg, "bayes") == full                      # the report from the log alone
+    with pytest.raises(ValueError, match="receiver is None but"):
+        bp.run_probe(None, bp.BeliefProbeConfig(out=str(tmp_path / "empty"), n_problems=3), "bayes")
     with pytest.raises(ValueError, match="another configuration"):
         RunLog(tmp_path / "run" / "log.jsonl", {"other": 1})
+
+
+def test_the_figure_draws_each_receiver_from_its_report(tmp_path):
+    from paper_figures import fig_belief_probe
+    cfg = bp.BeliefProbeConfig(out=str(tmp_path / "bayes"), n_problems=3, bootstrap=100)
+    bp.run_probe(BayesReceiver(), cfg, "bayes")
+    mean, lo, hi = fig_belief_probe.band(json.loads((tmp_path / "bayes" / "report.json").read_text())
+                                         ["curves"]["stepwise"]["rows"])
+    assert np.all(lo <= mean + 1e-12) and np.all(mean <= hi + 1e-12)
+    assert mean[0] == pytest.approx(0.05) and mean[-1] == pytest.approx(0.95)
+    paths = fig_belief_probe.draw([tmp_path / "bayes" / "report.json"] * 2, tmp_path / "fig")
+    assert {p.suffix for p in paths} == {".png", ".pdf"} and all(p.stat().st_size > 0 for p in paths)

@@ -134,7 +134,8 @@ def load_items(cfg: BeliefProbeConfig) -> list:
 
 
 def run_probe(receiver, cfg: BeliefProbeConfig, receiver_name: str, progress=None) -> dict:
-    """Every prompt not yet in ``OUT/log.jsonl`` (resumable), then the report (``OUT/report.json``)."""
+    """Every prompt not yet in ``OUT/log.jsonl`` (resumable), then the report (``OUT/report.json``).
+    ``receiver=None`` reports from the log alone, and refuses if the log lacks an answer."""
     from llm_bridge.models.language_model import SamplingConfig
     from .run_log import RunLog
     out = Path(cfg.out)
@@ -142,6 +143,13 @@ def run_probe(receiver, cfg: BeliefProbeConfig, receiver_name: str, progress=Non
                                       "stepwise_ask": STEPWISE_ASK})
     pairs = load_items(cfg)
     items = [it for pair in pairs for it in pair]
+    if receiver is None:
+        missing = [f"{it.key}|{v}|{lv}" for it in items for v, tails in prompts(it, cfg).items() for lv in tails
+                   if f"{it.key}|{v}|{lv}" not in log.done]
+        if missing:
+            raise ValueError(f"run_probe: receiver is None but {len(missing)} answers are not in {out / 'log.jsonl'} "
+                             f"(the first: {missing[0]!r})")
+        items = []
     for item in (progress(items) if progress else items):
         tails = prompts(item, cfg)
         lt = rg.letters(item.problem, cfg.seed)
@@ -210,7 +218,7 @@ def report(done: dict, pairs, cfg: BeliefProbeConfig, receiver_name: str) -> dic
                      "by_state": {s: y[k::2].mean(axis=0).tolist() for k, s in enumerate(rg.STATES)},
                      "models": fit_belief_models(levels, y),
                      "threshold": threshold_interval(levels, y, reps=cfg.bootstrap, seed=cfg.seed),
-                     "sensitivity": float(sens[v].mean())}
+                     "sensitivity": float(sens[v].mean()), "rows": y.tolist()}
     tests = {f"stepwise vs {v}": paired_difference(sens["stepwise"], sens[v], cfg.bootstrap, cfg.seed)
              for v in ("bare", "stated")}
     for key, adj in zip(tests, holm([t["wilcoxon_p"] for t in tests.values()])):
