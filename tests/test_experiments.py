@@ -236,8 +236,8 @@ def test_every_shipped_study_config_loads():
 def test_every_shipped_review_config_loads_strictly(tmp_path):
     from experiments.llm_review import load_review_config
     from llm_bridge.models.language_model import ENGINES
-    for path in sorted(Path("experiments/configs").glob("review_*.toml")) + sorted(
-            Path("experiments/configs").glob("draft_*.toml")):
+    shipped = Path("experiments/configs")
+    for path in [p for kind in ("review", "draft", "pair") for p in sorted(shipped.glob(f"{kind}_*.toml"))]:
         run_on, cfg = load_review_config(path)
         assert cfg.n_evaluation >= 1 and run_on.receiver
         assert run_on.engine in ENGINES

@@ -87,8 +87,10 @@ class ReviewConfig:
     def __post_init__(self):
         if self.game not in GAMES:
             raise ValueError(f"ReviewConfig: game must be one of {sorted(GAMES)}; got {self.game!r}")
-        if self.writes_answer and self.task != "gsm_symbolic":
-            raise ValueError(f"ReviewConfig: the {self.game} game is played on gsm_symbolic; got task={self.task!r}")
+        tasks = ("gsm_symbolic", "humaneval") if self.game == "pair" else ("gsm_symbolic",)
+        if self.writes_answer and self.task not in tasks:
+            raise ValueError(f"ReviewConfig: the {self.game} game is played on {' or '.join(tasks)}; "
+                             f"got task={self.task!r}")
         bad = set(self.variants) - {"signal-only", "informed"}
         if not self.variants or bad:
             raise ValueError(f"ReviewConfig: variants must be a non-empty subset of ('signal-only', 'informed'); "
@@ -540,8 +542,9 @@ def evaluation_inputs(item, game, messages, cfg) -> tuple[dict, dict, dict]:
     extra = {"oracle-item": {"signal": g.fact_text(item)}}
     heads = {}
     if cfg.writes_answer:                             # the paper's "alone": the problem, no draft, no advice
-        from llm_bridge.games.hints import hinted_prompt
-        tails["no-item"], heads["no-item"] = hinted_prompt(p, None), ""
+        from llm_bridge.games.hints import hinted_code_prompt, hinted_prompt
+        tails["no-item"] = (hinted_code_prompt if p.task == "humaneval" else hinted_prompt)(p, None)
+        heads["no-item"] = ""
     for c in SIGNAL_CONDITIONS:
         if c == "advisor":
             msg = messages[item.key]
