@@ -56,7 +56,8 @@ class PairItem(dg.DraftItem):
 
 def draft_pair(problem: Problem, seed: int = 0) -> tuple[PairItem, PairItem] | None:
     """The two states of a problem: Lee holds the correct draft and Kim the slipped one, or the reverse
-    (None where the draft game cannot be set up: :func:`llm_bridge.games.draft_game.draft_pair`)."""
+    (None where the game cannot be set up: :func:`llm_bridge.games.draft_game.draft_pair` on maths,
+    :func:`llm_bridge.games.code_drafts.code_drafts` on code)."""
     if problem.task == "humaneval":
         from .code_drafts import code_drafts
         made = code_drafts(problem)
