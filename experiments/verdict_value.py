@@ -3,6 +3,7 @@ Receiver that writes the answer (issue 20: measured before choosing a game to pe
 
     python -m experiments.verdict_value --receiver qwen15 --n 12 --question fix --out results/verdict_value_qwen15
     python -m experiments.verdict_value --receiver qwen15 --n 30 --item pair --out results/pair_value_qwen15
+    python -m experiments.verdict_value --receiver qwen15 --n 40 --item pair --task humaneval --out results/pair_value_code_qwen15
 
 For the first ``--n`` problems of the draft game's split (:func:`llm_bridge.studies.review_experiment.load_items`,
 the same problems and drafts as the draft runs), the Receiver finishes the correct and the slipped draft,
@@ -21,7 +22,9 @@ finishes one.  The state is which draft is right (prior 1/2), a hint and never t
 draft has the last step).  Four answers per problem: no advice; the verdict as a verified fact; an
 advisor's recommendation of the correct draft; of the wrong one.  If the recommendation moves what it
 writes (recommend-correct against recommend-wrong), a scheme about which draft to build on can act on
-its answer, which a verdict on a single draft could not.
+its answer, which a verdict on a single draft could not.  ``--task humaneval`` asks it on code: the pair
+game's partial function bodies (:mod:`llm_bridge.games.code_drafts`), the tests deciding accuracy, and
+the line the drafts differ in deciding which one it built on.
 """
 from __future__ import annotations
 
@@ -35,11 +38,13 @@ QUESTIONS = {
             "that are wrong, then give the final answer after '####'."),
     "choose": ("Build on the partial solution that is right: write its last step, then the final answer after "
                "'####'."),
+    "choose-code": ("Build on the partial solution that is right: write the whole function, its last line "
+                    "included, in one Python code block."),
 }
 #: The conditions each item is asked under, and the questions it may be asked with.
 CONDITIONS = {"verdict": ("wrong/told", "wrong/alone", "correct/told", "correct/alone"),
               "pair": ("pair/alone", "pair/told", "pair/recommend-correct", "pair/recommend-wrong")}
-ITEM_QUESTIONS = {"verdict": ("complete", "fix"), "pair": ("choose",)}
+ITEM_QUESTIONS = {"verdict": ("complete", "fix"), "pair": ("choose-code", "choose")}
 
 
 def pair_labels(good) -> dict:
@@ -54,6 +59,13 @@ def pair_head(good, bad) -> str:
     """The problem and both drafts, A first (ends with a newline)."""
     lab = pair_labels(good)
     drafts = {lab["correct"]: good.proposal, lab["wrong"]: bad.proposal}
+    if good.problem.task == "humaneval":
+        return ("Task: implement the Python function below as its docstring describes.\n"
+                f"```python\n{good.problem.prompt.rstrip()}\n```\n"
+                "Two junior programmers' partial solutions (the function's body, every line but the last); one "
+                "of them has a mistake.\n"
+                f"Partial solution A:\n```python\n{drafts['A']}\n```\n"
+                f"Partial solution B:\n```python\n{drafts['B']}\n```\n")
     return (f"Problem: {good.problem.prompt.strip()}\n"
             "Two junior solvers' partial solutions (every step but the last); one of them has a mistake.\n"
             f"Partial solution A:\n{drafts['A']}\nPartial solution B:\n{drafts['B']}\n")
@@ -135,7 +147,6 @@ def pair_report(pairs, done: dict, max_new_tokens: int) -> dict:
     share that followed the recommendation (wrote the recommended draft's answer), truncation; exact
     McNemar on accuracy for the value of the verdict (told vs alone) and of the recommendation
     (recommend-correct vs recommend-wrong, and vs alone), Holm over the three."""
-    from llm_bridge.games import draft_game as dg
     from llm_bridge.games.estimation import wilson
     from llm_bridge.studies.stats import holm, mcnemar_exact
     conditions = CONDITIONS["pair"]
@@ -145,8 +156,9 @@ def pair_report(pairs, done: dict, max_new_tokens: int) -> dict:
     for good, bad in pairs:
         for c in conditions:
             rec = done[f"{good.problem.id}|{c}"]
-            right[c].append(dg.read_action(good, rec["output"])["action"] == "submit")
-            slipped[c].append(dg.read_action(bad, rec["output"])["action"] == "submit")
+            r, w = pair_reading(good, bad, rec["output"])
+            right[c].append(r)
+            slipped[c].append(w)
             cut[c] += rec["n_tokens"] >= max_new_tokens
     n = len(pairs)
     follow = {"pair/recommend-correct": right["pair/recommend-correct"],
@@ -161,6 +173,18 @@ def pair_report(pairs, done: dict, max_new_tokens: int) -> dict:
         tests[key]["p_holm"] = adj
     return {"item": "pair", "n": n, "max_new_tokens": max_new_tokens, "conditions": rows, "tests": tests,
             "detectable_difference_by_discordance": _detectable(n)}
+
+
+def pair_reading(good, bad, output: str) -> tuple[bool, bool]:
+    """(right, built on the wrong draft) for one answer.  Maths: its final answer is the gold one / the one
+    the slipped draft leads to.  Code: the tests pass / its function carries the slipped draft's version of
+    the line the drafts differ in (:func:`llm_bridge.games.code_drafts.built_on`)."""
+    if good.problem.task == "humaneval":
+        from llm_bridge.games.code_drafts import built_on
+        from llm_bridge.tasks.checkers import check_code
+        return check_code(good.problem, output).correct, built_on(bad.proposal, good.proposal, output) is True
+    from llm_bridge.games import draft_game as dg
+    return (dg.read_action(good, output)["action"] == "submit", dg.read_action(bad, output)["action"] == "submit")
 
 
 def _detectable(n: int) -> dict:
@@ -184,10 +208,17 @@ def main(argv=None) -> int:
                     help="verdict: one draft, told right or wrong; pair: both drafts, told which is right")
     ap.add_argument("--question", default=None, choices=sorted(QUESTIONS),
                     help="default: fix for --item verdict, choose for --item pair")
+    ap.add_argument("--task", default="gsm_symbolic", choices=["gsm_symbolic", "humaneval"],
+                    help="humaneval: the pair game's code drafts (llm_bridge.games.code_drafts), --item pair only")
     ap.add_argument("--max-new-tokens", type=int, default=320)
     ap.add_argument("--out", default="results/verdict_value")
     args = ap.parse_args(argv)
-    args.question = args.question or ITEM_QUESTIONS[args.item][-1]
+    if args.task == "humaneval" and args.item != "pair":
+        ap.error(f"--task humaneval needs --item pair; got --item {args.item}")
+    args.question = args.question or ("choose-code" if args.task == "humaneval" else ITEM_QUESTIONS[args.item][-1])
+    if (args.question == "choose-code") != (args.task == "humaneval") and args.item == "pair":
+        ap.error(f"--question choose-code goes with --task humaneval and choose with gsm_symbolic; got "
+                 f"--question {args.question} --task {args.task}")
     if args.question not in ITEM_QUESTIONS[args.item]:
         ap.error(f"--question must be one of {', '.join(ITEM_QUESTIONS[args.item])} with --item {args.item}; "
                  f"got {args.question}")
@@ -195,13 +226,18 @@ def main(argv=None) -> int:
         ap.error(f"--n must be between 1 and 300 (problems of the draft split); got {args.n}")
     from llm_bridge.models import load_by_name
     from llm_bridge.studies.review_experiment import ReviewConfig, load_items
-    cfg = ReviewConfig(out=args.out, game="draft", pool=700, n_estimation=args.n, n_evaluation=0)
+    if args.task == "humaneval":          # the code drafts of the pair game: 53 of HumanEval's problems
+        cfg = ReviewConfig(out=args.out, game="pair", task="humaneval", n_estimation=args.n, n_evaluation=0)
+    else:
+        cfg = ReviewConfig(out=args.out, game="draft", pool=700, n_estimation=args.n, n_evaluation=0)
     pairs, _ = load_items(cfg)
     out = Path(args.out)
     settings = {"receiver": args.receiver, "engine": args.engine, "question": args.question,
                 "max_new_tokens": args.max_new_tokens}
     if args.item != "verdict":           # (the verdict runs' saved settings have no item: they stay valid)
         settings["item"] = args.item
+    if args.task != "gsm_symbolic":      # (nor the maths runs' a task)
+        settings["task"] = args.task
     rep = run(load_by_name(args.receiver, engine=args.engine), pairs, out, args.question, args.max_new_tokens,
               settings, args.item)
     from persuasion.atomic import write_atomic

@@ -163,3 +163,44 @@ def test_the_runner_plays_the_code_pair_game_end_to_end(tmp_path):
     conds = rep["conditions"]
     assert conds["full-revelation/signal-only"]["accuracy"] == conds["oracle-item"]["accuracy"] == 1
     assert conds["no-item"]["accuracy"] == 0
+
+
+class LabelCoder:
+    """Finishes partial solution A or B: the one a verified fact or a recommendation names, A otherwise."""
+
+    def __init__(self, pairs):
+        self.pairs, self.calls = pairs, 0
+
+    def generate_scored(self, prompts, sampling=None, progress=False):
+        from llm_bridge.models.language_model import Generation
+        out = []
+        for text in prompts:
+            self.calls += 1
+            good, bad = next(pr for pr in self.pairs if pr[0].problem.prompt.rstrip() in text)
+            named = re.search(r"partial solution ([AB]) is correct|building on partial solution ([AB])", text)
+            label = next(g for g in named.groups() if g) if named else "A"
+            draft = text.split(f"Partial solution {label}:\n```python\n", 1)[1].split("\n```", 1)[0]
+            p = good.problem
+            out.append(Generation("```python\n" + cd.program(p, draft.splitlines() + cd.body_lines(p)[-1:]) + "```",
+                                  0.0, 30))
+        return out
+
+
+def test_the_pair_probe_on_code_reads_the_tests_and_the_draft_built_on(tmp_path):
+    from experiments import verdict_value as vv
+    from llm_bridge.studies.review_experiment import ReviewConfig, load_items
+    pairs, _ = load_items(ReviewConfig(out=str(tmp_path), game="pair", task="humaneval", n_estimation=6,
+                                       n_evaluation=0))
+    jobs = vv.prompts(pairs, vv.QUESTIONS["choose-code"], "pair")
+    assert all(j["prompt"].count("```python\n") == 3 for j in jobs)       # the signature and both drafts
+    settings = {"receiver": "scripted", "question": "choose-code", "max_new_tokens": 64, "item": "pair",
+                "task": "humaneval"}
+    rep = vv.run(LabelCoder(pairs), pairs, tmp_path, "choose-code", 64, settings, "pair")
+    rows = rep["conditions"]
+    labels = [vv.pair_labels(g)["correct"] for g, _ in pairs]
+    assert rows["pair/told"]["accuracy"] == rows["pair/recommend-correct"]["accuracy"] == 1.0
+    assert rows["pair/recommend-wrong"]["accuracy"] == 0.0
+    assert rows["pair/recommend-wrong"]["wrong_drafts_answer"] == rows["pair/recommend-wrong"]["followed"] == 1.0
+    assert rows["pair/alone"]["accuracy"] == labels.count("A") / len(pairs)
+    with pytest.raises(SystemExit):
+        vv.main(["--task", "humaneval", "--item", "verdict", "--out", str(tmp_path / "x")])
