@@ -150,7 +150,7 @@ def run_probe(receiver, cfg: BeliefProbeConfig, receiver_name: str, progress=Non
             raise ValueError(f"run_probe: receiver is None but {len(missing)} answers are not in {out / 'log.jsonl'} "
                              f"(the first: {missing[0]!r})")
         items = []
-    for item in (progress(items) if progress else items):
+    for item in (progress(items) if progress and items else items):
         tails = prompts(item, cfg)
         lt = rg.letters(item.problem, cfg.seed)
         for variant in ("bare", "stated"):
