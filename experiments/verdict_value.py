@@ -60,12 +60,8 @@ def pair_head(good, bad) -> str:
     lab = pair_labels(good)
     drafts = {lab["correct"]: good.proposal, lab["wrong"]: bad.proposal}
     if good.problem.task == "humaneval":
-        return ("Task: implement the Python function below as its docstring describes.\n"
-                f"```python\n{good.problem.prompt.rstrip()}\n```\n"
-                "Two junior programmers' partial solutions (the function's body, every line but the last); one "
-                "of them has a mistake.\n"
-                f"Partial solution A:\n```python\n{drafts['A']}\n```\n"
-                f"Partial solution B:\n```python\n{drafts['B']}\n```\n")
+        from llm_bridge.games.pair_game import code_head
+        return code_head(good.problem, [(f"Partial solution {k}", drafts[k]) for k in "AB"])
     return (f"Problem: {good.problem.prompt.strip()}\n"
             "Two junior solvers' partial solutions (every step but the last); one of them has a mistake.\n"
             f"Partial solution A:\n{drafts['A']}\nPartial solution B:\n{drafts['B']}\n")

@@ -9,12 +9,11 @@ threshold 1/2.  Crosses: the median posterior the stepwise Receiver wrote at eac
 """
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 
-from ._save import save_figure
+from ._save import reports_main, save_figure
 
 LABELS = {"bare": "told the posterior", "stated": "scheme stated", "stepwise": "asked to work it out"}
 
@@ -57,14 +56,7 @@ def draw(report_paths, out_dir, stem: str = "belief_probe"):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("reports", nargs="+")
-    ap.add_argument("--out", default="figures")
-    ap.add_argument("--stem", default="belief_probe")
-    args = ap.parse_args(argv)
-    for p in draw(args.reports, args.out, args.stem):
-        print(p)
-    return 0
+    return reports_main(draw, __doc__, "belief_probe", argv)
 
 
 if __name__ == "__main__":

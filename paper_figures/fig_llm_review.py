@@ -10,12 +10,11 @@ and PDF.
 """
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 
-from ._save import save_figure
+from ._save import reports_main, save_figure
 
 
 def draw(report_paths, out_dir, stem: str = "llm_review"):
@@ -51,14 +50,7 @@ def draw(report_paths, out_dir, stem: str = "llm_review"):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("reports", nargs="+")
-    ap.add_argument("--out", default="figures")
-    ap.add_argument("--stem", default="llm_review", help="file name without extension")
-    args = ap.parse_args(argv)
-    for p in draw(args.reports, args.out, args.stem):
-        print(p)
-    return 0
+    return reports_main(draw, __doc__, "llm_review", argv)
 
 
 if __name__ == "__main__":

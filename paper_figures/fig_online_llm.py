@@ -10,12 +10,11 @@ not a bound for the real one: the report says which assumptions fail).
 """
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 
-from ._save import save_figure
+from ._save import reports_main, save_figure
 
 
 def draw(report_paths, out_dir, stem: str = "online_llm"):
@@ -47,14 +46,7 @@ def draw(report_paths, out_dir, stem: str = "online_llm"):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("reports", nargs="+")
-    ap.add_argument("--out", default="figures")
-    ap.add_argument("--stem", default="online_llm", help="file name without extension")
-    args = ap.parse_args(argv)
-    for p in draw(args.reports, args.out, args.stem):
-        print(p)
-    return 0
+    return reports_main(draw, __doc__, "online_llm", argv)
 
 
 if __name__ == "__main__":

@@ -84,15 +84,21 @@ def head(item: PairItem) -> str:
     if not own_first(item.problem):
         drafts.reverse()
     if item.problem.task == "humaneval":
-        shown = "".join(f"{who}'s partial solution:\n```python\n{text}\n```\n" for who, text in drafts)
-        return ("Task: implement the Python function below as its docstring describes.\n"
-                f"```python\n{item.problem.prompt.rstrip()}\n```\n"
-                "Two junior programmers' partial solutions (the function's body, every line but the last); one "
-                "of them has a mistake.\n" + shown)
+        return code_head(item.problem, [(f"{who}'s partial solution", text) for who, text in drafts])
     shown = "".join(f"{who}'s partial solution:\n{text}\n" for who, text in drafts)
     return (f"Problem: {item.problem.prompt.strip()}\n"
             f"Two junior solvers' partial solutions (every step but the last); one of them has a mistake.\n"
             + shown)
+
+
+def code_head(problem: Problem, drafts: list[tuple[str, str]]) -> str:
+    """A code problem's signature and docstring, then each (title, partial body) in a code block, in the
+    order given (ends with a newline)."""
+    shown = "".join(f"{title}:\n```python\n{text}\n```\n" for title, text in drafts)
+    return ("Task: implement the Python function below as its docstring describes.\n"
+            f"```python\n{problem.prompt.rstrip()}\n```\n"
+            "Two junior programmers' partial solutions (the function's body, every line but the last); one "
+            "of them has a mistake.\n" + shown)
 
 
 def message_tail(problem: Problem, seed: int, message: str | None, statement: str | None = None,
