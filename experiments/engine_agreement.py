@@ -3,6 +3,9 @@
     python -m experiments.engine_agreement docs/results/review_gsm_qwen05 --receiver qwen05 \\
         --out docs/results/engine_agreement/review_gsm_qwen05.json
 
+    python -m experiments.engine_agreement results/pair_value_code_qwen05 --written --limit 8 \
+        --receiver openai:http://127.0.0.1:8765#qwen05 --out docs/results/engine_agreement/served_code_qwen05.json
+
 Replays every decision logged by a review run (its ``generations.jsonl.gz``:
 the exact prompt text the transformers fp32 Receiver read, and its
 P(submit)) through the llama.cpp engine on the same GGUF file, with the
@@ -12,6 +15,13 @@ difference in P(submit) (all pairs are kept in the report), and every disagreeme
 was to 1/2).  The prompt text is used as logged, so chat formatting is not
 part of the comparison; tokenisation and arithmetic are.  Interrupted, it
 starts again from the beginning (a few minutes for 2,300 decisions).
+
+``--written`` replays written answers instead (a run whose log, ``generations.jsonl`` or ``.gz``, holds each
+greedy answer's ``prompt`` and ``output``: the draft, pair and probe runs): each prompt is written again, greedy
+and as long as the logged answer may have been, and the report gives how many texts are identical and where
+each different one first departs.  ``--receiver openai:URL#MODEL`` replays through a served Receiver (with
+llama.cpp's sampling defaults switched off, :data:`~llm_bridge.models.openai_receiver.LLAMA_CPP_PLAIN`), so a
+served model can be checked against what the in-process engine logged before a run is trusted to it.
 """
 from __future__ import annotations
 
@@ -42,6 +52,21 @@ def replay(lm, records: list[dict], progress: bool = True) -> list[dict]:
     return out
 
 
+def rewrite(model, records: list[dict], max_new_tokens: int) -> list[dict]:
+    """Each logged written answer against ``model``'s greedy answer to the same prompt (``model`` has
+    ``generate_scored``: an in-process model or a served Receiver); one row per record, with the index of the
+    first character where the two texts differ (None when they are identical)."""
+    from llm_bridge.models.language_model import SamplingConfig
+    gens = model.generate_scored([r["prompt"] for r in records], SamplingConfig(max_new_tokens=max_new_tokens),
+                                 progress=True)
+    rows = []
+    for r, g in zip(records, gens):
+        a, b = r["output"], g.text
+        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None if a == b else min(len(a), len(b)))
+        rows.append({"key": r["key"], "same": a == b, "first_difference": first, "logged": a, "replayed": b})
+    return rows
+
+
 def summarise(rows: list[dict]) -> dict:
     import numpy as np
     from scipy.stats import binomtest
@@ -69,14 +94,25 @@ def main(argv=None) -> int:
     ap.add_argument("--receiver", default="qwen05", help="the run's Receiver (a short name or a .gguf file)")
     ap.add_argument("--out", required=True, help="where to write the JSON report")
     ap.add_argument("--limit", type=int, default=None, help="replay only the first N decisions")
+    ap.add_argument("--written", action="store_true", help="replay written answers (prompt and output logged)")
+    ap.add_argument("--max-new-tokens", type=int, default=None,
+                    help="--written: the run's token limit (default: the one in the log's header)")
     args = ap.parse_args(argv)
-    log = Path(args.run) / "generations.jsonl.gz"
-    if not log.is_file():
-        print(f"engine_agreement: error: {log} does not exist", file=sys.stderr)
+    if args.limit is not None and args.limit < 1:
+        ap.error(f"--limit must be at least 1; got {args.limit}")
+    logs = [Path(args.run) / n for n in (("generations.jsonl.gz", "generations.jsonl") if args.written
+                                         else ("generations.jsonl.gz",))]
+    log = next((p for p in logs if p.is_file()), None)
+    if log is None:
+        print(f"engine_agreement: error: {' or '.join(map(str, logs))} does not exist", file=sys.stderr)
         return 2
-    with gzip.open(log, "rt") as fh:
-        records = [json.loads(line) for line in fh]
+    with (gzip.open(log, "rt") if log.suffix == ".gz" else open(log)) as fh:
+        records = [json.loads(line) for line in fh if line.strip()]
+    header = next((r for r in records if r.get("header")), {})
+    records = [r for r in records if not r.get("header")]
     records = records[:args.limit] if args.limit else records
+    if args.written:
+        return _written_main(args, records, header)
     lm = load_by_name(args.receiver, engine="llama.cpp")
     t0 = time.perf_counter()
     rows = replay(lm, records)
@@ -88,6 +124,32 @@ def main(argv=None) -> int:
           f"{report['agreement_wilson95'][0]:.4f}-{report['agreement_wilson95'][1]:.4f}); |dP| max "
           f"{report['max_abs_diff']:.4f}, median {report['median_abs_diff']:.4f}; {report['seconds']:.0f} s; "
           f"cache reuse {report['cache_reuse_rate']:.2f}")
+    return 0
+
+
+def _written_main(args, records: list[dict], header: dict) -> int:
+    limit = args.max_new_tokens or header.get("config", {}).get("max_new_tokens")
+    if not limit:
+        print("engine_agreement: error: --written needs --max-new-tokens (the log's header has none)",
+              file=sys.stderr)
+        return 2
+    if args.receiver.startswith("openai:"):
+        from llm_bridge.models.openai_receiver import LLAMA_CPP_PLAIN, from_spec
+        model = from_spec(args.receiver, extra_body=LLAMA_CPP_PLAIN)
+    else:
+        from llm_bridge.models.language_model import load_by_name
+        model = load_by_name(args.receiver, engine="llama.cpp")
+    t0 = time.perf_counter()
+    rows = rewrite(model, records, limit)
+    same = sum(r["same"] for r in rows)
+    report = {"run": str(args.run), "receiver": args.receiver, "max_new_tokens": limit,
+              "seconds": time.perf_counter() - t0, "n": len(rows), "identical": same, "rows": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(f"{same}/{len(rows)} written answers identical; {report['seconds']:.0f} s")
+    for r in rows:
+        if not r["same"]:
+            print(f"  {r['key']}: first differs at character {r['first_difference']}")
     return 0
 
 

@@ -82,3 +82,26 @@ def test_served_decisions_match_the_in_process_decisions(served):
             assert abs(a.probs["Yes"] - b.probs["Yes"]) < 0.05
             if abs(a.probs["Yes"] - 0.5) > 0.05:
                 assert a.letter == b.letter
+
+
+def test_the_written_answer_replay_finds_the_logged_text_and_where_a_changed_one_departs(served, tmp_path):
+    """experiments.engine_agreement --written, through the server, on a log the in-process engine wrote:
+    identical where nothing was changed; a logged answer altered at character 5 is reported as departing
+    there."""
+    import json
+    from experiments.engine_agreement import main
+    remote, local = served
+    gens = local.generate(PROMPTS, SamplingConfig(max_new_tokens=24))
+    rows = [{"key": f"p{i}", "prompt": p, "output": g} for i, (p, g) in enumerate(zip(PROMPTS, gens))]
+    text = rows[1]["output"]
+    assert len(text) > 6
+    rows[1]["output"] = text[:5] + ("#" if text[5] != "#" else "%") + text[6:]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "generations.jsonl").write_text("\n".join(json.dumps(r) for r in
+                                                    [{"header": True, "config": {"max_new_tokens": 24}}, *rows]))
+    out = tmp_path / "agreement.json"
+    assert main([str(run), "--written", "--receiver", f"openai:{remote.base_url}#smol", "--out", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["n"] == 3 and rep["identical"] == 2 and rep["max_new_tokens"] == 24
+    assert [r["first_difference"] for r in rep["rows"]] == [None, 5, None]
