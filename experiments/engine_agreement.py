@@ -54,11 +54,12 @@ def replay(lm, records: list[dict], progress: bool = True) -> list[dict]:
 
 def rewrite(model, records: list[dict], max_new_tokens: int) -> list[dict]:
     """Each logged written answer against ``model``'s greedy answer to the same prompt (``model`` has
-    ``generate_scored``: an in-process model or a served Receiver); one row per record, with the index of the
+    ``generate_scored``: an in-process model or a served Receiver, asked as the games ask it,
+    :func:`~llm_bridge.models.language_model.written_answers`); one row per record, with the index of the
     first character where the two texts differ (None when they are identical)."""
-    from llm_bridge.models.language_model import SamplingConfig
-    gens = model.generate_scored([r["prompt"] for r in records], SamplingConfig(max_new_tokens=max_new_tokens),
-                                 progress=True)
+    from llm_bridge.models.language_model import SamplingConfig, written_answers
+    gens = written_answers(model, [r["prompt"] for r in records], SamplingConfig(max_new_tokens=max_new_tokens),
+                           progress=True)
     rows = []
     for r, g in zip(records, gens):
         a, b = r["output"], g.text

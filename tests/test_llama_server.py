@@ -68,6 +68,20 @@ def test_served_scored_generation_has_the_in_process_log_probabilities(served):
         assert r.logprob == pytest.approx(g.logprob, abs=1e-3)
 
 
+def test_a_written_answer_without_log_probabilities_is_the_same_text_and_length(served):
+    """generate_counted (what the written-answer games ask a served Receiver for) leaves the costly
+    log-probabilities out: same text and token count as the scored request and as the in-process engine."""
+    import math
+    from llm_bridge.models.language_model import written_answers
+    remote, local = served
+    greedy = SamplingConfig(max_new_tokens=32)
+    counted, scored = remote.generate_counted(PROMPTS, greedy), remote.generate_scored(PROMPTS, greedy)
+    assert [(c.text, c.n_tokens) for c in counted] == [(s.text, s.n_tokens) for s in scored]
+    assert all(math.isnan(c.logprob) for c in counted)
+    assert [(g.text, g.n_tokens) for g in written_answers(local, PROMPTS, greedy)] == \
+        [(c.text, c.n_tokens) for c in written_answers(remote, PROMPTS, greedy)]
+
+
 def test_served_decisions_match_the_in_process_decisions(served):
     """The server evaluates each whole prompt in one batch, the in-process receiver the head once and
     each tail on its cache: quantised kernels round the two a little differently, so the probabilities

@@ -206,6 +206,15 @@ def test_a_reply_without_logprobs_is_an_error_not_a_silent_zero(server):
         srv.shutdown()
 
 
+def test_a_reply_without_a_token_count_is_an_error_for_a_counted_answer(model_server):
+    """generate_counted takes an answer's length from the server's usage count; a server that sends none
+    (this one) is an error naming it, not a length of zero (which would read as never cut)."""
+    srv, _, _ = model_server
+    rx = OpenAICompatibleReceiver(_url(srv), "tiny", max_tokens=8)
+    with pytest.raises(EndpointError, match="no usage.completion_tokens"):
+        rx.generate_counted(["state 1 ->"])
+
+
 @pytest.mark.parametrize("kwargs, rule", [({"concurrency": 0}, "concurrency must be a positive integer"),
                                           ({"max_retries": -1}, "max_retries must be an integer >= 0"),
                                           ({"timeout": 0}, "timeout must be positive")])

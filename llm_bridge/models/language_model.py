@@ -211,6 +211,14 @@ class Generation:
         return self.logprob / self.n_tokens if self.n_tokens else 0.0
 
 
+def written_answers(model, prompts: list[str], sampling: SamplingConfig, progress: bool = False) -> list[Generation]:
+    """Each prompt's answer with its length in tokens, for games that read only the text and its length.
+    A model that can leave the log-probabilities out (``generate_counted``: a served Receiver, whose server
+    may charge a lot for them) does; others give them anyway (``generate_scored``, free in process)."""
+    counted = getattr(model, "generate_counted", None)
+    return (counted or model.generate_scored)(list(prompts), sampling, progress=progress)
+
+
 class _ChosenTokenLogprobs:
     """Log-probability of each generated token, gathered step by step in ``O(batch x steps)`` memory.
 

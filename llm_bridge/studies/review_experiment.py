@@ -248,9 +248,9 @@ def _written(receiver, prompts_by_digest: dict, cfg) -> dict:
     or a :class:`~llm_bridge.models.choice_receiver.ChoiceReceiver` around one)."""
     if not prompts_by_digest:
         return {}
-    from llm_bridge.models.language_model import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig, written_answers
     lm = getattr(receiver, "lm", receiver)
-    gens = lm.generate_scored(list(prompts_by_digest.values()), SamplingConfig(max_new_tokens=cfg.max_new_tokens))
+    gens = written_answers(lm, list(prompts_by_digest.values()), SamplingConfig(max_new_tokens=cfg.max_new_tokens))
     return {d: {"prompt": p, "output": gen.text, "n_tokens": gen.n_tokens, "on_format": "####" in gen.text}
             for (d, p), gen in zip(prompts_by_digest.items(), gens)}
 
