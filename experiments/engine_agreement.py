@@ -4,7 +4,7 @@
         --out docs/results/engine_agreement/review_gsm_qwen05.json
 
     python -m experiments.engine_agreement results/pair_value_code_qwen05 --written --limit 8 \
-        --receiver openai:http://127.0.0.1:8765#qwen05 --out docs/results/engine_agreement/served_code_qwen05.json
+        --receiver openai:http://127.0.0.1:8765#qwen05 --out docs/results/engine_agreement/served_code_qwen05_counted.json
 
 Replays every decision logged by a review run (its ``generations.jsonl.gz``:
 the exact prompt text the transformers fp32 Receiver read, and its
