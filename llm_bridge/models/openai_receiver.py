@@ -101,7 +101,7 @@ class OpenAICompatibleReceiver:
         return self._client
 
     # ------------------------------------------------------------------ requests
-    def _chat(self, prompt: str, _usage: bool = False, **extra):
+    def _chat(self, prompt: str, **extra):
         import openai
         kwargs = dict(model=self.model, messages=[{"role": "user", "content": prompt}],
                       max_tokens=self.max_tokens, temperature=self.temperature)
@@ -123,7 +123,7 @@ class OpenAICompatibleReceiver:
             raise EndpointError(f"{url}: {type(e).__name__}: {e}") from None
         if not resp.choices:
             raise EndpointError(f"{url}: the response has no choices: {str(resp)[:300]}")
-        return (resp.choices[0], getattr(resp, "usage", None)) if _usage else resp.choices[0]
+        return resp
 
     def _token_logprobs(self, choice) -> list:
         lp = getattr(choice, "logprobs", None)
@@ -135,14 +135,14 @@ class OpenAICompatibleReceiver:
 
     def complete(self, prompt: str) -> str:
         """One chat completion: the assistant message's text."""
-        return self._chat(prompt).message.content or ""
+        return self._chat(prompt).choices[0].message.content or ""
 
     def complete_scored(self, prompt: str):
         """One completion with the summed log-probability of its tokens."""
         from .language_model import Generation
         # top_logprobs too: llama.cpp's server (llama-cpp-python 0.3.x) reads only top_logprobs and answers
         # logprobs=True alone without any; OpenAI, vLLM and TGI accept both
-        choice = self._chat(prompt, logprobs=True, top_logprobs=1)
+        choice = self._chat(prompt, logprobs=True, top_logprobs=1).choices[0]
         toks = self._token_logprobs(choice)
         return Generation(choice.message.content or "", float(sum(t.logprob for t in toks)), len(toks))
 
@@ -152,12 +152,12 @@ class OpenAICompatibleReceiver:
         is asked for (about 0.15 s a token for Qwen's 151,936), so a written answer that needs only its text
         and length costs several times less this way."""
         from .language_model import Generation
-        choice, usage = self._chat(prompt, _usage=True)
-        n = getattr(usage, "completion_tokens", None)
+        resp = self._chat(prompt)
+        n = getattr(getattr(resp, "usage", None), "completion_tokens", None)
         if n is None:
             raise EndpointError(f"{self.base_url}: the response has no usage.completion_tokens, so the "
                                 f"answer's length is unknown")
-        return Generation(choice.message.content or "", float("nan"), int(n))
+        return Generation(resp.choices[0].message.content or "", float("nan"), int(n))
 
     def _map(self, fn, items: list):
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
@@ -191,7 +191,8 @@ class OpenAICompatibleReceiver:
         decision cannot be read and :class:`EndpointError` says so.
         """
         from .choice_receiver import Choice
-        choice = self._chat(prompt, logprobs=True, top_logprobs=self.top_logprobs, max_tokens=1, temperature=0.0)
+        choice = self._chat(prompt, logprobs=True, top_logprobs=self.top_logprobs, max_tokens=1,
+                            temperature=0.0).choices[0]
         toks = self._token_logprobs(choice)
         if not toks:
             raise EndpointError(f"{self.base_url}: the server generated no token for a decision")
