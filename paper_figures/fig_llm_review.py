@@ -29,8 +29,8 @@ def draw(report_paths, out_dir, stem: str = "llm_review"):
         series = [("value", "value_ci", "C0", f"Advisor's value ({rep['config']['target']})"),
                   ("right_decision", "right_decision_ci", "C1", "right decisions")]
         if any("accuracy" in r for r in rep["conditions"].values()):     # the paper's metric as well
-            what = "the tests pass" if rep["task"] == "humaneval" else "final answer right"
-            series.append(("accuracy", "accuracy_ci", "C2", f"accuracy ({what})"))
+            from llm_bridge.studies.review_markdown import accuracy_meaning
+            series.append(("accuracy", "accuracy_ci", "C2", f"accuracy ({accuracy_meaning(rep['task'])})"))
         for k, (key, ci, colour, label) in enumerate(series):
             have = [i for i, c in enumerate(conds) if key in rep["conditions"][c]]
             v = np.array([rep["conditions"][conds[i]][key] for i in have])

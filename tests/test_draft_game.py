@@ -367,7 +367,7 @@ def test_the_figure_draws_accuracy_beside_the_advisors_value(scripted_run, tmp_p
         fig_llm_review.save_figure = real_save
         plt.close("all")
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
-    assert "accuracy (final answer right)" in captured["labels"]
+    assert "accuracy (the final answer right)" in captured["labels"]
 
 
 def test_the_verdict_value_probe_reads_what_the_receiver_does_with_the_verdict(tmp_path):

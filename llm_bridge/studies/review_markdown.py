@@ -77,6 +77,11 @@ def review_markdown(rep: dict) -> str:
     return "\n".join(out)
 
 
+def accuracy_meaning(task: str) -> str:
+    """What counts as right for the paper's accuracy metric on ``task``."""
+    return "the tests pass" if task == "humaneval" else "the final answer right"
+
+
 def _accuracy_markdown(rep: dict) -> list[str]:
     """The paper's metric: accuracy per condition against the baseline, relative gains, the split tests."""
     acc = rep.get("accuracy")
@@ -84,7 +89,7 @@ def _accuracy_markdown(rep: dict) -> list[str]:
         return []
     base = acc["baseline"]
     conds = rep["conditions"]
-    out = ["", f"Accuracy (the final answer right), against **{base}** "
+    out = ["", f"Accuracy ({accuracy_meaning(rep['task'])}), against **{base}** "
            f"({conds[base]['accuracy']:.2f} {_ci(conds[base]['accuracy_ci'])}):", "",
            "| condition | accuracy [95% Wilson] | relative gain over the baseline [95% paired bootstrap] | "
            "truncated |", "|---|---|---|---|"]
