@@ -256,7 +256,10 @@ def _alive(pid: int) -> bool:
 def test_the_sandbox_dies_with_its_caller(sig):
     program = ("import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        os.setsid()\n"
                "        time.sleep(120)\n        os._exit(0)\ntime.sleep(120)\n")
-    caller = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, %r)\n"
+    # The caller takes Ctrl-C as an interactive Python does, whatever its launcher left: a shell without job
+    # control starts background commands with SIGINT ignored, and Python keeps an inherited SIG_IGN.
+    caller = subprocess.Popen([sys.executable, "-c", "import signal, sys; sys.path.insert(0, %r)\n"
+                               "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
                                "from llm_bridge.tasks.sandbox import run_python\nrun_python(%r, timeout=120)" % (REPO, program)])
     try:
         deadline = time.monotonic() + 60
