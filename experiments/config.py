@@ -16,6 +16,14 @@ import types
 import typing
 
 
+#: ``--receiver`` and ``--extra-body`` as the probes' command lines describe them.
+RECEIVER_HELP = ("qwen05, qwen15, smollm2, tiny, a folder or .gguf (llm_bridge.models.load_by_name), or a served "
+                 "model: openai:BASE_URL#MODEL")
+EXTRA_BODY_HELP = ("JSON sent with every request to a served --receiver; for llama.cpp's server "
+                   "'{\"repeat_penalty\": 1.0, \"top_k\": 0, \"min_p\": 0.0}' gives the tokens of the model's own "
+                   "distribution, as in process")
+
+
 class ConfigError(ValueError):
     """A config breaks a rule (the message names the file, the key and the rule)."""
 

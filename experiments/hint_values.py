@@ -73,7 +73,7 @@ def report_so_far(menus, out: Path, max_new_tokens: int) -> dict:
 
 def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: bool = True) -> dict:
     """Generate what is missing from ``OUT/generations.jsonl``, then score and report."""
-    from llm_bridge.models.language_model import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig, written_answers
     out.mkdir(parents=True, exist_ok=True)
     log = out / "generations.jsonl"
     done = _logged(out)
@@ -84,7 +84,7 @@ def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: boo
     sampling = SamplingConfig(max_new_tokens=max_new_tokens)
     with log.open("a") as f:
         for chunk in chunks:
-            gens = lm.generate_scored([j["prompt"] for j in chunk], sampling)
+            gens = written_answers(lm, [j["prompt"] for j in chunk], sampling)
             for j, g in zip(chunk, gens):
                 rec = {**j, "output": g.text, "n_tokens": g.n_tokens}
                 f.write(json.dumps(rec) + "\n")
@@ -115,8 +115,10 @@ def report(menus, done: dict, max_new_tokens: int, check) -> dict:
 
 
 def main(argv=None) -> int:
+    from .config import EXTRA_BODY_HELP, RECEIVER_HELP
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--receiver", default="qwen05", help="model name for llm_bridge.models.language_model.load_by_name")
+    ap.add_argument("--receiver", default="qwen05", help=RECEIVER_HELP)
+    ap.add_argument("--extra-body", type=json.loads, default=None, help=EXTRA_BODY_HELP)
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
     ap.add_argument("--n", type=int, default=100, help="problems (each under every condition)")
     ap.add_argument("--pool", type=int, default=400, help="GSM-Symbolic problems generated to find n menus")
@@ -133,7 +135,7 @@ def main(argv=None) -> int:
     if args.n < 1 or args.pool < args.n:
         ap.error(f"--n must be at least 1 and at most --pool; got n={args.n}, pool={args.pool}")
     from llm_bridge.games.hints import gsm_menus, humaneval_menus
-    from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.models.language_model import load_by_spec
     from llm_bridge.tasks.problems import gsm_symbolic, humaneval
     if args.task == "humaneval":
         menus = humaneval_menus(humaneval(), args.n)
@@ -150,7 +152,7 @@ def main(argv=None) -> int:
     else:
         (out / "settings.json").write_text(json.dumps({**vars(args), "detectable": power_statement(args.n)},
                                                       indent=1))
-        lm = load_by_name(args.receiver, engine=args.engine)
+        lm = load_by_spec(args.receiver, engine=args.engine, extra_body=args.extra_body)
         rep = run(lm, menus, out, args.max_new_tokens)
     rep["task"], rep["item"] = args.task, args.item if args.task == "gsm_symbolic" else "test_example"
     (out / "report.json").write_text(json.dumps(rep, indent=1))

@@ -46,8 +46,8 @@ def load_review_config(path, out=None):
 
 
 def main(argv=None) -> int:
-    from llm_bridge.models.language_model import load_by_name
-    from llm_bridge.models.choice_receiver import ChoiceReceiver
+    from llm_bridge.models.language_model import load_by_name, load_by_spec
+    from llm_bridge.models.choice_receiver import as_choice_receiver
     from llm_bridge.studies.review_experiment import run
     from .config import ConfigError
     ap = argparse.ArgumentParser(description="proposal-review persuasion experiment")
@@ -79,14 +79,10 @@ def main(argv=None) -> int:
               "condition logged; the report covers those")
         return _summary(report, rcfg)
     settings = {"device": run_on.device, "dtype": run_on.dtype, "kv_cache": run_on.kv_cache}
-    if run_on.receiver.startswith("openai:"):   # a served Receiver: "openai:BASE_URL#MODEL", with log-probabilities
-        from llm_bridge.models.openai_receiver import from_spec
-        receiver = from_spec(run_on.receiver, extra_body=run_on.receiver_extra_body)
-    elif run_on.engine == "llama.cpp":
-        receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine="llama.cpp", n_threads=run_on.n_threads,
-                                               device=run_on.device))
-    else:
-        receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine=run_on.engine, **settings))
+    # in process on either engine, or served ("openai:BASE_URL#MODEL", deciding from its log-probabilities)
+    in_process = ({"engine": "llama.cpp", "n_threads": run_on.n_threads, "device": run_on.device}
+                  if run_on.engine == "llama.cpp" else {"engine": run_on.engine, **settings})
+    receiver = as_choice_receiver(load_by_spec(run_on.receiver, extra_body=run_on.receiver_extra_body, **in_process))
     advisor = load_by_name(run_on.advisor, **settings)
     # the name says which weights and which engine made the decisions (a decision is reused only between
     # runs with the same name)

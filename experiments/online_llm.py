@@ -55,14 +55,11 @@ def main(argv=None) -> int:
         return 2
     if args.report_only:
         receiver = _NoReceiver()
-    elif run_on.receiver.startswith("openai:"):
-        from llm_bridge.models.openai_receiver import from_spec
-        receiver = from_spec(run_on.receiver)
-    else:
-        from llm_bridge.models.language_model import load_by_name
-        from llm_bridge.models.choice_receiver import ChoiceReceiver
+    else:   # in process, or served ("openai:BASE_URL#MODEL")
+        from llm_bridge.models.language_model import load_by_spec
+        from llm_bridge.models.choice_receiver import as_choice_receiver
         extra = {"n_threads": run_on.n_threads} if run_on.engine == "llama.cpp" else {}
-        receiver = ChoiceReceiver(load_by_name(run_on.receiver, engine=run_on.engine, **extra))
+        receiver = as_choice_receiver(load_by_spec(run_on.receiver, engine=run_on.engine, **extra))
     stem = "report" if args.target is None else f"report_{cfg.target}"
     summary = run(receiver, cfg, run_on.receiver, progress=_progress, stem=stem)
     print(report_markdown(summary, run_on.receiver))

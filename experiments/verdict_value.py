@@ -101,7 +101,7 @@ def prompts(pairs, question: str | None, item: str = "verdict") -> list[dict]:
 
 def run(lm, pairs, out: Path, question: str, max_new_tokens: int, settings: dict, item: str = "verdict") -> dict:
     """Write what ``OUT/generations.jsonl`` lacks, then report."""
-    from llm_bridge.models.language_model import SamplingConfig
+    from llm_bridge.models.language_model import SamplingConfig, written_answers
     from llm_bridge.studies.run_log import RunLog
     from persuasion.progress import progress
     log = RunLog(out / "generations.jsonl", settings)
@@ -109,7 +109,7 @@ def run(lm, pairs, out: Path, question: str, max_new_tokens: int, settings: dict
         raise ValueError(f"question must be one of {ITEM_QUESTIONS[item]} for item {item!r}; got {question!r}")
     todo = [j for j in prompts(pairs, QUESTIONS[question], item) if j["key"] not in log.done]
     for job in progress(todo, "verdict value", unit="answer"):
-        g = lm.generate_scored([job["prompt"]], SamplingConfig(max_new_tokens=max_new_tokens))[0]
+        g = written_answers(lm, [job["prompt"]], SamplingConfig(max_new_tokens=max_new_tokens))[0]
         log.add({**job, "output": g.text, "n_tokens": g.n_tokens})
     return report(pairs, log.done, max_new_tokens) if item == "verdict" else pair_report(pairs, log.done,
                                                                                            max_new_tokens)
@@ -196,8 +196,10 @@ def _finite(x: float):
 
 
 def main(argv=None) -> int:
+    from .config import EXTRA_BODY_HELP, RECEIVER_HELP
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--receiver", default="qwen15", help="a name for llm_bridge.models.load_by_name")
+    ap.add_argument("--receiver", default="qwen15", help=RECEIVER_HELP)
+    ap.add_argument("--extra-body", type=json.loads, default=None, help=EXTRA_BODY_HELP)
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
     ap.add_argument("--n", type=int, default=12, help="problems (each with both drafts, told and not told)")
     ap.add_argument("--item", default="verdict", choices=sorted(CONDITIONS),
@@ -220,7 +222,7 @@ def main(argv=None) -> int:
                  f"got {args.question}")
     if not 1 <= args.n <= 300:
         ap.error(f"--n must be between 1 and 300 (problems of the draft split); got {args.n}")
-    from llm_bridge.models import load_by_name
+    from llm_bridge.models import load_by_spec
     from llm_bridge.studies.review_experiment import ReviewConfig, load_items
     if args.task == "humaneval":          # the code drafts of the pair game: 53 of HumanEval's problems
         cfg = ReviewConfig(out=args.out, game="pair", task="humaneval", n_estimation=args.n, n_evaluation=0)
@@ -234,7 +236,10 @@ def main(argv=None) -> int:
         settings["item"] = args.item
     if args.task != "gsm_symbolic":      # (nor the maths runs' a task)
         settings["task"] = args.task
-    rep = run(load_by_name(args.receiver, engine=args.engine), pairs, out, args.question, args.max_new_tokens,
+    if args.extra_body is not None:
+        settings["extra_body"] = args.extra_body
+    lm = load_by_spec(args.receiver, engine=args.engine, extra_body=args.extra_body)
+    rep = run(lm, pairs, out, args.question, args.max_new_tokens,
               settings, args.item)
     from persuasion.atomic import write_atomic
     write_atomic(out / "report.json", json.dumps(rep, indent=2).encode())

@@ -119,3 +119,26 @@ def test_the_written_answer_replay_finds_the_logged_text_and_where_a_changed_one
     rep = json.loads(out.read_text())
     assert rep["n"] == 3 and rep["identical"] == 2 and rep["max_new_tokens"] == 24
     assert [r["first_difference"] for r in rep["rows"]] == [None, 5, None]
+
+
+def test_a_probe_runs_on_a_served_receiver_as_in_process(served, tmp_path):
+    """experiments.hint_values --receiver openai:URL#MODEL (with --extra-body for llama.cpp's server) writes
+    the answers, truncation and report the in-process engine gives on the same problems."""
+    import json
+    pytest.importorskip("reasoning_gym")
+    pytest.importorskip("math_verify")
+    from experiments import hint_values
+    from llm_bridge.games.hints import gsm_menus
+    from llm_bridge.models.openai_receiver import LLAMA_CPP_PLAIN
+    from llm_bridge.tasks.problems import gsm_symbolic
+    remote, local = served
+    args = ["--receiver", f"openai:{remote.base_url}#smol", "--extra-body", json.dumps(LLAMA_CPP_PLAIN),
+            "--n", "2", "--pool", "200", "--max-new-tokens", "24", "--out", str(tmp_path / "served")]
+    assert hint_values.main(args) == 0
+    here = hint_values.run(local, gsm_menus(gsm_symbolic(200, seed=0), 2), tmp_path / "local", 24, progress=False)
+    def answers(folder):
+        return {(r["id"], r["condition"]): (r["output"], r["n_tokens"])
+                for r in map(json.loads, (folder / "generations.jsonl").read_text().splitlines())}
+    assert answers(tmp_path / "served") == answers(tmp_path / "local") and len(answers(tmp_path / "local")) == 8
+    there = json.loads((tmp_path / "served" / "report.json").read_text())
+    assert there["conditions"] == json.loads(json.dumps(here["conditions"]))

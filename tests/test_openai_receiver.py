@@ -227,3 +227,20 @@ def test_bad_settings_are_named(kwargs, rule):
 def test_bad_receiver_specs_are_named(spec):
     with pytest.raises(ValueError, match="openai:"):
         from_spec(spec)
+
+
+def test_a_spec_names_a_model_in_process_or_a_served_one():
+    """load_by_spec: 'openai:URL#MODEL' builds the served Receiver (no request is made), which chooses by
+    itself; a name loads in process and is wrapped to choose; extra_body is refused for a model in process."""
+    from llm_bridge.models.language_model import load_by_spec
+    from llm_bridge.models.choice_receiver import as_choice_receiver
+    from llm_bridge.models.openai_receiver import LLAMA_CPP_PLAIN
+    served = load_by_spec("openai:http://127.0.0.1:9#m", extra_body=LLAMA_CPP_PLAIN, engine="llama.cpp")
+    assert isinstance(served, OpenAICompatibleReceiver) and served.extra_body == LLAMA_CPP_PLAIN
+    assert as_choice_receiver(served) is served
+    local = load_by_spec("tiny")
+    assert isinstance(local, LanguageModel) and isinstance(as_choice_receiver(local), ChoiceReceiver)
+    with pytest.raises(ValueError, match="extra_body.*'tiny'"):
+        load_by_spec("tiny", extra_body={"top_k": 0})
+    with pytest.raises(ValueError, match="openai:"):
+        load_by_spec("openai:127.0.0.1#m")

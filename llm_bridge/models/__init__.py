@@ -12,6 +12,7 @@ log-likelihoods on two engines (``language_model``: transformers; ``llama_engine
 0.0
 """
 from .language_model import (ENGINES, MODELS, Generation, LanguageModel, ModelConfig, SamplingConfig,
-                             load_by_name)
+                             load_by_name, load_by_spec)
 
-__all__ = ["ENGINES", "MODELS", "Generation", "LanguageModel", "ModelConfig", "SamplingConfig", "load_by_name"]
+__all__ = ["ENGINES", "MODELS", "Generation", "LanguageModel", "ModelConfig", "SamplingConfig", "load_by_name",
+           "load_by_spec"]

@@ -87,3 +87,9 @@ class ChoiceReceiver:
         """The same decision from one uncached evaluation of the whole prompt (the reference)."""
         text = self.lm.format(prompt)
         return self._decide(text, self.lm.next_logits(text, reuse_cache=False), self._option_ids(options), options)
+
+
+def as_choice_receiver(model):
+    """A Receiver that chooses between options: a served model chooses itself (its ``choose`` reads the
+    server's log-probabilities); a model in process is wrapped in :class:`ChoiceReceiver`."""
+    return model if callable(getattr(model, "choose", None)) else ChoiceReceiver(model)

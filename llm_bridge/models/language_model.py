@@ -74,6 +74,25 @@ def smollm2_gguf() -> str:
     return str(files[0])
 
 
+def load_by_spec(spec: str, extra_body: dict | None = None, **config):
+    """What :func:`load_by_name` loads, or a served model when ``spec`` is ``"openai:BASE_URL#MODEL"``.
+
+    Both write answers (``generate``, ``generate_scored``; the served one also ``generate_counted``, see
+    :func:`written_answers`); wrap the result in
+    :func:`llm_bridge.models.choice_receiver.as_choice_receiver` to have it choose between options.
+    ``extra_body`` goes with every request to a server (e.g.
+    :data:`llm_bridge.models.openai_receiver.LLAMA_CPP_PLAIN` for llama.cpp's server) and is refused for a
+    model in process; ``config`` (:class:`ModelConfig` settings) is for a model in process: a server holds
+    its own, so a served one leaves them unused.
+    """
+    if spec.startswith("openai:"):
+        from .openai_receiver import from_spec
+        return from_spec(spec, extra_body=extra_body)
+    if extra_body is not None:
+        raise ValueError(f"load_by_spec: extra_body is for a served model ('openai:URL#MODEL'); got spec {spec!r}")
+    return load_by_name(spec, **config)
+
+
 def load_by_name(name: str, **config) -> "LanguageModel":
     """A model by short name or location, with :class:`ModelConfig` settings in ``config``.
 
