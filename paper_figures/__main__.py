@@ -18,7 +18,8 @@ RESULTS = Path("docs/results")
 REVIEWS = ("review_gsm_qwen05", "review_gsm_qwen15_gpu", "review_gsm_smollm2", "review_humaneval_qwen05",
            "review_gsm_qwen05_llama", "review_gsm_qwen05_llama_decision", "draft_gsm_qwen15_llama",
            "pair_gsm_qwen15_llama", "pair_humaneval_qwen05_served", "review_gsm_qwen15_llama",
-           "review_gsm_qwen15_llama_decision", "review_humaneval_qwen05_llama", "review_humaneval_qwen15_llama")
+           "review_gsm_qwen15_llama_decision", "review_humaneval_qwen05_llama", "review_humaneval_qwen15_llama",
+           "review_gsm_qwen15_llama_300")
 
 
 def _concave_closure(out):
