@@ -132,6 +132,8 @@ def main(argv=None) -> int:
     ap.add_argument("--report-only", action="store_true",
                     help="no generation: report on the problems already logged with every condition")
     args = ap.parse_args(argv)
+    if args.extra_body is not None and not args.receiver.startswith("openai:"):
+        ap.error(f"--extra-body is sent to a served --receiver (openai:BASE_URL#MODEL); got --receiver {args.receiver}")
     if args.n < 1 or args.pool < args.n:
         ap.error(f"--n must be at least 1 and at most --pool; got n={args.n}, pool={args.pool}")
     from llm_bridge.games.hints import gsm_menus, humaneval_menus

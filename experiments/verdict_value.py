@@ -220,6 +220,8 @@ def main(argv=None) -> int:
     if args.question not in ITEM_QUESTIONS[args.item]:
         ap.error(f"--question must be one of {', '.join(ITEM_QUESTIONS[args.item])} with --item {args.item}; "
                  f"got {args.question}")
+    if args.extra_body is not None and not args.receiver.startswith("openai:"):
+        ap.error(f"--extra-body is sent to a served --receiver (openai:BASE_URL#MODEL); got --receiver {args.receiver}")
     if not 1 <= args.n <= 300:
         ap.error(f"--n must be between 1 and 300 (problems of the draft split); got {args.n}")
     from llm_bridge.models import load_by_spec

@@ -244,3 +244,14 @@ def test_a_spec_names_a_model_in_process_or_a_served_one():
         load_by_spec("tiny", extra_body={"top_k": 0})
     with pytest.raises(ValueError, match="openai:"):
         load_by_spec("openai:127.0.0.1#m")
+
+
+def test_the_probes_refuse_a_request_body_for_a_model_in_process(capsys):
+    """--extra-body goes to a server: with a model in process the probes stop before loading anything and
+    name the two arguments."""
+    from experiments import hint_values, verdict_value
+    for main in (hint_values.main, verdict_value.main):
+        with pytest.raises(SystemExit) as e:
+            main(["--receiver", "qwen05", "--extra-body", '{"top_k": 0}'])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and "--extra-body" in err and "--receiver qwen05" in err
