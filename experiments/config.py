@@ -16,12 +16,23 @@ import types
 import typing
 
 
-#: ``--receiver`` and ``--extra-body`` as the probes' command lines describe them.
-RECEIVER_HELP = ("qwen05, qwen15, smollm2, tiny, a folder or .gguf (llm_bridge.models.load_by_name), or a served "
-                 "model: openai:BASE_URL#MODEL")
-EXTRA_BODY_HELP = ("JSON sent with every request to a served --receiver; for llama.cpp's server "
-                   "'{\"repeat_penalty\": 1.0, \"top_k\": 0, \"min_p\": 0.0}' gives the tokens of the model's own "
-                   "distribution, as in process")
+def add_receiver_arguments(ap, default: str) -> None:
+    """``--receiver`` (a model in process or a served one) and ``--extra-body`` (for a served one) on a
+    probe's command line; :func:`check_receiver_arguments` checks them after parsing."""
+    import json
+    ap.add_argument("--receiver", default=default,
+                    help="qwen05, qwen15, smollm2, tiny, a folder or .gguf (llm_bridge.models.load_by_name), or a "
+                         "served model: openai:BASE_URL#MODEL")
+    ap.add_argument("--extra-body", type=json.loads, default=None,
+                    help="JSON sent with every request to a served --receiver; for llama.cpp's server "
+                         "'{\"repeat_penalty\": 1.0, \"top_k\": 0, \"min_p\": 0.0}' gives the tokens of the "
+                         "model's own distribution, as in process")
+
+
+def check_receiver_arguments(ap, args) -> None:
+    """Refuse (before anything loads) a request body for a model in process."""
+    if args.extra_body is not None and not args.receiver.startswith("openai:"):
+        ap.error(f"--extra-body is sent to a served --receiver (openai:BASE_URL#MODEL); got --receiver {args.receiver}")
 
 
 class ConfigError(ValueError):

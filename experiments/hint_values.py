@@ -115,10 +115,9 @@ def report(menus, done: dict, max_new_tokens: int, check) -> dict:
 
 
 def main(argv=None) -> int:
-    from .config import EXTRA_BODY_HELP, RECEIVER_HELP
+    from .config import add_receiver_arguments, check_receiver_arguments
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--receiver", default="qwen05", help=RECEIVER_HELP)
-    ap.add_argument("--extra-body", type=json.loads, default=None, help=EXTRA_BODY_HELP)
+    add_receiver_arguments(ap, default="qwen05")
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
     ap.add_argument("--n", type=int, default=100, help="problems (each under every condition)")
     ap.add_argument("--pool", type=int, default=400, help="GSM-Symbolic problems generated to find n menus")
@@ -132,8 +131,7 @@ def main(argv=None) -> int:
     ap.add_argument("--report-only", action="store_true",
                     help="no generation: report on the problems already logged with every condition")
     args = ap.parse_args(argv)
-    if args.extra_body is not None and not args.receiver.startswith("openai:"):
-        ap.error(f"--extra-body is sent to a served --receiver (openai:BASE_URL#MODEL); got --receiver {args.receiver}")
+    check_receiver_arguments(ap, args)
     if args.n < 1 or args.pool < args.n:
         ap.error(f"--n must be at least 1 and at most --pool; got n={args.n}, pool={args.pool}")
     from llm_bridge.games.hints import gsm_menus, humaneval_menus

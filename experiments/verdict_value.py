@@ -196,10 +196,9 @@ def _finite(x: float):
 
 
 def main(argv=None) -> int:
-    from .config import EXTRA_BODY_HELP, RECEIVER_HELP
+    from .config import add_receiver_arguments, check_receiver_arguments
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--receiver", default="qwen15", help=RECEIVER_HELP)
-    ap.add_argument("--extra-body", type=json.loads, default=None, help=EXTRA_BODY_HELP)
+    add_receiver_arguments(ap, default="qwen15")
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
     ap.add_argument("--n", type=int, default=12, help="problems (each with both drafts, told and not told)")
     ap.add_argument("--item", default="verdict", choices=sorted(CONDITIONS),
@@ -220,8 +219,7 @@ def main(argv=None) -> int:
     if args.question not in ITEM_QUESTIONS[args.item]:
         ap.error(f"--question must be one of {', '.join(ITEM_QUESTIONS[args.item])} with --item {args.item}; "
                  f"got {args.question}")
-    if args.extra_body is not None and not args.receiver.startswith("openai:"):
-        ap.error(f"--extra-body is sent to a served --receiver (openai:BASE_URL#MODEL); got --receiver {args.receiver}")
+    check_receiver_arguments(ap, args)
     if not 1 <= args.n <= 300:
         ap.error(f"--n must be between 1 and 300 (problems of the draft split); got {args.n}")
     from llm_bridge.models import load_by_spec
