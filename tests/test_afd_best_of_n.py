@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_bridge.studies import best_of_n as bon
@@ -121,6 +121,43 @@ def test_classifier_rejects_bad_input():
         log_ratio([1.0], [1.0, 2.0])
 
 
+def test_format_controls():
+    from llm_bridge.studies.demonstration_rewards import format_reward, without_format
+    texts = ["2 + 3 = 5\n#### 5", "the answer is 5", "#### five", "so \\boxed{5}"]
+    assert format_reward(texts, "chain_sum").tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert [without_format(t, "gsm_symbolic") for t in texts] == ["2 + 3 = 5", "the answer is 5", "", "so \\boxed{5}"]
+    code = "Here:\n```python\nreturn 1\n```"
+    assert format_reward([code, "return 1"], "humaneval").tolist() == [1.0, 0.0]
+    assert without_format(code, "humaneval") == "Here:\nreturn 1"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]), min_size=1, max_size=10),
+       st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]), min_size=10, max_size=10))
+def test_sign_flip_p_value_is_the_share_of_sign_flips_at_least_as_extreme(x, y):
+    """With 2**n at most the resample count the test is exact: its p-value is the share of the 2**n sign
+    patterns of the differences whose mean is at least as far from 0, counted here by enumeration."""
+    from llm_bridge.studies.stats import paired_sign_flip
+    y = y[:len(x)]
+    d = np.subtract(x, y)
+    res = paired_sign_flip(x, y)
+    observed = abs(d.mean())
+    flips = [abs(np.mean(np.multiply(signs, d))) for signs in itertools.product([1, -1], repeat=d.size)]
+    expected = 1.0 if observed == 0 else np.mean([f >= observed - 1e-12 for f in flips])
+    assert res["p"] == pytest.approx(expected) and res["diff"] == pytest.approx(d.mean())
+    assert res["n_nonzero"] == np.count_nonzero(d)
+
+
+def test_sign_flip_refuses_unpaired_input_and_is_reproducible():
+    from llm_bridge.studies.stats import paired_sign_flip
+    with pytest.raises(ValueError, match="paired"):
+        paired_sign_flip([1.0, 2.0], [1.0])
+    rng = np.random.default_rng(3)
+    x, y = rng.random(40), rng.random(40)          # 2**40 patterns: sampled, from a fixed seed
+    assert paired_sign_flip(x, y, seed=1) == paired_sign_flip(x, y, seed=1)
+    assert paired_sign_flip(x + 0.5, y)["p"] < 1e-3
+
+
 # ------------------------------------------------------------------ runner
 torch = pytest.importorskip("torch")
 from llm_bridge.studies import afd_experiment as afd  # noqa: E402
@@ -200,8 +237,19 @@ def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
             assert rows[(pol, sel, 1)]["exact"] == pytest.approx(rows[(pol, "random", 1)]["exact"])
         lo, hi = rows[(pol, "random", 2)]["wilson"]
         assert lo <= rows[(pol, "random", 2)]["drawn"] <= hi
-    assert len(whole["tests"]) == 2 * 2 * 2          # policies x learned selectors x N in {2, 4}
+    assert len(whole["tests"]) == len(whole["tests_vs_format"]) == 2 * 4 * 2    # policies x learned x N in {2, 4}
+    assert {t["against"] for t in whole["tests_vs_format"]} == {"format"}
+    assert {t["selector"] for t in whole["power_check"]} == {"oracle"} and len(whole["power_check"]) == 2 * 2
     assert sorted({t["n"] for t in whole["tests"]}) == [2, 4] and {t["n_problems"] for t in whole["tests"]} == {5}
+    for t in whole["tests"] + whole["tests_vs_format"] + whole["power_check"]:
+        assert t["p_sign_flip"] <= t["p_sign_flip_holm"] <= 1 and t["p"] <= t["p_holm"] <= 1
+        mine = rows[(t["policy"], t["selector"], t["n"])]["exact"] - rows[(t["policy"], t["against"], t["n"])]["exact"]
+        assert t["diff_exact"] == pytest.approx(mine)
+    for pol in afd.POLICIES:
+        assert 0 <= whole["truncated"][pol] <= 1 and 0 <= whole["format_rate"][pol] <= 1
+        assert whole["accuracy_per_sample"][pol] == pytest.approx(rows[(pol, "random", 1)]["exact"])
+        for sel in afd.SELECTORS:          # nothing kept from the pool beats the checker's own pick
+            assert rows[(pol, "oracle", 4)]["exact"] >= rows[(pol, sel, 4)]["exact"] - 1e-12
     report = json.loads((tmp_path / "whole" / "report.json").read_text())
     assert report["classifier"]["n_train_samples"] == 2 * 6 * 2
 
@@ -215,6 +263,24 @@ def test_every_demonstration_passes_the_golden_checker(problems):
     for p in humaneval(5):
         assert afd.demonstration(p).startswith("```python\n") and afd.golden(p, afd.demonstration(p), "strict")
         assert not afd.golden(p, "```python\npass\n```", "strict")
+
+
+def test_runner_on_chain_sums(tmp_path):
+    """The pipeline on chain sums: exact worked solutions as demonstrations, the demonstrations-vs-initial
+    classifier trained on them, and the strict extraction reported as the other checker."""
+    cfg = afd.AfdConfig(out=str(tmp_path / "sums"), task="chain_sum", n_generated=60, n_demonstrations=8,
+                        n_classifier_problems=4, n_test=4, pool_size=2, ns=[1, 2], max_new_tokens=8,
+                        problems_per_call=2, sft_learning_rate=1e-3, sft_max_length=96)
+    problems = afd.load_problems(cfg)
+    assert all(p.task == "chain_sum" for p in problems)
+    for p in problems[:10]:
+        assert afd.golden(p, afd.demonstration(p), "strict")
+    report = afd.run(tiny_loader, cfg, problems)
+    assert report["other_checker"]["mode"] == "strict"
+    assert report["demo_classifier"]["n_train_samples"] == 4 + 4 * 2   # one demonstration + 2 initial samples a prompt
+    assert {r["selector"] for r in report["best_of_n"]} == set(afd.SELECTORS)
+    with pytest.raises(ValueError, match="task must be one of"):
+        afd.AfdConfig(task="chess")
 
 
 def test_runner_on_code_demonstrations(tmp_path):

@@ -32,6 +32,29 @@ def test_gsm_symbolic_reference_answers_check_and_wrong_ones_do_not():
         assert not check(p, f"#### {int(float(p.answer)) + 1}").correct
 
 
+def test_chain_sum_worked_solutions_are_exact_and_check():
+    """The worked solution's running total is the expression's value by Python's own arithmetic (an
+    independent computation), each step is right, and the checker accepts it in both extractions."""
+    import ast
+    from llm_bridge.tasks.problems import chain_sum, chain_sum_solution
+    probs = chain_sum(60, seed=5, max_terms=5, max_digits=3)
+    assert len({p.id for p in probs}) == len({p.meta["template"] for p in probs}) == 60     # distinct sums
+    for p in probs:
+        expr = p.prompt.rsplit(":", 1)[1].rstrip("= ").strip()
+        assert p.meta["template"] == expr and int(p.answer) == eval(compile(ast.parse(expr, mode="eval"), "", "eval"))
+        worked = p.items["worked_solution"]
+        for line in worked.splitlines()[:-1]:
+            left, right = line.split("=")
+            assert eval(left) == int(right)
+        assert worked.splitlines()[-1] == f"#### {p.answer}"
+        assert check(p, worked).correct and check_math(p.answer, worked, "flexible").correct
+        assert not check(p, f"#### {int(p.answer) + 1}").correct
+    with pytest.raises(ValueError, match="op in"):
+        chain_sum_solution("3 * 4")
+    with pytest.raises(ValueError, match="distinct sums"):
+        chain_sum(300, max_terms=2, max_digits=1)          # 10 x 10 x 2 = 200 exist
+
+
 def test_champ_items_and_categories():
     probs = champ()
     assert len(probs) == 270

@@ -14,6 +14,12 @@ Two rewards score a completion ``y`` of a prompt ``x``:
   which is the log-odds of the Bayes-optimal such classifier when both
   policies sample equally often.
 
+And two controls for what such a reward learns: :func:`format_reward` (1 when
+a completion states its answer in the asked format, else 0) and
+:func:`without_format` (the completion with its format lines removed, on
+which a classifier can be trained and scored to see what it learns beyond
+the format).
+
 >>> clf = InitSFTClassifier(seed=0).fit([[1, 2, 3], [1, 2, 4], [7, 8], [7, 9]], [1, 1, 0, 0])
 >>> (clf.score([[1, 2, 5], [7, 8, 8]]) > 0).tolist()
 [True, False]
@@ -77,6 +83,26 @@ def held_out_accuracy(token_ids, labels, groups, test_fraction: float = 0.25, se
     s = clf.score([token_ids[i] for i in test])
     return {"n_train": int(train.size), "n_test": int(test.size), "accuracy": float(((s > 0) == y[test]).mean()),
             "auc": float(roc_auc_score(y[test], s)), "test_index": test.tolist(), "test_scores": s.tolist()}
+
+
+def without_format(text: str, task: str) -> str:
+    """``text`` without the lines that carry the asked answer format: the ``#### <answer>`` lines (maths) or
+    the code-fence lines (code, ``task == "humaneval"``).
+
+    >>> without_format("2 + 3 = 5\\n#### 5", "chain_sum")
+    '2 + 3 = 5'
+    """
+    mark = "```" if task == "humaneval" else "####"
+    return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith(mark))
+
+
+def format_reward(texts, task: str) -> np.ndarray:
+    """1.0 for each completion that states its answer in a form the strict extraction reads, else 0.0: a
+    ``#### <number>`` line or a boxed answer (maths), or a fenced code block (code)."""
+    from llm_bridge.tasks.checkers import extract_answer
+    if task == "humaneval":
+        return np.array([1.0 if "```" in t else 0.0 for t in texts])
+    return np.array([1.0 if extract_answer(t, "strict") else 0.0 for t in texts])
 
 
 def log_ratio(logp_sft, logp_init) -> np.ndarray:

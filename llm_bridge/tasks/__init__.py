@@ -9,6 +9,6 @@ candidate's process and the trusted tests).  Nothing here knows a game or a mode
 >>> Problem("p1", "gsm_symbolic", "What is 2 + 2?", "4").answer
 '4'
 """
-from .problems import LOADERS, Problem, champ, first_code_block, gsm_symbolic, humaneval
+from .problems import LOADERS, Problem, chain_sum, champ, first_code_block, gsm_symbolic, humaneval
 
-__all__ = ["LOADERS", "Problem", "champ", "first_code_block", "gsm_symbolic", "humaneval"]
+__all__ = ["LOADERS", "Problem", "chain_sum", "champ", "first_code_block", "gsm_symbolic", "humaneval"]
