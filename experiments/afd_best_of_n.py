@@ -1,6 +1,7 @@
-"""Alignment from demonstrations: SFT, the Init-SFT reward and Best-of-N on GSM-Symbolic, from a TOML config.
+"""Alignment from demonstrations: SFT, the Init-SFT reward and Best-of-N on maths or code, from a TOML config.
 
     python -m experiments.afd_best_of_n experiments/configs/afd_gsm_smollm2.toml [--out DIR]
+    python -m experiments.afd_best_of_n --describe docs/results/afd_gsm_smollm2   # what a saved run's pools hold
 
 Writes the SFT model, every sample, score and verdict as it goes and ``OUT/report.json`` at the end
 (llm_bridge/studies/afd_experiment.py lists the files); starting it again resumes where it stopped.  Tables and
@@ -38,9 +39,18 @@ def main(argv=None) -> int:
     from llm_bridge.models.language_model import LanguageModel, load_by_name
     from .config import ConfigError
     ap = argparse.ArgumentParser(description="alignment from demonstrations: SFT, Init-SFT reward, Best-of-N")
-    ap.add_argument("config")
+    ap.add_argument("config", nargs="?")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--describe", metavar="FOLDER", help="print what a finished run's pools hold (truncation, "
+                    "format, the log-ratio's correlation with length) as JSON, and load no model")
     args = ap.parse_args(argv)
+    if args.describe:
+        import json
+        from llm_bridge.studies.afd_experiment import describe_saved
+        print(json.dumps(describe_saved(args.describe), indent=1))
+        return 0
+    if args.config is None:
+        ap.error("a config is needed unless --describe is given")
     try:
         runner, cfg = load_afd_config(args.config, args.out)
     except (ConfigError, ValueError) as e:

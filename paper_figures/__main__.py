@@ -60,13 +60,13 @@ def _review(name):
     return make
 
 
-def _afd(out):
-    from . import fig_afd_best_of_n
-    return fig_afd_best_of_n.draw(json.loads(_afd.needs.read_text()), out)
-
-
-_afd.needs = RESULTS / "afd_gsm_smollm2" / "report.json"
-_afd.how = "python -m experiments.afd_best_of_n experiments/configs/afd_gsm_smollm2.toml --out docs/results/afd_gsm_smollm2"
+def _afd(name, stem):
+    def make(out):
+        from . import fig_afd_best_of_n
+        return fig_afd_best_of_n.draw(json.loads(make.needs.read_text()), out, stem=stem)
+    make.needs = RESULTS / name / "report.json"
+    make.how = f"python -m experiments.afd_best_of_n experiments/configs/{name}.toml --out docs/results/{name}"
+    return make
 
 def _online(name):
     def make(out):
@@ -92,7 +92,8 @@ _belief_probe.how = "python -m experiments.belief_probe --receiver qwen05 --out 
 
 FIGURES = {"concave_closure": _concave_closure, "kl_fits": _kl_fits,
            "regret_default": _regret("regret_default"), "regret_actions": _regret("regret_actions"),
-           "delta_robust": _delta_robust, **{f"llm_{n}": _review(n) for n in REVIEWS}, "afd_best_of_n": _afd,
+           "delta_robust": _delta_robust, **{f"llm_{n}": _review(n) for n in REVIEWS},
+           "afd_best_of_n": _afd("afd_gsm_smollm2", "afd_best_of_n"),
            **{f"online_{n}": _online(n) for n in ONLINE}, "belief_probe": _belief_probe}
 
 

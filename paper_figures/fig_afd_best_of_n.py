@@ -15,9 +15,19 @@ import json
 
 from ._save import save_figure
 
-COLOURS = {"random": "0.45", "classifier": "C0", "log_ratio": "C2", "oracle": "C3"}
-LABELS = {"random": "random pick", "classifier": "Init-SFT classifier", "log_ratio": "log-ratio",
-          "oracle": "oracle (checker)"}
+COLOURS = {"random": "0.45", "classifier": "C0", "classifier_no_format": "C9", "demo_classifier": "C4",
+           "log_ratio": "C2", "format": "C1", "oracle": "C3"}
+LABELS = {"random": "random pick", "classifier": "Init-SFT classifier",
+          "classifier_no_format": "Init-SFT classifier, no format lines", "demo_classifier": "demos vs initial",
+          "log_ratio": "log-ratio", "format": "format only", "oracle": "oracle (checker)"}
+TEST_FAMILIES = (("tests", "against the random pick"), ("tests_vs_format", "against the format-only reward"),
+                 ("power_check", "power check: the oracle against the random pick"))
+
+
+def selectors(report) -> list[str]:
+    """The selectors a report holds, in the figure's order (older reports hold four)."""
+    present = {r["selector"] for r in report["best_of_n"]}
+    return [s for s in COLOURS if s in present]
 
 
 def _rows(report, policy, selector):
@@ -33,8 +43,8 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     for col, pol in enumerate(policies):
         ax = axes[0, col]
-        for sel, colour in COLOURS.items():
-            rows = _rows(report, pol, sel)
+        for sel in selectors(report):
+            colour, rows = COLOURS[sel], _rows(report, pol, sel)
             ns = [r["n"] for r in rows]
             ax.plot(ns, [r["exact"] for r in rows], "o-", color=colour, label=LABELS[sel])
             ax.fill_between(ns, [r["wilson"][0] for r in rows], [r["wilson"][1] for r in rows],
@@ -65,20 +75,46 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
     return save_figure(fig, out_dir, stem)
 
 
+def _test_table(tests, against: str) -> list[str]:
+    """One family of paired tests; a report from before the sign-flip test has the McNemar columns only."""
+    if not tests or "p_sign_flip" not in tests[0]:
+        lines = [f"| policy | selector | N | b (selector right, {against} wrong) | c (reverse) | difference | "
+                 "p (exact McNemar) | p (Holm) |", "|---|---|---|---|---|---|---|---|"]
+        return lines + [f"| {t['policy']} | {LABELS[t['selector']]} | {t['n']} | {t['b']} | {t['c']} | "
+                        f"{t['diff']:+.3f} | {t['p']:.3g} | {t['p_holm']:.3g} |" for t in tests]
+    lines = ["| policy | selector | N | difference (exact) | problems differing | p (sign-flip) | p (Holm) | "
+             f"b (selector right, {against} wrong) | c | difference (drawn) | p (McNemar) | p (Holm) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    return lines + [f"| {t['policy']} | {LABELS[t['selector']]} | {t['n']} | {t['diff_exact']:+.3f} | "
+                    f"{t['n_problems_differing']} | {t['p_sign_flip']:.3g} | {t['p_sign_flip_holm']:.3g} | "
+                    f"{t['b']} | {t['c']} | {t['diff']:+.3f} | {t['p']:.3g} | {t['p_holm']:.3g} |" for t in tests]
+
+
 def markdown(report) -> str:
-    """The accuracy table (exact, drawn with Wilson interval) and the paired tests, as Markdown."""
+    """The accuracy table (exact, drawn with Wilson interval), the pools' description where the report has
+    it, and each family of paired tests, as Markdown."""
     lines = ["| policy | selector | " + " | ".join(f"N={n}" for n in report["config"]["ns"]) + " |",
              "|---|---|" + "---|" * len(report["config"]["ns"])]
     for pol in ("init", "sft"):
-        for sel in COLOURS:
+        for sel in selectors(report):
             cells = [f"{r['exact']:.3f} ({r['drawn']:.2f} [{r['wilson'][0]:.2f}, {r['wilson'][1]:.2f}])"
                      for r in _rows(report, pol, sel)]
             lines.append(f"| {pol} | {LABELS[sel]} | " + " | ".join(cells) + " |")
-    lines += ["", "| policy | selector | N | b (selector right, random wrong) | c (reverse) | difference | "
-              "p (exact McNemar) | p (Holm) |", "|---|---|---|---|---|---|---|---|"]
-    for t in report["tests"]:
-        lines.append(f"| {t['policy']} | {LABELS[t['selector']]} | {t['n']} | {t['b']} | {t['c']} | "
-                     f"{t['diff']:+.3f} | {t['p']:.3g} | {t['p_holm']:.3g} |")
+    if "truncated" in report:
+        corr = report["length_correlation"]
+        lines += ["", "| policy | right per sample | cut at the token limit | answer in the format | mean tokens | "
+                  + " | ".join(f"Spearman({LABELS[k]}, length)" for k in corr) + " |",
+                  "|---|---|---|---|---|" + "---|" * len(corr)]
+        for pol in ("init", "sft"):
+            rs = ["n/a" if corr[k][pol] is None else f"{corr[k][pol]:+.2f}" for k in corr]
+            lines.append(f"| {pol} | {report['accuracy_per_sample'][pol]:.3f} | {report['truncated'][pol]:.3f} | "
+                         f"{report['format_rate'][pol]:.3f} | {report['mean_tokens'][pol]:.1f} | "
+                         + " | ".join(rs) + " |")
+    for key, title in TEST_FAMILIES:
+        if report.get(key):
+            against = "random" if key != "tests_vs_format" else "format"
+            lines += ["", f"Paired tests {title} (Holm over the {len(report[key])} tests of this family):", ""]
+            lines += _test_table(report[key], against)
     return "\n".join(lines)
 
 

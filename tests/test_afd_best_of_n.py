@@ -252,6 +252,11 @@ def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
             assert rows[(pol, "oracle", 4)]["exact"] >= rows[(pol, sel, 4)]["exact"] - 1e-12
     report = json.loads((tmp_path / "whole" / "report.json").read_text())
     assert report["classifier"]["n_train_samples"] == 2 * 6 * 2
+    # the saved folder, read back by describe_saved, says what the run reported from memory
+    saved = afd.describe_saved(tmp_path / "whole")
+    for key in ("accuracy_per_sample", "truncated", "format_rate", "format_tells_source"):
+        assert saved[key] == report[key]
+    assert saved["length_correlation"]["log_ratio"] == report["length_correlation"]["log_ratio"]
 
 
 def test_every_demonstration_passes_the_golden_checker(problems):

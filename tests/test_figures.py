@@ -75,3 +75,21 @@ def test_afd_figure_and_tables_from_a_report(tmp_path):
     table = fig_afd_best_of_n.markdown(report)
     assert "| sft | Init-SFT classifier | 2 | 3 | 1 | +0.020 | 0.6 | 1 |" in table
     assert table.count("\n| init |") == 4
+    # a report with the controls: every selector drawn, the pools' description and each test family
+    sels = list(fig_afd_best_of_n.COLOURS)
+    rows = [{**r, "selector": s} for r in rows if r["selector"] == "random" for s in sels]
+    full = {**tests[0], "against": "random", "diff_exact": 0.015, "n_problems_differing": 7, "p_sign_flip": 0.01,
+            "p_sign_flip_holm": 0.04}
+    report = {"config": {"ns": [1, 2, 4]}, "best_of_n": rows, "tests": [full],
+              "tests_vs_format": [{**full, "against": "format"}], "power_check": [{**full, "selector": "oracle"}],
+              "truncated": {"init": 0.2, "sft": 0.0}, "format_rate": {"init": 0.1, "sft": 1.0},
+              "accuracy_per_sample": {"init": 0.2, "sft": 0.5}, "mean_tokens": {"init": 40.0, "sft": 12.0},
+              "length_correlation": {"format": {"init": None, "sft": 0.1}}}
+    assert fig_afd_best_of_n.selectors(report) == sels
+    paths = fig_afd_best_of_n.draw(report, tmp_path, stem="controls")
+    assert all(p.stat().st_size > 1000 for p in paths)
+    table = fig_afd_best_of_n.markdown(report)
+    assert table.count("\n| init |") == len(sels) + 1          # each selector's row and the pool's row
+    assert "| init | 0.200 | 0.200 | 0.100 | 40.0 | n/a |" in table
+    assert "| sft | Init-SFT classifier | 2 | +0.015 | 7 | 0.01 | 0.04 | 3 | 1 | +0.020 | 0.6 | 1 |" in table
+    assert table.count("Paired tests") == 3 and "| sft | oracle (checker) | 2 |" in table

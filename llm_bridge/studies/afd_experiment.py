@@ -322,6 +322,55 @@ def paired_tests(table: dict, cfg: AfdConfig, against: str = "random", selectors
     return tests
 
 
+def describe_pools(pools: dict, rewards: dict, max_new_tokens: int) -> dict:
+    """What the pools are made of, per policy: the share right, the share cut at the token limit (the whole
+    budget used without an end token), the share answering in the format, how well the format alone tells
+    the source policy, and each reward's Spearman correlation with length (None where either is constant).
+    ``rewards`` maps a reward's name to ``{(policy, problem): scores}`` and holds ``"format"``."""
+    from scipy.stats import spearmanr
+    keys = {pol: sorted(k for k in pools if k[0] == pol) for pol in POLICIES}
+
+    def flat(get, pol):
+        return np.concatenate([np.asarray(get(k), dtype=float) for k in keys[pol]])
+
+    def spearman(name, pol):
+        x, y = flat(rewards[name].get, pol), flat(lambda k: pools[k]["n_tokens"], pol)
+        return None if np.ptp(x) == 0 or np.ptp(y) == 0 else float(spearmanr(x, y).statistic)
+    fmt = {pol: flat(rewards["format"].get, pol) for pol in POLICIES}
+    return {
+        "accuracy_per_sample": {pol: float(flat(lambda k: pools[k]["correct"], pol).mean()) for pol in POLICIES},
+        "truncated": {pol: float((flat(lambda k: pools[k]["n_tokens"], pol) >= max_new_tokens).mean())
+                      for pol in POLICIES},
+        "format_rate": {pol: float(fmt[pol].mean()) for pol in POLICIES},
+        # "has the format" read as "came from the SFT policy", over both pools
+        "format_tells_source": float((fmt["sft"].sum() + (1 - fmt["init"]).sum()) / (fmt["sft"].size + fmt["init"].size)),
+        "length_correlation": {name: {pol: spearman(name, pol) for pol in POLICIES} for name in rewards},
+    }
+
+
+def describe_saved(folder) -> dict:
+    """:func:`describe_pools` of a finished run's folder (its files plain or gzipped, as saved under docs/),
+    with the two rewards that need no training: the log-ratio and the format-only reward."""
+    import gzip
+    folder = Path(folder)
+
+    def records(name):
+        for path, opener in ((folder / name, open), (folder / f"{name}.gz", gzip.open)):
+            if path.exists():
+                with opener(path, "rt") as fh:
+                    return [json.loads(line) for line in fh if line.strip()]
+        raise FileNotFoundError(f"describe_saved: neither {name} nor {name}.gz in {folder}")
+    cfg = json.loads((folder / "split.json").read_text())["config"]
+    pools = {(r["policy"], r["problem"]): r for r in records("pool.jsonl")}
+    cross = {(r["policy"], r["problem"]): r["logp"] for r in records("cross_scores.jsonl")}
+    rewards = {"log_ratio": {}, "format": {}}
+    for (pol, pid), rec in pools.items():
+        own, other = np.asarray(rec[f"logp_{pol}"]), np.asarray(cross[(pol, pid)])
+        rewards["log_ratio"][(pol, pid)] = log_ratio(*((own, other) if pol == "sft" else (other, own)))
+        rewards["format"][(pol, pid)] = format_reward(rec["texts"], cfg.get("task", "gsm_symbolic"))
+    return describe_pools(pools, rewards, cfg["max_new_tokens"])
+
+
 def run(load_model, cfg: AfdConfig, problems) -> dict:
     """Every stage; ``load_model(path_or_None)`` returns a LanguageModel (None: the initial policy)."""
     out = Path(cfg.out)
@@ -368,7 +417,7 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
     test_ids = [p.id for p in test]
     rewards = {name: {} for name in ("classifier", "classifier_no_format", "demo_classifier", "log_ratio",
                                      "format")}
-    correct, lengths = {}, {}
+    correct = {}
     for pol in POLICIES:
         for pid in test_ids:
             rec = pools[(pol, pid)]
@@ -386,7 +435,6 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             rewards["demo_classifier"][key] = demo_clf.score(ids(rec["texts"]))
             rewards["format"][key] = format_reward(rec["texts"], cfg.task)
             correct[key] = rec["correct"]
-            lengths[key] = np.asarray(rec["n_tokens"], dtype=float)
     lr_all = [rewards["log_ratio"][(pol, pid)] for pol in POLICIES for pid in test_ids]
     clf_all = [rewards["classifier"][(pol, pid)] for pol in POLICIES for pid in test_ids]
     from scipy.stats import spearmanr
@@ -401,12 +449,6 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
     tests = paired_tests(table, cfg)
     tests_vs_format = paired_tests(table, cfg, against="format")
     power_check = paired_tests(table, cfg, selectors=("oracle",))
-    pooled = {pol: [k for k in correct if k[0] == pol] for pol in POLICIES}
-
-    def spearman_with_length(name, pol):
-        x = np.concatenate([rewards[name][k] for k in pooled[pol]])
-        y = np.concatenate([lengths[k] for k in pooled[pol]])
-        return None if np.ptp(x) == 0 or np.ptp(y) == 0 else float(spearmanr(x, y).statistic)
     other_checker = None
     if cfg.task != "humaneval":   # the same selections scored with the other answer extraction, as a check
         from llm_bridge.tasks.checkers import check_math
@@ -437,15 +479,7 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         "tests_vs_format": tests_vs_format,
         "power_check": power_check,
         "other_checker": other_checker,
-        # a completion is cut when it used the whole budget without an end token
-        "truncated": {pol: float(np.mean(np.concatenate([lengths[k] for k in pooled[pol]]) >= cfg.max_new_tokens))
-                      for pol in POLICIES},
-        "format_rate": {pol: float(np.mean(np.concatenate([rewards["format"][k] for k in pooled[pol]])))
-                        for pol in POLICIES},
-        "accuracy_per_sample": {pol: float(np.mean(np.concatenate([np.asarray(correct[k], float)
-                                                                   for k in pooled[pol]]))) for pol in POLICIES},
-        "length_correlation": {name: {pol: spearman_with_length(name, pol) for pol in POLICIES}
-                               for name in rewards},
+        **describe_pools(pools, rewards, cfg.max_new_tokens),
         "mean_tokens": {pol: float(np.mean([np.mean(pools[(pol, pid)]["n_tokens"]) for pid in test_ids]))
                         for pol in POLICIES},
     }
