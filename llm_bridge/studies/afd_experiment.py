@@ -56,6 +56,8 @@ from .run_log import append_lines, read_whole_lines
 from .stats import holm, mcnemar_exact, paired_sign_flip
 
 POLICIES = ("init", "sft")
+SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2}     # each policy's sampling seeds (init and sft: as first run)
+BASELINE_KEYS = ("dpo_pool_size", "dpo_beta", "dpo_learning_rate", "dpo_epochs")   # added to a finished run
 TASKS = ("gsm_symbolic", "chain_sum", "humaneval")
 SELECTORS = ("random", "classifier", "classifier_no_format", "demo_classifier", "log_ratio", "format", "oracle")
 LEARNED = ("classifier", "classifier_no_format", "demo_classifier", "log_ratio")
@@ -87,6 +89,10 @@ class AfdConfig:
     sft_learning_rate: float = 5e-5
     sft_max_length: int = 512           # tokens per SFT example (prompt + solution)
     checker_mode: str = "flexible"      # answer extraction: last number ("flexible") or "#### n" ("strict")
+    dpo_pool_size: int = 0              # > 0: the DPO baseline (afd_baselines), this many samples per held-out problem
+    dpo_beta: float = 0.1               # DPO's inverse temperature (trl's beta)
+    dpo_learning_rate: float = 1e-5
+    dpo_epochs: int = 1
     instruction: str = "Solve the problem step by step. End with a last line of the form '#### <number>'."
 
     def __post_init__(self):
@@ -104,6 +110,10 @@ class AfdConfig:
             raise ValueError(f"AfdConfig: test_template_fraction must lie in (0, 1); got {self.test_template_fraction}")
         if self.n_classifier_problems > self.n_demonstrations:
             raise ValueError("AfdConfig: n_classifier_problems must not exceed n_demonstrations")
+        if self.dpo_pool_size < 0 or self.dpo_beta <= 0 or self.dpo_learning_rate <= 0 or self.dpo_epochs < 1:
+            raise ValueError(f"AfdConfig: dpo_pool_size must be >= 0, dpo_beta and dpo_learning_rate > 0, "
+                             f"dpo_epochs >= 1; got {self.dpo_pool_size}, {self.dpo_beta}, "
+                             f"{self.dpo_learning_rate}, {self.dpo_epochs}")
 
 
 def prompt_of(problem, cfg: AfdConfig) -> str:
@@ -217,22 +227,25 @@ def classifier_samples(models: dict, demos, cfg: AfdConfig, out: Path) -> list[d
     return recs
 
 
-def sample_pools(models: dict, test, cfg: AfdConfig, out: Path) -> dict:
-    """``pool_size`` completions of each held-out problem from each policy, with their own log-probability
-    and the checker's verdict; appended per chunk of problems."""
-    path = out / "pool.jsonl"
+def sample_pools(models: dict, test, cfg: AfdConfig, out: Path, policies=POLICIES, size: int | None = None,
+                 name: str = "pool.jsonl") -> dict:
+    """``size`` (default ``pool_size``) completions of each held-out problem from each of ``policies``, with
+    their own log-probability and the checker's verdict; appended to ``out/name`` per chunk of problems
+    (about ``problems_per_call * pool_size`` completions a call)."""
+    path = out / name
+    size = size or cfg.pool_size
     pools = {(r["policy"], r["problem"]): r for r in _read_jsonl(path)}
-    for pi, policy in enumerate(POLICIES):
+    for policy in policies:
         todo = [p for p in test if (policy, p.id) not in pools]
-        step = cfg.problems_per_call
+        step = max(1, cfg.problems_per_call * cfg.pool_size // size)
         for c in _progress(range(0, len(todo), step), f"pools ({policy})", total=-(-len(todo) // step)):
             part = todo[c:c + step]
-            prompts = [prompt_of(p, cfg) for p in part for _ in range(cfg.pool_size)]
-            seed = cfg.seed + 104729 * (pi + 1) + test.index(part[0]) * 1009
+            prompts = [prompt_of(p, cfg) for p in part for _ in range(size)]
+            seed = cfg.seed + 104729 * (SEED_INDEX[policy] + 1) + test.index(part[0]) * 1009
             gens = models[policy].generate_scored(prompts, _sampling(cfg, seed))
             new = []
             for j, p in enumerate(part):
-                g = gens[j * cfg.pool_size:(j + 1) * cfg.pool_size]
+                g = gens[j * size:(j + 1) * size]
                 new.append({"policy": policy, "problem": p.id, "gold": p.answer, "texts": [x.text for x in g],
                             f"logp_{policy}": [x.logprob for x in g], "n_tokens": [x.n_tokens for x in g],
                             "correct": [golden(p, x.text, cfg.checker_mode) for x in g]})
@@ -386,8 +399,9 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             raise ValueError(f"{saved} is corrupt; remove {out} to start again") from None
         defaults = asdict(AfdConfig())
 
-        def same(a):       # a key the saved run predates counts as its default
-            return {**a, "config": {k: a.get("config", {}).get(k, defaults[k]) for k in defaults if k != "out"}}
+        def same(a):       # a key the saved run predates counts as its default; a baseline may be added later
+            return {**a, "config": {k: a.get("config", {}).get(k, defaults[k]) for k in defaults
+                                    if k != "out" and k not in BASELINE_KEYS}}
         if same(before) != same(split):
             raise ValueError(f"{saved} holds another run (its config or problems differ); "
                              f"use another out folder or remove {out}")
@@ -483,5 +497,34 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         "mean_tokens": {pol: float(np.mean([np.mean(pools[(pol, pid)]["n_tokens"]) for pid in test_ids]))
                         for pol in POLICIES},
     }
+    if cfg.dpo_pool_size:
+        report["dpo"] = dpo_baseline(load_model, models, demos, recs, test, pools, cfg, out)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def dpo_baseline(load_model, models: dict, demos, recs, test, pools: dict, cfg: AfdConfig, out: Path) -> dict:
+    """The DPO policy (:mod:`.afd_baselines`), its pool of ``dpo_pool_size`` per held-out problem, and the
+    three policies compared on pass@1, pass@k and answer diversity (the initial and SFT pools cut to the
+    same size, so every policy is judged on as many samples)."""
+    from .afd_baselines import compare_pools, dpo_policy
+    t = time.time()
+    lm, info = dpo_policy(load_model, demos, recs, cfg, out)
+    dpo_pools = sample_pools({"dpo": lm}, test, cfg, out, policies=("dpo",), size=cfg.dpo_pool_size,
+                             name="dpo_pool.jsonl")
+    size = cfg.dpo_pool_size
+    cut = {k: {**v, "texts": v["texts"][:size], "correct": v["correct"][:size], "n_tokens": v["n_tokens"][:size]}
+           for k, v in pools.items()}
+    test_ids = [p.id for p in test]
+    ks = [k for k in cfg.ns if k <= size]
+    result = compare_pools({**cut, **dpo_pools}, ("init", "sft", "dpo"), test_ids, ks, cfg.checker_mode,
+                           seed=cfg.seed)
+    n_tok = np.concatenate([dpo_pools[("dpo", pid)]["n_tokens"] for pid in test_ids])
+    texts = [x for pid in test_ids for x in dpo_pools[("dpo", pid)]["texts"]]
+    result["dpo_pool"] = {"truncated": float(np.mean(n_tok >= cfg.max_new_tokens)),
+                          "format_rate": float(format_reward(texts, cfg.task).mean()),
+                          "mean_tokens": float(n_tok.mean())}
+    result["training"] = {"n_pairs": info["n_pairs"], "first_loss": info["losses"][0],
+                          "last_loss": info["losses"][-1], "seconds": info["seconds"], **info["settings"]}
+    result["seconds_this_call"] = time.time() - t
+    return result

@@ -1,0 +1,150 @@
+"""A preference-optimisation baseline for alignment from demonstrations, and what each policy's pool holds.
+
+**DPO on demonstrations** (SPIN's first iteration): the initial policy is
+trained by DPO with each demonstration as the chosen answer and the initial
+policy's own samples of the same prompt as the rejected ones
+(``trl.DPOTrainer``, the reference model a frozen copy of the initial
+policy).  It uses the demonstrations the Init-SFT classifier sees and the
+initial samples it is trained on, so it needs no sampling of its own.
+
+**Pool statistics** compare policies on the same held-out problems:
+pass@1 (the share of right samples) against pass@k (a right sample among
+k, exact over every k-subset), and answer diversity (the distinct final
+answers per problem and the entropy of their distribution), the quantities
+by which a mass-covering policy and a mode-seeking one differ.  Paired
+sign-flip tests on the per-problem values compare the policies, Holm over
+the family.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from . import best_of_n as bon
+from .stats import holm, paired_sign_flip
+
+
+def dpo_pairs(lm, demos, samples: list[dict], prompt_of) -> list[dict]:
+    """One (prompt, chosen, rejected) row per initial sample of a demonstration prompt: the demonstration is
+    chosen, the sample rejected.  Rows are chat messages where ``lm`` formats prompts with a chat template
+    (trl then applies the same template), plain text otherwise."""
+    from .afd_experiment import demonstration
+    by_id = {p.id: p for p in demos}
+    chat = lm._format("x") != "x"
+    rows = []
+    for r in samples:
+        if r["policy"] != "init" or r["problem"] not in by_id:
+            continue
+        p = by_id[r["problem"]]
+        prompt, chosen, rejected = prompt_of(p), demonstration(p), r["text"]
+        if chat:
+            rows.append({"prompt": [{"role": "user", "content": prompt}],
+                         "chosen": [{"role": "assistant", "content": chosen}],
+                         "rejected": [{"role": "assistant", "content": rejected}]})
+        else:
+            rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+    if not rows:
+        raise ValueError("dpo_pairs: no initial samples of demonstration prompts to reject")
+    return rows
+
+
+def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs: int, batch_size: int,
+              max_length: int, seed: int, workdir: Path) -> list[float]:
+    """Train ``lm`` (a LanguageModel on the transformers engine) in place by DPO on ``rows``; returns the loss
+    logged at each step.  Prints nothing (trl's per-step printer is removed; no progress bar)."""
+    from datasets import Dataset
+    from transformers import PrinterCallback
+    from trl import DPOConfig, DPOTrainer
+    from llm_bridge.models.training import _require_transformers
+    _require_transformers(lm, "train_dpo")
+    args = DPOConfig(output_dir=str(workdir), per_device_train_batch_size=batch_size, num_train_epochs=epochs,
+                     learning_rate=learning_rate, beta=beta, max_length=max_length, logging_steps=1,
+                     report_to=[], save_strategy="no", use_cpu=lm.model.device.type == "cpu", seed=seed,
+                     data_seed=seed, disable_tqdm=True)
+    reference = copy.deepcopy(lm.model).eval()
+    trainer = DPOTrainer(model=lm.model, ref_model=reference, args=args, train_dataset=Dataset.from_list(rows),
+                         processing_class=lm.tokenizer)
+    trainer.remove_callback(PrinterCallback)
+    if len(trainer.train_dataset) < len(rows):
+        raise ValueError(f"train_dpo: {len(rows) - len(trainer.train_dataset)} of {len(rows)} pairs were dropped in "
+                         f"tokenisation (max_length={max_length} tokens); raise max_length")
+    trainer.train()
+    lm.model.eval()
+    return [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
+
+
+def dpo_policy(load_model, demos, samples, cfg, out: Path):
+    """The DPO policy, trained once and saved in ``out/dpo`` (read back on a resume, refused if trained with
+    other settings), and its training record."""
+    from .afd_experiment import prompt_of
+    settings = {"beta": cfg.dpo_beta, "learning_rate": cfg.dpo_learning_rate, "epochs": cfg.dpo_epochs}
+    done = out / "dpo" / "done.json"
+    if done.exists():
+        info = json.loads(done.read_text())
+        if info["settings"] != settings:
+            raise ValueError(f"{out / 'dpo'} was trained with {info['settings']}, not {settings}; "
+                             f"remove it to train again")
+        return load_model(str(out / "dpo")), info
+    lm = load_model(None)
+    rows = dpo_pairs(lm, demos, samples, lambda p: prompt_of(p, cfg))
+    t = time.time()
+    losses = train_dpo(lm, rows, beta=cfg.dpo_beta, learning_rate=cfg.dpo_learning_rate, epochs=cfg.dpo_epochs,
+                       batch_size=cfg.sft_batch_size, max_length=cfg.sft_max_length, seed=cfg.seed,
+                       workdir=out / "dpo.work")
+    tmp = out / "dpo.tmp"
+    lm.save(tmp)
+    info = {"losses": losses, "seconds": time.time() - t, "n_pairs": len(rows), "settings": settings}
+    (tmp / "done.json").write_text(json.dumps(info))
+    if (out / "dpo").exists():
+        import shutil
+        shutil.rmtree(out / "dpo")
+    tmp.rename(out / "dpo")
+    return lm, info
+
+
+def answer_diversity(answers: list[str]) -> tuple[int, float]:
+    """(distinct answers, entropy in nats of their empirical distribution); an empty answer counts as one
+    more answer ("none found").
+
+    >>> answer_diversity(["3", "3", "4", ""])
+    (3, 1.0397207708399179)
+    """
+    counts = np.array(list(Counter(answers).values()), dtype=float)
+    p = counts / counts.sum()
+    return len(counts), float(-(p * np.log(p)).sum())
+
+
+def compare_pools(pools: dict, policies, test_ids: list[str], ks: list[int], mode: str, seed: int = 0) -> dict:
+    """Per policy: pass@1, pass@k for each k (exact over k-subsets), answer diversity; and paired sign-flip
+    tests of every pair of policies on pass@1, on pass@k at the largest k, and on distinct answers (Holm over
+    all of them).  ``pools[(policy, problem)]`` holds ``texts`` and ``correct``."""
+    from llm_bridge.tasks.checkers import extract_answer
+    per = {}
+    for pol in policies:
+        rows = [pools[(pol, pid)] for pid in test_ids]
+        div = [answer_diversity([extract_answer(t, mode) for t in r["texts"]]) for r in rows]
+        per[pol] = {"pass": {k: np.array([bon.oracle_best_of_n(np.asarray(r["correct"], float), k) for r in rows])
+                             for k in ks},
+                    "distinct": np.array([d[0] for d in div], dtype=float),
+                    "entropy": np.array([d[1] for d in div])}
+    summary = {pol: {"pass_at": {str(k): float(v["pass"][k].mean()) for k in ks},
+                     "distinct_answers": float(v["distinct"].mean()), "answer_entropy": float(v["entropy"].mean()),
+                     "n_problems": len(test_ids), "pool_size": len(pools[(pol, test_ids[0])]["texts"])}
+               for pol, v in per.items()}
+    tests = []
+    for i, a in enumerate(policies):
+        for b in policies[i + 1:]:
+            for what, x, y in (("pass@1", per[a]["pass"][1], per[b]["pass"][1]),
+                               (f"pass@{ks[-1]}", per[a]["pass"][ks[-1]], per[b]["pass"][ks[-1]]),
+                               ("distinct answers", per[a]["distinct"], per[b]["distinct"])):
+                t = paired_sign_flip(x, y, seed=seed)
+                tests.append({"a": a, "b": b, "measure": what, "diff": t["diff"], "p": t["p"],
+                              "n_problems_differing": t["n_nonzero"]})
+    for t, p in zip(tests, holm([t["p"] for t in tests])):
+        t["p_holm"] = p
+    return {"policies": summary, "tests": tests}
