@@ -73,6 +73,14 @@ def main(argv=None) -> int:
     for row in report["best_of_n"]:
         print(f"{row['policy']:5s} {row['selector']:10s} N={row['n']:2d}  exact {row['exact']:.3f}  "
               f"drawn {row['drawn']:.3f} [{row['wilson'][0]:.3f}, {row['wilson'][1]:.3f}]")
+    for t in report["power_check"]:
+        print(f"power check: oracle vs random pick, {t['policy']} N={t['n']}: {t['diff_exact']:+.3f}, "
+              f"Holm p {t['p_sign_flip_holm']:.3g}")
+    for family in ("tests", "tests_vs_format"):
+        for t in report[family]:
+            if t["p_sign_flip_holm"] < 0.05:
+                print(f"{t['policy']} {t['selector']} vs {t['against']} N={t['n']}: {t['diff_exact']:+.3f}, "
+                      f"Holm p {t['p_sign_flip_holm']:.3g}")
     print(f"report in {cfg.out}/report.json")
     return 0
 

@@ -299,3 +299,20 @@ def test_runner_on_code_demonstrations(tmp_path):
     assert {r["n_problems"] for r in report["best_of_n"]} == {3}
     pools = [json.loads(x) for x in (tmp_path / "code" / "pool.jsonl").read_text().splitlines()]
     assert all(p["problem"].startswith("HumanEval/") and len(p["correct"]) == 2 for p in pools)
+
+
+def test_command_line_runs_a_config_and_describes_the_saved_run(tmp_path, capsys):
+    from experiments import afd_best_of_n as cli
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text('model = "tiny"\ntask = "chain_sum"\nn_generated = 60\nn_demonstrations = 6\n'
+                   'n_classifier_problems = 4\nn_test = 3\npool_size = 2\nns = [1, 2]\nmax_new_tokens = 6\n'
+                   'problems_per_call = 2\nsft_max_length = 256\n')
+    out = tmp_path / "out"
+    assert cli.main([str(cfg), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("power check: oracle vs random pick") == 2 and f"report in {out}/report.json" in printed
+    assert cli.main(["--describe", str(out)]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["truncated"] == json.loads((out / "report.json").read_text())["truncated"]
+    with pytest.raises(SystemExit):
+        cli.main([])                                 # neither a config nor --describe
