@@ -38,7 +38,8 @@ random pick is the power check, reported apart.
 
 Files in ``out``: ``split.json``, ``sft/`` (the SFT model, ``done.json``),
 ``classifier_samples.jsonl``, ``pool.jsonl``, ``cross_scores.jsonl``,
-``report.json``.
+``report.json``; with the DPO baseline also ``dpo/`` (the DPO model) and
+``dpo_pool.jsonl``.
 """
 from __future__ import annotations
 
