@@ -94,6 +94,7 @@ FIGURES = {"concave_closure": _concave_closure, "kl_fits": _kl_fits,
            "regret_default": _regret("regret_default"), "regret_actions": _regret("regret_actions"),
            "delta_robust": _delta_robust, **{f"llm_{n}": _review(n) for n in REVIEWS},
            "afd_best_of_n": _afd("afd_gsm_smollm2", "afd_best_of_n"),
+           "afd_chain_sum_smollm2": _afd("afd_chain_sum_smollm2", "afd_chain_sum_smollm2"),
            **{f"online_{n}": _online(n) for n in ONLINE}, "belief_probe": _belief_probe}
 
 

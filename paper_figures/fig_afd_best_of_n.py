@@ -115,6 +115,14 @@ def markdown(report) -> str:
             against = "random" if key != "tests_vs_format" else "format"
             lines += ["", f"Paired tests {title} (Holm over the {len(report[key])} tests of this family):", ""]
             lines += _test_table(report[key], against)
+    if report.get("trend_tests"):
+        lines += ["", f"From one N to the next (Holm over the {len(report['trend_tests'])} tests of this family):",
+                  "", "| policy | selector | N | golden change (exact) | problems differing | p (sign-flip) | "
+                  "p (Holm) | proxy change: classifier | proxy change: log-ratio |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {t['policy']} | {LABELS[t['selector']]} | {t['from_n']} -> {t['to_n']} | {t['diff']:+.3f} | "
+                  f"{t['n_problems_differing']} | {t['p']:.3g} | {t['p_holm']:.3g} | "
+                  f"{t['proxy_classifier_change']:+.2f} | {t['proxy_log_ratio_change']:+.2f} |"
+                  for t in report["trend_tests"]]
     return "\n".join(lines)
 
 

@@ -245,6 +245,10 @@ def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
         assert t["p_sign_flip"] <= t["p_sign_flip_holm"] <= 1 and t["p"] <= t["p_holm"] <= 1
         mine = rows[(t["policy"], t["selector"], t["n"])]["exact"] - rows[(t["policy"], t["against"], t["n"])]["exact"]
         assert t["diff_exact"] == pytest.approx(mine)
+    assert len(whole["trend_tests"]) == 2 * 4 * 2                     # policies x learned x (1->2, 2->4)
+    for t in whole["trend_tests"]:
+        mine = rows[(t["policy"], t["selector"], t["to_n"])]["exact"] - rows[(t["policy"], t["selector"], t["from_n"])]["exact"]
+        assert t["diff"] == pytest.approx(mine) and t["p"] <= t["p_holm"] <= 1
     for pol in afd.POLICIES:
         assert 0 <= whole["truncated"][pol] <= 1 and 0 <= whole["format_rate"][pol] <= 1
         assert whole["accuracy_per_sample"][pol] == pytest.approx(rows[(pol, "random", 1)]["exact"])

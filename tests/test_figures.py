@@ -93,3 +93,7 @@ def test_afd_figure_and_tables_from_a_report(tmp_path):
     assert "| init | 0.200 | 0.200 | 0.100 | 40.0 | n/a |" in table
     assert "| sft | Init-SFT classifier | 2 | +0.015 | 7 | 0.01 | 0.04 | 3 | 1 | +0.020 | 0.6 | 1 |" in table
     assert table.count("Paired tests") == 3 and "| sft | oracle (checker) | 2 |" in table
+    report["trend_tests"] = [{"policy": "init", "selector": "log_ratio", "from_n": 1, "to_n": 2, "diff": 0.05,
+                              "n_problems_differing": 9, "p": 0.002, "p_holm": 0.03, "proxy_classifier_change": 0.5,
+                              "proxy_log_ratio_change": 3.25}]
+    assert "| init | log-ratio | 1 -> 2 | +0.050 | 9 | 0.002 | 0.03 | +0.50 | +3.25 |" in fig_afd_best_of_n.markdown(report)

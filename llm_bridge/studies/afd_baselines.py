@@ -54,9 +54,10 @@ def dpo_pairs(lm, demos, samples: list[dict], prompt_of) -> list[dict]:
 
 
 def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs: int, batch_size: int,
-              max_length: int, seed: int, workdir: Path) -> list[float]:
+              max_length: int, seed: int, workdir: Path, progress: bool = False) -> list[float]:
     """Train ``lm`` (a LanguageModel on the transformers engine) in place by DPO on ``rows``; returns the loss
-    logged at each step.  Prints nothing (trl's per-step printer is removed; no progress bar)."""
+    logged at each step.  Prints nothing (trl's per-step printer is removed) but, with ``progress``, a
+    progress bar on stderr."""
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import DPOConfig, DPOTrainer
@@ -65,7 +66,7 @@ def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs
     args = DPOConfig(output_dir=str(workdir), per_device_train_batch_size=batch_size, num_train_epochs=epochs,
                      learning_rate=learning_rate, beta=beta, max_length=max_length, logging_steps=1,
                      report_to=[], save_strategy="no", use_cpu=lm.model.device.type == "cpu", seed=seed,
-                     data_seed=seed, disable_tqdm=True)
+                     data_seed=seed, disable_tqdm=not progress)
     reference = copy.deepcopy(lm.model).eval()
     trainer = DPOTrainer(model=lm.model, ref_model=reference, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=lm.tokenizer)
@@ -95,7 +96,7 @@ def dpo_policy(load_model, demos, samples, cfg, out: Path):
     t = time.time()
     losses = train_dpo(lm, rows, beta=cfg.dpo_beta, learning_rate=cfg.dpo_learning_rate, epochs=cfg.dpo_epochs,
                        batch_size=cfg.sft_batch_size, max_length=cfg.sft_max_length, seed=cfg.seed,
-                       workdir=out / "dpo.work")
+                       workdir=out / "dpo.work", progress=True)
     tmp = out / "dpo.tmp"
     lm.save(tmp)
     info = {"losses": losses, "seconds": time.time() - t, "n_pairs": len(rows), "settings": settings}

@@ -385,6 +385,26 @@ def describe_saved(folder) -> dict:
     return describe_pools(pools, rewards, cfg["max_new_tokens"])
 
 
+def trend_tests(table: dict, cfg: AfdConfig, selectors=LEARNED) -> list[dict]:
+    """Does a selector's golden accuracy change from one N to the next?  For each policy, selector and pair of
+    consecutive N: the paired sign-flip test of the per-problem exact accuracies (``diff`` = later minus
+    earlier), with the change of the kept sample's mean proxy rewards beside it; Holm over the family.  A
+    significant fall while the proxy rises is what over-optimisation would look like."""
+    tests = []
+    for pol in POLICIES:
+        for sel in selectors:
+            for lo, hi in zip(cfg.ns, cfg.ns[1:]):
+                a, b = table[(pol, sel, lo)], table[(pol, sel, hi)]
+                f = paired_sign_flip(b["exact_per_problem"], a["exact_per_problem"], seed=cfg.seed)
+                tests.append({"policy": pol, "selector": sel, "from_n": lo, "to_n": hi, "diff": f["diff"],
+                              "p": f["p"], "n_problems_differing": f["n_nonzero"],
+                              "proxy_classifier_change": b["proxy_classifier"] - a["proxy_classifier"],
+                              "proxy_log_ratio_change": b["proxy_log_ratio"] - a["proxy_log_ratio"]})
+    for t, p in zip(tests, holm([t["p"] for t in tests])):
+        t["p_holm"] = p
+    return tests
+
+
 def run(load_model, cfg: AfdConfig, problems) -> dict:
     """Every stage; ``load_model(path_or_None)`` returns a LanguageModel (None: the initial policy)."""
     out = Path(cfg.out)
@@ -464,6 +484,7 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
     tests = paired_tests(table, cfg)
     tests_vs_format = paired_tests(table, cfg, against="format")
     power_check = paired_tests(table, cfg, selectors=("oracle",))
+    trends = trend_tests(table, cfg)
     other_checker = None
     if cfg.task != "humaneval":   # the same selections scored with the other answer extraction, as a check
         from llm_bridge.tasks.checkers import check_math
@@ -493,6 +514,7 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         "tests": tests,
         "tests_vs_format": tests_vs_format,
         "power_check": power_check,
+        "trend_tests": trends,
         "other_checker": other_checker,
         **describe_pools(pools, rewards, cfg.max_new_tokens),
         "mean_tokens": {pol: float(np.mean([np.mean(pools[(pol, pid)]["n_tokens"]) for pid in test_ids]))
