@@ -320,3 +320,14 @@ def test_command_line_runs_a_config_and_describes_the_saved_run(tmp_path, capsys
     assert described["truncated"] == json.loads((out / "report.json").read_text())["truncated"]
     with pytest.raises(SystemExit):
         cli.main([])                                 # neither a config nor --describe
+
+
+def test_pilot_reports_each_shape_and_names_a_bad_one(capsys):
+    from experiments import afd_pilot
+    assert afd_pilot.main(["--model", "tiny", "--shape", "2,1,1.0", "--problems", "2", "--samples", "2",
+                           "--max-new-tokens", "4"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("terms<=2 digits<=1 temperature 1.0: ") and "/4 right" in line
+    with pytest.raises(SystemExit):
+        afd_pilot.main(["--shape", "2x2"])
+    assert "TERMS,DIGITS,TEMPERATURE" in capsys.readouterr().err
