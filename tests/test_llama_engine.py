@@ -47,16 +47,19 @@ def test_prompt_text_and_tokens_match_transformers(smol, smol_hf):
 
 
 def test_quantised_logits_track_the_dequantised_model(smol, smol_hf):
-    """Same weights (Q4_1 in llama.cpp, dequantised fp32 in transformers): the same top token, and
-    next-token log-probabilities of the likely tokens within a quarter of a nat (llama.cpp rounds the
-    activations to 8 bits for its quantised products: measured up to 0.17 on these prompts; the exact
-    check of the decode path is the float32 round trip below)."""
+    """Same weights (Q4_1 in llama.cpp, dequantised fp32 in transformers): each engine's top token is within a
+    quarter of a nat of the top under the other, and the next-token log-probabilities of the likely tokens
+    agree within 0.4 nats (llama.cpp rounds the activations to 8 bits for its quantised products: measured up
+    to 0.17 on these prompts on an AVX2 machine, 0.31 on an AVX-512 one, whose kernels round differently;
+    the exact check of the decode path is the float32 round trip below).  The top tokens themselves can
+    differ where two are nearly tied: "rhymes with cat" has two 0.08 nats apart in fp32, and the AVX-512
+    machine's llama.cpp ranked them the other way."""
     for p in PROMPTS:
         text = smol.format(p)
         a, b = _log_softmax(smol.next_logits(text)), _log_softmax(smol_hf.next_logits(text))
-        assert int(np.argmax(a)) == int(np.argmax(b))
+        assert b[int(np.argmax(a))] > b.max() - 0.25 and a[int(np.argmax(b))] > a.max() - 0.25
         likely = np.argsort(-b)[:5]
-        assert np.max(np.abs(a[likely] - b[likely])) < 0.25
+        assert np.max(np.abs(a[likely] - b[likely])) < 0.4
 
 
 def test_prompt_cache_reuses_the_head_and_gives_the_uncached_logits(smol):
