@@ -35,7 +35,7 @@ def dpo_pairs(lm, demos, samples: list[dict], prompt_of) -> list[dict]:
     (trl then applies the same template), plain text otherwise."""
     from .afd_experiment import demonstration
     by_id = {p.id: p for p in demos}
-    chat = lm._format("x") != "x"
+    chat = lm.format("x") != "x"
     rows = []
     for r in samples:
         if r["policy"] != "init" or r["problem"] not in by_id:
