@@ -453,6 +453,9 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
     rewards = {name: {} for name in ("classifier", "classifier_no_format", "demo_classifier", "log_ratio",
                                      "format")}
     correct = {}
+
+    def ids(texts):
+        return [tok(x, add_special_tokens=False)["input_ids"] for x in texts]
     for pol in POLICIES:
         for pid in test_ids:
             rec = pools[(pol, pid)]
@@ -461,9 +464,6 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             lp_sft, lp_init = (own, other) if pol == "sft" else (other, own)
             key = (pol, pid)
             rewards["log_ratio"][key] = log_ratio(lp_sft, lp_init)
-
-            def ids(texts):
-                return [tok(x, add_special_tokens=False)["input_ids"] for x in texts]
             rewards["classifier"][key] = clf.score(ids(rec["texts"]))
             rewards["classifier_no_format"][key] = clf_nf.score(
                 ids([without_format(x, cfg.task) for x in rec["texts"]]))
