@@ -228,6 +228,8 @@ def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
     lines = (tmp_path / "resumed" / "pool.jsonl").read_text().splitlines()
     assert len(lines) == 2 * 5 and all(json.loads(x) for x in lines)    # the cut line was dropped, not kept
     with pytest.raises(ValueError, match="holds another run"):
+        afd.run(tiny_loader, afd.AfdConfig(**{**small(tmp_path / "whole").__dict__, "temperature": 0.5}), problems)
+    with pytest.raises(ValueError, match="may grow on a finished run, not shrink"):
         afd.run(tiny_loader, afd.AfdConfig(**{**small(tmp_path / "whole").__dict__, "pool_size": 3,
                                               "ns": [1, 3]}), problems)
     rows = {(r["policy"], r["selector"], r["n"]): r for r in whole["best_of_n"]}
@@ -261,6 +263,54 @@ def test_runner_resumes_to_the_same_report(problems, tmp_path, monkeypatch):
     for key in ("accuracy_per_sample", "truncated", "format_rate", "format_tells_source"):
         assert saved[key] == report[key]
     assert saved["length_correlation"]["log_ratio"] == report["length_correlation"]["log_ratio"]
+
+
+def test_a_finished_run_grows_its_pools(problems, tmp_path, monkeypatch):
+    """pool_size raised on a finished run draws only the missing samples: the first ones stay as they were,
+    the new ones are checked and cross-scored like the first (the cross-scores equal a fresh scoring by the
+    other policy), an interrupted growth resumes to the same pools, and Best-of-N reaches the new N."""
+    import shutil
+    afd.run(tiny_loader, small(tmp_path / "a"), problems)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    before = afd._joined(afd._read_jsonl(tmp_path / "a" / "pool.jsonl"))
+    grown = {**small(tmp_path / "a").__dict__, "pool_size": 7, "ns": [1, 2, 4, 7]}
+    report = afd.run(tiny_loader, afd.AfdConfig(**grown), problems)
+    after = afd._joined(afd._read_jsonl(tmp_path / "a" / "pool.jsonl"))
+    assert set(after) == set(before)
+    for key, rec in after.items():
+        assert len(rec["texts"]) == len(rec["correct"]) == len(rec[f"logp_{key[0]}"]) == 7
+        assert rec["texts"][:4] == before[key]["texts"] and rec["correct"][:4] == before[key]["correct"]
+    assert json.loads((tmp_path / "a" / "split.json").read_text())["grown_from"] == [4]
+    # the new samples' scores under the other policy, against a fresh scoring of the whole pool
+    cross = afd._joined(afd._read_jsonl(tmp_path / "a" / "cross_scores.jsonl"))
+    demos, test = afd.split_problems(problems, small("unused"))
+    sft = tiny_loader(str(tmp_path / "a" / "sft"))
+    p = test[0]
+    fresh = sft.log_likelihood([afd.prompt_of(p, small("unused"))] * 7, after[("init", p.id)]["texts"], reduce="sum")
+    assert np.allclose(cross[("init", p.id)]["logp"], fresh, atol=1e-4)
+    rows = {(r["policy"], r["selector"], r["n"]): r for r in report["best_of_n"]}
+    for pol in afd.POLICIES:
+        assert rows[(pol, "random", 1)]["exact"] == pytest.approx(np.mean([after[(pol, t.id)]["correct"] for t in test]))
+        assert all(rows[(pol, "oracle", 7)]["exact"] >= rows[(pol, sel, 7)]["exact"] - 1e-12 for sel in afd.SELECTORS)
+    # the same growth, interrupted in its second call and resumed, draws the same samples
+    calls = {"n": 0}
+    original = LanguageModel.generate_scored
+
+    def flaky(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Interrupt()
+        return original(self, *a, **k)
+    monkeypatch.setattr(LanguageModel, "generate_scored", flaky)
+    with pytest.raises(Interrupt):
+        afd.run(tiny_loader, afd.AfdConfig(**{**grown, "out": str(tmp_path / "b")}), problems)
+    monkeypatch.setattr(LanguageModel, "generate_scored", original)
+    again = afd.run(tiny_loader, afd.AfdConfig(**{**grown, "out": str(tmp_path / "b")}), problems)
+    assert afd._joined(afd._read_jsonl(tmp_path / "b" / "pool.jsonl")) == after
+    assert again["best_of_n"] == report["best_of_n"]
+    # a further call at the same size draws nothing
+    monkeypatch.setattr(LanguageModel, "generate_scored", lambda *a, **k: pytest.fail("drew again"))
+    afd.run(tiny_loader, afd.AfdConfig(**grown), problems)
 
 
 def test_every_demonstration_passes_the_golden_checker(problems):

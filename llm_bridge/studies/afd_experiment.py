@@ -59,6 +59,7 @@ from .stats import holm, mcnemar_exact, paired_sign_flip
 POLICIES = ("init", "sft")
 SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2}     # each policy's sampling seeds (init and sft: as first run)
 BASELINE_KEYS = ("dpo_pool_size", "dpo_beta", "dpo_learning_rate", "dpo_epochs")   # added to a finished run
+GROWABLE_KEYS = ("pool_size", "ns")     # raised on a finished run: only the missing samples are drawn
 TASKS = ("gsm_symbolic", "chain_sum", "humaneval")
 SELECTORS = ("random", "classifier", "classifier_no_format", "demo_classifier", "log_ratio", "format", "oracle")
 LEARNED = ("classifier", "classifier_no_format", "demo_classifier", "log_ratio")
@@ -149,8 +150,32 @@ def load_problems(cfg: AfdConfig):
 
 # ------------------------------------------------------------------ files
 def _read_jsonl(path: Path) -> list[dict]:
-    """Records of a JSONL file; a line torn by an interruption is cut off the file (run_log)."""
-    return [json.loads(line) for line in read_whole_lines(path)] if path.exists() else []
+    """Records of a JSONL file, or of its gzipped copy ``path.gz`` (as results are saved under docs/) where
+    only that exists; a line torn by an interruption is cut off the plain file (run_log)."""
+    if path.exists():
+        return [json.loads(line) for line in read_whole_lines(path)]
+    packed = path.with_name(path.name + ".gz")
+    if packed.exists():
+        import gzip
+        with gzip.open(packed, "rt", encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    return []
+
+
+def _joined(records: list[dict]) -> dict:
+    """Records keyed by (policy, problem), where a later record of the same key (more samples drawn when the
+    pool grew) extends the earlier one's lists in file order."""
+    out = {}
+    for r in records:
+        key = (r["policy"], r["problem"])
+        if key not in out:
+            out[key] = dict(r)
+            continue
+        first = out[key]
+        for name, value in r.items():
+            if isinstance(value, list):
+                first[name] = first[name] + value
+    return out
 
 
 _append = append_lines
@@ -232,41 +257,53 @@ def sample_pools(models: dict, test, cfg: AfdConfig, out: Path, policies=POLICIE
                  name: str = "pool.jsonl") -> dict:
     """``size`` (default ``pool_size``) completions of each held-out problem from each of ``policies``, with
     their own log-probability and the checker's verdict; appended to ``out/name`` per chunk of problems
-    (about ``problems_per_call * pool_size`` completions a call)."""
+    (about ``problems_per_call * pool_size`` completions a call).
+
+    A pool that holds fewer than ``size`` (``pool_size`` raised on a finished run) gets only the missing
+    completions, drawn with seeds of their own and appended as further records of the same problem; the
+    first ``k`` samples of a pool are the same whatever it grows to."""
     path = out / name
     size = size or cfg.pool_size
-    pools = {(r["policy"], r["problem"]): r for r in _read_jsonl(path)}
+    pools = _joined(_read_jsonl(path))
     for policy in policies:
-        todo = [p for p in test if (policy, p.id) not in pools]
-        step = max(1, cfg.problems_per_call * cfg.pool_size // size)
-        for c in _progress(range(0, len(todo), step), f"pools ({policy})", total=-(-len(todo) // step)):
-            part = todo[c:c + step]
-            prompts = [prompt_of(p, cfg) for p in part for _ in range(size)]
-            seed = cfg.seed + 104729 * (SEED_INDEX[policy] + 1) + test.index(part[0]) * 1009
-            gens = models[policy].generate_scored(prompts, _sampling(cfg, seed))
-            new = []
-            for j, p in enumerate(part):
-                g = gens[j * size:(j + 1) * size]
-                new.append({"policy": policy, "problem": p.id, "gold": p.answer, "texts": [x.text for x in g],
-                            f"logp_{policy}": [x.logprob for x in g], "n_tokens": [x.n_tokens for x in g],
-                            "correct": [golden(p, x.text, cfg.checker_mode) for x in g]})
-            _append(path, new)
-            pools.update({(r["policy"], r["problem"]): r for r in new})
+        def have(p):
+            return len(pools[(policy, p.id)]["texts"]) if (policy, p.id) in pools else 0
+        for start in sorted({have(p) for p in test if have(p) < size}):
+            todo = [p for p in test if have(p) == start]
+            need = size - start
+            step = max(1, cfg.problems_per_call * cfg.pool_size // need)
+            desc = f"pools ({policy})" if start == 0 else f"pools ({policy}, samples {start + 1}-{size})"
+            for c in _progress(range(0, len(todo), step), desc, total=-(-len(todo) // step)):
+                part = todo[c:c + step]
+                prompts = [prompt_of(p, cfg) for p in part for _ in range(need)]
+                seed = cfg.seed + 104729 * (SEED_INDEX[policy] + 1) + test.index(part[0]) * 1009
+                seed += 7368787 * start       # a grown pool's new samples: seeds no first draw uses
+                gens = models[policy].generate_scored(prompts, _sampling(cfg, seed))
+                new = []
+                for j, p in enumerate(part):
+                    g = gens[j * need:(j + 1) * need]
+                    new.append({"policy": policy, "problem": p.id, "gold": p.answer, "texts": [x.text for x in g],
+                                f"logp_{policy}": [x.logprob for x in g], "n_tokens": [x.n_tokens for x in g],
+                                "correct": [golden(p, x.text, cfg.checker_mode) for x in g]})
+                _append(path, new)
+                pools = _joined([*pools.values(), *new])
     return pools
 
 
 def cross_score(models: dict, test, pools: dict, cfg: AfdConfig, out: Path) -> dict:
-    """Each pooled completion's log-probability under the other policy (appended per problem)."""
+    """Each pooled completion's log-probability under the other policy (appended per problem; a grown pool's
+    new completions are scored in a further record of the same problem)."""
     path = out / "cross_scores.jsonl"
-    scores = {(r["policy"], r["problem"]): r["logp"] for r in _read_jsonl(path)}
+    scores = {k: r["logp"] for k, r in _joined(_read_jsonl(path)).items()}
     for policy in POLICIES:
         other = "init" if policy == "sft" else "sft"
-        todo = [p for p in test if (policy, p.id) not in scores]
+        todo = [p for p in test if len(scores.get((policy, p.id), [])) < len(pools[(policy, p.id)]["texts"])]
         for p in _progress(todo, f"scores of {policy} samples under {other}"):
-            texts = pools[(policy, p.id)]["texts"]
+            done = scores.get((policy, p.id), [])
+            texts = pools[(policy, p.id)]["texts"][len(done):]
             lp = models[other].log_likelihood([prompt_of(p, cfg)] * len(texts), texts, reduce="sum")
             _append(path, [{"policy": policy, "problem": p.id, "logp": lp}])
-            scores[(policy, p.id)] = lp
+            scores[(policy, p.id)] = done + list(lp)
     return scores
 
 
@@ -365,18 +402,16 @@ def describe_pools(pools: dict, rewards: dict, max_new_tokens: int) -> dict:
 def describe_saved(folder) -> dict:
     """:func:`describe_pools` of a finished run's folder (its files plain or gzipped, as saved under docs/),
     with the two rewards that need no training: the log-ratio and the format-only reward."""
-    import gzip
     folder = Path(folder)
 
     def records(name):
-        for path, opener in ((folder / name, open), (folder / f"{name}.gz", gzip.open)):
-            if path.exists():
-                with opener(path, "rt") as fh:
-                    return [json.loads(line) for line in fh if line.strip()]
-        raise FileNotFoundError(f"describe_saved: neither {name} nor {name}.gz in {folder}")
+        found = _read_jsonl(folder / name)
+        if not found:
+            raise FileNotFoundError(f"describe_saved: neither {name} nor {name}.gz in {folder}")
+        return _joined(found)
     cfg = json.loads((folder / "split.json").read_text())["config"]
-    pools = {(r["policy"], r["problem"]): r for r in records("pool.jsonl")}
-    cross = {(r["policy"], r["problem"]): r["logp"] for r in records("cross_scores.jsonl")}
+    pools = records("pool.jsonl")
+    cross = {k: r["logp"] for k, r in records("cross_scores.jsonl").items()}
     rewards = {"log_ratio": {}, "format": {}}
     for (pol, pid), rec in pools.items():
         own, other = np.asarray(rec[f"logp_{pol}"]), np.asarray(cross[(pol, pid)])
@@ -420,12 +455,20 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             raise ValueError(f"{saved} is corrupt; remove {out} to start again") from None
         defaults = asdict(AfdConfig())
 
-        def same(a):       # a key the saved run predates counts as its default; a baseline may be added later
-            return {**a, "config": {k: a.get("config", {}).get(k, defaults[k]) for k in defaults
-                                    if k != "out" and k not in BASELINE_KEYS}}
+        def same(a):       # a key the saved run predates counts as its default; a baseline may be added later,
+            return {**{k: v for k, v in a.items() if k != "grown_from"},   # the pool may grow (GROWABLE_KEYS)
+                    "config": {k: a.get("config", {}).get(k, defaults[k]) for k in defaults
+                               if k != "out" and k not in BASELINE_KEYS + GROWABLE_KEYS}}
         if same(before) != same(split):
             raise ValueError(f"{saved} holds another run (its config or problems differ); "
                              f"use another out folder or remove {out}")
+        had = before["config"].get("pool_size", defaults["pool_size"])
+        if cfg.pool_size < had:
+            raise ValueError(f"{out} holds pools of {had} samples; pool_size may grow on a finished run, not "
+                             f"shrink (got {cfg.pool_size}); use another out folder")
+        if cfg.pool_size > had:        # the sizes the pools were drawn in, so the growth is on record
+            split["grown_from"] = before.get("grown_from", []) + [had]
+            saved.write_text(json.dumps(split))
     else:
         saved.write_text(json.dumps(split))
     sft_lm, sft_info = train_sft(load_model, demos, cfg, out)
