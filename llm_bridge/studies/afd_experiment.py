@@ -57,8 +57,9 @@ from .run_log import append_lines, read_whole_lines
 from .stats import holm, mcnemar_exact, paired_sign_flip
 
 POLICIES = ("init", "sft")
-SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2}     # each policy's sampling seeds (init and sft: as first run)
-BASELINE_KEYS = ("dpo_pool_size", "dpo_beta", "dpo_learning_rate", "dpo_epochs")   # added to a finished run
+SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2, "rkl": 3}    # each policy's sampling seeds (init, sft: as first run)
+BASELINE_KEYS = ("dpo_pool_size", "dpo_beta", "dpo_learning_rate", "dpo_epochs",      # added to a finished run
+                 "rkl_pool_size", "rkl_steps", "rkl_learning_rate", "rkl_generations", "rkl_prompts_per_step")
 GROWABLE_KEYS = ("pool_size", "ns")     # raised on a finished run: only the missing samples are drawn
 TASKS = ("gsm_symbolic", "chain_sum", "humaneval")
 SELECTORS = ("random", "classifier", "classifier_no_format", "demo_classifier", "log_ratio", "format", "oracle")
@@ -95,6 +96,11 @@ class AfdConfig:
     dpo_beta: float = 0.1               # DPO's inverse temperature (trl's beta)
     dpo_learning_rate: float = 1e-5
     dpo_epochs: int = 1
+    rkl_pool_size: int = 0              # > 0: the reverse-KL route (afd_reverse_kl), this many samples per problem
+    rkl_steps: int = 50                 # RLOO updates on the demonstration prompts
+    rkl_learning_rate: float = 1e-6
+    rkl_generations: int = 4            # samples per prompt and update (the leave-one-out group)
+    rkl_prompts_per_step: int = 8
     instruction: str = "Solve the problem step by step. End with a last line of the form '#### <number>'."
 
     def __post_init__(self):
@@ -112,6 +118,12 @@ class AfdConfig:
             raise ValueError(f"AfdConfig: test_template_fraction must lie in (0, 1); got {self.test_template_fraction}")
         if self.n_classifier_problems > self.n_demonstrations:
             raise ValueError("AfdConfig: n_classifier_problems must not exceed n_demonstrations")
+        if (self.rkl_pool_size < 0 or self.rkl_steps < 1 or self.rkl_learning_rate <= 0 or self.rkl_generations < 2
+                or self.rkl_prompts_per_step < 1):
+            raise ValueError(f"AfdConfig: rkl_pool_size must be >= 0, rkl_steps and rkl_prompts_per_step >= 1, "
+                             f"rkl_learning_rate > 0, rkl_generations >= 2; got {self.rkl_pool_size}, "
+                             f"{self.rkl_steps}, {self.rkl_prompts_per_step}, {self.rkl_learning_rate}, "
+                             f"{self.rkl_generations}")
         if self.dpo_pool_size < 0 or self.dpo_beta <= 0 or self.dpo_learning_rate <= 0 or self.dpo_epochs < 1:
             raise ValueError(f"AfdConfig: dpo_pool_size must be >= 0, dpo_beta and dpo_learning_rate > 0, "
                              f"dpo_epochs >= 1; got {self.dpo_pool_size}, {self.dpo_beta}, "
@@ -565,8 +577,46 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
     }
     if cfg.dpo_pool_size:
         report["dpo"] = dpo_baseline(load_model, models, demos, recs, test, pools, cfg, out)
+    if cfg.rkl_pool_size:
+        report["reverse_kl"] = reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools, cfg, out)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def _pool_summary(pools: dict, policy: str, test_ids: list[str], cfg: AfdConfig) -> dict:
+    n_tok = np.concatenate([pools[(policy, pid)]["n_tokens"] for pid in test_ids])
+    texts = [x for pid in test_ids for x in pools[(policy, pid)]["texts"]]
+    return {"truncated": float(np.mean(n_tok >= cfg.max_new_tokens)),
+            "format_rate": float(format_reward(texts, cfg.task).mean()), "mean_tokens": float(n_tok.mean())}
+
+
+def _cut(pools: dict, size: int) -> dict:
+    return {k: {**v, "texts": v["texts"][:size], "correct": v["correct"][:size], "n_tokens": v["n_tokens"][:size]}
+            for k, v in pools.items()}
+
+
+def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg: AfdConfig, out: Path) -> dict:
+    """The reverse-KL policy (:mod:`.afd_reverse_kl`: RLOO on the demonstrations-vs-initial classifier's logit,
+    KL weight 1 to the initial policy, on the demonstration prompts), its pool of ``rkl_pool_size`` per
+    held-out problem, and the initial, SFT and reverse-KL policies compared on pass@1, pass@k and answer
+    diversity (every pool cut to the same size)."""
+    from .afd_baselines import compare_pools
+    from .afd_reverse_kl import reverse_kl_policy
+    t = time.time()
+    lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out)
+    rkl_pools = sample_pools({"rkl": lm}, test, cfg, out, policies=("rkl",), size=cfg.rkl_pool_size,
+                             name="rkl_pool.jsonl")
+    size = cfg.rkl_pool_size
+    test_ids = [p.id for p in test]
+    result = compare_pools({**_cut(pools, size), **_cut(rkl_pools, size)}, ("init", "sft", "rkl"), test_ids,
+                           [k for k in cfg.ns if k <= size], cfg.checker_mode, seed=cfg.seed)
+    result["rkl_pool"] = _pool_summary(rkl_pools, "rkl", test_ids, cfg)
+    log = info["log"]
+    result["training"] = {"n_prompts": info["n_prompts"], "seconds": info["seconds"], **info["settings"],
+                          "reward_first": log[0]["reward"], "reward_last": log[-1]["reward"],
+                          "kl_last": log[-1].get("kl"), "steps_logged": len(log)}
+    result["seconds_this_call"] = time.time() - t
+    return result
 
 
 def dpo_baseline(load_model, models: dict, demos, recs, test, pools: dict, cfg: AfdConfig, out: Path) -> dict:
@@ -579,17 +629,11 @@ def dpo_baseline(load_model, models: dict, demos, recs, test, pools: dict, cfg: 
     dpo_pools = sample_pools({"dpo": lm}, test, cfg, out, policies=("dpo",), size=cfg.dpo_pool_size,
                              name="dpo_pool.jsonl")
     size = cfg.dpo_pool_size
-    cut = {k: {**v, "texts": v["texts"][:size], "correct": v["correct"][:size], "n_tokens": v["n_tokens"][:size]}
-           for k, v in pools.items()}
     test_ids = [p.id for p in test]
     ks = [k for k in cfg.ns if k <= size]
-    result = compare_pools({**cut, **dpo_pools}, ("init", "sft", "dpo"), test_ids, ks, cfg.checker_mode,
-                           seed=cfg.seed)
-    n_tok = np.concatenate([dpo_pools[("dpo", pid)]["n_tokens"] for pid in test_ids])
-    texts = [x for pid in test_ids for x in dpo_pools[("dpo", pid)]["texts"]]
-    result["dpo_pool"] = {"truncated": float(np.mean(n_tok >= cfg.max_new_tokens)),
-                          "format_rate": float(format_reward(texts, cfg.task).mean()),
-                          "mean_tokens": float(n_tok.mean())}
+    result = compare_pools({**_cut(pools, size), **dpo_pools}, ("init", "sft", "dpo"), test_ids, ks,
+                           cfg.checker_mode, seed=cfg.seed)
+    result["dpo_pool"] = _pool_summary(dpo_pools, "dpo", test_ids, cfg)
     result["training"] = {"n_pairs": info["n_pairs"], "first_loss": info["losses"][0],
                           "last_loss": info["losses"][-1], "seconds": info["seconds"], **info["settings"]}
     result["seconds_this_call"] = time.time() - t

@@ -1,0 +1,89 @@
+"""The reverse-KL route of alignment from demonstrations, checked by what defines it.
+
+RLOO with the KL penalty of weight beta in the reward maximises E_pi[r] - beta KL(pi || pi0), whose optimum is
+pi0 exp(r / beta) / Z.  With one-token answers that optimum is known exactly from the initial model's own
+next-token probabilities, so the trained policy is compared with it (and, with a smaller beta, with the
+larger tilt that beta asks for).  The route also joins a finished AfD run like the DPO baseline.
+"""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from llm_bridge.models.language_model import LanguageModel, ModelConfig  # noqa: E402
+from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2  # noqa: E402
+from llm_bridge.studies import afd_experiment as afd  # noqa: E402
+from llm_bridge.studies.afd_reverse_kl import classifier_reward, train_reverse_kl  # noqa: E402
+
+
+def tiny_loader(path):
+    tok = char_tokenizer()
+    if path is None:
+        return LanguageModel(tok, tiny_gpt2(tok, n_layer=1, n_embd=32), ModelConfig("tiny", batch_size=64))
+    return LanguageModel.load(path, batch_size=64)
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.3])
+def test_rloo_reaches_the_kl_regularised_optimum(tmp_path, beta, capsys):
+    prompts = [f"{a}+{b}=" for a in range(4) for b in range(4)]
+    bonus = 3.0
+
+    def reward(prompts, completions, **_):
+        return [bonus if c.startswith("1") else 0.0 for c in completions]
+
+    def p_one(lm):
+        return np.exp(np.asarray(lm.log_likelihood(prompts, ["1"] * len(prompts), reduce="sum")))
+    torch.manual_seed(0)
+    lm = tiny_loader(None)
+    q0 = p_one(lm)
+    tilt = np.exp(bonus / beta)
+    optimum = q0 * tilt / (1 - q0 + q0 * tilt)
+    log = train_reverse_kl(lm, prompts, reward, steps=40, learning_rate=3e-2, generations=8, prompts_per_step=16,
+                           max_new_tokens=1, temperature=1.0, seed=0, workdir=tmp_path, beta=beta)
+    assert capsys.readouterr().out == ""                      # a library call prints nothing
+    assert len(log) == 40 and all("kl" in h for h in log)
+    # seeds 0-2 at beta = 1 gave 0.189, 0.209, 0.208 against an optimum of 0.180 (from 0.011 at the start)
+    assert q0.mean() < 0.05 and abs(p_one(lm).mean() - optimum.mean()) < 0.06
+    assert (tmp_path / "reference" / "config.json").exists()   # the reference is the initial weights
+
+
+def test_classifier_reward_reads_text_and_chat_completions():
+    class Longer:             # a stand-in classifier: the logit is the length in tokens
+        def score(self, ids):
+            return np.array([len(x) for x in ids], dtype=float)
+    tok = char_tokenizer()
+    reward = classifier_reward(Longer(), tok)
+    assert reward(prompts=["a", "b"], completions=["12", "1234"]) == [2.0, 4.0]
+    chat = [[{"role": "assistant", "content": "123"}]]
+    assert reward(prompts=[[{"role": "user", "content": "q"}]], completions=chat) == [3.0]
+
+
+def test_bad_settings_are_named(tmp_path):
+    lm = tiny_loader(None)
+    with pytest.raises(ValueError, match="generations must be >= 2"):
+        train_reverse_kl(lm, ["1+1="], lambda **k: [0.0], steps=1, learning_rate=1e-3, generations=1,
+                         prompts_per_step=1, max_new_tokens=2, temperature=1.0, seed=0, workdir=tmp_path)
+    with pytest.raises(ValueError, match="rkl_generations >= 2"):
+        afd.AfdConfig(rkl_generations=1)
+
+
+def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
+    """A run without it, then the same config with rkl_pool_size: the main stages are read back, the policy is
+    trained on the demonstration prompts and sampled, and the report compares it with the initial and SFT
+    policies; other settings on the saved policy are refused."""
+    cfg = afd.AfdConfig(out=str(tmp_path / "run"), task="chain_sum", n_generated=60, n_demonstrations=6,
+                        n_classifier_problems=4, n_test=3, pool_size=2, ns=[1, 2], max_new_tokens=6,
+                        problems_per_call=2, sft_learning_rate=1e-3, sft_max_length=96)
+    problems = afd.load_problems(cfg)
+    assert "reverse_kl" not in afd.run(tiny_loader, cfg, problems)
+    with_rkl = afd.AfdConfig(**{**cfg.__dict__, "rkl_pool_size": 2, "rkl_steps": 2, "rkl_generations": 2,
+                                "rkl_prompts_per_step": 2, "rkl_learning_rate": 1e-3})
+    rkl = afd.run(tiny_loader, with_rkl, problems)["reverse_kl"]
+    assert set(rkl["policies"]) == {"init", "sft", "rkl"} and rkl["training"]["n_prompts"] == 6
+    assert rkl["training"]["steps_logged"] == 2 and rkl["training"]["beta"] == 1.0
+    assert all(v["pool_size"] == 2 for v in rkl["policies"].values()) and len(rkl["tests"]) == 3 * 3
+    assert 0 <= rkl["rkl_pool"]["truncated"] <= 1
+    assert len((tmp_path / "run" / "rkl_pool.jsonl").read_text().splitlines()) == 3
+    with pytest.raises(ValueError, match="was trained with"):
+        afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_steps": 3}), problems)
