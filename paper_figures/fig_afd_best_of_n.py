@@ -90,6 +90,34 @@ def _test_table(tests, against: str) -> list[str]:
                     f"{t['b']} | {t['c']} | {t['diff']:+.3f} | {t['p']:.3g} | {t['p_holm']:.3g} |" for t in tests]
 
 
+BASELINES = (("dpo", "DPO (demonstrations chosen, initial samples rejected)", "dpo_pool"),
+             ("reverse_kl", "the reverse-KL route (RLOO on the demonstrations-vs-initial classifier, KL weight 1)",
+              "rkl_pool"))
+
+
+def _baseline_table(section: dict, title: str, pool_key: str) -> list[str]:
+    """A trained baseline's comparison of pools: pass@k and answer diversity per policy, its pool's make-up and
+    training record, and the paired tests (Holm over the section's family)."""
+    pols = section["policies"]
+    ks = list(next(iter(pols.values()))["pass_at"])
+    size = next(iter(pols.values()))["pool_size"]
+    lines = ["", f"Against {title}: pools cut to {size} samples per problem, "
+             f"{next(iter(pols.values()))['n_problems']} problems", "",
+             "| policy | " + " | ".join(f"pass@{k}" for k in ks) + " | distinct answers | answer entropy (nats) |",
+             "|---|" + "---|" * (len(ks) + 2)]
+    lines += [f"| {pol} | " + " | ".join(f"{v['pass_at'][k]:.3f}" for k in ks)
+              + f" | {v['distinct_answers']:.2f} | {v['answer_entropy']:.3f} |" for pol, v in pols.items()]
+    pool = section.get(pool_key, {})
+    lines += ["", "Its pool: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in pool.items())
+              + "; training: " + ", ".join(f"{k.replace('_', ' ')} {v:.4g}" if isinstance(v, float) else
+                                           f"{k.replace('_', ' ')} {v}" for k, v in section["training"].items()),
+              "", f"Paired sign-flip tests on the per-problem values (Holm over {len(section['tests'])}):", "",
+              "| a | b | measure | a - b | problems differing | p | p (Holm) |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {t['a']} | {t['b']} | {t['measure']} | {t['diff']:+.3f} | {t['n_problems_differing']} | "
+              f"{t['p']:.3g} | {t['p_holm']:.3g} |" for t in section["tests"]]
+    return lines
+
+
 def markdown(report) -> str:
     """The accuracy table (exact, drawn with Wilson interval), the pools' description where the report has
     it, and each family of paired tests, as Markdown."""
@@ -123,6 +151,9 @@ def markdown(report) -> str:
                   f"{t['n_problems_differing']} | {t['p']:.3g} | {t['p_holm']:.3g} | "
                   f"{t['proxy_classifier_change']:+.2f} | {t['proxy_log_ratio_change']:+.2f} |"
                   for t in report["trend_tests"]]
+    for key, title, pool_key in BASELINES:
+        if report.get(key):
+            lines += _baseline_table(report[key], title, pool_key)
     return "\n".join(lines)
 
 

@@ -97,3 +97,22 @@ def test_afd_figure_and_tables_from_a_report(tmp_path):
                               "n_problems_differing": 9, "p": 0.002, "p_holm": 0.03, "proxy_classifier_change": 0.5,
                               "proxy_log_ratio_change": 3.25}]
     assert "| init | log-ratio | 1 -> 2 | +0.050 | 9 | 0.002 | 0.03 | +0.50 | +3.25 |" in fig_afd_best_of_n.markdown(report)
+
+
+def test_afd_tables_show_the_trained_baselines():
+    """The DPO and reverse-KL sections of a report become pass@k / diversity tables with their tests."""
+    from paper_figures import fig_afd_best_of_n
+    pols = {p: {"pass_at": {"1": a, "2": b}, "distinct_answers": d, "answer_entropy": h, "n_problems": 200,
+                "pool_size": 2}
+            for p, a, b, d, h in (("init", 0.1, 0.15, 1.9, 0.6), ("sft", 0.5, 0.6, 1.4, 0.3),
+                                  ("rkl", 0.45, 0.5, 1.2, 0.2))}
+    section = {"policies": pols, "rkl_pool": {"truncated": 0.0, "mean_tokens": 11.5},
+               "training": {"steps": 50, "reward_last": 0.25},
+               "tests": [{"a": "sft", "b": "rkl", "measure": "distinct answers", "diff": 0.2,
+                          "n_problems_differing": 40, "p": 0.004, "p_holm": 0.03}]}
+    report = {"config": {"ns": [1, 2]}, "best_of_n": [], "reverse_kl": section}
+    table = fig_afd_best_of_n.markdown(report)
+    assert "| rkl | 0.450 | 0.500 | 1.20 | 0.200 |" in table
+    assert "| sft | rkl | distinct answers | +0.200 | 40 | 0.004 | 0.03 |" in table
+    assert "Its pool: truncated 0.000, mean tokens 11.500; training: steps 50, reward last 0.25" in table
+    assert "DPO" not in table
