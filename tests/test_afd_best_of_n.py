@@ -313,6 +313,21 @@ def test_a_finished_run_grows_its_pools(problems, tmp_path, monkeypatch):
     afd.run(tiny_loader, afd.AfdConfig(**grown), problems)
 
 
+def test_saved_logs_read_packed_then_plain(tmp_path):
+    """A saved folder holds gzipped logs; a run resumed there appends to the plain file, and both are read,
+    the packed records first, so a pool's samples keep their order."""
+    import gzip
+    first = {"policy": "init", "problem": "p", "texts": ["a", "b"], "correct": [True, False]}
+    more = {"policy": "init", "problem": "p", "texts": ["c"], "correct": [True]}
+    with gzip.open(tmp_path / "pool.jsonl.gz", "wt") as fh:
+        fh.write(json.dumps(first) + "\n")
+    assert afd._read_jsonl(tmp_path / "pool.jsonl") == [first]
+    afd._append(tmp_path / "pool.jsonl", [more])
+    joined = afd._joined(afd._read_jsonl(tmp_path / "pool.jsonl"))
+    assert joined[("init", "p")]["texts"] == ["a", "b", "c"] and joined[("init", "p")]["correct"] == [True, False, True]
+    assert afd._read_jsonl(tmp_path / "nothing.jsonl") == []
+
+
 def test_every_demonstration_passes_the_golden_checker(problems):
     """What SFT imitates is right by the checker's own standard: worked solutions (both extractions) and
     reference implementations (run against the hidden tests in the sandbox)."""

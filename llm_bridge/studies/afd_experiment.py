@@ -162,16 +162,18 @@ def load_problems(cfg: AfdConfig):
 
 # ------------------------------------------------------------------ files
 def _read_jsonl(path: Path) -> list[dict]:
-    """Records of a JSONL file, or of its gzipped copy ``path.gz`` (as results are saved under docs/) where
-    only that exists; a line torn by an interruption is cut off the plain file (run_log)."""
-    if path.exists():
-        return [json.loads(line) for line in read_whole_lines(path)]
+    """Records of a JSONL file and of its gzipped copy ``path.gz`` (as results are saved under docs/), the
+    packed ones first, so that a run resumed in a saved folder appends after them; a line torn by an
+    interruption is cut off the plain file (run_log)."""
+    recs = []
     packed = path.with_name(path.name + ".gz")
     if packed.exists():
         import gzip
         with gzip.open(packed, "rt", encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-    return []
+            recs = [json.loads(line) for line in fh if line.strip()]
+    if path.exists():
+        recs += [json.loads(line) for line in read_whole_lines(path)]
+    return recs
 
 
 def _joined(records: list[dict]) -> dict:
@@ -273,7 +275,7 @@ def sample_pools(models: dict, test, cfg: AfdConfig, out: Path, policies=POLICIE
 
     A pool that holds fewer than ``size`` (``pool_size`` raised on a finished run) gets only the missing
     completions, drawn with seeds of their own and appended as further records of the same problem; the
-    first ``k`` samples of a pool are the same whatever it grows to."""
+    samples a pool already holds are kept as they are."""
     path = out / name
     size = size or cfg.pool_size
     pools = _joined(_read_jsonl(path))
