@@ -18,8 +18,6 @@ the family.
 from __future__ import annotations
 
 import copy
-import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -98,30 +96,16 @@ def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs
 def dpo_policy(load_model, demos, samples, cfg, out: Path):
     """The DPO policy, trained once and saved in ``out/dpo`` (read back on a resume, refused if trained with
     other settings), and its training record."""
-    from .afd_experiment import prompt_of
+    from .afd_experiment import prompt_of, trained_once
     settings = {"beta": cfg.dpo_beta, "learning_rate": cfg.dpo_learning_rate, "epochs": cfg.dpo_epochs}
-    done = out / "dpo" / "done.json"
-    if done.exists():
-        info = json.loads(done.read_text())
-        if info["settings"] != settings:
-            raise ValueError(f"{out / 'dpo'} was trained with {info['settings']}, not {settings}; "
-                             f"remove it to train again")
-        return load_model(str(out / "dpo")), info
-    lm = load_model(None)
-    rows = dpo_pairs(lm, demos, samples, lambda p: prompt_of(p, cfg))
-    t = time.time()
-    losses = train_dpo(lm, rows, beta=cfg.dpo_beta, learning_rate=cfg.dpo_learning_rate, epochs=cfg.dpo_epochs,
-                       batch_size=cfg.sft_batch_size, max_length=cfg.sft_max_length, seed=cfg.seed,
-                       workdir=out / "dpo.work", progress=True)
-    tmp = out / "dpo.tmp"
-    lm.save(tmp)
-    info = {"losses": losses, "seconds": time.time() - t, "n_pairs": len(rows), "settings": settings}
-    (tmp / "done.json").write_text(json.dumps(info))
-    if (out / "dpo").exists():
-        import shutil
-        shutil.rmtree(out / "dpo")
-    tmp.rename(out / "dpo")
-    return lm, info
+
+    def train(lm):
+        rows = dpo_pairs(lm, demos, samples, lambda p: prompt_of(p, cfg))
+        losses = train_dpo(lm, rows, beta=cfg.dpo_beta, learning_rate=cfg.dpo_learning_rate,
+                           epochs=cfg.dpo_epochs, batch_size=cfg.sft_batch_size, max_length=cfg.sft_max_length,
+                           seed=cfg.seed, workdir=out / "dpo.work", progress=True)
+        return {"losses": losses, "n_pairs": len(rows)}
+    return trained_once(load_model, out, "dpo", train, settings)
 
 
 def answer_diversity(answers: list[str]) -> tuple[int, float]:

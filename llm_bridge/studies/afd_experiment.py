@@ -218,27 +218,46 @@ def split_problems(problems, cfg: AfdConfig) -> tuple[list, list]:
     return demos, test
 
 
+def trained_once(load_model, out: Path, name: str, train, settings: dict | None = None):
+    """A policy trained from the initial one once and saved in ``out/name`` with its record ``done.json``:
+    read back on a resume (refused if ``settings`` are given and differ from the saved ones), else
+    ``train(lm)`` trains the freshly loaded initial policy in place and returns the record, which gets the
+    training's ``seconds`` (and ``settings``).  The folder appears whole or not at all."""
+    folder = out / name
+    done = folder / "done.json"
+    if done.exists():
+        info = json.loads(done.read_text())
+        if settings is not None and info["settings"] != settings:
+            raise ValueError(f"{folder} was trained with {info['settings']}, not {settings}; "
+                             f"remove it to train again")
+        return load_model(str(folder)), info
+    lm = load_model(None)
+    t = time.time()
+    info = train(lm)
+    info["seconds"] = time.time() - t
+    if settings is not None:
+        info["settings"] = settings
+    tmp = out / f"{name}.tmp"
+    lm.save(tmp)
+    (tmp / "done.json").write_text(json.dumps(info))
+    if folder.exists():
+        import shutil
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+    return lm, info
+
+
 def train_sft(load_model, demos, cfg: AfdConfig, out: Path):
     """The SFT policy, trained once and saved in ``out/sft`` (read back on a resume)."""
     from llm_bridge.models.training import SFTConfig, sft
-    done = out / "sft" / "done.json"
-    if done.exists():
-        return load_model(str(out / "sft")), json.loads(done.read_text())
-    lm = load_model(None)
-    t = time.time()
-    losses = sft(lm, [(prompt_of(p, cfg), demonstration(p)) for p in demos],
-                 SFTConfig(epochs=cfg.sft_epochs, batch_size=cfg.sft_batch_size,
-                           learning_rate=cfg.sft_learning_rate, seed=cfg.seed,
-                           max_length=cfg.sft_max_length), progress=True)
-    tmp = out / "sft.tmp"
-    lm.save(tmp)
-    info = {"losses": losses, "seconds": time.time() - t, "n": len(demos)}
-    (tmp / "done.json").write_text(json.dumps(info))
-    if (out / "sft").exists():
-        import shutil
-        shutil.rmtree(out / "sft")
-    tmp.rename(out / "sft")
-    return lm, info
+
+    def train(lm):
+        losses = sft(lm, [(prompt_of(p, cfg), demonstration(p)) for p in demos],
+                     SFTConfig(epochs=cfg.sft_epochs, batch_size=cfg.sft_batch_size,
+                               learning_rate=cfg.sft_learning_rate, seed=cfg.seed,
+                               max_length=cfg.sft_max_length), progress=True)
+        return {"losses": losses, "n": len(demos)}
+    return trained_once(load_model, out, "sft", train)
 
 
 def _sampling(cfg: AfdConfig, seed: int):

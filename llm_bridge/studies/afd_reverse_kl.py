@@ -24,8 +24,6 @@ tempered distribution is the one the classifier saw.
 """
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 
@@ -84,27 +82,15 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
 def reverse_kl_policy(load_model, demo_classifier, tokenizer, prompts: list[str], cfg, out: Path):
     """The reverse-KL policy, trained once from the initial policy and saved in ``out/rkl`` (read back on a
     resume, refused if trained with other settings), and its training record."""
+    from .afd_experiment import trained_once
     settings = {"steps": cfg.rkl_steps, "learning_rate": cfg.rkl_learning_rate, "generations": cfg.rkl_generations,
                 "prompts_per_step": cfg.rkl_prompts_per_step, "beta": 1.0}
-    done = out / "rkl" / "done.json"
-    if done.exists():
-        info = json.loads(done.read_text())
-        if info["settings"] != settings:
-            raise ValueError(f"{out / 'rkl'} was trained with {info['settings']}, not {settings}; "
-                             f"remove it to train again")
-        return load_model(str(out / "rkl")), info
-    lm = load_model(None)
-    t = time.time()
-    log = train_reverse_kl(lm, prompts, classifier_reward(demo_classifier, tokenizer), steps=cfg.rkl_steps,
-                           learning_rate=cfg.rkl_learning_rate, generations=cfg.rkl_generations,
-                           prompts_per_step=cfg.rkl_prompts_per_step, max_new_tokens=cfg.max_new_tokens,
-                           temperature=cfg.temperature, seed=cfg.seed, workdir=out / "rkl.work", progress=True)
-    tmp = out / "rkl.tmp"
-    lm.save(tmp)
-    info = {"log": log, "seconds": time.time() - t, "n_prompts": len(prompts), "settings": settings}
-    (tmp / "done.json").write_text(json.dumps(info))
-    if (out / "rkl").exists():
-        import shutil
-        shutil.rmtree(out / "rkl")
-    tmp.rename(out / "rkl")
-    return lm, info
+
+    def train(lm):
+        log = train_reverse_kl(lm, prompts, classifier_reward(demo_classifier, tokenizer), steps=cfg.rkl_steps,
+                               learning_rate=cfg.rkl_learning_rate, generations=cfg.rkl_generations,
+                               prompts_per_step=cfg.rkl_prompts_per_step, max_new_tokens=cfg.max_new_tokens,
+                               temperature=cfg.temperature, seed=cfg.seed, workdir=out / "rkl.work",
+                               progress=True)
+        return {"log": log, "n_prompts": len(prompts)}
+    return trained_once(load_model, out, "rkl", train, settings)
