@@ -51,7 +51,7 @@ def tiny_loader(path):
     return LanguageModel.load(path, batch_size=16)
 
 
-def test_dpo_raises_the_chosen_answers_margin_over_the_reference(tmp_path, capsys):
+def test_dpo_raises_the_chosen_answers_margin_over_the_reference(tmp_path, capsys, recwarn):
     lm = tiny_loader(None)
     prompts = [f"{a}+{b}=" for a in range(3) for b in range(3)]
     rows = [{"prompt": p, "chosen": str(eval(p[:-1])), "rejected": str(eval(p[:-1]) + 1)} for p in prompts]
@@ -65,11 +65,22 @@ def test_dpo_raises_the_chosen_answers_margin_over_the_reference(tmp_path, capsy
                        workdir=tmp_path / "work")
     after = margin()
     assert capsys.readouterr().out == ""                     # a library call prints nothing
+    assert not [str(w.message) for w in recwarn if issubclass(w.category, FutureWarning)]
     assert len(losses) == 8 * 3 and losses[0] == pytest.approx(np.log(2), abs=1e-4)   # reference = policy at start
     assert np.mean(losses[-3:]) < np.mean(losses[:3]) and np.mean(after - before) > 0.3
     with pytest.raises(ValueError, match="raise max_length"):
         train_dpo(lm, rows, beta=1.0, learning_rate=1e-2, epochs=1, batch_size=3, max_length=3, seed=0,
                   workdir=tmp_path / "work")
+
+
+def test_with_progress_the_bar_goes_to_stderr_and_the_step_records_nowhere(tmp_path, capsys):
+    """transformers' progress callback writes each step's record to stdout beside its bar; train_dpo keeps
+    the bar (stderr) and the records (its return value), and prints nothing."""
+    rows = [{"prompt": f"{a}+1=", "chosen": str(a + 1), "rejected": str(a)} for a in range(4)]
+    losses = train_dpo(tiny_loader(None), rows, beta=1.0, learning_rate=1e-2, epochs=1, batch_size=2,
+                       max_length=32, seed=0, workdir=tmp_path / "work", progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and len(losses) == 2 and "2/2" in err
 
 
 def test_the_fast_path_trains_the_same_policy_as_trls_default(tmp_path):

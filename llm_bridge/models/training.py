@@ -9,6 +9,8 @@ signals sampled from the optimal scheme.
 """
 from __future__ import annotations
 
+import contextlib
+import warnings
 from dataclasses import dataclass
 
 
@@ -27,6 +29,30 @@ def _require_transformers(lm, where: str) -> None:
         raise TypeError(f"{where}: fine-tuning runs on the transformers engine; got a model on "
                         f"{lm.config.engine!r} (load it with engine='transformers', then export it with "
                         f"llm_bridge.models.gguf_export.export_gguf to run it on llama.cpp)")
+
+
+@contextlib.contextmanager
+def library_deprecations_silenced():
+    """Keep transformers' and trl's FutureWarnings off stderr while one of their trainers runs: they name
+    arguments those libraries pass to each other (``gradient_checkpointing`` and its new name in transformers
+    5), which the caller of our training functions cannot act on.  Other warnings still show."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
+
+
+def trainer_quiet(trainer) -> None:
+    """Keep a transformers ``Trainer`` (trl's trainers included) off stdout: its printer callback goes, and
+    its progress callback, which writes each step's logged record to stdout beside the bar, is replaced by
+    one that draws only the bar (on stderr).  The records stay in ``trainer.state.log_history``."""
+    from transformers import PrinterCallback, ProgressCallback
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass
+    trainer.remove_callback(PrinterCallback)
+    if trainer.pop_callback(ProgressCallback) is not None:
+        trainer.add_callback(BarOnly)
 
 
 def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> list[tuple[list[int], list[int]]]:

@@ -54,24 +54,24 @@ def dpo_pairs(lm, demos, samples: list[dict], prompt_of) -> list[dict]:
 def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs: int, batch_size: int,
               max_length: int, seed: int, workdir: Path, progress: bool = False, fast: bool = True) -> list[float]:
     """Train ``lm`` (a LanguageModel on the transformers engine) in place by DPO on ``rows``; returns the loss
-    logged at each step.  Prints nothing (trl's per-step printer is removed) but, with ``progress``, a
-    progress bar on stderr.
+    logged at each step.  Prints nothing (:func:`~llm_bridge.models.training.trainer_quiet`) but, with
+    ``progress``, a progress bar on stderr.
 
     ``fast`` (the default) computes the frozen reference's log-probabilities once, before training, instead
     of a reference forward pass at every step, and keeps activations rather than recomputing them in the
     backward pass (trl turns activation checkpointing on by default, which saves memory a small policy does
     not need); the reference is the same initial policy either way.  ``fast=False`` is trl's default path,
-    kept for the side-by-side timing in ``benchmarks/dpo_speed.py``."""
+    kept for the side-by-side timing in ``benchmarks/bench_dpo.py``."""
     from datasets import Dataset
-    from transformers import PrinterCallback
     from trl import DPOConfig, DPOTrainer
-    from llm_bridge.models.training import _require_transformers
+    from llm_bridge.models.training import _require_transformers, library_deprecations_silenced, trainer_quiet
     _require_transformers(lm, "train_dpo")
-    args = DPOConfig(output_dir=str(workdir), per_device_train_batch_size=batch_size, num_train_epochs=epochs,
-                     learning_rate=learning_rate, beta=beta, max_length=max_length, logging_steps=1,
-                     report_to=[], save_strategy="no", use_cpu=lm.model.device.type == "cpu", seed=seed,
-                     data_seed=seed, disable_tqdm=not progress, precompute_ref_log_probs=fast,
-                     gradient_checkpointing=not fast)
+    with library_deprecations_silenced():
+        args = DPOConfig(output_dir=str(workdir), per_device_train_batch_size=batch_size, num_train_epochs=epochs,
+                         learning_rate=learning_rate, beta=beta, max_length=max_length, logging_steps=1,
+                         report_to=[], save_strategy="no", use_cpu=lm.model.device.type == "cpu", seed=seed,
+                         data_seed=seed, disable_tqdm=not progress, precompute_ref_log_probs=fast,
+                         gradient_checkpointing=not fast)
     # trl drops a pair whose prompt alone fills max_length (and cuts longer answers); say so before it runs
     def prompt_tokens(prompt):
         text = lm.format(prompt if isinstance(prompt, str) else prompt[0]["content"])
@@ -82,13 +82,14 @@ def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs
                          f"tokens or more and would be dropped in tokenisation; raise max_length")
     # precomputed: trl scores the data with the policy itself before its first step, so no copy is kept
     reference = None if fast else copy.deepcopy(lm.model).eval()
-    trainer = DPOTrainer(model=lm.model, ref_model=reference, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=lm.tokenizer)
-    trainer.remove_callback(PrinterCallback)
-    if len(trainer.train_dataset) < len(rows):
-        raise ValueError(f"train_dpo: {len(rows) - len(trainer.train_dataset)} of {len(rows)} pairs were dropped in "
-                         f"tokenisation (max_length={max_length} tokens); raise max_length")
-    trainer.train()
+    with library_deprecations_silenced():
+        trainer = DPOTrainer(model=lm.model, ref_model=reference, args=args, train_dataset=Dataset.from_list(rows),
+                             processing_class=lm.tokenizer)
+        trainer_quiet(trainer)
+        if len(trainer.train_dataset) < len(rows):
+            raise ValueError(f"train_dpo: {len(rows) - len(trainer.train_dataset)} of {len(rows)} pairs were "
+                             f"dropped in tokenisation (max_length={max_length} tokens); raise max_length")
+        trainer.train()
     lm.model.eval()
     return [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
 

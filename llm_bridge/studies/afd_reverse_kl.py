@@ -46,9 +46,8 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
     Prints nothing but, with ``progress``, a progress bar on stderr."""
     import torch
     from datasets import Dataset
-    from transformers import PrinterCallback
     from trl import RLOOConfig, RLOOTrainer
-    from llm_bridge.models.training import _require_transformers
+    from llm_bridge.models.training import _require_transformers, library_deprecations_silenced, trainer_quiet
     _require_transformers(lm, "train_reverse_kl")
     if generations < 2:
         raise ValueError(f"train_reverse_kl: generations must be >= 2 (the leave-one-out baseline); got {generations}")
@@ -60,19 +59,22 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
     lm.save(reference)                  # trl builds the frozen reference from a path: the initial weights
     chat = lm.format("x") != "x"
     rows = [{"prompt": [{"role": "user", "content": p}]} if chat else {"prompt": p} for p in prompts]
-    args = RLOOConfig(output_dir=str(workdir / "trainer"), per_device_train_batch_size=prompts_per_step * generations,
-                      num_generations=generations, max_completion_length=max_new_tokens, temperature=temperature,
-                      beta=beta, learning_rate=learning_rate, max_steps=steps, num_iterations=1,
-                      normalize_advantages=False, gradient_checkpointing=False, logging_steps=1, report_to=[],
-                      save_strategy="no", use_cpu=lm.model.device.type == "cpu", seed=seed, data_seed=seed,
-                      bf16=lm.model.dtype == torch.bfloat16, disable_tqdm=not progress)
+    with library_deprecations_silenced():
+        args = RLOOConfig(output_dir=str(workdir / "trainer"),
+                          per_device_train_batch_size=prompts_per_step * generations,
+                          num_generations=generations, max_completion_length=max_new_tokens, temperature=temperature,
+                          beta=beta, learning_rate=learning_rate, max_steps=steps, num_iterations=1,
+                          normalize_advantages=False, gradient_checkpointing=False, logging_steps=1, report_to=[],
+                          save_strategy="no", use_cpu=lm.model.device.type == "cpu", seed=seed, data_seed=seed,
+                          bf16=lm.model.dtype == torch.bfloat16, disable_tqdm=not progress)
     name = lm.model.config._name_or_path
     lm.model.config._name_or_path = str(reference)
     try:
-        trainer = RLOOTrainer(model=lm.model, reward_funcs=reward, args=args, train_dataset=Dataset.from_list(rows),
-                              processing_class=lm.tokenizer)
-        trainer.remove_callback(PrinterCallback)
-        trainer.train()
+        with library_deprecations_silenced():
+            trainer = RLOOTrainer(model=lm.model, reward_funcs=reward, args=args,
+                                  train_dataset=Dataset.from_list(rows), processing_class=lm.tokenizer)
+            trainer_quiet(trainer)
+            trainer.train()
     finally:
         lm.model.config._name_or_path = name
     lm.model.eval()
