@@ -3,7 +3,8 @@
 Top row, one panel per policy: golden accuracy of the kept sample against N for each selector (exact
 subset averages, with the Wilson interval of the one nested draw per problem as a band).  Bottom row:
 over-optimisation, the mean proxy reward of the kept sample (classifier log-odds, log-ratio) and its
-golden accuracy against the KL estimate ``log N - (N-1)/N``.
+golden accuracy against the KL estimate ``log N - (N-1)/N``.  A third row where the report holds trained
+baselines (DPO, the reverse-KL route): pass@k against k and the distinct final answers per policy.
 
     python -m paper_figures.fig_afd_best_of_n results/afd_gsm_smollm2/report.json --out docs/figures
     python -m paper_figures.fig_afd_best_of_n REPORT --markdown     # the tables of docs/afd_results.md
@@ -40,7 +41,8 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     policies = ("init", "sft")
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    trained = [report[key] for key, _, _ in BASELINES if report.get(key)]
+    fig, axes = plt.subplots(3 if trained else 2, 2, figsize=(11, 11 if trained else 7.5))
     for col, pol in enumerate(policies):
         ax = axes[0, col]
         for sel in selectors(report):
@@ -71,8 +73,44 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = twin.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")
+    if trained:
+        _draw_baselines(axes[2], trained)
     fig.tight_layout()
     return save_figure(fig, out_dir, stem)
+
+
+POLICY_NAMES = {"init": "initial", "sft": "SFT (forward KL)", "dpo": "DPO", "rkl": "reverse KL (RLOO)"}
+
+
+def _draw_baselines(axes, sections) -> None:
+    """Bottom row when the report holds trained baselines: pass@k against k per policy, and the distinct
+    final answers among a problem's samples, each mean over problems with its 95% t interval (older reports
+    have the means only)."""
+    policies = {}
+    for section in sections:                     # the initial and SFT pools appear in each, cut alike
+        for pol, v in section["policies"].items():
+            policies.setdefault(pol, v)
+    left, right = axes
+    for i, (pol, v) in enumerate(policies.items()):
+        ks = [int(k) for k in v["pass_at"]]
+        means = [v["pass_at"][str(k)] for k in ks]
+        ci = v.get("pass_at_interval")
+        err = None if ci is None else [[m - ci[str(k)][0] for k, m in zip(ks, means)],
+                                       [ci[str(k)][1] - m for k, m in zip(ks, means)]]
+        left.errorbar(ks, means, yerr=err, fmt="o-", capsize=3, color=f"C{i}", label=POLICY_NAMES.get(pol, pol))
+        d = v["distinct_answers"]
+        dci = v.get("distinct_answers_interval")
+        right.barh(i, d, color=f"C{i}", alpha=0.7,
+                   xerr=None if dci is None else [[d - dci[0]], [dci[1] - d]], capsize=3)
+    size = next(iter(policies.values()))
+    left.set_xscale("log", base=2)
+    left.set_xlabel("k (samples per problem)")
+    left.set_ylabel("pass@k (exact over k-subsets)")
+    left.set_title(f"the trained policies: pass@k on {size['n_problems']} held-out problems", fontsize=9)
+    left.legend(fontsize=7)
+    right.set_yticks(range(len(policies)), [POLICY_NAMES.get(p, p) for p in policies], fontsize=8)
+    right.set_xlabel(f"distinct final answers among {size['pool_size']} samples (mean over problems)")
+    right.set_title("answer diversity (95% t intervals)", fontsize=9)
 
 
 def _test_table(tests, against: str) -> list[str]:

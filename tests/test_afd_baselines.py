@@ -33,6 +33,13 @@ def test_compare_pools_against_direct_counts():
     # pass@2 of p2 under b: one right sample of four, P(drawn among 2) = 1 - C(3,2)/C(4,2) = 1/2
     assert b["pass_at"]["2"] == pytest.approx((1 + 0.5) / 2)
     assert a["distinct_answers"] == pytest.approx(1.5) and b["distinct_answers"] == pytest.approx(2.5)
+    # t intervals over the two problems: a's pass@1 values 3/4 and 0 (mean 3/8, standard error 3/8, t 12.71);
+    # a's pass@4 values 1 and 0; b's pass@4 is 1 on both (no spread: the interval is the point)
+    t1 = 12.706204736
+    assert a["pass_at_interval"]["1"] == pytest.approx([3 / 8 - t1 * 3 / 8, 3 / 8 + t1 * 3 / 8])
+    assert a["pass_at_interval"]["4"] == pytest.approx([0.5 - t1 * 0.5, 0.5 + t1 * 0.5])
+    assert b["pass_at_interval"]["4"] == [1.0, 1.0]
+    assert b["distinct_answers_interval"] == pytest.approx([2.5 - t1 * 1.5, 2.5 + t1 * 1.5])
     assert len(res["tests"]) == 3 and all(t["p"] <= t["p_holm"] <= 1 for t in res["tests"])
     assert {t["measure"] for t in res["tests"]} == {"pass@1", "pass@4", "distinct answers"}
 

@@ -97,6 +97,20 @@ def test_afd_figure_and_tables_from_a_report(tmp_path):
                               "n_problems_differing": 9, "p": 0.002, "p_holm": 0.03, "proxy_classifier_change": 0.5,
                               "proxy_log_ratio_change": 3.25}]
     assert "| init | log-ratio | 1 -> 2 | +0.050 | 9 | 0.002 | 0.03 | +0.50 | +3.25 |" in fig_afd_best_of_n.markdown(report)
+    # trained baselines add a row of panels (pass@k, answer diversity), with intervals or, in older reports, without
+    pols = {p: {"pass_at": {"1": 0.1 + i / 10, "2": 0.2 + i / 10}, "distinct_answers": 2.0 - i / 2,
+                "answer_entropy": 0.5, "n_problems": 100, "pool_size": 2,
+                "pass_at_interval": {"1": [0.05 + i / 10, 0.15 + i / 10], "2": [0.1 + i / 10, 0.3 + i / 10]},
+                "distinct_answers_interval": [1.5 - i / 2, 2.5 - i / 2]}
+            for i, p in enumerate(("init", "sft", "rkl"))}
+    report["reverse_kl"] = {"policies": pols, "training": {}, "tests": []}
+    report["dpo"] = {"policies": {p: {k: v for k, v in pols[q].items() if "interval" not in k}
+                                  for p, q in (("init", "init"), ("sft", "sft"), ("dpo", "rkl"))},
+                     "training": {}, "tests": []}
+    import matplotlib.image
+    two_rows = matplotlib.image.imread(paths[0]).shape[0]
+    three_rows = matplotlib.image.imread(fig_afd_best_of_n.draw(report, tmp_path, stem="trained")[0]).shape[0]
+    assert three_rows > 1.3 * two_rows
 
 
 def test_afd_tables_show_the_trained_baselines():
