@@ -149,6 +149,10 @@ def _baseline_table(section: dict, title: str, pool_key: str) -> list[str]:
     lines += ["", "Its pool: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in pool.items())
               + "; training: " + ", ".join(f"{k.replace('_', ' ')} {v:.4g}" if isinstance(v, float) else
                                            f"{k.replace('_', ' ')} {v}" for k, v in section["training"].items()),
+              *([] if "reward_on_pools" not in section else
+                ["", "The reward it maximised (the classifier's logit), mean over problems with 95% t interval: "
+                 + ", ".join(f"{pol} {v['mean']:+.2f} [{v['interval'][0]:+.2f}, {v['interval'][1]:+.2f}]"
+                             for pol, v in section["reward_on_pools"].items())]),
               "", f"Paired sign-flip tests on the per-problem values (Holm over {len(section['tests'])}):", "",
               "| a | b | measure | a - b | problems differing | p | p (Holm) |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {t['a']} | {t['b']} | {t['measure']} | {t['diff']:+.3f} | {t['n_problems_differing']} | "

@@ -86,6 +86,10 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
     assert rkl["training"]["steps_logged"] == 2 and rkl["training"]["beta"] == 1.0
     assert all(v["pool_size"] == 2 for v in rkl["policies"].values()) and len(rkl["tests"]) == 3 * 3
     assert 0 <= rkl["rkl_pool"]["truncated"] <= 1
+    rewards = rkl["reward_on_pools"]
+    assert set(rewards) == {"init", "sft", "rkl"}
+    assert all(v["interval"][0] <= v["mean"] <= v["interval"][1] for v in rewards.values())
+    assert np.isfinite([rkl["training"][k] for k in ("reward_last_steps", "kl_per_token_last_steps")]).all()
     assert len((tmp_path / "run" / "rkl_pool.jsonl").read_text().splitlines()) == 3
     with pytest.raises(ValueError, match="was trained with"):
         afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_steps": 3}), problems)

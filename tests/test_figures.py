@@ -129,4 +129,7 @@ def test_afd_tables_show_the_trained_baselines():
     assert "| rkl | 0.450 | 0.500 | 1.20 | 0.200 |" in table
     assert "| sft | rkl | distinct answers | +0.200 | 40 | 0.004 | 0.03 |" in table
     assert "Its pool: truncated 0.000, mean tokens 11.500; training: steps 50, reward last 0.25" in table
-    assert "DPO" not in table
+    assert "DPO" not in table and "reward it maximised" not in table
+    section["reward_on_pools"] = {"init": {"mean": -2.0, "interval": [-2.25, -1.75]},
+                                  "rkl": {"mean": 0.5, "interval": [0.25, 0.75]}}
+    assert "init -2.00 [-2.25, -1.75], rkl +0.50 [+0.25, +0.75]" in fig_afd_best_of_n.markdown(report)

@@ -620,8 +620,8 @@ def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg
     """The reverse-KL policy (:mod:`.afd_reverse_kl`: RLOO on the demonstrations-vs-initial classifier's logit,
     KL weight 1 to the initial policy, on the demonstration prompts), its pool of ``rkl_pool_size`` per
     held-out problem, and the initial, SFT and reverse-KL policies compared on pass@1, pass@k and answer
-    diversity (every pool cut to the same size)."""
-    from .afd_baselines import compare_pools
+    diversity (every pool cut to the same size), with each pool's mean reward (the classifier's logit)."""
+    from .afd_baselines import _mean_interval, compare_pools
     from .afd_reverse_kl import reverse_kl_policy
     t = time.time()
     lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out)
@@ -629,13 +629,23 @@ def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg
                              name="rkl_pool.jsonl")
     size = cfg.rkl_pool_size
     test_ids = [p.id for p in test]
-    result = compare_pools({**_cut(pools, size), **_cut(rkl_pools, size)}, ("init", "sft", "rkl"), test_ids,
-                           [k for k in cfg.ns if k <= size], cfg.checker_mode, seed=cfg.seed)
+    cut = {**_cut(pools, size), **_cut(rkl_pools, size)}
+    result = compare_pools(cut, ("init", "sft", "rkl"), test_ids, [k for k in cfg.ns if k <= size],
+                           cfg.checker_mode, seed=cfg.seed)
     result["rkl_pool"] = _pool_summary(rkl_pools, "rkl", test_ids, cfg)
+    # how far the route climbed the reward it maximised, with the SFT policy's samples as a yardstick
+    per_problem = {pol: np.array([demo_clf.score([tok(x, add_special_tokens=False)["input_ids"]
+                                                  for x in cut[(pol, pid)]["texts"]]).mean() for pid in test_ids])
+                   for pol in ("init", "sft", "rkl")}
+    result["reward_on_pools"] = {pol: {"mean": float(v.mean()), "interval": _mean_interval(v)}
+                                 for pol, v in per_problem.items()}
     log = info["log"]
+    ends = min(5, len(log))                      # one step's mean of 32 samples is noisy: average a few
     result["training"] = {"n_prompts": info["n_prompts"], "seconds": info["seconds"], **info["settings"],
-                          "reward_first": log[0]["reward"], "reward_last": log[-1]["reward"],
-                          "kl_last": log[-1].get("kl"), "steps_logged": len(log)}
+                          "reward_first_steps": float(np.mean([h["reward"] for h in log[:ends]])),
+                          "reward_last_steps": float(np.mean([h["reward"] for h in log[-ends:]])),
+                          "kl_per_token_last_steps": float(np.mean([h.get("kl", np.nan) for h in log[-ends:]])),
+                          "steps_logged": len(log)}
     result["seconds_this_call"] = time.time() - t
     return result
 
