@@ -121,7 +121,7 @@ def answer_diversity(answers: list[str]) -> tuple[int, float]:
     return len(counts), float(-(p * np.log(p)).sum())
 
 
-def _mean_interval(values: np.ndarray, level: float = 0.95) -> list[float]:
+def mean_interval(values: np.ndarray, level: float = 0.95) -> list[float]:
     """Student's t interval for the mean over problems of a per-problem value (pass@k, distinct answers)."""
     from scipy import stats
     if len(values) < 2 or np.ptp(values) == 0:
@@ -133,7 +133,8 @@ def _mean_interval(values: np.ndarray, level: float = 0.95) -> list[float]:
 def compare_pools(pools: dict, policies, test_ids: list[str], ks: list[int], mode: str, seed: int = 0) -> dict:
     """Per policy: pass@1, pass@k for each k (exact over k-subsets), answer diversity, each mean over problems
     with its 95% t interval; and paired sign-flip tests of every pair of policies on pass@1, on pass@k at the
-    largest k, and on distinct answers (Holm over all of them).  ``pools[(policy, problem)]`` holds ``texts`` and ``correct``."""
+    largest k, and on distinct answers (Holm over all of them).  ``pools[(policy, problem)]`` holds
+    ``texts`` and ``correct``."""
     from llm_bridge.tasks.checkers import extract_answer
     per = {}
     for pol in policies:
@@ -144,9 +145,9 @@ def compare_pools(pools: dict, policies, test_ids: list[str], ks: list[int], mod
                     "distinct": np.array([d[0] for d in div], dtype=float),
                     "entropy": np.array([d[1] for d in div])}
     summary = {pol: {"pass_at": {str(k): float(v["pass"][k].mean()) for k in ks},
-                     "pass_at_interval": {str(k): _mean_interval(v["pass"][k]) for k in ks},
+                     "pass_at_interval": {str(k): mean_interval(v["pass"][k]) for k in ks},
                      "distinct_answers": float(v["distinct"].mean()),
-                     "distinct_answers_interval": _mean_interval(v["distinct"]),
+                     "distinct_answers_interval": mean_interval(v["distinct"]),
                      "answer_entropy": float(v["entropy"].mean()),
                      "n_problems": len(test_ids), "pool_size": len(pools[(pol, test_ids[0])]["texts"])}
                for pol, v in per.items()}

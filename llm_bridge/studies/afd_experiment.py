@@ -621,7 +621,7 @@ def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg
     KL weight 1 to the initial policy, on the demonstration prompts), its pool of ``rkl_pool_size`` per
     held-out problem, and the initial, SFT and reverse-KL policies compared on pass@1, pass@k and answer
     diversity (every pool cut to the same size), with each pool's mean reward (the classifier's logit)."""
-    from .afd_baselines import _mean_interval, compare_pools
+    from .afd_baselines import compare_pools, mean_interval
     from .afd_reverse_kl import reverse_kl_policy
     t = time.time()
     lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out)
@@ -637,7 +637,7 @@ def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg
     per_problem = {pol: np.array([demo_clf.score([tok(x, add_special_tokens=False)["input_ids"]
                                                   for x in cut[(pol, pid)]["texts"]]).mean() for pid in test_ids])
                    for pol in ("init", "sft", "rkl")}
-    result["reward_on_pools"] = {pol: {"mean": float(v.mean()), "interval": _mean_interval(v)}
+    result["reward_on_pools"] = {pol: {"mean": float(v.mean()), "interval": mean_interval(v)}
                                  for pol, v in per_problem.items()}
     log = info["log"]
     ends = min(5, len(log))                      # one step's mean of 32 samples is noisy: average a few
