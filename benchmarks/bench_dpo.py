@@ -15,12 +15,13 @@ comparable.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from . import write_json
 
 
 def pairs(n: int) -> list[dict]:
@@ -83,9 +84,7 @@ def main(argv=None) -> int:
         print(f"{'precomputed' if r['fast'] else 'trl default':12s} {r['seconds']:8.1f} s  "
               f"{r['seconds_per_step']:6.2f} s/step over {r['steps']} steps")
     print(f"speed-up {result['speedup']:.2f}x; largest gap between the two paths' step losses {gap:.2e}")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1))
+    write_json(result, args.out)
     return 0
 
 

@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import write_json
+
 
 def _peak_rss_gb() -> float:
     with open("/proc/self/status") as fh:
@@ -185,9 +187,7 @@ def main(argv=None) -> int:
               f"peak RSS {r['peak_rss_gb']:.2f} GB")
     if "ratios_llama_over_transformers" in report:
         print(json.dumps(report["ratios_llama_over_transformers"], indent=1))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=1))
+    write_json(report, args.out)
     return 0
 
 

@@ -31,11 +31,12 @@ The JSON is rewritten after every row, so a run cut short keeps what it measured
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import threading
 import time
+
+from . import write_json
 
 #: Shapes from the published Qwen2.5 configurations (tiny: the same architecture, for CPU tests).
 SHAPES = {
@@ -145,12 +146,6 @@ def floors(shape: str, dtype: str, batch: int, context: int, card: tuple[float, 
     return out
 
 
-def _write(report: dict, path: str | None) -> None:
-    if path:
-        with open(path, "w") as f:
-            json.dump(report, f, indent=1)
-
-
 def _measure(lm, shape, path, batch, prompts, reference, card, report, args) -> None:
     """Rows for one shape, path and batch: plain and scored."""
     import torch
@@ -179,7 +174,7 @@ def _measure(lm, shape, path, batch, prompts, reference, card, report, args) -> 
         print(f"{shape:>7} {path:>16} batch {batch:>4} {'scored' if scored else 'plain':>7}: "
               f"{row['ms_per_step']:8.2f} ms/step {row['tokens_per_s']:10.1f} tok/s "
               f"peak +{row['peak_mib']:8.1f} MiB  same ids {same:.2f}  first call {warm[0]:.1f} s", flush=True)
-        _write(report, args.json)
+        write_json(report, args.json)
 
 
 def run(args) -> dict:
@@ -214,7 +209,7 @@ def run(args) -> dict:
                                            "error": f"{type(exc).__name__}: {exc}"[:2000]})
                     print(f"{shape:>7} {path:>16} batch {batch:>4}: FAILED {type(exc).__name__}: {exc}"[:400],
                           flush=True)
-                    _write(report, args.json)
+                    write_json(report, args.json)
             del lm
         del model
         if device.startswith("cuda"):

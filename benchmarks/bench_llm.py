@@ -24,6 +24,8 @@ import platform
 import time
 from pathlib import Path
 
+from . import write_json
+
 
 def _versions(device: str) -> dict:
     import torch
@@ -164,8 +166,7 @@ def main(argv=None) -> int:
             run["scoring"] = {kind: bench_scoring(lm, prompts, conts, args.device, args.score_batch)
                               for kind, conts in (("worked_solutions", solutions), ("final_answers", answers))}
             del lm
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
+    write_json(report, args.out)
     print(f"wrote {args.out}")
     return 0
 

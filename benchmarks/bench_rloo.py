@@ -12,11 +12,12 @@ whole call's (the call adds saving the reference and loading it).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from . import write_json
 
 
 def main(argv=None) -> int:
@@ -56,9 +57,7 @@ def main(argv=None) -> int:
               "versions": {"torch": torch.__version__, "trl": trl.__version__, "threads": torch.get_num_threads()}}
     print(f"{args.model}: {len(log)} steps of {args.prompts} x {args.generations} samples, "
           f"{sum(steps) / len(steps):.1f} s a step (trl's step time), {seconds:.1f} s the whole call")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1))
+    write_json(result, args.out)
     return 0
 
 
