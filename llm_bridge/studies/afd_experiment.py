@@ -616,26 +616,34 @@ def _cut(pools: dict, size: int) -> dict:
             for k, v in pools.items()}
 
 
+def _against_init_and_sft(policy: str, lm, test, pools: dict, cfg: AfdConfig, out: Path, size: int):
+    """A trained baseline's pool of ``size`` per held-out problem (``out/<policy>_pool.jsonl``, resumable),
+    and the initial, SFT and baseline policies compared on pass@1, pass@k and answer diversity, every pool
+    cut to ``size`` so each policy is judged on as many samples; the comparison (with the pool's make-up
+    under ``<policy>_pool``) and the cut pools."""
+    from .afd_baselines import compare_pools
+    own = sample_pools({policy: lm}, test, cfg, out, policies=(policy,), size=size, name=f"{policy}_pool.jsonl")
+    test_ids = [p.id for p in test]
+    cut = {**_cut(pools, size), **_cut(own, size)}
+    result = compare_pools(cut, ("init", "sft", policy), test_ids, [k for k in cfg.ns if k <= size],
+                           cfg.checker_mode, seed=cfg.seed)
+    result[f"{policy}_pool"] = _pool_summary(own, policy, test_ids, cfg)
+    return result, cut
+
+
 def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg: AfdConfig, out: Path) -> dict:
     """The reverse-KL policy (:mod:`.afd_reverse_kl`: RLOO on the demonstrations-vs-initial classifier's logit,
-    KL weight 1 to the initial policy, on the demonstration prompts), its pool of ``rkl_pool_size`` per
-    held-out problem, and the initial, SFT and reverse-KL policies compared on pass@1, pass@k and answer
-    diversity (every pool cut to the same size), with each pool's mean reward (the classifier's logit)."""
-    from .afd_baselines import compare_pools, mean_interval
+    KL weight 1 to the initial policy, on the demonstration prompts) against the initial and SFT policies
+    (:func:`_against_init_and_sft`, pools of ``rkl_pool_size``), with each pool's mean reward (the
+    classifier's logit)."""
+    from .afd_baselines import mean_interval
     from .afd_reverse_kl import reverse_kl_policy
     t = time.time()
     lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out)
-    rkl_pools = sample_pools({"rkl": lm}, test, cfg, out, policies=("rkl",), size=cfg.rkl_pool_size,
-                             name="rkl_pool.jsonl")
-    size = cfg.rkl_pool_size
-    test_ids = [p.id for p in test]
-    cut = {**_cut(pools, size), **_cut(rkl_pools, size)}
-    result = compare_pools(cut, ("init", "sft", "rkl"), test_ids, [k for k in cfg.ns if k <= size],
-                           cfg.checker_mode, seed=cfg.seed)
-    result["rkl_pool"] = _pool_summary(rkl_pools, "rkl", test_ids, cfg)
+    result, cut = _against_init_and_sft("rkl", lm, test, pools, cfg, out, cfg.rkl_pool_size)
     # how far the route climbed the reward it maximised, with the SFT policy's samples as a yardstick
     per_problem = {pol: np.array([demo_clf.score([tok(x, add_special_tokens=False)["input_ids"]
-                                                  for x in cut[(pol, pid)]["texts"]]).mean() for pid in test_ids])
+                                                  for x in cut[(pol, p.id)]["texts"]]).mean() for p in test])
                    for pol in ("init", "sft", "rkl")}
     result["reward_on_pools"] = {pol: {"mean": float(v.mean()), "interval": mean_interval(v)}
                                  for pol, v in per_problem.items()}
@@ -651,20 +659,12 @@ def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg
 
 
 def dpo_baseline(load_model, models: dict, demos, recs, test, pools: dict, cfg: AfdConfig, out: Path) -> dict:
-    """The DPO policy (:mod:`.afd_baselines`), its pool of ``dpo_pool_size`` per held-out problem, and the
-    three policies compared on pass@1, pass@k and answer diversity (the initial and SFT pools cut to the
-    same size, so every policy is judged on as many samples)."""
-    from .afd_baselines import compare_pools, dpo_policy
+    """The DPO policy (:mod:`.afd_baselines`) against the initial and SFT policies
+    (:func:`_against_init_and_sft`, pools of ``dpo_pool_size``)."""
+    from .afd_baselines import dpo_policy
     t = time.time()
     lm, info = dpo_policy(load_model, demos, recs, cfg, out)
-    dpo_pools = sample_pools({"dpo": lm}, test, cfg, out, policies=("dpo",), size=cfg.dpo_pool_size,
-                             name="dpo_pool.jsonl")
-    size = cfg.dpo_pool_size
-    test_ids = [p.id for p in test]
-    ks = [k for k in cfg.ns if k <= size]
-    result = compare_pools({**_cut(pools, size), **dpo_pools}, ("init", "sft", "dpo"), test_ids, ks,
-                           cfg.checker_mode, seed=cfg.seed)
-    result["dpo_pool"] = _pool_summary(dpo_pools, "dpo", test_ids, cfg)
+    result, _ = _against_init_and_sft("dpo", lm, test, pools, cfg, out, cfg.dpo_pool_size)
     result["training"] = {"n_pairs": info["n_pairs"], "first_loss": info["losses"][0],
                           "last_loss": info["losses"][-1], "seconds": info["seconds"], **info["settings"]}
     result["seconds_this_call"] = time.time() - t
