@@ -11,7 +11,9 @@ but this source has to reach the machine; a character tokenizer writes the promp
 * ``generate-dynamic`` / ``generate-static``: transformers' ``generate`` with a dynamic or static key/value
   cache (with the static one, transformers compiles the forward on CUDA itself);
 * ``static`` / ``compiled``: our own loop (``llm_bridge.models.static_decoder``), eager or through
-  ``torch.compile``; on CUDA each is replayed from one CUDA graph per shape.
+  ``torch.compile``; on CUDA each is replayed from one CUDA graph per shape;
+* ``compiled-flex``: the compiled loop with each decode step attending through ``flex_attention``
+  (``decode_attention="flex"``: a kernel split over the cache length, over the filled cache blocks only).
 
 For each shape, path, batch and scored/unscored call it times generation of exactly 1 and exactly
 ``--new-tokens`` tokens (end tokens suppressed until then; the fastest of ``--repeats`` calls each, after
@@ -52,9 +54,10 @@ SHAPES = {
 CARDS = {"H100": (3350.0, 989.0), "H200": (4800.0, 989.0), "A100": (2039.0, 312.0)}
 
 
-#: Decode paths: (ModelConfig.decode, kv_cache).
-PATHS = {"generate-dynamic": ("generate", "dynamic"), "generate-static": ("generate", "static"),
-         "static": ("static", "auto"), "compiled": ("compiled", "auto")}
+#: Decode paths: (ModelConfig.decode, kv_cache, ModelConfig.decode_attention).
+PATHS = {"generate-dynamic": ("generate", "dynamic", "sdpa"), "generate-static": ("generate", "static", "sdpa"),
+         "static": ("static", "auto", "sdpa"), "compiled": ("compiled", "auto", "sdpa"),
+         "compiled-flex": ("compiled", "auto", "flex")}
 
 
 def build_model(shape: str, dtype: str, device: str):
@@ -74,9 +77,9 @@ def build_model(shape: str, dtype: str, device: str):
 def wrap(tok, model, shape: str, dtype: str, device: str, path: str):
     """``LanguageModel`` over ``model`` for decode ``path``."""
     from llm_bridge.models.language_model import LanguageModel, ModelConfig
-    decode, kv = PATHS[path]
+    decode, kv, attention = PATHS[path]
     return LanguageModel(tok, model, ModelConfig(shape, device=device, dtype=dtype, kv_cache=kv, decode=decode,
-                                                 chat_template=False))
+                                                 decode_attention=attention, chat_template=False))
 
 
 class _PeakRSS:

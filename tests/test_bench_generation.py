@@ -12,7 +12,7 @@ from benchmarks import bench_generation
 @pytest.mark.slow
 def test_cpu_tiny_run_reports_each_setting(tmp_path):
     out = tmp_path / "bench.json"
-    paths = ["generate-dynamic", "generate-static", "static", "compiled"]
+    paths = list(bench_generation.PATHS)
     assert bench_generation.main(["--device", "cpu", "--shapes", "tiny", "--batches", "1", "2", "--paths", *paths,
                                   "--new-tokens", "4", "--prompt-tokens", "8", "--repeats", "1",
                                   "--bandwidth-gbs", "100", "--peak-tflops", "1", "--json", str(out)]) == 0

@@ -3,7 +3,10 @@
 * Greedy decoding gives the same token ids as ``generate`` and the same log-probabilities (1e-4 in fp32),
   for both architectures the loop runs (Qwen2, Llama), with left-padded prompts of different lengths, a
   repetition penalty from the model's generation config, a minimum length, and rows that end early.
-* The compiled step (``torch.compile``) gives the same ids as the eager one.
+* The compiled step (``torch.compile``) gives the same ids as the eager one, and so does the compiled
+  step attending through ``flex_attention`` (``decode_attention="flex"``), past a cache block boundary and
+  with query heads per key/value head that are not a power of two (as in Qwen2.5, 7); a flex step reads
+  only the cache blocks filled so far (slots beyond them hold NaN and the step's output stays finite).
 * Sampling draws the first token from the distribution transformers' own processors define
   (temperature, top-k, top-p), checked by a chi-square test on 4,000 draws (fixed seed; at the 1e-3 level
   a correct sampler fails with probability 1e-3 over seeds, and this seed is fixed).
@@ -23,10 +26,10 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 PROMPTS = ["hello there", "a much longer prompt about numbers 1 2 3 and more", "x", "what is 2+2?", "ok"]
 
 
-def _model(kind: str, tok, seed: int = 0):
+def _model(kind: str, tok, seed: int = 0, heads: int = 4):
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
     torch.manual_seed(seed)
-    common = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+    common = dict(hidden_size=16 * heads, num_hidden_layers=2, num_attention_heads=heads, num_key_value_heads=2,
                   intermediate_size=128, vocab_size=len(tok), max_position_embeddings=512,
                   bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     model = Qwen2ForCausalLM(Qwen2Config(**common)) if kind == "qwen2" else LlamaForCausalLM(LlamaConfig(**common))
@@ -37,9 +40,9 @@ def _model(kind: str, tok, seed: int = 0):
     return model
 
 
-def _lm(tok, model, device, decode, batch_size=8):
+def _lm(tok, model, device, decode, batch_size=8, attention="sdpa"):
     return LanguageModel(tok, model, ModelConfig("tiny", device=device, decode=decode, batch_size=batch_size,
-                                                 chat_template=False))
+                                                 chat_template=False, decode_attention=attention))
 
 
 def _same(a, b, tol=1e-4):
@@ -87,9 +90,49 @@ def test_compiled_step_equals_eager(device):
     eager = _lm(tok, model, device, "static", batch_size=5).generate_scored(PROMPTS, sampling)
     compiled = _lm(tok, model, device, "compiled", batch_size=5).generate_scored(PROMPTS, sampling)
     _same(compiled, eager)
-    # and a second call on the same shape reuses the compiled step and its buffers
-    _same(_lm(tok, model, device, "static", batch_size=5).generate_scored(PROMPTS[::-1], sampling),
-          _lm(tok, model, device, "generate", batch_size=5).generate_scored(PROMPTS[::-1], sampling))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_flex_attention_step_equals_sdpa(device):
+    """Six query heads on two key/value heads (three per group, not a power of two), a repetition penalty,
+    and 150 new tokens, so the cache crosses a 128-slot block of the flex block mask."""
+    tok = char_tokenizer()
+    model = _model("qwen2", tok, seed=5, heads=6)
+    model.generation_config.repetition_penalty = 1.2
+    sampling = SamplingConfig(max_new_tokens=150)
+    eager = _lm(tok, model, device, "static", batch_size=5).generate_scored(PROMPTS, sampling)
+    flex = _lm(tok, model, device, "compiled", batch_size=5, attention="flex")
+    assert max(g.n_tokens for g in eager) == 150           # the control: the long rows cross the boundary
+    _same(flex.generate_scored(PROMPTS, sampling), eager)
+    # a second call of the same shape reuses the compiled step, its buffers and its block mask
+    _same(flex.generate_scored(PROMPTS[::-1], sampling),
+          _lm(tok, model, device, "static", batch_size=5).generate_scored(PROMPTS[::-1], sampling))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_flex_step_reads_only_the_filled_cache_blocks(device):
+    from llm_bridge.models.static_decoder import _FLEX_BLOCK, StaticDecoder
+    tok = char_tokenizer()
+    model = _model("llama", tok, seed=6).to(device)
+    decoder = StaticDecoder(model, "compiled", tok.pad_token_id, [tok.eos_token_id], attention="flex")
+    ids = torch.tensor([[tok.pad_token_id] * 3 + list(range(5, 15)), list(range(20, 33))], device=device)
+    mask = torch.ones_like(ids)
+    mask[0, :3] = 0
+    sampling = SamplingConfig(max_new_tokens=2 * _FLEX_BLOCK)
+
+    def one_step(poison: bool):
+        st = decoder._state(2, ids.shape[1], 2 * _FLEX_BLOCK, decoder.rules(sampling))
+        with torch.no_grad():
+            decoder._prefill(st, ids, mask)
+            if poison:                                   # every slot past the first block
+                for cache in st.keys + st.values:
+                    cache[:, :, _FLEX_BLOCK:] = float("nan")
+            decoder._run_step(st)
+        return st.out_logprobs[:, :2].clone()
+
+    clean, poisoned = one_step(False), one_step(True)
+    assert torch.isfinite(poisoned).all()
+    assert torch.allclose(poisoned, clean, atol=1e-5)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -161,3 +204,14 @@ def test_unknown_decode_value_is_refused():
     tok = char_tokenizer()
     with pytest.raises(ValueError, match=r"decode must be one of .*'fast'"):
         _lm(tok, _model("qwen2", tok), "cpu", "fast")
+
+
+@pytest.mark.parametrize("decode, attention, message", [
+    ("compiled", "paged", r"decode_attention must be one of \('sdpa', 'flex'\); got 'paged'"),
+    ("static", "flex", r"decode_attention='flex' needs decode='compiled'; got decode='static'"),
+    ("generate", "flex", r"decode_attention='flex' needs decode='compiled'.*got decode='generate'"),
+])
+def test_flex_attention_outside_the_compiled_loop_is_refused(decode, attention, message):
+    tok = char_tokenizer()
+    with pytest.raises(ValueError, match=message):
+        _lm(tok, _model("qwen2", tok), "cpu", decode, attention=attention)

@@ -49,6 +49,8 @@ class ModelConfig:
     n_threads: int | None = None      # llama.cpp: CPU threads (None: every core this process may use)
     decode: str = "generate"          # "generate" (transformers' generate), "static" or "compiled": our own loop over
                                       # a preallocated cache, one CUDA graph per shape on CUDA (llm_bridge.models.static_decoder)
+    decode_attention: str = "sdpa"    # our loop's decode-step attention: "sdpa", or "flex" (decode="compiled" only:
+                                      # flex_attention's kernel split over the cache length)
 
 
 @dataclass
@@ -318,7 +320,11 @@ class LanguageModel:
         self._decoder = None
         if config.decode != "generate":
             from .static_decoder import StaticDecoder
-            self._decoder = StaticDecoder(self.model, config.decode, self.pad_id, self.end_ids)
+            self._decoder = StaticDecoder(self.model, config.decode, self.pad_id, self.end_ids,
+                                          attention=config.decode_attention)
+        elif config.decode_attention != "sdpa":
+            raise ValueError(f"ModelConfig: decode_attention={config.decode_attention!r} needs decode='compiled' "
+                             f"(transformers' generate attends through attn_implementation); got decode='generate'")
 
     @property
     def end_token_id(self) -> int:

@@ -9,7 +9,11 @@ stopping criteria and input preparation in Python at every step, outside any gra
 step -- the forward pass, the choice of the next token, its log-probability, the end-of-turn bookkeeping
 -- reads and writes only tensors allocated once per shape, so the whole step can be captured once into a
 CUDA graph and replayed with one call per token.  ``"compiled"`` also passes the step through
-``torch.compile`` (inductor), which fuses its element-wise work into fewer kernels.
+``torch.compile`` (inductor), which fuses its element-wise work into fewer kernels.  With
+``attention="flex"`` (``ModelConfig.decode_attention``; compiled mode only) a decode step attends through
+PyTorch's ``flex_attention``, which inductor lowers, for a query this short, to a kernel split over the
+cache length (its "flex decoding" kernel) instead of one block per head walking all slots; a block mask,
+updated inside the step, also limits it to the cache blocks filled so far.
 
 The forward pass is written here for the Llama-family decoders the bridge runs (``qwen2``: Qwen2.5;
 ``llama``: SmolLM2), from the model's own modules (its norms, projections, MLPs and rotary embedding),
@@ -30,6 +34,10 @@ from dataclasses import dataclass
 
 #: Values of ``ModelConfig.decode``.
 DECODE_MODES = ("generate", "static", "compiled")
+#: Values of ``ModelConfig.decode_attention``: the kernel a decode step attends through.
+ATTENTIONS = ("sdpa", "flex")
+#: Cache slots per block of the flex block mask (a multiple of the decoding kernel's own block).
+_FLEX_BLOCK = 128
 #: ``config.model_type`` of the models this loop can run.
 ARCHITECTURES = ("qwen2", "llama")
 #: Steps run before a CUDA graph is captured (allocation, compilation); their cache slots are spare ones.
@@ -94,7 +102,8 @@ class _State:
     """Every tensor one decode step reads or writes, allocated once per shape and then changed in place
     (a captured CUDA graph keeps their addresses)."""
 
-    def __init__(self, model, batch: int, prompt: int, new: int, rules: _Rules, device, vocab: int):
+    def __init__(self, model, batch: int, prompt: int, new: int, rules: _Rules, device, vocab: int,
+                 attention: str = "sdpa"):
         import torch
         cfg = model.config
         attn = model.base_model.layers[0].self_attn
@@ -119,6 +128,28 @@ class _State:
         self.presence = torch.zeros((batch, vocab), dtype=torch.bool, device=device) if rules.penalty != 1.0 else None
         self.noise = torch.zeros((batch, vocab), dtype=torch.float32, device=device) if rules.sample else None
         self.graph = None
+        self.block_mask = self.filled_blocks = None
+        if attention == "flex":
+            self._flex_mask(batch, groups=cfg.num_attention_heads // kv_heads, device=device)
+
+    def _flex_mask(self, batch: int, groups: int, device) -> None:
+        """The block mask a flex decode step attends through: per row, the cache blocks up to the one
+        holding slot ``cache_index`` (their count, ``filled_blocks``, is set inside each step), and within
+        them the slots a padding-aware causal mask allows (the ``key_valid`` ones up to ``cache_index``).
+        The query heads sharing a key/value head are folded into the query length, as for SDPA."""
+        import torch
+        from torch.nn.attention.flex_attention import BlockMask
+        blocks = -(-self.length // _FLEX_BLOCK)
+        self.filled_blocks = torch.zeros((batch, 1, 1), dtype=torch.int32, device=device)
+        order = torch.arange(blocks, dtype=torch.int32, device=device).view(1, 1, 1, blocks)
+        valid, index = self.key_valid, self.cache_index
+
+        def allowed(b, h, q, kv):
+            return valid[b, kv] & (kv <= index)
+
+        self.block_mask = BlockMask.from_kv_blocks(self.filled_blocks, order.expand(batch, 1, 1, blocks).contiguous(),
+                                                   BLOCK_SIZE=(_FLEX_BLOCK, _FLEX_BLOCK), mask_mod=allowed,
+                                                   seq_lengths=(groups, self.length))
 
     def small(self) -> list:
         """The state a warm-up step changes outside the spare cache slots and output columns."""
@@ -130,14 +161,22 @@ class StaticDecoder:
     """Batched decoding of a Llama-family model in our own loop (see the module docstring).
 
     ``mode`` is ``"static"`` (eager kernels) or ``"compiled"`` (the step through ``torch.compile``); on
-    CUDA either is captured into a CUDA graph per shape.  Shapes are keyed by batch size, prompt length,
-    new tokens and the choice rules; the ``keep`` most recent ones stay allocated.
+    CUDA either is captured into a CUDA graph per shape.  ``attention`` is ``"sdpa"`` or, compiled only,
+    ``"flex"``.  Shapes are keyed by batch size, prompt length, new tokens and the choice rules; the
+    ``keep`` most recent ones stay allocated.
     """
 
-    def __init__(self, model, mode: str, pad_id: int, end_ids: list[int], keep: int = 2):
+    def __init__(self, model, mode: str, pad_id: int, end_ids: list[int], keep: int = 2,
+                 attention: str = "sdpa"):
         import torch
         if mode not in ("static", "compiled"):
             raise ValueError(f"StaticDecoder: mode must be 'static' or 'compiled'; got {mode!r}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"ModelConfig: decode_attention must be one of {ATTENTIONS}; got {attention!r}")
+        if attention == "flex" and mode != "compiled":
+            # uncompiled, flex_attention materialises every score (slower than SDPA, and it warns)
+            raise ValueError(f"ModelConfig: decode_attention='flex' needs decode='compiled'; got decode={mode!r}")
+        self.attention = attention
         reason = unsupported_reason(model)
         if reason is not None:
             raise ValueError(f"ModelConfig.decode={mode!r} runs Llama-family decoders only: {reason}; "
@@ -160,7 +199,9 @@ class StaticDecoder:
             for name in ("recompile_limit", "cache_size_limit"):
                 if hasattr(torch._dynamo.config, name):
                     setattr(torch._dynamo.config, name, max(64, getattr(torch._dynamo.config, name)))
-            self._run_step = torch.compile(self._step, fullgraph=True)
+            # flex decoding's split over the cache needs the batch size as a constant, so a flex step is
+            # compiled for static shapes (a new shape recompiles instead of generalising)
+            self._run_step = torch.compile(self._step, fullgraph=True, dynamic=False if attention == "flex" else None)
         else:
             self._run_step = self._step
 
@@ -217,7 +258,8 @@ class StaticDecoder:
     # ------------------------------------------------------------------ forward
     def _forward(self, st: _State, ids, positions, slots, mask, width: int):
         """Last-position logits (float32) of ``ids`` at cache ``slots``, attending to the first ``width``
-        slots through ``mask`` (batch, 1, tokens, width)."""
+        slots through ``mask`` (batch, 1, tokens, width), or, when ``mask`` is None (a flex decode step),
+        through ``st.block_mask``."""
         import torch
         import torch.nn.functional as F
         batch, tokens = ids.shape
@@ -240,10 +282,14 @@ class StaticDecoder:
             kv_heads, groups = k.shape[1], q.shape[1] // k.shape[1]
             # query heads g*j .. g*j+g-1 share key/value head j: fold them into the query length
             qg = q.reshape(batch, kv_heads, groups * tokens, hd)
-            mg = mask if tokens == 1 else mask.unsqueeze(2).expand(batch, 1, groups, tokens, width).reshape(
-                batch, 1, groups * tokens, width)
-            a = F.scaled_dot_product_attention(qg, st.keys[i][:, :, :width], st.values[i][:, :, :width],
-                                               attn_mask=mg, scale=attn.scaling)
+            if mask is None:
+                from torch.nn.attention.flex_attention import flex_attention
+                a = flex_attention(qg, st.keys[i], st.values[i], block_mask=st.block_mask, scale=attn.scaling)
+            else:
+                mg = mask if tokens == 1 else mask.unsqueeze(2).expand(batch, 1, groups, tokens, width).reshape(
+                    batch, 1, groups * tokens, width)
+                a = F.scaled_dot_product_attention(qg, st.keys[i][:, :, :width], st.values[i][:, :, :width],
+                                                   attn_mask=mg, scale=attn.scaling)
             a = a.reshape(batch, -1, tokens, hd).transpose(1, 2).reshape(batch, tokens, -1)
             x = x + attn.o_proj(a)
             gate, up = F.linear(layer.post_attention_layernorm(x), gate_up_w).chunk(2, dim=-1)
@@ -289,7 +335,12 @@ class StaticDecoder:
 
     def _step(self, st: _State) -> None:
         """One decode step: the last chosen token goes through the model at the next cache slot."""
-        mask = (st.key_valid & (st.slots <= st.cache_index)).view(st.token.shape[0], 1, 1, st.length)
+        import torch
+        if st.block_mask is not None:
+            mask = None
+            st.filled_blocks.copy_((st.cache_index // _FLEX_BLOCK + 1).to(torch.int32).expand_as(st.filled_blocks))
+        else:
+            mask = (st.key_valid & (st.slots <= st.cache_index)).view(st.token.shape[0], 1, 1, st.length)
         logits = self._forward(st, st.token.unsqueeze(1), st.positions.unsqueeze(1), st.cache_index.view(1),
                                mask, st.length)
         self._advance(st, logits)
@@ -303,7 +354,7 @@ class StaticDecoder:
         if st is None:
             while len(self._states) >= self.keep:
                 self._states.popitem(last=False)
-            st = _State(self.model, batch, prompt, new, rules, self.device, self.vocab)
+            st = _State(self.model, batch, prompt, new, rules, self.device, self.vocab, self.attention)
         self._states[key] = st
         return st
 
