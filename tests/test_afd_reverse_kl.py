@@ -59,6 +59,9 @@ def test_classifier_reward_reads_text_and_chat_completions():
     assert reward(prompts=["a", "b"], completions=["12", "1234"]) == [2.0, 4.0]
     chat = [[{"role": "assistant", "content": "123"}]]
     assert reward(prompts=[[{"role": "user", "content": "q"}]], completions=chat) == [3.0]
+    # the reward blind to the format: the '#### n' lines are gone before the classifier reads the text
+    blind = classifier_reward(Longer(), tok, task="chain_sum")
+    assert blind(prompts=["a", "b"], completions=["1 + 2 = 3\n#### 3", "1 + 2 = 3"]) == [9.0, 9.0]
 
 
 def test_bad_settings_are_named(tmp_path):
@@ -93,3 +96,11 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
     assert len((tmp_path / "run" / "rkl_pool.jsonl").read_text().splitlines()) == 3
     with pytest.raises(ValueError, match="was trained with"):
         afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_steps": 3}), problems)
+    # the route on the reward blind to the format joins too, compared with the format-seeing one as well
+    blind = afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_no_format": True}),
+                    problems)["reverse_kl_no_format"]
+    assert set(blind["policies"]) == {"init", "sft", "rkl", "rkl_nf"} and len(blind["tests"]) == 6 * 3
+    assert blind["training"]["reward_without_format"] == "chain_sum" and "reward_without_format" not in rkl["training"]
+    assert set(blind["reward_on_pools"]) == {"init", "sft", "rkl", "rkl_nf"}
+    assert 0 <= blind["classifier_held_out"]["accuracy"] <= 1
+    assert len((tmp_path / "run" / "rkl_nf_pool.jsonl").read_text().splitlines()) == 3

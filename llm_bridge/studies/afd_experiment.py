@@ -57,9 +57,10 @@ from .run_log import append_lines, read_whole_lines
 from .stats import holm, mcnemar_exact, paired_sign_flip
 
 POLICIES = ("init", "sft")
-SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2, "rkl": 3}    # each policy's sampling seeds (init, sft: as first run)
+SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2, "rkl": 3, "rkl_nf": 4}    # each policy's sampling seeds (init, sft: as first run)
 BASELINE_KEYS = ("dpo_pool_size", "dpo_beta", "dpo_learning_rate", "dpo_epochs",      # added to a finished run
-                 "rkl_pool_size", "rkl_steps", "rkl_learning_rate", "rkl_generations", "rkl_prompts_per_step")
+                 "rkl_pool_size", "rkl_steps", "rkl_learning_rate", "rkl_generations", "rkl_prompts_per_step",
+                 "rkl_no_format")
 GROWABLE_KEYS = ("pool_size", "ns")     # raised on a finished run: only the missing samples are drawn
 TASKS = ("gsm_symbolic", "chain_sum", "humaneval")
 SELECTORS = ("random", "classifier", "classifier_no_format", "demo_classifier", "log_ratio", "format", "oracle")
@@ -98,9 +99,10 @@ class AfdConfig:
     dpo_epochs: int = 1
     rkl_pool_size: int = 0              # > 0: the reverse-KL route (afd_reverse_kl), this many samples per problem
     rkl_steps: int = 50                 # RLOO updates on the demonstration prompts
-    rkl_learning_rate: float = 1e-6
+    rkl_learning_rate: float = 1e-5
     rkl_generations: int = 4            # samples per prompt and update (the leave-one-out group)
     rkl_prompts_per_step: int = 8
+    rkl_no_format: bool = False         # also the route on a reward blind to the format lines (policy "rkl_nf")
     instruction: str = "Solve the problem step by step. End with a last line of the form '#### <number>'."
 
     def __post_init__(self):
@@ -600,6 +602,14 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         report["dpo"] = dpo_baseline(load_model, models, demos, recs, test, pools, cfg, out)
     if cfg.rkl_pool_size:
         report["reverse_kl"] = reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools, cfg, out)
+    if cfg.rkl_pool_size and cfg.rkl_no_format:
+        # the demonstrations-vs-initial classifier again, fitted and applied with the format lines removed
+        demo_nf = [{**r, "text": without_format(r["text"], cfg.task)} for r in demo_recs]
+        demo_clf_nf, held_demo_nf = fit_classifier(tok, demo_nf, cfg, positive="demonstration")
+        report["reverse_kl_no_format"] = reverse_kl_baseline(
+            load_model, demo_clf_nf, tok, demos, test, pools, cfg, out, policy="rkl_nf", task=cfg.task)
+        report["reverse_kl_no_format"]["classifier_held_out"] = {
+            k: v for k, v in held_demo_nf.items() if k not in ("test_index", "test_scores")}
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
 
@@ -616,35 +626,47 @@ def _cut(pools: dict, size: int) -> dict:
             for k, v in pools.items()}
 
 
-def _against_init_and_sft(policy: str, lm, test, pools: dict, cfg: AfdConfig, out: Path, size: int):
+def _against_init_and_sft(policy: str, lm, test, pools: dict, cfg: AfdConfig, out: Path, size: int,
+                          others: tuple = ()):
     """A trained baseline's pool of ``size`` per held-out problem (``out/<policy>_pool.jsonl``, resumable),
-    and the initial, SFT and baseline policies compared on pass@1, pass@k and answer diversity, every pool
-    cut to ``size`` so each policy is judged on as many samples; the comparison (with the pool's make-up
-    under ``<policy>_pool``) and the cut pools."""
+    and the initial, SFT and baseline policies (and ``others``, trained baselines whose pools are in
+    ``pools``) compared on pass@1, pass@k and answer diversity, every pool cut to ``size`` so each policy is
+    judged on as many samples; the comparison (with the pool's make-up under ``<policy>_pool``) and the cut
+    pools."""
     from .afd_baselines import compare_pools
     own = sample_pools({policy: lm}, test, cfg, out, policies=(policy,), size=size, name=f"{policy}_pool.jsonl")
     test_ids = [p.id for p in test]
     cut = {**_cut(pools, size), **_cut(own, size)}
-    result = compare_pools(cut, ("init", "sft", policy), test_ids, [k for k in cfg.ns if k <= size],
+    result = compare_pools(cut, ("init", "sft", *others, policy), test_ids, [k for k in cfg.ns if k <= size],
                            cfg.checker_mode, seed=cfg.seed)
     result[f"{policy}_pool"] = _pool_summary(own, policy, test_ids, cfg)
     return result, cut
 
 
-def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg: AfdConfig, out: Path) -> dict:
+def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg: AfdConfig, out: Path,
+                        policy: str = "rkl", task: str | None = None) -> dict:
     """The reverse-KL policy (:mod:`.afd_reverse_kl`: RLOO on the demonstrations-vs-initial classifier's logit,
     KL weight 1 to the initial policy, on the demonstration prompts) against the initial and SFT policies
     (:func:`_against_init_and_sft`, pools of ``rkl_pool_size``), with each pool's mean reward (the
-    classifier's logit)."""
+    classifier's logit).  With ``task``, the classifier reads each completion with its format lines removed
+    (:func:`~.demonstration_rewards.without_format`), and the policy, saved as ``policy``, is also compared
+    with the format-seeing route ``"rkl"`` on the same problems."""
     from .afd_baselines import mean_interval
     from .afd_reverse_kl import reverse_kl_policy
     t = time.time()
-    lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out)
-    result, cut = _against_init_and_sft("rkl", lm, test, pools, cfg, out, cfg.rkl_pool_size)
+    others = ()
+    if task is not None:
+        pools, others = {**pools, **_joined(_read_jsonl(out / "rkl_pool.jsonl"))}, ("rkl",)
+    lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out,
+                                 name=policy, task=task)
+    result, cut = _against_init_and_sft(policy, lm, test, pools, cfg, out, cfg.rkl_pool_size, others)
+
+    def read(texts):
+        texts = texts if task is None else [without_format(x, task) for x in texts]
+        return [tok(x, add_special_tokens=False)["input_ids"] for x in texts]
     # how far the route climbed the reward it maximised, with the SFT policy's samples as a yardstick
-    per_problem = {pol: np.array([demo_clf.score([tok(x, add_special_tokens=False)["input_ids"]
-                                                  for x in cut[(pol, p.id)]["texts"]]).mean() for p in test])
-                   for pol in ("init", "sft", "rkl")}
+    per_problem = {pol: np.array([demo_clf.score(read(cut[(pol, p.id)]["texts"])).mean() for p in test])
+                   for pol in ("init", "sft", *others, policy)}
     result["reward_on_pools"] = {pol: {"mean": float(v.mean()), "interval": mean_interval(v)}
                                  for pol, v in per_problem.items()}
     log = info["log"]

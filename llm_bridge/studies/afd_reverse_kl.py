@@ -27,11 +27,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def classifier_reward(classifier, tokenizer):
+def classifier_reward(classifier, tokenizer, task: str | None = None):
     """trl's reward function from a fitted classifier (:class:`~.demonstration_rewards.InitSFTClassifier`
-    trained with demonstrations as label 1): its logit of each completion."""
+    trained with demonstrations as label 1): its logit of each completion, read with its format lines
+    removed when ``task`` is given (:func:`~.demonstration_rewards.without_format`)."""
+    from .demonstration_rewards import without_format
+
     def reward(prompts, completions, **_):
         texts = [c if isinstance(c, str) else c[-1]["content"] for c in completions]
+        if task is not None:
+            texts = [without_format(t, task) for t in texts]
         ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
         return [float(x) for x in classifier.score(ids)]
     return reward
@@ -81,18 +86,22 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
     return [h for h in trainer.state.log_history if "reward" in h]
 
 
-def reverse_kl_policy(load_model, demo_classifier, tokenizer, prompts: list[str], cfg, out: Path):
-    """The reverse-KL policy, trained once from the initial policy and saved in ``out/rkl`` (read back on a
-    resume, refused if trained with other settings), and its training record."""
+def reverse_kl_policy(load_model, demo_classifier, tokenizer, prompts: list[str], cfg, out: Path, name: str = "rkl",
+                      task: str | None = None):
+    """The reverse-KL policy, trained once from the initial policy and saved in ``out/<name>`` (read back on
+    a resume, refused if trained with other settings), and its training record.  With ``task`` the reward
+    reads completions without their format lines (:func:`classifier_reward`)."""
     from .afd_experiment import trained_once
     settings = {"steps": cfg.rkl_steps, "learning_rate": cfg.rkl_learning_rate, "generations": cfg.rkl_generations,
                 "prompts_per_step": cfg.rkl_prompts_per_step, "beta": 1.0}
+    if task is not None:
+        settings["reward_without_format"] = task
 
     def train(lm):
-        log = train_reverse_kl(lm, prompts, classifier_reward(demo_classifier, tokenizer), steps=cfg.rkl_steps,
+        log = train_reverse_kl(lm, prompts, classifier_reward(demo_classifier, tokenizer, task), steps=cfg.rkl_steps,
                                learning_rate=cfg.rkl_learning_rate, generations=cfg.rkl_generations,
                                prompts_per_step=cfg.rkl_prompts_per_step, max_new_tokens=cfg.max_new_tokens,
-                               temperature=cfg.temperature, seed=cfg.seed, workdir=out / "rkl.work",
+                               temperature=cfg.temperature, seed=cfg.seed, workdir=out / f"{name}.work",
                                progress=True)
         return {"log": log, "n_prompts": len(prompts)}
-    return trained_once(load_model, out, "rkl", train, settings)
+    return trained_once(load_model, out, name, train, settings)
