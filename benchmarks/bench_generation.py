@@ -26,7 +26,10 @@ one warm-up call of the full length, which compiles and captures) and reports
   ``--paths`` at the same shape and batch (random weights make near-ties; in bf16 a path that rounds
   differently can flip one);
 * the floors of a decode step on the card: weight bytes / bandwidth, key/value bytes / bandwidth, and
-  FLOPs / peak (``--bandwidth-gbs``, ``--peak-tflops``; known cards are filled in, a CPU has none).
+  FLOPs / peak (``--bandwidth-gbs``, ``--peak-tflops``; known cards are filled in, a CPU has none);
+* with ``--profile-batches``, what one decode step launches at those batch sizes (PyTorch's profiler over
+  a call of ``--new-tokens`` tokens less a call of one): kernels per step, the card's busy time per step
+  and the costliest kernels (on CPU: operators and their CPU time).
 
 The JSON is rewritten after every row, so a run cut short keeps what it measured.  Nothing is asserted.
 """
@@ -149,6 +152,41 @@ def floors(shape: str, dtype: str, batch: int, context: int, card: tuple[float, 
     return out
 
 
+def _events(lm, prompts, tokens: int, device: str):
+    """Per device event name (CUDA kernels on CUDA, operators on CPU): (calls, microseconds) in one plain
+    call generating exactly ``tokens`` tokens, read by PyTorch's profiler."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    cuda = device.startswith("cuda")
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        _timed(lm, prompts, tokens, False, device)
+    wanted = torch.autograd.DeviceType.CUDA if cuda else torch.autograd.DeviceType.CPU
+    out = {}
+    for e in prof.key_averages():
+        if e.device_type == wanted:
+            us = e.self_device_time_total if cuda else e.self_cpu_time_total
+            out[e.key] = (e.count, us)
+    return out
+
+
+def profile_step(lm, prompts, new_tokens: int, device: str, top: int = 12) -> dict:
+    """What one decode step launches: events (kernels on CUDA, operators on CPU) and their time per step,
+    as the difference between a call of ``new_tokens`` tokens and a call of one (prefill excluded, as
+    for ``ms_per_step``), with the ``top`` events by time."""
+    one, many = _events(lm, prompts, 1, device), _events(lm, prompts, new_tokens, device)
+    steps = new_tokens - 1
+
+    def per_step(name):
+        calls, us = many[name]
+        calls0, us0 = one.get(name, (0, 0.0))
+        return (calls - calls0) / steps, (us - us0) / steps / 1e3
+    rows = sorted(((name, *per_step(name)) for name in many), key=lambda r: -r[2])
+    return {"kind": "cuda kernels" if device.startswith("cuda") else "cpu operators",
+            "events_per_step": sum(r[1] for r in rows), "busy_ms_per_step": sum(r[2] for r in rows),
+            "top": [{"name": n[:120], "per_step": c, "ms_per_step": ms} for n, c, ms in rows[:top]]}
+
+
 def _measure(lm, shape, path, batch, prompts, reference, card, report, args) -> None:
     """Rows for one shape, path and batch: plain and scored."""
     import torch
@@ -177,6 +215,12 @@ def _measure(lm, shape, path, batch, prompts, reference, card, report, args) -> 
         print(f"{shape:>7} {path:>16} batch {batch:>4} {'scored' if scored else 'plain':>7}: "
               f"{row['ms_per_step']:8.2f} ms/step {row['tokens_per_s']:10.1f} tok/s "
               f"peak +{row['peak_mib']:8.1f} MiB  same ids {same:.2f}  first call {warm[0]:.1f} s", flush=True)
+        write_json(report, args.json)
+    if batch in args.profile_batches:
+        prof = profile_step(lm, prompts, args.new_tokens, device)
+        report.setdefault("profiles", []).append({"shape": shape, "path": path, "batch": batch, **prof})
+        print(f"{shape:>7} {path:>16} batch {batch:>4} profile: {prof['events_per_step']:.0f} {prof['kind']} "
+              f"per step, busy {prof['busy_ms_per_step']:.3f} ms per step", flush=True)
         write_json(report, args.json)
 
 
@@ -233,6 +277,9 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="timed calls per setting (the fastest counts)")
     p.add_argument("--bandwidth-gbs", type=float, help="the card's memory bandwidth, for the floors")
     p.add_argument("--peak-tflops", type=float, help="the card's peak TFLOP/s in --dtype, for the floors")
+    p.add_argument("--profile-batches", nargs="+", type=int, default=[], metavar="B",
+                   help="also profile one plain call at these batch sizes: kernels (CPU: operators) per decode "
+                        "step, the device's busy time per step, and the costliest kernels")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
     if args.new_tokens < 2:

@@ -5,7 +5,8 @@
 #    in-place-weights test that failed on an H200 before the cuBLAS-workspace fix (never re-run since);
 # 2. batch-1 and batch-256 decode of the Qwen2.5-0.5B shape (random weights, bf16), the compiled loop with
 #    SDPA attention (the baseline: 1.19 ms/step at batch 1 on an H200) beside the compiled loop with flex
-#    attention (a kernel split over the cache length, filled blocks only), in the same run.
+#    attention (a kernel split over the cache length, filled blocks only), in the same run, each profiled
+#    at batch 1 (kernels per step, busy time, the costliest kernels: did the argmax and the attention shrink?).
 # Each part has its own time limit, so a hang in one leaves the other's files.
 set -u
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 timeout 240 python3 -m pytest --noconftest -q -k cuda tests/test_static_decoder.py > "$out/pytest_cuda.txt" 2>&1
 echo "pytest exit $?" >> "$out/pytest_cuda.txt"
 timeout 300 python3 -m benchmarks.bench_generation --device cuda --shapes qwen05 --dtype bfloat16 --batches 1 256 \
-    --new-tokens 256 --prompt-tokens 400 --repeats 1 --paths compiled compiled-flex \
+    --new-tokens 256 --prompt-tokens 400 --repeats 1 --paths compiled compiled-flex --profile-batches 1 \
     --json "$out/qwen05_flex_vs_sdpa.json" > "$out/bench.txt" 2>&1
 echo "bench exit $?" >> "$out/bench.txt"
 tail -n 3 "$out/pytest_cuda.txt"; cat "$out/bench.txt" | tail -n 12

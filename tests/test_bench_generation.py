@@ -15,7 +15,8 @@ def test_cpu_tiny_run_reports_each_setting(tmp_path):
     paths = list(bench_generation.PATHS)
     assert bench_generation.main(["--device", "cpu", "--shapes", "tiny", "--batches", "1", "2", "--paths", *paths,
                                   "--new-tokens", "4", "--prompt-tokens", "8", "--repeats", "1",
-                                  "--bandwidth-gbs", "100", "--peak-tflops", "1", "--json", str(out)]) == 0
+                                  "--bandwidth-gbs", "100", "--peak-tflops", "1", "--profile-batches", "2",
+                                  "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     rows = report["rows"]
     assert not [r for r in rows if "error" in r]
@@ -28,6 +29,7 @@ def test_cpu_tiny_run_reports_each_setting(tmp_path):
         f = r["floors"]
         assert f["weight_bytes"] == 4 * f["params"] and f["weights_ms"] > 0 and f["flops_ms"] > 0
     assert report["versions"]["device"] == "cpu"
+    assert [(p["path"], p["batch"]) for p in report["profiles"]] == [(p, 2) for p in paths]
 
 
 def test_floors_count_the_published_shape():
@@ -41,3 +43,16 @@ def test_new_tokens_below_two_is_refused(capsys):
     with pytest.raises(SystemExit):
         bench_generation.main(["--new-tokens", "1"])
     assert "--new-tokens must be at least 2" in capsys.readouterr().err
+
+
+def test_profile_counts_the_fused_products_of_a_decode_step():
+    """Our loop fuses the query/key/value and gate/up projections: a decode step multiplies 4 matrices per
+    layer and one more for the output head, which the profile of the eager loop must count (operators on
+    CPU), prefill excluded."""
+    tok, model = bench_generation.build_model("tiny", "float32", "cpu")
+    lm = bench_generation.wrap(tok, model, "tiny", "float32", "cpu", "static")
+    lm.config.batch_size = 2
+    prof = bench_generation.profile_step(lm, ["abcdefgh", "ijklmnop"], 5, "cpu", top=10_000)
+    products = sum(t["per_step"] for t in prof["top"] if t["name"] in ("aten::mm", "aten::addmm"))
+    assert products == 4 * bench_generation.SHAPES["tiny"]["num_hidden_layers"] + 1
+    assert prof["kind"] == "cpu operators" and prof["events_per_step"] > products and prof["busy_ms_per_step"] > 0
