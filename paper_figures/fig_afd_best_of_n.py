@@ -79,7 +79,8 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
     return save_figure(fig, out_dir, stem)
 
 
-POLICY_NAMES = {"init": "initial", "sft": "SFT (forward KL)", "dpo": "DPO", "rkl": "reverse KL (RLOO)"}
+POLICY_NAMES = {"init": "initial", "sft": "SFT (forward KL)", "dpo": "DPO", "rkl": "reverse KL (RLOO)",
+                "rkl_nf": "reverse KL, format-blind reward"}
 
 
 def _draw_baselines(axes, sections) -> None:
@@ -130,7 +131,9 @@ def _test_table(tests, against: str) -> list[str]:
 
 BASELINES = (("dpo", "DPO (demonstrations chosen, initial samples rejected)", "dpo_pool"),
              ("reverse_kl", "the reverse-KL route (RLOO on the demonstrations-vs-initial classifier, KL weight 1)",
-              "rkl_pool"))
+              "rkl_pool"),
+             ("reverse_kl_no_format", "the reverse-KL route on a reward blind to the format lines (the same "
+              "classifier fitted and applied without them)", "rkl_nf_pool"))
 
 
 def _baseline_table(section: dict, title: str, pool_key: str) -> list[str]:
@@ -153,6 +156,9 @@ def _baseline_table(section: dict, title: str, pool_key: str) -> list[str]:
                 ["", "The reward it maximised (the classifier's logit), mean over problems with 95% t interval: "
                  + ", ".join(f"{pol} {v['mean']:+.2f} [{v['interval'][0]:+.2f}, {v['interval'][1]:+.2f}]"
                              for pol, v in section["reward_on_pools"].items())]),
+              *([] if "classifier_held_out" not in section else
+                ["", "Its reward's classifier on held-out prompts: accuracy "
+                 f"{section['classifier_held_out']['accuracy']:.3f}, AUC {section['classifier_held_out']['auc']:.3f}"]),
               "", f"Paired sign-flip tests on the per-problem values (Holm over {len(section['tests'])}):", "",
               "| a | b | measure | a - b | problems differing | p | p (Holm) |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {t['a']} | {t['b']} | {t['measure']} | {t['diff']:+.3f} | {t['n_problems_differing']} | "

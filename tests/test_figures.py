@@ -133,3 +133,8 @@ def test_afd_tables_show_the_trained_baselines():
     section["reward_on_pools"] = {"init": {"mean": -2.0, "interval": [-2.25, -1.75]},
                                   "rkl": {"mean": 0.5, "interval": [0.25, 0.75]}}
     assert "init -2.00 [-2.25, -1.75], rkl +0.50 [+0.25, +0.75]" in fig_afd_best_of_n.markdown(report)
+    # the route on the format-blind reward: its own section, with its classifier's held-out accuracy
+    report["reverse_kl_no_format"] = {**section, "rkl_nf_pool": {"truncated": 0.0},
+                                      "classifier_held_out": {"accuracy": 0.833, "auc": 0.918}}
+    table = fig_afd_best_of_n.markdown(report)
+    assert "blind to the format lines" in table and "accuracy 0.833, AUC 0.918" in table
