@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 
-def write_json(report: dict, path) -> None:
-    """Write a benchmark's results to ``path`` as indented JSON (folders made as needed); nothing when
-    ``path`` is empty or None (no ``--out`` given)."""
+def write_json(report, path) -> None:
+    """Write a benchmark's results to ``path`` as indented JSON (folders made as needed; numpy scalars as
+    floats); nothing when ``path`` is empty or None (no ``--out`` given)."""
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(report, indent=1))
+        Path(path).write_text(json.dumps(report, indent=1, default=float))

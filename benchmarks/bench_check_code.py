@@ -26,6 +26,8 @@ import statistics
 import sys
 import time
 
+from . import write_json
+
 
 def _load_checkout(path: str):
     """The checkers of another checkout (``llm_bridge/tasks/checkers.py``, or ``llm_bridge/checkers.py`` before
@@ -103,9 +105,7 @@ def main(argv=None) -> dict:
                     differ.append([p.id, i, ok])
         out.update(mutants=total, mutants_same_verdict=same, mutants_differ=differ)
         print(f"mutants with the recorded verdict: {same}/{total}")
-    if args.out:
-        pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        pathlib.Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    write_json(out, args.out)
     return out
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import time
 
 import numpy as np
+
+from . import write_json
 
 
 def _time(fn, *args, **kw) -> tuple[float, object]:
@@ -73,9 +74,7 @@ def main(argv=None) -> None:
         ratio = f"{r['textbook_s'] / r['solve_s']:7.1f}" if "textbook_s" in r else f"{'-':>7}"
         print(f"{r['m']:>4}x{r['n']:<4} {tb} {r['solve_s']:9.3f} {ratio} {r['unchecked_s']:12.3f} "
               f"{r['solve_s'] / r['unchecked_s']:10.2f}x {str(r['check_applied']):>8} {str(r['valid']):>6}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    write_json(results, args.json)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,11 @@ log-log fit of the measured sizes and marked ``~`` in the output.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
+
+from . import write_json
 
 
 def random_game(m: int, n: int, rng):
@@ -218,9 +219,7 @@ def main(argv=None):
     out = {"args": vars(args)}
     for name in args.sections:
         SECTIONS[name](args, rng, out)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=2, default=float)
+    write_json(out, args.json)
     return out
 
 

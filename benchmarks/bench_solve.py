@@ -9,11 +9,12 @@ path; the ratio exact/float is printed.  Not a test: nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 
 import numpy as np
+
+from . import write_json
 
 
 def random_game(m: int, n: int, rng: np.random.Generator):
@@ -61,9 +62,7 @@ def main(argv=None):
               + f"{e:>12.4f}{e / med[args.methods[0]]:>13.1f}{int(np.median(basis)):>9}{str(valid):>7}")
         rows.append({"size": k, "float_seconds": med, "exact_seconds": e, "basis_size": int(np.median(basis)),
                      "valid": valid})
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=2)
+    write_json(rows, args.json)
     return rows
 
 
