@@ -230,6 +230,7 @@ def test_unknown_decode_value_is_refused():
 
 @pytest.mark.parametrize("decode, attention, message", [
     ("compiled", "paged", r"decode_attention must be one of \('sdpa', 'flex'\); got 'paged'"),
+    ("generate", "paged", r"decode_attention must be one of \('sdpa', 'flex'\); got 'paged'"),
     ("static", "flex", r"decode_attention='flex' needs decode='compiled'; got decode='static'"),
     ("generate", "flex", r"decode_attention='flex' needs decode='compiled'.*got decode='generate'"),
 ])

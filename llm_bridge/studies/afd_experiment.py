@@ -57,7 +57,8 @@ from .run_log import append_lines, read_whole_lines
 from .stats import holm, mcnemar_exact, paired_sign_flip
 
 POLICIES = ("init", "sft")
-SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2, "rkl": 3, "rkl_nf": 4}    # each policy's sampling seeds (init, sft: as first run)
+# each policy's sampling seeds (init, sft: as in the first run)
+SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2, "rkl": 3, "rkl_nf": 4}
 BASELINE_KEYS = ("dpo_pool_size", "dpo_beta", "dpo_learning_rate", "dpo_epochs",      # added to a finished run
                  "rkl_pool_size", "rkl_steps", "rkl_learning_rate", "rkl_generations", "rkl_prompts_per_step",
                  "rkl_no_format")
