@@ -377,16 +377,22 @@ class LanguageModel:
         cropped back after each tail: the same logits as the whole prompt (a test checks).  Each side
         is tokenised on its own; the head should end at a token boundary (a newline).
         """
+        import inspect
+
         import torch
         dev = self.config.device
         head_ids = torch.tensor([self.encode(head)], device=dev)
+        # newer transformers (5.25 here) take and return the key/value cache as `cache` and warn that
+        # `past_key_values` goes in 5.40; older 5.x releases may know only `past_key_values`
+        name = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         with torch.no_grad():
-            cache, n_head = self.model(input_ids=head_ids, use_cache=True).past_key_values, head_ids.shape[1]
+            out = self.model(input_ids=head_ids, use_cache=True)
+            cache, n_head = out["cache"] if "cache" in out else out["past_key_values"], head_ids.shape[1]
             for tail in tails:
                 tail_ids = torch.tensor([self.encode(tail)], device=dev)
                 pos = torch.arange(n_head, n_head + tail_ids.shape[1], device=dev).unsqueeze(0)
-                logits = self.model(input_ids=tail_ids, past_key_values=cache, position_ids=pos,
-                                    use_cache=True).logits[0, -1].float().cpu().numpy()
+                logits = self.model(input_ids=tail_ids, position_ids=pos, use_cache=True,
+                                    **{name: cache}).logits[0, -1].float().cpu().numpy()
                 cache.crop(-tail_ids.shape[1])     # negative: tokens to remove (same meaning in every 5.x)
                 yield logits
 
