@@ -297,12 +297,10 @@ class LanguageModel:
             raise ValueError(f"ModelConfig: kv_cache must be auto, static or dynamic; got {config.kv_cache!r}")
         if not isinstance(config.batch_size, int) or isinstance(config.batch_size, bool) or config.batch_size < 1:
             raise ValueError(f"ModelConfig: batch_size must be a positive integer; got {config.batch_size!r}")
-        from .static_decoder import ATTENTIONS, DECODE_MODES
+        from .static_decoder import DECODE_MODES, check_attention
         if config.decode not in DECODE_MODES:
             raise ValueError(f"ModelConfig: decode must be one of {DECODE_MODES}; got {config.decode!r}")
-        if config.decode_attention not in ATTENTIONS:
-            raise ValueError(f"ModelConfig: decode_attention must be one of {ATTENTIONS}; "
-                             f"got {config.decode_attention!r}")
+        check_attention(config.decode, config.decode_attention)
         if config.engine != "transformers":
             raise ValueError(f"LanguageModel runs the transformers engine; got engine={config.engine!r} "
                              f"(use load_by_name or llm_bridge.models.llama_engine.LlamaCppModel)")
@@ -325,9 +323,6 @@ class LanguageModel:
             from .static_decoder import StaticDecoder
             self._decoder = StaticDecoder(self.model, config.decode, self.pad_id, self.end_ids,
                                           attention=config.decode_attention)
-        elif config.decode_attention != "sdpa":
-            raise ValueError(f"ModelConfig: decode_attention={config.decode_attention!r} needs decode='compiled' "
-                             f"(transformers' generate attends through attn_implementation); got decode='generate'")
 
     @property
     def end_token_id(self) -> int:

@@ -48,6 +48,16 @@ _WARMUP_STEPS = 2
 _CHECK_EVERY = 8
 
 
+def check_attention(decode: str, attention: str) -> None:
+    """Refuse a ``ModelConfig.decode_attention`` that is unknown, or ``"flex"`` outside ``decode="compiled"``
+    (uncompiled, ``flex_attention`` materialises every score, slower than SDPA, and warns; ``generate``
+    attends through ``attn_implementation``)."""
+    if attention not in ATTENTIONS:
+        raise ValueError(f"ModelConfig: decode_attention must be one of {ATTENTIONS}; got {attention!r}")
+    if attention == "flex" and decode != "compiled":
+        raise ValueError(f"ModelConfig: decode_attention='flex' needs decode='compiled'; got decode={decode!r}")
+
+
 def unsupported_reason(model) -> str | None:
     """Why ``model`` cannot be decoded here, or None if it can."""
     cfg = model.config
@@ -100,10 +110,10 @@ def _argmax(x):
     """``torch.argmax(x, dim=-1)`` of a (batch, vocab) tensor in two stages (:func:`_chunked`); ties go
     to the first index, as ``argmax``'s do."""
     import torch
-    best, where = _chunked(x, float("-inf")).max(dim=-1)
+    chunked = _chunked(x, float("-inf"))
+    best, where = chunked.max(dim=-1)
     chunk = torch.argmax(best, dim=-1, keepdim=True)
-    width = -(-x.shape[-1] // best.shape[-1])
-    return (chunk * width + where.gather(1, chunk)).squeeze(1)
+    return (chunk * chunked.shape[-1] + where.gather(1, chunk)).squeeze(1)
 
 
 def _logsumexp(x):
@@ -203,11 +213,7 @@ class StaticDecoder:
         import torch
         if mode not in ("static", "compiled"):
             raise ValueError(f"StaticDecoder: mode must be 'static' or 'compiled'; got {mode!r}")
-        if attention not in ATTENTIONS:
-            raise ValueError(f"ModelConfig: decode_attention must be one of {ATTENTIONS}; got {attention!r}")
-        if attention == "flex" and mode != "compiled":
-            # uncompiled, flex_attention materialises every score (slower than SDPA, and it warns)
-            raise ValueError(f"ModelConfig: decode_attention='flex' needs decode='compiled'; got decode={mode!r}")
+        check_attention(mode, attention)
         self.attention = attention
         reason = unsupported_reason(model)
         if reason is not None:

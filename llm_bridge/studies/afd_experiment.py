@@ -653,7 +653,7 @@ def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg
     (:func:`~.demonstration_rewards.without_format`), and the policy, saved as ``policy``, is also compared
     with the format-seeing route ``"rkl"`` on the same problems."""
     from .afd_baselines import mean_interval
-    from .afd_reverse_kl import reverse_kl_policy
+    from .afd_reverse_kl import classifier_reward, reverse_kl_policy
     t = time.time()
     others = ()
     if task is not None:
@@ -661,12 +661,10 @@ def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg
     lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out,
                                  name=policy, task=task)
     result, cut = _against_init_and_sft(policy, lm, test, pools, cfg, out, cfg.rkl_pool_size, others)
-
-    def read(texts):
-        texts = texts if task is None else [without_format(x, task) for x in texts]
-        return [tok(x, add_special_tokens=False)["input_ids"] for x in texts]
     # how far the route climbed the reward it maximised, with the SFT policy's samples as a yardstick
-    per_problem = {pol: np.array([demo_clf.score(read(cut[(pol, p.id)]["texts"])).mean() for p in test])
+    reward = classifier_reward(demo_clf, tok, task)
+    per_problem = {pol: np.array([np.mean(reward(prompts=None, completions=cut[(pol, p.id)]["texts"]))
+                                  for p in test])
                    for pol in ("init", "sft", *others, policy)}
     result["reward_on_pools"] = {pol: {"mean": float(v.mean()), "interval": mean_interval(v)}
                                  for pol, v in per_problem.items()}
