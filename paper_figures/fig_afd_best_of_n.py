@@ -41,7 +41,7 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     policies = ("init", "sft")
-    trained = [report[key] for key, _, _ in BASELINES if report.get(key)]
+    trained = [section for section, _, _ in baseline_sections(report)]
     fig, axes = plt.subplots(3 if trained else 2, 2, figsize=(11, 11 if trained else 7.5))
     for col, pol in enumerate(policies):
         ax = axes[0, col]
@@ -98,7 +98,7 @@ def _draw_baselines(axes, sections) -> None:
         ci = v.get("pass_at_interval")
         err = None if ci is None else [[m - ci[str(k)][0] for k, m in zip(ks, means)],
                                        [ci[str(k)][1] - m for k, m in zip(ks, means)]]
-        left.errorbar(ks, means, yerr=err, fmt="o-", capsize=3, color=f"C{i}", label=POLICY_NAMES.get(pol, pol))
+        left.errorbar(ks, means, yerr=err, fmt="o-", capsize=3, color=f"C{i}", label=policy_name(pol))
         d = v["distinct_answers"]
         dci = v.get("distinct_answers_interval")
         right.barh(i, d, color=f"C{i}", alpha=0.7,
@@ -109,7 +109,7 @@ def _draw_baselines(axes, sections) -> None:
     left.set_ylabel("pass@k (exact over k-subsets)")
     left.set_title(f"the trained policies: pass@k on {size['n_problems']} held-out problems", fontsize=9)
     left.legend(fontsize=7)
-    right.set_yticks(range(len(policies)), [POLICY_NAMES.get(p, p) for p in policies], fontsize=8)
+    right.set_yticks(range(len(policies)), [policy_name(p) for p in policies], fontsize=8)
     right.set_xlabel(f"distinct final answers among {size['pool_size']} samples (mean over problems)")
     right.set_title("answer diversity (95% t intervals)", fontsize=9)
 
@@ -134,6 +134,22 @@ BASELINES = (("dpo", "DPO (demonstrations chosen, initial samples rejected)", "d
               "rkl_pool"),
              ("reverse_kl_no_format", "the reverse-KL route on a reward blind to the format lines (the same "
               "classifier fitted and applied without them)", "rkl_nf_pool"))
+
+
+def baseline_sections(report) -> list[tuple]:
+    """``(section, title, pool key)`` of each trained baseline the report holds, the format-blind route's
+    replicates (other training seeds) after it."""
+    found = [(report[key], title, pool_key) for key, title, pool_key in BASELINES if report.get(key)]
+    for seed, section in (report.get("reverse_kl_no_format_replicates") or {}).items():
+        found.append((section, f"the format-blind reverse-KL route trained again, training seed {seed}",
+                      f"rkl_nf_s{seed}_pool"))
+    return found
+
+
+def policy_name(pol: str) -> str:
+    if pol.startswith("rkl_nf_s"):
+        return f"reverse KL, format-blind, training seed {pol[len('rkl_nf_s'):]}"
+    return POLICY_NAMES.get(pol, pol)
 
 
 def _baseline_table(section: dict, title: str, pool_key: str) -> list[str]:
@@ -199,9 +215,8 @@ def markdown(report) -> str:
                   f"{t['n_problems_differing']} | {t['p']:.3g} | {t['p_holm']:.3g} | "
                   f"{t['proxy_classifier_change']:+.2f} | {t['proxy_log_ratio_change']:+.2f} |"
                   for t in report["trend_tests"]]
-    for key, title, pool_key in BASELINES:
-        if report.get(key):
-            lines += _baseline_table(report[key], title, pool_key)
+    for section, title, pool_key in baseline_sections(report):
+        lines += _baseline_table(section, title, pool_key)
     return "\n".join(lines)
 
 

@@ -104,3 +104,32 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
     assert set(blind["reward_on_pools"]) == {"init", "sft", "rkl", "rkl_nf"}
     assert 0 <= blind["classifier_held_out"]["accuracy"] <= 1
     assert len((tmp_path / "run" / "rkl_nf_pool.jsonl").read_text().splitlines()) == 3
+    # a replicate with another training seed: trained from the initial policy again, its own sampling seeds,
+    # compared with the first format-blind policy as well; the saved ones are read back, not retrained
+    first = (tmp_path / "run" / "rkl_nf" / "done.json").read_text()
+    again = afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_no_format": True,
+                                                  "rkl_no_format_seeds": [1]}), problems)
+    rep = again["reverse_kl_no_format_replicates"]["1"]
+    assert set(rep["policies"]) == {"init", "sft", "rkl", "rkl_nf", "rkl_nf_s1"} and len(rep["tests"]) == 10 * 3
+    assert rep["training"]["training_seed"] == 1 and "training_seed" not in blind["training"]
+    assert (tmp_path / "run" / "rkl_nf" / "done.json").read_text() == first
+    assert again["reverse_kl_no_format"]["policies"] == blind["policies"]
+    assert rep["policies"]["rkl_nf"] == blind["policies"]["rkl_nf"]
+    assert len((tmp_path / "run" / "rkl_nf_s1_pool.jsonl").read_text().splitlines()) == 3
+    # the seed reached RLOO: the same training with seed 0 gives rkl_nf's weights again (checked by making
+    # the replicate train with the run's seed), seed 1 other ones
+    w0, w1 = (LanguageModel.load(str(tmp_path / "run" / n)).model.state_dict() for n in ("rkl_nf", "rkl_nf_s1"))
+    assert any(not torch.equal(w0[k], w1[k]) for k in w0)
+
+
+def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():
+    base = {"rkl_pool_size": 2, "rkl_no_format": True}
+    with pytest.raises(ValueError, match="rkl_no_format_seeds.*need"):
+        afd.AfdConfig(rkl_no_format_seeds=[1])
+    for bad in ([0], [1, 1], [-2]):             # the first training's seed, a repeat, a negative seed
+        with pytest.raises(ValueError, match="rkl_no_format_seeds must be distinct"):
+            afd.AfdConfig(**base, rkl_no_format_seeds=bad)
+    indices = [afd.seed_index(p) for p in (*afd.SEED_INDEX, afd.replicate_name(1), afd.replicate_name(2))]
+    assert len(set(indices)) == len(indices)
+    with pytest.raises(ValueError, match="no sampling seed for policy 'ppo'"):
+        afd.seed_index("ppo")

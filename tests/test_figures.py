@@ -138,3 +138,10 @@ def test_afd_tables_show_the_trained_baselines():
                                       "classifier_held_out": {"accuracy": 0.833, "auc": 0.918}}
     table = fig_afd_best_of_n.markdown(report)
     assert "blind to the format lines" in table and "accuracy 0.833, AUC 0.918" in table
+    # its replicate with another training seed: a section of its own, after the first
+    replicate = {**section, "policies": {**pols, "rkl_nf_s1": pols["rkl"]}, "rkl_nf_s1_pool": {"truncated": 0.25}}
+    report["reverse_kl_no_format_replicates"] = {"1": replicate}
+    table = fig_afd_best_of_n.markdown(report)
+    assert table.index("blind to the format lines") < table.index("trained again, training seed 1")
+    assert "| rkl_nf_s1 | 0.450 |" in table and "Its pool: truncated 0.250" in table
+    assert fig_afd_best_of_n.policy_name("rkl_nf_s1") == "reverse KL, format-blind, training seed 1"

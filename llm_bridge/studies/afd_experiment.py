@@ -44,6 +44,7 @@ Files in ``out``: ``split.json``, ``sft/`` (the SFT model, ``done.json``),
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,11 +58,12 @@ from .run_log import append_lines, read_whole_lines
 from .stats import holm, mcnemar_exact, paired_sign_flip
 
 POLICIES = ("init", "sft")
-# each policy's sampling seeds (init, sft: as in the first run)
+# each policy's sampling seeds (init, sft: as in the first run); a replicate rkl_nf_s<k> of the format-blind
+# route takes index 5 + k (replicate_name)
 SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2, "rkl": 3, "rkl_nf": 4}
 BASELINE_KEYS = ("dpo_pool_size", "dpo_beta", "dpo_learning_rate", "dpo_epochs",      # added to a finished run
                  "rkl_pool_size", "rkl_steps", "rkl_learning_rate", "rkl_generations", "rkl_prompts_per_step",
-                 "rkl_no_format")
+                 "rkl_no_format", "rkl_no_format_seeds")
 GROWABLE_KEYS = ("pool_size", "ns")     # raised on a finished run: only the missing samples are drawn
 TASKS = ("gsm_symbolic", "chain_sum", "humaneval")
 SELECTORS = ("random", "classifier", "classifier_no_format", "demo_classifier", "log_ratio", "format", "oracle")
@@ -104,6 +106,8 @@ class AfdConfig:
     rkl_generations: int = 4            # samples per prompt and update (the leave-one-out group)
     rkl_prompts_per_step: int = 8
     rkl_no_format: bool = False         # also the route on a reward blind to the format lines (policy "rkl_nf")
+    rkl_no_format_seeds: list[int] = field(default_factory=list)  # that route trained again with these training
+                                        # seeds (policies rkl_nf_s<seed>; rkl_nf itself trains with `seed`)
     instruction: str = "Solve the problem step by step. End with a last line of the form '#### <number>'."
 
     def __post_init__(self):
@@ -127,10 +131,34 @@ class AfdConfig:
                              f"rkl_learning_rate > 0, rkl_generations >= 2; got {self.rkl_pool_size}, "
                              f"{self.rkl_steps}, {self.rkl_prompts_per_step}, {self.rkl_learning_rate}, "
                              f"{self.rkl_generations}")
+        seeds = self.rkl_no_format_seeds
+        if seeds and not (self.rkl_no_format and self.rkl_pool_size):
+            raise ValueError(f"AfdConfig: rkl_no_format_seeds replicate the format-blind route, so they need "
+                             f"rkl_no_format = true and rkl_pool_size > 0; got {self.rkl_no_format} and "
+                             f"{self.rkl_pool_size}")
+        if any(not isinstance(k, int) or k < 0 or k == self.seed for k in seeds) or len(set(seeds)) != len(seeds):
+            raise ValueError(f"AfdConfig: rkl_no_format_seeds must be distinct integers >= 0 other than "
+                             f"seed={self.seed} (the first training's); got {seeds}")
         if self.dpo_pool_size < 0 or self.dpo_beta <= 0 or self.dpo_learning_rate <= 0 or self.dpo_epochs < 1:
             raise ValueError(f"AfdConfig: dpo_pool_size must be >= 0, dpo_beta and dpo_learning_rate > 0, "
                              f"dpo_epochs >= 1; got {self.dpo_pool_size}, {self.dpo_beta}, "
                              f"{self.dpo_learning_rate}, {self.dpo_epochs}")
+
+
+def replicate_name(training_seed: int) -> str:
+    """The policy name of the format-blind reverse-KL route trained again with ``training_seed``."""
+    return f"rkl_nf_s{training_seed}"
+
+
+def seed_index(policy: str) -> int:
+    """The index that sets ``policy``'s sampling seeds: SEED_INDEX's, or 5 + k for a replicate rkl_nf_s<k>."""
+    if policy in SEED_INDEX:
+        return SEED_INDEX[policy]
+    m = re.fullmatch(r"rkl_nf_s(\d+)", policy)
+    if m is None:
+        raise ValueError(f"seed_index: no sampling seed for policy {policy!r}; known: {list(SEED_INDEX)} and "
+                         f"rkl_nf_s<k>")
+    return len(SEED_INDEX) + int(m.group(1))
 
 
 def prompt_of(problem, cfg: AfdConfig) -> str:
@@ -312,7 +340,7 @@ def sample_pools(models: dict, test, cfg: AfdConfig, out: Path, policies=POLICIE
             for c in _progress(range(0, len(todo), step), desc, total=-(-len(todo) // step)):
                 part = todo[c:c + step]
                 prompts = [prompt_of(p, cfg) for p in part for _ in range(need)]
-                seed = cfg.seed + 104729 * (SEED_INDEX[policy] + 1) + test.index(part[0]) * 1009
+                seed = cfg.seed + 104729 * (seed_index(policy) + 1) + test.index(part[0]) * 1009
                 seed += 7368787 * start       # a grown pool's new samples: seeds no first draw uses
                 gens = models[policy].generate_scored(prompts, _sampling(cfg, seed))
                 new = []
@@ -611,6 +639,11 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             load_model, demo_clf_nf, tok, demos, test, pools, cfg, out, policy="rkl_nf", task=cfg.task)
         report["reverse_kl_no_format"]["classifier_held_out"] = {
             k: v for k, v in held_demo_nf.items() if k not in ("test_index", "test_scores")}
+        # the same route trained again from the initial policy with other training seeds, on the same reward
+        report["reverse_kl_no_format_replicates"] = {
+            str(k): reverse_kl_baseline(load_model, demo_clf_nf, tok, demos, test, pools, cfg, out,
+                                        policy=replicate_name(k), task=cfg.task, training_seed=k)
+            for k in cfg.rkl_no_format_seeds}
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
 
@@ -645,21 +678,24 @@ def _against_init_and_sft(policy: str, lm, test, pools: dict, cfg: AfdConfig, ou
 
 
 def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg: AfdConfig, out: Path,
-                        policy: str = "rkl", task: str | None = None) -> dict:
+                        policy: str = "rkl", task: str | None = None, training_seed: int | None = None) -> dict:
     """The reverse-KL policy (:mod:`.afd_reverse_kl`: RLOO on the demonstrations-vs-initial classifier's logit,
     KL weight 1 to the initial policy, on the demonstration prompts) against the initial and SFT policies
     (:func:`_against_init_and_sft`, pools of ``rkl_pool_size``), with each pool's mean reward (the
     classifier's logit).  With ``task``, the classifier reads each completion with its format lines removed
     (:func:`~.demonstration_rewards.without_format`), and the policy, saved as ``policy``, is also compared
-    with the format-seeing route ``"rkl"`` on the same problems."""
+    with the format-seeing route ``"rkl"`` on the same problems; a replicate trained with another
+    ``training_seed`` (default: the run's seed) is compared with the first format-blind policy ``"rkl_nf"`` too."""
     from .afd_baselines import mean_interval
     from .afd_reverse_kl import classifier_reward, reverse_kl_policy
     t = time.time()
     others = ()
-    if task is not None:
-        pools, others = {**pools, **_joined(_read_jsonl(out / "rkl_pool.jsonl"))}, ("rkl",)
+    if task is not None:                         # the routes trained before this one, read from their pools
+        others = ("rkl",) if policy == "rkl_nf" else ("rkl", "rkl_nf")
+        for other in others:
+            pools = {**pools, **_joined(_read_jsonl(out / f"{other}_pool.jsonl"))}
     lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out,
-                                 name=policy, task=task)
+                                 name=policy, task=task, training_seed=training_seed)
     result, cut = _against_init_and_sft(policy, lm, test, pools, cfg, out, cfg.rkl_pool_size, others)
     # how far the route climbed the reward it maximised, with the SFT policy's samples as a yardstick
     reward = classifier_reward(demo_clf, tok, task)

@@ -87,21 +87,26 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
 
 
 def reverse_kl_policy(load_model, demo_classifier, tokenizer, prompts: list[str], cfg, out: Path, name: str = "rkl",
-                      task: str | None = None):
+                      task: str | None = None, training_seed: int | None = None):
     """The reverse-KL policy, trained once from the initial policy and saved in ``out/<name>`` (read back on
     a resume, refused if trained with other settings), and its training record.  With ``task`` the reward
-    reads completions without their format lines (:func:`classifier_reward`)."""
+    reads completions without their format lines (:func:`classifier_reward`).  RLOO's sampling and prompt
+    order follow ``training_seed`` (default: the run's ``cfg.seed``)."""
     from .afd_experiment import trained_once
     settings = {"steps": cfg.rkl_steps, "learning_rate": cfg.rkl_learning_rate, "generations": cfg.rkl_generations,
                 "prompts_per_step": cfg.rkl_prompts_per_step, "beta": 1.0}
     if task is not None:
         settings["reward_without_format"] = task
+    if training_seed is None:
+        training_seed = cfg.seed
+    else:                               # on record only where it is not the run's seed, as saved runs have it
+        settings["training_seed"] = training_seed
 
     def train(lm):
         log = train_reverse_kl(lm, prompts, classifier_reward(demo_classifier, tokenizer, task), steps=cfg.rkl_steps,
                                learning_rate=cfg.rkl_learning_rate, generations=cfg.rkl_generations,
                                prompts_per_step=cfg.rkl_prompts_per_step, max_new_tokens=cfg.max_new_tokens,
-                               temperature=cfg.temperature, seed=cfg.seed, workdir=out / f"{name}.work",
+                               temperature=cfg.temperature, seed=training_seed, workdir=out / f"{name}.work",
                                progress=True)
         return {"log": log, "n_prompts": len(prompts)}
     return trained_once(load_model, out, name, train, settings)
