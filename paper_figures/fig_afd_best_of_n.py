@@ -158,12 +158,16 @@ def _baseline_table(section: dict, title: str, pool_key: str) -> list[str]:
     pols = section["policies"]
     ks = list(next(iter(pols.values()))["pass_at"])
     size = next(iter(pols.values()))["pool_size"]
+    shapes = all("single_line" in v for v in pols.values())     # older reports lack the text shapes
     lines = ["", f"Against {title}: pools cut to {size} samples per problem, "
              f"{next(iter(pols.values()))['n_problems']} problems", "",
-             "| policy | " + " | ".join(f"pass@{k}" for k in ks) + " | distinct answers | answer entropy (nats) |",
-             "|---|" + "---|" * (len(ks) + 2)]
+             "| policy | " + " | ".join(f"pass@{k}" for k in ks) + " | distinct answers | answer entropy (nats) |"
+             + (" single line | same text as another sample |" if shapes else ""),
+             "|---|" + "---|" * (len(ks) + 2 + 2 * shapes)]
     lines += [f"| {pol} | " + " | ".join(f"{v['pass_at'][k]:.3f}" for k in ks)
-              + f" | {v['distinct_answers']:.2f} | {v['answer_entropy']:.3f} |" for pol, v in pols.items()]
+              + f" | {v['distinct_answers']:.2f} | {v['answer_entropy']:.3f} |"
+              + (f" {v['single_line']:.1%} | {v['repeated_text']:.1%} |" if shapes else "")
+              for pol, v in pols.items()]
     pool = section.get(pool_key, {})
     lines += ["", "Its pool: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in pool.items())
               + "; training: " + ", ".join(f"{k.replace('_', ' ')} {v:.4g}" if isinstance(v, float) else

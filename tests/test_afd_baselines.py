@@ -33,6 +33,9 @@ def test_compare_pools_against_direct_counts():
     # pass@2 of p2 under b: one right sample of four, P(drawn among 2) = 1 - C(3,2)/C(4,2) = 1/2
     assert b["pass_at"]["2"] == pytest.approx((1 + 0.5) / 2)
     assert a["distinct_answers"] == pytest.approx(1.5) and b["distinct_answers"] == pytest.approx(2.5)
+    # every sample one line; a repeats "#### 1" three times and "#### 3" four, b "#### 1" four times
+    assert a["single_line"] == b["single_line"] == 1.0
+    assert a["repeated_text"] == pytest.approx(7 / 8) and b["repeated_text"] == pytest.approx(4 / 8)
     # t intervals over the two problems: a's pass@1 values 3/4 and 0 (mean 3/8, standard error 3/8, t 12.71);
     # a's pass@4 values 1 and 0; b's pass@4 is 1 on both (no spread: the interval is the point)
     t1 = 12.706204736

@@ -144,4 +144,7 @@ def test_afd_tables_show_the_trained_baselines():
     table = fig_afd_best_of_n.markdown(report)
     assert table.index("blind to the format lines") < table.index("trained again, training seed 1")
     assert "| rkl_nf_s1 | 0.450 |" in table and "Its pool: truncated 0.250" in table
+    for v in replicate["policies"].values():               # a newer report: the samples' shapes as columns
+        v.update(single_line=0.9, repeated_text=0.35)
+    assert "| rkl_nf_s1 | 0.450 | 0.500 | 1.20 | 0.200 | 90.0% | 35.0% |" in fig_afd_best_of_n.markdown(report)
     assert fig_afd_best_of_n.policy_name("rkl_nf_s1") == "reverse KL, format-blind, training seed 1"

@@ -121,6 +121,18 @@ def answer_diversity(answers: list[str]) -> tuple[int, float]:
     return len(counts), float(-(p * np.log(p)).sum())
 
 
+def text_shapes(texts: list[str]) -> tuple[int, int]:
+    """Of one problem's samples: (how many are a single non-empty line once stripped, how many repeat
+    another sample's text exactly).
+
+    >>> text_shapes(["7 + 5 = 12", "7 + 5 = 12", "First, 7 + 5.\\n#### 12", " 13 "])
+    (3, 2)
+    """
+    counts = Counter(texts)
+    single = sum(1 for t in texts if t.strip() and "\n" not in t.strip())
+    return single, sum(c for c in counts.values() if c > 1)
+
+
 def mean_interval(values: np.ndarray, level: float = 0.95) -> list[float]:
     """Student's t interval for the mean over problems of a per-problem value (pass@k, distinct answers)."""
     from scipy import stats
@@ -143,12 +155,18 @@ def compare_pools(pools: dict, policies, test_ids: list[str], ks: list[int], mod
         per[pol] = {"pass": {k: np.array([bon.oracle_best_of_n(np.asarray(r["correct"], float), k) for r in rows])
                              for k in ks},
                     "distinct": np.array([d[0] for d in div], dtype=float),
-                    "entropy": np.array([d[1] for d in div])}
+                    "entropy": np.array([d[1] for d in div]),
+                    "shapes": np.array([text_shapes(list(r["texts"])) for r in rows], dtype=float)}
     summary = {pol: {"pass_at": {str(k): float(v["pass"][k].mean()) for k in ks},
                      "pass_at_interval": {str(k): mean_interval(v["pass"][k]) for k in ks},
                      "distinct_answers": float(v["distinct"].mean()),
                      "distinct_answers_interval": mean_interval(v["distinct"]),
                      "answer_entropy": float(v["entropy"].mean()),
+                     # shares of all samples: one line of text; the same text as another sample of its problem
+                     "single_line": float(v["shapes"][:, 0].sum() / sum(len(pools[(pol, p)]["texts"])
+                                                                        for p in test_ids)),
+                     "repeated_text": float(v["shapes"][:, 1].sum() / sum(len(pools[(pol, p)]["texts"])
+                                                                          for p in test_ids)),
                      "n_problems": len(test_ids), "pool_size": len(pools[(pol, test_ids[0])]["texts"])}
                for pol, v in per.items()}
     tests = []
