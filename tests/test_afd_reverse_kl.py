@@ -133,3 +133,47 @@ def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():
     assert len(set(indices)) == len(indices)
     with pytest.raises(ValueError, match="no sampling seed for policy 'ppo'"):
         afd.seed_index("ppo")
+
+
+def test_an_interrupted_training_resumes_from_its_checkpoint(tmp_path):
+    """Interrupted during its third step, a training with a checkpoint after every step resumes from the
+    second: the reward is asked only for the steps left, the log covers all four, and the weights equal an
+    uninterrupted training's (the random generators' states travel with the checkpoint); a checkpoint of
+    other settings is refused, and a finished training leaves no checkpoint behind."""
+    prompts = [f"{a}+{b}=" for a in range(4) for b in range(4)]
+    calls = []
+
+    def reward(prompts, completions, **_):
+        calls.append(len(completions))
+        if len(calls) == 3 and stop_at_third:
+            raise KeyboardInterrupt
+        return [1.0 if c.startswith("1") else 0.0 for c in completions]
+    kw = dict(steps=4, learning_rate=3e-2, generations=2, prompts_per_step=4, max_new_tokens=2, temperature=1.0,
+              seed=0)
+    torch.manual_seed(0)
+    whole = tiny_loader(None)
+    start = {k: v.clone() for k, v in whole.model.state_dict().items()}
+    stop_at_third = False
+    full_log = train_reverse_kl(whole, prompts, reward, workdir=tmp_path / "whole", checkpoint_every=1, **kw)
+    assert len(calls) == 4 and not (tmp_path / "whole" / "trainer").exists()
+
+    def fresh():
+        lm = tiny_loader(None)
+        lm.model.load_state_dict(start)
+        return lm
+    calls.clear()
+    stop_at_third = True
+    with pytest.raises(KeyboardInterrupt):
+        train_reverse_kl(fresh(), prompts, reward, workdir=tmp_path / "cut", checkpoint_every=1, **kw)
+    with pytest.raises(ValueError, match="checkpoint of a training with other settings"):
+        train_reverse_kl(fresh(), prompts, reward, workdir=tmp_path / "cut", checkpoint_every=1,
+                         **{**kw, "learning_rate": 1e-2})
+    calls.clear()
+    stop_at_third = False
+    resumed = fresh()
+    log = train_reverse_kl(resumed, prompts, reward, workdir=tmp_path / "cut", checkpoint_every=1, **kw)
+    assert len(calls) == 2 and len(log) == 4
+    assert [h["reward"] for h in log] == pytest.approx([h["reward"] for h in full_log])
+    w, r = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.allclose(w[k], r[k], atol=1e-6) for k in w)
+    assert any(not torch.equal(start[k], r[k]) for k in r)        # and it did train

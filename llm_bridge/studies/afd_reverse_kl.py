@@ -44,12 +44,20 @@ def classifier_reward(classifier, tokenizer, task: str | None = None):
 
 def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rate: float, generations: int,
                      prompts_per_step: int, max_new_tokens: int, temperature: float, seed: int, workdir: Path,
-                     beta: float = 1.0, progress: bool = False) -> list[dict]:
+                     beta: float = 1.0, progress: bool = False, checkpoint_every: int = 0) -> list[dict]:
     """Train ``lm`` (a LanguageModel on the transformers engine) in place by RLOO on ``reward`` with a KL
     penalty ``beta`` towards its initial weights, for ``steps`` updates of ``prompts_per_step`` prompts x
     ``generations`` samples; returns each step's logged record (mean reward, KL to the reference, ...).
-    Prints nothing but, with ``progress``, a progress bar on stderr."""
+    Prints nothing but, with ``progress``, a progress bar on stderr.
+
+    With ``checkpoint_every`` > 0 the trainer's whole state (weights, optimiser, random generators, log) is
+    saved under ``workdir`` every that many steps, and a call that finds a checkpoint there (an earlier call
+    that was interrupted, with the same settings and prompts: anything else is refused) resumes from the
+    last one instead of starting again; the checkpoints are removed when the training ends."""
+    import json
+    import shutil
     import torch
+    from transformers.trainer_utils import get_last_checkpoint
     from datasets import Dataset
     from trl import RLOOConfig, RLOOTrainer
     from llm_bridge.models.training import _require_transformers, library_deprecations_silenced, trainer_quiet
@@ -59,7 +67,21 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
     if steps < 1 or prompts_per_step < 1 or beta < 0:
         raise ValueError(f"train_reverse_kl: steps and prompts_per_step must be >= 1 and beta >= 0; got {steps}, "
                          f"{prompts_per_step}, {beta}")
+    if checkpoint_every < 0:
+        raise ValueError(f"train_reverse_kl: checkpoint_every must be >= 0 (0: no checkpoints); got {checkpoint_every}")
     workdir = Path(workdir)
+    trainer_dir = workdir / "trainer"
+    # what a checkpoint must have been made with to be resumed (the reward function cannot be compared)
+    recipe = {"steps": steps, "learning_rate": learning_rate, "generations": generations,
+              "prompts_per_step": prompts_per_step, "max_new_tokens": max_new_tokens, "temperature": temperature,
+              "seed": seed, "beta": beta, "checkpoint_every": checkpoint_every, "prompts": prompts}
+    last = get_last_checkpoint(str(trainer_dir)) if checkpoint_every and trainer_dir.is_dir() else None
+    if last is not None and json.loads((workdir / "recipe.json").read_text()) != recipe:
+        raise ValueError(f"train_reverse_kl: {trainer_dir} holds a checkpoint of a training with other settings "
+                         f"or prompts ({workdir / 'recipe.json'}); remove {trainer_dir} to start again")
+    if checkpoint_every:
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "recipe.json").write_text(json.dumps(recipe))
     reference = workdir / "reference"
     lm.save(reference)                  # trl builds the frozen reference from a path: the initial weights
     chat = lm.format("x") != "x"
@@ -70,7 +92,8 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
                           num_generations=generations, max_completion_length=max_new_tokens, temperature=temperature,
                           beta=beta, learning_rate=learning_rate, max_steps=steps, num_iterations=1,
                           normalize_advantages=False, gradient_checkpointing=False, logging_steps=1, report_to=[],
-                          save_strategy="no", use_cpu=lm.model.device.type == "cpu", seed=seed, data_seed=seed,
+                          save_strategy="steps" if checkpoint_every else "no", save_steps=max(checkpoint_every, 1),
+                          save_total_limit=1, save_only_model=False, use_cpu=lm.model.device.type == "cpu", seed=seed, data_seed=seed,
                           bf16=lm.model.dtype == torch.bfloat16, disable_tqdm=not progress)
     name = lm.model.config._name_or_path
     lm.model.config._name_or_path = str(reference)
@@ -79,10 +102,12 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
             trainer = RLOOTrainer(model=lm.model, reward_funcs=reward, args=args,
                                   train_dataset=Dataset.from_list(rows), processing_class=lm.tokenizer)
             trainer_quiet(trainer)
-            trainer.train()
+            trainer.train(resume_from_checkpoint=last)
     finally:
         lm.model.config._name_or_path = name
     lm.model.eval()
+    if checkpoint_every:                # a finished training needs none (each holds the optimiser's state too)
+        shutil.rmtree(trainer_dir, ignore_errors=True)
     return [h for h in trainer.state.log_history if "reward" in h]
 
 
@@ -91,7 +116,8 @@ def reverse_kl_policy(load_model, demo_classifier, tokenizer, prompts: list[str]
     """The reverse-KL policy, trained once from the initial policy and saved in ``out/<name>`` (read back on
     a resume, refused if trained with other settings), and its training record.  With ``task`` the reward
     reads completions without their format lines (:func:`classifier_reward`).  RLOO's sampling and prompt
-    order follow ``training_seed`` (default: the run's ``cfg.seed``)."""
+    order follow ``training_seed`` (default: the run's ``cfg.seed``).  The training saves a checkpoint
+    eight times along its way, so an interrupted run resumes from the last one."""
     from .afd_experiment import trained_once
     settings = {"steps": cfg.rkl_steps, "learning_rate": cfg.rkl_learning_rate, "generations": cfg.rkl_generations,
                 "prompts_per_step": cfg.rkl_prompts_per_step, "beta": 1.0}
@@ -107,6 +133,6 @@ def reverse_kl_policy(load_model, demo_classifier, tokenizer, prompts: list[str]
                                learning_rate=cfg.rkl_learning_rate, generations=cfg.rkl_generations,
                                prompts_per_step=cfg.rkl_prompts_per_step, max_new_tokens=cfg.max_new_tokens,
                                temperature=cfg.temperature, seed=training_seed, workdir=out / f"{name}.work",
-                               progress=True)
+                               progress=True, checkpoint_every=max(1, cfg.rkl_steps // 8))
         return {"log": log, "n_prompts": len(prompts)}
     return trained_once(load_model, out, name, train, settings)
