@@ -158,7 +158,7 @@ def seed_index(policy: str) -> int:
     if m is None:
         raise ValueError(f"seed_index: no sampling seed for policy {policy!r}; known: {list(SEED_INDEX)} and "
                          f"rkl_nf_s<k>")
-    return len(SEED_INDEX) + int(m.group(1))
+    return 5 + int(m.group(1))          # fixed, not len(SEED_INDEX): saved replicate pools were drawn with it
 
 
 def prompt_of(problem, cfg: AfdConfig) -> str:

@@ -76,12 +76,13 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
               "prompts_per_step": prompts_per_step, "max_new_tokens": max_new_tokens, "temperature": temperature,
               "seed": seed, "beta": beta, "checkpoint_every": checkpoint_every, "prompts": prompts}
     last = get_last_checkpoint(str(trainer_dir)) if checkpoint_every and trainer_dir.is_dir() else None
-    if last is not None and json.loads((workdir / "recipe.json").read_text()) != recipe:
+    saved = workdir / "recipe.json"
+    if last is not None and (not saved.exists() or json.loads(saved.read_text()) != recipe):
         raise ValueError(f"train_reverse_kl: {trainer_dir} holds a checkpoint of a training with other settings "
-                         f"or prompts ({workdir / 'recipe.json'}); remove {trainer_dir} to start again")
+                         f"or prompts (its recipe: {saved}); remove {trainer_dir} to start again")
     if checkpoint_every:
         workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "recipe.json").write_text(json.dumps(recipe))
+        saved.write_text(json.dumps(recipe))
     reference = workdir / "reference"
     lm.save(reference)                  # trl builds the frozen reference from a path: the initial weights
     chat = lm.format("x") != "x"
@@ -93,7 +94,8 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
                           beta=beta, learning_rate=learning_rate, max_steps=steps, num_iterations=1,
                           normalize_advantages=False, gradient_checkpointing=False, logging_steps=1, report_to=[],
                           save_strategy="steps" if checkpoint_every else "no", save_steps=max(checkpoint_every, 1),
-                          save_total_limit=1, save_only_model=False, use_cpu=lm.model.device.type == "cpu", seed=seed, data_seed=seed,
+                          save_total_limit=1, save_only_model=False, use_cpu=lm.model.device.type == "cpu",
+                          seed=seed, data_seed=seed,
                           bf16=lm.model.dtype == torch.bfloat16, disable_tqdm=not progress)
     name = lm.model.config._name_or_path
     lm.model.config._name_or_path = str(reference)
