@@ -156,17 +156,15 @@ def compare_pools(pools: dict, policies, test_ids: list[str], ks: list[int], mod
                              for k in ks},
                     "distinct": np.array([d[0] for d in div], dtype=float),
                     "entropy": np.array([d[1] for d in div]),
-                    "shapes": np.array([text_shapes(list(r["texts"])) for r in rows], dtype=float)}
+                    # shares of all samples: one line of text; the same text as another sample of its problem
+                    "shapes": (np.array([text_shapes(list(r["texts"])) for r in rows], dtype=float).sum(axis=0)
+                               / sum(len(r["texts"]) for r in rows))}
     summary = {pol: {"pass_at": {str(k): float(v["pass"][k].mean()) for k in ks},
                      "pass_at_interval": {str(k): mean_interval(v["pass"][k]) for k in ks},
                      "distinct_answers": float(v["distinct"].mean()),
                      "distinct_answers_interval": mean_interval(v["distinct"]),
                      "answer_entropy": float(v["entropy"].mean()),
-                     # shares of all samples: one line of text; the same text as another sample of its problem
-                     "single_line": float(v["shapes"][:, 0].sum() / sum(len(pools[(pol, p)]["texts"])
-                                                                        for p in test_ids)),
-                     "repeated_text": float(v["shapes"][:, 1].sum() / sum(len(pools[(pol, p)]["texts"])
-                                                                          for p in test_ids)),
+                     "single_line": float(v["shapes"][0]), "repeated_text": float(v["shapes"][1]),
                      "n_problems": len(test_ids), "pool_size": len(pools[(pol, test_ids[0])]["texts"])}
                for pol, v in per.items()}
     tests = []
