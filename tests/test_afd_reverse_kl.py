@@ -120,6 +120,14 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
     # the replicate train with the run's seed), seed 1 other ones
     w0, w1 = (LanguageModel.load(str(tmp_path / "run" / n)).model.state_dict() for n in ("rkl_nf", "rkl_nf_s1"))
     assert any(not torch.equal(w0[k], w1[k]) for k in w0)
+    # a second replicate joins later: compared with the first replicate too, which is read back, not retrained
+    third = afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_no_format": True,
+                                                  "rkl_no_format_seeds": [1, 2]}), problems)
+    reps = third["reverse_kl_no_format_replicates"]
+    assert reps["1"]["policies"] == rep["policies"] and reps["1"]["tests"] == rep["tests"]
+    assert set(reps["2"]["policies"]) == {"init", "sft", "rkl", "rkl_nf", "rkl_nf_s1", "rkl_nf_s2"}
+    assert len(reps["2"]["tests"]) == 15 * 3 and reps["2"]["policies"]["rkl_nf_s1"] == rep["policies"]["rkl_nf_s1"]
+    assert {("rkl_nf_s1", "rkl_nf_s2"), ("rkl_nf", "rkl_nf_s2")} <= {(t["a"], t["b"]) for t in reps["2"]["tests"]}
 
 
 def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():

@@ -640,10 +640,14 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         report["reverse_kl_no_format"]["classifier_held_out"] = {
             k: v for k, v in held_demo_nf.items() if k not in ("test_index", "test_scores")}
         # the same route trained again from the initial policy with other training seeds, on the same reward
-        report["reverse_kl_no_format_replicates"] = {
-            str(k): reverse_kl_baseline(load_model, demo_clf_nf, tok, demos, test, pools, cfg, out,
-                                        policy=replicate_name(k), task=cfg.task, training_seed=k)
-            for k in cfg.rkl_no_format_seeds}
+        # (each also compared with the replicates listed before it)
+        replicates, trained = {}, []
+        for k in cfg.rkl_no_format_seeds:
+            replicates[str(k)] = reverse_kl_baseline(load_model, demo_clf_nf, tok, demos, test, pools, cfg, out,
+                                                     policy=replicate_name(k), task=cfg.task, training_seed=k,
+                                                     earlier=tuple(trained))
+            trained.append(replicate_name(k))
+        report["reverse_kl_no_format_replicates"] = replicates
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
 
@@ -678,20 +682,22 @@ def _against_init_and_sft(policy: str, lm, test, pools: dict, cfg: AfdConfig, ou
 
 
 def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg: AfdConfig, out: Path,
-                        policy: str = "rkl", task: str | None = None, training_seed: int | None = None) -> dict:
+                        policy: str = "rkl", task: str | None = None, training_seed: int | None = None,
+                        earlier: tuple[str, ...] = ()) -> dict:
     """The reverse-KL policy (:mod:`.afd_reverse_kl`: RLOO on the demonstrations-vs-initial classifier's logit,
     KL weight 1 to the initial policy, on the demonstration prompts) against the initial and SFT policies
     (:func:`_against_init_and_sft`, pools of ``rkl_pool_size``), with each pool's mean reward (the
     classifier's logit).  With ``task``, the classifier reads each completion with its format lines removed
     (:func:`~.demonstration_rewards.without_format`), and the policy, saved as ``policy``, is also compared
     with the format-seeing route ``"rkl"`` on the same problems; a replicate trained with another
-    ``training_seed`` (default: the run's seed) is compared with the first format-blind policy ``"rkl_nf"`` too."""
+    ``training_seed`` (default: the run's seed) is compared with the first format-blind policy ``"rkl_nf"`` and
+    the ``earlier`` replicates too."""
     from .afd_baselines import mean_interval
     from .afd_reverse_kl import classifier_reward, reverse_kl_policy
     t = time.time()
     others = ()
     if task is not None:                         # the routes trained before this one, read from their pools
-        others = ("rkl",) if policy == "rkl_nf" else ("rkl", "rkl_nf")
+        others = ("rkl",) if policy == "rkl_nf" else ("rkl", "rkl_nf", *earlier)
         for other in others:
             pools = {**pools, **_joined(_read_jsonl(out / f"{other}_pool.jsonl"))}
     lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out,
