@@ -111,6 +111,44 @@ def test_the_fast_path_trains_the_same_policy_as_trls_default(tmp_path):
     assert torch.allclose(fast_w, slow_w, atol=1e-6)
 
 
+def test_an_interrupted_dpo_training_resumes_against_the_initial_reference(tmp_path):
+    """Interrupted during its third step, a DPO training with a checkpoint after every step resumes from the
+    second: only the two steps left run, and its losses and weights equal an unbroken training's.  So the
+    reference's log-probabilities on the resume come from the initial weights, not the checkpoint's (with
+    them every resumed loss would differ); a checkpoint of other settings is refused, and a finished
+    training leaves none behind."""
+    prompts = [f"{a}+{b}=" for a in range(4) for b in range(2)]
+    rows = [{"prompt": p, "chosen": str(eval(p[:-1])), "rejected": str(eval(p[:-1]) + 2)} for p in prompts]
+    kw = dict(beta=0.5, learning_rate=3e-2, epochs=1, batch_size=2, max_length=32, seed=0, checkpoint_every=1)
+
+    def counted(stop_at=None):
+        """The initial policy, its training forward passes (with gradients) counted and interruptible."""
+        torch.manual_seed(0)
+        lm = tiny_loader(None)
+        calls = []
+
+        def step(module, args):         # a hook on the embeddings: trl wraps the model's forward itself
+            if torch.is_grad_enabled():
+                calls.append(1)
+                if len(calls) == stop_at:
+                    raise KeyboardInterrupt
+        lm.model.get_input_embeddings().register_forward_pre_hook(step)
+        return lm, calls
+    whole, calls = counted()
+    full = train_dpo(whole, rows, workdir=tmp_path / "whole", **kw)
+    assert len(full) == len(calls) == 4 and not (tmp_path / "whole" / "trainer").exists()
+    with pytest.raises(KeyboardInterrupt):
+        train_dpo(counted(stop_at=3)[0], rows, workdir=tmp_path / "cut", **kw)
+    with pytest.raises(ValueError, match="checkpoint of a training with other settings or data"):
+        train_dpo(counted()[0], rows, workdir=tmp_path / "cut", **{**kw, "beta": 0.1})
+    resumed, calls = counted()
+    losses = train_dpo(resumed, rows, workdir=tmp_path / "cut", **kw)
+    assert len(calls) == 2 and losses == pytest.approx(full, abs=1e-6)
+    assert not np.allclose(full[0], full[-1])                           # it trained
+    w, r = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.allclose(w[k], r[k], atol=1e-6) for k in w)
+
+
 def test_dpo_pairs_reject_the_initial_samples_of_demonstration_prompts():
     lm = tiny_loader(None)
     demos = afd.load_problems(afd.AfdConfig(task="chain_sum", n_generated=4))
@@ -140,6 +178,7 @@ def test_the_dpo_baseline_joins_a_finished_run(tmp_path):
     assert set(dpo["policies"]) == {"init", "sft", "dpo"} and dpo["training"]["n_pairs"] == 4 * 2
     assert all(v["pool_size"] == 2 and set(v["pass_at"]) == {"1", "2"} for v in dpo["policies"].values())
     assert len(dpo["tests"]) == 3 * 3 and 0 <= dpo["dpo_pool"]["truncated"] <= 1
+    assert not (tmp_path / "run" / "dpo.work" / "trainer").exists()     # its checkpoints are gone once it ends
     lines = (tmp_path / "run" / "dpo_pool.jsonl").read_text().splitlines()
     assert len(lines) == 4 and all(len(json.loads(x)["texts"]) == 2 for x in lines)
     with pytest.raises(ValueError, match="trained with"):

@@ -82,6 +82,7 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
                         problems_per_call=2, sft_learning_rate=1e-3, sft_max_length=96)
     problems = afd.load_problems(cfg)
     assert "reverse_kl" not in afd.run(tiny_loader, cfg, problems)
+    assert not (tmp_path / "run" / "sft_checkpoint.pt").exists()       # SFT's checkpoints are gone once it ends
     with_rkl = afd.AfdConfig(**{**cfg.__dict__, "rkl_pool_size": 2, "rkl_steps": 2, "rkl_generations": 2,
                                 "rkl_prompts_per_step": 2, "rkl_learning_rate": 1e-3})
     rkl = afd.run(tiny_loader, with_rkl, problems)["reverse_kl"]

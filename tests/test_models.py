@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 
 from llm_bridge.models.language_model import LanguageModel, ModelConfig, SamplingConfig, smollm2_gguf
 from llm_bridge.models.tiny import char_tokenizer, tiny_gpt2
-from llm_bridge.models.training import SFTConfig, sft
+from llm_bridge.models.training import SFTConfig, sft, sft_examples
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +158,50 @@ def test_summed_log_likelihood_is_the_generation_log_probability(trained):
         assert s == pytest.approx(m * g.n_tokens, abs=1e-4)
     with pytest.raises(ValueError, match="reduce must be"):
         lm.log_likelihood(prompts, prompts, reduce="max")
+
+
+def test_an_interrupted_sft_resumes_from_its_checkpoint(tmp_path):
+    """Interrupted in the second step of its second epoch, an SFT with a checkpoint after every step resumes
+    after the first: only the steps left run, and losses and weights equal an uninterrupted training's (the
+    data order and dropout's generator travel with the checkpoint; GPT-2's dropout is on).  A checkpoint of
+    another config is refused, and a finished training leaves none behind."""
+    tok = char_tokenizer()
+    pairs = [(f"state {k} ->", f" {w}") for k, w in enumerate(["alpha", "beta", "gamma", "delta", "eps"] * 2)]
+    cfg = SFTConfig(epochs=2, batch_size=4, learning_rate=1e-2)       # 3 steps an epoch, 6 in all
+
+    def counted(stop_at=None):
+        """A fresh tiny model whose forward records each batch's rows (unpadded) and can be interrupted."""
+        lm = LanguageModel(tok, tiny_gpt2(tok, n_layer=1, n_embd=32), ModelConfig("tiny"))
+        forward, calls = lm.model.forward, []
+
+        def step(*a, input_ids, attention_mask, **k):
+            calls.append([row[m.bool()].tolist() for row, m in zip(input_ids, attention_mask)])
+            if len(calls) == stop_at:
+                raise KeyboardInterrupt
+            return forward(*a, input_ids=input_ids, attention_mask=attention_mask, **k)
+        lm.model.forward = step
+        return lm, calls
+    whole, seen = counted()
+    full = sft(whole, pairs, cfg, checkpoint=tmp_path / "whole.pt", checkpoint_every=1)
+    assert len(full) == 6 and not (tmp_path / "whole.pt").exists()
+    # each epoch's order is the next permutation the seed's generator draws (checked independently)
+    ids = [x for x, _ in sft_examples(whole, pairs, cfg.max_length)]
+    g = torch.Generator().manual_seed(cfg.seed)
+    orders = [i for _ in range(2) for i in torch.randperm(len(ids), generator=g).tolist()]
+    assert [row for batch in seen for row in batch] == [ids[i] for i in orders]
+    ckpt = tmp_path / "cut.pt"
+    with pytest.raises(KeyboardInterrupt):
+        sft(counted(stop_at=5)[0], pairs, cfg, checkpoint=ckpt, checkpoint_every=1)
+    assert ckpt.exists()
+    with pytest.raises(ValueError, match="another config or other pairs"):
+        sft(counted()[0], pairs, SFTConfig(epochs=2, batch_size=4, learning_rate=1e-3), checkpoint=ckpt,
+            checkpoint_every=1)
+    with pytest.raises(ValueError, match="another config or other pairs"):
+        sft(counted()[0], pairs[1:], cfg, checkpoint=ckpt, checkpoint_every=1)
+    resumed, calls = counted()
+    losses = sft(resumed, pairs, cfg, checkpoint=ckpt, checkpoint_every=1)
+    assert len(calls) == 2 and losses == pytest.approx(full, abs=1e-6) and not ckpt.exists()
+    w, r = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.allclose(w[k], r[k], atol=1e-6) for k in w)
+    with pytest.raises(ValueError, match="checkpoint_every must be >= 0"):
+        sft(counted()[0], pairs, cfg, checkpoint_every=2)

@@ -10,8 +10,11 @@ signals sampled from the optimal scheme.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -55,6 +58,28 @@ def trainer_quiet(trainer) -> None:
         trainer.add_callback(BarOnly)
 
 
+def last_trainer_checkpoint(workdir: Path, recipe: dict, where: str, checkpoint_every: int) -> str | None:
+    """The checkpoint a transformers ``Trainer`` (trl's included) writing to ``workdir / "trainer"`` should
+    resume from: its last one, where ``workdir / "recipe.json"`` says it was made with ``recipe`` (the
+    settings and data a resume must share; any other is refused, naming the folder), else None.  With
+    ``checkpoint_every`` > 0 the recipe is written for the checkpoints to come; with 0 nothing is read or
+    written."""
+    from transformers.trainer_utils import get_last_checkpoint
+    if checkpoint_every < 0:
+        raise ValueError(f"{where}: checkpoint_every must be >= 0 (0: no checkpoints); got {checkpoint_every}")
+    if not checkpoint_every:
+        return None
+    workdir, trainer_dir = Path(workdir), Path(workdir) / "trainer"
+    last = get_last_checkpoint(str(trainer_dir)) if trainer_dir.is_dir() else None
+    saved = workdir / "recipe.json"
+    if last is not None and (not saved.exists() or json.loads(saved.read_text()) != recipe):
+        raise ValueError(f"{where}: {trainer_dir} holds a checkpoint of a training with other settings or data "
+                         f"(its recipe: {saved}); remove {trainer_dir} to start again")
+    workdir.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(recipe))
+    return last
+
+
 def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> list[tuple[list[int], list[int]]]:
     """Token ids and labels of each (prompt, target) pair: the prompt is masked (-100), the target ends
     with the model's end-of-turn token, and both are truncated from the left to ``max_length``."""
@@ -67,24 +92,52 @@ def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> lis
     return examples
 
 
-def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progress: bool = False) -> list[float]:
-    """Fine-tune ``lm`` (a :class:`~llm_bridge.models.language_model.LanguageModel`) in place; returns the loss per step."""
+def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progress: bool = False,
+        checkpoint: str | Path | None = None, checkpoint_every: int = 0) -> list[float]:
+    """Fine-tune ``lm`` (a :class:`~llm_bridge.models.language_model.LanguageModel`) in place; returns the loss per step.
+
+    With ``checkpoint`` (a file path) and ``checkpoint_every`` > 0, the training's whole state (weights,
+    optimiser, the data-order and global random generators, the losses so far) is written to that file
+    every that many steps, replacing the last; a call that finds the file (an interrupted call with the same
+    config and pairs: anything else is refused) resumes after its last saved step instead of starting
+    again, and the file is removed when the training ends."""
     import torch
     _require_transformers(lm, "sft")
     config = config or SFTConfig()
+    if checkpoint_every < 0 or (checkpoint_every and checkpoint is None):
+        raise ValueError(f"sft: checkpoint_every must be >= 0 (0: no checkpoints), and > 0 only with a checkpoint "
+                         f"path; got checkpoint_every={checkpoint_every}, checkpoint={checkpoint!r}")
     model = lm.model
     g = torch.Generator().manual_seed(config.seed)
     examples = sft_examples(lm, pairs, config.max_length)
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    model.train()
-    losses = []
     per_epoch = -(-len(examples) // config.batch_size)
+    total = config.epochs * per_epoch
+    # what a checkpoint must have been made with to be resumed: the settings and the tokenised data
+    recipe = {**asdict(config), "data": hashlib.sha256(json.dumps(examples).encode()).hexdigest()}
+    done, losses, epoch_rng = 0, [], g.get_state()     # epoch_rng: the order generator before this epoch's draw
+    path = Path(checkpoint) if checkpoint_every else None
+    if path is not None and path.exists():
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state["recipe"] != recipe:
+            raise ValueError(f"sft: {path} is a checkpoint of a training with another config or other pairs "
+                             f"(its recipe: {state['recipe']}); remove it to start again")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        done, losses, epoch_rng = state["done"], list(state["losses"]), state["epoch_rng"]
+        torch.set_rng_state(state["global_rng"])
+        if "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"])
+    model.train()
     from persuasion.progress import progress as progress_bar
     # one tick per optimiser step: an epoch of a real model takes minutes on a CPU
-    bar = progress_bar(None, "sft", unit="step", total=config.epochs * per_epoch, enabled=progress)
-    for _ in range(config.epochs):
+    bar = progress_bar(None, "sft", unit="step", total=total, enabled=progress)
+    bar.update(done)
+    while done < total:
+        g.set_state(epoch_rng)
         order = torch.randperm(len(examples), generator=g).tolist()
-        for s in range(0, len(order), config.batch_size):
+        batches = range(done % per_epoch * config.batch_size, len(order), config.batch_size)
+        for s in batches:
             batch = [examples[i] for i in order[s:s + config.batch_size]]
             width = max(len(ids) for ids, _ in batch)
             ids = torch.full((len(batch), width), lm.pad_id)
@@ -98,8 +151,29 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
             out.loss.backward()
             opt.step()
             losses.append(float(out.loss.detach()))
+            done += 1
+            if done % per_epoch == 0:
+                epoch_rng = g.get_state()               # the next epoch draws its order from here
+            if path is not None and done % checkpoint_every == 0 and done < total:
+                _save_atomically({"recipe": recipe, "done": done, "losses": losses, "epoch_rng": epoch_rng,
+                                  "global_rng": torch.get_rng_state(), "model": model.state_dict(),
+                                  "optimizer": opt.state_dict(),   # dropout on a card draws from its own
+                                  **({"cuda_rng": torch.cuda.get_rng_state()} if model.device.type == "cuda"
+                                     else {})}, path)
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
     bar.close()
     model.eval()
+    if path is not None:                # a finished training needs none (it holds the optimiser's state too)
+        path.unlink(missing_ok=True)
     return losses
+
+
+def _save_atomically(state: dict, path: Path) -> None:
+    """``torch.save`` to a file beside ``path``, then renamed over it: an interruption mid-write leaves the
+    last whole checkpoint."""
+    import torch
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)

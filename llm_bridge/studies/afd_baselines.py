@@ -52,7 +52,8 @@ def dpo_pairs(lm, demos, samples: list[dict], prompt_of) -> list[dict]:
 
 
 def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs: int, batch_size: int,
-              max_length: int, seed: int, workdir: Path, progress: bool = False, fast: bool = True) -> list[float]:
+              max_length: int, seed: int, workdir: Path, progress: bool = False, fast: bool = True,
+              checkpoint_every: int = 0) -> list[float]:
     """Train ``lm`` (a LanguageModel on the transformers engine) in place by DPO on ``rows``; returns the loss
     logged at each step.  Prints nothing (:func:`~llm_bridge.models.training.trainer_quiet`) but, with
     ``progress``, a progress bar on stderr.
@@ -61,15 +62,31 @@ def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs
     of a reference forward pass at every step, and keeps activations rather than recomputing them in the
     backward pass (trl turns activation checkpointing on by default, which saves memory a small policy does
     not need); the reference is the same initial policy either way.  ``fast=False`` is trl's default path,
-    kept for the side-by-side timing in ``benchmarks/bench_dpo.py``."""
+    kept for the side-by-side timing in ``benchmarks/bench_dpo.py``.
+
+    With ``checkpoint_every`` > 0 the trainer's whole state is saved under ``workdir`` every that many steps,
+    and a call that finds a checkpoint there (an interrupted call with the same settings and rows; anything
+    else is refused) resumes from the last one; the checkpoints are removed when the training ends.  ``lm``
+    must hold the initial weights on a resume as on a first call: they are the reference (trl computes the
+    reference's log-probabilities when the trainer is built, before a checkpoint's weights are loaded; a
+    test checks that a resumed training equals an unbroken one)."""
+    import shutil
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
-    from llm_bridge.models.training import _require_transformers, library_deprecations_silenced, trainer_quiet
+    from llm_bridge.models.training import (_require_transformers, last_trainer_checkpoint,
+                                            library_deprecations_silenced, trainer_quiet)
     _require_transformers(lm, "train_dpo")
+    workdir = Path(workdir)
+    recipe = {"beta": beta, "learning_rate": learning_rate, "epochs": epochs, "batch_size": batch_size,
+              "max_length": max_length, "seed": seed, "fast": fast, "checkpoint_every": checkpoint_every,
+              "rows": rows}
+    last = last_trainer_checkpoint(workdir, recipe, "train_dpo", checkpoint_every)
     with library_deprecations_silenced():
-        args = DPOConfig(output_dir=str(workdir), per_device_train_batch_size=batch_size, num_train_epochs=epochs,
-                         learning_rate=learning_rate, beta=beta, max_length=max_length, logging_steps=1,
-                         report_to=[], save_strategy="no", use_cpu=lm.model.device.type == "cpu", seed=seed,
+        args = DPOConfig(output_dir=str(workdir / "trainer"), per_device_train_batch_size=batch_size,
+                         num_train_epochs=epochs, learning_rate=learning_rate, beta=beta, max_length=max_length,
+                         logging_steps=1, report_to=[], save_strategy="steps" if checkpoint_every else "no",
+                         save_steps=max(checkpoint_every, 1), save_total_limit=1, save_only_model=False,
+                         use_cpu=lm.model.device.type == "cpu", seed=seed,
                          data_seed=seed, disable_tqdm=not progress, precompute_ref_log_probs=fast,
                          gradient_checkpointing=not fast)
     # trl drops a pair whose prompt alone fills max_length (and cuts longer answers); say so before it runs
@@ -89,22 +106,27 @@ def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs
         if len(trainer.train_dataset) < len(rows):
             raise ValueError(f"train_dpo: {len(rows) - len(trainer.train_dataset)} of {len(rows)} pairs were "
                              f"dropped in tokenisation (max_length={max_length} tokens); raise max_length")
-        trainer.train()
+        trainer.train(resume_from_checkpoint=last)
     lm.model.eval()
+    if checkpoint_every:                # a finished training needs none (each holds the optimiser's state too)
+        shutil.rmtree(workdir / "trainer", ignore_errors=True)
     return [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
 
 
 def dpo_policy(load_model, demos, samples, cfg, out: Path):
     """The DPO policy, trained once and saved in ``out/dpo`` (read back on a resume, refused if trained with
-    other settings), and its training record."""
+    other settings), and its training record; an interrupted training resumes from the last of its eight
+    checkpoints (``out/dpo.work``)."""
     from .afd_experiment import prompt_of, trained_once
     settings = {"beta": cfg.dpo_beta, "learning_rate": cfg.dpo_learning_rate, "epochs": cfg.dpo_epochs}
 
     def train(lm):
         rows = dpo_pairs(lm, demos, samples, lambda p: prompt_of(p, cfg))
+        steps = cfg.dpo_epochs * -(-len(rows) // cfg.sft_batch_size)
         losses = train_dpo(lm, rows, beta=cfg.dpo_beta, learning_rate=cfg.dpo_learning_rate,
                            epochs=cfg.dpo_epochs, batch_size=cfg.sft_batch_size, max_length=cfg.sft_max_length,
-                           seed=cfg.seed, workdir=out / "dpo.work", progress=True)
+                           seed=cfg.seed, workdir=out / "dpo.work", progress=True,
+                           checkpoint_every=max(1, steps // 8))
         return {"losses": losses, "n_pairs": len(rows)}
     return trained_once(load_model, out, "dpo", train, settings)
 

@@ -36,7 +36,8 @@ per-problem exact accuracies over all N-subsets); the exact McNemar test on
 one nested draw per problem is reported beside it.  The oracle against the
 random pick is the power check, reported apart.
 
-Files in ``out``: ``split.json``, ``sft/`` (the SFT model, ``done.json``),
+Files in ``out``: ``split.json``, ``sft/`` (the SFT model, ``done.json``; while it trains,
+``sft_checkpoint.pt``),
 ``classifier_samples.jsonl``, ``pool.jsonl``, ``cross_scores.jsonl``,
 ``report.json``; with the DPO baseline also ``dpo/`` (the DPO model) and
 ``dpo_pool.jsonl``.
@@ -279,14 +280,17 @@ def trained_once(load_model, out: Path, name: str, train, settings: dict | None 
 
 
 def train_sft(load_model, demos, cfg: AfdConfig, out: Path):
-    """The SFT policy, trained once and saved in ``out/sft`` (read back on a resume)."""
+    """The SFT policy, trained once and saved in ``out/sft`` (read back on a resume); an interrupted training
+    resumes from its last checkpoint (``out/sft_checkpoint.pt``, eight along the way, removed at the end)."""
     from llm_bridge.models.training import SFTConfig, sft
 
     def train(lm):
+        steps = cfg.sft_epochs * -(-len(demos) // cfg.sft_batch_size)
         losses = sft(lm, [(prompt_of(p, cfg), demonstration(p)) for p in demos],
                      SFTConfig(epochs=cfg.sft_epochs, batch_size=cfg.sft_batch_size,
                                learning_rate=cfg.sft_learning_rate, seed=cfg.seed,
-                               max_length=cfg.sft_max_length), progress=True)
+                               max_length=cfg.sft_max_length), progress=True,
+                     checkpoint=out / "sft_checkpoint.pt", checkpoint_every=max(1, steps // 8))
         return {"losses": losses, "n": len(demos)}
     return trained_once(load_model, out, "sft", train)
 

@@ -54,35 +54,25 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
     saved under ``workdir`` every that many steps, and a call that finds a checkpoint there (an earlier call
     that was interrupted, with the same settings and prompts: anything else is refused) resumes from the
     last one instead of starting again; the checkpoints are removed when the training ends."""
-    import json
     import shutil
     import torch
-    from transformers.trainer_utils import get_last_checkpoint
     from datasets import Dataset
     from trl import RLOOConfig, RLOOTrainer
-    from llm_bridge.models.training import _require_transformers, library_deprecations_silenced, trainer_quiet
+    from llm_bridge.models.training import (_require_transformers, last_trainer_checkpoint,
+                                            library_deprecations_silenced, trainer_quiet)
     _require_transformers(lm, "train_reverse_kl")
     if generations < 2:
         raise ValueError(f"train_reverse_kl: generations must be >= 2 (the leave-one-out baseline); got {generations}")
     if steps < 1 or prompts_per_step < 1 or beta < 0:
         raise ValueError(f"train_reverse_kl: steps and prompts_per_step must be >= 1 and beta >= 0; got {steps}, "
                          f"{prompts_per_step}, {beta}")
-    if checkpoint_every < 0:
-        raise ValueError(f"train_reverse_kl: checkpoint_every must be >= 0 (0: no checkpoints); got {checkpoint_every}")
     workdir = Path(workdir)
     trainer_dir = workdir / "trainer"
     # what a checkpoint must have been made with to be resumed (the reward function cannot be compared)
     recipe = {"steps": steps, "learning_rate": learning_rate, "generations": generations,
               "prompts_per_step": prompts_per_step, "max_new_tokens": max_new_tokens, "temperature": temperature,
               "seed": seed, "beta": beta, "checkpoint_every": checkpoint_every, "prompts": prompts}
-    last = get_last_checkpoint(str(trainer_dir)) if checkpoint_every and trainer_dir.is_dir() else None
-    saved = workdir / "recipe.json"
-    if last is not None and (not saved.exists() or json.loads(saved.read_text()) != recipe):
-        raise ValueError(f"train_reverse_kl: {trainer_dir} holds a checkpoint of a training with other settings "
-                         f"or prompts (its recipe: {saved}); remove {trainer_dir} to start again")
-    if checkpoint_every:
-        workdir.mkdir(parents=True, exist_ok=True)
-        saved.write_text(json.dumps(recipe))
+    last = last_trainer_checkpoint(workdir, recipe, "train_reverse_kl", checkpoint_every)
     reference = workdir / "reference"
     lm.save(reference)                  # trl builds the frozen reference from a path: the initial weights
     chat = lm.format("x") != "x"
