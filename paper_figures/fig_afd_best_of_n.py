@@ -221,6 +221,16 @@ def markdown(report) -> str:
                   for t in report["trend_tests"]]
     for section, title, pool_key in baseline_sections(report):
         lines += _baseline_table(section, title, pool_key)
+    spread = report.get("reverse_kl_no_format_seed_spread")
+    if spread:
+        trainings = list(next(iter(spread.values()))["per_training"])
+        lines += ["", f"The format-blind route across its {len(trainings)} trainings (descriptive; the same problems "
+                  "and cut pools):", "",
+                  "| measure | " + " | ".join(policy_name(p) for p in trainings) + " | mean | SD | range |",
+                  "|---|" + "---|" * (len(trainings) + 3)]
+        lines += [f"| {name} | " + " | ".join(f"{v['per_training'][p]:.3f}" for p in trainings)
+                  + f" | {v['mean']:.3f} | {v['sd']:.3f} | {v['range'][0]:.3f}-{v['range'][1]:.3f} |"
+                  for name, v in spread.items()]
     return "\n".join(lines)
 
 

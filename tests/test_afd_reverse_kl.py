@@ -129,6 +129,10 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
     assert set(reps["2"]["policies"]) == {"init", "sft", "rkl", "rkl_nf", "rkl_nf_s1", "rkl_nf_s2"}
     assert len(reps["2"]["tests"]) == 15 * 3 and reps["2"]["policies"]["rkl_nf_s1"] == rep["policies"]["rkl_nf_s1"]
     assert {("rkl_nf_s1", "rkl_nf_s2"), ("rkl_nf", "rkl_nf_s2")} <= {(t["a"], t["b"]) for t in reps["2"]["tests"]}
+    spread = third["reverse_kl_no_format_seed_spread"]["pass@1"]
+    assert set(spread["per_training"]) == {"rkl_nf", "rkl_nf_s1", "rkl_nf_s2"}
+    assert spread["per_training"]["rkl_nf_s1"] == rep["policies"]["rkl_nf_s1"]["pass_at"]["1"]
+    assert spread["range"][0] <= spread["mean"] <= spread["range"][1]
 
 
 def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():

@@ -148,3 +148,9 @@ def test_afd_tables_show_the_trained_baselines():
         v.update(single_line=0.9, repeated_text=0.35)
     assert "| rkl_nf_s1 | 0.450 | 0.500 | 1.20 | 0.200 | 90.0% | 35.0% |" in fig_afd_best_of_n.markdown(report)
     assert fig_afd_best_of_n.policy_name("rkl_nf_s1") == "reverse KL, format-blind, training seed 1"
+    # the trainings' spread, where the report holds it
+    report["reverse_kl_no_format_seed_spread"] = {"pass@1": {
+        "per_training": {"rkl_nf": 0.22, "rkl_nf_s1": 0.23}, "mean": 0.225, "sd": 0.00707, "range": [0.22, 0.23]}}
+    table = fig_afd_best_of_n.markdown(report)
+    assert "across its 2 trainings" in table and "| pass@1 | 0.220 | 0.230 | 0.225 | 0.007 | 0.220-0.230 |" in table
+    assert "training seed 1 | mean |" in table

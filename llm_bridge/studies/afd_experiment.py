@@ -652,8 +652,36 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
                                                      earlier=tuple(trained))
             trained.append(replicate_name(k))
         report["reverse_kl_no_format_replicates"] = replicates
+        if replicates:
+            report["reverse_kl_no_format_seed_spread"] = seed_spread(replicates[str(cfg.rkl_no_format_seeds[-1])],
+                                                                     ["rkl_nf", *trained])
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def seed_spread(section: dict, policies: list[str]) -> dict:
+    """How far trainings of one route with different seeds spread: each policy's pass@1, pass@k at the
+    section's largest k, and distinct answers (from a comparison ``section`` holding them all, on the same
+    problems and cut pools), with their mean, standard deviation (n - 1) and range across the trainings.
+    Descriptive: with a handful of seeds the SD is itself loose.
+
+    >>> pols = {p: {"pass_at": {"1": a, "8": b}, "distinct_answers": d}
+    ...         for p, a, b, d in (("x", 0.2, 0.5, 5.5), ("y", 0.3, 0.5, 5.0))}
+    >>> spread = seed_spread({"policies": pols}, ["x", "y"])
+    >>> spread["pass@1"]["mean"], round(spread["pass@1"]["sd"], 4), spread["distinct_answers"]["range"]
+    (0.25, 0.0707, [5.0, 5.5])
+    """
+    pols = section["policies"]
+    k = max(pols[policies[0]]["pass_at"], key=int)
+    measures = {"pass@1": lambda v: v["pass_at"]["1"], f"pass@{k}": lambda v: v["pass_at"][k],
+                "distinct_answers": lambda v: v["distinct_answers"]}
+    out = {}
+    for name, get in measures.items():
+        values = np.array([get(pols[p]) for p in policies], float)
+        out[name] = {"per_training": dict(zip(policies, values.tolist())), "mean": float(values.mean()),
+                     "sd": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+                     "range": [float(values.min()), float(values.max())]}
+    return out
 
 
 def _pool_summary(pools: dict, policy: str, test_ids: list[str], cfg: AfdConfig) -> dict:
