@@ -113,10 +113,10 @@ def sft(lm, pairs: list[tuple[str, str]], config: SFTConfig | None = None, progr
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     per_epoch = -(-len(examples) // config.batch_size)
     total = config.epochs * per_epoch
-    # what a checkpoint must have been made with to be resumed: the settings and the tokenised data
-    recipe = {**asdict(config), "data": hashlib.sha256(json.dumps(examples).encode()).hexdigest()}
     done, losses, epoch_rng = 0, [], g.get_state()     # epoch_rng: the order generator before this epoch's draw
     path = Path(checkpoint) if checkpoint_every else None
+    if path is not None:    # what a checkpoint must have been made with to be resumed: settings, tokenised data
+        recipe = {**asdict(config), "data": hashlib.sha256(json.dumps(examples).encode()).hexdigest()}
     if path is not None and path.exists():
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state["recipe"] != recipe:

@@ -77,12 +77,13 @@ def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs
                                             library_deprecations_silenced, trainer_quiet)
     _require_transformers(lm, "train_dpo")
     workdir = Path(workdir)
+    trainer_dir = workdir / "trainer"
     recipe = {"beta": beta, "learning_rate": learning_rate, "epochs": epochs, "batch_size": batch_size,
               "max_length": max_length, "seed": seed, "fast": fast, "checkpoint_every": checkpoint_every,
               "rows": rows}
     last = last_trainer_checkpoint(workdir, recipe, "train_dpo", checkpoint_every)
     with library_deprecations_silenced():
-        args = DPOConfig(output_dir=str(workdir / "trainer"), per_device_train_batch_size=batch_size,
+        args = DPOConfig(output_dir=str(trainer_dir), per_device_train_batch_size=batch_size,
                          num_train_epochs=epochs, learning_rate=learning_rate, beta=beta, max_length=max_length,
                          logging_steps=1, report_to=[], save_strategy="steps" if checkpoint_every else "no",
                          save_steps=max(checkpoint_every, 1), save_total_limit=1, save_only_model=False,
@@ -109,7 +110,7 @@ def train_dpo(lm, rows: list[dict], *, beta: float, learning_rate: float, epochs
         trainer.train(resume_from_checkpoint=last)
     lm.model.eval()
     if checkpoint_every:                # a finished training needs none (each holds the optimiser's state too)
-        shutil.rmtree(workdir / "trainer", ignore_errors=True)
+        shutil.rmtree(trainer_dir, ignore_errors=True)
     return [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
 
 

@@ -78,7 +78,7 @@ def train_reverse_kl(lm, prompts: list[str], reward, *, steps: int, learning_rat
     chat = lm.format("x") != "x"
     rows = [{"prompt": [{"role": "user", "content": p}]} if chat else {"prompt": p} for p in prompts]
     with library_deprecations_silenced():
-        args = RLOOConfig(output_dir=str(workdir / "trainer"),
+        args = RLOOConfig(output_dir=str(trainer_dir),
                           per_device_train_batch_size=prompts_per_step * generations,
                           num_generations=generations, max_completion_length=max_new_tokens, temperature=temperature,
                           beta=beta, learning_rate=learning_rate, max_steps=steps, num_iterations=1,
