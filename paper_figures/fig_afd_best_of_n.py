@@ -74,7 +74,7 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
         h2, l2 = twin.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")
     if trained:
-        _draw_baselines(axes[2], trained)
+        _draw_baselines(axes[2], trained, report)
     fig.tight_layout()
     return save_figure(fig, out_dir, stem)
 
@@ -83,7 +83,7 @@ POLICY_NAMES = {"init": "initial", "sft": "SFT (forward KL)", "dpo": "DPO", "rkl
                 "rkl_nf": "reverse KL, format-blind reward"}
 
 
-def _draw_baselines(axes, sections) -> None:
+def _draw_baselines(axes, sections, report=None) -> None:
     """Bottom row when the report holds trained baselines: pass@k against k per policy, and the distinct
     final answers among a problem's samples, each mean over problems with its 95% t interval (older reports
     have the means only)."""
@@ -98,7 +98,7 @@ def _draw_baselines(axes, sections) -> None:
         ci = v.get("pass_at_interval")
         err = None if ci is None else [[m - ci[str(k)][0] for k, m in zip(ks, means)],
                                        [ci[str(k)][1] - m for k, m in zip(ks, means)]]
-        left.errorbar(ks, means, yerr=err, fmt="o-", capsize=3, color=f"C{i}", label=policy_name(pol))
+        left.errorbar(ks, means, yerr=err, fmt="o-", capsize=3, color=f"C{i}", label=policy_name(pol, report))
         d = v["distinct_answers"]
         dci = v.get("distinct_answers_interval")
         right.barh(i, d, color=f"C{i}", alpha=0.7,
@@ -109,7 +109,7 @@ def _draw_baselines(axes, sections) -> None:
     left.set_ylabel("pass@k (exact over k-subsets)")
     left.set_title(f"the trained policies: pass@k on {size['n_problems']} held-out problems", fontsize=9)
     left.legend(fontsize=7)
-    right.set_yticks(range(len(policies)), [policy_name(p) for p in policies], fontsize=8)
+    right.set_yticks(range(len(policies)), [policy_name(p, report) for p in policies], fontsize=8)
     right.set_xlabel(f"distinct final answers among {size['pool_size']} samples (mean over problems)")
     right.set_title("answer diversity (95% t intervals)", fontsize=9)
 
@@ -138,18 +138,23 @@ BASELINES = (("dpo", "DPO (demonstrations chosen, initial samples rejected)", "d
 
 def baseline_sections(report) -> list[tuple]:
     """``(section, title, pool key)`` of each trained baseline the report holds, the format-blind route's
-    replicates (other training seeds) after it."""
+    replicates (other training seeds) and variants (other RLOO settings) after it."""
     found = [(report[key], title, pool_key) for key, title, pool_key in BASELINES if report.get(key)]
     for seed, section in (report.get("reverse_kl_no_format_replicates") or {}).items():
         found.append((section, f"the format-blind reverse-KL route trained again, training seed {seed}",
                       f"rkl_nf_s{seed}_pool"))
+    for name, section in (report.get("reverse_kl_no_format_variants") or {}).items():
+        found.append((section, f"the format-blind reverse-KL route trained further ({name}: "
+                      f"{section['changes']}, the first training's seed)", f"{name}_pool"))
     return found
 
 
-def policy_name(pol: str) -> str:
+def policy_name(pol: str, report: dict | None = None) -> str:
+    """How the figure and tables name a policy; a variant's name comes from its section of ``report``."""
     if pol.startswith("rkl_nf_s"):
         return f"reverse KL, format-blind, training seed {pol[len('rkl_nf_s'):]}"
-    return POLICY_NAMES.get(pol, pol)
+    variant = ((report or {}).get("reverse_kl_no_format_variants") or {}).get(pol)
+    return f"reverse KL, format-blind, {variant['changes']}" if variant else POLICY_NAMES.get(pol, pol)
 
 
 def _baseline_table(section: dict, title: str, pool_key: str) -> list[str]:

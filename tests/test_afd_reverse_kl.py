@@ -133,6 +133,22 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
     assert set(spread["per_training"]) == {"rkl_nf", "rkl_nf_s1", "rkl_nf_s2"}
     assert spread["per_training"]["rkl_nf_s1"] == rep["policies"]["rkl_nf_s1"]["pass_at"]["1"]
     assert spread["range"][0] <= spread["mean"] <= spread["range"][1]
+    # a variant trained further (a larger learning rate, the first training's seed) joins as well: compared with
+    # init, SFT and rkl_nf only; what ran before is read back unchanged
+    further = afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_no_format": True,
+                                                    "rkl_no_format_seeds": [1, 2],
+                                                    "rkl_no_format_variants": [{"learning_rate": 3e-3}]}), problems)
+    var = further["reverse_kl_no_format_variants"]["rkl_nf_lr0.003"]
+    assert set(var["policies"]) == {"init", "sft", "rkl_nf", "rkl_nf_lr0.003"} and len(var["tests"]) == 6 * 3
+    assert var["changes"] == "learning rate 0.003" and var["training"]["learning_rate"] == 3e-3
+    assert var["training"]["steps"] == 2 and "training_seed" not in var["training"]
+    assert var["policies"]["rkl_nf"] == blind["policies"]["rkl_nf"]
+    assert all(further["reverse_kl_no_format_replicates"][k][part] == reps[k][part]
+               for k in reps for part in ("policies", "tests"))
+    assert len((tmp_path / "run" / "rkl_nf_lr0.003_pool.jsonl").read_text().splitlines()) == 3
+    # the same seed with another learning rate gives other weights (the setting reached RLOO)
+    w2 = LanguageModel.load(str(tmp_path / "run" / "rkl_nf_lr0.003")).model.state_dict()
+    assert any(not torch.equal(w0[k], w2[k]) for k in w0)
 
 
 def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():
@@ -142,8 +158,17 @@ def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():
     for bad in ([0], [1, 1], [-2]):             # the first training's seed, a repeat, a negative seed
         with pytest.raises(ValueError, match="rkl_no_format_seeds must be distinct"):
             afd.AfdConfig(**base, rkl_no_format_seeds=bad)
-    indices = [afd.seed_index(p) for p in (*afd.SEED_INDEX, afd.replicate_name(1), afd.replicate_name(2))]
-    assert len(set(indices)) == len(indices)
+    variants = [afd.RklVariant(steps=80), afd.RklVariant(learning_rate=3e-5), afd.RklVariant(120, 2e-5)]
+    assert [v.name() for v in variants] == ["rkl_nf_t80", "rkl_nf_lr3e-05", "rkl_nf_t120_lr2e-05"]
+    assert variants[2].changes() == "120 steps, learning rate 2e-05"
+    indices = [afd.seed_index(p) for p in (*afd.SEED_INDEX, afd.replicate_name(1), afd.replicate_name(2),
+                                           *(v.name() for v in variants))]
+    assert len(set(indices)) == len(indices) and all(i >= 1000 for i in indices[-3:])
+    for bad, rule in (([{"learning_rate": 3e-5}], "need"), ([{}], "must set steps or learning_rate"),
+                      ([{"steps": 0}], "steps must be >= 1"), ([{"steps": 50}], "trains as rkl_nf does"),
+                      ([{"steps": 80}, {"steps": 80}], "must be distinct")):
+        with pytest.raises(ValueError, match=rule):
+            afd.AfdConfig(**({} if rule == "need" else base), rkl_no_format_variants=bad)
     with pytest.raises(ValueError, match="no sampling seed for policy 'ppo'"):
         afd.seed_index("ppo")
 

@@ -327,6 +327,13 @@ def test_every_shipped_afd_config_loads_strictly(tmp_path):
     bad.write_text('pool_size = 4\nns = [1, 8]\n')
     r = subprocess.run([sys.executable, "-m", "experiments.afd_best_of_n", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and "ns must be increasing" in r.stderr and "Traceback" not in r.stderr
+    # the format-blind route's variants: a list of tables, each read strictly
+    bad.write_text('rkl_pool_size = 2\nrkl_no_format = true\nrkl_no_format_variants = [{learning_rate = 3e-5}]\n')
+    (variant,) = load_afd_config(bad)[1].rkl_no_format_variants
+    assert variant.learning_rate == 3e-5 and variant.steps is None and variant.name() == "rkl_nf_lr3e-05"
+    bad.write_text('rkl_pool_size = 2\nrkl_no_format = true\nrkl_no_format_variants = [{step = 80}]\n')
+    with pytest.raises(ConfigError, match="unknown key 'rkl_no_format_variants\\[0\\].step'"):
+        load_afd_config(bad)
     bad.write_text('decode = "fast"\n')
     r = subprocess.run([sys.executable, "-m", "experiments.afd_best_of_n", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and "decode must be one of" in r.stderr and "'fast'" in r.stderr and str(bad) in r.stderr

@@ -154,3 +154,12 @@ def test_afd_tables_show_the_trained_baselines():
     table = fig_afd_best_of_n.markdown(report)
     assert "across its 2 trainings" in table and "| pass@1 | 0.220 | 0.230 | 0.225 | 0.007 | 0.220-0.230 |" in table
     assert "training seed 1 | mean |" in table
+    # a variant trained further: its own section after the replicates, named by what it changes
+    variant = {**section, "changes": "learning rate 3e-05", "policies": {**pols, "rkl_nf_lr3e-05": pols["rkl"]},
+               "rkl_nf_lr3e-05_pool": {"truncated": 0.125}}
+    report["reverse_kl_no_format_variants"] = {"rkl_nf_lr3e-05": variant}
+    table = fig_afd_best_of_n.markdown(report)
+    assert table.index("training seed 1") < table.index("trained further (rkl_nf_lr3e-05: learning rate 3e-05")
+    assert "| rkl_nf_lr3e-05 | 0.450 |" in table and "Its pool: truncated 0.125" in table
+    assert (fig_afd_best_of_n.policy_name("rkl_nf_lr3e-05", report)
+            == "reverse KL, format-blind, learning rate 3e-05")

@@ -40,14 +40,16 @@ Files in ``out``: ``split.json``, ``sft/`` (the SFT model, ``done.json``; while 
 ``sft_checkpoint.pt``),
 ``classifier_samples.jsonl``, ``pool.jsonl``, ``cross_scores.jsonl``,
 ``report.json``; with the DPO baseline also ``dpo/`` (the DPO model) and
-``dpo_pool.jsonl``.
+``dpo_pool.jsonl``; with the reverse-KL route ``rkl/`` and ``rkl_pool.jsonl``, and the same pair for
+each format-blind training (``rkl_nf``, its replicates ``rkl_nf_s<k>`` and variants, :class:`RklVariant`).
 """
 from __future__ import annotations
 
 import json
 import re
 import time
-from dataclasses import asdict, dataclass, field
+import zlib
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +66,31 @@ POLICIES = ("init", "sft")
 SEED_INDEX = {"init": 0, "sft": 1, "dpo": 2, "rkl": 3, "rkl_nf": 4}
 BASELINE_KEYS = ("dpo_pool_size", "dpo_beta", "dpo_learning_rate", "dpo_epochs",      # added to a finished run
                  "rkl_pool_size", "rkl_steps", "rkl_learning_rate", "rkl_generations", "rkl_prompts_per_step",
-                 "rkl_no_format", "rkl_no_format_seeds")
+                 "rkl_no_format", "rkl_no_format_seeds", "rkl_no_format_variants")
 GROWABLE_KEYS = ("pool_size", "ns")     # raised on a finished run: only the missing samples are drawn
 TASKS = ("gsm_symbolic", "chain_sum", "humaneval")
 SELECTORS = ("random", "classifier", "classifier_no_format", "demo_classifier", "log_ratio", "format", "oracle")
 LEARNED = ("classifier", "classifier_no_format", "demo_classifier", "log_ratio")
+
+
+@dataclass(frozen=True)
+class RklVariant:
+    """The format-blind reverse-KL route trained again from the initial policy, with the run's seed and reward,
+    and these RLOO settings in place of the run's (one left out keeps the run's): the route trained further."""
+
+    steps: int | None = None
+    learning_rate: float | None = None
+
+    def name(self) -> str:
+        """The policy's name, from what it changes: ``rkl_nf_t<steps>``, ``rkl_nf_lr<rate>`` or both."""
+        return ("rkl_nf" + (f"_t{self.steps}" if self.steps is not None else "")
+                + (f"_lr{self.learning_rate:g}" if self.learning_rate is not None else ""))
+
+    def changes(self) -> str:
+        """What it changes, in words (``"120 steps, learning rate 3e-05"``)."""
+        return ", ".join(c for c in (f"{self.steps} steps" if self.steps is not None else "",
+                                     f"learning rate {self.learning_rate:g}" if self.learning_rate is not None
+                                     else "") if c)
 
 
 @dataclass
@@ -109,6 +131,8 @@ class AfdConfig:
     rkl_no_format: bool = False         # also the route on a reward blind to the format lines (policy "rkl_nf")
     rkl_no_format_seeds: list[int] = field(default_factory=list)  # that route trained again with these training
                                         # seeds (policies rkl_nf_s<seed>; rkl_nf itself trains with `seed`)
+    rkl_no_format_variants: list[RklVariant] = field(default_factory=list)  # that route trained again with
+                                        # `seed` and other RLOO settings (RklVariant; TOML: a list of tables)
     instruction: str = "Solve the problem step by step. End with a last line of the form '#### <number>'."
 
     def __post_init__(self):
@@ -140,6 +164,27 @@ class AfdConfig:
         if any(not isinstance(k, int) or k < 0 or k == self.seed for k in seeds) or len(set(seeds)) != len(seeds):
             raise ValueError(f"AfdConfig: rkl_no_format_seeds must be distinct integers >= 0 other than "
                              f"seed={self.seed} (the first training's); got {seeds}")
+        self.rkl_no_format_variants = [RklVariant(**v) if isinstance(v, dict) else v
+                                       for v in self.rkl_no_format_variants]
+        variants = self.rkl_no_format_variants
+        if variants and not (self.rkl_no_format and self.rkl_pool_size):
+            raise ValueError(f"AfdConfig: rkl_no_format_variants train the format-blind route again, so they need "
+                             f"rkl_no_format = true and rkl_pool_size > 0; got {self.rkl_no_format} and "
+                             f"{self.rkl_pool_size}")
+        for v in variants:
+            if not isinstance(v, RklVariant) or (v.steps is None and v.learning_rate is None):
+                raise ValueError(f"AfdConfig: each of rkl_no_format_variants must set steps or learning_rate; "
+                                 f"got {v!r}")
+            if (v.steps is not None and v.steps < 1) or (v.learning_rate is not None and v.learning_rate <= 0):
+                raise ValueError(f"AfdConfig: a variant's steps must be >= 1 and its learning_rate > 0; got {v!r}")
+            if v.steps in (None, self.rkl_steps) and v.learning_rate in (None, self.rkl_learning_rate):
+                raise ValueError(f"AfdConfig: variant {v!r} trains as rkl_nf does (rkl_steps={self.rkl_steps}, "
+                                 f"rkl_learning_rate={self.rkl_learning_rate}); it must change one of them")
+        if len({v.name() for v in variants}) != len(variants):
+            raise ValueError(f"AfdConfig: rkl_no_format_variants must be distinct; got {variants}")
+        if len({seed_index(v.name()) for v in variants}) != len(variants):     # a checksum clash: rare
+            raise ValueError(f"AfdConfig: two of rkl_no_format_variants {[v.name() for v in variants]} would "
+                             f"share sampling seeds; change one's setting slightly")
         if self.dpo_pool_size < 0 or self.dpo_beta <= 0 or self.dpo_learning_rate <= 0 or self.dpo_epochs < 1:
             raise ValueError(f"AfdConfig: dpo_pool_size must be >= 0, dpo_beta and dpo_learning_rate > 0, "
                              f"dpo_epochs >= 1; got {self.dpo_pool_size}, {self.dpo_beta}, "
@@ -152,14 +197,18 @@ def replicate_name(training_seed: int) -> str:
 
 
 def seed_index(policy: str) -> int:
-    """The index that sets ``policy``'s sampling seeds: SEED_INDEX's, or 5 + k for a replicate rkl_nf_s<k>."""
+    """The index that sets ``policy``'s sampling seeds: SEED_INDEX's, 5 + k for a replicate rkl_nf_s<k>, and
+    1000 plus a checksum of the name (below 10,000) for a variant (:class:`RklVariant`), so that neither the
+    order of the variants nor the replicates' seeds move it (every seed stays below 2**31)."""
     if policy in SEED_INDEX:
         return SEED_INDEX[policy]
     m = re.fullmatch(r"rkl_nf_s(\d+)", policy)
-    if m is None:
-        raise ValueError(f"seed_index: no sampling seed for policy {policy!r}; known: {list(SEED_INDEX)} and "
-                         f"rkl_nf_s<k>")
-    return 5 + int(m.group(1))          # fixed, not len(SEED_INDEX): saved replicate pools were drawn with it
+    if m is not None:
+        return 5 + int(m.group(1))      # fixed, not len(SEED_INDEX): saved replicate pools were drawn with it
+    if re.fullmatch(r"rkl_nf(_t\d+)?(_lr[^_]+)?", policy) and policy != "rkl_nf":
+        return 1000 + zlib.crc32(policy.encode()) % 10_000
+    raise ValueError(f"seed_index: no sampling seed for policy {policy!r}; known: {list(SEED_INDEX)}, "
+                     f"rkl_nf_s<k> and the variants' rkl_nf_t<steps>_lr<rate>")
 
 
 def prompt_of(problem, cfg: AfdConfig) -> str:
@@ -640,7 +689,8 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         demo_nf = [{**r, "text": without_format(r["text"], cfg.task)} for r in demo_recs]
         demo_clf_nf, held_demo_nf = fit_classifier(tok, demo_nf, cfg, positive="demonstration")
         report["reverse_kl_no_format"] = reverse_kl_baseline(
-            load_model, demo_clf_nf, tok, demos, test, pools, cfg, out, policy="rkl_nf", task=cfg.task)
+            load_model, demo_clf_nf, tok, demos, test, pools, cfg, out, policy="rkl_nf", task=cfg.task,
+            others=("rkl",))
         report["reverse_kl_no_format"]["classifier_held_out"] = {
             k: v for k, v in held_demo_nf.items() if k not in ("test_index", "test_scores")}
         # the same route trained again from the initial policy with other training seeds, on the same reward
@@ -649,12 +699,24 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         for k in cfg.rkl_no_format_seeds:
             replicates[str(k)] = reverse_kl_baseline(load_model, demo_clf_nf, tok, demos, test, pools, cfg, out,
                                                      policy=replicate_name(k), task=cfg.task, training_seed=k,
-                                                     earlier=tuple(trained))
+                                                     others=("rkl", "rkl_nf", *trained))
             trained.append(replicate_name(k))
         report["reverse_kl_no_format_replicates"] = replicates
         if replicates:
             report["reverse_kl_no_format_seed_spread"] = seed_spread(replicates[str(cfg.rkl_no_format_seeds[-1])],
                                                                      ["rkl_nf", *trained])
+        # the route trained further (more steps or a larger learning rate), with the first training's seed, so
+        # that rkl_nf is its paired contrast; the family is init, SFT, rkl_nf and it (the replicates' spread
+        # says how far the seed alone moves the measures)
+        variants = {}
+        for v in cfg.rkl_no_format_variants:
+            longer = replace(cfg, rkl_steps=cfg.rkl_steps if v.steps is None else v.steps,
+                             rkl_learning_rate=cfg.rkl_learning_rate if v.learning_rate is None else v.learning_rate,
+                             rkl_no_format_variants=[])      # the settings this one training reads
+            variants[v.name()] = {"changes": v.changes(), **reverse_kl_baseline(
+                load_model, demo_clf_nf, tok, demos, test, pools, longer, out, policy=v.name(), task=cfg.task,
+                others=("rkl_nf",))}
+        report["reverse_kl_no_format_variants"] = variants
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
 
@@ -715,23 +777,19 @@ def _against_init_and_sft(policy: str, lm, test, pools: dict, cfg: AfdConfig, ou
 
 def reverse_kl_baseline(load_model, demo_clf, tok, demos, test, pools: dict, cfg: AfdConfig, out: Path,
                         policy: str = "rkl", task: str | None = None, training_seed: int | None = None,
-                        earlier: tuple[str, ...] = ()) -> dict:
+                        others: tuple[str, ...] = ()) -> dict:
     """The reverse-KL policy (:mod:`.afd_reverse_kl`: RLOO on the demonstrations-vs-initial classifier's logit,
     KL weight 1 to the initial policy, on the demonstration prompts) against the initial and SFT policies
     (:func:`_against_init_and_sft`, pools of ``rkl_pool_size``), with each pool's mean reward (the
     classifier's logit).  With ``task``, the classifier reads each completion with its format lines removed
-    (:func:`~.demonstration_rewards.without_format`), and the policy, saved as ``policy``, is also compared
-    with the format-seeing route ``"rkl"`` on the same problems; a replicate trained with another
-    ``training_seed`` (default: the run's seed) is compared with the first format-blind policy ``"rkl_nf"`` and
-    the ``earlier`` replicates too."""
+    (:func:`~.demonstration_rewards.without_format`); the policy, saved as ``policy`` and trained with
+    ``training_seed`` (default: the run's seed), is also compared with ``others``, routes trained before it
+    whose pools are read back from ``out``."""
     from .afd_baselines import mean_interval
     from .afd_reverse_kl import classifier_reward, reverse_kl_policy
     t = time.time()
-    others = ()
-    if task is not None:                         # the routes trained before this one, read from their pools
-        others = ("rkl",) if policy == "rkl_nf" else ("rkl", "rkl_nf", *earlier)
-        for other in others:
-            pools = {**pools, **_joined(_read_jsonl(out / f"{other}_pool.jsonl"))}
+    for other in others:
+        pools = {**pools, **_joined(_read_jsonl(out / f"{other}_pool.jsonl"))}
     lm, info = reverse_kl_policy(load_model, demo_clf, tok, [prompt_of(p, cfg) for p in demos], cfg, out,
                                  name=policy, task=task, training_seed=training_seed)
     result, cut = _against_init_and_sft(policy, lm, test, pools, cfg, out, cfg.rkl_pool_size, others)
