@@ -118,7 +118,7 @@ def dpo_policy(load_model, demos, samples, cfg, out: Path):
     """The DPO policy, trained once and saved in ``out/dpo`` (read back on a resume, refused if trained with
     other settings), and its training record; an interrupted training resumes from the last of its eight
     checkpoints (``out/dpo.work``)."""
-    from .afd_experiment import prompt_of, trained_once
+    from .afd_experiment import prompt_of, save_interval, trained_once
     settings = {"beta": cfg.dpo_beta, "learning_rate": cfg.dpo_learning_rate, "epochs": cfg.dpo_epochs}
 
     def train(lm):
@@ -127,7 +127,7 @@ def dpo_policy(load_model, demos, samples, cfg, out: Path):
         losses = train_dpo(lm, rows, beta=cfg.dpo_beta, learning_rate=cfg.dpo_learning_rate,
                            epochs=cfg.dpo_epochs, batch_size=cfg.sft_batch_size, max_length=cfg.sft_max_length,
                            seed=cfg.seed, workdir=out / "dpo.work", progress=True,
-                           checkpoint_every=max(1, steps // 8))
+                           checkpoint_every=save_interval(steps))
         return {"losses": losses, "n_pairs": len(rows)}
     return trained_once(load_model, out, "dpo", train, settings)
 

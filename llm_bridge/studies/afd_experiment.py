@@ -191,6 +191,19 @@ class AfdConfig:
                              f"{self.dpo_learning_rate}, {self.dpo_epochs}")
 
 
+SAVES_PER_TRAINING = 8                  # checkpoints along each of the study's trainings (SFT, DPO, RLOO)
+
+
+def save_interval(steps: int) -> int:
+    """Steps between the checkpoints of a training of ``steps`` steps: :data:`SAVES_PER_TRAINING` saves, or
+    one per step for a shorter training.
+
+    >>> save_interval(40), save_interval(100), save_interval(3)
+    (5, 12, 1)
+    """
+    return max(1, steps // SAVES_PER_TRAINING)
+
+
 def replicate_name(training_seed: int) -> str:
     """The policy name of the format-blind reverse-KL route trained again with ``training_seed``."""
     return f"rkl_nf_s{training_seed}"
@@ -339,7 +352,7 @@ def train_sft(load_model, demos, cfg: AfdConfig, out: Path):
                      SFTConfig(epochs=cfg.sft_epochs, batch_size=cfg.sft_batch_size,
                                learning_rate=cfg.sft_learning_rate, seed=cfg.seed,
                                max_length=cfg.sft_max_length), progress=True,
-                     checkpoint=out / "sft_checkpoint.pt", checkpoint_every=max(1, steps // 8))
+                     checkpoint=out / "sft_checkpoint.pt", checkpoint_every=save_interval(steps))
         return {"losses": losses, "n": len(demos)}
     return trained_once(load_model, out, "sft", train)
 

@@ -110,7 +110,7 @@ def reverse_kl_policy(load_model, demo_classifier, tokenizer, prompts: list[str]
     reads completions without their format lines (:func:`classifier_reward`).  RLOO's sampling and prompt
     order follow ``training_seed`` (default: the run's ``cfg.seed``).  The training saves a checkpoint
     eight times along its way, so an interrupted run resumes from the last one."""
-    from .afd_experiment import trained_once
+    from .afd_experiment import save_interval, trained_once
     settings = {"steps": cfg.rkl_steps, "learning_rate": cfg.rkl_learning_rate, "generations": cfg.rkl_generations,
                 "prompts_per_step": cfg.rkl_prompts_per_step, "beta": 1.0}
     if task is not None:
@@ -125,6 +125,6 @@ def reverse_kl_policy(load_model, demo_classifier, tokenizer, prompts: list[str]
                                learning_rate=cfg.rkl_learning_rate, generations=cfg.rkl_generations,
                                prompts_per_step=cfg.rkl_prompts_per_step, max_new_tokens=cfg.max_new_tokens,
                                temperature=cfg.temperature, seed=training_seed, workdir=out / f"{name}.work",
-                               progress=True, checkpoint_every=max(1, cfg.rkl_steps // 8))
+                               progress=True, checkpoint_every=save_interval(cfg.rkl_steps))
         return {"log": log, "n_prompts": len(prompts)}
     return trained_once(load_model, out, name, train, settings)
