@@ -149,6 +149,15 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
     # the same seed with another learning rate gives other weights (the setting reached RLOO)
     w2 = LanguageModel.load(str(tmp_path / "run" / "rkl_nf_lr0.003")).model.state_dict()
     assert any(not torch.equal(w0[k], w2[k]) for k in w0)
+    # a second variant (more steps) is compared with the first too, whose section stays as it was
+    more = afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_no_format": True,
+                                                 "rkl_no_format_seeds": [1, 2], "rkl_no_format_variants": [
+                                                     {"learning_rate": 3e-3}, {"steps": 3}]}), problems)
+    first_var, longer = more["reverse_kl_no_format_variants"].values()
+    assert first_var["policies"] == var["policies"] and first_var["tests"] == var["tests"]
+    assert set(longer["policies"]) == {"init", "sft", "rkl_nf", "rkl_nf_lr0.003", "rkl_nf_t3"}
+    assert len(longer["tests"]) == 10 * 3 and longer["training"]["steps_logged"] == 3
+    assert longer["changes"] == "3 steps" and longer["training"]["learning_rate"] == 1e-3
 
 
 def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():

@@ -719,8 +719,8 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             report["reverse_kl_no_format_seed_spread"] = seed_spread(replicates[str(cfg.rkl_no_format_seeds[-1])],
                                                                      ["rkl_nf", *trained])
         # the route trained further (more steps or a larger learning rate), with the first training's seed, so
-        # that rkl_nf is its paired contrast; the family is init, SFT, rkl_nf and it (the replicates' spread
-        # says how far the seed alone moves the measures)
+        # that rkl_nf is its paired contrast; the family is init, SFT, rkl_nf, the variants listed before it
+        # and it (the replicates' spread says how far the seed alone moves the measures)
         variants = {}
         for v in cfg.rkl_no_format_variants:
             longer = replace(cfg, rkl_steps=cfg.rkl_steps if v.steps is None else v.steps,
@@ -728,7 +728,7 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
                              rkl_no_format_variants=[])      # the settings this one training reads
             variants[v.name()] = {"changes": v.changes(), **reverse_kl_baseline(
                 load_model, demo_clf_nf, tok, demos, test, pools, longer, out, policy=v.name(), task=cfg.task,
-                others=("rkl_nf",))}
+                others=("rkl_nf", *variants))}
         report["reverse_kl_no_format_variants"] = variants
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
