@@ -723,11 +723,11 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         # and it (the replicates' spread says how far the seed alone moves the measures)
         variants = {}
         for v in cfg.rkl_no_format_variants:
-            longer = replace(cfg, rkl_steps=cfg.rkl_steps if v.steps is None else v.steps,
-                             rkl_learning_rate=cfg.rkl_learning_rate if v.learning_rate is None else v.learning_rate,
-                             rkl_no_format_variants=[])      # the settings this one training reads
+            its_cfg = replace(cfg, rkl_steps=cfg.rkl_steps if v.steps is None else v.steps,
+                              rkl_learning_rate=cfg.rkl_learning_rate if v.learning_rate is None else v.learning_rate,
+                              rkl_no_format_variants=[])      # the settings this one training reads
             variants[v.name()] = {"changes": v.changes(), **reverse_kl_baseline(
-                load_model, demo_clf_nf, tok, demos, test, pools, longer, out, policy=v.name(), task=cfg.task,
+                load_model, demo_clf_nf, tok, demos, test, pools, its_cfg, out, policy=v.name(), task=cfg.task,
                 others=("rkl_nf", *variants))}
         report["reverse_kl_no_format_variants"] = variants
     (out / "report.json").write_text(json.dumps(report, indent=1))
