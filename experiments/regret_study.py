@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from persuasion.atomic import remove_in_flight, write_atomic
+from persuasion.atomic import exit_now, write_atomic
 from persuasion.online import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, KnownPriorOracle,
                                RobustPersuader)
 
@@ -192,8 +192,7 @@ def _exit_with(owner_pid: int, poll: float = 0.5) -> None:
             try:
                 os.kill(owner_pid, 0)
             except ProcessLookupError:
-                remove_in_flight()           # no half-written checkpoint left behind
-                os._exit(3)
+                exit_now(3)                  # no half-written checkpoint left behind
             except PermissionError:
                 pass
             time.sleep(poll)

@@ -11,10 +11,15 @@ Public: the studies, the LLM bridge and the figure scripts write their results t
 from __future__ import annotations
 
 import os
+import threading
 
 
 #: Temporary files this process is writing right now (removed by :func:`remove_in_flight` on a hard exit).
 _IN_FLIGHT: set[str] = set()
+#: Held for the whole of each write, so that :func:`exit_now` can wait for one in progress and then
+#: exit with no new one begun (a thread that removed the temporaries and then exited left a window in
+#: which another thread could create one).
+_WRITING = threading.Lock()
 
 
 def write_atomic(path, data: bytes) -> None:
@@ -22,21 +27,22 @@ def write_atomic(path, data: bytes) -> None:
     The temporary file is removed if the write fails."""
     path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}"
-    _IN_FLIGHT.add(tmp)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+    with _WRITING:
+        _IN_FLIGHT.add(tmp)
         try:
-            os.remove(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    finally:
-        _IN_FLIGHT.discard(tmp)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.remove(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        finally:
+            _IN_FLIGHT.discard(tmp)
 
 
 def remove_in_flight() -> None:
@@ -46,6 +52,15 @@ def remove_in_flight() -> None:
             os.remove(tmp)
         except FileNotFoundError:
             pass
+
+
+def exit_now(code: int, wait: float = 30.0):
+    """End this process at once (``os._exit(code)``, from any thread) leaving no temporary file behind: a
+    write in progress is let finish (for up to ``wait`` seconds, then its temporary file is removed), and
+    no write begins after it."""
+    _WRITING.acquire(timeout=wait)      # never released: the process ends holding it
+    remove_in_flight()
+    os._exit(code)
 
 
 def remove_stale_temporaries(path) -> list[str]:

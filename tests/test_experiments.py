@@ -363,3 +363,30 @@ def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path):
     assert list(tmp_path.iterdir()) == [] and not _IN_FLIGHT
     write_atomic(target, b"ok")
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"] and not _IN_FLIGHT
+
+
+EXIT_DURING_A_WRITE = """
+import os, sys, threading, time
+from persuasion import atomic
+slow_fsync = os.fsync
+def fsync(fd):                      # the write in progress is still in flight for a second
+    time.sleep(1.0)
+    slow_fsync(fd)
+os.fsync = fsync
+target = sys.argv[1]
+threading.Thread(target=atomic.write_atomic, args=(target, b"done")).start()
+while not atomic._IN_FLIGHT:        # the writer has begun
+    time.sleep(0.001)
+atomic.exit_now(3)
+"""
+
+
+def test_exit_now_lets_a_write_in_progress_finish_and_leaves_no_temporary_file(tmp_path):
+    """A worker's watchdog ends the process from another thread while the main thread writes a checkpoint:
+    the write finishes (the file holds it whole) and no temporary file is left (removing the temporaries
+    and then exiting left a window for one to be created, a CI run found one)."""
+    target = tmp_path / "ckpt.pkl"
+    r = subprocess.run([sys.executable, "-c", EXIT_DURING_A_WRITE, str(target)], capture_output=True, text=True,
+                       timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 3, r.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pkl"] and target.read_bytes() == b"done"
