@@ -86,6 +86,11 @@ class RklVariant:
         return ("rkl_nf" + (f"_t{self.steps}" if self.steps is not None else "")
                 + (f"_lr{self.learning_rate:g}" if self.learning_rate is not None else ""))
 
+    def settings(self, steps: int, learning_rate: float) -> tuple[int, float]:
+        """The (steps, learning rate) it trains with, given the run's."""
+        return (steps if self.steps is None else self.steps,
+                learning_rate if self.learning_rate is None else self.learning_rate)
+
     def changes(self) -> str:
         """What it changes, in words (``"120 steps, learning rate 3e-05"``)."""
         return ", ".join(c for c in (f"{self.steps} steps" if self.steps is not None else "",
@@ -177,7 +182,7 @@ class AfdConfig:
                                  f"got {v!r}")
             if (v.steps is not None and v.steps < 1) or (v.learning_rate is not None and v.learning_rate <= 0):
                 raise ValueError(f"AfdConfig: a variant's steps must be >= 1 and its learning_rate > 0; got {v!r}")
-            if v.steps in (None, self.rkl_steps) and v.learning_rate in (None, self.rkl_learning_rate):
+            if v.settings(self.rkl_steps, self.rkl_learning_rate) == (self.rkl_steps, self.rkl_learning_rate):
                 raise ValueError(f"AfdConfig: variant {v!r} trains as rkl_nf does (rkl_steps={self.rkl_steps}, "
                                  f"rkl_learning_rate={self.rkl_learning_rate}); it must change one of them")
         if len({v.name() for v in variants}) != len(variants):
@@ -723,8 +728,8 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         # and it (the replicates' spread says how far the seed alone moves the measures)
         variants = {}
         for v in cfg.rkl_no_format_variants:
-            its_cfg = replace(cfg, rkl_steps=cfg.rkl_steps if v.steps is None else v.steps,
-                              rkl_learning_rate=cfg.rkl_learning_rate if v.learning_rate is None else v.learning_rate,
+            steps, learning_rate = v.settings(cfg.rkl_steps, cfg.rkl_learning_rate)
+            its_cfg = replace(cfg, rkl_steps=steps, rkl_learning_rate=learning_rate,
                               rkl_no_format_variants=[])      # the settings this one training reads
             variants[v.name()] = {"changes": v.changes(), **reverse_kl_baseline(
                 load_model, demo_clf_nf, tok, demos, test, pools, its_cfg, out, policy=v.name(), task=cfg.task,
