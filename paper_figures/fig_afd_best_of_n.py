@@ -144,8 +144,9 @@ def baseline_sections(report) -> list[tuple]:
         found.append((section, f"the format-blind reverse-KL route trained again, training seed {seed}",
                       f"rkl_nf_s{seed}_pool"))
     for name, section in (report.get("reverse_kl_no_format_variants") or {}).items():
+        seed = "" if "training_seed" in section["training"] else ", the first training's seed"  # else in changes
         found.append((section, f"the format-blind reverse-KL route trained further ({name}: "
-                      f"{section['changes']}, the first training's seed)", f"{name}_pool"))
+                      f"{section['changes']}{seed})", f"{name}_pool"))
     return found
 
 

@@ -158,6 +158,21 @@ def test_the_reverse_kl_route_joins_a_finished_run(tmp_path):
     assert set(longer["policies"]) == {"init", "sft", "rkl_nf", "rkl_nf_lr0.003", "rkl_nf_t3"}
     assert len(longer["tests"]) == 10 * 3 and longer["training"]["steps_logged"] == 3
     assert longer["changes"] == "3 steps" and longer["training"]["learning_rate"] == 1e-3
+    # a variant with a replicate's seed: compared with that replicate too (its paired contrast), trained with
+    # its seed (so other weights than the same setting with the run's seed)
+    seeded = afd.run(tiny_loader, afd.AfdConfig(**{**with_rkl.__dict__, "rkl_no_format": True,
+                                                   "rkl_no_format_seeds": [1, 2], "rkl_no_format_variants": [
+                                                       {"learning_rate": 3e-3}, {"steps": 3},
+                                                       {"learning_rate": 3e-3, "seed": 1}]}), problems)
+    *earlier, same_rate = seeded["reverse_kl_no_format_variants"].values()
+    assert [e["tests"] for e in earlier] == [var["tests"], longer["tests"]]
+    assert list(same_rate["policies"]) == ["init", "sft", "rkl_nf", "rkl_nf_s1", "rkl_nf_lr0.003", "rkl_nf_t3",
+                                           "rkl_nf_lr0.003_s1"]
+    assert len(same_rate["tests"]) == 21 * 3 and same_rate["training"]["training_seed"] == 1
+    assert same_rate["changes"] == "learning rate 0.003, training seed 1"
+    assert same_rate["policies"]["rkl_nf_s1"] == rep["policies"]["rkl_nf_s1"]
+    w3 = LanguageModel.load(str(tmp_path / "run" / "rkl_nf_lr0.003_s1")).model.state_dict()
+    assert any(not torch.equal(w2[k], w3[k]) for k in w2)
 
 
 def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():
@@ -167,17 +182,24 @@ def test_replicate_seeds_are_checked_and_get_their_own_sampling_seeds():
     for bad in ([0], [1, 1], [-2]):             # the first training's seed, a repeat, a negative seed
         with pytest.raises(ValueError, match="rkl_no_format_seeds must be distinct"):
             afd.AfdConfig(**base, rkl_no_format_seeds=bad)
-    variants = [afd.RklVariant(steps=80), afd.RklVariant(learning_rate=3e-5), afd.RklVariant(120, 2e-5)]
-    assert [v.name() for v in variants] == ["rkl_nf_t80", "rkl_nf_lr3e-05", "rkl_nf_t120_lr2e-05"]
+    variants = [afd.RklVariant(steps=80), afd.RklVariant(learning_rate=3e-5), afd.RklVariant(120, 2e-5),
+                afd.RklVariant(learning_rate=3e-5, seed=1)]
+    assert [v.name() for v in variants] == ["rkl_nf_t80", "rkl_nf_lr3e-05", "rkl_nf_t120_lr2e-05",
+                                            "rkl_nf_lr3e-05_s1"]
     assert variants[2].changes() == "120 steps, learning rate 2e-05"
+    assert variants[3].changes() == "learning rate 3e-05, training seed 1"
     indices = [afd.seed_index(p) for p in (*afd.SEED_INDEX, afd.replicate_name(1), afd.replicate_name(2),
                                            *(v.name() for v in variants))]
-    assert len(set(indices)) == len(indices) and all(i >= 1000 for i in indices[-3:])
+    assert len(set(indices)) == len(indices) and all(i >= 1000 for i in indices[-4:])
     for bad, rule in (([{"learning_rate": 3e-5}], "need"), ([{}], "must set steps or learning_rate"),
-                      ([{"steps": 0}], "steps must be >= 1"), ([{"steps": 50}], "trains as rkl_nf does"),
+                      ([{"seed": 1}], "must set steps or learning_rate"),
+                      ([{"steps": 0}], "steps must be >= 1"), ([{"steps": 50}], "trains as rkl_nf or its"),
+                      ([{"steps": 50, "seed": 1}], "trains as rkl_nf or its"),
+                      ([{"steps": 80, "seed": 2}], r"seed must be one of rkl_no_format_seeds=\[1\]"),
                       ([{"steps": 80}, {"steps": 80}], "must be distinct")):
         with pytest.raises(ValueError, match=rule):
-            afd.AfdConfig(**({} if rule == "need" else base), rkl_no_format_variants=bad)
+            afd.AfdConfig(**({} if rule == "need" else {**base, "rkl_no_format_seeds": [1]}),
+                          rkl_no_format_variants=bad)
     with pytest.raises(ValueError, match="no sampling seed for policy 'ppo'"):
         afd.seed_index("ppo")
 

@@ -163,3 +163,12 @@ def test_afd_tables_show_the_trained_baselines():
     assert "| rkl_nf_lr3e-05 | 0.450 |" in table and "Its pool: truncated 0.125" in table
     assert (fig_afd_best_of_n.policy_name("rkl_nf_lr3e-05", report)
             == "reverse KL, format-blind, learning rate 3e-05")
+    assert "learning rate 3e-05, the first training's seed)" in table
+    # one trained with a replicate's seed says that seed, not the first training's
+    report["reverse_kl_no_format_variants"]["rkl_nf_lr3e-05_s1"] = {
+        **variant, "changes": "learning rate 3e-05, training seed 1",
+        "training": {**variant["training"], "training_seed": 1}}
+    table = fig_afd_best_of_n.markdown(report)
+    assert "(rkl_nf_lr3e-05_s1: learning rate 3e-05, training seed 1)" in table
+    assert (fig_afd_best_of_n.policy_name("rkl_nf_lr3e-05_s1", report)
+            == "reverse KL, format-blind, learning rate 3e-05, training seed 1")

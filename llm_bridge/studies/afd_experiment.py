@@ -75,16 +75,21 @@ LEARNED = ("classifier", "classifier_no_format", "demo_classifier", "log_ratio")
 
 @dataclass(frozen=True)
 class RklVariant:
-    """The format-blind reverse-KL route trained again from the initial policy, with the run's seed and reward,
-    and these RLOO settings in place of the run's (one left out keeps the run's): the route trained further."""
+    """The format-blind reverse-KL route trained again from the initial policy, with the run's reward and
+    these RLOO settings in place of the run's (one left out keeps the run's): the route trained further.
+    ``seed``, one of the run's ``rkl_no_format_seeds``, trains it with that replicate's training seed (the
+    replicate is then its paired contrast) instead of the run's."""
 
     steps: int | None = None
     learning_rate: float | None = None
+    seed: int | None = None
 
     def name(self) -> str:
-        """The policy's name, from what it changes: ``rkl_nf_t<steps>``, ``rkl_nf_lr<rate>`` or both."""
+        """The policy's name, from what it changes: ``rkl_nf_t<steps>``, ``rkl_nf_lr<rate>`` or both, then
+        ``_s<seed>`` with a seed."""
         return ("rkl_nf" + (f"_t{self.steps}" if self.steps is not None else "")
-                + (f"_lr{self.learning_rate:g}" if self.learning_rate is not None else ""))
+                + (f"_lr{self.learning_rate:g}" if self.learning_rate is not None else "")
+                + (f"_s{self.seed}" if self.seed is not None else ""))
 
     def settings(self, steps: int, learning_rate: float) -> tuple[int, float]:
         """The (steps, learning rate) it trains with, given the run's."""
@@ -92,10 +97,12 @@ class RklVariant:
                 learning_rate if self.learning_rate is None else self.learning_rate)
 
     def changes(self) -> str:
-        """What it changes, in words (``"120 steps, learning rate 3e-05"``)."""
+        """What it changes, in words (``"120 steps, learning rate 3e-05"``, ``"learning rate 0.0001, training
+        seed 1"``)."""
         return ", ".join(c for c in (f"{self.steps} steps" if self.steps is not None else "",
                                      f"learning rate {self.learning_rate:g}" if self.learning_rate is not None
-                                     else "") if c)
+                                     else "",
+                                     f"training seed {self.seed}" if self.seed is not None else "") if c)
 
 
 @dataclass
@@ -182,9 +189,13 @@ class AfdConfig:
                                  f"got {v!r}")
             if (v.steps is not None and v.steps < 1) or (v.learning_rate is not None and v.learning_rate <= 0):
                 raise ValueError(f"AfdConfig: a variant's steps must be >= 1 and its learning_rate > 0; got {v!r}")
+            if v.seed is not None and v.seed not in seeds:
+                raise ValueError(f"AfdConfig: a variant's seed must be one of rkl_no_format_seeds={seeds} (its "
+                                 f"replicate is the variant's paired contrast); got {v!r}")
             if v.settings(self.rkl_steps, self.rkl_learning_rate) == (self.rkl_steps, self.rkl_learning_rate):
-                raise ValueError(f"AfdConfig: variant {v!r} trains as rkl_nf does (rkl_steps={self.rkl_steps}, "
-                                 f"rkl_learning_rate={self.rkl_learning_rate}); it must change one of them")
+                raise ValueError(f"AfdConfig: variant {v!r} trains as rkl_nf or its replicate does (rkl_steps="
+                                 f"{self.rkl_steps}, rkl_learning_rate={self.rkl_learning_rate}); it must change "
+                                 f"one of them")
         if len({v.name() for v in variants}) != len(variants):
             raise ValueError(f"AfdConfig: rkl_no_format_variants must be distinct; got {variants}")
         if len({seed_index(v.name()) for v in variants}) != len(variants):     # a checksum clash: rare
@@ -223,10 +234,10 @@ def seed_index(policy: str) -> int:
     m = re.fullmatch(r"rkl_nf_s(\d+)", policy)
     if m is not None:
         return 5 + int(m.group(1))      # fixed, not len(SEED_INDEX): saved replicate pools were drawn with it
-    if re.fullmatch(r"rkl_nf(_t\d+)?(_lr[^_]+)?", policy) and policy != "rkl_nf":
+    if re.fullmatch(r"rkl_nf(_t\d+)?(_lr[^_]+)?(_s\d+)?", policy) and policy != "rkl_nf":
         return 1000 + zlib.crc32(policy.encode()) % 10_000
     raise ValueError(f"seed_index: no sampling seed for policy {policy!r}; known: {list(SEED_INDEX)}, "
-                     f"rkl_nf_s<k> and the variants' rkl_nf_t<steps>_lr<rate>")
+                     f"rkl_nf_s<k> and the variants' rkl_nf_t<steps>_lr<rate>_s<seed>")
 
 
 def prompt_of(problem, cfg: AfdConfig) -> str:
@@ -724,16 +735,18 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             report["reverse_kl_no_format_seed_spread"] = seed_spread(replicates[str(cfg.rkl_no_format_seeds[-1])],
                                                                      ["rkl_nf", *trained])
         # the route trained further (more steps or a larger learning rate), with the first training's seed, so
-        # that rkl_nf is its paired contrast; the family is init, SFT, rkl_nf, the variants listed before it
-        # and it (the replicates' spread says how far the seed alone moves the measures)
+        # that rkl_nf is its paired contrast, or a replicate's, which is then its paired contrast too; the
+        # family is init, SFT, rkl_nf, that replicate, the variants listed before it and it (the replicates'
+        # spread says how far the seed alone moves the measures)
         variants = {}
         for v in cfg.rkl_no_format_variants:
             steps, learning_rate = v.settings(cfg.rkl_steps, cfg.rkl_learning_rate)
             its_cfg = replace(cfg, rkl_steps=steps, rkl_learning_rate=learning_rate,
                               rkl_no_format_variants=[])      # the settings this one training reads
+            replicate = () if v.seed is None else (replicate_name(v.seed),)
             variants[v.name()] = {"changes": v.changes(), **reverse_kl_baseline(
                 load_model, demo_clf_nf, tok, demos, test, pools, its_cfg, out, policy=v.name(), task=cfg.task,
-                others=("rkl_nf", *variants))}
+                training_seed=v.seed, others=("rkl_nf", *replicate, *variants))}
         report["reverse_kl_no_format_variants"] = variants
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
