@@ -4,7 +4,10 @@ Top row, one panel per policy: golden accuracy of the kept sample against N for 
 subset averages, with the Wilson interval of the one nested draw per problem as a band).  Bottom row:
 over-optimisation, the mean proxy reward of the kept sample (classifier log-odds, log-ratio) and its
 golden accuracy against the KL estimate ``log N - (N-1)/N``.  A third row where the report holds trained
-baselines (DPO, the reverse-KL route): pass@k against k and the distinct final answers per policy.
+baselines (DPO, the reverse-KL route): pass@k against k and the distinct final answers per policy.  A fourth
+where it holds more than one training on the format-blind reward (replicates, variants): over-optimisation in
+training, each such policy's pass@1 against the mean learned reward on its pool and against its per-token KL
+to the initial policy at the end of training.
 
     python -m paper_figures.fig_afd_best_of_n results/afd_gsm_smollm2/report.json --out docs/figures
     python -m paper_figures.fig_afd_best_of_n REPORT --markdown     # the tables of docs/afd_results.md
@@ -42,7 +45,9 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
     import matplotlib.pyplot as plt
     policies = ("init", "sft")
     trained = [section for section, _, _ in baseline_sections(report)]
-    fig, axes = plt.subplots(3 if trained else 2, 2, figsize=(11, 11 if trained else 7.5))
+    points = format_blind_trainings(report)
+    rows = 2 + bool(trained) + (len(points) > 1)
+    fig, axes = plt.subplots(rows, 2, figsize=(11 + 2 * (rows > 3), 3.75 * rows))
     for col, pol in enumerate(policies):
         ax = axes[0, col]
         for sel in selectors(report):
@@ -75,6 +80,8 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")
     if trained:
         _draw_baselines(axes[2], trained, report)
+    if len(points) > 1:
+        _draw_goodhart(axes[3], points, list(trained_policies(trained)), report)
     fig.tight_layout()
     return save_figure(fig, out_dir, stem)
 
@@ -83,14 +90,73 @@ POLICY_NAMES = {"init": "initial", "sft": "SFT (forward KL)", "dpo": "DPO", "rkl
                 "rkl_nf": "reverse KL, format-blind reward"}
 
 
+def format_blind_trainings(report) -> dict[str, dict]:
+    """Each training on the format-blind reward (``rkl_nf``, its replicates and variants): its pass@1 with
+    interval, the mean format-blind reward on its pool with interval, and its per-token KL over its last
+    steps; plus the initial and SFT policies' pass@1 and reward (no KL: not trained on this reward).  All are
+    read on the same reward (the format-blind classifier) and the same problems and cut pools."""
+    sections = [report.get("reverse_kl_no_format"), *(report.get("reverse_kl_no_format_replicates") or {}).values(),
+                *(report.get("reverse_kl_no_format_variants") or {}).values()]
+    found = {}
+    for section in filter(None, sections):
+        if "reward_on_pools" not in section:
+            continue
+        for pol in ("init", "sft", list(section["policies"])[-1]):   # the section's own policy comes last
+            v, r = section["policies"][pol], section["reward_on_pools"][pol]
+            found.setdefault(pol, {"pass@1": v["pass_at"]["1"], "pass@1_interval": v.get("pass_at_interval", {}).get("1"),
+                                   "reward": r["mean"], "reward_interval": r["interval"],
+                                   "kl": None if pol in ("init", "sft") else section["training"].get("kl_per_token_last_steps")})
+    return found if len(found) > 3 else {}      # init, SFT and one training: nothing to compare
+
+
+def _draw_goodhart(axes, points: dict, order: list[str], report=None) -> None:
+    """Fourth row: pass@1 against the learned reward on the pool (left) and against the per-token KL at the
+    end of training (right), one point per format-blind policy, with 95% t intervals; each policy looks as
+    in the third row (its place in ``order``)."""
+    left, right = axes
+    for pol, v in points.items():
+        colour, marker, _ = policy_style(order.index(pol))
+        ci = v["pass@1_interval"]
+        yerr = None if ci is None else [[v["pass@1"] - ci[0]], [ci[1] - v["pass@1"]]]
+        lo, hi = v["reward_interval"]
+        left.errorbar([v["reward"]], [v["pass@1"]], yerr=yerr, xerr=[[v["reward"] - lo], [hi - v["reward"]]],
+                      fmt=marker, capsize=3, color=colour, label=policy_name(pol, report))
+        if v["kl"] is not None:
+            right.errorbar([v["kl"]], [v["pass@1"]], yerr=yerr, fmt=marker, capsize=3, color=colour)
+    left.set_xlabel("mean learned reward on the pool (format-blind classifier's logit)")
+    left.set_ylabel("pass@1 (the checker)")
+    left.set_title("over-optimisation in training: the checker against the reward maximised", fontsize=9)
+    right.set_xscale("log")
+    right.set_xlabel("per-token KL to the initial policy, last five steps (nats)")
+    right.set_ylabel("pass@1 (the checker)")
+    right.set_title("the checker against how far each training moved", fontsize=9)
+    left.legend(fontsize=6, loc="upper left")      # the lower right holds the points; init is lower left
+
+
+MARKERS, HATCHES = "os^D", ("", "//", "..", "xx")
+
+
+def policy_style(i: int) -> tuple[str, str, str]:
+    """The ``i``-th policy's colour, marker and bar hatch: the ten cycle colours, then again with another
+    marker and hatch, so that no two of up to 40 policies look alike."""
+    return f"C{i % 10}", MARKERS[i // 10 % 4], HATCHES[i // 10 % 4]
+
+
+def trained_policies(sections) -> dict[str, dict]:
+    """Every policy of the trained baselines' sections, first appearance first (the initial and SFT pools
+    appear in each, cut alike): the third row's order, which sets each policy's look in the fourth too."""
+    policies = {}
+    for section in sections:
+        for pol, v in section["policies"].items():
+            policies.setdefault(pol, v)
+    return policies
+
+
 def _draw_baselines(axes, sections, report=None) -> None:
     """Bottom row when the report holds trained baselines: pass@k against k per policy, and the distinct
     final answers among a problem's samples, each mean over problems with its 95% t interval (older reports
     have the means only)."""
-    policies = {}
-    for section in sections:                     # the initial and SFT pools appear in each, cut alike
-        for pol, v in section["policies"].items():
-            policies.setdefault(pol, v)
+    policies = trained_policies(sections)
     left, right = axes
     for i, (pol, v) in enumerate(policies.items()):
         ks = [int(k) for k in v["pass_at"]]
@@ -98,17 +164,18 @@ def _draw_baselines(axes, sections, report=None) -> None:
         ci = v.get("pass_at_interval")
         err = None if ci is None else [[m - ci[str(k)][0] for k, m in zip(ks, means)],
                                        [ci[str(k)][1] - m for k, m in zip(ks, means)]]
-        left.errorbar(ks, means, yerr=err, fmt="o-", capsize=3, color=f"C{i}", label=policy_name(pol, report))
+        colour, marker, hatch = policy_style(i)
+        left.errorbar(ks, means, yerr=err, fmt=f"{marker}-", capsize=3, color=colour, label=policy_name(pol, report))
         d = v["distinct_answers"]
         dci = v.get("distinct_answers_interval")
-        right.barh(i, d, color=f"C{i}", alpha=0.7,
+        right.barh(i, d, color=colour, alpha=0.7, hatch=hatch,
                    xerr=None if dci is None else [[d - dci[0]], [dci[1] - d]], capsize=3)
     size = next(iter(policies.values()))
     left.set_xscale("log", base=2)
     left.set_xlabel("k (samples per problem)")
     left.set_ylabel("pass@k (exact over k-subsets)")
-    left.set_title(f"the trained policies: pass@k on {size['n_problems']} held-out problems", fontsize=9)
-    left.legend(fontsize=7)
+    left.set_title(f"the trained policies: pass@k on {size['n_problems']} held-out problems\n"
+                   f"(colours as in the answer-diversity panel)", fontsize=9)
     right.set_yticks(range(len(policies)), [policy_name(p, report) for p in policies], fontsize=8)
     right.set_xlabel(f"distinct final answers among {size['pool_size']} samples (mean over problems)")
     right.set_title("answer diversity (95% t intervals)", fontsize=9)

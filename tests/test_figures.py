@@ -111,6 +111,33 @@ def test_afd_figure_and_tables_from_a_report(tmp_path):
     two_rows = matplotlib.image.imread(paths[0]).shape[0]
     three_rows = matplotlib.image.imread(fig_afd_best_of_n.draw(report, tmp_path, stem="trained")[0]).shape[0]
     assert three_rows > 1.3 * two_rows
+    # past the ten cycle colours a policy still looks like no other (the chain-sum run has eleven)
+    import matplotlib.pyplot as plt
+    many = {f"p{i}": pols["rkl"] for i in range(12)}
+    fig, axes = plt.subplots(1, 2)
+    fig_afd_best_of_n._draw_baselines(axes, [{"policies": many}])
+    looks = [(c.lines[0].get_color(), c.lines[0].get_marker()) for c in axes[0].containers]
+    bars = [(b.get_facecolor(), b.get_hatch()) for b in axes[1].patches]
+    plt.close(fig)
+    assert len(looks) == 12 and len(set(looks)) == 12 and len(set(bars)) == 12
+    # two trainings on the format-blind reward add a fourth row: each policy's pass@1 against the reward on
+    # its pool and the KL its training ended at, read from the sections that hold them (the first training's
+    # own section; the variant's, whose policy comes last)
+    rewards = {"init": {"mean": -2.0, "interval": [-2.1, -1.9]}, "sft": {"mean": 0.5, "interval": [0.4, 0.6]}}
+    blind = {"policies": {**pols, "rkl_nf": pols["rkl"]}, "training": {"kl_per_token_last_steps": 0.1},
+             "reward_on_pools": {**rewards, "rkl_nf": {"mean": -0.3, "interval": [-0.4, -0.2]}}, "tests": []}
+    assert fig_afd_best_of_n.format_blind_trainings({**report, "reverse_kl_no_format": blind}) == {}
+    further = {"policies": {**blind["policies"], "rkl_nf_lr3e-05": pols["sft"]}, "changes": "learning rate 3e-05",
+               "training": {"kl_per_token_last_steps": 0.4}, "tests": [],
+               "reward_on_pools": {**blind["reward_on_pools"], "rkl_nf_lr3e-05": {"mean": 0.25, "interval": [0.2, 0.3]}}}
+    report.update(reverse_kl_no_format=blind, reverse_kl_no_format_variants={"rkl_nf_lr3e-05": further})
+    points = fig_afd_best_of_n.format_blind_trainings(report)
+    assert list(points) == ["init", "sft", "rkl_nf", "rkl_nf_lr3e-05"]
+    assert points["rkl_nf"]["kl"] == 0.1 and points["rkl_nf_lr3e-05"]["kl"] == 0.4 and points["sft"]["kl"] is None
+    assert points["rkl_nf_lr3e-05"]["pass@1"] == pols["sft"]["pass_at"]["1"]
+    assert points["rkl_nf_lr3e-05"]["reward_interval"] == [0.2, 0.3]
+    four_rows = matplotlib.image.imread(fig_afd_best_of_n.draw(report, tmp_path, stem="goodhart")[0]).shape[0]
+    assert four_rows > 1.2 * three_rows
 
 
 def test_afd_tables_show_the_trained_baselines():
