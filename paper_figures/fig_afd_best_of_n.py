@@ -46,7 +46,7 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
     policies = ("init", "sft")
     trained = [section for section, _, _ in baseline_sections(report)]
     points = format_blind_trainings(report)
-    rows = 2 + bool(trained) + (len(points) > 1)
+    rows = 2 + bool(trained) + bool(points)     # the format-blind sections are among the trained ones
     fig, axes = plt.subplots(rows, 2, figsize=(11 + 2 * (rows > 3), 3.75 * rows))
     for col, pol in enumerate(policies):
         ax = axes[0, col]
@@ -80,7 +80,7 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")
     if trained:
         _draw_baselines(axes[2], trained, report)
-    if len(points) > 1:
+    if points:
         _draw_goodhart(axes[3], points, list(trained_policies(trained)), report)
     fig.tight_layout()
     return save_figure(fig, out_dir, stem)
@@ -103,9 +103,10 @@ def format_blind_trainings(report) -> dict[str, dict]:
             continue
         for pol in ("init", "sft", list(section["policies"])[-1]):   # the section's own policy comes last
             v, r = section["policies"][pol], section["reward_on_pools"][pol]
-            found.setdefault(pol, {"pass@1": v["pass_at"]["1"], "pass@1_interval": v.get("pass_at_interval", {}).get("1"),
-                                   "reward": r["mean"], "reward_interval": r["interval"],
-                                   "kl": None if pol in ("init", "sft") else section["training"].get("kl_per_token_last_steps")})
+            kl = None if pol in ("init", "sft") else section["training"].get("kl_per_token_last_steps")
+            found.setdefault(pol, {"pass@1": v["pass_at"]["1"],
+                                   "pass@1_interval": v.get("pass_at_interval", {}).get("1"),
+                                   "reward": r["mean"], "reward_interval": r["interval"], "kl": kl})
     return found if len(found) > 3 else {}      # init, SFT and one training: nothing to compare
 
 
@@ -211,7 +212,7 @@ def baseline_sections(report) -> list[tuple]:
         found.append((section, f"the format-blind reverse-KL route trained again, training seed {seed}",
                       f"rkl_nf_s{seed}_pool"))
     for name, section in (report.get("reverse_kl_no_format_variants") or {}).items():
-        seed = "" if "training_seed" in section["training"] else ", the first training's seed"  # else in changes
+        seed = "" if "training_seed" in section["training"] else ", the first training's seed"  # or in changes
         found.append((section, f"the format-blind reverse-KL route trained further ({name}: "
                       f"{section['changes']}{seed})", f"{name}_pool"))
     return found

@@ -129,7 +129,8 @@ def test_afd_figure_and_tables_from_a_report(tmp_path):
     assert fig_afd_best_of_n.format_blind_trainings({**report, "reverse_kl_no_format": blind}) == {}
     further = {"policies": {**blind["policies"], "rkl_nf_lr3e-05": pols["sft"]}, "changes": "learning rate 3e-05",
                "training": {"kl_per_token_last_steps": 0.4}, "tests": [],
-               "reward_on_pools": {**blind["reward_on_pools"], "rkl_nf_lr3e-05": {"mean": 0.25, "interval": [0.2, 0.3]}}}
+               "reward_on_pools": {**blind["reward_on_pools"],
+                                   "rkl_nf_lr3e-05": {"mean": 0.25, "interval": [0.2, 0.3]}}}
     report.update(reverse_kl_no_format=blind, reverse_kl_no_format_variants={"rkl_nf_lr3e-05": further})
     points = fig_afd_best_of_n.format_blind_trainings(report)
     assert list(points) == ["init", "sft", "rkl_nf", "rkl_nf_lr3e-05"]
