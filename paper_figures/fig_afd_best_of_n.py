@@ -95,13 +95,11 @@ def format_blind_trainings(report) -> dict[str, dict]:
     interval, the mean format-blind reward on its pool with interval, and its per-token KL over its last
     steps; plus the initial and SFT policies' pass@1 and reward (no KL: not trained on this reward).  All are
     read on the same reward (the format-blind classifier) and the same problems and cut pools."""
-    sections = [report.get("reverse_kl_no_format"), *(report.get("reverse_kl_no_format_replicates") or {}).values(),
-                *(report.get("reverse_kl_no_format_variants") or {}).values()]
     found = {}
-    for section in filter(None, sections):
-        if "reward_on_pools" not in section:
-            continue
-        for pol in ("init", "sft", list(section["policies"])[-1]):   # the section's own policy comes last
+    for section, _, pool_key in baseline_sections(report):
+        if not section.get("training", {}).get("reward_without_format") or "reward_on_pools" not in section:
+            continue                            # not trained on the format-blind reward, or an older report
+        for pol in ("init", "sft", pool_key.removesuffix("_pool")):
             v, r = section["policies"][pol], section["reward_on_pools"][pol]
             kl = None if pol in ("init", "sft") else section["training"].get("kl_per_token_last_steps")
             found.setdefault(pol, {"pass@1": v["pass_at"]["1"],

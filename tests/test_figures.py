@@ -124,11 +124,12 @@ def test_afd_figure_and_tables_from_a_report(tmp_path):
     # its pool and the KL its training ended at, read from the sections that hold them (the first training's
     # own section; the variant's, whose policy comes last)
     rewards = {"init": {"mean": -2.0, "interval": [-2.1, -1.9]}, "sft": {"mean": 0.5, "interval": [0.4, 0.6]}}
-    blind = {"policies": {**pols, "rkl_nf": pols["rkl"]}, "training": {"kl_per_token_last_steps": 0.1},
+    blind = {"policies": {**pols, "rkl_nf": pols["rkl"]},
+             "training": {"kl_per_token_last_steps": 0.1, "reward_without_format": "chain_sum"},
              "reward_on_pools": {**rewards, "rkl_nf": {"mean": -0.3, "interval": [-0.4, -0.2]}}, "tests": []}
     assert fig_afd_best_of_n.format_blind_trainings({**report, "reverse_kl_no_format": blind}) == {}
     further = {"policies": {**blind["policies"], "rkl_nf_lr3e-05": pols["sft"]}, "changes": "learning rate 3e-05",
-               "training": {"kl_per_token_last_steps": 0.4}, "tests": [],
+               "training": {"kl_per_token_last_steps": 0.4, "reward_without_format": "chain_sum"}, "tests": [],
                "reward_on_pools": {**blind["reward_on_pools"],
                                    "rkl_nf_lr3e-05": {"mean": 0.25, "interval": [0.2, 0.3]}}}
     report.update(reverse_kl_no_format=blind, reverse_kl_no_format_variants={"rkl_nf_lr3e-05": further})
