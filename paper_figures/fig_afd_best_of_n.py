@@ -80,9 +80,14 @@ def draw(report, out_dir, stem: str = "afd_best_of_n"):
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")
     if trained:
         _draw_baselines(axes[2], trained, report)
+    legend_room = 0.0
     if points:
         _draw_goodhart(axes[3], points, list(trained_policies(trained)), report)
-    fig.tight_layout()
+        # the fourth row's names go below it, in three columns: inside either panel they hide points
+        handles, labels = axes[3, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+        legend_room = (0.16 * -(-len(labels) // 3) + 0.15) / fig.get_figheight()    # inches per line, margin
+    fig.tight_layout(rect=(0, legend_room, 1, 1))
     return save_figure(fig, out_dir, stem)
 
 
@@ -111,7 +116,8 @@ def format_blind_trainings(report) -> dict[str, dict]:
 def _draw_goodhart(axes, points: dict, order: list[str], report=None) -> None:
     """Fourth row: pass@1 against the learned reward on the pool (left) and against the per-token KL at the
     end of training (right), one point per format-blind policy, with 95% t intervals; each policy looks as
-    in the third row (its place in ``order``)."""
+    in the third row (its place in ``order``).  The left panel's points carry the names, for the legend that
+    :func:`draw` puts below the row."""
     left, right = axes
     for pol, v in points.items():
         colour, marker, _ = policy_style(order.index(pol))
@@ -129,7 +135,6 @@ def _draw_goodhart(axes, points: dict, order: list[str], report=None) -> None:
     right.set_xlabel("per-token KL to the initial policy, last five steps (nats)")
     right.set_ylabel("pass@1 (the checker)")
     right.set_title("the checker against how far each training moved", fontsize=9)
-    left.legend(fontsize=6, loc="upper left")      # the lower right holds the points; init is lower left
 
 
 MARKERS, HATCHES = "os^D", ("", "//", "..", "xx")
