@@ -62,7 +62,7 @@ def test_one_command_draws_every_saved_figure_and_names_what_is_missing(tmp_path
     assert allfigs.main(["--out", str(out), "--only", "afd_best_of_n"]) == 1
 
 
-def test_afd_figure_and_tables_from_a_report(tmp_path):
+def test_afd_figure_and_tables_from_a_report(tmp_path, monkeypatch):
     from paper_figures import fig_afd_best_of_n
     rows = [{"policy": p, "selector": s, "n": n, "exact": 0.1 * n, "drawn": 0.1, "wilson": [0.0, 0.3],
              "n_problems": 100, "proxy_classifier": float(n), "proxy_log_ratio": -float(n), "kl_estimate": 0.1 * n}
@@ -140,6 +140,19 @@ def test_afd_figure_and_tables_from_a_report(tmp_path):
     assert points["rkl_nf_lr3e-05"]["reward_interval"] == [0.2, 0.3]
     four_rows = matplotlib.image.imread(fig_afd_best_of_n.draw(report, tmp_path, stem="goodhart")[0]).shape[0]
     assert four_rows > 1.2 * three_rows
+    # the fourth row's names, one per point, sit below both of its panels (inside, they hid points)
+    seen, save = [], fig_afd_best_of_n.save_figure
+
+    def measure_then_save(fig, *args, **kwargs):       # saving closes the figure, so measure it first
+        renderer = fig.canvas.get_renderer()
+        (legend,) = fig.legends
+        seen.append((len(legend.get_texts()), legend.get_window_extent(renderer).y1,
+                     [ax.get_tightbbox(renderer).y0 for ax in fig.axes[6:8]]))     # the fourth row's panels
+        return save(fig, *args, **kwargs)
+    monkeypatch.setattr(fig_afd_best_of_n, "save_figure", measure_then_save)
+    fig_afd_best_of_n.draw(report, tmp_path, stem="goodhart_legend")
+    (n_names, legend_top, panel_bottoms), = seen
+    assert n_names == len(points) and legend_top < min(panel_bottoms)
 
 
 def test_afd_tables_show_the_trained_baselines():
