@@ -14,7 +14,8 @@ MODULES = ["persuasion", "persuasion.online", "persuasion.bounds", "persuasion.a
            "llm_bridge.models.language_model", "llm_bridge.models.training", "llm_bridge.tasks.problems", "llm_bridge.tasks.checkers",
            "llm_bridge.tasks.sandbox", "llm_bridge.games.review_game", "llm_bridge.games.receiver_models",
            "llm_bridge.models.openai_receiver", "llm_bridge.studies.best_of_n", "llm_bridge.studies.demonstration_rewards",
-           "llm_bridge.studies.afd_experiment", "llm_bridge.studies.stats"]
+           "llm_bridge.studies.afd_experiment", "llm_bridge.studies.afd_power",
+           "llm_bridge.studies.stats"]
 
 
 def build(out) -> Path:

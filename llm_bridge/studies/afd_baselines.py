@@ -165,23 +165,27 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> list[float]:
     return [float(lo), float(hi)]
 
 
+def per_problem_values(rows: list[dict], ks: list[int], mode: str) -> dict:
+    """One policy's per-problem values on its pool ``rows`` (one record of ``texts`` and ``correct`` per
+    problem): ``pass`` (pass@k for each k, exact over k-subsets), ``distinct`` answers and their ``entropy``,
+    each an array over problems, and ``shapes``, the shares of all samples that are one line of text and
+    that repeat another sample of their problem."""
+    from llm_bridge.tasks.checkers import extract_answer
+    div = [answer_diversity([extract_answer(t, mode) for t in r["texts"]]) for r in rows]
+    return {"pass": {k: np.array([bon.oracle_best_of_n(np.asarray(r["correct"], float), k) for r in rows])
+                     for k in ks},
+            "distinct": np.array([d[0] for d in div], dtype=float),
+            "entropy": np.array([d[1] for d in div]),
+            "shapes": (np.array([text_shapes(list(r["texts"])) for r in rows], dtype=float).sum(axis=0)
+                       / sum(len(r["texts"]) for r in rows))}
+
+
 def compare_pools(pools: dict, policies, test_ids: list[str], ks: list[int], mode: str, seed: int = 0) -> dict:
     """Per policy: pass@1, pass@k for each k (exact over k-subsets), answer diversity, each mean over problems
     with its 95% t interval; and paired sign-flip tests of every pair of policies on pass@1, on pass@k at the
     largest k, and on distinct answers (Holm over all of them).  ``pools[(policy, problem)]`` holds
     ``texts`` and ``correct``."""
-    from llm_bridge.tasks.checkers import extract_answer
-    per = {}
-    for pol in policies:
-        rows = [pools[(pol, pid)] for pid in test_ids]
-        div = [answer_diversity([extract_answer(t, mode) for t in r["texts"]]) for r in rows]
-        per[pol] = {"pass": {k: np.array([bon.oracle_best_of_n(np.asarray(r["correct"], float), k) for r in rows])
-                             for k in ks},
-                    "distinct": np.array([d[0] for d in div], dtype=float),
-                    "entropy": np.array([d[1] for d in div]),
-                    # shares of all samples: one line of text; the same text as another sample of its problem
-                    "shapes": (np.array([text_shapes(list(r["texts"])) for r in rows], dtype=float).sum(axis=0)
-                               / sum(len(r["texts"]) for r in rows))}
+    per = {pol: per_problem_values([pools[(pol, pid)] for pid in test_ids], ks, mode) for pol in policies}
     summary = {pol: {"pass_at": {str(k): float(v["pass"][k].mean()) for k in ks},
                      "pass_at_interval": {str(k): mean_interval(v["pass"][k]) for k in ks},
                      "distinct_answers": float(v["distinct"].mean()),

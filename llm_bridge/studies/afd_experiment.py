@@ -225,6 +225,50 @@ def replicate_name(training_seed: int) -> str:
     return f"rkl_nf_s{training_seed}"
 
 
+def compared_with(cfg: AfdConfig) -> dict[str, tuple[str, ...]]:
+    """Each trained route of ``cfg`` (in training order), with the routes trained before it that its comparison
+    holds beside the initial and SFT policies; its family of paired tests is then every pair of
+    ``("init", "sft", *others, itself)`` on three measures.  The reverse-KL route is compared with none,
+    the format-blind one with it, a replicate with both and the replicates before it, and a variant with
+    ``rkl_nf``, its replicate (with a training seed) and the variants listed before it.
+
+    >>> cfg = AfdConfig(rkl_pool_size=8, rkl_no_format=True, rkl_no_format_seeds=[1],
+    ...                 rkl_no_format_variants=[{"learning_rate": 3e-5}, {"learning_rate": 3e-5, "seed": 1}])
+    >>> compared_with(cfg)["rkl_nf_lr3e-05_s1"]
+    ('rkl_nf', 'rkl_nf_s1', 'rkl_nf_lr3e-05')
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    if not cfg.rkl_pool_size:
+        return out
+    out["rkl"] = ()
+    if not cfg.rkl_no_format:
+        return out
+    out["rkl_nf"] = ("rkl",)
+    replicates = [replicate_name(k) for k in cfg.rkl_no_format_seeds]
+    for i, name in enumerate(replicates):
+        out[name] = ("rkl", "rkl_nf", *replicates[:i])
+    variants = [v.name() for v in cfg.rkl_no_format_variants]
+    for i, v in enumerate(cfg.rkl_no_format_variants):
+        own = () if v.seed is None else (replicate_name(v.seed),)
+        out[variants[i]] = ("rkl_nf", *own, *variants[:i])
+    return out
+
+
+def family_size(cfg: AfdConfig, policy: str) -> int:
+    """How many paired tests Holm corrects over in ``policy``'s comparison (three measures per pair of its
+    policies, :func:`compared_with`).
+
+    >>> family_size(AfdConfig(rkl_pool_size=8, rkl_no_format=True), "rkl_nf")
+    18
+    """
+    families = compared_with(cfg)
+    if policy not in families:
+        raise ValueError(f"family_size: {policy!r} is not a route this config trains; it trains "
+                         f"{list(families)}")
+    k = 3 + len(families[policy])
+    return 3 * k * (k - 1) // 2
+
+
 def seed_index(policy: str) -> int:
     """The index that sets ``policy``'s sampling seeds: SEED_INDEX's, 5 + k for a replicate rkl_nf_s<k>, and
     1000 plus a checksum of the name (below 10,000) for a variant (:class:`RklVariant`), so that neither the
@@ -717,23 +761,24 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
         # the demonstrations-vs-initial classifier again, fitted and applied with the format lines removed
         demo_nf = [{**r, "text": without_format(r["text"], cfg.task)} for r in demo_recs]
         demo_clf_nf, held_demo_nf = fit_classifier(tok, demo_nf, cfg, positive="demonstration")
+        others = compared_with(cfg)
         report["reverse_kl_no_format"] = reverse_kl_baseline(
             load_model, demo_clf_nf, tok, demos, test, pools, cfg, out, policy="rkl_nf", task=cfg.task,
-            others=("rkl",))
+            others=others["rkl_nf"])
         report["reverse_kl_no_format"]["classifier_held_out"] = {
             k: v for k, v in held_demo_nf.items() if k not in ("test_index", "test_scores")}
         # the same route trained again from the initial policy with other training seeds, on the same reward
         # (each also compared with the replicates listed before it)
-        replicates, trained = {}, []
+        replicates = {}
         for k in cfg.rkl_no_format_seeds:
             replicates[str(k)] = reverse_kl_baseline(load_model, demo_clf_nf, tok, demos, test, pools, cfg, out,
                                                      policy=replicate_name(k), task=cfg.task, training_seed=k,
-                                                     others=("rkl", "rkl_nf", *trained))
-            trained.append(replicate_name(k))
+                                                     others=others[replicate_name(k)])
         report["reverse_kl_no_format_replicates"] = replicates
         if replicates:
-            report["reverse_kl_no_format_seed_spread"] = seed_spread(replicates[str(cfg.rkl_no_format_seeds[-1])],
-                                                                     ["rkl_nf", *trained])
+            report["reverse_kl_no_format_seed_spread"] = seed_spread(
+                replicates[str(cfg.rkl_no_format_seeds[-1])],
+                ["rkl_nf", *(replicate_name(k) for k in cfg.rkl_no_format_seeds)])
         # the route trained further (more steps or a larger learning rate), with the first training's seed, so
         # that rkl_nf is its paired contrast, or a replicate's, which is then its paired contrast too; the
         # family is init, SFT, rkl_nf, that replicate, the variants listed before it and it (the replicates'
@@ -743,10 +788,9 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
             steps, learning_rate = v.settings(cfg.rkl_steps, cfg.rkl_learning_rate)
             its_cfg = replace(cfg, rkl_steps=steps, rkl_learning_rate=learning_rate,
                               rkl_no_format_variants=[])      # the settings this one training reads
-            replicate = () if v.seed is None else (replicate_name(v.seed),)
             variants[v.name()] = {"changes": v.changes(), **reverse_kl_baseline(
                 load_model, demo_clf_nf, tok, demos, test, pools, its_cfg, out, policy=v.name(), task=cfg.task,
-                training_seed=v.seed, others=("rkl_nf", *replicate, *variants))}
+                training_seed=v.seed, others=others[v.name()])}
         report["reverse_kl_no_format_variants"] = variants
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
