@@ -246,3 +246,54 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(tmp_path):
     w, r = whole.model.state_dict(), resumed.model.state_dict()
     assert all(torch.allclose(w[k], r[k], atol=1e-6) for k in w)
     assert any(not torch.equal(start[k], r[k]) for k in r)        # and it did train
+
+
+def test_a_saved_run_without_its_weights_takes_a_new_training(tmp_path):
+    """A saved run keeps pools, scores and each training's record (``<name>_training_log.json``) but no trained
+    weights, as docs/results does: the same config reads it back to the same report without training or
+    loading any trained policy, a new variant trains alone from the initial policy, and a stage that would
+    need missing weights (an incomplete pool) says which policy and what to do."""
+    import gzip
+    import shutil
+    run = tmp_path / "run"
+    cfg = afd.AfdConfig(out=str(run), task="chain_sum", n_generated=60, n_demonstrations=6, n_classifier_problems=4,
+                        n_test=3, pool_size=2, ns=[1, 2], max_new_tokens=6, problems_per_call=2,
+                        sft_learning_rate=1e-3, sft_max_length=96, rkl_pool_size=2, rkl_steps=2, rkl_generations=2,
+                        rkl_prompts_per_step=2, rkl_learning_rate=1e-3, rkl_no_format=True)
+    problems = afd.load_problems(cfg)
+    full = afd.run(tiny_loader, cfg, problems)
+    saved = tmp_path / "saved"
+    shutil.copytree(run, saved)
+    for name in ("sft", "rkl", "rkl_nf"):                    # keep the record, drop the weights
+        (saved / f"{name}_training_log.json").write_text((saved / name / "done.json").read_text())
+        shutil.rmtree(saved / name)
+    for path in saved.glob("*.jsonl"):                       # packed, as under docs/
+        with open(path, "rb") as src, gzip.open(str(path) + ".gz", "wb") as dst:
+            dst.write(src.read())
+        path.unlink()
+    loaded = []
+
+    def counting_loader(path):
+        loaded.append(path)
+        return tiny_loader(path)
+    again = afd.run(counting_loader, afd.AfdConfig(**{**cfg.__dict__, "out": str(saved)}), problems)
+    assert loaded == [None]                                  # the initial policy (its tokenizer), nothing trained
+    def timeless(section):
+        return {k: v for k, v in section.items() if k != "seconds_this_call"} if isinstance(section, dict) else section
+    for part in ("sft", "classifier", "best_of_n", "tests", "reverse_kl", "reverse_kl_no_format"):
+        assert timeless(again[part]) == timeless(full[part]), part
+    # a new variant: trained from the initial policy alone, compared with rkl_nf read back from its pool
+    loaded.clear()
+    grown = afd.run(counting_loader, afd.AfdConfig(**{**cfg.__dict__, "out": str(saved),
+                                                     "rkl_no_format_variants": [{"learning_rate": 3e-3}]}), problems)
+    var = grown["reverse_kl_no_format_variants"]["rkl_nf_lr0.003"]
+    assert list(var["policies"]) == ["init", "sft", "rkl_nf", "rkl_nf_lr0.003"]
+    assert var["policies"]["rkl_nf"] == full["reverse_kl_no_format"]["policies"]["rkl_nf"]
+    assert loaded == [None, None] and (saved / "rkl_nf_lr0.003" / "done.json").exists()
+    # an incomplete pool of a policy whose weights are not kept: refused, naming the policy and the remedy
+    with gzip.open(saved / "rkl_nf_pool.jsonl.gz", "rt") as fh:
+        lines = fh.read().splitlines()
+    with gzip.open(saved / "rkl_nf_pool.jsonl.gz", "wt") as fh:
+        fh.write("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(RuntimeError, match=r"policy 'rkl_nf' is needed .*rkl_nf_training_log.json.*remove the record"):
+        afd.run(tiny_loader, afd.AfdConfig(**{**cfg.__dict__, "out": str(saved)}), problems)

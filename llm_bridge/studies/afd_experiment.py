@@ -372,19 +372,40 @@ def split_problems(problems, cfg: AfdConfig) -> tuple[list, list]:
     return demos, test
 
 
+class WeightsNotKept:
+    """Stands in for a trained policy of a saved run that kept the policy's record but not its weights (as
+    ``docs/results`` keeps ``<name>_training_log.json``, a copy of ``<name>/done.json``).  Every stage that
+    would use the policy reads its outputs back once they are complete, so a saved run can take a new
+    training without its trained models; touching the stand-in means an output is incomplete, and says so."""
+
+    def __init__(self, name: str, out: Path):
+        self._name, self._out = name, out
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):                   # copy, pickle and the like probe for these
+            raise AttributeError(attr)
+        raise RuntimeError(f"{self._out}: policy {self._name!r} is needed (its {attr!r}) to finish an incomplete "
+                           f"pool or score, but {self._out} holds only its record {self._name}_training_log.json, "
+                           f"not its weights; put its weights in {self._out / self._name} or remove the record "
+                           f"to train it again")
+
+
 def trained_once(load_model, out: Path, name: str, train, settings: dict | None = None):
     """A policy trained from the initial one once and saved in ``out/name`` with its record ``done.json``:
     read back on a resume (refused if ``settings`` are given and differ from the saved ones), else
     ``train(lm)`` trains the freshly loaded initial policy in place and returns the record, which gets the
-    training's ``seconds`` (and ``settings``).  The folder appears whole or not at all."""
+    training's ``seconds`` (and ``settings``).  The folder appears whole or not at all.  Where the folder is
+    absent but ``out/<name>_training_log.json`` holds its record (a saved run), that record is returned with
+    a :class:`WeightsNotKept` in place of the model."""
     folder = out / name
     done = folder / "done.json"
-    if done.exists():
-        info = json.loads(done.read_text())
+    kept = out / f"{name}_training_log.json"
+    if done.exists() or kept.exists():
+        info = json.loads((done if done.exists() else kept).read_text())
         if settings is not None and info["settings"] != settings:
-            raise ValueError(f"{folder} was trained with {info['settings']}, not {settings}; "
-                             f"remove it to train again")
-        return load_model(str(folder)), info
+            raise ValueError(f"{folder if done.exists() else kept} was trained with {info['settings']}, not "
+                             f"{settings}; remove it to train again")
+        return (load_model(str(folder)) if done.exists() else WeightsNotKept(name, out)), info
     lm = load_model(None)
     t = time.time()
     info = train(lm)
