@@ -108,6 +108,8 @@ def test_pair_differences_agree_with_the_studys_comparison(tmp_path):
         assert got[measure]["n"] == 12
         assert got[measure]["detectable"] == pytest.approx(
             detectable_difference(got[measure]["sd"], 12, 3))
+    with pytest.raises(ValueError, match="size must be an integer >= 1"):
+        pair_detectable(loaded, "rkl_nf", "init", n_tests=3, size=0, mode="flexible")
     with pytest.raises(ValueError, match="size=11 is more than"):
         pair_detectable(loaded, "rkl_nf", "init", n_tests=3, size=11, mode="flexible")
     with pytest.raises(FileNotFoundError, match="no pool of policy 'dpo'"):

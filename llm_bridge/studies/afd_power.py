@@ -35,7 +35,6 @@ import numpy as np
 
 # an opening equation of two integer terms, signs allowed on the terms: "12 + 7 = 19", "4-1=3"
 EQUATION = re.compile(r"\s*(-?\d+)\s*([+-])\s*(-?\d+)\s*=\s*(-?\d+)")
-MEASURES = ("pass@1", "pass@k", "distinct answers")
 
 
 def detectable_difference(sd: float, n: int, n_tests: int = 1, power: float = 0.8, alpha: float = 0.05) -> float:
@@ -79,6 +78,8 @@ def _problems(pools: dict, policy: str) -> list[str]:
 
 
 def _rows(pools: dict, policy: str, problems: list[str], size: int) -> list[dict]:
+    if not (isinstance(size, (int, np.integer)) and size >= 1):
+        raise ValueError(f"size must be an integer >= 1 (samples per problem); got {size!r}")
     rows = []
     for pid in problems:
         r = pools[(policy, pid)]
