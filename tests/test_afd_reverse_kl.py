@@ -278,8 +278,11 @@ def test_a_saved_run_without_its_weights_takes_a_new_training(tmp_path):
         return tiny_loader(path)
     again = afd.run(counting_loader, afd.AfdConfig(**{**cfg.__dict__, "out": str(saved)}), problems)
     assert loaded == [None]                                  # the initial policy (its tokenizer), nothing trained
-    def timeless(section):
-        return {k: v for k, v in section.items() if k != "seconds_this_call"} if isinstance(section, dict) else section
+
+    def timeless(section):                                   # a section less the seconds its call took
+        if not isinstance(section, dict):
+            return section
+        return {k: v for k, v in section.items() if k != "seconds_this_call"}
     for part in ("sft", "classifier", "best_of_n", "tests", "reverse_kl", "reverse_kl_no_format"):
         assert timeless(again[part]) == timeless(full[part]), part
     # a new variant: trained from the initial policy alone, compared with rkl_nf read back from its pool
@@ -295,5 +298,6 @@ def test_a_saved_run_without_its_weights_takes_a_new_training(tmp_path):
         lines = fh.read().splitlines()
     with gzip.open(saved / "rkl_nf_pool.jsonl.gz", "wt") as fh:
         fh.write("\n".join(lines[:-1]) + "\n")
-    with pytest.raises(RuntimeError, match=r"policy 'rkl_nf' is needed .*rkl_nf_training_log.json.*remove the record"):
+    with pytest.raises(RuntimeError,
+                       match=r"policy 'rkl_nf' is needed .*rkl_nf_training_log.json.*remove the record"):
         afd.run(tiny_loader, afd.AfdConfig(**{**cfg.__dict__, "out": str(saved)}), problems)
