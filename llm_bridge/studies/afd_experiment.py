@@ -399,13 +399,13 @@ def trained_once(load_model, out: Path, name: str, train, settings: dict | None 
     a :class:`WeightsNotKept` in place of the model."""
     folder = out / name
     done = folder / "done.json"
-    kept = out / f"{name}_training_log.json"
-    if done.exists() or kept.exists():
-        info = json.loads((done if done.exists() else kept).read_text())
+    record = done if done.exists() else out / f"{name}_training_log.json"
+    if record.exists():
+        info = json.loads(record.read_text())
         if settings is not None and info["settings"] != settings:
-            raise ValueError(f"{folder if done.exists() else kept} was trained with {info['settings']}, not "
+            raise ValueError(f"{folder if record == done else record} was trained with {info['settings']}, not "
                              f"{settings}; remove it to train again")
-        return (load_model(str(folder)) if done.exists() else WeightsNotKept(name, out)), info
+        return (load_model(str(folder)) if record == done else WeightsNotKept(name, out)), info
     lm = load_model(None)
     t = time.time()
     info = train(lm)
@@ -842,11 +842,19 @@ def seed_spread(section: dict, policies: list[str]) -> dict:
     return out
 
 
+def pool_make_up(texts: list[str], n_tokens, max_new_tokens: int, task: str) -> dict:
+    """Of a pool's samples (``texts`` with their lengths ``n_tokens``): the share cut at the token limit
+    (``max_new_tokens`` or more), the share in the asked format (:func:`format_reward` for ``task``) and the
+    mean length in tokens."""
+    n_tok = np.asarray(n_tokens, dtype=float)
+    return {"truncated": float(np.mean(n_tok >= max_new_tokens)),
+            "format_rate": float(format_reward(texts, task).mean()), "mean_tokens": float(n_tok.mean())}
+
+
 def _pool_summary(pools: dict, policy: str, test_ids: list[str], cfg: AfdConfig) -> dict:
-    n_tok = np.concatenate([pools[(policy, pid)]["n_tokens"] for pid in test_ids])
-    texts = [x for pid in test_ids for x in pools[(policy, pid)]["texts"]]
-    return {"truncated": float(np.mean(n_tok >= cfg.max_new_tokens)),
-            "format_rate": float(format_reward(texts, cfg.task).mean()), "mean_tokens": float(n_tok.mean())}
+    return pool_make_up([x for pid in test_ids for x in pools[(policy, pid)]["texts"]],
+                        np.concatenate([pools[(policy, pid)]["n_tokens"] for pid in test_ids]),
+                        cfg.max_new_tokens, cfg.task)
 
 
 def _cut(pools: dict, size: int) -> dict:

@@ -136,17 +136,18 @@ def sample_shapes(pools: dict, policy: str, size: int, max_new_tokens: int, task
     format (``format_rate``, :func:`~.demonstration_rewards.format_reward` for ``task``, as the run's report
     counts it) and of ones opening with an equation (:func:`equation_shape`); the share of those equations
     whose arithmetic is right; and the mean length in tokens."""
-    from .demonstration_rewards import format_reward
+    from .afd_baselines import text_shapes
+    from .afd_experiment import pool_make_up
     rows = _rows(pools, policy, _problems(pools, policy), size)
     texts = [t for r in rows for t in r["texts"]]
-    tokens = np.array([n for r in rows for n in r["n_tokens"]], dtype=float)
+    make_up = pool_make_up(texts, [n for r in rows for n in r["n_tokens"]], max_new_tokens, task)
     eq = [equation_shape(t) for t in texts]
     opened = [e for e in eq if e is not None]
     return {"n_samples": len(texts), "n_problems": len(rows),
             "empty": sum(1 for t in texts if not t.strip()),
-            "truncated": int((tokens >= max_new_tokens).sum()),
-            "single_line": float(np.mean([bool(t.strip()) and "\n" not in t.strip() for t in texts])),
-            "format_rate": float(format_reward(texts, task).mean()),
+            "truncated": round(make_up["truncated"] * len(texts)),
+            "single_line": sum(text_shapes(list(r["texts"]))[0] for r in rows) / len(texts),
+            "format_rate": make_up["format_rate"],
             "opens_with_equation": len(opened) / len(texts),
             "equation_right": (sum(opened) / len(opened)) if opened else None,
-            "mean_tokens": float(tokens.mean())}
+            "mean_tokens": make_up["mean_tokens"]}
