@@ -282,8 +282,13 @@ def two_state_duals(game: PersuasionGame, exact: bool | Arithmetic = False):
             worst = max(h(b, zero), h(b, one))
             if worst < 0:
                 lam[a, b] = max(-g0, -g1) / (-worst)
-            else:                                             # touches the envelope at that end
-                lam[a, b] = (-g0 / (-h(b, zero))) if g0 < 0 else (-g1 / (-h(b, one)))
+            else:
+                # a touches b at one end (h = 0 there): a is a best response there, so l >= V_a there
+                # exactly, and only the other end may need lifting.  On floats the tied end's g can
+                # round below 0; no multiplier of b can move it, and the certificate check judges it.
+                need = [-g / -hb for g, hb in ((g0, h(b, zero)), (g1, h(b, one))) if g < 0 and hb < 0]
+                if need:
+                    lam[a, b] = max(need)
             continue
         sL, sR = U[1, L] - U[0, L], U[1, R] - U[0, R]
         theta = (sR - sa) / (sR - sL)                         # theta h_L + (1-theta) h_R is constant

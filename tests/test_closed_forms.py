@@ -1,4 +1,5 @@
 """Closed forms against the LP (exactly) on generated games."""
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -10,6 +11,7 @@ from persuasion import InvalidArgumentError, PersuasionGame, check_certificate, 
 from persuasion.closed_forms import (binary_state_independent_optimum, is_binary_state_independent,
                                      two_state_duals, two_state_optimum)
 from persuasion.lp import obedience_slacks
+from persuasion.solve import normalised_game
 
 from .conftest import games, two_state_games
 
@@ -101,3 +103,45 @@ def test_knapsack_a_million_states_float():
     g = PersuasionGame(rng.dirichlet(np.ones(m)), np.tile([0.0, 1.0], (m, 1)), rng.uniform(size=(m, 2)))
     sol = solve(g)
     assert sol.method == "closed-form:knapsack" and sol.certificate.valid
+
+
+# Receiver lines that tie at an end of [0, 1]: on the normalised float game the supporting line can round a
+# hair below the tied action's Advisor value there, where no multiplier can lift it (found by a fuzz).
+TIED_AT_AN_END = [
+    PersuasionGame([0.6, 0.4], sender=[[-2, -1, 1], [1, 2, 1]], receiver=[[0, 1, 2], [0, 0, 0]]),
+    PersuasionGame([0.5, 0.5], sender=[[1, 2, -3], [2, 1, 1]], receiver=[[0, 1, 0], [0, 0, 0]]),
+]
+
+
+@pytest.mark.parametrize("game", TIED_AT_AN_END)
+def test_two_state_duals_of_tied_ends_are_finite_and_certify(game):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sol, exact = solve(game), solve(game, exact=True)
+        y, lam = two_state_duals(normalised_game(game))
+    assert np.isfinite(y).all() and np.isfinite(lam.toarray()).all()
+    assert sol.method == exact.method == "closed-form:two-state"
+    assert sol.certificate.valid and exact.certificate.valid and exact.certificate.exact
+    assert abs(sol.value - float(exact.value)) <= 1e-12
+
+
+@st.composite
+def games_tied_at_an_end(draw):
+    """Two-state games where, at one end, the Receiver is indifferent among all its actions."""
+    g = draw(two_state_games(max_n=6, lo=-2, hi=2))
+    prior, V, U = g.rational()
+    U = U.copy()
+    U[draw(st.integers(0, 1))] = draw(st.integers(-2, 2))
+    return PersuasionGame(prior, V, U)
+
+
+@settings(max_examples=300)
+@given(st.one_of(two_state_games(max_n=6, lo=-2, hi=2), games_tied_at_an_end()))
+def test_two_state_solves_raise_no_numpy_warning(game):
+    # a warning would be text on a user's stderr.  Before the fix about 1 in 180 games tied at an end warned
+    # (11 of 2,000 in a fuzz), so 300 examples may miss it; the two games above pin that case.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sol, exact = solve(game), solve(game, exact=True)
+    assert sol.certificate.valid and exact.certificate.valid, (sol.certificate.summary(), exact.certificate.summary())
+    assert abs(sol.value - float(exact.value)) <= 1e-9 * max(1.0, abs(float(exact.value)))
