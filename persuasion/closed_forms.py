@@ -255,6 +255,17 @@ def two_state_duals(game: PersuasionGame, exact: bool | Arithmetic = False):
         env.pop()
     slopes = [e[0] for e in env]
     lam = {}                          # (a, a') -> multiplier; at most two per action
+
+    def lift(a, b, *ends):
+        """Put on ``lam[a, b]`` the least multiplier that lifts each end's ``g = l - V_a`` to 0 through the
+        gap ``h = u_a - u_b`` there.  An end where ``g < 0`` but ``h`` is not negative is left alone:
+        exactly, that cannot happen where a lift is asked for (a ties the envelope only where it is a best
+        response, so ``l >= V_a`` there); on floats, rounding can make it so, and the certificate check
+        judges the result rather than a division by zero."""
+        need = [-g / -hb for g, hb in ends if g < 0 and hb < 0]
+        if need:
+            lam[a, b] = max(need)
+
     for a in range(n):
         sa, ca = U[1, a] - U[0, a], U[0, a]
         g0, g1 = l0 - V[0, a], l1 - V[1, a]                 # l - V_a at p = 0 and 1
@@ -267,28 +278,17 @@ def two_state_duals(game: PersuasionGame, exact: bool | Arithmetic = False):
             L = env[i - 1][2] if i > 0 else None
             R = env[i + 1][2] if i + 1 < len(env) else None
             if g0 < 0 and L is not None:                       # h(L, .) < 0 left of a's interval
-                lam[a, L] = -g0 / (-h(L, zero))
+                lift(a, L, (g0, h(L, zero)))
             elif g1 < 0 and R is not None:
-                lam[a, R] = -g1 / (-h(R, one))
-            continue
-        if same:                                              # parallel and below: constant gap
-            b = env[i][2]
-            lam[a, b] = max(-g0, -g1) / (-h(b, zero))
+                lift(a, R, (g1, h(R, one)))
             continue
         L = env[i - 1][2] if i > 0 else None
         R = env[i][2] if i < len(env) else None
-        if L is None or R is None:                            # closest at an end: one line suffices
-            b = R if L is None else L
-            worst = max(h(b, zero), h(b, one))
-            if worst < 0:
-                lam[a, b] = max(-g0, -g1) / (-worst)
-            else:
-                # a touches b at one end (h = 0 there): a is a best response there, so l >= V_a there
-                # exactly, and only the other end may need lifting.  On floats the tied end's g can
-                # round below 0; no multiplier of b can move it, and the certificate check judges it.
-                need = [-g / -hb for g, hb in ((g0, h(b, zero)), (g1, h(b, one))) if g < 0 and hb < 0]
-                if need:
-                    lam[a, b] = max(need)
+        if same or L is None or R is None:
+            # parallel to an envelope line and below it (a constant gap), or closest to the envelope at an
+            # end of [0, 1]: one envelope line, lifting both ends, suffices
+            b = env[i][2] if same else (R if L is None else L)
+            lift(a, b, (g0, h(b, zero)), (g1, h(b, one)))
             continue
         sL, sR = U[1, L] - U[0, L], U[1, R] - U[0, R]
         theta = (sR - sa) / (sR - sL)                         # theta h_L + (1-theta) h_R is constant
@@ -297,9 +297,9 @@ def two_state_duals(game: PersuasionGame, exact: bool | Arithmetic = False):
             t = max(-g0, -g1) / (-gap)
             lam[a, L], lam[a, R] = t * theta, t * (one - theta)
         elif g0 < 0:                                          # a touches the envelope at the L/R kink
-            lam[a, L] = -g0 / (-h(L, zero))
+            lift(a, L, (g0, h(L, zero)))
         else:
-            lam[a, R] = -g1 / (-h(R, one))
+            lift(a, R, (g1, h(R, one)))
     return y, _lam_from_entries(lam, n, ar)
 
 
