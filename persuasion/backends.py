@@ -121,11 +121,14 @@ def new_highs(options: dict | None = None):
 
 
 def run_highs(h) -> None:
-    """``h.run()``, retried cold, then with the primal simplex, if HiGHS stops short.
+    """``h.run()``, retried cold, then with the primal simplex, then without presolve, if HiGHS stops short.
 
     Warm re-solves after rows or columns are added occasionally end with
     status 'Unknown' (a primal infeasibility left after HiGHS' cleanup); a cold
-    solve of the same model has always succeeded where we have seen this.
+    solve of the same model has always succeeded where we have seen this.  On
+    games whose utilities span some 24 orders of magnitude, presolve can call
+    the (always feasible, bounded) LP 'Infeasible' or 'Unbounded'; the same
+    model solved without presolve is optimal (as ``solve_linprog`` retries).
     """
     import highspy
     h.run()
@@ -135,12 +138,24 @@ def run_highs(h) -> None:
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         return
-    strategy = h.getOptionValue("simplex_strategy")
-    strategy = strategy[1] if isinstance(strategy, tuple) else strategy    # (status, value) in highspy 1.x
+    strategy = _option(h, "simplex_strategy")
     h.setOptionValue("simplex_strategy", 4)
     h.clearSolver()
     h.run()
     h.setOptionValue("simplex_strategy", strategy)
+    presolve = _option(h, "presolve")
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal or presolve == "off":
+        return
+    h.setOptionValue("presolve", "off")
+    h.clearSolver()
+    h.run()
+    h.setOptionValue("presolve", presolve)
+
+
+def _option(h, name: str):
+    """A HiGHS option's value (highspy 1.x returns ``(status, value)``)."""
+    value = h.getOptionValue(name)
+    return value[1] if isinstance(value, tuple) else value
 
 
 def read_highs(h, m: int, K: int, where: str = "solve()") -> FloatResult:

@@ -7,7 +7,8 @@ Methods
 ``"auto"`` (default)
     A closed form where one applies (two states; two actions with a
     state-independent Advisor), else row and column generation for games with
-    at least ``AUTO_GENERATION_MIN_SIZE`` actions, else the full LP on HiGHS.
+    at least ``AUTO_GENERATION_MIN_SIZE`` actions, else the full LP on HiGHS;
+    on a small game where HiGHS stops short of the optimum, the exact path.
 ``"closed-form"``
     The closed forms of :mod:`persuasion.closed_forms`, with analytic duals.
 ``"highs-cg"``
@@ -57,7 +58,7 @@ from .arithmetic import EXACT, FLOAT, arithmetic
 from .closed_forms import solve_closed_form
 from .conditioning import value_interval_of
 from .constraint_generation import solve_generation
-from .errors import CertificateError, InvalidArgumentError
+from .errors import CertificateError, InvalidArgumentError, SolverError
 from .rational import rational_simplex, resolve_basis
 from .game import PersuasionGame
 from .lp import build_float_lp, obedience_coefficients, obedience_pairs
@@ -141,7 +142,10 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     Raises
     ------
     SolverError
-        The backend did not reach optimality (status and a hint in the message).
+        The backend did not reach optimality (status and a hint in the message).  Under ``"auto"`` and
+        with ``exact=True`` only where the game is also too large for the exact simplex: a small game
+        that HiGHS stops short on is solved exactly instead (``method`` then ends ``"+exact-fallback"``
+        on floats, and reads ``"rational-simplex"`` exactly).
     CertificateError
         ``exact=True`` and no exactly certified optimum could be produced.
 
@@ -176,6 +180,7 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
     """The optimum by ``family`` (a closed form first under "auto"), before the float conditioning check,
     and the final row/column generation model where one ran."""
     closed = None
+    auto = family == "auto"
     if family in ("auto", "closed-form"):
         closed = solve_closed_form(game if ar.exact else normalised_game(game), ar)
         if closed is None and family == "closed-form":
@@ -193,7 +198,15 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
     _check_memory(game)                      # the LP paths hold n x n multipliers
     if ar.exact and family != "rational-simplex":
         _check_exact_memory(game)
-    return METHODS[family].run(game, ar, sub, options)
+    try:
+        return METHODS[family].run(game, ar, sub, options)
+    except SolverError as e:
+        # "auto" promises an optimum, and the LP always has one: where HiGHS stops short even after its
+        # retries (backends.run_highs), a small game is solved exactly instead; a named method reports it
+        if ar.exact or not auto or not _small_enough_for_exact(game):
+            raise
+        return _float_view(_solve_exact_highs(game, options), f"{family}+exact-fallback",
+                           fallback_reason=str(e)), None
 
 
 def _rational_simplex_route(game: PersuasionGame) -> tuple[Solution, None]:
@@ -248,8 +261,7 @@ def _interval(game: PersuasionGame, sol: Solution, options, tolerance: float, wi
 def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: dict | None = None) -> Solution:
     """Keep a float solution whose value is well conditioned; otherwise re-solve exactly (small games) or
     mark the certificate invalid, saying why."""
-    m, n = game.shape
-    if not sol.certificate.valid:
+    if not sol.certificate.valid or sol.exact_solution is not None:
         return sol
     iv = _interval(game, sol, options, tolerance=CONDITIONING_TOLERANCE, warm=warm)
     if iv.width <= CONDITIONING_TOLERANCE and _narrow_beside_terms(game, sol, iv):
@@ -260,17 +272,26 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: di
            f"the optimal value lies between {sc.value_out(iv.low, game.prior):.6g} (a certified obedient scheme) "
            f"and {sc.value_out(iv.high, game.prior):.6g} (weak duality): it moves when obedience is tightened "
            f"by {CONDITIONING_WIDTH:g} (normalised units)")
-    K = n * (n - 1)
-    if (m + K) * (m * n + K) <= RATIONAL_SIMPLEX_LIMIT or m * n <= 400:
-        ex = _solve_exact_highs(game, options)
-        fl = lambda a: np.array(a, dtype=float)
-        out = assemble(game, fl(ex.scheme), fl(ex.duals.state), fl(ex.duals.obedience), ar=FLOAT,
-                       method=f"{sol.method}+exact-fallback", stats={**ex.stats, "conditioning": why})
-        # the float check of the exact optimum can fail where the duals are huge: its certificate is the exact one
-        return replace(out, value=float(ex.value), certificate=ex.certificate, exact_solution=ex)
+    if _small_enough_for_exact(game):
+        return _float_view(_solve_exact_highs(game, options), f"{sol.method}+exact-fallback", conditioning=why)
     cert = sol.certificate
     bad = replace(cert, valid=False, failures=cert.failures + (f"ill-conditioned value: {why}; use exact=True",))
     return replace(sol, certificate=bad, stats={**sol.stats, "conditioning": why})
+
+
+def _small_enough_for_exact(game: PersuasionGame) -> bool:
+    """May the float path fall back to an exact solve (its exact simplex fits, or the game is small)?"""
+    m, n = game.shape
+    return _fits_rational_simplex(game) or m * n <= 400
+
+
+def _float_view(ex: Solution, method: str, **stats) -> Solution:
+    """The float solution of the exact optimum ``ex``, which it carries as ``exact_solution``."""
+    fl = lambda a: np.array(a, dtype=float)
+    out = assemble(ex.game, fl(ex.scheme), fl(ex.duals.state), fl(ex.duals.obedience), ar=FLOAT,
+                   method=method, stats={**ex.stats, **stats})
+    # the float check of the exact optimum can fail where the duals are huge: its certificate is the exact one
+    return replace(out, value=float(ex.value), certificate=ex.certificate, exact_solution=ex)
 
 
 def _narrow_beside_terms(game: PersuasionGame, sol: Solution, iv) -> bool:
@@ -382,31 +403,44 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
     rational system involves only the rows and columns that were generated.
     """
     gn = normalised_game(game)          # the basis does not depend on units; HiGHS' tolerances do
-    if generation:
-        res, pairs, info = solve_generation(gn, options)
-    else:
-        lp = build_float_lp(gn)
-        res, pairs, info = backends.solve_highs(lp, options), lp.pairs, {}
-    prior, V, U = game.rational()
-    cols, tight_s, tight_o = res.basis
-    name = "highs-cg" if generation else "highs"
+    stopped = None
     try:
-        scheme, y, lam = resolve_basis(prior, V, U, pairs, cols, tight_s, tight_o)
-        sol = assemble(game, scheme, y, lam, ar=EXACT, method=f"{name}+rational-basis",
-                       stats={**info, "iterations": res.iterations, "basis_size": len(cols)})
-        if sol.certificate.valid:
-            return sol
-        reason = sol.certificate.summary()
-    except (ValueError, ZeroDivisionError) as e:
-        reason = str(e)
+        if generation:
+            res, pairs, info = solve_generation(gn, options)
+        else:
+            lp = build_float_lp(gn)
+            res, pairs, info = backends.solve_highs(lp, options), lp.pairs, {}
+    except SolverError as e:            # no basis to re-solve: HiGHS stopped short of the optimum
+        stopped, reason = e, str(e)
+    if stopped is None:
+        prior, V, U = game.rational()
+        cols, tight_s, tight_o = res.basis
+        name = "highs-cg" if generation else "highs"
+        try:
+            scheme, y, lam = resolve_basis(prior, V, U, pairs, cols, tight_s, tight_o)
+            sol = assemble(game, scheme, y, lam, ar=EXACT, method=f"{name}+rational-basis",
+                           stats={**info, "iterations": res.iterations, "basis_size": len(cols)})
+            if sol.certificate.valid:
+                return sol
+            reason = sol.certificate.summary()
+        except (ValueError, ZeroDivisionError) as e:
+            reason = str(e)
     if generation:   # the generated basis missed something exactly: certify the full LP instead
         return _with_stats(_solve_exact_highs(game, options), fallback_reason=reason)
-    m, n = game.shape
-    K = n * (n - 1)
-    if (m + K) * (m * n + K) > RATIONAL_SIMPLEX_LIMIT:
+    if not _fits_rational_simplex(game):
+        if stopped is not None:
+            raise stopped
+        m, n = game.shape
         raise CertificateError(f"solve(): the float basis is not exactly optimal ({reason}) and the game is too "
                                f"large ({m}x{n}) for the exact simplex fallback")
     return _with_stats(_solve_rational_simplex(game), fallback_reason=reason)
+
+
+def _fits_rational_simplex(game: PersuasionGame) -> bool:
+    """Is the exact simplex's tableau within :data:`RATIONAL_SIMPLEX_LIMIT`?"""
+    m, n = game.shape
+    K = n * (n - 1)
+    return (m + K) * (m * n + K) <= RATIONAL_SIMPLEX_LIMIT
 
 
 def _solve_rational_simplex(game: PersuasionGame) -> Solution:

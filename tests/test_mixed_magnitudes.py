@@ -8,6 +8,7 @@ below (optimum 1/2) and HiGHS 6e-11 on the third (optimum 0.531), both with vali
 """
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from persuasion import PersuasionGame, solve
+from persuasion import PersuasionGame, SolverError, backends, examples, solve
 from persuasion.analysis import best_response, near_best
 from persuasion.closed_forms import is_binary_state_independent
 from persuasion.solution import game_scaling
@@ -132,3 +133,45 @@ def test_tie_rule_is_unchanged_by_scaling_a_state(exponents, state):
         U2[state] *= 10.0 ** e
         b2[state] /= 10.0 ** e
         assert near_best(U2, b2).tolist() == base.tolist()
+
+
+# Found by a fuzz of 3,000 games drawn as in mixed_games (4 states or fewer, 5 actions or fewer).
+# HiGHS' presolve called this LP 'Infeasible' (highspy 1.16), on the float and the exact path alike.
+PRESOLVE_SAID_INFEASIBLE = PersuasionGame(
+    prior=["200/577", "349/1154", "157/1154", "124/577"],
+    sender=[[0.0, 5e7, -8000.0, 0.5, -1e5], [0.0, 6e-10, 900.0, 0.0, 9.0],
+            [0.008, 3e-06, 6e-12, -4.9999999999999995e-11, 9e8], [40000.0, 10000.0, -0.001, 5e12, 0.0]],
+    receiver=[[5e-07, 0.0, 0.5, 0.001, 6e6], [-0.0005, 4e11, -700.0, 0.0009000000000000001, -3e-10],
+              [0.0, 5e-07, -2e-07, -40000.0, 1e5], [9e6, 1000.0, 80000.0, 9e9, 0.0009000000000000001]])
+# A two-state game whose float duals divided by a gap that rounds to 0 beside 1e12 (a numpy warning on stderr).
+GAP_ROUNDS_TO_ZERO = PersuasionGame(
+    prior=["291/718", "427/718"],
+    sender=[[-8e12, 4e-08, 0.0, -0.06], [-0.0009000000000000001, 0.0, -4e-12, 9e-07]],
+    receiver=[[-0.004, -8000.0, -7e5, 4e-10], [-7e5, 8e-09, -6e11, 0.0]])
+
+
+@pytest.mark.parametrize("game", [PRESOLVE_SAID_INFEASIBLE, GAP_ROUNDS_TO_ZERO], ids=["presolve", "zero-gap"])
+def test_fuzz_finds_are_solved_silently_and_agree_with_the_exact_simplex(game):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sol, exact = solve(game), solve(game, exact=True)
+    independent = solve(game, exact=True, method="rational-simplex")     # no float step at all
+    assert exact.certificate.valid and exact.certificate.exact
+    assert exact.value == independent.value
+    assert_right_beside_its_size(game, sol, exact)
+
+
+def test_auto_answers_where_highs_stops_short_and_a_named_method_says_so(monkeypatch):
+    """Every HiGHS solve made to stop short (as presolve did above): "auto" and the exact path still
+    answer, from the exact simplex; ``method="highs"`` raises the solver's error, naming the status."""
+    def stopped(*args, **kwargs):
+        raise SolverError("solve()", "Infeasible", "a stand-in for HiGHS stopping short")
+    monkeypatch.setattr(backends, "solve_highs", stopped)
+    game = examples.load("investment_advice")                # 3 states: no closed form, the LP runs
+    reference = solve(game, exact=True, method="rational-simplex")
+    exact, sol = solve(game, exact=True), solve(game)
+    assert exact.value == reference.value and exact.certificate.valid and exact.certificate.exact
+    assert sol.certificate.valid and sol.value == float(reference.value)
+    assert sol.method.endswith("+exact-fallback") and "Infeasible" in sol.stats["fallback_reason"]
+    with pytest.raises(SolverError, match="Infeasible"):
+        solve(game, method="highs")
