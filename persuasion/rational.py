@@ -10,7 +10,7 @@
   exact duals of that basis.  Only basic columns and tight rows enter the
   system, so its size is the support of the scheme, not the LP.
 * :func:`rational_simplex` is a textbook primal simplex with Bland's rule on
-  ``Fraction`` tableaux.  It never touches a float.  It is the fallback when a
+  a tableau of flint ``fmpq``.  It never touches a float.  It is the fallback when a
   float basis is not exactly optimal, and an independent oracle for tests.
 """
 from __future__ import annotations
@@ -143,9 +143,10 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
                      basis: Sequence[int], max_iterations: int = 1_000_000):
     """Maximise ``c z`` subject to ``A z = b, z >= 0`` exactly, from a feasible basis.
 
-    Primal simplex on a dense ``Fraction`` tableau with Bland's rule (smallest
-    improving index enters, smallest basic index leaves among ties), which
-    cannot cycle.  Meant for small LPs: cost per pivot is ``rows x columns``.
+    Primal simplex with Bland's rule (smallest improving index enters, smallest basic index leaves among
+    ties), which cannot cycle, on a dense tableau of flint ``fmpq`` (exact rationals in C) whose reduced
+    costs are kept as one more row that each pivot updates.  Meant for small LPs: cost per pivot is
+    ``rows x columns``.
 
     Returns
     -------
@@ -153,20 +154,21 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
     y : list of Fraction, row multipliers with ``A^T y >= c`` and ``b y = c z``
     basis : list of int, the optimal basis (one column per row)
     """
+    import flint
     R, N = len(A), len(c)
     if len(basis) != R:
         raise SimplexError(f"rational_simplex(): basis must have one column per row ({R}); got {len(basis)}")
-    T = [list(map(Fraction, row)) + [Fraction(bi)] for row, bi in zip(A, b)]
+    q = lambda v: _to_fmpq(Fraction(v))     # entries may be int or Fraction
+    T = [[q(v) for v in row] + [q(bi)] for row, bi in zip(A, b)]
     where = [-1] * R                       # where[r] = basic column of row r
 
-    def pivot(r: int, j: int) -> None:
+    def pivot(r: int, j: int) -> None:      # every row of T, the reduced costs too once they are there
         p = T[r][j]
         Tr = T[r] = [v / p for v in T[r]]
         nz = [k for k, v in enumerate(Tr) if v]
-        for i in range(R):
-            f = T[i][j]
-            if i != r and f:
-                Ti = T[i]
+        for Ti in T:
+            f = Ti[j]
+            if f and Ti is not Tr:
                 for k in nz:
                     Ti[k] -= f * Tr[k]
         where[r] = j
@@ -181,15 +183,15 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
     if any(T[r][N] < 0 for r in range(R)):
         raise SimplexError("rational_simplex(): starting basis is not primal feasible")
 
-    c = [Fraction(v) for v in c]
+    # reduced costs d_j = c_j - c_B B^-1 A_j, kept as a last row that every pivot updates
+    D = [q(v) for v in c] + [flint.fmpq(0)]
+    for r in range(R):
+        f = D[where[r]]
+        if f:
+            D = [d - f * t for d, t in zip(D, T[r])]
+    T.append(D)
     for _ in range(max_iterations):
-        cb = [c[where[r]] for r in range(R)]
-        entering = None
-        for j in range(N):
-            d = c[j] - sum(cb[r] * T[r][j] for r in range(R) if T[r][j])
-            if d > 0:
-                entering = j
-                break
+        entering = next((j for j, d in enumerate(T[R][:N]) if d > 0), None)
         if entering is None:
             break
         best, leave = None, None
@@ -204,9 +206,10 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
     else:
         raise SimplexError(f"rational_simplex(): no optimum after {max_iterations} pivots")
 
+    c = [Fraction(v) for v in c]
     z = [Fraction(0)] * N
     for r in range(R):
-        z[where[r]] = T[r][N]
+        z[where[r]] = from_fmpq(T[r][N])
     B = [[Fraction(A[r][where[s]]) for s in range(R)] for r in range(R)]
     (y,) = solve_rational(B, [[c[where[s]] for s in range(R)]], transpose=True)
     return z, y, list(where)
