@@ -2,9 +2,13 @@
 
 Random games as in the issues: Dirichlet(1) prior, U and V uniform on [0, 1].
 For each size the same instances go through the float path and the exact
-path; the ratio exact/float is printed.  Not a test: nothing is asserted.
+path; the ratio exact/float is printed.  Up to ``--simplex-max`` states and
+actions the same instances also go through the exact simplex alone
+(``method="rational-simplex"``, the exact path's fallback), beside the exact
+path's basis re-solve.  Not a test: nothing is asserted.
 
     python -m benchmarks.bench_solve --sizes 5 10 20 30 50 --reps 3
+    python -m benchmarks.bench_solve --sizes 4 6 8 10 14 --simplex-max 14
 """
 from __future__ import annotations
 
@@ -35,16 +39,19 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=["highs"], help="float methods to time (highs, linprog, cvxpy)")
+    ap.add_argument("--simplex-max", type=int, default=0,
+                    help="also time method='rational-simplex' on sizes up to this (0: never)")
     ap.add_argument("--json", help="also write the rows to this JSON file")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     rows = []
     print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, seed {args.seed}")
     head = "".join(f"{m + ' float s':>16}" for m in args.methods)
-    print(f"{'size':>8}{head}{'exact s':>12}{'exact/float':>13}{'|basis|':>9}{'valid':>7}")
+    print(f"{'size':>8}{head}{'exact s':>12}{'exact/float':>13}{'|basis|':>9}{'valid':>7}"
+          + (f"{'simplex s':>12}{'simplex/exact':>15}" if args.simplex_max else ""))
     for k in args.sizes:
         ft = {m: [] for m in args.methods}
-        et, basis, valid = [], [], True
+        et, st, basis, valid = [], [], [], True
         for _ in range(args.reps):
             game = random_game(k, k, rng)
             for m in args.methods:
@@ -56,12 +63,18 @@ def main(argv=None):
             et.append(t)
             basis.append(sol.stats.get("basis_size", -1))
             valid &= sol.certificate.valid
+            if k <= args.simplex_max:
+                t, simplex = timed(solve, game, exact=True, method="rational-simplex")
+                st.append(t)
+                valid &= simplex.certificate.valid and simplex.value == sol.value
         med = {m: float(np.median(v)) for m, v in ft.items()}
         e = float(np.median(et))
+        s = float(np.median(st)) if st else None
         print(f"{k:>4}x{k:<3}" + "".join(f"{med[m]:>16.4f}" for m in args.methods)
-              + f"{e:>12.4f}{e / med[args.methods[0]]:>13.1f}{int(np.median(basis)):>9}{str(valid):>7}")
+              + f"{e:>12.4f}{e / med[args.methods[0]]:>13.1f}{int(np.median(basis)):>9}{str(valid):>7}"
+              + (f"{s:>12.4f}{s / e:>15.1f}" if st else ""))
         rows.append({"size": k, "float_seconds": med, "exact_seconds": e, "basis_size": int(np.median(basis)),
-                     "valid": valid})
+                     "simplex_seconds": s, "valid": valid})
     write_json(rows, args.json)
     return rows
 

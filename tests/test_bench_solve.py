@@ -1,0 +1,26 @@
+"""The solve benchmarks run end to end on tiny sizes (their numbers are not asserted: speed is reported by
+the benchmarks, never tested as a wall-clock limit)."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from benchmarks import bench_simplex_versions, bench_solve
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_solve_times_the_exact_simplex_beside_the_basis_resolve(tmp_path, capsys):
+    rows = bench_solve.main(["--sizes", "3", "4", "--reps", "1", "--simplex-max", "3",
+                             "--json", str(tmp_path / "rows.json")])
+    assert [r["size"] for r in rows] == [3, 4] and all(r["valid"] for r in rows)   # valid: same exact value
+    assert rows[0]["simplex_seconds"] > 0 and rows[1]["simplex_seconds"] is None
+    assert "simplex/exact" in capsys.readouterr().out and (tmp_path / "rows.json").exists()
+
+
+def test_bench_simplex_versions_agrees_with_itself():
+    inside_git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0
+    if not inside_git:
+        pytest.skip("needs a git checkout to read an earlier commit")
+    rows = bench_simplex_versions.main(["--old", "HEAD", "--sizes", "3", "4", "--kinds", "int", "uniform"])
+    assert len(rows) == 4 and all(r["same_value"] for r in rows)
