@@ -396,44 +396,69 @@ def _solve_float(game: PersuasionGame, family: str, sub: str | None, options) ->
                                 stats={"iterations": res.iterations, "rows": lp.m + lp.pairs.shape[0]}), None
 
 
+#: HiGHS settings tried in turn, after the user's own, for another optimal basis where one is not exactly
+#: optimal (or HiGHS stopped short).  Every basis is re-solved and certified in rationals, so a setting only
+#: changes which vertex is tried: on a degenerate 30 x 30 game the default basis was infeasible by 1e-16
+#: and the basis without presolve was exactly optimal (highspy 1.16).
+ALTERNATIVE_BASES = ({"presolve": "off"}, {"simplex_strategy": 4})
+
+
 def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) -> Solution:
-    """Re-solve HiGHS' optimal basis in rationals; fall back to the full LP, then the exact simplex.
+    """Re-solve HiGHS' optimal basis in rationals; fall back to the full LP, to the bases HiGHS gives under
+    :data:`ALTERNATIVE_BASES`, then to the exact simplex.
 
     With ``generation`` the basis comes from row/column generation, so the
     rational system involves only the rows and columns that were generated.
     """
     gn = normalised_game(game)          # the basis does not depend on units; HiGHS' tolerances do
-    stopped = None
-    try:
-        if generation:
-            res, pairs, info = solve_generation(gn, options)
-        else:
-            lp = build_float_lp(gn)
-            res, pairs, info = backends.solve_highs(lp, options), lp.pairs, {}
-    except SolverError as e:            # no basis to re-solve: HiGHS stopped short of the optimum
-        stopped, reason = e, str(e)
-    if stopped is None:
-        prior, V, U = game.rational()
-        cols, tight_s, tight_o = res.basis
-        name = "highs-cg" if generation else "highs"
+    if generation:
         try:
-            scheme, y, lam = resolve_basis(prior, V, U, pairs, cols, tight_s, tight_o)
-            sol = assemble(game, scheme, y, lam, ar=EXACT, method=f"{name}+rational-basis",
-                           stats={**info, "iterations": res.iterations, "basis_size": len(cols)})
-            if sol.certificate.valid:
-                return sol
-            reason = sol.certificate.summary()
-        except (ValueError, ZeroDivisionError) as e:
-            reason = str(e)
-    if generation:   # the generated basis missed something exactly: certify the full LP instead
-        return _with_stats(_solve_exact_highs(game, options), fallback_reason=reason)
+            res, pairs, info = solve_generation(gn, options)
+            sol, reason = _certified_basis(game, res, pairs, "highs-cg", info)
+        except SolverError as e:
+            sol, reason = None, str(e)
+        if sol is not None:
+            return sol
+        # the generated basis missed something exactly: certify the full LP instead
+        full = _solve_exact_highs(game, options)
+        return _with_stats(full, fallback_reason="; ".join(r for r in (reason, full.stats.get("fallback_reason")) if r))
+    lp = build_float_lp(gn)
+    reasons, stops = [], []
+    for extra in ({},) + ALTERNATIVE_BASES:
+        if any(key in (options or {}) for key in extra):
+            continue                    # the user chose that setting
+        try:
+            res = backends.solve_highs(lp, {**(options or {}), **extra})
+        except SolverError as e:        # no basis to re-solve: HiGHS stopped short of the optimum
+            stops.append(e)
+            reasons.append(str(e))
+            continue
+        sol, reason = _certified_basis(game, res, lp.pairs, "highs", {"highs_options": extra} if extra else {})
+        if sol is not None:
+            return _with_stats(sol, fallback_reason="; ".join(reasons)) if reasons else sol
+        reasons.append(reason)
+    reason = "; ".join(reasons)
     if not _fits_rational_simplex(game):
-        if stopped is not None:
-            raise stopped
+        if len(stops) == len(reasons):
+            raise stops[0]              # HiGHS never reached an optimum: its own error says so
         m, n = game.shape
-        raise CertificateError(f"solve(): the float basis is not exactly optimal ({reason}) and the game is too "
+        raise CertificateError(f"solve(): no float basis is exactly optimal ({reason}) and the game is too "
                                f"large ({m}x{n}) for the exact simplex fallback")
     return _with_stats(_solve_rational_simplex(game), fallback_reason=reason)
+
+
+def _certified_basis(game: PersuasionGame, res, pairs, name: str, stats: dict) -> tuple[Solution | None, str]:
+    """``(solution, "")`` from HiGHS' basis re-solved in rationals where its certificate holds exactly, else
+    ``(None, why not)``."""
+    prior, V, U = game.rational()
+    cols, tight_s, tight_o = res.basis
+    try:
+        scheme, y, lam = resolve_basis(prior, V, U, pairs, cols, tight_s, tight_o)
+    except (ValueError, ZeroDivisionError) as e:
+        return None, str(e)
+    sol = assemble(game, scheme, y, lam, ar=EXACT, method=f"{name}+rational-basis",
+                   stats={**stats, "iterations": res.iterations, "basis_size": len(cols)})
+    return (sol, "") if sol.certificate.valid else (None, sol.certificate.summary())
 
 
 def _fits_rational_simplex(game: PersuasionGame) -> bool:

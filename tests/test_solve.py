@@ -191,3 +191,25 @@ def test_auto_uses_generation_on_large_games():
     assert auto.method == "highs-cg" and auto.certificate.valid
     assert abs(auto.value - full.value) <= 1e-9
     assert auto.stats["rows_added"] < 20 * 19
+
+
+@pytest.mark.parametrize("user_options, tried", [(None, [None, {"presolve": "off"}]),
+                                                 ({"presolve": "off"}, [None, {"simplex_strategy": 4}])])
+def test_exact_path_tries_another_highs_basis_before_the_simplex(monkeypatch, user_options, tried):
+    """Where HiGHS' basis is not exactly optimal (a stand-in rejects the first), the exact path re-solves
+    the basis HiGHS gives under the next setting the user did not choose, and certifies that."""
+    import importlib
+    solve_module = importlib.import_module("persuasion.solve")
+    real, calls = solve_module._certified_basis, []
+
+    def first_rejected(game, res, pairs, name, stats):
+        calls.append(stats.get("highs_options"))
+        return (None, "stand-in: not exactly optimal") if len(calls) == 1 else real(game, res, pairs, name, stats)
+
+    monkeypatch.setattr(solve_module, "_certified_basis", first_rejected)
+    game = examples.load("investment_advice")                    # 4 states, 3 actions: the full LP runs
+    sol = solve(game, exact=True, solver_options=user_options)
+    assert calls == tried
+    assert sol.certificate.valid and sol.certificate.exact and sol.method == "highs+rational-basis"
+    assert sol.stats["highs_options"] == tried[1] and "stand-in" in sol.stats["fallback_reason"]
+    assert sol.value == solve(game, exact=True, method="rational-simplex").value
