@@ -17,8 +17,17 @@ The duals: the reduced cost of surplus ``s_k`` is the multiplier ``lam_k`` of
 obedience row ``k``; given ``lam``, ``y[w] = max_a prior[w] (V[w,a] +
 sum_a' lam[a,a'] (U[w,a] - U[w,a']))`` is dual feasible by construction, and
 the certificate (primal residuals, ``lam >= 0``, gap) is checked for every
-game, vectorised.  ``BatchSolution[i]`` builds the full :class:`Solution` of
-game ``i`` on demand, exactly if asked.
+game, vectorised, in the normalised units :func:`~persuasion.solve` checks
+in.  ``BatchSolution[i]`` builds the full :class:`Solution` of game ``i`` on
+demand, exactly if asked.
+
+A game goes through :func:`~persuasion.solve` on its own instead (its
+conditioning check, and the exact path where needed) where the batch cannot
+be trusted with it: the vectorised simplex found no pivot or no optimum for
+it (numerics), its certificate failed, or its obedience coefficients
+``prior[w] (U[w,a] - U[w,b])`` or Advisor differences span more than
+``WIDE_RANGE`` (measured: every game a fuzz found with a valid batch
+certificate and a wrong value spanned more; none below did).
 """
 from __future__ import annotations
 
@@ -28,11 +37,12 @@ from typing import Iterable
 import numpy as np
 
 from .arithmetic import FLOAT
-from .errors import InvalidArgumentError, SolverError
+from .errors import InvalidArgumentError
 from .game import PersuasionGame
 from .lp import obedience_pairs
 from .progress import progress as progress_bar
-from .solution import Solution, assemble, float_tolerance
+from .scaling import affine_stack
+from .solution import FLOAT_CERTIFICATE_TOLERANCE, Solution, assemble
 
 #: Reduced costs below this do not improve.
 PIVOT_TOLERANCE = 1e-11
@@ -42,6 +52,9 @@ PIVOT_ELEMENT_TOLERANCE = 1e-9
 BLAND_AFTER = 200
 #: Hard cap on pivots per batch.
 MAX_PIVOTS = 20_000
+#: Games whose non-zero obedience coefficients (or Advisor differences) span more than this ratio are
+#: solved one by one by ``solve()`` (a residual within tolerance does not bound such a game's value error).
+WIDE_RANGE = 1e8
 #: Tableau bytes per chunk of games: small enough to stay in cache (measured
 #: best near 4 MB on the 2-core machine; see docs/performance.md).
 CHUNK_BYTES = 4_000_000
@@ -100,7 +113,9 @@ def solve_arrays(prior: np.ndarray, sender: np.ndarray, receiver: np.ndarray):
 
     Returns
     -------
-    schemes (B, m, n), y (B, m), lam (B, n, n), pivots (int)
+    schemes (B, m, n), y (B, m), lam (B, n, n), pivots (int), failed (B,) bool: games for which the
+    float simplex found no pivot in a ratio test (impossible exactly: the LP is bounded) or no optimum
+    within ``MAX_PIVOTS``; their other outputs are meaningless.
     """
     prior, V, U = (np.asarray(a, dtype=float) for a in (prior, sender, receiver))
     B, m, n = V.shape
@@ -108,6 +123,7 @@ def solve_arrays(prior: np.ndarray, sender: np.ndarray, receiver: np.ndarray):
     C = d.shape[1]
     # work on the unfinished games only, compacted so every pivot is a contiguous update
     order = np.arange(B)                         # game of each working slot
+    failed = np.zeros(B, dtype=bool)
     Tw, dw, bw = T, d, basis
     for it in range(MAX_PIVOTS):
         if it < BLAND_AFTER:
@@ -129,9 +145,15 @@ def solve_arrays(prior: np.ndarray, sender: np.ndarray, receiver: np.ndarray):
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(ok, rhs / colj, np.inf)
         best = ratio.min(axis=1)
-        if np.isinf(best).any():
-            raise SolverError("solve_arrays()", "unbounded", "The persuasion LP is bounded; this is a numerical "
-                              "failure: rescale the utilities or use solve(..., method='highs').")
+        stuck = np.isinf(best)
+        if stuck.any():                          # a numerical failure: the game leaves, marked failed
+            failed[order[stuck]] = True
+            keep = ~stuck
+            order, Tw, dw, bw, j, colj = order[keep], Tw[keep], dw[keep], bw[keep], j[keep], colj[keep]
+            ratio, best = ratio[keep], best[keep]
+            slots = np.arange(len(order))
+            if not len(order):
+                break
         tied = ratio <= best[:, None] + PIVOT_TOLERANCE * np.maximum(1.0, np.abs(best[:, None]))
         if it < BLAND_AFTER:                     # among tied rows, the largest pivot (stability)
             r = np.argmax(np.where(tied, colj, -np.inf), axis=1)
@@ -145,8 +167,7 @@ def solve_arrays(prior: np.ndarray, sender: np.ndarray, receiver: np.ndarray):
         dw -= dw[slots, j][:, None] * piv_row[:, :C]
         bw[slots, r] = j
     else:
-        raise SolverError("solve_arrays()", f"no optimum after {MAX_PIVOTS} pivots",
-                          "Use solve(..., method='highs') for these games.")
+        failed[order] = True                     # no optimum within MAX_PIVOTS
     z = np.zeros((B, C))
     np.put_along_axis(z, basis, T[:, :, -1], axis=1)
     schemes = np.clip(z[:, :m * n].reshape(B, m, n), 0.0, None)
@@ -157,17 +178,19 @@ def solve_arrays(prior: np.ndarray, sender: np.ndarray, receiver: np.ndarray):
         lam[:, pairs[:, 0], pairs[:, 1]] = np.clip(-d[:, m * n:], 0.0, None)
     S = U * lam.sum(axis=2)[:, None, :] - np.einsum("bwc,bac->bwa", U, lam)
     y = (prior[:, :, None] * (V + S)).max(axis=2)
-    return schemes, y, lam, it
+    return schemes, y, lam, it, failed
 
 
 @dataclass(frozen=True)
 class BatchSolution:
     """Optimal schemes of many games, with per-game float certificates.
 
-    ``values[i]``, ``schemes[i]`` (m_i x n_i), ``residuals[i]`` (worst of the
-    primal residuals and the duality gap) and ``valid[i]`` (residual within
-    the float certificate tolerance).  ``self[i]`` assembles game ``i``'s full
-    :class:`Solution` (with ``exact=True`` in :func:`solve_many`, an exact one).
+    ``values[i]``, ``schemes[i]`` (m_i x n_i), ``y[i]`` and ``lam[i]`` (duals in the game's units),
+    ``residuals[i]`` (worst of the primal residuals and the duality gap, normalised units) and
+    ``valid[i]`` (residual within the float certificate tolerance, or, for a game solved on its own,
+    that solution's certificate).  ``self[i]`` gives game ``i``'s full :class:`Solution` (with
+    ``exact=True`` in :func:`solve_many`, an exact one); ``individual`` holds the solutions of the
+    games solved on their own by :func:`~persuasion.solve`, by index.
 
     Examples
     --------
@@ -186,6 +209,7 @@ class BatchSolution:
     valid: np.ndarray
     exact: bool = False
     stats: dict = field(default_factory=dict, compare=False)
+    individual: dict = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
         return len(self.games)
@@ -195,12 +219,18 @@ class BatchSolution:
         if self.exact:
             from .solve import solve
             return solve(g, exact=True)
+        if i in self.individual:
+            return self.individual[i]
         return assemble(g, self.schemes[i].copy(), self.y[i].copy(), self.lam[i].copy(), ar=FLOAT,
                         method="batch-simplex")
 
 
 def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: bool = False) -> BatchSolution:
     """Optimal schemes of many games; games of one shape are solved together.
+
+    A game the batch cannot be trusted with (the vectorised simplex failed on it, its certificate
+    failed, or its data span more than ``WIDE_RANGE``: see the module doc) is solved on its own by
+    :func:`~persuasion.solve`, with that function's checks; ``stats["solved_alone"]`` counts them.
 
     Parameters
     ----------
@@ -233,26 +263,58 @@ def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: b
     lams: list = [None] * len(games)
     items = progress_bar(list(groups.items()), "solve_many", unit="shape", enabled=progress)
     pivots = 0
+    alone: list[int] = []                 # games the batch cannot be trusted with (module doc)
     for shape, idx in items:
-        P = np.stack([games[i].prior for i in idx])
-        V = np.stack([games[i].sender for i in idx])
-        U = np.stack([games[i].receiver for i in idx])
         m, n = shape
         rows, cols = m + n * (n - 1), m * n + n * (n - 1) + 1
         per_chunk = max(8, CHUNK_BYTES // (8 * rows * cols))
-        parts = [solve_arrays(P[s:s + per_chunk], V[s:s + per_chunk], U[s:s + per_chunk])
-                 for s in range(0, len(idx), per_chunk)]
-        X, y, lam = (np.concatenate([p[k] for p in parts]) for k in range(3))
-        pivots += sum(p[3] for p in parts)
-        vals = np.einsum("bw,bwa,bwa->b", P, V, X)
-        W = P[:, :, None] * X
-        G = np.einsum("bwa,bwc->bac", W, U)
-        O = np.diagonal(G, axis1=1, axis2=2)[:, :, None] - G
-        primal = np.maximum.reduce([np.abs(X.sum(axis=2) - 1).max(axis=1), np.maximum(0, -O.min(axis=(1, 2)))])
-        res = np.maximum(primal, np.abs(y.sum(axis=1) - vals))
-        for k, i in enumerate(idx):
-            values[i], residuals[i] = vals[k], res[k]
-            valid[i] = res[k] <= float_tolerance(games[i])
-            schemes[i], ys[i], lams[i] = X[k], y[k], lam[k]
+        for start in range(0, len(idx), per_chunk):
+            chunk = idx[start:start + per_chunk]
+            P = np.stack([games[i].prior for i in chunk])
+            V = np.stack([games[i].sender for i in chunk])
+            aV, bV, cV, Vn = affine_stack(V)        # each game normalised as solve() does (scaling.py)
+            aU, bU, _, Un = affine_stack(np.stack([games[i].receiver for i in chunk]))
+            X, y_n, lam_n, used, failed = solve_arrays(P, Vn, Un)
+            y = aV[:, None] * (bV[:, None] * y_n + P * cV)           # duals back in the games' units
+            lam = lam_n * ((aV / aU) * (bV / bU))[:, None, None]
+            pivots += used
+            vals = np.einsum("bw,bwa,bwa->b", P, V, X)
+            W = P[:, :, None] * X
+            G = np.einsum("bwa,bwc->bac", W, Un)
+            O = np.diagonal(G, axis1=1, axis2=2)[:, :, None] - G
+            primal = np.maximum.reduce([np.abs(X.sum(axis=2) - 1).max(axis=1), np.maximum(0, -O.min(axis=(1, 2)))])
+            res = np.maximum(primal, np.abs(y_n.sum(axis=1) - np.einsum("bw,bwa,bwa->b", P, Vn, X)))
+            trusted = ~failed & (res <= FLOAT_CERTIFICATE_TOLERANCE) & ~_wide(P, V, Un)
+            for k, i in enumerate(chunk):
+                if not trusted[k]:
+                    alone.append(i)
+                    continue
+                values[i], residuals[i], valid[i] = vals[k], res[k], True
+                schemes[i], ys[i], lams[i] = X[k], y[k], lam[k]
+    individual = {}
+    if alone:
+        from .solve import solve
+        for i in progress_bar(alone, "solve_many: games solved on their own", unit="game", enabled=progress):
+            sol = individual[i] = solve(games[i])
+            values[i], valid[i] = sol.value, sol.certificate.valid
+            residuals[i] = float(sol.residuals.worst())
+            obedience = sol.duals.obedience
+            schemes[i], ys[i] = np.asarray(sol.scheme, float), np.asarray(sol.duals.state, float)
+            lams[i] = obedience.toarray() if hasattr(obedience, "toarray") else np.asarray(obedience, float)
     return BatchSolution(games, values, tuple(schemes), tuple(ys), tuple(lams), residuals, valid, exact,
-                         {"pivots": pivots, "shapes": len(groups)})
+                         {"pivots": pivots, "shapes": len(groups), "solved_alone": len(alone)}, individual)
+
+
+def _wide(P: np.ndarray, V: np.ndarray, Un: np.ndarray) -> np.ndarray:
+    """Per game of a same-shape batch: do the non-zero obedience coefficients ``P[w] (U[w,a] - U[w,b])``
+    or Advisor differences ``P[w] (V[w,a] - V[w,b])`` span more than :data:`WIDE_RANGE`?  (Ratios within
+    one matrix: its scale and per-state shifts cancel, so normalised or not is the same.)"""
+    out = np.zeros(P.shape[0], dtype=bool)
+    for M in (Un, V):
+        C = np.abs(P[:, :, None, None] * (M[:, :, :, None] - M[:, :, None, :])).reshape(P.shape[0], -1)
+        nonzero = C > 0
+        big = np.where(nonzero, C, 0.0).max(axis=1)
+        small = np.where(nonzero, C, np.inf).min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out |= nonzero.any(axis=1) & (big > WIDE_RANGE * small)
+    return out

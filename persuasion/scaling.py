@@ -34,16 +34,22 @@ TIE_TOLERANCE = 1e-9
 
 def _affine(M: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
     """``(a, b, c, M_n)`` with ``M = a (b M_n + c[:, None])`` and ``M_n`` in [0, 1] with spread 1 (or 0)."""
-    a = float(np.abs(M).max()) if M.size else 0.0
-    if a == 0.0:
-        a = 1.0
-    M1 = M / a
-    c = M1.min(axis=1)
-    S = M1 - c[:, None]
-    b = float(S.max()) if S.size else 0.0
-    if b == 0.0:
-        b = 1.0
-    return a, b, c, S / b
+    a, b, c, Mn = affine_stack(M[None])
+    return float(a[0]), float(b[0]), c[0], Mn[0]
+
+
+def affine_stack(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_affine` of each game in a stack ``M`` of shape ``(B, m, n)``: ``a`` and ``b`` of shape
+    ``(B,)``, ``c`` of shape ``(B, m)``, ``M_n`` of shape ``(B, m, n)`` (what :func:`solve_many` uses)."""
+    B = M.shape[0]
+    a = np.abs(M).reshape(B, -1).max(axis=1) if M.size else np.zeros(B)
+    a = np.where(a == 0.0, 1.0, a)
+    M1 = M / a[:, None, None]
+    c = M1.min(axis=2) if M.size else np.zeros(M.shape[:2])
+    S = M1 - c[:, :, None]
+    b = S.reshape(B, -1).max(axis=1) if S.size else np.zeros(B)
+    b = np.where(b == 0.0, 1.0, b)
+    return a, b, c, S / b[:, None, None]
 
 
 @dataclass(frozen=True)

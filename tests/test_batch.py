@@ -1,4 +1,5 @@
 """solve_many: the vectorised simplex agrees with HiGHS game by game."""
+import importlib
 from fractions import Fraction
 
 import numpy as np
@@ -9,6 +10,9 @@ from hypothesis import strategies as st
 from persuasion import InvalidArgumentError, PersuasionGame, examples, solve, solve_many
 
 from .conftest import games
+from .test_mixed_magnitudes import assert_right_beside_its_size, mixed_games
+
+batch_module = importlib.import_module("persuasion.batch")
 
 
 @settings(max_examples=25)
@@ -45,3 +49,51 @@ def test_batch_items_are_full_solutions():
 def test_batch_rejects_non_games():
     with pytest.raises(InvalidArgumentError, match=r"games\[1\] must be a PersuasionGame"):
         solve_many([examples.prosecutor_judge(), "not a game"])
+
+
+def test_a_game_the_batch_fails_on_is_solved_alone_and_the_rest_stay_batched(monkeypatch):
+    """Before 2026-12-07 one game on which the vectorised simplex found no pivot raised SolverError for
+    the whole batch.  A stand-in marks game 1 failed: it is solved by solve(), the others are not."""
+    real = batch_module.solve_arrays
+
+    def second_fails(P, V, U):
+        X, y, lam, used, failed = real(P, V, U)
+        failed = failed.copy()
+        failed[1] = True
+        return X, y, lam, used, failed
+
+    monkeypatch.setattr(batch_module, "solve_arrays", second_fails)
+    games_ = [examples.prosecutor_judge(), PersuasionGame([0.3, 0.7], [[0, 1], [0, 1]], [[1, 0], [0, 1]]),
+              examples.prosecutor_judge()]
+    res = solve_many(games_)
+    assert set(res.individual) == {1} and res.stats["solved_alone"] == 1
+    assert res[1] is res.individual[1] and res[1].method != "batch-simplex" and res[0].method == "batch-simplex"
+    for g, v, ok in zip(games_, res.values, res.valid):
+        assert ok and abs(v - solve(g, exact=True).value) <= 1e-12
+
+
+@settings(max_examples=20)
+@given(st.lists(mixed_games(states=(2, 4), actions=(2, 4)), min_size=1, max_size=8),
+       st.lists(games(max_m=4, max_n=4), max_size=8))
+def test_batches_with_mixed_magnitude_games_are_right_beside_each_value(mixed, ordinary):
+    """Utilities spanning 1e-12..1e12 (the fuzz that found the batch-wide SolverError also found valid
+    batch certificates on wrong values): every valid item is right, as solve()'s are."""
+    batch = mixed + ordinary
+    res = solve_many(batch)
+    for i, g in enumerate(batch):
+        exact = solve(g, exact=True)
+        if res.valid[i]:
+            assert_right_beside_its_size(g, res[i], exact)
+
+
+@given(games(min_m=1, max_m=4, max_n=4), st.floats(1e-6, 1e6), st.lists(st.floats(-1e3, 1e3), min_size=4, max_size=4))
+def test_the_wide_screen_ignores_units_and_per_state_shifts(game, factor, shifts):
+    P, V, U = game.prior[None], game.sender[None], game.receiver[None]
+    moved = U * factor + np.array(shifts[:game.num_states])[None, :, None]
+    assert batch_module._wide(P, V, U) == batch_module._wide(P, V, moved)
+
+
+def test_the_wide_screen_sends_a_1e_minus_10_difference_beside_1_alone():
+    g = PersuasionGame([0.5, 0.5], sender=[[0, 1], [0, 1]], receiver=[[1, 0], [0, 1e-10]])
+    assert batch_module._wide(g.prior[None], g.sender[None], g.receiver[None]).tolist() == [True]
+    assert set(solve_many([g, examples.prosecutor_judge()]).individual) == {0}
