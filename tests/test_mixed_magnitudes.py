@@ -175,3 +175,13 @@ def test_auto_answers_where_highs_stops_short_and_a_named_method_says_so(monkeyp
     assert sol.method.endswith("+exact-fallback") and "Infeasible" in sol.stats["fallback_reason"]
     with pytest.raises(SolverError, match="Infeasible"):
         solve(game, method="highs")
+
+
+@settings(max_examples=40)
+@given(mixed_games())
+def test_exact_path_equals_the_exact_simplex_on_mixed_magnitudes(game):
+    """Whichever route the exact path takes (a HiGHS basis, another setting's basis, the simplex after
+    HiGHS stopped short), its optimum is the one the float-free simplex finds."""
+    exact = solve(game, exact=True)
+    assert exact.certificate.valid and exact.certificate.exact
+    assert exact.value == solve(game, exact=True, method="rational-simplex").value
