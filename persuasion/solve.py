@@ -205,8 +205,11 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
         # retries (backends.run_highs), a small game is solved exactly instead; a named method reports it
         if ar.exact or not auto or not _small_enough_for_exact(game):
             raise
-        return _float_view(_solve_exact_highs(game, options), f"{family}+exact-fallback",
-                           fallback_reason=str(e)), None
+        try:
+            exact = _exact_optimum(game, options)
+        except CertificateError:
+            raise e from None            # no exact optimum either: HiGHS' own failure is the one to report
+        return _float_view(exact, f"{family}+exact-fallback", fallback_reason=str(e)), None
 
 
 def _rational_simplex_route(game: PersuasionGame) -> tuple[Solution, None]:
@@ -272,11 +275,28 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: di
            f"the optimal value lies between {sc.value_out(iv.low, game.prior):.6g} (a certified obedient scheme) "
            f"and {sc.value_out(iv.high, game.prior):.6g} (weak duality): it moves when obedience is tightened "
            f"by {CONDITIONING_WIDTH:g} (normalised units)")
+    advice = "; use exact=True"
     if _small_enough_for_exact(game):
-        return _float_view(_solve_exact_highs(game, options), f"{sol.method}+exact-fallback", conditioning=why)
+        try:
+            return _float_view(_exact_optimum(game, options), f"{sol.method}+exact-fallback", conditioning=why)
+        except (CertificateError, SolverError) as e:   # a float solve reports this in its certificate
+            why = f"{why}; the exact re-solve found no certified optimum either ({_first_line(e)})"
+            advice = ""
     cert = sol.certificate
-    bad = replace(cert, valid=False, failures=cert.failures + (f"ill-conditioned value: {why}; use exact=True",))
+    bad = replace(cert, valid=False, failures=cert.failures + (f"ill-conditioned value: {why}{advice}",))
     return replace(sol, certificate=bad, stats={**sol.stats, "conditioning": why})
+
+
+def _exact_optimum(game: PersuasionGame, options) -> Solution:
+    """The float path's exact fallback: the exact path's own route, a closed form first."""
+    return _solve_unchecked(game, EXACT, "auto", None, options)[0]
+
+
+def _first_line(error: Exception, limit: int = 200) -> str:
+    """``error``'s message cut at its first parenthesis or ``limit`` characters (an exact certificate's
+    residuals can run to thousands of digits)."""
+    text = str(error).split(" (", 1)[0]
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _small_enough_for_exact(game: PersuasionGame) -> bool:

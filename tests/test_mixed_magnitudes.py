@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from persuasion import PersuasionGame, SolverError, backends, examples, solve
+from persuasion import CertificateError, PersuasionGame, SolverError, backends, examples, solve
 from persuasion.analysis import best_response, near_best
 from persuasion.closed_forms import is_binary_state_independent
 from persuasion.solution import game_scaling
@@ -185,3 +185,40 @@ def test_exact_path_equals_the_exact_simplex_on_mixed_magnitudes(game):
     exact = solve(game, exact=True)
     assert exact.certificate.valid and exact.certificate.exact
     assert exact.value == solve(game, exact=True, method="rational-simplex").value
+
+
+def test_a_float_solve_reports_a_failed_exact_fallback_in_its_certificate(monkeypatch):
+    """The conditioning check re-solves an ill-conditioned game exactly; where that finds no certified
+    optimum (a stand-in here; past the exact simplex's size in the test below), a float solve() still
+    returns, its certificate invalid and saying why, instead of raising CertificateError."""
+    import importlib
+    solve_module = importlib.import_module("persuasion.solve")
+
+    def no_exact_optimum(game, options):
+        raise CertificateError("solve(): no float basis is exactly optimal (a stand-in) and the game is too large")
+
+    monkeypatch.setattr(solve_module, "_exact_optimum", no_exact_optimum)
+    sol = solve(examples.load("single_belief_middle"))          # its float value needs the exact fallback
+    assert not sol.certificate.valid
+    failure = sol.certificate.failures[-1]
+    assert failure.startswith("ill-conditioned value") and "no certified optimum either" in failure
+    assert "use exact=True" not in failure and "a stand-in" not in failure     # first line only, no advice
+
+
+@settings(max_examples=20)
+@given(mixed_games(states=(2, 4), actions=(15, 29)))
+def test_float_solve_returns_past_the_exact_simplex_size(game):
+    """Mixed magnitudes with 15-29 actions: 6 of 40 such games raised CertificateError from a float
+    solve() before 2026-12-07 (the conditioning check's exact fallback failed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sol = solve(game)
+    if not sol.certificate.valid:       # allowed, saying why (a residual, or the conditioning check's reason)
+        assert sol.certificate.failures
+        return
+    try:
+        exact = solve(game, exact=True)
+    except CertificateError as err:
+        assert "too large" in str(err)
+        return
+    assert_right_beside_its_size(game, sol, exact)
