@@ -263,9 +263,18 @@ def _interval(game: PersuasionGame, sol: Solution, options, tolerance: float, wi
 
 def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: dict | None = None) -> Solution:
     """Keep a float solution whose value is well conditioned; otherwise re-solve exactly (small games) or
-    mark the certificate invalid, saying why."""
-    if not sol.certificate.valid or sol.exact_solution is not None:
+    mark the certificate invalid, saying why.  A float certificate that failed is re-solved exactly too
+    (small games), and kept as it is where that finds nothing."""
+    if sol.exact_solution is not None:
         return sol
+    if not sol.certificate.valid:
+        if not _small_enough_for_exact(game):
+            return sol
+        try:
+            return _float_view(_exact_optimum(game, options), f"{sol.method}+exact-fallback",
+                               fallback_reason=f"float certificate: {(sol.certificate.failures or ('invalid',))[0]}")
+        except (CertificateError, SolverError):
+            return sol
     iv = _interval(game, sol, options, tolerance=CONDITIONING_TOLERANCE, warm=warm)
     if iv.width <= CONDITIONING_TOLERANCE and _narrow_beside_terms(game, sol, iv):
         return _with_stats(sol, conditioning=f"value interval width {max(iv.width, 0.0):.1e} (normalised; "
