@@ -203,13 +203,12 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
     except SolverError as e:
         # "auto" promises an optimum, and the LP always has one: where HiGHS stops short even after its
         # retries (backends.run_highs), a small game is solved exactly instead; a named method reports it
-        if ar.exact or not auto or not _small_enough_for_exact(game):
+        if ar.exact or not auto:
             raise
-        try:
-            exact = _exact_optimum(game, options)
-        except CertificateError:
+        view, _ = _exact_fallback(game, options, family, fallback_reason=str(e))
+        if view is None:
             raise e from None            # no exact optimum either: HiGHS' own failure is the one to report
-        return _float_view(exact, f"{family}+exact-fallback", fallback_reason=str(e)), None
+        return view, None
 
 
 def _rational_simplex_route(game: PersuasionGame) -> tuple[Solution, None]:
@@ -268,13 +267,9 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: di
     if sol.exact_solution is not None:
         return sol
     if not sol.certificate.valid:
-        if not _small_enough_for_exact(game):
-            return sol
-        try:
-            return _float_view(_exact_optimum(game, options), f"{sol.method}+exact-fallback",
-                               fallback_reason=f"float certificate: {(sol.certificate.failures or ('invalid',))[0]}")
-        except (CertificateError, SolverError):
-            return sol
+        view, _ = _exact_fallback(game, options, sol.method,
+                                  fallback_reason=f"float certificate: {(sol.certificate.failures or ('invalid',))[0]}")
+        return sol if view is None else view
     iv = _interval(game, sol, options, tolerance=CONDITIONING_TOLERANCE, warm=warm)
     if iv.width <= CONDITIONING_TOLERANCE and _narrow_beside_terms(game, sol, iv):
         return _with_stats(sol, conditioning=f"value interval width {max(iv.width, 0.0):.1e} (normalised; "
@@ -284,13 +279,13 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: di
            f"the optimal value lies between {sc.value_out(iv.low, game.prior):.6g} (a certified obedient scheme) "
            f"and {sc.value_out(iv.high, game.prior):.6g} (weak duality): it moves when obedience is tightened "
            f"by {CONDITIONING_WIDTH:g} (normalised units)")
+    view, failed = _exact_fallback(game, options, sol.method, conditioning=why)
+    if view is not None:
+        return view
     advice = "; use exact=True"
-    if _small_enough_for_exact(game):
-        try:
-            return _float_view(_exact_optimum(game, options), f"{sol.method}+exact-fallback", conditioning=why)
-        except (CertificateError, SolverError) as e:   # a float solve reports this in its certificate
-            why = f"{why}; the exact re-solve found no certified optimum either ({_first_line(e)})"
-            advice = ""
+    if failed is not None:               # a float solve reports this in its certificate
+        why = f"{why}; the exact re-solve found no certified optimum either ({_first_line(failed)})"
+        advice = ""
     cert = sol.certificate
     bad = replace(cert, valid=False, failures=cert.failures + (f"ill-conditioned value: {why}{advice}",))
     return replace(sol, certificate=bad, stats={**sol.stats, "conditioning": why})
@@ -299,6 +294,19 @@ def _checked_conditioning(game: PersuasionGame, sol: Solution, options, warm: di
 def _exact_optimum(game: PersuasionGame, options) -> Solution:
     """The float path's exact fallback: the exact path's own route, a closed form first."""
     return _solve_unchecked(game, EXACT, "auto", None, options)[0]
+
+
+def _exact_fallback(game: PersuasionGame, options, method: str, **stats) -> tuple[Solution | None, Exception | None]:
+    """The float path's fallback to the exact optimum, for its three uses (HiGHS stopped short, a failed float
+    certificate, an ill-conditioned value): ``(its float view, None)``, the view's method ``method`` plus
+    ``"+exact-fallback"``; ``(None, None)`` where the game is too large to try
+    (:func:`_small_enough_for_exact`); ``(None, the error)`` where the exact path found no certified optimum."""
+    if not _small_enough_for_exact(game):
+        return None, None
+    try:
+        return _float_view(_exact_optimum(game, options), f"{method}+exact-fallback", **stats), None
+    except (CertificateError, SolverError) as e:
+        return None, e
 
 
 def _first_line(error: Exception, limit: int = 200) -> str:
