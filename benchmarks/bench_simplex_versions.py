@@ -29,11 +29,12 @@ def load_old_rational(commit: str):
     imports resolve to today's package)."""
     text = subprocess.run(["git", "show", f"{commit}:persuasion/rational.py"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "rational_old.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location("persuasion._rational_old", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory() as folder:          # the file is read once, by exec_module
+        path = Path(folder) / "rational_old.py"
+        path.write_text(text)
+        spec = importlib.util.spec_from_file_location("persuasion._rational_old", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return module
 
 
