@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the solution as JSON")
     s.add_argument("--method", default=None, help="auto (default: a closed form where one applies, else row and column generation from "
                         "12 actions, else HiGHS), closed-form, highs-cg, highs, linprog, cvxpy[:SOLVER], "
-                        "rational-simplex")
+                        "rational-simplex, rational-cg (the last two exact only)")
     s.set_defaults(func=_cmd_solve)
     e = sub.add_parser("examples", help="list the bundled games, or print one as JSON")
     e.add_argument("name", nargs="?")

@@ -26,7 +26,11 @@ Methods
     float only.  Needs the optional dependency cvxpy.
 ``"rational-simplex"``
     A primal simplex entirely in ``Fraction`` arithmetic (no float at any
-    step); exact only, for small games.
+    step) on the whole LP; exact only, for small games.
+``"rational-cg"``
+    The same simplex inside row and column generation, in rationals
+    (:mod:`persuasion.exact_generation`): no float at any step either, and
+    it reaches further, since only the rows and columns that matter enter.
 
 Units.  The float path solves the game with its utilities normalised to
 spread 1 (:mod:`persuasion.scaling`: optimal schemes are unchanged by
@@ -39,8 +43,9 @@ Exactness.  With ``exact=True`` the value and scheme are ``Fraction`` objects
 with a certificate (primal feasibility, dual feasibility, zero duality gap)
 checked in exact arithmetic.  They come from re-solving the float solver's
 optimal basis in rationals, not from rounding.  If that basis is not exactly
-optimal (a float tolerance hid a tiny violation), the exact simplex finishes
-the job from the full-revelation basis.
+optimal (a float tolerance hid a tiny violation), exact row and column
+generation finishes the job, starting from the columns and rows of every
+basis HiGHS gave (``method`` then reads ``"highs+rational-cg"``).
 """
 from __future__ import annotations
 
@@ -59,6 +64,7 @@ from .closed_forms import solve_closed_form
 from .conditioning import value_interval_of
 from .constraint_generation import solve_generation
 from .errors import CertificateError, InvalidArgumentError, SolverError
+from .exact_generation import exact_generation
 from .rational import rational_simplex, resolve_basis
 from .game import PersuasionGame
 from .lp import build_float_lp, obedience_coefficients, obedience_pairs
@@ -90,6 +96,7 @@ METHODS = {m.name: m for m in (
     Method("linprog", floats=True, exact=False, run=lambda g, ar, sub, o: _solve_float(g, "linprog", sub, o)),
     Method("cvxpy", floats=True, exact=False, run=lambda g, ar, sub, o: _solve_float(g, "cvxpy", sub, o)),
     Method("rational-simplex", floats=False, exact=True, run=lambda g, ar, sub, o: _rational_simplex_route(g)),
+    Method("rational-cg", floats=False, exact=True, run=lambda g, ar, sub, o: (_solve_exact_generation(g), None)),
 )}
 FLOAT_METHODS = tuple(name for name, m in METHODS.items() if m.floats)
 EXACT_METHODS = tuple(name for name, m in METHODS.items() if m.exact)
@@ -98,7 +105,8 @@ EXACT_METHODS = tuple(name for name, m in METHODS.items() if m.exact)
 #: (below it the full LP is as fast; see docs/performance.md).
 AUTO_GENERATION_MIN_SIZE = 12
 
-#: Largest LP (rows x columns) the rational simplex fallback takes on.
+#: Largest restricted LP (rows x columns) exact generation hands the rational simplex (the exact path's
+#: fallback and ``method="rational-cg"``); ``method="rational-simplex"`` takes the whole LP at any size.
 RATIONAL_SIMPLEX_LIMIT = 400_000
 
 #: The float value is trusted when a scheme certified obedient (found, if need be, on the LP with every
@@ -129,7 +137,7 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
         Return rational value and scheme with an exactly checked certificate.
     method : str, optional
         ``"auto"`` (default), ``"closed-form"``, ``"highs-cg"``, ``"highs"``,
-        ``"linprog"``, ``"cvxpy"``, ``"cvxpy:SOLVER"`` or ``"rational-simplex"``
+        ``"linprog"``, ``"cvxpy"``, ``"cvxpy:SOLVER"``, ``"rational-simplex"`` or ``"rational-cg"``
         (see module docstring).
     solver_options : dict, optional
         Passed to the backend (HiGHS options, linprog options, cvxpy solve kwargs).
@@ -143,9 +151,10 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     ------
     SolverError
         The backend did not reach optimality (status and a hint in the message).  Under ``"auto"`` and
-        with ``exact=True`` only where the game is also too large for the exact simplex: a small game
+        with ``exact=True`` only where the exact fallback cannot finish either (floats try it on small
+        games; the exact path until a restricted LP passes ``RATIONAL_SIMPLEX_LIMIT``): otherwise a game
         that HiGHS stops short on is solved exactly instead (``method`` then ends ``"+exact-fallback"``
-        on floats, and reads ``"rational-simplex"`` exactly).
+        on floats, and reads ``"rational-cg"`` exactly).
     CertificateError
         ``exact=True`` and no exactly certified optimum could be produced.
 
@@ -461,6 +470,7 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
         return _with_stats(full, fallback_reason="; ".join(r for r in (reason, full.stats.get("fallback_reason")) if r))
     lp = build_float_lp(gn)
     reasons, stops = [], []
+    seeds = (set(), set())              # every tried basis' columns and tight rows: where generation starts
     for extra in ({},) + ALTERNATIVE_BASES:
         if any(key in (options or {}) for key in extra):
             continue                    # the user chose that setting
@@ -474,14 +484,18 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
         if sol is not None:
             return _with_stats(sol, fallback_reason="; ".join(reasons)) if reasons else sol
         reasons.append(reason)
+        n = game.num_actions
+        seeds[0].update((int(j) // n, int(j) % n) for j in res.basis[0])
+        seeds[1].update((int(a), int(b)) for a, b in lp.pairs[res.basis[2]])
     reason = "; ".join(reasons)
-    if not _fits_rational_simplex(game):
+    try:
+        sol = _solve_exact_generation(game, *seeds, method="highs+rational-cg" if seeds[0] else "rational-cg")
+    except CertificateError as e:       # the restricted LP outgrew the exact simplex's limit
         if len(stops) == len(reasons):
-            raise stops[0]              # HiGHS never reached an optimum: its own error says so
-        m, n = game.shape
+            raise stops[0] from None    # HiGHS never reached an optimum: its own error says so
         raise CertificateError(f"solve(): no float basis is exactly optimal ({reason}) and the game is too "
-                               f"large ({m}x{n}) for the exact simplex fallback")
-    return _with_stats(_solve_rational_simplex(game), fallback_reason=reason)
+                               f"large for the exact fallback: {e}") from None
+    return _with_stats(sol, fallback_reason=reason)
 
 
 def _certified_basis(game: PersuasionGame, res, pairs, name: str, stats: dict) -> tuple[Solution | None, str]:
@@ -496,6 +510,19 @@ def _certified_basis(game: PersuasionGame, res, pairs, name: str, stats: dict) -
     sol = assemble(game, scheme, y, lam, ar=EXACT, method=f"{name}+rational-basis",
                    stats={**stats, "iterations": res.iterations, "basis_size": len(cols)})
     return (sol, "") if sol.certificate.valid else (None, sol.certificate.summary())
+
+
+def _solve_exact_generation(game: PersuasionGame, columns=(), rows=(), method: str = "rational-cg") -> Solution:
+    """The exact optimum by row and column generation around the exact simplex
+    (:mod:`persuasion.exact_generation`), started from ``columns`` and ``rows``; its certificate checked on
+    the whole game."""
+    scheme, y, lam, info = exact_generation(game, columns, rows, max_entries=RATIONAL_SIMPLEX_LIMIT)
+    sol = assemble(game, scheme, y, lam, ar=EXACT, method=method,
+                   stats={"generation_rounds": info["rounds"], "columns_added": info["columns"],
+                          "rows_added": info["rows"]})
+    if not sol.certificate.valid:
+        raise CertificateError(f"solve(): exact generation produced an invalid certificate: {sol.certificate.summary()}")
+    return sol
 
 
 def _fits_rational_simplex(game: PersuasionGame) -> bool:

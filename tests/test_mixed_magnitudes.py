@@ -71,7 +71,12 @@ def mixed_games(draw, states=(2, 3), actions=(2, 3), state_independent=False):
     """A game whose every utility is ``sign x digit x 10^e`` with its own ``e`` in -12..12, uniformly (drawn
     from one seed: hypothesis' own integers favour small exponents, which never mix magnitudes), a near tie
     between two of the Receiver's actions half the time, and a prior of small fractions."""
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return mixed_game(draw(st.integers(0, 2**32 - 1)), states, actions, state_independent)
+
+
+def mixed_game(seed: int, states=(2, 3), actions=(2, 3), state_independent=False) -> PersuasionGame:
+    """:func:`mixed_games`' draw from one seed (so a fuzz's finds can be pinned by their seed)."""
+    rng = np.random.default_rng(seed)
     m, n = int(rng.integers(states[0], states[1] + 1)), int(rng.integers(actions[0], actions[1] + 1))
     V, U = (rng.choice([-1, 0, 1, 1], size=(m, n)) * rng.integers(1, 10, size=(m, n))
             * 10.0 ** rng.integers(-12, 13, size=(m, n)) for _ in range(2))
