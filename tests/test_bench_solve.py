@@ -18,6 +18,13 @@ def test_bench_solve_times_the_exact_simplex_beside_the_basis_resolve(tmp_path, 
     assert "simplex/exact" in capsys.readouterr().out and (tmp_path / "rows.json").exists()
 
 
+def test_bench_solve_times_exact_generation_on_mixed_games(capsys):
+    rows = bench_solve.main(["--sizes", "3", "5", "--reps", "2", "--kind", "mixed", "--generation-max", "5"])
+    assert all(r["valid"] and r["generation_seconds"] > 0 for r in rows)           # valid: same exact value
+    assert sum(rows[0]["exact_routes"].values()) == 2
+    assert "mixed games" in capsys.readouterr().out
+
+
 def test_bench_simplex_versions_agrees_with_itself():
     inside_git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0
     if not inside_git:
