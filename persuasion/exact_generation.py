@@ -11,13 +11,17 @@ whole game:
   (the exact path passes those of HiGHS' bases, which are nearly right), plus
   the Receiver's best action in each state, so that full revelation is a
   feasible starting basis of every restricted LP;
-* **solve** the restricted LP exactly from that basis;
+* **solve** the restricted LP exactly: the first from the float solver's
+  basis where that is a primal or dual feasible basis of it, else from full
+  revelation; each later one from the last optimal basis (after new rows it is still dual
+  feasible, so the dual simplex restores primal feasibility; after new
+  columns it is still primal feasible), so a round costs a few pivots;
 * **rows**: every obedience row of every recommended action is checked in
   rationals, and the violated ones are added (rows of an action that is never
   recommended read ``0 >= 0``);
-* **columns**: every absent ``x[w, a]`` is priced in rationals with the
-  restricted duals (zero on absent rows); the positive ones are added, the
-  largest first;
+* **columns**, in a round where no row was violated: every absent ``x[w, a]``
+  is priced in rationals with the restricted duals (zero on absent rows); the
+  positive ones are added, the largest first;
 * stop when nothing is violated and nothing prices out.
 
 At that point the restricted optimum, padded with zeros, is feasible for the
@@ -37,14 +41,15 @@ import numpy as np
 
 from .errors import CertificateError
 from .game import PersuasionGame
-from .rational import dot, rational_simplex
+from .rational import SimplexError, dot, rational_simplex
 
 #: Columns added per state and round (the largest reduced costs first).
 COLS_PER_STATE = 8
 
 
 def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = (),
-                     rows: Iterable[tuple[int, int]] = (), max_entries: int = 400_000):
+                     rows: Iterable[tuple[int, int]] = (), max_entries: int = 400_000,
+                     basis: tuple | None = None):
     """Exact optimum of ``game`` by row and column generation around the exact simplex.
 
     Parameters
@@ -52,6 +57,10 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     columns : pairs ``(w, a)``, the columns ``x[w, a]`` to start with.
     rows : pairs ``(a, a')``, the obedience rows to start with.
     max_entries : largest tableau (rows x columns) a restricted LP may have.
+    basis : ``(columns, tight rows)`` of a basis of the whole LP (a float solver's, nearly optimal), pairs
+        as above; the first restricted LP starts from its columns and the slacks of its other rows where
+        that is a basis there, primal or dual feasible (else from full revelation).  Its columns and rows
+        are added to the start.
 
     Returns
     -------
@@ -66,9 +75,10 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     m, n = game.shape
     zero, one = Fraction(0), Fraction(1)
     start = [(w, _first_best(U[w])) for w in range(m)]
-    cols = set(start) | {(int(w), int(a)) for w, a in columns}
-    rws = {(int(a), int(b)) for a, b in rows if a != b}
-    rounds = 0
+    near_cols, near_rows = ([], []) if basis is None else ([_pair(x) for x in basis[0]], [_pair(x) for x in basis[1]])
+    cols = set(start) | {_pair(x) for x in columns} | set(near_cols)
+    rws = {_pair(x) for x in rows if x[0] != x[1]} | set(near_rows)
+    rounds, warm, solved_rows = 0, None, set()   # the last optimal basis (("x", (w, a)) / ("s", (a, b))), rows
     while True:
         rounds += 1
         C = sorted(cols)
@@ -78,15 +88,22 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
         if R * (N + 1) > max_entries:
             raise CertificateError(f"solve(): the exact generation's restricted LP grew to {R} rows and {N} "
                                    f"columns in round {rounds}, past its limit of {max_entries} tableau entries")
-        col_index = {c: j for j, c in enumerate(C)}
+        ids = [("x", x) for x in C] + [("s", p) for p in P]
+        index = {key: j for j, key in enumerate(ids)}
         A = [[one if w == s else zero for (w, _) in C] + [zero] * len(P) for s in range(m)]
         for k, (a, b) in enumerate(P):
             row = [prior[w] * (U[w, a] - U[w, b]) if x == a else zero for (w, x) in C] + [zero] * len(P)
             row[len(C) + k] = -one
             A.append(row)
         c = [prior[w] * V[w, a] for (w, a) in C] + [zero] * len(P)
-        basis = [col_index[s] for s in start] + [len(C) + k for k in range(len(P))]
-        z, yrow, _ = rational_simplex(c, A, [one] * m + [zero] * len(P), basis)
+        rhs = [one] * m + [zero] * len(P)
+        cold = [index[("x", x)] for x in start] + [len(C) + k for k in range(len(P))]   # full revelation
+        if warm is not None:             # the last optimum, with the slacks of the rows added since
+            z, yrow, where = rational_simplex(c, A, rhs, [index[key] for key in warm]
+                                              + [index[("s", p)] for p in P if p not in solved_rows])
+        else:
+            z, yrow, where = _from_near_basis(c, A, rhs, cold, index, near_cols, set(near_rows), P)
+        warm, solved_rows = [ids[j] for j in where], set(P)
 
         scheme = np.full((m, n), zero, dtype=object)
         for (w, a), v in zip(C, z):
@@ -96,12 +113,33 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
         for (a, b), v in zip(P, yrow[m:]):
             lam[a, b] = -v
 
+        # one kind per round, so the last basis stays a warm start: after new rows it is still dual
+        # feasible (the dual simplex takes it from there), after new columns still primal feasible
         new_rows = _violated_rows(prior, U, scheme, rws)
+        if new_rows:
+            rws |= new_rows
+            continue
         new_cols = _priced_columns(prior, V, U, y, lam, cols)
-        if not new_rows and not new_cols:
+        if not new_cols:
             return scheme, y, lam, {"rounds": rounds, "columns": len(C), "rows": len(P)}
-        rws |= new_rows
         cols |= new_cols
+
+
+def _from_near_basis(c, A, b, cold, index, near_cols, near_rows, P):
+    """The first restricted LP: from the float solver's basis where it is one (the right size, non-singular,
+    primal or dual feasible exactly), else from full revelation."""
+    if near_cols:
+        near = [index[("x", x)] for x in near_cols] + [index[("s", p)] for p in P if p not in near_rows]
+        if len(near) == len(A):
+            try:
+                return rational_simplex(c, A, b, near)
+            except SimplexError:
+                pass                     # singular, or neither feasible: start over from full revelation
+    return rational_simplex(c, A, b, cold)
+
+
+def _pair(x) -> tuple[int, int]:
+    return int(x[0]), int(x[1])
 
 
 def _first_best(u_row) -> int:

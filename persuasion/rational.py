@@ -142,12 +142,15 @@ class SimplexError(PersuasionError, ArithmeticError):
 
 def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: Sequence[Fraction],
                      basis: Sequence[int], max_iterations: int = 1_000_000):
-    """Maximise ``c z`` subject to ``A z = b, z >= 0`` exactly, from a feasible basis.
+    """Maximise ``c z`` subject to ``A z = b, z >= 0`` exactly, from a primal or a dual feasible basis.
 
     Primal simplex with Bland's rule (smallest improving index enters, smallest basic index leaves among
     ties), which cannot cycle, on a dense tableau of flint ``fmpq`` (exact rationals in C) whose reduced
-    costs are kept as one more row that each pivot updates.  Meant for small LPs: cost per pivot is
-    ``rows x columns``.
+    costs are kept as one more row that each pivot updates.  A starting basis that is dual feasible (no
+    improving column) but not primal feasible is first made primal feasible by the dual simplex, with the
+    dual of Bland's rule (the infeasible row of smallest basic index leaves, the smallest index enters
+    among ties of the ratio test), which cannot cycle either; this is how a row added to a solved LP is
+    taken in without starting over.  Meant for small LPs: cost per pivot is ``rows x columns``.
 
     Returns
     -------
@@ -159,7 +162,9 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
     R, N = len(A), len(c)
     if len(basis) != R:
         raise SimplexError(f"rational_simplex(): basis must have one column per row ({R}); got {len(basis)}")
-    q = lambda v: _to_fmpq(Fraction(v))     # entries may be int or Fraction
+    zero = flint.fmpq(0)
+    q = lambda v: (zero if not v else _to_fmpq(v) if isinstance(v, Fraction)      # entries: int or Fraction
+                   else flint.fmpq(int(v)))
     T = [[q(v) for v in row] + [q(bi)] for row, bi in zip(A, b)]
     where = [-1] * R                       # where[r] = basic column of row r
 
@@ -175,22 +180,25 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
         where[r] = j
 
     free_rows = set(range(R))
-    for j in basis:
+    # sparsest columns first (a slack's single entry pivots without touching another row), so setting up
+    # a warm basis costs about one elimination per structural column, not one per row
+    for j in sorted(basis, key=lambda j: sum(1 for row in A if row[j])):
         r = next((r for r in sorted(free_rows) if T[r][j] != 0), None)
         if r is None:
             raise SimplexError(f"rational_simplex(): starting basis is singular at column {j}")
         pivot(r, j)
         free_rows.discard(r)
-    if any(T[r][N] < 0 for r in range(R)):
-        raise SimplexError("rational_simplex(): starting basis is not primal feasible")
-
     # reduced costs d_j = c_j - c_B B^-1 A_j, kept as a last row that every pivot updates
-    D = [q(v) for v in c] + [flint.fmpq(0)]
+    D = [q(v) for v in c] + [zero]
     for r in range(R):
         f = D[where[r]]
         if f:
             D = [d - f * t for d, t in zip(D, T[r])]
     T.append(D)
+    if any(T[r][N] < 0 for r in range(R)):
+        if any(d > 0 for d in D[:N]):
+            raise SimplexError("rational_simplex(): starting basis is neither primal nor dual feasible")
+        _dual_phase(T, where, pivot, N, max_iterations)
     for _ in range(max_iterations):
         entering = next((j for j, d in enumerate(T[R][:N]) if d > 0), None)
         if entering is None:
@@ -207,10 +215,39 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
     else:
         raise SimplexError(f"rational_simplex(): no optimum after {max_iterations} pivots")
 
-    c = [Fraction(v) for v in c]
+    return _read_optimum(T, where, A, c, N, q)
+
+
+def _dual_phase(T, where, pivot, N: int, max_iterations: int) -> None:
+    """Dual simplex on a dual feasible tableau until every basic value is non-negative (dual Bland's rule)."""
+    R = len(where)
+    D = T[R]
+    for _ in range(max_iterations):
+        rows = [r for r in range(R) if T[r][N] < 0]
+        if not rows:
+            return
+        r = min(rows, key=lambda i: where[i])
+        best, entering = None, None
+        for j in range(N):
+            if T[r][j] < 0:
+                ratio = D[j] / T[r][j]          # D[j] <= 0 < -T[r][j]: ratio >= 0
+                if best is None or ratio < best:
+                    best, entering = ratio, j
+        if entering is None:
+            raise SimplexError("rational_simplex(): LP is infeasible")
+        pivot(r, entering)
+        D = T[R]
+    raise SimplexError(f"rational_simplex(): no primal feasible basis after {max_iterations} dual pivots")
+
+
+def _read_optimum(T, where, A, c, N: int, q):
+    """``(z, y, basis)`` of an optimal tableau; ``y`` solved from the basis matrix in rationals."""
+    import flint
+    R = len(where)
     z = [Fraction(0)] * N
     for r in range(R):
         z[where[r]] = from_fmpq(T[r][N])
-    B = [[Fraction(A[r][where[s]]) for s in range(R)] for r in range(R)]
-    (y,) = solve_rational(B, [[c[where[s]] for s in range(R)]], transpose=True)
-    return z, y, list(where)
+    # B^T y = c_B, with B the basic columns of A
+    Bt = flint.fmpq_mat(R, R, [q(A[r][where[s]]) for s in range(R) for r in range(R)])
+    y = Bt.solve(flint.fmpq_mat(R, 1, [q(c[where[s]]) for s in range(R)]))
+    return z, [from_fmpq(y[r, 0]) for r in range(R)], list(where)

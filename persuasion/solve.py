@@ -470,7 +470,7 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
         return _with_stats(full, fallback_reason="; ".join(r for r in (reason, full.stats.get("fallback_reason")) if r))
     lp = build_float_lp(gn)
     reasons, stops = [], []
-    seeds = (set(), set())              # every tried basis' columns and tight rows: where generation starts
+    seeds, near = (set(), set()), None  # every tried basis' columns and tight rows: where generation starts
     for extra in ({},) + ALTERNATIVE_BASES:
         if any(key in (options or {}) for key in extra):
             continue                    # the user chose that setting
@@ -485,11 +485,14 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
             return _with_stats(sol, fallback_reason="; ".join(reasons)) if reasons else sol
         reasons.append(reason)
         n = game.num_actions
-        seeds[0].update((int(j) // n, int(j) % n) for j in res.basis[0])
-        seeds[1].update((int(a), int(b)) for a, b in lp.pairs[res.basis[2]])
+        tried = ([(int(j) // n, int(j) % n) for j in res.basis[0]], [tuple(p) for p in lp.pairs[res.basis[2]]])
+        near = near or tried            # the default setting's basis: where generation's first LP starts
+        seeds[0].update(tried[0])
+        seeds[1].update(tried[1])
     reason = "; ".join(reasons)
     try:
-        sol = _solve_exact_generation(game, *seeds, method="highs+rational-cg" if seeds[0] else "rational-cg")
+        sol = _solve_exact_generation(game, *seeds, basis=near,
+                                      method="highs+rational-cg" if seeds[0] else "rational-cg")
     except CertificateError as e:       # the restricted LP outgrew the exact simplex's limit
         if len(stops) == len(reasons):
             raise stops[0] from None    # HiGHS never reached an optimum: its own error says so
@@ -512,11 +515,12 @@ def _certified_basis(game: PersuasionGame, res, pairs, name: str, stats: dict) -
     return (sol, "") if sol.certificate.valid else (None, sol.certificate.summary())
 
 
-def _solve_exact_generation(game: PersuasionGame, columns=(), rows=(), method: str = "rational-cg") -> Solution:
+def _solve_exact_generation(game: PersuasionGame, columns=(), rows=(), basis=None,
+                            method: str = "rational-cg") -> Solution:
     """The exact optimum by row and column generation around the exact simplex
-    (:mod:`persuasion.exact_generation`), started from ``columns`` and ``rows``; its certificate checked on
-    the whole game."""
-    scheme, y, lam, info = exact_generation(game, columns, rows, max_entries=RATIONAL_SIMPLEX_LIMIT)
+    (:mod:`persuasion.exact_generation`), started from ``columns``, ``rows`` and a near ``basis``; its
+    certificate checked on the whole game."""
+    scheme, y, lam, info = exact_generation(game, columns, rows, max_entries=RATIONAL_SIMPLEX_LIMIT, basis=basis)
     sol = assemble(game, scheme, y, lam, ar=EXACT, method=method,
                    stats={"generation_rounds": info["rounds"], "columns_added": info["columns"],
                           "rows_added": info["rows"]})

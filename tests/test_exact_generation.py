@@ -49,6 +49,21 @@ def test_any_starting_rows_and_columns_give_the_same_optimum(game, data):
     assert info["rounds"] >= 1 and info["columns"] >= m
 
 
+@settings(max_examples=60)
+@given(mixed_games(states=(2, 4), actions=(3, 8)))
+def test_starting_from_the_float_basis_gives_the_whole_lps_optimum(game):
+    """The first restricted LP starts from HiGHS' basis where that is primal or dual feasible there (the
+    dual simplex takes a dual feasible one), else from full revelation: the optimum is the same either way."""
+    from persuasion import backends
+    from persuasion.lp import build_float_lp
+    m, n = game.shape
+    lp = build_float_lp(solve_module.normalised_game(game))
+    res = backends.solve_highs(lp)
+    near = ([(int(j) // n, int(j) % n) for j in res.basis[0]], [tuple(p) for p in lp.pairs[res.basis[2]]])
+    scheme, y, lam, _ = exact_generation(game, basis=near)
+    assert certified_value(game, scheme, y, lam) == solve(game, exact=True, method="rational-simplex").value
+
+
 @pytest.mark.parametrize("seed", [5, 9])
 def test_fuzz_finds_past_the_full_simplex_are_certified(seed):
     """Mixed-magnitude games (4x27, 3x28) where no HiGHS basis is exactly optimal and the whole LP is past

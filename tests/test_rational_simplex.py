@@ -62,10 +62,10 @@ def test_every_answer_is_an_exactly_certified_optimum(lp):
 
 
 @pytest.mark.parametrize("basis, match", [([0], "one column per row"), ([0, 1], "singular"),
-                                          ([2, 3], "not primal feasible")])
+                                          ([2, 3], "neither primal nor dual feasible")])
 def test_a_bad_starting_basis_is_refused(basis, match):
     A = [[1, 1, 1, 0], [1, 1, 0, 1]]
-    b = [1, -1] if match == "not primal feasible" else [1, 1]
+    b = [1, -1] if "feasible" in match else [1, 1]
     with pytest.raises(SimplexError, match=match):
         rational_simplex([1, 1, 0, 0], A, b, basis)
 
@@ -73,3 +73,31 @@ def test_a_bad_starting_basis_is_refused(basis, match):
 def test_an_unbounded_lp_is_refused():
     with pytest.raises(SimplexError, match="unbounded"):
         rational_simplex([1, 0], [[1, -1]], [0], [1])        # x - s = 0: x grows with s
+
+
+@st.composite
+def dual_feasible_lps(draw):
+    """``max c x`` subject to ``G x <= h`` with ``c <= 0`` (so the slack basis is dual feasible and the LP
+    bounded) and ``h`` of either sign (so that basis is often primal infeasible, and the LP sometimes
+    infeasible): the dual simplex phase's whole job."""
+    R, N = draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    G = [[draw(st.integers(-3, 3)) for _ in range(N)] for _ in range(R)]
+    h = [F(draw(st.integers(-3, 3))) for _ in range(R)]
+    c = [F(draw(st.integers(-3, 0))) for _ in range(N)] + [F(0)] * R
+    A = [[F(v) for v in row] + [F(int(i == r)) for i in range(R)] for r, row in enumerate(G)]
+    return c, A, h, list(range(N, N + R))
+
+
+@settings(max_examples=200)
+@given(dual_feasible_lps())
+def test_a_dual_feasible_start_ends_at_the_optimum_or_says_infeasible(lp):
+    c, A, b, basis = lp
+    res = linprog(-np.array(c, float), A_eq=np.array(A, float), b_eq=np.array(b, float), bounds=(0, None),
+                  method="highs")
+    if res.status == 2:                                   # HiGHS: infeasible
+        with pytest.raises(SimplexError, match="infeasible"):
+            rational_simplex(c, A, b, basis)
+        return
+    z, y, _ = rational_simplex(c, A, b, basis)
+    assert_exact_optimum(c, A, b, z, y)
+    assert abs(float(sum(cj * zj for cj, zj in zip(c, z))) + res.fun) <= 1e-9
