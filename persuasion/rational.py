@@ -10,9 +10,11 @@
   exact duals of that basis.  Only basic columns and tight rows enter the
   system, so its size is the support of the scheme, not the LP.
 * :func:`rational_simplex` is a textbook primal simplex with Bland's rule on
-  a tableau of flint ``fmpq``.  It never touches a float.  It is the fallback
-  when no float basis is exactly optimal or HiGHS stops short, and an
-  independent oracle for tests.
+  a tableau of flint ``fmpq``, with a dual simplex phase for a start that is
+  dual but not primal feasible.  It never touches a float.  It runs inside
+  exact generation (:mod:`persuasion.exact_generation`), the fallback when
+  no float basis is exactly optimal or HiGHS stops short, and on the whole
+  LP as an independent oracle for tests.
 """
 from __future__ import annotations
 
