@@ -17,8 +17,8 @@ whole game:
   feasible, so the dual simplex restores primal feasibility; after new
   columns it is still primal feasible), so a round costs a few pivots;
 * **rows**: every obedience row of every recommended action is checked in
-  rationals, and the violated ones are added (rows of an action that is never
-  recommended read ``0 >= 0``);
+  rationals, and the violated ones are added, the most violated first (rows
+  of an action that is never recommended read ``0 >= 0``);
 * **columns**, in a round where no row was violated: every absent ``x[w, a]``
   is priced in rationals with the restricted duals (zero on absent rows); the
   positive ones are added, the largest first;
@@ -43,6 +43,8 @@ from .errors import CertificateError
 from .game import PersuasionGame
 from .rational import SimplexError, dot, rational_simplex
 
+#: Rows added per recommended action and round (the most violated first).
+ROWS_PER_ACTION = 4
 #: Columns added per state and round (the largest reduced costs first).
 COLS_PER_STATE = 8
 
@@ -149,19 +151,25 @@ def _first_best(u_row) -> int:
 
 
 def _violated_rows(prior, U, scheme, present: set) -> set:
-    """Obedience rows ``(a, a')`` of recommended actions that ``scheme`` violates, exactly."""
+    """Obedience rows ``(a, a')`` of recommended actions that ``scheme`` violates, exactly: at most
+    :data:`ROWS_PER_ACTION` per action, the most violated first."""
     m, n = U.shape
     out = set()
     for a in range(n):
-        weights = [prior[w] * scheme[w, a] for w in range(m)]
-        if not any(weights):
+        weights = [(w, prior[w] * scheme[w, a]) for w in range(m)]
+        weights = [(w, wt) for w, wt in weights if wt]
+        if not weights:
             continue
         # slack of (a, b): sum_w prior[w] x[w, a] (U[w, a] - U[w, b])
-        base = sum((wt * U[w, a] for w, wt in enumerate(weights) if wt), Fraction(0))
+        base = sum((wt * U[w, a] for w, wt in weights), Fraction(0))
+        slacks = []
         for b in range(n):
             if b != a and (a, b) not in present:
-                if base - sum((wt * U[w, b] for w, wt in enumerate(weights) if wt), Fraction(0)) < 0:
-                    out.add((a, b))
+                slack = base - sum((wt * U[w, b] for w, wt in weights), Fraction(0))
+                if slack < 0:
+                    slacks.append((slack, b))
+        slacks.sort()
+        out |= {(a, b) for _, b in slacks[:ROWS_PER_ACTION]}
     return out
 
 

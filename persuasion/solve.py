@@ -522,7 +522,7 @@ def _solve_exact_generation(game: PersuasionGame, columns=(), rows=(), basis=Non
     certificate checked on the whole game."""
     scheme, y, lam, info = exact_generation(game, columns, rows, max_entries=RATIONAL_SIMPLEX_LIMIT, basis=basis)
     sol = assemble(game, scheme, y, lam, ar=EXACT, method=method,
-                   stats={"generation_rounds": info["rounds"], "columns_added": info["columns"],
+                   stats={"rounds": info["rounds"], "cols_added": info["columns"],
                           "rows_added": info["rows"]})
     if not sol.certificate.valid:
         raise CertificateError(f"solve(): exact generation produced an invalid certificate: {sol.certificate.summary()}")
