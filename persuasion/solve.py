@@ -326,7 +326,9 @@ def _first_line(error: Exception, limit: int = 200) -> str:
 
 
 def _small_enough_for_exact(game: PersuasionGame) -> bool:
-    """May the float path fall back to an exact solve (its exact simplex fits, or the game is small)?"""
+    """May the float path fall back to an exact solve?  Only on small games (the whole LP's tableau within
+    :data:`RATIONAL_SIMPLEX_LIMIT`, or ``m n <= 400``), which bounds what a float call spends on it: the
+    exact path reaches further (docs/performance.md), but a caller who wants it asks with ``exact=True``."""
     m, n = game.shape
     return _fits_rational_simplex(game) or m * n <= 400
 
