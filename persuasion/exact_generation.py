@@ -13,9 +13,10 @@ whole game:
   feasible starting basis of every restricted LP;
 * **solve** the restricted LP exactly: the first from the float solver's
   basis where that is a primal or dual feasible basis of it, else from full
-  revelation; each later one from the last optimal basis (after new rows it is still dual
-  feasible, so the dual simplex restores primal feasibility; after new
-  columns it is still primal feasible), so a round costs a few pivots;
+  revelation; each later one from the last optimal basis (after new rows it
+  is still dual feasible, so the dual simplex restores primal feasibility;
+  after new columns it is still primal feasible), so a round costs a few
+  pivots;
 * **rows**: every obedience row of every recommended action is checked in
   rationals, and the violated ones are added, the most violated first (rows
   of an action that is never recommended read ``0 >= 0``);
@@ -77,7 +78,7 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     m, n = game.shape
     zero, one = Fraction(0), Fraction(1)
     start = [(w, _first_best(U[w])) for w in range(m)]
-    near_cols, near_rows = ([], []) if basis is None else ([_pair(x) for x in basis[0]], [_pair(x) for x in basis[1]])
+    near_cols, near_rows = ([_pair(x) for x in basis[0]], [_pair(x) for x in basis[1]]) if basis else ([], [])
     cols = set(start) | {_pair(x) for x in columns} | set(near_cols)
     rws = {_pair(x) for x in rows if x[0] != x[1]} | set(near_rows)
     rounds, warm, solved_rows = 0, None, set()   # the last optimal basis (("x", (w, a)) / ("s", (a, b))), rows

@@ -527,7 +527,8 @@ def _solve_exact_generation(game: PersuasionGame, columns=(), rows=(), basis=Non
                    stats={"rounds": info["rounds"], "cols_added": info["columns"],
                           "rows_added": info["rows"]})
     if not sol.certificate.valid:
-        raise CertificateError(f"solve(): exact generation produced an invalid certificate: {sol.certificate.summary()}")
+        raise CertificateError("solve(): exact generation produced an invalid certificate: "
+                               f"{sol.certificate.summary()}")
     return sol
 
 
