@@ -109,3 +109,19 @@ def test_a_restricted_lp_past_its_limit_is_refused(monkeypatch):
     monkeypatch.setattr(solve_module, "RATIONAL_SIMPLEX_LIMIT", 10)
     with pytest.raises(CertificateError, match="no float basis is exactly optimal .*stand-in.* too large"):
         solve(game, exact=True)
+
+
+def test_a_wrong_generated_answer_is_refused_not_returned(monkeypatch):
+    """The whole game's exact certificate is checked on every answer: a stand-in that lowers one state's
+    dual (so the dual is infeasible) is refused with CertificateError."""
+    real = solve_module.exact_generation
+
+    def lowered(*args, **kwargs):
+        scheme, y, lam, info = real(*args, **kwargs)
+        y = y.copy()
+        y[0] -= 1
+        return scheme, y, lam, info
+
+    monkeypatch.setattr(solve_module, "exact_generation", lowered)
+    with pytest.raises(CertificateError, match="exact generation produced an invalid certificate"):
+        solve(examples.load("investment_advice"), exact=True, method="rational-cg")
