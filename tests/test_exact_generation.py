@@ -86,8 +86,9 @@ def test_rows_are_added_a_few_per_action_so_the_restricted_lp_stays_small():
     game = mixed_game(0, states=(3, 3), actions=(100, 100))
     exact = solve(game, exact=True)
     assert exact.certificate.valid and exact.certificate.exact
-    R = game.num_states + exact.stats["rows_added"]
-    assert R * (exact.stats["cols_added"] + exact.stats["rows_added"] + 1) <= solve_module.RATIONAL_SIMPLEX_LIMIT
+    if exact.method.endswith("rational-cg"):    # (with highspy 1.16 no HiGHS basis is exactly optimal here)
+        R = game.num_states + exact.stats["rows_added"]
+        assert R * (exact.stats["cols_added"] + exact.stats["rows_added"] + 1) <= solve_module.RATIONAL_SIMPLEX_LIMIT
 
 
 def test_exact_path_generates_from_the_rejected_bases(monkeypatch):
