@@ -13,10 +13,10 @@ whole game:
   feasible starting basis of every restricted LP;
 * **solve** the restricted LP exactly: the first from the float solver's
   basis where that is a primal or dual feasible basis of it, else from full
-  revelation; each later one from the last optimal basis (after new rows it
-  is still dual feasible, so the dual simplex restores primal feasibility;
-  after new columns it is still primal feasible), so a round costs a few
-  pivots;
+  revelation; new rows go into the solved tableau in place (its basis stays
+  dual feasible, so the dual simplex restores primal feasibility), and after
+  new columns the LP is rebuilt from the last optimal basis (still primal
+  feasible), so a round costs a few pivots;
 * **rows**: every obedience row of every recommended action is checked in
   rationals, and the violated ones are added, the most violated first (rows
   of an action that is never recommended read ``0 >= 0``);
@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import CertificateError
 from .game import PersuasionGame
-from .rational import SimplexError, dot, rational_simplex
+from .rational import RationalTableau, SimplexError, dot
 
 #: Rows added per recommended action and round (the most violated first).
 ROWS_PER_ACTION = 4
@@ -81,36 +81,44 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     near_cols, near_rows = ([_pair(x) for x in basis[0]], [_pair(x) for x in basis[1]]) if basis else ([], [])
     cols = set(start) | {_pair(x) for x in columns} | set(near_cols)
     rws = {_pair(x) for x in rows if x[0] != x[1]} | set(near_rows)
-    rounds, warm, solved_rows = 0, None, set()   # the last optimal basis (("x", (w, a)) / ("s", (a, b))), rows
+    rounds, tableau, new_cols, new_rows, ids, P = 0, None, True, set(), [], []
     while True:
         rounds += 1
-        C = sorted(cols)
-        recommendable = {a for _, a in C}
-        P = sorted(p for p in rws if p[0] in recommendable)
-        R, N = m + len(P), len(C) + len(P)
-        if R * (N + 1) > max_entries:
-            raise CertificateError(f"solve(): the exact generation's restricted LP grew to {R} rows and {N} "
-                                   f"columns in round {rounds}, past its limit of {max_entries} tableau entries")
-        ids = [("x", x) for x in C] + [("s", p) for p in P]
-        index = {key: j for j, key in enumerate(ids)}
-        A = [[one if w == s else zero for (w, _) in C] + [zero] * len(P) for s in range(m)]
-        for k, (a, b) in enumerate(P):
-            row = [prior[w] * (U[w, a] - U[w, b]) if x == a else zero for (w, x) in C] + [zero] * len(P)
-            row[len(C) + k] = -one
-            A.append(row)
-        c = [prior[w] * V[w, a] for (w, a) in C] + [zero] * len(P)
-        rhs = [one] * m + [zero] * len(P)
-        cold = [index[("x", x)] for x in start] + [len(C) + k for k in range(len(P))]   # full revelation
-        if warm is not None:             # the last optimum, with the slacks of the rows added since
-            z, yrow, where = rational_simplex(c, A, rhs, [index[key] for key in warm]
-                                              + [index[("s", p)] for p in P if p not in solved_rows])
-        else:
-            z, yrow, where = _from_near_basis(c, A, rhs, cold, index, near_cols, set(near_rows), P)
-        warm, solved_rows = [ids[j] for j in where], set(P)
+        if new_cols:                     # the first round, or new columns: build the restricted LP afresh
+            last = None if tableau is None else ([ids[j] for j in tableau.where], set(P))
+            C = sorted(cols)
+            recommendable = {a for _, a in C}
+            P = sorted(p for p in rws if p[0] in recommendable)
+            _check_size(m + len(P), len(C) + len(P), rounds, max_entries)
+            ids = [("x", x) for x in C] + [("s", p) for p in P]
+            index = {key: j for j, key in enumerate(ids)}
+            A = [[one if w == s else zero for (w, _) in C] + [zero] * len(P) for s in range(m)]
+            for k, (a, b) in enumerate(P):
+                row = [prior[w] * (U[w, a] - U[w, b]) if x == a else zero for (w, x) in C] + [zero] * len(P)
+                row[len(C) + k] = -one
+                A.append(row)
+            c = [prior[w] * V[w, a] for (w, a) in C] + [zero] * len(P)
+            rhs = [one] * m + [zero] * len(P)
+            if last is None:
+                cold = [index[("x", x)] for x in start] + [len(C) + k for k in range(len(P))]  # full revelation
+                tableau = _from_near_basis(c, A, rhs, cold, index, near_cols, set(near_rows), P)
+            else:                        # the last optimum (still primal feasible), new rows' slacks basic
+                tableau = RationalTableau(c, A, rhs, [index[key] for key in last[0]]
+                                          + [index[("s", p)] for p in P if p not in last[1]])
+        else:                            # new rows only: into the solved tableau, whose basis stays dual feasible
+            _check_size(m + len(P) + len(new_rows), len(ids) + len(new_rows), rounds, max_entries)
+            for a, b in sorted(new_rows):
+                tableau.add_row([prior[w] * (U[w, a] - U[w, b]) if kind == "x" and x == a else zero
+                                 for kind, (w, x) in ids])
+                ids.append(("s", (a, b)))
+                P.append((a, b))
+        tableau.solve()
+        z, yrow, _ = tableau.optimum()
 
         scheme = np.full((m, n), zero, dtype=object)
-        for (w, a), v in zip(C, z):
-            scheme[w, a] = v
+        for (kind, key), v in zip(ids, z):
+            if kind == "x":
+                scheme[key] = v
         y = np.array(yrow[:m], dtype=object)
         lam = np.full((n, n), zero, dtype=object)
         for (a, b), v in zip(P, yrow[m:]):
@@ -119,26 +127,32 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
         # one kind per round, so the last basis stays a warm start: after new rows it is still dual
         # feasible (the dual simplex takes it from there), after new columns still primal feasible
         new_rows = _violated_rows(prior, U, scheme, rws)
-        if new_rows:
-            rws |= new_rows
-            continue
-        new_cols = _priced_columns(prior, V, U, y, lam, cols)
-        if not new_cols:
-            return scheme, y, lam, {"rounds": rounds, "columns": len(C), "rows": len(P)}
+        rws |= new_rows
+        new_cols = set() if new_rows else _priced_columns(prior, V, U, y, lam, cols)
+        if not new_rows and not new_cols:
+            return scheme, y, lam, {"rounds": rounds, "columns": len(ids) - len(P), "rows": len(P)}
         cols |= new_cols
 
 
-def _from_near_basis(c, A, b, cold, index, near_cols, near_rows, P):
-    """The first restricted LP: from the float solver's basis where it is one (the right size, non-singular,
-    primal or dual feasible exactly), else from full revelation."""
+def _check_size(R: int, N: int, rounds: int, max_entries: int) -> None:
+    if R * (N + 1) > max_entries:
+        raise CertificateError(f"solve(): the exact generation's restricted LP grew to {R} rows and {N} "
+                               f"columns in round {rounds}, past its limit of {max_entries} tableau entries")
+
+
+def _from_near_basis(c, A, b, cold, index, near_cols, near_rows, P) -> RationalTableau:
+    """The first restricted LP's tableau: from the float solver's basis where it is one (the right size,
+    non-singular, primal or dual feasible exactly), else from full revelation."""
     if near_cols:
         near = [index[("x", x)] for x in near_cols] + [index[("s", p)] for p in P if p not in near_rows]
         if len(near) == len(A):
             try:
-                return rational_simplex(c, A, b, near)
+                tableau = RationalTableau(c, A, b, near)
+                tableau.solve()
+                return tableau
             except SimplexError:
                 pass                     # singular, or neither feasible: start over from full revelation
-    return rational_simplex(c, A, b, cold)
+    return RationalTableau(c, A, b, cold)
 
 
 def _pair(x) -> tuple[int, int]:

@@ -11,7 +11,8 @@
   system, so its size is the support of the scheme, not the LP.
 * :func:`rational_simplex` is a textbook primal simplex with Bland's rule on
   a tableau of flint ``fmpq``, with a dual simplex phase for a start that is
-  dual but not primal feasible.  It never touches a float.  It runs inside
+  dual but not primal feasible; its :class:`RationalTableau` takes a new row
+  into a solved LP and goes on from there.  It never touches a float.  It runs inside
   exact generation (:mod:`persuasion.exact_generation`), the fallback when
   no float basis is exactly optimal or HiGHS stops short, and on the whole
   LP as an independent oracle for tests.
@@ -152,7 +153,8 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
     improving column) but not primal feasible is first made primal feasible by the dual simplex, with the
     dual of Bland's rule (the infeasible row of smallest basic index leaves, the smallest index enters
     among ties of the ratio test), which cannot cycle either; this is how a row added to a solved LP is
-    taken in without starting over.  Meant for small LPs: cost per pivot is ``rows x columns``.
+    taken in without starting over (:class:`RationalTableau`).  Meant for small LPs: cost per pivot is
+    ``rows x columns``.
 
     Returns
     -------
@@ -160,17 +162,55 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
     y : list of Fraction, row multipliers with ``A^T y >= c`` and ``b y = c z``
     basis : list of int, the optimal basis (one column per row)
     """
-    import flint
-    R, N = len(A), len(c)
-    if len(basis) != R:
-        raise SimplexError(f"rational_simplex(): basis must have one column per row ({R}); got {len(basis)}")
-    zero = flint.fmpq(0)
-    q = lambda v: (zero if not v else _to_fmpq(v) if isinstance(v, Fraction)      # entries: int or Fraction
-                   else flint.fmpq(int(v)))
-    T = [[q(v) for v in row] + [q(bi)] for row, bi in zip(A, b)]
-    where = [-1] * R                       # where[r] = basic column of row r
+    tableau = RationalTableau(c, A, b, basis)
+    tableau.solve(max_iterations)
+    return tableau.optimum()
 
-    def pivot(r: int, j: int) -> None:      # every row of T, the reduced costs too once they are there
+
+class RationalTableau:
+    """The tableau :func:`rational_simplex` works on, kept so that a solved LP can take a new row (with its
+    own slack column, basic) and be solved again from its last optimum by the dual simplex."""
+
+    def __init__(self, c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: Sequence[Fraction],
+                 basis: Sequence[int]):
+        import flint
+        R = len(A)
+        if len(basis) != R:
+            raise SimplexError(f"rational_simplex(): basis must have one column per row ({R}); got {len(basis)}")
+        self.zero = zero = flint.fmpq(0)
+        self.A, self.c = [list(row) for row in A], list(c)
+        T = self.T = [[self.q(v) for v in row] + [self.q(bi)] for row, bi in zip(A, b)]
+        self.where = [-1] * R               # where[r] = basic column of row r
+        free_rows = set(range(R))
+        # sparsest columns first (a slack's single entry pivots without touching another row), so setting
+        # up a warm basis costs about one elimination per structural column, not one per row
+        for j in sorted(basis, key=lambda j: sum(1 for row in A if row[j])):
+            r = next((r for r in sorted(free_rows) if T[r][j] != 0), None)
+            if r is None:
+                raise SimplexError(f"rational_simplex(): starting basis is singular at column {j}")
+            self.pivot(r, j)
+            free_rows.discard(r)
+        # reduced costs d_j = c_j - c_B B^-1 A_j, kept as a last row that every pivot updates
+        D = [self.q(v) for v in c] + [zero]
+        for r in range(R):
+            f = D[self.where[r]]
+            if f:
+                D = [d - f * t for d, t in zip(D, T[r])]
+        T.append(D)
+
+    def q(self, v):
+        """An entry (int or Fraction) as flint ``fmpq``."""
+        import flint
+        return self.zero if not v else _to_fmpq(v) if isinstance(v, Fraction) else flint.fmpq(int(v))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the LP, the reduced costs and right-hand side not counted."""
+        return len(self.where), len(self.c)
+
+    def pivot(self, r: int, j: int) -> None:
+        """Pivot on ``(r, j)``: every row of the tableau, the reduced costs too once they are there."""
+        T = self.T
         p = T[r][j]
         Tr = T[r] = [v / p for v in T[r]]
         nz = [k for k, v in enumerate(Tr) if v]
@@ -179,77 +219,85 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
             if f and Ti is not Tr:
                 for k in nz:
                     Ti[k] -= f * Tr[k]
-        where[r] = j
+        self.where[r] = j
 
-    free_rows = set(range(R))
-    # sparsest columns first (a slack's single entry pivots without touching another row), so setting up
-    # a warm basis costs about one elimination per structural column, not one per row
-    for j in sorted(basis, key=lambda j: sum(1 for row in A if row[j])):
-        r = next((r for r in sorted(free_rows) if T[r][j] != 0), None)
-        if r is None:
-            raise SimplexError(f"rational_simplex(): starting basis is singular at column {j}")
-        pivot(r, j)
-        free_rows.discard(r)
-    # reduced costs d_j = c_j - c_B B^-1 A_j, kept as a last row that every pivot updates
-    D = [q(v) for v in c] + [zero]
-    for r in range(R):
-        f = D[where[r]]
-        if f:
-            D = [d - f * t for d, t in zip(D, T[r])]
-    T.append(D)
-    if any(T[r][N] < 0 for r in range(R)):
-        if any(d > 0 for d in D[:N]):
-            raise SimplexError("rational_simplex(): starting basis is neither primal nor dual feasible")
-        _dual_phase(T, where, pivot, N, max_iterations)
-    for _ in range(max_iterations):
-        entering = next((j for j, d in enumerate(T[R][:N]) if d > 0), None)
-        if entering is None:
-            break
-        best, leave = None, None
-        for r in range(R):
-            if T[r][entering] > 0:
-                ratio = T[r][N] / T[r][entering]
-                if best is None or ratio < best or (ratio == best and where[r] < where[leave]):
-                    best, leave = ratio, r
-        if leave is None:
-            raise SimplexError("rational_simplex(): LP is unbounded")
-        pivot(leave, entering)
-    else:
+    def add_row(self, row: Sequence[Fraction]) -> None:
+        """Add the constraint ``row . z - s = 0`` with a new slack column ``s >= 0``, basic in the new row.
+
+        An optimal basis stays dual feasible (the new row's multiplier is 0 and no reduced cost moves);
+        where the current vertex violates the row, ``s`` is negative and :meth:`solve` runs the dual simplex.
+        """
+        R, N = self.shape
+        if len(row) != N:
+            raise SimplexError(f"add_row(): the row must have one entry per column ({N}); got {len(row)}")
+        for Ai in self.A:
+            Ai.append(0)
+        self.A.append(list(row) + [-1])
+        self.c.append(0)
+        for Ti in self.T:
+            Ti.insert(N, self.zero)
+        new = [self.q(v) for v in row] + [self.q(-1), self.zero]
+        for r, j in enumerate(self.where):  # in terms of the non-basic columns
+            f = new[j]
+            if f:
+                new = [v - f * t for v, t in zip(new, self.T[r])]
+        p = new[N]                          # -1: the slack's column is 0 in every other row
+        self.T.insert(R, [v / p for v in new])
+        self.where.append(N)
+
+    def solve(self, max_iterations: int = 1_000_000) -> None:
+        """From a primal feasible tableau, or a dual feasible one (dual phase first), to an optimal one."""
+        T, where = self.T, self.where
+        R, N = self.shape
+        if any(T[r][N] < 0 for r in range(R)):
+            if any(d > 0 for d in T[R][:N]):
+                raise SimplexError("rational_simplex(): starting basis is neither primal nor dual feasible")
+            self._dual_phase(max_iterations)
+        for _ in range(max_iterations):
+            entering = next((j for j, d in enumerate(T[R][:N]) if d > 0), None)
+            if entering is None:
+                return
+            best, leave = None, None
+            for r in range(R):
+                if T[r][entering] > 0:
+                    ratio = T[r][N] / T[r][entering]
+                    if best is None or ratio < best or (ratio == best and where[r] < where[leave]):
+                        best, leave = ratio, r
+            if leave is None:
+                raise SimplexError("rational_simplex(): LP is unbounded")
+            self.pivot(leave, entering)
         raise SimplexError(f"rational_simplex(): no optimum after {max_iterations} pivots")
 
-    return _read_optimum(T, where, A, c, N, q)
+    def _dual_phase(self, max_iterations: int) -> None:
+        """Dual simplex on a dual feasible tableau until every basic value is non-negative (dual Bland's
+        rule)."""
+        T, where = self.T, self.where
+        R, N = self.shape
+        for _ in range(max_iterations):
+            rows = [r for r in range(R) if T[r][N] < 0]
+            if not rows:
+                return
+            r = min(rows, key=lambda i: where[i])
+            D, best, entering = T[R], None, None
+            for j in range(N):
+                if T[r][j] < 0:
+                    ratio = D[j] / T[r][j]      # D[j] <= 0 < -T[r][j]: ratio >= 0
+                    if best is None or ratio < best:
+                        best, entering = ratio, j
+            if entering is None:
+                raise SimplexError("rational_simplex(): LP is infeasible")
+            self.pivot(r, entering)
+        raise SimplexError(f"rational_simplex(): no primal feasible basis after {max_iterations} dual pivots")
 
-
-def _dual_phase(T, where, pivot, N: int, max_iterations: int) -> None:
-    """Dual simplex on a dual feasible tableau until every basic value is non-negative (dual Bland's rule)."""
-    R = len(where)
-    D = T[R]
-    for _ in range(max_iterations):
-        rows = [r for r in range(R) if T[r][N] < 0]
-        if not rows:
-            return
-        r = min(rows, key=lambda i: where[i])
-        best, entering = None, None
-        for j in range(N):
-            if T[r][j] < 0:
-                ratio = D[j] / T[r][j]          # D[j] <= 0 < -T[r][j]: ratio >= 0
-                if best is None or ratio < best:
-                    best, entering = ratio, j
-        if entering is None:
-            raise SimplexError("rational_simplex(): LP is infeasible")
-        pivot(r, entering)
-        D = T[R]
-    raise SimplexError(f"rational_simplex(): no primal feasible basis after {max_iterations} dual pivots")
-
-
-def _read_optimum(T, where, A, c, N: int, q):
-    """``(z, y, basis)`` of an optimal tableau; ``y`` solved from the basis matrix in rationals."""
-    import flint
-    R = len(where)
-    z = [Fraction(0)] * N
-    for r in range(R):
-        z[where[r]] = from_fmpq(T[r][N])
-    # B^T y = c_B, with B the basic columns of A
-    Bt = flint.fmpq_mat(R, R, [q(A[r][where[s]]) for s in range(R) for r in range(R)])
-    y = Bt.solve(flint.fmpq_mat(R, 1, [q(c[where[s]]) for s in range(R)]))
-    return z, [from_fmpq(y[r, 0]) for r in range(R)], list(where)
+    def optimum(self):
+        """``(z, y, basis)`` of an optimal tableau; ``y`` solved from the basis matrix in rationals."""
+        import flint
+        T, where, q = self.T, self.where, self.q
+        R, N = self.shape
+        z = [Fraction(0)] * N
+        for r in range(R):
+            z[where[r]] = from_fmpq(T[r][N])
+        # B^T y = c_B, with B the basic columns of A
+        Bt = flint.fmpq_mat(R, R, [q(self.A[r][where[s]]) for s in range(R) for r in range(R)])
+        y = Bt.solve(flint.fmpq_mat(R, 1, [q(self.c[where[s]]) for s in range(R)]))
+        return z, [from_fmpq(y[r, 0]) for r in range(R)], list(where)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from persuasion.rational import SimplexError, rational_simplex
+from persuasion.rational import RationalTableau, SimplexError, rational_simplex
 
 
 def assert_exact_optimum(c, A, b, z, y):
@@ -101,3 +101,33 @@ def test_a_dual_feasible_start_ends_at_the_optimum_or_says_infeasible(lp):
     z, y, _ = rational_simplex(c, A, b, basis)
     assert_exact_optimum(c, A, b, z, y)
     assert abs(float(sum(cj * zj for cj, zj in zip(c, z))) + res.fun) <= 1e-9
+
+
+@settings(max_examples=200)
+@given(bounded_lps(), st.data())
+def test_a_row_added_to_a_solved_tableau_gives_the_extended_lps_optimum(lp, data):
+    """Solve, add ``g . z - s = 0`` (a new slack column, basic), solve again from the last optimum (the
+    dual simplex where the vertex violates the row): the exact optimum of the extended LP, or 'infeasible'
+    exactly where HiGHS says so."""
+    c, A, b, basis = lp
+    tableau = RationalTableau(c, A, b, basis)
+    tableau.solve()
+    g = [F(data.draw(st.integers(-3, 3))) for _ in c]
+    tableau.add_row(g)
+    c2, A2, b2 = c + [F(0)], [row + [F(0)] for row in A] + [g + [F(-1)]], b + [F(0)]
+    res = linprog(-np.array(c2, float), A_eq=np.array(A2, float), b_eq=np.array(b2, float), bounds=(0, None),
+                  method="highs")
+    if res.status == 2:
+        with pytest.raises(SimplexError, match="infeasible"):
+            tableau.solve()
+        return
+    tableau.solve()
+    z, y, _ = tableau.optimum()
+    assert_exact_optimum(c2, A2, b2, z, y)
+    assert abs(float(sum(cj * zj for cj, zj in zip(c2, z))) + res.fun) <= 1e-9
+
+
+def test_a_row_of_the_wrong_length_is_refused():
+    tableau = RationalTableau([1, 0], [[1, 1]], [1], [1])
+    with pytest.raises(SimplexError, match="one entry per column"):
+        tableau.add_row([1])
