@@ -42,7 +42,9 @@ import numpy as np
 
 from .errors import CertificateError
 from .game import PersuasionGame
-from .rational import RationalTableau, SimplexError, dot
+from .analysis import best_response
+from .lp import dual_slacks, recommended_slacks
+from .rational import RationalTableau, SimplexError
 
 #: Rows added per recommended action and round (the most violated first).
 ROWS_PER_ACTION = 4
@@ -77,7 +79,9 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     prior, V, U = game.rational()
     m, n = game.shape
     zero, one = Fraction(0), Fraction(1)
-    start = [(w, _first_best(U[w])) for w in range(m)]
+    # full revelation: each state's best action, lowest index among ties
+    start = [(w, best_response(game, [one if v == w else zero for v in range(m)], tie="lowest", exact=True))
+             for w in range(m)]
     near_cols, near_rows = ([_pair(x) for x in basis[0]], [_pair(x) for x in basis[1]]) if basis else ([], [])
     cols = set(start) | {_pair(x) for x in columns} | set(near_cols)
     rws = {_pair(x) for x in rows if x[0] != x[1]} | set(near_rows)
@@ -159,52 +163,25 @@ def _pair(x) -> tuple[int, int]:
     return int(x[0]), int(x[1])
 
 
-def _first_best(u_row) -> int:
-    """The lowest-index maximiser of a row of exact utilities."""
-    best = max(u_row)
-    return next(a for a, u in enumerate(u_row) if u == best)
-
-
 def _violated_rows(prior, U, scheme, present: set) -> set:
-    """Obedience rows ``(a, a')`` of recommended actions that ``scheme`` violates, exactly: at most
-    :data:`ROWS_PER_ACTION` per action, the most violated first."""
-    m, n = U.shape
+    """Obedience rows ``(a, a')`` of recommended actions that ``scheme`` violates, exactly
+    (:func:`persuasion.lp.recommended_slacks`): at most :data:`ROWS_PER_ACTION` per action, the most violated
+    first."""
+    used, O = recommended_slacks(prior, U, scheme)
     out = set()
-    for a in range(n):
-        weights = [(w, prior[w] * scheme[w, a]) for w in range(m)]
-        weights = [(w, wt) for w, wt in weights if wt]
-        if not weights:
-            continue
-        # slack of (a, b): sum_w prior[w] x[w, a] (U[w, a] - U[w, b])
-        base = sum((wt * U[w, a] for w, wt in weights), Fraction(0))
-        slacks = []
-        for b in range(n):
-            if b != a and (a, b) not in present:
-                slack = base - sum((wt * U[w, b] for w, wt in weights), Fraction(0))
-                if slack < 0:
-                    slacks.append((slack, b))
-        slacks.sort()
+    for i, a in enumerate(used.tolist()):
+        slacks = sorted((O[i, b], b) for b in range(U.shape[1]) if b != a and (a, b) not in present and O[i, b] < 0)
         out |= {(a, b) for _, b in slacks[:ROWS_PER_ACTION]}
     return out
 
 
 def _priced_columns(prior, V, U, y, lam, present: set) -> set:
-    """Absent columns ``x[w, a]`` whose exact reduced cost is positive, at most :data:`COLS_PER_STATE` per state
-    (the largest first).
-
-    Reduced cost: ``prior[w] (V[w, a] + sum_b lam[a, b] (U[w, a] - U[w, b])) - y[w]``.
-    """
+    """Absent columns ``x[w, a]`` whose exact reduced cost (minus :func:`persuasion.lp.dual_slacks`) is
+    positive, at most :data:`COLS_PER_STATE` per state, the largest first."""
+    slack = dual_slacks(prior, V, U, y, lam)
     m, n = U.shape
-    load = lam.sum(axis=1)                       # sum_b lam[a, b]
-    pulled = dot(U, lam.T)                       # (m, n): sum_b lam[a, b] U[w, b]
     out = set()
     for w in range(m):
-        priced = []
-        for a in range(n):
-            if (w, a) not in present:
-                r = prior[w] * (V[w, a] + U[w, a] * load[a] - pulled[w, a]) - y[w]
-                if r > 0:
-                    priced.append((r, a))
-        priced.sort(reverse=True)
+        priced = sorted((slack[w, a], a) for a in range(n) if (w, a) not in present and slack[w, a] < 0)
         out |= {(w, a) for _, a in priced[:COLS_PER_STATE]}
     return out

@@ -291,13 +291,12 @@ class RationalTableau:
 
     def optimum(self):
         """``(z, y, basis)`` of an optimal tableau; ``y`` solved from the basis matrix in rationals."""
-        import flint
-        T, where, q = self.T, self.where, self.q
+        T, where = self.T, self.where
         R, N = self.shape
         z = [Fraction(0)] * N
         for r in range(R):
             z[where[r]] = from_fmpq(T[r][N])
         # B^T y = c_B, with B the basic columns of A
-        Bt = flint.fmpq_mat(R, R, [q(self.A[r][where[s]]) for s in range(R) for r in range(R)])
-        y = Bt.solve(flint.fmpq_mat(R, 1, [q(self.c[where[s]]) for s in range(R)]))
-        return z, [from_fmpq(y[r, 0]) for r in range(R)], list(where)
+        (y,) = solve_rational([[row[j] for j in where] for row in self.A], [[self.c[j] for j in where]],
+                              transpose=True)
+        return z, y, list(where)

@@ -473,6 +473,7 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
     lp = build_float_lp(gn)
     reasons, stops = [], []
     seeds, near = (set(), set()), None  # every tried basis' columns and tight rows: where generation starts
+    n = game.num_actions
     for extra in ({},) + ALTERNATIVE_BASES:
         if any(key in (options or {}) for key in extra):
             continue                    # the user chose that setting
@@ -486,7 +487,6 @@ def _solve_exact_highs(game: PersuasionGame, options, generation: bool = False) 
         if sol is not None:
             return _with_stats(sol, fallback_reason="; ".join(reasons)) if reasons else sol
         reasons.append(reason)
-        n = game.num_actions
         tried = ([(int(j) // n, int(j) % n) for j in res.basis[0]], [tuple(p) for p in lp.pairs[res.basis[2]]])
         near = near or tried            # the default setting's basis: where generation's first LP starts
         seeds[0].update(tried[0])
