@@ -19,9 +19,14 @@ def assert_exact_optimum(c, A, b, z, y):
     assert sum(bi * yi for bi, yi in zip(b, y)) == sum(cj * zj for cj, zj in zip(c, z))  # no gap
 
 
+def highs_lp(c, A, b):
+    """SciPy's HiGHS on ``max c z, A z = b, z >= 0`` (its ``fun`` is minus the optimum)."""
+    return linprog(-np.array(c, float), A_eq=np.array(A, float), b_eq=np.array(b, float), bounds=(0, None),
+                   method="highs")
+
+
 def highs_value(c, A, b):
-    res = linprog(-np.array(c, float), A_eq=np.array(A, float), b_eq=np.array(b, float), bounds=(0, None),
-                  method="highs")
+    res = highs_lp(c, A, b)
     assert res.status == 0
     return -res.fun
 
@@ -92,8 +97,7 @@ def dual_feasible_lps(draw):
 @given(dual_feasible_lps())
 def test_a_dual_feasible_start_ends_at_the_optimum_or_says_infeasible(lp):
     c, A, b, basis = lp
-    res = linprog(-np.array(c, float), A_eq=np.array(A, float), b_eq=np.array(b, float), bounds=(0, None),
-                  method="highs")
+    res = highs_lp(c, A, b)
     if res.status == 2:                                   # HiGHS: infeasible
         with pytest.raises(SimplexError, match="infeasible"):
             rational_simplex(c, A, b, basis)
@@ -115,8 +119,7 @@ def test_a_row_added_to_a_solved_tableau_gives_the_extended_lps_optimum(lp, data
     g = [F(data.draw(st.integers(-3, 3))) for _ in c]
     tableau.add_row(g)
     c2, A2, b2 = c + [F(0)], [row + [F(0)] for row in A] + [g + [F(-1)]], b + [F(0)]
-    res = linprog(-np.array(c2, float), A_eq=np.array(A2, float), b_eq=np.array(b2, float), bounds=(0, None),
-                  method="highs")
+    res = highs_lp(c2, A2, b2)
     if res.status == 2:
         with pytest.raises(SimplexError, match="infeasible"):
             tableau.solve()
