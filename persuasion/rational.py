@@ -9,10 +9,12 @@
   re-solves its square system in rationals, giving the exact vertex and the
   exact duals of that basis.  Only basic columns and tight rows enter the
   system, so its size is the support of the scheme, not the LP.
-* :func:`rational_simplex` is a textbook primal simplex with Bland's rule on
-  a tableau of flint ``fmpq``, with a dual simplex phase for a start that is
-  dual but not primal feasible; its :class:`RationalTableau` takes a new row
-  into a solved LP and goes on from there.  It never touches a float.  It runs inside
+* :func:`rational_simplex` is a textbook primal simplex (Dantzig's rule,
+  Bland's after a degenerate pivot) on a tableau of flint ``fmpq``, with a
+  dual simplex phase for a start that is not primal feasible (on shifted
+  costs where it is not dual feasible either), so any non-singular basis
+  is a start; its :class:`RationalTableau` takes a new row into a solved
+  LP and goes on from there.  It never touches a float.  It runs inside
   exact generation (:mod:`persuasion.exact_generation`), the fallback when
   no float basis is exactly optimal or HiGHS stops short, and on the whole
   LP as an independent oracle for tests.
@@ -24,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import PersuasionError
+from .errors import InvalidArgumentError, PersuasionError
 
 
 def from_fmpq(x) -> Fraction:
@@ -139,22 +141,35 @@ def resolve_basis(prior, sender, receiver, pairs: np.ndarray, basic_cols: Sequen
 
 
 class SimplexError(PersuasionError, ArithmeticError):
-    """The rational simplex was given an infeasible basis or found the LP unbounded (one of the package's
-    errors: ``except PersuasionError`` catches it)."""
+    """The rational simplex was given a singular basis or found the LP infeasible or unbounded (one of the
+    package's errors: ``except PersuasionError`` catches it)."""
+
+
+#: The simplex's pivot rule: ``"dantzig"`` (largest reduced cost or most infeasible row, Bland's after a
+#: degenerate pivot) or ``"bland"`` (Bland's throughout: the classical safe rule, kept as the baseline
+#: ``benchmarks/bench_exact_fallback.py`` times beside it).
+PIVOT_RULES = ("dantzig", "bland")
 
 
 def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: Sequence[Fraction],
-                     basis: Sequence[int], max_iterations: int = 1_000_000):
-    """Maximise ``c z`` subject to ``A z = b, z >= 0`` exactly, from a primal or a dual feasible basis.
+                     basis: Sequence[int], max_iterations: int = 1_000_000, rule: str = "dantzig"):
+    """Maximise ``c z`` subject to ``A z = b, z >= 0`` exactly, from any non-singular starting basis.
 
-    Primal simplex with Bland's rule (smallest improving index enters, smallest basic index leaves among
-    ties), which cannot cycle, on a dense tableau of flint ``fmpq`` (exact rationals in C) whose reduced
-    costs are kept as one more row that each pivot updates.  A starting basis that is dual feasible (no
-    improving column) but not primal feasible is first made primal feasible by the dual simplex, with the
-    dual of Bland's rule (the infeasible row of smallest basic index leaves, the smallest index enters
-    among ties of the ratio test), which cannot cycle either; this is how a row added to a solved LP is
-    taken in without starting over (:class:`RationalTableau`).  Meant for small LPs: cost per pivot is
-    ``rows x columns``.
+    Primal simplex on a dense tableau of flint ``fmpq`` (exact rationals in C) whose reduced costs are kept
+    as one more row that each pivot updates.  The column of largest reduced cost enters (Dantzig's rule),
+    except after a degenerate pivot (one that left the objective where it was): then the improving column
+    of smallest index enters until the objective moves again (Bland's rule).  The row of smallest ratio
+    leaves, the smallest basic index among ties.  Bland's rule cannot cycle and the objective strictly
+    rises between its stretches, so no basis comes back.  A primal infeasible start is first made feasible
+    by the dual simplex with the same pair of rules on the dual side (the most infeasible row leaves, or
+    after a degenerate pivot the infeasible row of smallest basic index; the column of smallest ratio
+    enters, the smallest index among ties).  Where the start is not dual feasible either, that phase runs
+    on shifted costs (each improving column's cost lowered until its reduced cost is zero), and the true
+    costs come back once the basis is primal feasible.  This is how a row added to a solved LP is taken in
+    without starting over (:class:`RationalTableau`), and how a float solver's basis, nearly optimal but
+    feasible on neither side in exact arithmetic, still serves as a warm start.  Meant for small LPs: cost
+    per pivot is ``rows x columns``.  ``rule="bland"`` takes Bland's rule at every pivot of both phases
+    (the classical safe rule; slower, kept as a baseline).
 
     Returns
     -------
@@ -163,7 +178,7 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
     basis : list of int, the optimal basis (one column per row)
     """
     tableau = RationalTableau(c, A, b, basis)
-    tableau.solve(max_iterations)
+    tableau.solve(max_iterations, rule)
     return tableau.optimum()
 
 
@@ -177,10 +192,11 @@ class RationalTableau:
         R = len(A)
         if len(basis) != R:
             raise SimplexError(f"rational_simplex(): basis must have one column per row ({R}); got {len(basis)}")
-        self.zero = zero = flint.fmpq(0)
+        self.zero = flint.fmpq(0)
         self.A, self.c = [list(row) for row in A], list(c)
         T = self.T = [[self.q(v) for v in row] + [self.q(bi)] for row, bi in zip(A, b)]
         self.where = [-1] * R               # where[r] = basic column of row r
+        self.pivots = 0                     # pivots so far, setting up the basis included
         free_rows = set(range(R))
         # sparsest columns first (a slack's single entry pivots without touching another row), so setting
         # up a warm basis costs about one elimination per structural column, not one per row
@@ -190,13 +206,17 @@ class RationalTableau:
                 raise SimplexError(f"rational_simplex(): starting basis is singular at column {j}")
             self.pivot(r, j)
             free_rows.discard(r)
-        # reduced costs d_j = c_j - c_B B^-1 A_j, kept as a last row that every pivot updates
-        D = [self.q(v) for v in c] + [zero]
-        for r in range(R):
-            f = D[self.where[r]]
+        T.append(self._reduced_costs())     # a last row that every pivot updates
+
+    def _reduced_costs(self) -> list:
+        """``d_j = c_j - c_B B^-1 A_j`` for every column, and minus the objective ``c_B B^-1 b`` last."""
+        T, zero = self.T, self.zero
+        D = [self.q(v) for v in self.c] + [zero]
+        for r, j in enumerate(self.where):  # T[r] is 0 at every other basic column: each step clears one
+            f = D[j]
             if f:
                 D = [d - f * t for d, t in zip(D, T[r])]
-        T.append(D)
+        return D
 
     def q(self, v):
         """An entry (int or Fraction) as flint ``fmpq``."""
@@ -220,6 +240,7 @@ class RationalTableau:
                 for k in nz:
                     Ti[k] -= f * Tr[k]
         self.where[r] = j
+        self.pivots += 1
 
     def add_row(self, row: Sequence[Fraction]) -> None:
         """Add the constraint ``row . z - s = 0`` with a new slack column ``s >= 0``, basic in the new row.
@@ -245,16 +266,60 @@ class RationalTableau:
         self.T.insert(R, [v / p for v in new])
         self.where.append(N)
 
-    def solve(self, max_iterations: int = 1_000_000) -> None:
-        """From a primal feasible tableau, or a dual feasible one (dual phase first), to an optimal one."""
+    def add_column(self, column: Sequence[Fraction], cost: Fraction, combination: dict[int, Fraction]) -> None:
+        """Add a column ``column`` of cost ``cost``, non-basic, given as a combination of present ones:
+        ``column = sum(k A_i for i, k in combination.items())``, which is checked.
+
+        Its tableau column is then the same combination of theirs and its reduced cost
+        ``cost - sum(k (c_i - d_i))``, so no pivot or solve is needed.  The basis and vertex do not move:
+        an optimal tableau stays primal feasible, and :meth:`solve` goes on with the primal simplex.
+        """
+        R, N = self.shape
+        if len(column) != R:
+            raise SimplexError(f"add_column(): the column must have one entry per row ({R}); got {len(column)}")
+        if any(not 0 <= i < N for i in combination):
+            raise SimplexError(f"add_column(): combination must name present columns (0..{N - 1}); "
+                               f"got {sorted(combination)}")
+        for r, Ar in enumerate(self.A):
+            if sum(k * Ar[i] for i, k in combination.items() if Ar[i]) != column[r]:
+                raise SimplexError(f"add_column(): the column is not the combination given (row {r})")
+        T = self.T
+        new = [self.zero] * (R + 1)
+        for i, k in combination.items():
+            kq = self.q(k)
+            for r in range(R):
+                if T[r][i]:
+                    new[r] += kq * T[r][i]
+            new[R] -= kq * (self.q(self.c[i]) - T[R][i])
+        new[R] += self.q(cost)
+        for Ar, v in zip(self.A, column):
+            Ar.append(v)
+        self.c.append(cost)
+        for Tr, v in zip(T, new):
+            Tr.insert(N, v)
+
+    def solve(self, max_iterations: int = 1_000_000, rule: str = "dantzig") -> None:
+        """From any basis to an optimal one: the dual simplex first where the basis is primal infeasible
+        (on shifted costs where it is not dual feasible either), then the primal simplex."""
+        if rule not in PIVOT_RULES:
+            raise InvalidArgumentError("rational_simplex()", "rule", f"must be one of {PIVOT_RULES}", rule)
         T, where = self.T, self.where
         R, N = self.shape
         if any(T[r][N] < 0 for r in range(R)):
-            if any(d > 0 for d in T[R][:N]):
-                raise SimplexError("rational_simplex(): starting basis is neither primal nor dual feasible")
-            self._dual_phase(max_iterations)
+            shifted = any(d > 0 for d in T[R][:N])
+            if shifted:                     # lower each improving column's cost until it no longer improves:
+                T[R] = [min(d, self.zero) for d in T[R][:N]] + [T[R][N]]    # the basis is dual feasible
+            self._dual_phase(max_iterations, rule == "bland")
+            if shifted:                     # primal feasible now: the true costs back, for the primal phase
+                T[R] = self._reduced_costs()
+        bland = always_bland = rule == "bland"  # else Dantzig's rule until a degenerate pivot, Bland's until progress
         for _ in range(max_iterations):
-            entering = next((j for j, d in enumerate(T[R][:N]) if d > 0), None)
+            D = T[R]
+            if bland:
+                entering = next((j for j, d in enumerate(D[:N]) if d > 0), None)
+            else:
+                entering = max(range(N), key=D.__getitem__)
+                entering = entering if D[entering] > 0 else None
             if entering is None:
                 return
             best, leave = None, None
@@ -265,19 +330,21 @@ class RationalTableau:
                         best, leave = ratio, r
             if leave is None:
                 raise SimplexError("rational_simplex(): LP is unbounded")
+            bland = always_bland or best == 0
             self.pivot(leave, entering)
         raise SimplexError(f"rational_simplex(): no optimum after {max_iterations} pivots")
 
-    def _dual_phase(self, max_iterations: int) -> None:
-        """Dual simplex on a dual feasible tableau until every basic value is non-negative (dual Bland's
-        rule)."""
+    def _dual_phase(self, max_iterations: int, always_bland: bool) -> None:
+        """Dual simplex on a dual feasible tableau until every basic value is non-negative (the most
+        infeasible row leaves; after a degenerate pivot, the dual of Bland's rule)."""
         T, where = self.T, self.where
         R, N = self.shape
+        bland = always_bland                # else the most infeasible row leaves until a degenerate pivot
         for _ in range(max_iterations):
             rows = [r for r in range(R) if T[r][N] < 0]
             if not rows:
                 return
-            r = min(rows, key=lambda i: where[i])
+            r = min(rows, key=lambda i: where[i]) if bland else min(rows, key=lambda i: T[i][N])
             D, best, entering = T[R], None, None
             for j in range(N):
                 if T[r][j] < 0:
@@ -286,6 +353,7 @@ class RationalTableau:
                         best, entering = ratio, j
             if entering is None:
                 raise SimplexError("rational_simplex(): LP is infeasible")
+            bland = always_bland or best == 0
             self.pivot(r, entering)
         raise SimplexError(f"rational_simplex(): no primal feasible basis after {max_iterations} dual pivots")
 
