@@ -12,11 +12,13 @@ whole game:
   the Receiver's best action in each state, so that full revelation is a
   feasible starting basis of every restricted LP;
 * **solve** the restricted LP exactly: the first from the float solver's
-  basis where that is a primal or dual feasible basis of it, else from full
-  revelation; new rows go into the solved tableau in place (its basis stays
-  dual feasible, so the dual simplex restores primal feasibility), and after
-  new columns the LP is rebuilt from the last optimal basis (still primal
-  feasible), so a round costs a few pivots;
+  basis where that is a non-singular basis of it (feasible in exact
+  arithmetic or not: the simplex shifts costs until it is dual feasible),
+  else from full revelation; later rounds add their rows and columns to the
+  solved tableau in place: a new row keeps the basis dual feasible (the
+  dual simplex restores primal feasibility), a new column keeps it primal
+  feasible (its tableau column is a combination of present ones, no
+  solve), so a round costs a few pivots;
 * **rows**: every obedience row of every recommended action is checked in
   rationals, and the violated ones are added, the most violated first (rows
   of an action that is never recommended read ``0 >= 0``);
@@ -54,7 +56,7 @@ COLS_PER_STATE = 8
 
 def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = (),
                      rows: Iterable[tuple[int, int]] = (), max_entries: int = 400_000,
-                     basis: tuple | None = None):
+                     basis: tuple | None = None, rule: str = "dantzig"):
     """Exact optimum of ``game`` by row and column generation around the exact simplex.
 
     Parameters
@@ -64,13 +66,14 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     max_entries : largest tableau (rows x columns) a restricted LP may have.
     basis : ``(columns, tight rows)`` of a basis of the whole LP (a float solver's, nearly optimal), pairs
         as above; the first restricted LP starts from its columns and the slacks of its other rows where
-        that is a basis there, primal or dual feasible (else from full revelation).  Its columns and rows
+        that is a non-singular basis there (else from full revelation).  Its columns and rows
         are added to the start.
+    rule : the exact simplex's pivot rule (:func:`persuasion.rational.rational_simplex`).
 
     Returns
     -------
     scheme : (m, n), y : (m,), lam : (n, n) object arrays of ``Fraction``
-    info : dict with ``rounds``, ``columns`` and ``rows`` of the last restricted LP
+    info : dict with ``rounds``, ``columns`` and ``rows`` of the last restricted LP, and ``pivots`` in all
 
     Raises
     ------
@@ -85,38 +88,24 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     near_cols, near_rows = ([_pair(x) for x in basis[0]], [_pair(x) for x in basis[1]]) if basis else ([], [])
     cols = set(start) | {_pair(x) for x in columns} | set(near_cols)
     rws = {_pair(x) for x in rows if x[0] != x[1]} | set(near_rows)
-    rounds, tableau, new_cols, new_rows, ids, P = 0, None, True, set(), [], []
+    # the first restricted LP, built whole; later rounds add their rows and columns to its tableau in place
+    C = sorted(cols)
+    P = sorted(p for p in rws if p[0] in {a for _, a in C})
+    _check_size(m + len(P), len(C) + len(P), 1, max_entries)
+    ids = [("x", x) for x in C] + [("s", p) for p in P]
+    index = {key: j for j, key in enumerate(ids)}
+    A = [[one if w == s else zero for (w, _) in C] + [zero] * len(P) for s in range(m)]
+    for k, (a, b) in enumerate(P):
+        row = [_coefficient(prior, U, w, x, a, b) for (w, x) in C] + [zero] * len(P)
+        row[len(C) + k] = -one
+        A.append(row)
+    c = [prior[w] * V[w, a] for (w, a) in C] + [zero] * len(P)
+    cold = [index[("x", x)] for x in start] + [len(C) + k for k in range(len(P))]       # full revelation
+    tableau = _from_near_basis(c, A, [one] * m + [zero] * len(P), cold, index, near_cols, set(near_rows), P)
+    rounds = 0
     while True:
         rounds += 1
-        if new_cols:                     # the first round, or new columns: build the restricted LP afresh
-            last = None if tableau is None else ([ids[j] for j in tableau.where], set(P))
-            C = sorted(cols)
-            recommendable = {a for _, a in C}
-            P = sorted(p for p in rws if p[0] in recommendable)
-            _check_size(m + len(P), len(C) + len(P), rounds, max_entries)
-            ids = [("x", x) for x in C] + [("s", p) for p in P]
-            index = {key: j for j, key in enumerate(ids)}
-            A = [[one if w == s else zero for (w, _) in C] + [zero] * len(P) for s in range(m)]
-            for k, (a, b) in enumerate(P):
-                row = [prior[w] * (U[w, a] - U[w, b]) if x == a else zero for (w, x) in C] + [zero] * len(P)
-                row[len(C) + k] = -one
-                A.append(row)
-            c = [prior[w] * V[w, a] for (w, a) in C] + [zero] * len(P)
-            rhs = [one] * m + [zero] * len(P)
-            if last is None:
-                cold = [index[("x", x)] for x in start] + [len(C) + k for k in range(len(P))]  # full revelation
-                tableau = _from_near_basis(c, A, rhs, cold, index, near_cols, set(near_rows), P)
-            else:                        # the last optimum (still primal feasible), new rows' slacks basic
-                tableau = RationalTableau(c, A, rhs, [index[key] for key in last[0]]
-                                          + [index[("s", p)] for p in P if p not in last[1]])
-        else:                            # new rows only: into the solved tableau, whose basis stays dual feasible
-            _check_size(m + len(P) + len(new_rows), len(ids) + len(new_rows), rounds, max_entries)
-            for a, b in sorted(new_rows):
-                tableau.add_row([prior[w] * (U[w, a] - U[w, b]) if kind == "x" and x == a else zero
-                                 for kind, (w, x) in ids])
-                ids.append(("s", (a, b)))
-                P.append((a, b))
-        tableau.solve()
+        tableau.solve(rule=rule)
         z, yrow, _ = tableau.optimum()
 
         scheme = np.full((m, n), zero, dtype=object)
@@ -134,8 +123,44 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
         rws |= new_rows
         new_cols = set() if new_rows else _priced_columns(prior, V, U, y, lam, cols)
         if not new_rows and not new_cols:
-            return scheme, y, lam, {"rounds": rounds, "columns": len(ids) - len(P), "rows": len(P)}
+            return scheme, y, lam, {"rounds": rounds, "columns": len(ids) - len(P), "rows": len(P),
+                                    "pivots": tableau.pivots}
         cols |= new_cols
+        recommended = {a for kind, (_, a) in ids if kind == "x"}
+        if new_cols:                     # columns, then the known rows of actions they make recommendable
+            new_rows = {p for p in rws if p[0] in {a for _, a in new_cols} - recommended}
+            _check_size(m + len(P) + len(new_rows), len(ids) + len(new_cols) + len(new_rows), rounds + 1,
+                        max_entries)
+            for w, a in sorted(new_cols):
+                _add_column(tableau, ids, P, prior, V, U, m, start[w], (w, a))
+        else:
+            _check_size(m + len(P) + len(new_rows), len(ids) + len(new_rows), rounds + 1, max_entries)
+        for a, b in sorted(new_rows):    # a row added at a vertex that violates it: the dual simplex repairs
+            tableau.add_row([_coefficient(prior, U, w, x, a, b) if kind == "x" else zero
+                             for kind, (w, x) in ids])
+            ids.append(("s", (a, b)))
+            P.append((a, b))
+
+
+def _coefficient(prior, U, w: int, x: int, a: int, b: int) -> Fraction:
+    """The entry of column ``x[w, x]`` in obedience row ``(a, b)``."""
+    return prior[w] * (U[w, a] - U[w, b]) if x == a else Fraction(0)
+
+
+def _add_column(tableau: RationalTableau, ids: list, P: list, prior, V, U, m: int, base: tuple, new: tuple):
+    """Add column ``x[new]`` to ``tableau`` as the present column ``x[base]`` of the same state plus slack
+    columns: the two differ only in obedience rows, where each slack column is ``-1``."""
+    (w, a), (_, a0) = new, base
+    position = {key: j for j, key in enumerate(ids)}
+    combination = {position[("x", base)]: Fraction(1)}
+    column = [Fraction(int(s == w)) for s in range(m)]
+    for row in P:
+        g, g0 = _coefficient(prior, U, w, a, *row), _coefficient(prior, U, w, a0, *row)
+        column.append(g)
+        if g != g0:                      # column - base is (g - g0) e_row = (g0 - g) * (the row's slack column)
+            combination[position[("s", row)]] = g0 - g
+    tableau.add_column(column, prior[w] * V[w, a], combination)
+    ids.append(("x", new))
 
 
 def _check_size(R: int, N: int, rounds: int, max_entries: int) -> None:
@@ -145,17 +170,16 @@ def _check_size(R: int, N: int, rounds: int, max_entries: int) -> None:
 
 
 def _from_near_basis(c, A, b, cold, index, near_cols, near_rows, P) -> RationalTableau:
-    """The first restricted LP's tableau: from the float solver's basis where it is one (the right size,
-    non-singular, primal or dual feasible exactly), else from full revelation."""
+    """The first restricted LP's tableau: at the float solver's basis where it is one (the right size and
+    non-singular; feasible or not, :meth:`RationalTableau.solve` starts from any basis), else at full
+    revelation."""
     if near_cols:
         near = [index[("x", x)] for x in near_cols] + [index[("s", p)] for p in P if p not in near_rows]
         if len(near) == len(A):
             try:
-                tableau = RationalTableau(c, A, b, near)
-                tableau.solve()
-                return tableau
+                return RationalTableau(c, A, b, near)
             except SimplexError:
-                pass                     # singular, or neither feasible: start over from full revelation
+                pass                     # singular: start over from full revelation
     return RationalTableau(c, A, b, cold)
 
 

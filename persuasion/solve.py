@@ -525,7 +525,7 @@ def _solve_exact_generation(game: PersuasionGame, columns=(), rows=(), basis=Non
     scheme, y, lam, info = exact_generation(game, columns, rows, max_entries=RATIONAL_SIMPLEX_LIMIT, basis=basis)
     sol = assemble(game, scheme, y, lam, ar=EXACT, method=method,
                    stats={"rounds": info["rounds"], "cols_added": info["columns"],
-                          "rows_added": info["rows"]})
+                          "rows_added": info["rows"], "pivots": info["pivots"]})
     if not sol.certificate.valid:
         raise CertificateError("solve(): exact generation produced an invalid certificate: "
                                f"{sol.certificate.summary()}")
