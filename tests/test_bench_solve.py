@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_simplex_versions, bench_solve
+from benchmarks import bench_exact_fallback, bench_simplex_versions, bench_solve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,3 +31,12 @@ def test_bench_simplex_versions_agrees_with_itself():
         pytest.skip("needs a git checkout to read an earlier commit")
     rows = bench_simplex_versions.main(["--old", "HEAD", "--sizes", "3", "4", "--kinds", "int", "uniform"])
     assert len(rows) == 4 and all(r["same_value"] for r in rows)
+
+
+def test_bench_exact_fallback_times_both_pivot_rules_on_the_same_games(tmp_path, capsys):
+    rows, summary = bench_exact_fallback.main(["--seeds", "0", "4", "--states", "2", "3", "--actions", "4", "6",
+                                               "--rules", "dantzig", "bland", "--json", str(tmp_path / "r.json")])
+    assert [r["seed"] for r in rows] == [0, 1, 2, 3] and summary["certified"] == 4 and summary["refused"] == 0
+    assert summary["same_value"]                     # both rules gave solve()'s exact value on every game
+    assert sum(summary["routes"].values()) == 4 and "rational-cg" in "".join(summary["routes"])
+    assert "x the dantzig rule's" in capsys.readouterr().out and (tmp_path / "r.json").exists()

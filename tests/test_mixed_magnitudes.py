@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks import mixed_game
 from persuasion import CertificateError, PersuasionGame, SolverError, backends, examples, solve
 from persuasion.analysis import best_response, near_best
 from persuasion.closed_forms import is_binary_state_independent
@@ -72,20 +73,6 @@ def mixed_games(draw, states=(2, 3), actions=(2, 3), state_independent=False):
     from one seed: hypothesis' own integers favour small exponents, which never mix magnitudes), a near tie
     between two of the Receiver's actions half the time, and a prior of small fractions."""
     return mixed_game(draw(st.integers(0, 2**32 - 1)), states, actions, state_independent)
-
-
-def mixed_game(seed: int, states=(2, 3), actions=(2, 3), state_independent=False) -> PersuasionGame:
-    """:func:`mixed_games`' draw from one seed (so a fuzz's finds can be pinned by their seed)."""
-    rng = np.random.default_rng(seed)
-    m, n = int(rng.integers(states[0], states[1] + 1)), int(rng.integers(actions[0], actions[1] + 1))
-    V, U = (rng.choice([-1, 0, 1, 1], size=(m, n)) * rng.integers(1, 10, size=(m, n))
-            * 10.0 ** rng.integers(-12, 13, size=(m, n)) for _ in range(2))
-    if state_independent:
-        V = np.repeat(V[:1], m, axis=0)
-    if rng.random() < 0.5:                     # a near tie: one column a relative 1e-12 from another
-        U[:, 1] = U[:, 0] * (1 + int(rng.integers(-3, 4)) * 1e-12)
-    weights = rng.integers(1, 1001, size=m)
-    return PersuasionGame(prior=[f"{w}/{weights.sum()}" for w in weights], sender=V, receiver=U)
 
 
 def _methods(game):
