@@ -135,7 +135,9 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
                 _add_column(tableau, ids, P, prior, V, U, m, start[w], (w, a))
         else:
             _check_size(m + len(P) + len(new_rows), len(ids) + len(new_rows), rounds + 1, max_entries)
-        for a, b in sorted(new_rows):    # a row added at a vertex that violates it: the dual simplex repairs
+        # a violated row leaves the vertex infeasible, for the dual simplex to repair; a row of a newly
+        # recommendable action reads 0 at the vertex (its columns are all new), which stays feasible
+        for a, b in sorted(new_rows):
             tableau.add_row([_coefficient(prior, U, w, x, a, b) if kind == "x" else zero
                              for kind, (w, x) in ids])
             ids.append(("s", (a, b)))

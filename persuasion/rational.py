@@ -184,7 +184,8 @@ def rational_simplex(c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: 
 
 class RationalTableau:
     """The tableau :func:`rational_simplex` works on, kept so that a solved LP can take a new row (with its
-    own slack column, basic) and be solved again from its last optimum by the dual simplex."""
+    own slack column, basic; the dual simplex goes on from there) or a new column (non-basic; the primal
+    simplex goes on) and be solved again from its last optimum.  ``pivots`` counts the pivots so far."""
 
     def __init__(self, c: Sequence[Fraction], A: Sequence[Sequence[Fraction]], b: Sequence[Fraction],
                  basis: Sequence[int]):
