@@ -52,16 +52,19 @@ def test_any_starting_rows_and_columns_give_the_same_optimum(game, data):
 @settings(max_examples=60)
 @given(mixed_games(states=(2, 4), actions=(3, 8)))
 def test_starting_from_the_float_basis_gives_the_whole_lps_optimum(game):
-    """The first restricted LP starts from HiGHS' basis where that is primal or dual feasible there (the
-    dual simplex takes a dual feasible one), else from full revelation: the optimum is the same either way."""
+    """The first restricted LP starts from HiGHS' basis where that is a non-singular basis there, feasible
+    in exact arithmetic or not (the dual phase shifts costs first), else from full revelation: the optimum
+    is the same either way, under either pivot rule."""
     from persuasion import backends
     from persuasion.lp import build_float_lp
     m, n = game.shape
     lp = build_float_lp(solve_module.normalised_game(game))
     res = backends.solve_highs(lp)
     near = ([(int(j) // n, int(j) % n) for j in res.basis[0]], [tuple(p) for p in lp.pairs[res.basis[2]]])
-    scheme, y, lam, _ = exact_generation(game, basis=near)
-    assert certified_value(game, scheme, y, lam) == solve(game, exact=True, method="rational-simplex").value
+    reference = solve(game, exact=True, method="rational-simplex").value
+    for rule in ("dantzig", "bland"):
+        scheme, y, lam, _ = exact_generation(game, basis=near, rule=rule)
+        assert certified_value(game, scheme, y, lam) == reference
 
 
 @pytest.mark.parametrize("seed", [5, 9])
