@@ -13,8 +13,8 @@
   Bland's after a degenerate pivot) on a tableau of flint ``fmpq``, with a
   dual simplex phase for a start that is not primal feasible (on shifted
   costs where it is not dual feasible either), so any non-singular basis
-  is a start; its :class:`RationalTableau` takes a new row into a solved
-  LP and goes on from there.  It never touches a float.  It runs inside
+  is a start; its :class:`RationalTableau` takes a new row or column into
+  a solved LP and goes on from there.  It never touches a float.  It runs inside
   exact generation (:mod:`persuasion.exact_generation`), the fallback when
   no float basis is exactly optimal or HiGHS stops short, and on the whole
   LP as an independent oracle for tests.
