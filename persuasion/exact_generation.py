@@ -93,7 +93,7 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     P = sorted(p for p in rws if p[0] in {a for _, a in C})
     _check_size(m + len(P), len(C) + len(P), 1, max_entries)
     ids = [("x", x) for x in C] + [("s", p) for p in P]
-    index = {key: j for j, key in enumerate(ids)}
+    index = {key: j for j, key in enumerate(ids)}       # kept in step with ids as columns are added
     A = [[one if w == s else zero for (w, _) in C] + [zero] * len(P) for s in range(m)]
     for k, (a, b) in enumerate(P):
         row = [_coefficient(prior, U, w, x, a, b) for (w, x) in C] + [zero] * len(P)
@@ -132,7 +132,7 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
             _check_size(m + len(P) + len(new_rows), len(ids) + len(new_cols) + len(new_rows), rounds + 1,
                         max_entries)
             for w, a in sorted(new_cols):
-                _add_column(tableau, ids, P, prior, V, U, m, start[w], (w, a))
+                _add_column(tableau, ids, index, P, prior, V, U, m, start[w], (w, a))
         else:
             _check_size(m + len(P) + len(new_rows), len(ids) + len(new_rows), rounds + 1, max_entries)
         # a violated row leaves the vertex infeasible, for the dual simplex to repair; a row of a newly
@@ -140,6 +140,7 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
         for a, b in sorted(new_rows):
             tableau.add_row([_coefficient(prior, U, w, x, a, b) if kind == "x" else zero
                              for kind, (w, x) in ids])
+            index["s", (a, b)] = len(ids)
             ids.append(("s", (a, b)))
             P.append((a, b))
 
@@ -149,19 +150,21 @@ def _coefficient(prior, U, w: int, x: int, a: int, b: int) -> Fraction:
     return prior[w] * (U[w, a] - U[w, b]) if x == a else Fraction(0)
 
 
-def _add_column(tableau: RationalTableau, ids: list, P: list, prior, V, U, m: int, base: tuple, new: tuple):
+def _add_column(tableau: RationalTableau, ids: list, index: dict, P: list, prior, V, U, m: int, base: tuple,
+                new: tuple):
     """Add column ``x[new]`` to ``tableau`` as the present column ``x[base]`` of the same state plus slack
-    columns: the two differ only in obedience rows, where each slack column is ``-1``."""
+    columns: the two differ only in obedience rows, where each slack column is ``-1``.  ``ids`` and its
+    positions ``index`` gain the new column."""
     (w, a), (_, a0) = new, base
-    position = {key: j for j, key in enumerate(ids)}
-    combination = {position[("x", base)]: Fraction(1)}
+    combination = {index["x", base]: Fraction(1)}
     column = [Fraction(int(s == w)) for s in range(m)]
     for row in P:
         g, g0 = _coefficient(prior, U, w, a, *row), _coefficient(prior, U, w, a0, *row)
         column.append(g)
         if g != g0:                      # column - base is (g - g0) e_row = (g0 - g) * (the row's slack column)
-            combination[position[("s", row)]] = g0 - g
+            combination[index["s", row]] = g0 - g
     tableau.add_column(column, prior[w] * V[w, a], combination)
+    index["x", new] = len(ids)
     ids.append(("x", new))
 
 
