@@ -43,6 +43,10 @@ EPS = float(np.finfo(float).eps)
 TIGHTENING = 1e-9
 TIGHTENING_STEPS = 3
 
+#: What the value interval's ``how`` adds where a candidate was certified only after
+#: :func:`merged_into_best_responses`.
+MERGED = ", its uncertified recommendations merged into best responses"
+
 
 @dataclass(frozen=True)
 class ValueInterval:
@@ -108,6 +112,47 @@ def full_revelation(Un: np.ndarray, Vn: np.ndarray) -> np.ndarray:
     return x
 
 
+def merged_into_best_responses(prior, Un, Vn, U, x, rho_u) -> np.ndarray | None:
+    """``x`` with every recommendation whose obedience is not certified merged into the Receiver's
+    certified best response at that recommendation's posterior (the least sent first), or ``None`` where a
+    posterior has no certified best response (a tie, or a near tie within the error bound).
+
+    The merged scheme is obedient wherever its parts are: the target's column becomes the sum of two
+    columns at each of which the target is best, and a column's slacks (and the bounds on their errors) are
+    sums over its states, so they add.  Each pass merges every failing action, then checks again; a pass
+    removes at least one recommendation, so at most ``n`` passes run.  The Advisor gives up at most the
+    merged mass times its utility range: little where only rarely sent recommendations fail, which is what
+    HiGHS' absolute row tolerance (1e-9) leaves behind when some states' prior masses are 1e-7 or less
+    (a recommendation sent with mass 1e-8 can then miss obedience by its whole size).
+    """
+    m, n = Un.shape
+    gamma = (m + n + 8) * EPS
+    z = _normalised_scheme(x)
+    for _ in range(n):
+        acts, margin = certified_margins(prior, Un, U, z, rho_u)
+        failing = acts[(margin < 0).any(axis=1)]
+        if not failing.size:
+            return z
+        for a in failing[np.argsort((prior[:, None] * z[:, failing]).sum(axis=0), kind="stable")]:
+            w = prior * z[:, a]
+            ws = np.flatnonzero(w > 0)
+            if not ws.size:
+                continue
+            u = w[ws] @ Un[ws]
+            ahead = np.flatnonzero(u >= u.max() - gamma * (w[ws] @ np.abs(Un[ws])).max())
+            b = int(ahead[np.argmax(w[ws] @ Vn[ws][:, ahead])])       # ties: the Advisor's favourite
+            D = Un[ws, b][:, None] - Un[ws]
+            live = U[ws, b][:, None] != U[ws]
+            if (w[ws] @ D - gamma * (w[ws] @ np.abs(D)) - rho_u * (w[ws] @ live) < 0).any():
+                return None
+            if b == a:                   # certified now: earlier merges in this pass moved its posterior
+                continue
+            z[:, b] += z[:, a]
+            z[:, a] = 0.0
+        z = _normalised_scheme(z)
+    return None
+
+
 def _mix_with(prior, Un, U, x, z, rho_u) -> np.ndarray | None:
     """The least ``t`` with ``(1 - t) x + t z`` certified (margins are linear in the scheme), or ``None``."""
     acts = np.union1d(certified_margins(prior, Un, U, x, rho_u)[0], certified_margins(prior, Un, U, z, rho_u)[0])
@@ -131,9 +176,12 @@ def _mix_with(prior, Un, U, x, z, rho_u) -> np.ndarray | None:
     return xt if _certified(prior, Un, U, xt, rho_u) else None
 
 
-def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float, warm=None) -> np.ndarray | None:
+def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float,
+               warm=None) -> tuple[np.ndarray | None, str]:
     """Optimum of the LP with obedience tightened, over the support of ``x`` and each state's best action,
-    or over the final model of a row/column generation run (``warm``), started from its basis."""
+    or over the final model of a row/column generation run (``warm``), started from its basis; where no
+    attempt's optimum is certified as it stands, the best of them certified after
+    :func:`merged_into_best_responses`; with what was done to it beyond the solve (:data:`MERGED` or "")."""
     m, n = gn.shape
     cols = np.argwhere(x > 0)
     opts = {"presolve": "off", **(options or {})}
@@ -144,6 +192,9 @@ def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float
     # warm first (a few pivots); then cold, tighter each time: highspy 1.7 keeps the old primal values when
     # the warm basis is still optimal within its tolerance, which leaves the tightened rows unmet by 1e-13
     attempts = ([(width, warm)] if warm is not None else []) + [(width * 10 ** k, None) for k in range(TIGHTENING_STEPS)]
+    # a candidate that is certified only once its rarely sent recommendations are merged away is kept in
+    # reserve: a tighter attempt may certify one whole
+    fallback, value = None, lambda s: float(gn.prior @ (s * gn.sender).sum(axis=1))
     for w, start in attempts:
         try:
             res, pairs, _ = solve_generation(gn, opts, extra_cols=cols, extra_pairs=lam_pairs, tighten=w,
@@ -154,9 +205,14 @@ def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float
             if z is None:
                 continue
             z = _normalised_scheme(z)
-            if np.isfinite(z).all() and _certified(gn.prior, gn.receiver, U, z, rho_u):
-                return z
-    return None
+            if not np.isfinite(z).all():
+                continue
+            if _certified(gn.prior, gn.receiver, U, z, rho_u):
+                return z, ""
+            merged = merged_into_best_responses(gn.prior, gn.receiver, gn.sender, U, z, rho_u)
+            if merged is not None and (fallback is None or value(merged) > value(fallback)):
+                fallback = merged
+    return fallback, MERGED
 
 
 def _basic_solution(gn: PersuasionGame, res, pairs, tighten: float) -> np.ndarray | None:
@@ -214,16 +270,17 @@ def lower_bound(game: PersuasionGame, gn: PersuasionGame, scheme, lam_pairs=(), 
     x = _normalised_scheme(scheme)
     fr = full_revelation(Un, Vn)
     best, how = None, "none"
+    certified = lambda z: (z if _certified(prior, Un, U, z, rho_u) else None, "")
     if np.isfinite(x).all():
-        candidates = (("optimum", lambda: x if _certified(prior, Un, U, x, rho_u) else None),
-                      ("optimum mixed with full revelation", lambda: _mix_with(prior, Un, U, x, fr, rho_u)),
+        candidates = (("optimum", lambda: certified(x)),
+                      ("optimum mixed with full revelation", lambda: (_mix_with(prior, Un, U, x, fr, rho_u), "")),
                       ("tightened LP on the optimum's support", lambda: _tightened(gn, U, x, lam_pairs, rho_u, options, width, warm)))
     else:
         candidates = ()
-    for name, make in candidates + (("full revelation", lambda: fr if _certified(prior, Un, U, fr, rho_u) else None),):
-        z = make()
+    for name, make in candidates + (("full revelation", lambda: certified(fr)),):
+        z, note = make()
         if z is not None and (best is None or value(z) > best):
-            best, how = value(z), name
+            best, how = value(z), name + note
         if best is not None and best >= good_enough:
             break
     return best, how
