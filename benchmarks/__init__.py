@@ -1,10 +1,16 @@
 """Benchmarks of the package's costs and speed-ups (docs/performance.md), and what they share."""
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_json(report, path) -> None:
@@ -13,6 +19,22 @@ def write_json(report, path) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(report, indent=1, default=float))
+
+
+def load_old_module(commit: str, name: str):
+    """``persuasion/<name>.py`` as it was at ``commit`` (read with ``git show``), loaded beside today's as
+    a module of the package, so its relative imports resolve to today's package: the baseline of a
+    benchmark that runs two versions of one file on the same games.  Needs a git checkout."""
+    text = subprocess.run(["git", "show", f"{commit}:persuasion/{name}.py"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory() as folder:          # the file is read once, by exec_module
+        path = Path(folder) / f"{name}_old.py"
+        path.write_text(text)
+        spec = importlib.util.spec_from_file_location(f"persuasion._{name}_old", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module                     # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return module
 
 
 def mixed_game(seed: int, states=(2, 3), actions=(2, 3), state_independent=False):

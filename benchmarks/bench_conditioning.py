@@ -3,6 +3,7 @@
     python -m benchmarks.bench_conditioning                       # 50x50, 100x100, 200x200, 3 games each
     python -m benchmarks.bench_conditioning --sizes 50 --reps 5 --json out.json
     python -m benchmarks.bench_conditioning --small               # the small games of the first version
+    python -m benchmarks.bench_conditioning --tiny-masses 5 7 9 12 15 --reps 20 --old 6a6709b
 
 Random games (Dirichlet(1) prior, U and V uniform on [0, 1], seed 0).  For each game, in one process:
 
@@ -13,6 +14,13 @@ Random games (Dirichlet(1) prior, U and V uniform on [0, 1], seed 0).  For each 
   (``stats["conditioning"]`` names the interval) or the game fell back.
 
 Medians over the games of a size; ratios of medians.  Nothing is asserted.
+
+``--tiny-masses E ...`` measures something else: how often the check certifies games whose priors put
+masses near ``10^-E`` on about 30% of the states (uniform utilities, 20 to 40 states and actions, past the
+exact fallback's ``m n <= 400``).  Their values are well conditioned, so a float answer should come back
+valid; per exponent it counts the valid answers and checks each against the exact path.  With ``--old
+COMMIT`` the same games also go through ``persuasion/conditioning.py`` as it was at that commit (read
+with ``git show``), one after the other in this process: the baseline.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import time
 
 import numpy as np
 
-from . import write_json
+from . import load_old_module, write_json
 
 
 def _time(fn, *args, **kw) -> tuple[float, object]:
@@ -55,14 +63,74 @@ def run_size(m: int, n: int, reps: int, textbook: bool, rng) -> dict:
     return out
 
 
+def tiny_mass_game(rng, exponent: int):
+    """A game with about 30% of its states at prior masses near ``10^-exponent`` (see the module doc)."""
+    from persuasion import PersuasionGame
+    m, n = (int(k) for k in rng.integers(20, 41, size=2))
+    w = rng.random(m)
+    tiny = rng.random(m) < 0.3
+    w[tiny] = 10.0 ** -exponent * rng.random(int(tiny.sum()))
+    return PersuasionGame(w / w.sum(), rng.random((m, n)), rng.random((m, n)))
+
+
+def run_tiny_masses(exponents, reps: int, old: str | None) -> list[dict]:
+    """Valid float answers, their largest distance to the exact value, and median seconds, per exponent;
+    for this checkout and, with ``old``, for that commit's conditioning check on the same games."""
+    from persuasion import solve
+    S = importlib.import_module("persuasion.solve")
+    versions = {"new": S.value_interval_of}
+    if old:
+        versions["old"] = load_old_module(old, "conditioning").value_interval_of
+    rng = np.random.default_rng(0)
+    results = []
+    try:
+        for e in exponents:
+            games = [tiny_mass_game(rng, e) for _ in range(reps)]
+            exact = [float(solve(g, exact=True).value) for g in games]
+            row = {"exponent": e, "games": reps}
+            for name, check in versions.items():
+                S.value_interval_of = check
+                seconds, valid, gap = [], 0, 0.0
+                for g, v in zip(games, exact):
+                    t, sol = _time(solve, g)
+                    seconds.append(t)
+                    if sol.certificate.valid:
+                        valid += 1
+                        gap = max(gap, abs(float(sol.value) - v))
+                row.update({f"{name}_valid": valid, f"{name}_max_error": gap,
+                            f"{name}_median_s": float(np.median(seconds))})
+            results.append(row)
+    finally:
+        S.value_interval_of = versions["new"]
+    return results
+
+
+def _print_tiny(results, old: str | None) -> None:
+    names = ["new", "old"] if old else ["new"]
+    print("# masses near 10^-E on ~30% of the states; new = this checkout" + (f", old = {old}" if old else ""))
+    print(f"{'E':>3} {'games':>6}" + "".join(f" {n + ' valid':>10} {n + ' max |err|':>14} {n + ' median s':>13}"
+                                           for n in names))
+    for r in results:
+        print(f"{r['exponent']:>3} {r['games']:>6}" + "".join(
+            f" {r[n + '_valid']:>10} {r[n + '_max_error']:>14.1e} {r[n + '_median_s']:>13.3f}" for n in names))
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200], help="square games m = n")
     p.add_argument("--reps", type=int, default=3, help="games per size")
     p.add_argument("--textbook-max", type=int, default=50, help="largest n for the textbook baseline")
     p.add_argument("--small", action="store_true", help="also 2x4, 4x6 and 10x30 games, 30 each")
+    p.add_argument("--tiny-masses", type=int, nargs="+", metavar="E",
+                   help="instead: valid answers on games with prior masses near 10^-E (see above)")
+    p.add_argument("--old", help="with --tiny-masses: the commit whose conditioning check is the baseline")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
+    if args.tiny_masses:
+        results = run_tiny_masses(args.tiny_masses, args.reps, args.old)
+        _print_tiny(results, args.old)
+        write_json(results, args.json)
+        return results
     rng = np.random.default_rng(0)
     shapes = [(2, 4), (4, 6), (10, 30)] if args.small else []
     results = [run_size(m, n, 30, False, rng) for m, n in shapes]

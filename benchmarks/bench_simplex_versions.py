@@ -11,31 +11,17 @@ nothing is asserted.  Needs a git checkout.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
-import tempfile
+import importlib
 import time
-from pathlib import Path
 
 import numpy as np
 
-from . import write_json
-
-ROOT = Path(__file__).resolve().parents[1]
+from . import load_old_module, write_json
 
 
 def load_old_rational(commit: str):
-    """``persuasion/rational.py`` as it was at ``commit``, as a module of the package (so its relative
-    imports resolve to today's package)."""
-    text = subprocess.run(["git", "show", f"{commit}:persuasion/rational.py"], cwd=ROOT, check=True,
-                          capture_output=True, text=True).stdout
-    with tempfile.TemporaryDirectory() as folder:          # the file is read once, by exec_module
-        path = Path(folder) / "rational_old.py"
-        path.write_text(text)
-        spec = importlib.util.spec_from_file_location("persuasion._rational_old", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
+    """``persuasion/rational.py`` as it was at ``commit`` (:func:`benchmarks.load_old_module`)."""
+    return load_old_module(commit, "rational")
 
 
 def game_of(kind: str, k: int):

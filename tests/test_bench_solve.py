@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_exact_fallback, bench_simplex_versions, bench_solve
+from benchmarks import bench_conditioning, bench_exact_fallback, bench_simplex_versions, bench_solve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +40,14 @@ def test_bench_exact_fallback_times_both_pivot_rules_on_the_same_games(tmp_path,
     assert summary["same_value"]                     # both rules gave solve()'s exact value on every game
     assert sum(summary["routes"].values()) == 4 and "rational-cg" in "".join(summary["routes"])
     assert "x the dantzig rule's" in capsys.readouterr().out and (tmp_path / "r.json").exists()
+
+
+def test_bench_conditioning_counts_valid_answers_on_tiny_masses_beside_a_commit(capsys):
+    inside_git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0
+    if not inside_git:
+        pytest.skip("needs a git checkout to read an earlier commit")
+    rows = bench_conditioning.main(["--tiny-masses", "9", "--reps", "2", "--old", "HEAD"])
+    (row,) = rows
+    assert row["games"] == 2 and row["new_valid"] == 2 and 0 <= row["old_valid"] <= 2
+    assert row["new_max_error"] <= 1e-6 and row["old_max_error"] <= 1e-6    # valid answers: the exact value
+    assert "old valid" in capsys.readouterr().out
