@@ -121,14 +121,18 @@ def new_highs(options: dict | None = None):
 
 
 def run_highs(h) -> None:
-    """``h.run()``, retried cold, then with the primal simplex, then without presolve, if HiGHS stops short.
+    """``h.run()``, retried cold, then with the primal simplex, then without presolve, then also by the
+    interior point method (its crossover gives a basis), if HiGHS stops short.
 
     Warm re-solves after rows or columns are added occasionally end with
     status 'Unknown' (a primal infeasibility left after HiGHS' cleanup); a cold
     solve of the same model has always succeeded where we have seen this.  On
     games whose utilities span some 24 orders of magnitude, presolve can call
     the (always feasible, bounded) LP 'Infeasible' or 'Unbounded'; the same
-    model solved without presolve is optimal (as ``solve_linprog`` retries).
+    model solved without presolve is optimal (as ``solve_linprog`` retries).  Where some states' prior
+    masses are near 1e-5, a restricted LP of row/column generation ended 'Solve error' under every
+    simplex setting and under the interior point method with presolve, and optimal under the interior
+    point method without it (highspy 1.16).
     """
     import highspy
     h.run()
@@ -149,6 +153,12 @@ def run_highs(h) -> None:
     h.setOptionValue("presolve", "off")
     h.clearSolver()
     h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        solver = _option(h, "solver")
+        h.setOptionValue("solver", "ipm")
+        h.clearSolver()
+        h.run()
+        h.setOptionValue("solver", solver)
     h.setOptionValue("presolve", presolve)
 
 

@@ -211,9 +211,16 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
         return METHODS[family].run(game, ar, sub, options)
     except SolverError as e:
         # "auto" promises an optimum, and the LP always has one: where HiGHS stops short even after its
-        # retries (backends.run_highs), a small game is solved exactly instead; a named method reports it
+        # retries (backends.run_highs), generation's game gets the whole LP, and a small game is solved
+        # exactly; a named method reports it
         if ar.exact or not auto:
             raise
+        if family == "highs-cg":
+            try:
+                sol, _ = METHODS["highs"].run(game, ar, None, options)
+                return _with_stats(sol, fallback_reason=str(e)), None
+            except SolverError:
+                pass
         view, _ = _exact_fallback(game, options, family, fallback_reason=str(e))
         if view is None:
             raise e from None            # no exact optimum either: HiGHS' own failure is the one to report

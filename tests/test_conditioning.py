@@ -11,6 +11,7 @@
   values right with a valid certificate.
 """
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +174,14 @@ def test_tiny_prior_masses_keep_a_valid_float_answer(seed, exponent):
     lo, hi = value_interval(game)
     assert lo - 1e-12 <= float(e.value) <= hi + 1e-12, (lo, float(e.value), hi)
 
+
+
+def test_a_game_whose_generation_lp_highs_simplex_could_not_solve():
+    """Found by ``bench_conditioning --tiny-masses 5`` (2026-12-07): 20 x 29, some prior masses near 1e-5.
+    A restricted LP of row/column generation ended 'Solve error' under every simplex setting HiGHS was
+    retried with (highspy 1.16), so ``solve()`` raised.  Whatever a version's simplex does with it, the
+    float answer must come back valid with the exact value."""
+    game = PersuasionGame.from_json(Path(__file__).parent / "data" / "highs_solve_error_game.json")
+    f, e = solve(game), solve(game, exact=True)
+    assert f.certificate.valid, f.certificate.summary()
+    assert abs(f.value - float(e.value)) <= 1e-6, (f.value, float(e.value))

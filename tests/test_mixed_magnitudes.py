@@ -8,6 +8,7 @@ below (optimum 1/2) and HiGHS 6e-11 on the third (optimum 0.531), both with vali
 """
 from __future__ import annotations
 
+import importlib
 import warnings
 from fractions import Fraction
 
@@ -167,6 +168,23 @@ def test_auto_answers_where_highs_stops_short_and_a_named_method_says_so(monkeyp
     assert sol.method.endswith("+exact-fallback") and "Infeasible" in sol.stats["fallback_reason"]
     with pytest.raises(SolverError, match="Infeasible"):
         solve(game, method="highs")
+
+
+def test_auto_gives_the_whole_lp_a_game_whose_generation_stops_short(monkeypatch):
+    """Row/column generation made to stop short on a 25 x 25 game (past the exact fallback's m n <= 400,
+    so nothing but another LP could answer): "auto" solves the whole LP instead and says why in
+    ``stats["fallback_reason"]``; ``method="highs-cg"`` raises the solver's error."""
+    S = importlib.import_module("persuasion.solve")          # the module, not the function of that name
+    def stopped(*args, **kwargs):
+        raise SolverError("solve()", "Solve error", "a stand-in for HiGHS stopping short")
+    monkeypatch.setattr(S, "solve_generation", stopped)
+    rng = np.random.default_rng(3)
+    game = PersuasionGame(rng.dirichlet(np.ones(25)), rng.random((25, 25)), rng.random((25, 25)))
+    sol, whole = solve(game), solve(game, method="highs")
+    assert sol.certificate.valid and sol.value == whole.value and sol.method == "highs"
+    assert "Solve error" in sol.stats["fallback_reason"]
+    with pytest.raises(SolverError, match="Solve error"):
+        solve(game, method="highs-cg")
 
 
 @settings(max_examples=40)
