@@ -18,7 +18,8 @@ Medians over the games of a size; ratios of medians.  Nothing is asserted.
 ``--tiny-masses E ...`` measures something else: how often the check certifies games whose priors put
 masses near ``10^-E`` on about 30% of the states (uniform utilities, 20 to 40 states and actions, past the
 exact fallback's ``m n <= 400``).  Their values are well conditioned, so a float answer should come back
-valid; per exponent it counts the valid answers and checks each against the exact path.  With ``--old
+valid; per exponent it counts the valid answers (and any solve that raised) and checks each valid one
+against the exact path.  With ``--old
 COMMIT`` the same games also go through ``persuasion/conditioning.py`` as it was at that commit (read
 with ``git show``), one after the other in this process: the baseline.
 """
@@ -76,7 +77,7 @@ def tiny_mass_game(rng, exponent: int):
 def run_tiny_masses(exponents, reps: int, old: str | None) -> list[dict]:
     """Valid float answers, their largest distance to the exact value, and median seconds, per exponent;
     for this checkout and, with ``old``, for that commit's conditioning check on the same games."""
-    from persuasion import solve
+    from persuasion import PersuasionError, solve
     S = importlib.import_module("persuasion.solve")
     versions = {"new": S.value_interval_of}
     if old:
@@ -90,14 +91,20 @@ def run_tiny_masses(exponents, reps: int, old: str | None) -> list[dict]:
             row = {"exponent": e, "games": reps}
             for name, check in versions.items():
                 S.value_interval_of = check
-                seconds, valid, gap = [], 0, 0.0
+                seconds, valid, raised, gap = [], 0, 0, 0.0
                 for g, v in zip(games, exact):
-                    t, sol = _time(solve, g)
-                    seconds.append(t)
+                    t = time.perf_counter()
+                    try:
+                        sol = solve(g)
+                    except PersuasionError:          # counted: a float solve that raises is a finding
+                        raised += 1
+                        continue
+                    finally:
+                        seconds.append(time.perf_counter() - t)
                     if sol.certificate.valid:
                         valid += 1
                         gap = max(gap, abs(float(sol.value) - v))
-                row.update({f"{name}_valid": valid, f"{name}_max_error": gap,
+                row.update({f"{name}_valid": valid, f"{name}_raised": raised, f"{name}_max_error": gap,
                             f"{name}_median_s": float(np.median(seconds))})
             results.append(row)
     finally:
@@ -108,11 +115,12 @@ def run_tiny_masses(exponents, reps: int, old: str | None) -> list[dict]:
 def _print_tiny(results, old: str | None) -> None:
     names = ["new", "old"] if old else ["new"]
     print("# masses near 10^-E on ~30% of the states; new = this checkout" + (f", old = {old}" if old else ""))
-    print(f"{'E':>3} {'games':>6}" + "".join(f" {n + ' valid':>10} {n + ' max |err|':>14} {n + ' median s':>13}"
-                                           for n in names))
+    print(f"{'E':>3} {'games':>6}" + "".join(f" {n + ' valid':>10} {n + ' raised':>11} {n + ' max |err|':>14} "
+                                           f"{n + ' median s':>13}" for n in names))
     for r in results:
         print(f"{r['exponent']:>3} {r['games']:>6}" + "".join(
-            f" {r[n + '_valid']:>10} {r[n + '_max_error']:>14.1e} {r[n + '_median_s']:>13.3f}" for n in names))
+            f" {r[n + '_valid']:>10} {r[n + '_raised']:>11} {r[n + '_max_error']:>14.1e} {r[n + '_median_s']:>13.3f}"
+            for n in names))
 
 
 def main(argv=None) -> None:

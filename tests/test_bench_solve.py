@@ -48,6 +48,6 @@ def test_bench_conditioning_counts_valid_answers_on_tiny_masses_beside_a_commit(
         pytest.skip("needs a git checkout to read an earlier commit")
     rows = bench_conditioning.main(["--tiny-masses", "9", "--reps", "2", "--old", "HEAD"])
     (row,) = rows
-    assert row["games"] == 2 and row["new_valid"] == 2 and 0 <= row["old_valid"] <= 2
+    assert row["games"] == 2 and row["new_valid"] == 2 and row["new_raised"] == 0 and 0 <= row["old_valid"] <= 2
     assert row["new_max_error"] <= 1e-6 and row["old_max_error"] <= 1e-6    # valid answers: the exact value
     assert "old valid" in capsys.readouterr().out
