@@ -132,7 +132,9 @@ def run_highs(h) -> None:
     model solved without presolve is optimal (as ``solve_linprog`` retries).  Where some states' prior
     masses are near 1e-5, a restricted LP of row/column generation ended 'Solve error' under every
     simplex setting and under the interior point method with presolve, and optimal under the interior
-    point method without it (highspy 1.16).
+    point method without it (highspy 1.16); a conditioning check's tightened LP, run with presolve off,
+    ended 'Unknown' under every simplex setting and optimal by the interior point method.  A caller's
+    ``simplex_iteration_limit`` caps the interior point method's iterations too.
     """
     import highspy
     h.run()
@@ -147,18 +149,23 @@ def run_highs(h) -> None:
     h.clearSolver()
     h.run()
     h.setOptionValue("simplex_strategy", strategy)
-    presolve = _option(h, "presolve")
-    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal or presolve == "off":
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         return
+    presolve = _option(h, "presolve")
     h.setOptionValue("presolve", "off")
-    h.clearSolver()
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        solver = _option(h, "solver")
-        h.setOptionValue("solver", "ipm")
+    if presolve != "off":
         h.clearSolver()
         h.run()
-        h.setOptionValue("solver", solver)
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        # a caller's simplex iteration limit binds the interior point method too: a limit stays a limit
+        saved = {name: _option(h, name) for name in ("solver", "ipm_iteration_limit")}
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("ipm_iteration_limit", min(saved["ipm_iteration_limit"],
+                                                    _option(h, "simplex_iteration_limit")))
+        h.clearSolver()
+        h.run()
+        for name, value in saved.items():
+            h.setOptionValue(name, value)
     h.setOptionValue("presolve", presolve)
 
 

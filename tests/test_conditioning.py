@@ -176,12 +176,33 @@ def test_tiny_prior_masses_keep_a_valid_float_answer(seed, exponent):
 
 
 
+def _game_from_data(name: str) -> PersuasionGame:
+    return PersuasionGame.from_json(Path(__file__).parent / "data" / f"{name}.json")
+
+
 def test_a_game_whose_generation_lp_highs_simplex_could_not_solve():
     """Found by ``bench_conditioning --tiny-masses 5`` (2026-12-07): 20 x 29, some prior masses near 1e-5.
     A restricted LP of row/column generation ended 'Solve error' under every simplex setting HiGHS was
-    retried with (highspy 1.16), so ``solve()`` raised.  Whatever a version's simplex does with it, the
-    float answer must come back valid with the exact value."""
-    game = PersuasionGame.from_json(Path(__file__).parent / "data" / "highs_solve_error_game.json")
+    retried with (highspy 1.16; 'Not Set' under 1.7.1), so ``solve()`` raised.  Whatever a version's
+    simplex does with it, the float answer must come back valid with the exact value (the whole LP
+    answers where generation cannot)."""
+    game = _game_from_data("highs_solve_error_game")
     f, e = solve(game), solve(game, exact=True)
     assert f.certificate.valid, f.certificate.summary()
     assert abs(f.value - float(e.value)) <= 1e-6, (f.value, float(e.value))
+
+
+def test_a_game_whose_tightened_lps_highs_simplex_could_not_solve():
+    """Found by ``bench_conditioning --tiny-masses 9`` (2026-12-07): 31 x 37, some prior masses near 1e-9.
+    Every tightened LP of the conditioning check ended 'Unknown' under the simplex retries, so a
+    well-conditioned value was called ill-conditioned; with the interior point method as the last retry,
+    highspy 1.16 certifies it, while 1.7.1 still leaves it "use exact=True".  On every version: a valid
+    answer has the exact value, an invalid one says why, and the value interval holds the exact value."""
+    game = _game_from_data("highs_unknown_tightened_game")
+    f, e = solve(game), float(solve(game, exact=True).value)
+    if f.certificate.valid:
+        assert abs(f.value - e) <= 1e-6, (f.value, e)
+    else:
+        assert "ill-conditioned value" in f.certificate.summary()
+    lo, hi = value_interval(game)
+    assert lo - 1e-12 <= e <= hi + 1e-12, (lo, e, hi)
