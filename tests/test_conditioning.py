@@ -10,6 +10,7 @@
   the float path, which needs that merge where some prior masses are 1e-7 or less, gets those games'
   values right with a valid certificate.
 """
+import importlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -206,3 +207,43 @@ def test_a_game_whose_tightened_lps_highs_simplex_could_not_solve():
         assert "ill-conditioned value" in f.certificate.summary()
     lo, hi = value_interval(game)
     assert lo - 1e-12 <= e <= hi + 1e-12, (lo, e, hi)
+
+
+def _near_tie_game(seed: int) -> PersuasionGame:
+    """Uniform utilities, 21-26 states and actions (past the exact fallback's m n <= 400), the Receiver's
+    action 1 better than action 0 by 1e-12 in every state, and two states alike for the Receiver: a
+    value that jumps when the data move by 1e-12, so the float interval is often wide."""
+    rng = np.random.default_rng(seed)
+    m, n = (int(k) for k in rng.integers(21, 27, size=2))
+    U, V = rng.random((m, n)), rng.random((m, n))
+    U[:, 1] = U[:, 0] + 1e-12
+    U[3] = U[2]
+    return PersuasionGame(rng.dirichlet(np.ones(m)), V, U)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_past_the_fallback_size_an_ill_conditioned_game_is_exact_or_says_use_exact(seed):
+    """Past ``m n <= 400`` the float path tries only HiGHS' own basis in rationals (no pivots): a game
+    it certifies carries the exact certificate and value; one it cannot says "use exact=True"."""
+    game = _near_tie_game(seed)
+    f, e = solve(game), solve(game, exact=True)
+    if f.method.endswith("+exact-fallback"):
+        assert f.exact_solution.certificate.valid and f.exact_solution.certificate.exact
+        assert f.exact_solution.value == e.value and f.certificate.valid
+    elif f.certificate.valid:
+        assert abs(f.value - float(e.value)) <= 1e-6, (f.value, float(e.value))
+    else:
+        assert "use exact=True" in f.certificate.summary()
+
+
+def test_the_basis_limit_bounds_what_a_large_float_solve_tries(monkeypatch):
+    """With the limit at 0 columns no basis is tried past the fallback size: a game that the basis
+    certifies otherwise now says "use exact=True" (the first of the seeds above that the basis
+    certifies on this machine's HiGHS; skipped where none does)."""
+    S = importlib.import_module("persuasion.solve")
+    certified = [g for g in map(_near_tie_game, range(8)) if solve(g).method.endswith("+exact-fallback")]
+    if not certified:
+        pytest.skip("this HiGHS version's bases certify none of these games")
+    monkeypatch.setattr(S, "FLOAT_BASIS_LIMIT", 0)
+    f = solve(certified[0])
+    assert not f.certificate.valid and "use exact=True" in f.certificate.summary()
