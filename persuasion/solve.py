@@ -155,7 +155,8 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     Raises
     ------
     SolverError
-        The backend did not reach optimality (status and a hint in the message).  Under ``"auto"`` and
+        The backend did not reach optimality (status and a hint in the message).  Under ``"auto"`` (which
+        gives the whole LP a game whose row/column generation stops short) and
         with ``exact=True`` only where the exact fallback cannot finish either (floats try it on small
         games, and HiGHS' basis alone in rationals on larger ones up to ``FLOAT_BASIS_LIMIT`` basic
         columns; the exact path until a restricted LP passes ``RATIONAL_SIMPLEX_LIMIT``): otherwise a game
