@@ -40,8 +40,9 @@ def load_old_module(commit: str, name: str):
 def mixed_game(seed: int, states=(2, 3), actions=(2, 3), state_independent=False):
     """A game drawn from ``seed`` whose every utility is ``sign x digit x 10^e`` with its own ``e`` in
     -12..12 (a zero a quarter of the time), a near tie between two of the Receiver's actions half the time
-    (one column a relative 1e-12 from another), a prior of small fractions, and a number of states and
-    actions uniform in ``states`` and ``actions`` (inclusive ranges): the games where floats are least sure
+    (one column a relative 1e-12 from another; none in a game of one action), a prior of small fractions,
+    and a number of states and actions uniform in ``states`` and ``actions`` (inclusive ranges): the
+    games where floats are least sure
     and HiGHS' bases seldom exactly optimal.  Shared by the tests (tests/test_mixed_magnitudes.py, where a
     fuzz's finds are pinned by their seed) and benchmarks/bench_exact_fallback.py."""
     from persuasion import PersuasionGame
@@ -51,7 +52,7 @@ def mixed_game(seed: int, states=(2, 3), actions=(2, 3), state_independent=False
             * 10.0 ** rng.integers(-12, 13, size=(m, n)) for _ in range(2))
     if state_independent:
         V = np.repeat(V[:1], m, axis=0)
-    if rng.random() < 0.5:                     # a near tie: one column a relative 1e-12 from another
+    if rng.random() < 0.5 and n >= 2:          # a near tie: one column a relative 1e-12 from another
         U[:, 1] = U[:, 0] * (1 + int(rng.integers(-3, 4)) * 1e-12)
     weights = rng.integers(1, 1001, size=m)
     return PersuasionGame(prior=[f"{w}/{weights.sum()}" for w in weights], sender=V, receiver=U)

@@ -170,6 +170,17 @@ def test_auto_answers_where_highs_stops_short_and_a_named_method_says_so(monkeyp
         solve(game, method="highs")
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_one_action_mixed_games(seed):
+    """The generator makes games of one action too (its near tie needs two); with one action the Receiver
+    has no choice, so the value is ``sum_w prior[w] V[w, 0]`` exactly, on both paths."""
+    game = mixed_game(seed, (2, 4), (1, 1))
+    prior, V, _ = game.rational()
+    expected = sum(prior[w] * V[w, 0] for w in range(game.num_states))
+    assert solve(game, exact=True).value == expected
+    assert_right_beside_its_size(game, solve(game), solve(game, exact=True))
+
+
 def test_auto_gives_the_whole_lp_a_game_whose_generation_stops_short(monkeypatch):
     """Row/column generation made to stop short on a 25 x 25 game (past the exact fallback's m n <= 400,
     so nothing but another LP could answer): "auto" solves the whole LP instead and says why in
