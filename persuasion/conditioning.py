@@ -176,12 +176,13 @@ def _mix_with(prior, Un, U, x, z, rho_u) -> np.ndarray | None:
     return xt if _certified(prior, Un, U, xt, rho_u) else None
 
 
-def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float,
-               warm=None) -> tuple[np.ndarray | None, str]:
+def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float, warm=None,
+               good_enough: float = np.inf) -> tuple[np.ndarray | None, str]:
     """Optimum of the LP with obedience tightened, over the support of ``x`` and each state's best action,
     or over the final model of a row/column generation run (``warm``), started from its basis; where no
     attempt's optimum is certified as it stands, the best of them certified after
-    :func:`merged_into_best_responses`; with what was done to it beyond the solve (:data:`MERGED` or "")."""
+    :func:`merged_into_best_responses` (at once where one reaches ``good_enough``); with what was done to
+    it beyond the solve (:data:`MERGED` or "")."""
     m, n = gn.shape
     cols = np.argwhere(x > 0)
     opts = {"presolve": "off", **(options or {})}
@@ -212,6 +213,8 @@ def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float
             merged = merged_into_best_responses(gn.prior, gn.receiver, gn.sender, U, z, rho_u)
             if merged is not None and (fallback is None or value(merged) > value(fallback)):
                 fallback = merged
+                if value(merged) >= good_enough:     # no tighter attempt could make the interval narrower
+                    return fallback, MERGED
     return fallback, MERGED
 
 
@@ -274,7 +277,8 @@ def lower_bound(game: PersuasionGame, gn: PersuasionGame, scheme, lam_pairs=(), 
     if np.isfinite(x).all():
         candidates = (("optimum", lambda: certified(x)),
                       ("optimum mixed with full revelation", lambda: (_mix_with(prior, Un, U, x, fr, rho_u), "")),
-                      ("tightened LP on the optimum's support", lambda: _tightened(gn, U, x, lam_pairs, rho_u, options, width, warm)))
+                      ("tightened LP on the optimum's support",
+                       lambda: _tightened(gn, U, x, lam_pairs, rho_u, options, width, warm, good_enough)))
     else:
         candidates = ()
     for name, make in candidates + (("full revelation", lambda: certified(fr)),):
