@@ -338,6 +338,8 @@ def _exact_basis_view(game: PersuasionGame, options, method: str, **stats) -> So
     and the basis has at most :data:`FLOAT_BASIS_LIMIT` columns; else ``None``.  The large games' share
     of the exact fallback: its cost is one rational linear solve, bounded by the basis' size, never the
     exact simplex's pivots."""
+    if game.num_states > FLOAT_BASIS_LIMIT:    # each state's row sum_a x = 1 keeps a column basic
+        return None
     gn = normalised_game(game)
     try:
         if game.num_actions >= AUTO_GENERATION_MIN_SIZE:

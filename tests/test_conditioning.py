@@ -247,3 +247,15 @@ def test_the_basis_limit_bounds_what_a_large_float_solve_tries(monkeypatch):
     monkeypatch.setattr(S, "FLOAT_BASIS_LIMIT", 0)
     f = solve(certified[0])
     assert not f.certificate.valid and "use exact=True" in f.certificate.summary()
+
+
+def test_a_game_with_more_states_than_the_basis_limit_is_not_solved_again(monkeypatch):
+    """Every state's row ``sum_a x = 1`` keeps one of its columns basic, so a game with more states than
+    ``FLOAT_BASIS_LIMIT`` cannot have a basis within it: no HiGHS solve is spent finding that out."""
+    S = importlib.import_module("persuasion.solve")
+    def no_solve(*args, **kwargs):
+        raise AssertionError("a HiGHS solve was started")
+    monkeypatch.setattr(S, "FLOAT_BASIS_LIMIT", 2)
+    monkeypatch.setattr(S, "solve_generation", no_solve)
+    monkeypatch.setattr(S.backends, "solve_highs", no_solve)
+    assert S._exact_basis_view(examples.load("investment_advice"), None, "highs") is None   # 4 states
