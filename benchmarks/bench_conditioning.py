@@ -1,9 +1,9 @@
-"""What the float path's conditioning check costs, side by side in one run.
+"""What the float path's conditioning check costs, side by side in one run, and what it certifies on tiny prior masses.
 
     python -m benchmarks.bench_conditioning                       # 50x50, 100x100, 200x200, 3 games each
     python -m benchmarks.bench_conditioning --sizes 50 --reps 5 --json out.json
     python -m benchmarks.bench_conditioning --small               # the small games of the first version
-    python -m benchmarks.bench_conditioning --tiny-masses 5 7 9 12 15 --reps 20 --old 6a6709b
+    python -m benchmarks.bench_conditioning --tiny-masses 3 5 7 9 12 15 --reps 20 --old 6a6709b
 
 Random games (Dirichlet(1) prior, U and V uniform on [0, 1], seed 0).  For each game, in one process:
 
@@ -19,9 +19,9 @@ Medians over the games of a size; ratios of medians.  Nothing is asserted.
 masses near ``10^-E`` on about 30% of the states (uniform utilities, 20 to 40 states and actions, past the
 exact fallback's ``m n <= 400``).  Their values are well conditioned, so a float answer should come back
 valid; per exponent it counts the valid answers (and any solve that raised) and checks each valid one
-against the exact path.  With ``--old
-COMMIT`` the same games also go through ``persuasion/conditioning.py`` as it was at that commit (read
-with ``git show``), one after the other in this process: the baseline.
+against the exact path.  With ``--old COMMIT`` the same games also go through
+``persuasion/conditioning.py`` as it was at that commit (read with ``git show``), one after the other in
+this process: the baseline.
 """
 from __future__ import annotations
 

@@ -176,7 +176,6 @@ def test_tiny_prior_masses_keep_a_valid_float_answer(seed, exponent):
     assert lo - 1e-12 <= float(e.value) <= hi + 1e-12, (lo, float(e.value), hi)
 
 
-
 def _game_from_data(name: str) -> PersuasionGame:
     return PersuasionGame.from_json(Path(__file__).parent / "data" / f"{name}.json")
 
