@@ -116,6 +116,11 @@ RATIONAL_SIMPLEX_LIMIT = 400_000
 CONDITIONING_WIDTH = 1e-9
 CONDITIONING_TOLERANCE = 1e-6
 
+#: Where row/column generation stops short, "auto" solves the whole LP instead up to this many obedience
+#: entries (``m n (n - 1)``): the whole LP took 2-6 s at 50 x 50 (122,500 entries) and about 3 minutes at
+#: 100 x 100 on the 2-core machine (DESIGN.md), so past it the solver's own error is reported at once.
+WHOLE_LP_FALLBACK_ENTRIES = 250_000
+
 #: Past the exact fallback's size, a float solve still tries HiGHS' own basis in rationals (one exact
 #: linear solve, no pivots) where the basis has at most this many columns: about 1.5 s at 220 on a
 #: random 60 x 60 game, 6 s at 409 (100 x 100), 32 s at 583 (150 x 150) on the 2-core machine.
@@ -156,7 +161,8 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     ------
     SolverError
         The backend did not reach optimality (status and a hint in the message).  Under ``"auto"`` (which
-        gives the whole LP a game whose row/column generation stops short) and
+        gives the whole LP a game whose row/column generation stops short, up to
+        ``WHOLE_LP_FALLBACK_ENTRIES`` obedience entries) and
         with ``exact=True`` only where the exact fallback cannot finish either (floats try it on small
         games, and HiGHS' basis alone in rationals on larger ones up to ``FLOAT_BASIS_LIMIT`` basic
         columns; the exact path until a restricted LP passes ``RATIONAL_SIMPLEX_LIMIT``): otherwise a game
@@ -222,7 +228,8 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
         # exactly; a named method reports it
         if ar.exact or not auto:
             raise
-        if family == "highs-cg":
+        m, n = game.shape
+        if family == "highs-cg" and m * n * (n - 1) <= WHOLE_LP_FALLBACK_ENTRIES:
             try:
                 sol, _ = METHODS["highs"].run(game, ar, None, options)
                 return _with_stats(sol, fallback_reason=str(e)), None

@@ -184,7 +184,8 @@ def test_one_action_mixed_games(seed):
 def test_auto_gives_the_whole_lp_a_game_whose_generation_stops_short(monkeypatch):
     """Row/column generation made to stop short on a 25 x 25 game (past the exact fallback's m n <= 400,
     so nothing but another LP could answer): "auto" solves the whole LP instead and says why in
-    ``stats["fallback_reason"]``; ``method="highs-cg"`` raises the solver's error."""
+    ``stats["fallback_reason"]``; ``method="highs-cg"`` raises the solver's error, and so does "auto"
+    on a game past ``WHOLE_LP_FALLBACK_ENTRIES``."""
     S = importlib.import_module("persuasion.solve")          # the module, not the function of that name
     def stopped(*args, **kwargs):
         raise SolverError("solve()", "Solve error", "a stand-in for HiGHS stopping short")
@@ -196,6 +197,9 @@ def test_auto_gives_the_whole_lp_a_game_whose_generation_stops_short(monkeypatch
     assert "Solve error" in sol.stats["fallback_reason"]
     with pytest.raises(SolverError, match="Solve error"):
         solve(game, method="highs-cg")
+    monkeypatch.setattr(S, "WHOLE_LP_FALLBACK_ENTRIES", 25 * 25 * 24 - 1)   # one entry short of this game
+    with pytest.raises(SolverError, match="Solve error"):      # past the limit: the solver's own error, at once
+        solve(game)
 
 
 @settings(max_examples=40)
