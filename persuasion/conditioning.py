@@ -84,18 +84,29 @@ def certified_margins(prior, Un, U, x, rho_u: float) -> tuple[np.ndarray, np.nda
     (``rho_u`` per unit of mass, only in states where the game's own ``U[w,a]`` and ``U[w,b]`` differ: equal
     data stay exactly equal).  Rows are multiplied out for recommended actions only (``k x n``).
     """
-    m, n = Un.shape
     W = prior[:, None] * x
     actions = np.flatnonzero((W > 0).any(axis=0))
-    gamma = (m + n + 8) * EPS
-    margin = np.empty((actions.size, n))
+    margin = np.empty((actions.size, Un.shape[1]))
     for i, a in enumerate(actions):
-        ws = np.flatnonzero(W[:, a] > 0)
-        w = W[ws, a]
-        D = Un[ws, a][:, None] - Un[ws]
-        live = U[ws, a][:, None] != U[ws]
-        margin[i] = w @ D - gamma * (w @ np.abs(D)) - rho_u * (w @ live)
+        margin[i] = _column_margins(W[:, a], Un, U, a, rho_u)
     return actions, margin
+
+
+def _column_margins(weights, Un, U, b: int, rho_u: float) -> np.ndarray:
+    """The certified slacks (:func:`certified_margins`) of recommending ``b`` on a signal that carries
+    ``weights[w] = prior[w] x[w, signal]``, against each alternative."""
+    m, n = Un.shape
+    gamma = (m + n + 8) * EPS
+    ws = np.flatnonzero(weights > 0)
+    w = weights[ws]
+    D = Un[ws, b][:, None] - Un[ws]
+    live = U[ws, b][:, None] != U[ws]
+    return w @ D - gamma * (w @ np.abs(D)) - rho_u * (w @ live)
+
+
+def _advisor_value(prior, Vn, x) -> float:
+    """The Advisor's expected utility under scheme ``x`` (normalised units)."""
+    return float(prior @ (x * Vn).sum(axis=1))
 
 
 def _certified(prior, Un, U, x, rho_u) -> bool:
@@ -141,9 +152,7 @@ def merged_into_best_responses(prior, Un, Vn, U, x, rho_u) -> np.ndarray | None:
             u = w[ws] @ Un[ws]
             ahead = np.flatnonzero(u >= u.max() - gamma * (w[ws] @ np.abs(Un[ws])).max())
             b = int(ahead[np.argmax(w[ws] @ Vn[ws][:, ahead])])       # ties: the Advisor's favourite
-            D = Un[ws, b][:, None] - Un[ws]
-            live = U[ws, b][:, None] != U[ws]
-            if (w[ws] @ D - gamma * (w[ws] @ np.abs(D)) - rho_u * (w[ws] @ live) < 0).any():
+            if (_column_margins(w, Un, U, b, rho_u) < 0).any():
                 return None
             if b == a:                   # certified now: earlier merges in this pass moved its posterior
                 continue
@@ -195,7 +204,7 @@ def _tightened(gn: PersuasionGame, U, x, lam_pairs, rho_u, options, width: float
     attempts = ([(width, warm)] if warm is not None else []) + [(width * 10 ** k, None) for k in range(TIGHTENING_STEPS)]
     # a candidate that is certified only once its rarely sent recommendations are merged away is kept in
     # reserve: a tighter attempt may certify one whole
-    fallback, value = None, lambda s: float(gn.prior @ (s * gn.sender).sum(axis=1))
+    fallback, value = None, lambda s: _advisor_value(gn.prior, gn.sender, s)
     for w, start in attempts:
         try:
             res, pairs, _ = solve_generation(gn, opts, extra_cols=cols, extra_pairs=lam_pairs, tighten=w,
@@ -269,7 +278,7 @@ def lower_bound(game: PersuasionGame, gn: PersuasionGame, scheme, lam_pairs=(), 
     sc = game_scaling(game)
     rho_u, _ = data_rounding(sc)
     prior, Un, Vn, U = gn.prior, gn.receiver, gn.sender, np.asarray(game.receiver, dtype=float)
-    value = lambda s: float(prior @ (s * Vn).sum(axis=1))
+    value = lambda s: _advisor_value(prior, Vn, s)
     x = _normalised_scheme(scheme)
     fr = full_revelation(Un, Vn)
     best, how = None, "none"
