@@ -64,10 +64,12 @@ def run_size(m: int, n: int, reps: int, textbook: bool, rng) -> dict:
     return out
 
 
-def tiny_mass_game(rng, exponent: int):
-    """A game with about 30% of its states at prior masses near ``10^-exponent`` (see the module doc)."""
+def tiny_mass_game(rng, exponent: int, sizes=(20, 40)):
+    """A game with about 30% of its states at prior masses near ``10^-exponent``, uniform utilities, and
+    numbers of states and actions drawn from ``sizes`` (an inclusive range; see the module doc).  Shared
+    with tests/test_conditioning.py."""
     from persuasion import PersuasionGame
-    m, n = (int(k) for k in rng.integers(20, 41, size=2))
+    m, n = (int(k) for k in rng.integers(sizes[0], sizes[1] + 1, size=2))
     w = rng.random(m)
     tiny = rng.random(m) < 0.3
     w[tiny] = 10.0 ** -exponent * rng.random(int(tiny.sum()))

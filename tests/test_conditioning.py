@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.bench_conditioning import tiny_mass_game
 from persuasion import PersuasionGame, examples, solve
 from persuasion.conditioning import (certified_margins, data_rounding, dual_upper_bound, full_revelation,
                                      lower_bound, merged_into_best_responses)
@@ -151,14 +152,9 @@ def test_merging_repairs_any_scheme_of_a_generic_game(seed):
 
 
 def _tiny_mass_game(seed: int, exponent: int) -> PersuasionGame:
-    """Uniform random utilities, 21-26 states and actions (past the float path's exact fallback, m n <=
-    400), and about 30% of the states with prior masses near 10^-exponent."""
-    rng = np.random.default_rng(seed)
-    m, n = (int(k) for k in rng.integers(21, 27, size=2))
-    w = rng.random(m)
-    tiny = rng.random(m) < 0.3
-    w[tiny] = 10.0 ** -exponent * rng.random(int(tiny.sum()))
-    return PersuasionGame(w / w.sum(), rng.random((m, n)), rng.random((m, n)))
+    """The benchmark's game at 21-26 states and actions (past the float path's exact fallback, m n <=
+    400), about 30% of the states with prior masses near 10^-exponent."""
+    return tiny_mass_game(np.random.default_rng(seed), exponent, sizes=(21, 26))
 
 
 @pytest.mark.parametrize("seed, exponent", [(0, 7), (1, 9), (2, 12), (3, 15)])
