@@ -209,14 +209,14 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
             raise InvalidArgumentError("solve()", "method", "'closed-form' needs 2 states, or 2 actions with a "
                                        "state-independent Advisor utility", f"a {game.shape[0]}x{game.shape[1]} game")
         if closed is None:
-            family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"
+            family = _auto_family(game)
     if closed is not None:
         scheme, y, lam, name = closed
         sol = (assemble(game, scheme, y, lam, ar=ar, method=name) if ar.exact
                else _assemble_normalised(game, scheme, y, lam, method=name))
         if sol.certificate.valid or family != "auto":
             return sol, None
-        family = "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"  # never seen
+        family = _auto_family(game)      # never seen
     _check_memory(game)                      # the LP paths hold n x n multipliers
     if ar.exact and family != "rational-simplex":
         _check_exact_memory(game)
@@ -239,6 +239,12 @@ def _solve_unchecked(game: PersuasionGame, ar, family: str, sub: str | None, opt
         if view is None:
             raise e from None            # no exact optimum either: HiGHS' own failure is the one to report
         return view, None
+
+
+def _auto_family(game: PersuasionGame) -> str:
+    """The LP route "auto" takes where no closed form applies: row/column generation from
+    :data:`AUTO_GENERATION_MIN_SIZE` actions on, else HiGHS on the whole LP."""
+    return "highs-cg" if game.num_actions >= AUTO_GENERATION_MIN_SIZE else "highs"
 
 
 def _rational_simplex_route(game: PersuasionGame) -> tuple[Solution, None]:
@@ -349,7 +355,7 @@ def _exact_basis_view(game: PersuasionGame, options, method: str, **stats) -> So
         return None
     gn = normalised_game(game)
     try:
-        if game.num_actions >= AUTO_GENERATION_MIN_SIZE:
+        if _auto_family(game) == "highs-cg":
             (res, pairs, info), name = solve_generation(gn, options), "highs-cg"
         else:
             lp = build_float_lp(gn)
