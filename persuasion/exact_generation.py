@@ -126,8 +126,8 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
             return scheme, y, lam, {"rounds": rounds, "columns": len(ids) - len(P), "rows": len(P),
                                     "pivots": tableau.pivots}
         cols |= new_cols
-        recommended = {a for kind, (_, a) in ids if kind == "x"}
         if new_cols:                     # columns, then the known rows of actions they make recommendable
+            recommended = {a for kind, (_, a) in ids if kind == "x"}
             new_rows = {p for p in rws if p[0] in {a for _, a in new_cols} - recommended}
             _check_size(m + len(P) + len(new_rows), len(ids) + len(new_cols) + len(new_rows), rounds + 1,
                         max_entries)
