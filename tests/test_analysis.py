@@ -104,3 +104,65 @@ def test_signal_posteriors_average_to_the_prior_and_match_the_sent_signals(m, n,
     ws, ps = posteriors_from_scheme(g, scheme, exact=True)
     assert list(ws) == [x for x in w if x > 0]
     assert [list(r) for r in ps] == [list(post[s]) for s in range(n) if w[s] > 0]
+
+
+def _near_tie_columns(seed: int, m: int, n: int) -> np.ndarray:
+    """Small integer utilities, then copies of some columns moved by 1e-12 (in every state, or with a
+    random sign per state) or by 1e-10: actions that tie within 1e-9 without being equal."""
+    rng = np.random.default_rng(seed)
+    U = rng.integers(-3, 4, (m, n)).astype(float)
+    for j in range(1, n):
+        if rng.random() < 0.6:
+            src, how = rng.integers(0, j), rng.integers(0, 3)
+            step = (1e-10 if how == 2 else 1e-12) * (rng.choice([-1.0, 1.0], m) if how == 1 else rng.choice([-1.0, 1.0]))
+            U[:, j] = U[:, src] + step
+    return U
+
+
+def _unbeaten(U: np.ndarray, b: np.ndarray, tol: float = 1e-9) -> list[bool]:
+    """The tie rule's definition checked pair by pair, each sum accurately rounded: no action beats ``a``."""
+    import math
+    def beats(c, a):
+        d = math.fsum(float(p) * (U[w, c] - U[w, a]) for w, p in enumerate(b))
+        s = math.fsum(float(p) * abs(U[w, c] - U[w, a]) for w, p in enumerate(b))
+        return d > tol * s
+    n = U.shape[1]
+    return [not any(beats(c, a) for c in range(n) if c != a) for a in range(n)]
+
+
+@given(st.integers(0, 10**6), st.integers(1, 5), st.integers(2, 7))
+@settings(max_examples=150)
+def test_near_best_is_the_set_no_action_beats_whatever_the_batch(seed, m, n):
+    """Found by an online run: at a belief where action 3 tied action 1 exactly and action 0 sat 1e-12
+    below action 1 in every state, ``argmax`` found 3 first in a batch of two beliefs (1 alone), and the
+    rule then let 0 tie 3 although 1 beats it; the Receiver took 0, and the scheme scored above V*."""
+    from persuasion.analysis import near_best
+    U = _near_tie_columns(seed, m, n)
+    rng = np.random.default_rng(seed + 1)
+    B = rng.dirichlet(np.ones(m), size=8)
+    for k in range(2, 8):                        # beliefs where two actions tie, on two states
+        a, c = rng.choice(n, 2, replace=False)
+        D = U[:, c] - U[:, a]
+        up, down = np.flatnonzero(D > 1e-6), np.flatnonzero(D < -1e-6)
+        if up.size and down.size:
+            w1, w2 = rng.choice(up), rng.choice(down)
+            B[k] = 0.0
+            B[k, w1], B[k, w2] = -D[w2] / (D[w1] - D[w2]), D[w1] / (D[w1] - D[w2])
+    B[0] = B[-1]                                           # the same belief twice in one batch
+    batch = near_best(U, B)
+    for k in range(B.shape[0]):
+        alone = near_best(U, B[k])
+        assert alone.tolist() == batch[k].tolist() == _unbeaten(U, B[k])
+        exact = [sum(F(float(p)) * F(float(u)) for p, u in zip(B[k], U[:, a])) for a in range(n)]
+        assert all(alone[a] for a in range(n) if exact[a] == max(exact))   # every exact best survives
+
+
+def test_an_action_1e_minus_12_below_another_in_every_state_is_not_a_best_response():
+    # At (1/2, 1/2) action 0 ties action 1 exactly and ties action 2 within 1e-9 of their spread, while
+    # action 2 is 1e-12 below action 1 in every state.  argmax finds action 0 first.
+    U = np.array([[0.0, 1.0, 1.0 - 1e-12], [1.0, 0.0, 0.0 - 1e-12]])
+    from persuasion.analysis import near_best
+    assert near_best(U, [0.5, 0.5]).tolist() == [True, True, False]
+    g = PersuasionGame([0.5, 0.5], sender=[[0, 0, 5], [0, 0, 5]], receiver=U.tolist())
+    assert best_responses(g, [0.5, 0.5]).tolist() == [0, 1]
+    assert best_response(g, [0.5, 0.5]) == 0      # not action 2, which the Advisor would like best

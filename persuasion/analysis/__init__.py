@@ -10,9 +10,10 @@ two actions give it the same expected utility.  ``tie="sender"`` (the
 default and the standard convention, under which the optimum is attained)
 picks, among best responses, the one the Advisor likes most; ``tie="adversarial"``
 the one it likes least; ``tie="lowest"`` the lowest index.  On the float
-path two actions tie at a belief when the belief-weighted sum of their per-state
-differences is at most ``TIE_TOLERANCE`` times the belief-weighted sum of the
-absolute differences (:func:`near_best`: relative to that one comparison, so
+path an action is best up to ties when no other action beats it, beating meaning
+that the belief-weighted sum of the two actions' per-state differences exceeds
+``TIE_TOLERANCE`` times the belief-weighted sum of the absolute differences
+(:func:`near_best`: relative to that one comparison, so
 the same rule at any units and for states whose utilities differ by many
 orders of magnitude); on the exact path (``exact=True``) ties are exact
 equalities between ``Fraction`` values.

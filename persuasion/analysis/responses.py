@@ -33,16 +33,23 @@ def _belief(game: PersuasionGame, belief, ar: Arithmetic, where: str) -> np.ndar
 def near_best(M: np.ndarray, beliefs, tol: float = TIE_TOLERANCE) -> np.ndarray:
     """Float tie rule: which actions are best, up to ties, for each belief (rows of ``beliefs``, any scale).
 
-    Action ``a`` ties the best action ``b`` at belief ``p`` when
+    Action ``c`` beats action ``a`` at belief ``p`` when
 
-        sum_w p[w] (M[w, b] - M[w, a])  <=  tol * sum_w p[w] |M[w, b] - M[w, a]|,
+        sum_w p[w] (M[w, c] - M[w, a])  >  tol * sum_w p[w] |M[w, c] - M[w, a]|,
 
     the difference summed from per-state differences (so a shift common to a state cancels before any
-    rounding).  The tolerance is relative to the terms of that one comparison, not to the game's largest
-    utility: the rule is unchanged when a state's utilities are multiplied by a positive number or shifted
-    (with the belief divided by that number), so a difference of ``1e-10`` in one state is not lost beside
-    a spread of ``1e10`` in another.  Rounding in the sums is below ``m`` ulps of the right-hand side, far
-    below ``tol``.  In a single state (a degenerate belief) it is exact equality.
+    rounding), and ``a`` is near-best when no action beats it.  The tolerance is relative to the terms of
+    that one comparison, not to the game's largest utility: the rule is unchanged when a state's utilities
+    are multiplied by a positive number or shifted (with the belief divided by that number), so a
+    difference of ``1e-10`` in one state is not lost beside a spread of ``1e10`` in another.  Rounding in
+    the sums is below ``m`` ulps of the right-hand side, far below ``tol``.  In a single state (a
+    degenerate belief) it is exact equality.
+
+    "Beats" has no cycles (around one, the left-hand sides add up to zero, yet each would be positive), so
+    the set is never empty and holds every exactly best action.  "Ties" is not transitive: ``a`` may tie
+    the best action ``b`` while a third action, also tied with ``b``, beats ``a`` by a whole difference of
+    ``1e-12`` in every state.  Such an ``a`` is not near-best, and which action ``argmax`` happens to find
+    first (rounding can make it ``b`` in one batch and another action in the next) does not change the set.
 
     Returns a boolean ``(k, n)`` mask (``(n,)`` for a single belief).
     """
@@ -70,6 +77,14 @@ def near_best(M: np.ndarray, beliefs, tol: float = TIE_TOLERANCE) -> np.ndarray:
                 moved.append(rows[up])
         pending = np.concatenate(moved) if moved else np.empty(0, dtype=int)
     mask[pending, top[pending]] = True               # unreachable in exact arithmetic; never leave a row empty
+    # No action beats ``top``, but an action that ties it may still be beaten by another that ties it too.
+    tied_rows = np.flatnonzero(mask.sum(axis=1) > 1)
+    for a in np.unique(np.nonzero(mask[tied_rows])[1]):
+        rows = tied_rows[mask[tied_rows, a] & (top[tied_rows] != a)]
+        if rows.size:
+            D = M - M[:, a:a + 1]
+            beaten = (B[rows] @ D > tol * (B[rows] @ np.abs(D))).any(axis=1)
+            mask[rows[beaten], a] = False
     return mask[0] if single else mask
 
 
