@@ -64,6 +64,46 @@ def test_champ_items_and_categories():
     assert check(probs[0], f"\\boxed{{{probs[0].answer}}}").correct
 
 
+def test_every_champ_reference_answer_is_accepted_whole_and_in_each_of_its_forms():
+    """Before, math-verify read a bare reference: "n(n-3)/2" and "No" as nothing (87 of the 270 answers
+    could never be judged right) and "2^(n-1)" as its first number, 2."""
+    from llm_bridge.tasks.checkers import gold_forms
+    for p in champ():
+        for form in [p.answer] + gold_forms(p.answer):
+            assert check(p, f"so \\boxed{{{form}}}").correct, (p.answer, form)
+
+
+@pytest.mark.parametrize("gold, output, ok", [
+    ("2^(n-1)", r"\boxed{2}", False),                       # read bare, the reference was 2
+    ("2^(n-1)", r"\boxed{2^{n-1}}", True),
+    ("n(n-3)/2", r"\boxed{\frac{n(n-3)}{2}}", True),
+    ("n(n-3)/2", r"\boxed{\frac{n(n-2)}{2}}", False),
+    ("n!", r"\boxed{n}", False),
+    ("No", r"\boxed{on}", False),                            # math-verify alone: n*o == o*n
+    ("No", r"\boxed{Yes}", False),
+    ("No", r"\boxed{\text{No}}", True),
+    ("No", r"\boxed{No, since 7 is odd}", True),
+    ("Yes", r"\boxed{yes.}", True),
+    ("No integer solutions", r"\boxed{no integer solutions}", True),
+    ("No integer solutions", r"\boxed{No}", False),
+    ("The limit exists and is equal to 2/3", r"\boxed{\frac{2}{3}}", True),
+    ("The limit exists and is equal to 2/3", r"\boxed{\frac{3}{2}}", False),
+    ("C(10, 5), or equivalently 252", r"\boxed{252}", True),
+    ("C(10, 5), or equivalently 252", r"\boxed{251}", False),
+    ("0 (i.e., no such values)", r"\boxed{0}", True),
+    (r"\frac{\sqrt{2}}{2}", r"so \boxed{\frac{\sqrt{2}}{2}}.", True),   # braces two deep
+    (r"\frac{\sqrt{2}}{2}", r"so \boxed{\frac{\sqrt{3}}{2}}.", False),
+])
+def test_check_math_on_formulas_words_and_second_forms(gold, output, ok):
+    assert check_math(gold, output, "strict").correct is ok
+
+
+def test_boxed_answers_are_read_at_any_depth_and_only_when_closed():
+    assert extract_answer(r"\boxed{x^{2^{3}}} is it") == "x^{2^{3}}"
+    assert extract_answer(r"\boxed{4} or rather \boxed{\frac{1}{\sqrt{2}}") == "4"       # the last one never closes
+    assert extract_answer(r"so \boxed{} then 7", mode="strict") == ""
+
+
 def test_humaneval_canonical_solutions_pass_and_broken_ones_fail():
     probs = humaneval(4)
     for p in probs:
