@@ -102,6 +102,9 @@ def test_read_action_submits_the_drafts_answer_only():
     assert dg.read_action(bad, "#### The total is 43 + 14 = 57.") == {"action": "decline", "correct": True,
                                                                       "extracted": "57"}
     assert dg.read_action(bad, "no answer") == {"action": "decline", "correct": False, "extracted": ""}
+    # A boxed LaTeX answer is compared as such (read back after '####' it was no answer at all).
+    assert dg.read_action(good, "so \\boxed{\\frac{114}{2}}") == {"action": "submit", "correct": True,
+                                                                  "extracted": "\\frac{114}{2}"}
 
 
 @pytest.mark.parametrize("text, answer", [

@@ -205,7 +205,7 @@ def read_action(item: DraftItem, output: str) -> dict:
     is the gold one), ``extracted`` (the answer read)."""
     from llm_bridge.tasks.checkers import check_math
     answer = final_answer(output)
-    said = f"#### {answer}" if answer else ""
+    said = f"\\boxed{{{answer}}}" if answer else ""       # read back verbatim, a LaTeX answer included
     return {"action": "submit" if said and check_math(item.draft_answer, said, "strict").correct else "decline",
             "correct": bool(said) and check_math(item.problem.answer, said, "strict").correct,
             "extracted": answer}
