@@ -160,7 +160,9 @@ def binary_state_independent_optimum(game: PersuasionGame, exact: bool | Arithme
         order = neg[np.argsort(-d[neg], kind="stable")]
         cost = prior_f[order] * (-d[order])
         before = np.concatenate([[0.0], np.cumsum(cost)[:-1]])
-        x[order] = np.clip((budget - before) / cost, 0.0, 1.0)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):   # a subnormal prior's cost
+            share = (budget - before) / cost
+        x[order] = np.where(cost > 0, np.clip(share, 0.0, 1.0), 1.0)       # rounded to 0 costs nothing
         zero, one = 0.0, 1.0
     scheme = np.empty((m, 2), dtype=ar.dtype)
     scheme[:, g] = x

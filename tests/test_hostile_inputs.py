@@ -209,3 +209,26 @@ def test_labels_reach_the_terminal_escaped_and_json_exactly(tmp_path):
                          text=True, timeout=120)
     d = json.loads(out.stdout)
     assert d["game"]["states"] == states and d["game"]["actions"] == actions and d["game"]["name"] == "bad\rname\x00"
+
+
+@settings(max_examples=80)
+@given(st.integers(0, 10**6), st.integers(2, 5), st.floats(-323.5, -290))
+def test_subnormal_prior_masses_are_solved_silently_and_right(seed, m, exponent):
+    """A prior mass near 1e-320 made the two-action closed form divide by a cost that rounds to 0 or
+    overflows: numpy printed 'overflow encountered in divide' from a library call (the answer was right)."""
+    import warnings
+    from fractions import Fraction
+    from persuasion import solve
+    rng = np.random.default_rng(seed)
+    prior = rng.dirichlet(np.ones(m))
+    prior[0] = 10.0 ** exponent
+    prior[1:] *= (1 - prior[0]) / prior[1:].sum()
+    sender = np.tile(rng.integers(-3, 4, 2), (m, 1))       # state-independent: the closed form applies
+    g = PersuasionGame(prior, sender, rng.integers(-3, 4, (m, 2)))
+    exact = solve(g, exact=True).value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in ("auto", "closed-form", "highs"):
+            sol = solve(g, method=method)
+            assert sol.certificate.valid, method
+            assert abs(Fraction(sol.value) - exact) <= Fraction(1, 10**9), (method, sol.value, float(exact))
