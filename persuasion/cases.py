@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import numpy as np
+
 from .analysis import first_best_value, full_revelation_value, no_information_value
 from .game import PersuasionGame
 
@@ -42,7 +44,11 @@ def case_from_values(optimum: float, full_revelation: float, no_information: flo
 
 
 def persuasion_case(game: PersuasionGame, tol: float = 1e-9) -> PersuasionCase:
-    """The case of ``game`` (values compared within ``tol``).
+    """The case of ``game``, its values compared within ``tol`` times the Advisor's expected spread
+    ``sum_w prior[w] (max_a V[w, a] - min_a V[w, a])`` (:func:`advisor_spread`; at least a few ulps of
+    ``sum_w prior[w] max_a |V[w, a]|``, for float rounding).  So the case does not change when ``V`` is
+    multiplied by a positive number or a constant is added to a state's row: with an absolute ``1e-9``,
+    the prosecutor's game with ``V`` in units of ``1e-12`` came out 'aligned'.
 
     >>> from persuasion import examples, persuasion_case
     >>> persuasion_case(examples.prosecutor_judge())
@@ -50,6 +56,22 @@ def persuasion_case(game: PersuasionGame, tol: float = 1e-9) -> PersuasionCase:
     """
     from .solve import solve
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
-    if abs(fr - fb) <= tol:                              # aligned: no LP needed
+    V = np.asarray(game.sender, float)
+    rounding = 16 * np.finfo(float).eps * float(game.prior @ np.abs(V).max(axis=1))
+    within = max(tol * advisor_spread(game), rounding)
+    if abs(fr - fb) <= within:                           # aligned: no LP needed
         return PersuasionCase.ALIGNED
-    return case_from_values(float(solve(game).value), fr, ni, fb, tol)
+    return case_from_values(float(solve(game).value), fr, ni, fb, within)
+
+
+def advisor_spread(game: PersuasionGame) -> float:
+    """``sum_w prior[w] (max_a V[w, a] - min_a V[w, a])``: how much the Advisor's value can move with the
+    action taken, the unit :func:`persuasion_case` measures its tolerance in.
+
+    >>> from persuasion import examples
+    >>> from persuasion.cases import advisor_spread
+    >>> advisor_spread(examples.prosecutor_judge())      # convicting is worth 1 in both states
+    1.0
+    """
+    V = np.asarray(game.sender, float)
+    return float(game.prior @ (V.max(axis=1) - V.min(axis=1)))

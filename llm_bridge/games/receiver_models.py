@@ -142,7 +142,8 @@ def revealed_utility(counts: np.ndarray, smoothing: float = 0.5) -> np.ndarray:
 
 
 def case_of(prior, V, U, tol: float = 1e-9) -> PersuasionCase:
-    """The case (:func:`persuasion.persuasion_case`) of the review game for a Bayesian Receiver with ``U``."""
+    """The case (:func:`persuasion.persuasion_case`, ``tol`` relative to the Advisor's expected spread of
+    ``V``) of the review game for a Bayesian Receiver with ``U``."""
     return persuasion_case(PersuasionGame(prior, V, U, ["correct", "wrong"], ["submit", "decline"]), tol)
 
 
