@@ -31,9 +31,19 @@ def fmt_number(x, exact: bool) -> str:
     if x is None:
         return "-"
     if isinstance(x, Fraction):
-        return str(x) if x.denominator == 1 or len(str(x)) <= 9 else f"{str(x)[:12]}~{float(x):.6f}"
+        return str(x) if x.denominator == 1 or len(str(x)) <= 9 else f"~{float(x):.6g}"   # --json has it whole
     x = float(x)
     return "-" if np.isnan(x) else f"{x:.6f}".rstrip("0").rstrip(".") if abs(x) >= 1e-12 else "0"
+
+
+def fmt_value(x, exact: bool) -> str:
+    """The Advisor's value, to seven significant digits: it is in the Advisor's units, which may be tiny, so
+    the scheme's fixed six decimals (which print ``6e-16`` as 0) do not suit it."""
+    if exact and isinstance(x, Fraction):
+        whole = str(x)
+        return f"{whole}  (= {float(x):.7g})" if len(whole) <= 80 else \
+            f"~{float(x):.7g}  (a fraction of {len(whole)} characters: --json prints it)"
+    return f"{float(x):.7g}"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -65,6 +75,6 @@ def format_solution(sol) -> str:
             rows.append([lab, f(p), g.actions[sol.receiver_actions[a]], post])
     out.append(table(["recommend", "P(signal)", "Receiver plays", "posterior"], rows))
     out.append("")
-    out.append(f"Optimal Advisor value: {f(sol.value)}" + (f"  (= {float(sol.value):.6f})" if ex else ""))
+    out.append(f"Optimal Advisor value: {fmt_value(sol.value, ex)}")
     out.append(f"Certificate: {sol.certificate.summary()}")
     return "\n".join(out)

@@ -22,6 +22,23 @@ def test_solve_report(tmp_path, capsys):
     assert "innocent" in out and "convict" in out
 
 
+@pytest.mark.parametrize("unit", [1e-15, 1e-7, 1e12])
+def test_report_shows_a_value_in_small_or_large_units(tmp_path, capsys, unit):
+    """The value was printed with six decimals, so 6e-16 read "Optimal Advisor value: 0"; a long exact
+    fraction was cut to its first 12 characters ("3/5000000000" for 3/5000000000000000)."""
+    from fractions import Fraction
+    from persuasion import PersuasionGame
+    pj = examples.prosecutor_judge()
+    path = tmp_path / "small.json"
+    PersuasionGame(pj.prior, [[0, unit], [0, unit]], pj.receiver).to_json(path)
+    assert main(["solve", str(path)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Optimal Advisor value:"))
+    assert float(line.split(":")[1]) == pytest.approx(0.6 * unit, rel=1e-6)
+    assert main(["solve", str(path), "--exact"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Optimal Advisor value:"))
+    assert Fraction(line.split(":")[1].split()[0]) == Fraction(3, 5) * Fraction(repr(unit))   # floats read as written
+
+
 def test_solve_json(tmp_path, capsys):
     path = tmp_path / "pj.json"
     examples.prosecutor_judge().to_json(path)
