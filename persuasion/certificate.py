@@ -13,6 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from .arithmetic import arithmetic
+from .errors import InvalidArgumentError
 from .lp import dual_slacks, worst_obedience_violation
 
 
@@ -110,7 +111,9 @@ def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
     lam : (n, n) array
         Multipliers of the obedience rows ``(a, a')``; diagonal ignored.
     exact : bool
-        Check in exact arithmetic with tolerance 0 (all inputs ``Fraction``).
+        Check in exact arithmetic with tolerance 0 (inputs that are not ``Fraction`` are read as the
+        rationals they are: a float exactly as stored).  Arrays of the wrong shape, or entries that
+        are not real numbers, raise :class:`InvalidArgumentError` naming the argument.
     tolerance : float
         Largest residual accepted on the float path.
 
@@ -132,6 +135,12 @@ def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
     ar = arithmetic(exact)
     tol = ar.tolerance(tolerance)
     sparse = sp.issparse(lam)
+    prior, sender, receiver, scheme, y = _checked_arrays(ar, prior=prior, sender=sender, receiver=receiver,
+                                                         scheme=scheme, y=y)
+    m, n = sender.shape
+    if (lam.shape if sparse else np.shape(lam)) != (n, n):
+        raise InvalidArgumentError("check_certificate()", "lam", f"must have shape (n, n) = {(n, n)}, one row and "
+                                   "one column per action", f"shape {lam.shape if sparse else np.shape(lam)}")
     if sparse:                                  # float path only; the diagonal is ignored
         lam = sp.csr_matrix(lam, dtype=float)
         lam = lam - sp.diags(lam.diagonal())
@@ -153,3 +162,31 @@ def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
     # "not <=" so that a NaN residual (overflow, an undefined dual) is a failure, never a pass
     failures = tuple(f"{name} violated by {_fmt(v)}" for name, v in res.__dict__.items() if not v <= tol)
     return Certificate(not failures, ar.exact, tol, res, ar.scalar(primal_value), ar.scalar(dual_value), failures)
+
+
+def _checked_arrays(ar, **named) -> list[np.ndarray]:
+    """The inputs of :func:`check_certificate` as arrays of its arithmetic, their shapes checked against
+    ``sender``'s ``(m, n)``.  On the exact path every entry becomes a ``Fraction`` (a float exactly as
+    stored), so a check called with floats still runs in rational arithmetic, as it says."""
+    where = "check_certificate()"
+    out = {}
+    for name, values in named.items():
+        try:
+            if ar.exact:
+                given = np.asarray(values, dtype=object)
+                out[name] = np.empty(given.shape, dtype=object)
+                out[name].reshape(-1)[:] = [v if isinstance(v, Fraction) else Fraction(v) for v in given.reshape(-1)]
+            else:
+                out[name] = np.asarray(values, dtype=float)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise InvalidArgumentError(where, name, "must hold real numbers" + (", all finite" if ar.exact else ""),
+                                       str(err)) from None
+    if out["sender"].ndim != 2:
+        raise InvalidArgumentError(where, "sender", "must be an (m, n) array", f"shape {out['sender'].shape}")
+    m, n = out["sender"].shape
+    expected = {"prior": (m,), "receiver": (m, n), "scheme": (m, n), "y": (m,)}
+    for name, shape in expected.items():
+        if out[name].shape != shape:
+            raise InvalidArgumentError(where, name, f"must have shape {shape} (m = {m} states, n = {n} actions)",
+                                       f"shape {out[name].shape}")
+    return [out[k] for k in ("prior", "sender", "receiver", "scheme", "y")]

@@ -6,6 +6,7 @@ and Python values to the constructor: each either builds a valid game or raises 
 that is also a ``ValueError``.  The named files below went through the CLI as tracebacks before.
 """
 import json
+import re
 import subprocess
 import sys
 
@@ -232,3 +233,41 @@ def test_subnormal_prior_masses_are_solved_silently_and_right(seed, m, exponent)
             sol = solve(g, method=method)
             assert sol.certificate.valid, method
             assert abs(Fraction(sol.value) - exact) <= Fraction(1, 10**9), (method, sol.value, float(exact))
+
+
+@pytest.mark.parametrize("argument, value, rule", [
+    ("scheme", np.ones((3, 2)) / 2, "must have shape (2, 2)"),
+    ("scheme", [["a", "b"], [0, 1]], "must hold real numbers"),
+    ("y", np.zeros(1), "must have shape (2,)"),
+    ("lam", np.zeros((3, 3)), "must have shape (n, n) = (2, 2)"),
+])
+def test_check_certificate_names_a_bad_argument(argument, value, rule):
+    """A wrong shape was a numpy broadcasting error, or (a y of one entry) broadcast silently into a
+    verdict; a list scheme was an AttributeError."""
+    from persuasion import check_certificate, examples, solve
+    g = examples.prosecutor_judge()
+    sol = solve(g)
+    args = {"scheme": sol.scheme, "y": sol.duals.state, "lam": sol.duals.obedience, argument: value}
+    with pytest.raises(InvalidArgumentError, match=rf"check_certificate\(\): {argument} {re.escape(rule)}"):
+        check_certificate(g.prior, g.sender, g.receiver, args["scheme"], args["y"], args["lam"], exact=False)
+    lists = {k: np.asarray(v).tolist() for k, v in (("scheme", sol.scheme), ("y", sol.duals.state))}
+    assert check_certificate(g.prior.tolist(), g.sender.tolist(), g.receiver.tolist(), lists["scheme"], lists["y"],
+                             sol.duals.obedience, exact=False).valid
+
+
+def test_an_exact_check_of_float_numbers_runs_in_rationals():
+    """With exact=True and float inputs the check ran in floats with tolerance 0, and called the float
+    optimum (4/7 rounded) exactly optimal.  Floats are now read as the rationals they are."""
+    from fractions import Fraction
+    from persuasion import check_certificate, examples, solve
+    g = examples.prosecutor_judge()
+    sol = solve(g)
+    cert = check_certificate(g.prior, g.sender, g.receiver, sol.scheme, sol.duals.state, sol.duals.obedience,
+                             exact=True)
+    assert cert.exact and isinstance(cert.residuals.obedience, Fraction)
+    assert not cert.valid and 0 < cert.residuals.obedience < Fraction(1, 10**15)
+    ex = solve(g, exact=True)
+    assert check_certificate(*g.rational(), ex.scheme, ex.duals.state, ex.duals.obedience, exact=True).valid
+    with pytest.raises(InvalidArgumentError, match="scheme must hold real numbers, all finite"):
+        check_certificate(*g.rational(), np.array([[np.nan, 1.0], [0.0, 1.0]]), ex.duals.state, ex.duals.obedience,
+                          exact=True)
