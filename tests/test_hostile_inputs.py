@@ -271,3 +271,33 @@ def test_an_exact_check_of_float_numbers_runs_in_rationals():
     with pytest.raises(InvalidArgumentError, match="scheme must hold real numbers, all finite"):
         check_certificate(*g.rational(), np.array([[np.nan, 1.0], [0.0, 1.0]]), ex.duals.state, ex.duals.obedience,
                           exact=True)
+
+
+def _scheme_users():
+    from persuasion import examples, posteriors_from_scheme, signal_posteriors
+    from persuasion.online import evaluate_scheme
+    g = examples.prosecutor_judge()
+    return {"posteriors_from_scheme": lambda s: posteriors_from_scheme(g, s),
+            "signal_posteriors": lambda s: signal_posteriors(g.prior, s),
+            "evaluate_scheme": lambda s: evaluate_scheme(g, s)}
+
+
+@pytest.mark.parametrize("user", ["posteriors_from_scheme", "signal_posteriors", "evaluate_scheme"])
+@pytest.mark.parametrize("scheme, rule", [
+    ([[0.2, 0.2], [0.0, 1.0]], "rows must each sum to 1"),          # was read as a scheme sending 0.4
+    ([[-0.5, 1.5], [0.0, 1.0]], "entries must be non-negative"),
+    ([[np.nan, 1.0], [0.0, 1.0]], "entries must be finite"),        # the NaN column was dropped
+    (np.ones((3, 2)) / 2, "one row per state"),
+    ([["a", 1], [0, 1]], "must hold real numbers"),
+])
+def test_functions_of_a_scheme_refuse_what_is_not_one(user, scheme, rule):
+    with pytest.raises(InvalidArgumentError, match=rf"{user}\(\): scheme .*{re.escape(rule)}"):
+        _scheme_users()[user](scheme)
+
+
+def test_a_scheme_given_as_lists_or_with_rounding_is_read():
+    users = _scheme_users()
+    for s in ([[4 / 7, 3 / 7], [0, 1]], [[0.571429, 0.428571], [1e-12 - 1e-12, 1.0]], [[0.5714285, 0.4285714], [0, 1]]):
+        for f in users.values():
+            f(s)
+    assert users["evaluate_scheme"]([[4 / 7, 3 / 7], [0, 1]]).expected_utility == pytest.approx(0.6)

@@ -10,6 +10,45 @@ from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
 
 
+#: How far a float scheme's row may sum from 1, and an entry fall below 0 (rounding in a solver's output or
+#: in a scheme written with six decimals), before it is refused as not a scheme.
+SCHEME_ROW_TOLERANCE = 1e-6
+SCHEME_NEGATIVE_TOLERANCE = 1e-9
+
+
+def checked_scheme(where: str, scheme, num_states: int, dtype=float) -> np.ndarray:
+    """``scheme`` as an ``(m, k)`` array of ``dtype``, refused with :class:`InvalidArgumentError` unless it is
+    one: a row per state, real and finite entries, none below 0 and each row summing to 1 (on floats within
+    :data:`SCHEME_NEGATIVE_TOLERANCE` and :data:`SCHEME_ROW_TOLERANCE`; rows are summed in floats on the
+    exact path too, so a float scheme may be read there).
+
+    >>> from persuasion.analysis.posteriors import checked_scheme
+    >>> checked_scheme("f()", [[0.2, 0.2], [0.0, 1.0]], 2)
+    Traceback (most recent call last):
+    ...
+    persuasion.errors.InvalidArgumentError: f(): scheme rows must each sum to 1 (P(signal | state)); got 'row 0 sums to 0.4'
+    """
+    try:
+        pi = np.asarray(scheme, dtype=dtype)
+        values = np.asarray(pi, dtype=float)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise InvalidArgumentError(where, "scheme", "must hold real numbers", str(err)) from None
+    if pi.ndim != 2 or pi.shape[0] != num_states:
+        raise InvalidArgumentError(where, "scheme", f"must be a table with one row per state ({num_states})",
+                                   f"shape {pi.shape}")
+    if not np.isfinite(values).all():
+        raise InvalidArgumentError(where, "scheme", "entries must be finite", "a non-finite entry")
+    low = float(values.min()) if values.size else 0.0
+    if (pi < 0).any() if dtype is object else low < -SCHEME_NEGATIVE_TOLERANCE:
+        raise InvalidArgumentError(where, "scheme", "entries must be non-negative", f"an entry of {low:.3g}")
+    sums = values.sum(axis=1)
+    off = np.flatnonzero(np.abs(sums - 1) > SCHEME_ROW_TOLERANCE)
+    if off.size:
+        raise InvalidArgumentError(where, "scheme", "rows must each sum to 1 (P(signal | state))",
+                                   f"row {off[0]} sums to {sums[off[0]]:.6g}")
+    return pi
+
+
 def signal_posteriors(prior, scheme) -> tuple[np.ndarray, np.ndarray]:
     """``P(signal)`` and the posterior after *every* signal, in the scheme's column order.
 
@@ -27,11 +66,9 @@ def signal_posteriors(prior, scheme) -> tuple[np.ndarray, np.ndarray]:
     ([1.0, 0.0], [[0.3, 0.7], [0.3, 0.7]])
     """
     prior = np.asarray(prior)
-    pi = np.asarray(scheme)
-    if prior.ndim != 1 or pi.ndim != 2 or pi.shape[0] != prior.size:
-        raise InvalidArgumentError("signal_posteriors()", "scheme",
-                                   f"must be a table with one row per state of the prior ({prior.size})",
-                                   f"shape {pi.shape}")
+    if prior.ndim != 1:
+        raise InvalidArgumentError("signal_posteriors()", "prior", "must be a vector", f"shape {prior.shape}")
+    pi = checked_scheme("signal_posteriors()", scheme, prior.size, object if prior.dtype == object else float)
     joint = prior[:, None] * pi
     w = joint.sum(axis=0)
     posts = np.array([joint[:, s] / w[s] if w[s] > 0 else prior for s in range(pi.shape[1])], dtype=joint.dtype)
@@ -55,10 +92,7 @@ def posteriors_from_scheme(game: PersuasionGame, scheme, exact: bool = False):
     """
     ar = arithmetic(exact)
     prior = ar.data(game)[0]
-    pi = np.asarray(scheme, dtype=ar.dtype)
-    if pi.ndim != 2 or pi.shape[0] != game.num_states:
-        raise InvalidArgumentError("posteriors_from_scheme()", "scheme",
-                                   f"must be a table with one row per state ({game.num_states})", f"shape {pi.shape}")
+    pi = checked_scheme("posteriors_from_scheme()", scheme, game.num_states, ar.dtype)
     joint = prior[:, None] * pi
     w = joint.sum(axis=0)
     keep = [s for s in range(pi.shape[1]) if w[s] > 0]

@@ -37,6 +37,7 @@ import numpy as np
 from ..atomic import remove_stale_temporaries, write_atomic
 from ..progress import progress as progress_bar
 from ..analysis import best_response_many
+from ..analysis.posteriors import checked_scheme
 from ..approximate import worst_delta_response
 from ..bounds import regret_bound
 from ..errors import InvalidArgumentError, PersuasionError
@@ -81,6 +82,7 @@ def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray, receiver_delta: fl
     >>> round(out.expected_utility, 6), out.obedient
     (0.3, True)
     """
+    scheme = checked_scheme("evaluate_scheme()", scheme, game.num_states)
     prior, V = game.prior, game.sender
     joint = prior[:, None] * scheme
     probs = joint.sum(axis=0)
