@@ -241,6 +241,12 @@ def test_bad_arguments():
         RobustPersuader(schedule="sometimes")
     with pytest.raises(InvalidArgumentError, match="T must be at least 1"):
         run(g, RobustPersuader(), T=0, seed=0)
+    # T=10.5 ran 10 rounds and T=True one; a seed of "x" was int()'s ValueError.
+    for T, seed, rule in [(10.5, 0, r"T must be at least 1 \(an integer\)"), (True, 0, "T must"),
+                          (10, "x", "seed must be an integer >= 0"), (10, -1, "seed must be")]:
+        with pytest.raises(InvalidArgumentError, match=rule):
+            run(g, RobustPersuader(), T=T, seed=seed)
+    assert run(g, RobustPersuader(), T=np.int64(20), seed=np.int32(3)).T == 20     # numpy integers are integers
     with pytest.raises(InvalidArgumentError, match="learner must be a Learner"):
         run(g, "robust", T=10, seed=0)
     with pytest.raises(InvalidArgumentError, match="T must be positive integers"):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from numbers import Integral, Real
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -194,8 +195,8 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     >>> bool((trace.cumulative_regret <= trace.bound).all())      # the proven bound, at every round
     True
     """
+    delta = _check_run_arguments(learner, T, delta, receiver_delta, seed)
     T = int(T)
-    delta = _check_run_arguments(learner, T, delta, receiver_delta)
     path = os.fspath(checkpoint) if checkpoint is not None else None
     identity = {"T": T, "seed": int(seed), "game": game.to_dict(), "receiver_delta": float(receiver_delta)}
     run_state = _resume(path, identity, learner) if path else None
@@ -306,12 +307,14 @@ class _RunState:
     resolves: list
 
 
-def _check_run_arguments(learner, T: int, delta, receiver_delta) -> float:
+def _check_run_arguments(learner, T: int, delta, receiver_delta, seed) -> float:
     """Validate ``run()``'s arguments; returns the ``delta`` of the bound curve."""
-    if isinstance(receiver_delta, bool) or not float(receiver_delta) >= 0:
+    if isinstance(receiver_delta, bool) or not isinstance(receiver_delta, Real) or not receiver_delta >= 0:
         raise InvalidArgumentError("run()", "receiver_delta", "must be a number >= 0", receiver_delta)
-    if T < 1:
-        raise InvalidArgumentError("run()", "T", "must be at least 1", T)
+    if isinstance(T, bool) or not isinstance(T, Integral) or T < 1:
+        raise InvalidArgumentError("run()", "T", "must be at least 1 (an integer)", T)
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise InvalidArgumentError("run()", "seed", "must be an integer >= 0", seed)
     if not isinstance(learner, Learner):
         raise InvalidArgumentError("run()", "learner", "must be a Learner", type(learner).__name__)
     own = getattr(learner, "delta", None)
