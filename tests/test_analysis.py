@@ -38,6 +38,9 @@ def test_bad_beliefs(pj):
         value_function(pj, [0.3, 0.3])
     with pytest.raises(InvalidArgumentError, match="non-negative"):
         value_function(pj, [1.5, -0.5])
+    for exact in (False, True):                      # numpy's or Fraction's own ValueError before
+        with pytest.raises(InvalidArgumentError, match="belief must be a vector of real numbers"):
+            best_response(pj, ["x", 1], exact=exact)
 
 
 def test_benchmarks_prosecutor_judge(pj):

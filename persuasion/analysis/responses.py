@@ -16,10 +16,13 @@ TIE_RULES = ("sender", "adversarial", "lowest")
 
 def _belief(game: PersuasionGame, belief, ar: Arithmetic, where: str) -> np.ndarray:
     m = game.num_states
-    if ar.exact:
-        b = np.array([x if isinstance(x, Fraction) else Fraction(x) for x in belief], dtype=object)
-    else:
-        b = np.asarray(belief, dtype=float)
+    try:
+        if ar.exact:
+            b = np.array([x if isinstance(x, Fraction) else Fraction(x) for x in belief], dtype=object)
+        else:
+            b = np.asarray(belief, dtype=float)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise InvalidArgumentError(where, "belief", "must be a vector of real numbers", str(err)) from None
     if b.shape != (m,):
         raise InvalidArgumentError(where, "belief", f"must have one entry per state ({m})", f"shape {b.shape}")
     if (b < 0).any():
