@@ -135,17 +135,20 @@ def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
     ar = arithmetic(exact)
     tol = ar.tolerance(tolerance)
     sparse = sp.issparse(lam)
-    prior, sender, receiver, scheme, y = _checked_arrays(ar, prior=prior, sender=sender, receiver=receiver,
-                                                         scheme=scheme, y=y)
-    m, n = sender.shape
-    if (lam.shape if sparse else np.shape(lam)) != (n, n):
-        raise InvalidArgumentError("check_certificate()", "lam", f"must have shape (n, n) = {(n, n)}, one row and "
-                                   "one column per action", f"shape {lam.shape if sparse else np.shape(lam)}")
+    if sparse and ar.exact:
+        raise InvalidArgumentError("check_certificate()", "lam", "must be a dense array on the exact path",
+                                   type(lam).__name__)
+    prior, sender, receiver, scheme, y, *dense = _checked_arrays(
+        ar, prior=prior, sender=sender, receiver=receiver, scheme=scheme, y=y, **({} if sparse else {"lam": lam}))
+    n = sender.shape[1]
     if sparse:                                  # float path only; the diagonal is ignored
+        if lam.shape != (n, n):
+            raise InvalidArgumentError("check_certificate()", "lam", f"must have shape {(n, n)} (n = {n} actions)",
+                                       f"shape {lam.shape}")
         lam = sp.csr_matrix(lam, dtype=float)
         lam = lam - sp.diags(lam.diagonal())
     else:
-        lam = ar.array(lam)
+        lam = dense[0].copy()
         np.fill_diagonal(lam, ar.zero)
 
     rowsum = scheme.sum(axis=1)
@@ -184,9 +187,9 @@ def _checked_arrays(ar, **named) -> list[np.ndarray]:
     if out["sender"].ndim != 2:
         raise InvalidArgumentError(where, "sender", "must be an (m, n) array", f"shape {out['sender'].shape}")
     m, n = out["sender"].shape
-    expected = {"prior": (m,), "receiver": (m, n), "scheme": (m, n), "y": (m,)}
-    for name, shape in expected.items():
-        if out[name].shape != shape:
-            raise InvalidArgumentError(where, name, f"must have shape {shape} (m = {m} states, n = {n} actions)",
-                                       f"shape {out[name].shape}")
-    return [out[k] for k in ("prior", "sender", "receiver", "scheme", "y")]
+    expected = {"prior": (m,), "receiver": (m, n), "scheme": (m, n), "y": (m,), "lam": (n, n)}
+    for name in out:
+        if out[name].shape != expected.get(name, out[name].shape):
+            raise InvalidArgumentError(where, name, f"must have shape {expected[name]} (m = {m} states, n = {n} "
+                                       "actions)", f"shape {out[name].shape}")
+    return list(out.values())
