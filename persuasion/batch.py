@@ -41,7 +41,7 @@ from .errors import InvalidArgumentError
 from .game import PersuasionGame
 from .lp import obedience_pairs
 from .progress import progress as progress_bar
-from .scaling import affine_stack
+from .scaling import affine_stack, multiplier_factor, scale_multipliers
 from .solution import FLOAT_CERTIFICATE_TOLERANCE, Solution, assemble
 
 #: Reduced costs below this do not improve.
@@ -276,7 +276,7 @@ def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: b
             aU, bU, _, Un = affine_stack(np.stack([games[i].receiver for i in chunk]))
             X, y_n, lam_n, used, failed = solve_arrays(P, Vn, Un)
             y = aV[:, None] * (bV[:, None] * y_n + P * cV)           # duals back in the games' units
-            lam = lam_n * ((aV / aU) * (bV / bU))[:, None, None]
+            lam = scale_multipliers(lam_n, multiplier_factor(aV, bV, aU, bU)[:, None, None])
             pivots += used
             vals = np.einsum("bw,bwa,bwa->b", P, V, X)
             W = P[:, :, None] * X
@@ -284,7 +284,10 @@ def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: b
             O = np.diagonal(G, axis1=1, axis2=2)[:, :, None] - G
             primal = np.maximum.reduce([np.abs(X.sum(axis=2) - 1).max(axis=1), np.maximum(0, -O.min(axis=(1, 2)))])
             res = np.maximum(primal, np.abs(y_n.sum(axis=1) - np.einsum("bw,bwa,bwa->b", P, Vn, X)))
-            trusted = ~failed & (res <= FLOAT_CERTIFICATE_TOLERANCE) & ~_wide(P, V, Un)
+            # multipliers beyond the float range in the game's units (V near 1e300 beside U near 1e-300) cannot
+            # be re-checked from them: solve() keeps its normalised duals for that
+            in_range = np.isfinite(lam).all(axis=(1, 2)) & ~((lam_n != 0) & (lam == 0)).any(axis=(1, 2))
+            trusted = ~failed & (res <= FLOAT_CERTIFICATE_TOLERANCE) & ~_wide(P, V, Un) & in_range
             for k, i in enumerate(chunk):
                 if not trusted[k]:
                     alone.append(i)

@@ -25,6 +25,7 @@ past a ratio of about ``1e8`` the float certificate fails (it says so) and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -75,8 +76,9 @@ class Scaling:
 
     @property
     def lam_factor(self) -> float:
-        """Obedience multipliers in game units are ``lam_factor`` times the normalised ones."""
-        return (self.aV / self.aU) * (self.bV / self.bU)
+        """Obedience multipliers in game units are ``lam_factor`` times the normalised ones
+        (:func:`multiplier_factor`)."""
+        return float(multiplier_factor(self.aV, self.bV, self.aU, self.bU)[0])
 
     def value_out(self, value_n: float, prior: np.ndarray) -> float:
         return self.aV * (self.bV * float(value_n) + float(prior @ self.cV))
@@ -88,11 +90,39 @@ class Scaling:
         return (np.asarray(y, float) / self.aV - prior * self.cV) / self.bV
 
     def lam_out(self, lam_n):
-        """Multipliers in game units (a sparse matrix stays sparse)."""
-        return lam_n * self.lam_factor if _is_sparse(lam_n) else np.asarray(lam_n, float) * self.lam_factor
+        """Multipliers in game units (a sparse matrix stays sparse).  A zero stays zero where the factor is
+        ``inf``, and a product beyond the float range is ``inf`` (the certificate reads the normalised ones)."""
+        return scale_multipliers(lam_n, self.lam_factor)
 
     def lam_in(self, lam):
-        return lam / self.lam_factor if _is_sparse(lam) else np.asarray(lam, float) / self.lam_factor
+        return scale_multipliers(lam, 1.0 / self.lam_factor if self.lam_factor else float("inf"))
+
+
+def multiplier_factor(aV, bV, aU, bU):
+    """``(aV / aU) (bV / bU)``, elementwise over arrays: the factor between obedience multipliers in game
+    units and normalised ones.  Where the float product overflows or underflows (``V`` near 1e300 beside
+    ``U`` near 1e-300 makes ``aV / aU`` alone overflow), it is recomputed in rationals and rounded once:
+    a float where the factor is one, else ``inf`` or 0."""
+    aV, bV, aU, bU = np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, float)) for x in (aV, bV, aU, bU)))
+    with np.errstate(over="ignore", under="ignore"):
+        f = (aV / aU) * (bV / bU)
+    for k in np.flatnonzero(~np.isfinite(f) | (f == 0)):
+        exact = Fraction(aV.flat[k]) / Fraction(aU.flat[k]) * Fraction(bV.flat[k]) / Fraction(bU.flat[k])
+        try:
+            f.flat[k] = float(exact)
+        except OverflowError:
+            f.flat[k] = np.inf
+    return f
+
+
+def scale_multipliers(lam, factor):
+    """``lam * factor`` (``factor`` a number, or one per game broadcast over the trailing axes) with
+    ``0 * inf = 0`` and no overflow warning; a sparse ``lam`` stays sparse."""
+    if _is_sparse(lam):
+        return lam * factor if np.isfinite(factor) else lam.astype(bool).astype(float) * factor
+    lam = np.asarray(lam, float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(lam == 0, 0.0, lam * factor)
 
 
 def _is_sparse(a) -> bool:

@@ -167,7 +167,7 @@ class Solution:
         if self.exact_solution is not None:
             return self.exact_solution.verify()
         return certify(self.game, self.scheme, self.duals.state, self.duals.obedience,
-                       ar=arithmetic(self.exact), tolerance=tolerance)
+                       ar=arithmetic(self.exact), tolerance=tolerance, normalised=self.normalised_duals)
 
     def to_dict(self) -> dict:
         """JSON-ready summary (fractions as ``"p/q"`` strings)."""

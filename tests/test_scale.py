@@ -146,3 +146,26 @@ def test_exact_path_on_a_degenerate_30x30_game():
         return
     assert e.certificate.valid and e.certificate.exact
     assert _agree(solve(game), e, game.sender)
+
+
+@settings(max_examples=40)
+@given(games(max_m=3, max_n=3), st.integers(-300, 300), st.integers(-300, 300))
+def test_opposite_extreme_units_for_the_two_players(game, eV, eU):
+    """V near 1e300 beside U near 1e-300: the factor between obedience multipliers in game units and
+    normalised ones, aV / aU, overflowed; numpy warned, zero multipliers became NaN, and solve_many's
+    certificates (re-checked from the game-unit duals) came out invalid.  Multipliers beyond the float
+    range are now inf or 0, verify() reads the normalised ones, and solve_many hands such games to solve()."""
+    import warnings
+    from persuasion import solve_many
+    V = np.asarray(game.sender, float) * 10.0 ** eV
+    U = np.asarray(game.receiver, float) * 10.0 ** eU
+    g = PersuasionGame(game.prior, V, U)
+    exact = solve(g, exact=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for sol in (solve(g), solve_many([g])[0]):
+            if sol.certificate.valid:
+                assert sol.verify().valid
+                assert _agree(sol, exact, V)
+            lam = sol.duals.obedience
+            assert not np.isnan(lam.toarray() if hasattr(lam, "toarray") else np.asarray(lam, float)).any()
