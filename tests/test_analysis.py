@@ -169,3 +169,19 @@ def test_an_action_1e_minus_12_below_another_in_every_state_is_not_a_best_respon
     g = PersuasionGame([0.5, 0.5], sender=[[0, 0, 5], [0, 0, 5]], receiver=U.tolist())
     assert best_responses(g, [0.5, 0.5]).tolist() == [0, 1]
     assert best_response(g, [0.5, 0.5]) == 0      # not action 2, which the Advisor would like best
+
+
+def test_exact_functions_read_float_beliefs_as_the_game_reads_floats(pj):
+    """concave_closure_bruteforce(g, [0.1, 0.9]) was refused: read as binary fractions the two floats sum
+    to 1 + 2**-55.  They are read as the decimals 1/10 and 9/10, as a game's float entries are, and a
+    float belief whose decimals miss 1 by rounding ([1/3] * 3) is divided by its sum, as a float prior is."""
+    from persuasion import concave_closure_bruteforce
+    assert concave_closure_bruteforce(pj, [0.1, 0.9]) == concave_closure_bruteforce(pj, [F(1, 10), F(9, 10)])
+    third = 1 / 3
+    g3 = PersuasionGame([0.2, 0.3, 0.5], np.eye(3), np.eye(3))
+    assert concave_closure_bruteforce(g3, [third, third, third]) == 1
+    assert value_function(pj, np.array([0.5, 0.5]), exact=True) == 1
+    with pytest.raises(InvalidArgumentError, match="value_function\\(\\): belief must sum to 1 exactly"):
+        value_function(pj, [F(1, 3), F(1, 3)], exact=True)      # rational entries are taken as given
+    with pytest.raises(InvalidArgumentError, match="value_function\\(\\): belief must sum to 1"):
+        value_function(pj, [0.5, 0.6], exact=True)

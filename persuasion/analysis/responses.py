@@ -1,13 +1,11 @@
 """Best responses of the Receiver and the tie rules (see the package doc)."""
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
 from ..arithmetic import Arithmetic, arithmetic
 from ..errors import InvalidArgumentError
-from ..game import PersuasionGame
+from ..game import PersuasionGame, _entry_to_fraction
 from ..rational import dot
 from ..scaling import TIE_TOLERANCE
 
@@ -15,21 +13,30 @@ TIE_RULES = ("sender", "adversarial", "lowest")
 
 
 def _belief(game: PersuasionGame, belief, ar: Arithmetic, where: str) -> np.ndarray:
+    """``belief`` checked, in the arithmetic.  On the exact path floats are read as the game reads them (the
+    shortest decimal: 0.1 is 1/10), and a belief with a float entry, like a float prior, may sum to 1
+    within ``1e-9`` and is then divided by its sum; one of fractions, integers or strings must sum to 1
+    exactly."""
     m = game.num_states
     try:
         if ar.exact:
-            b = np.array([x if isinstance(x, Fraction) else Fraction(x) for x in belief], dtype=object)
+            entries = list(belief) if np.ndim(belief) == 1 else [belief]
+            b = np.array([_entry_to_fraction(x) for x in entries], dtype=object)
+            floats = any(isinstance(x, float) for x in entries)      # numpy floats are floats too
         else:
             b = np.asarray(belief, dtype=float)
-    except (TypeError, ValueError, OverflowError) as err:
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError) as err:
         raise InvalidArgumentError(where, "belief", "must be a vector of real numbers", str(err)) from None
     if b.shape != (m,):
         raise InvalidArgumentError(where, "belief", f"must have one entry per state ({m})", f"shape {b.shape}")
     if (b < 0).any():
         raise InvalidArgumentError(where, "belief", "must be non-negative", list(b))
     s = b.sum()
+    if ar.exact and floats and s != 1 and abs(float(s) - 1) <= 1e-9:
+        return b / s
     if not ar.close(s, 1, 1e-9):
-        raise InvalidArgumentError(where, "belief", "must sum to 1", s if ar.exact else float(s))
+        raise InvalidArgumentError(where, "belief", "must sum to 1" + (" exactly (its entries are rational)"
+                                   if ar.exact and not floats else ""), s if ar.exact else float(s))
     return b
 
 

@@ -20,8 +20,8 @@ def value_function(game: PersuasionGame, belief, tie: str = "sender", exact: boo
     (1.0, 0.0)
     """
     ar = arithmetic(exact)
-    a = best_response(game, belief, tie=tie, exact=ar)
-    b = _belief(game, belief, ar, "value_function()")
+    b = _belief(game, belief, ar, "value_function()")          # checked here, so errors name this function
+    a = best_response(game, b, tie=tie, exact=ar)
     return dot(b, ar.data(game)[1][:, a])
 
 
