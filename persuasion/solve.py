@@ -386,11 +386,22 @@ def _small_enough_for_exact(game: PersuasionGame) -> bool:
 
 def _float_view(ex: Solution, method: str, **stats) -> Solution:
     """The float solution of the exact optimum ``ex``, which it carries as ``exact_solution``."""
-    fl = lambda a: np.array(a, dtype=float)
-    out = assemble(ex.game, fl(ex.scheme), fl(ex.duals.state), fl(ex.duals.obedience), ar=FLOAT,
+    out = assemble(ex.game, _floats(ex.scheme), _floats(ex.duals.state), _floats(ex.duals.obedience), ar=FLOAT,
                    method=method, stats={**ex.stats, **stats})
     # the float check of the exact optimum can fail where the duals are huge: its certificate is the exact one
     return replace(out, value=float(ex.value), certificate=ex.certificate, exact_solution=ex)
+
+
+def _floats(a) -> np.ndarray:
+    """Rationals as floats, ``inf`` (with its sign) for one beyond the float range: an exact obedience
+    multiplier of V near 1e300 beside U near 1e-300 is near 1e600, where ``float()`` raises."""
+    def one(x):
+        try:
+            return float(x)
+        except OverflowError:
+            return float("inf") if x > 0 else float("-inf")
+    a = np.asarray(a, dtype=object)
+    return np.array([one(x) for x in a.reshape(-1)], dtype=float).reshape(a.shape)
 
 
 def _narrow_beside_terms(game: PersuasionGame, sol: Solution, iv) -> bool:

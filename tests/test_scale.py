@@ -169,3 +169,11 @@ def test_opposite_extreme_units_for_the_two_players(game, eV, eU):
                 assert _agree(sol, exact, V)
             lam = sol.duals.obedience
             assert not np.isnan(lam.toarray() if hasattr(lam, "toarray") else np.asarray(lam, float)).any()
+
+
+def test_the_float_view_of_an_exact_optimum_keeps_multipliers_beyond_the_float_range():
+    """On highspy 1.7.1 the game above at V x 1e182, U x 1e-127 falls back to the exact optimum, whose
+    multiplier near 1e309 made float() raise OverflowError out of solve()."""
+    from persuasion.solve import _floats
+    out = _floats(np.array([[Fraction(10**400), Fraction(-10**400)], [Fraction(1, 3), Fraction(0)]], dtype=object))
+    assert out.tolist() == [[float("inf"), float("-inf")], [1 / 3, 0.0]]
