@@ -119,7 +119,7 @@ def scale_multipliers(lam, factor):
     """``lam * factor`` (``factor`` a number, or one per game broadcast over the trailing axes) with
     ``0 * inf = 0`` and no overflow warning; a sparse ``lam`` stays sparse."""
     if _is_sparse(lam):
-        return lam * factor if np.isfinite(factor) else lam.astype(bool).astype(float) * factor
+        return lam * factor if np.isfinite(factor) else lam.sign() * factor    # stored zeros are none
     lam = np.asarray(lam, float)
     with np.errstate(over="ignore", invalid="ignore"):
         return np.where(lam == 0, 0.0, lam * factor)

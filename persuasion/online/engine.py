@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import os
 import pickle
-from numbers import Integral, Real
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 
