@@ -22,7 +22,7 @@ def _belief(game: PersuasionGame, belief, ar: Arithmetic, where: str) -> np.ndar
         if ar.exact:
             entries = list(belief) if np.ndim(belief) == 1 else [belief]
             b = np.array([_entry_to_fraction(x) for x in entries], dtype=object)
-            floats = any(isinstance(x, float) for x in entries)      # numpy floats are floats too
+            floats = any(isinstance(x, (float, np.floating)) for x in entries)
         else:
             b = np.asarray(belief, dtype=float)
     except (TypeError, ValueError, OverflowError, ZeroDivisionError) as err:
