@@ -640,6 +640,8 @@ def build_report(cfg, game, log, eval_items, messages, timings, receiver_name) -
     emp = sent / np.maximum(sent.sum(axis=1, keepdims=True), 1)
     tv = [0.5 * float(np.abs(np.append(game.scheme[w], 0.0) - emp[w]).sum()) for w in (0, 1)]
     emp_scheme = emp[:, :2] + emp[:, 2:] * np.array([0.0, 1.0])    # 'other' counted as not recommending submit
+    # a state with no evaluated item yet (a run stopped early) has no observed row: the committed one stands in
+    emp_scheme = np.where(sent.sum(axis=1, keepdims=True) > 0, emp_scheme, np.asarray(game.scheme, float))
     preds = {}
     prior = game.prior
     schemes = {**condition_schemes(game), "advisor": emp_scheme}   # predictions from what it actually sent
