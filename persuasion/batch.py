@@ -284,9 +284,11 @@ def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: b
             O = np.diagonal(G, axis1=1, axis2=2)[:, :, None] - G
             primal = np.maximum.reduce([np.abs(X.sum(axis=2) - 1).max(axis=1), np.maximum(0, -O.min(axis=(1, 2)))])
             res = np.maximum(primal, np.abs(y_n.sum(axis=1) - np.einsum("bw,bwa,bwa->b", P, Vn, X)))
-            # multipliers beyond the float range in the game's units (V near 1e300 beside U near 1e-300) cannot
-            # be re-checked from them: solve() keeps its normalised duals for that
-            in_range = np.isfinite(lam).all(axis=(1, 2)) & ~((lam_n != 0) & (lam == 0)).any(axis=(1, 2))
+            # multipliers beyond the float range in the game's units (V near 1e300 beside U near 1e-300), or so
+            # small that they lose digits (subnormal), cannot be re-checked from them: solve() keeps its
+            # normalised duals for that
+            lost = (lam_n != 0) & (np.abs(lam) < np.finfo(float).tiny)
+            in_range = np.isfinite(lam).all(axis=(1, 2)) & ~lost.any(axis=(1, 2))
             trusted = ~failed & (res <= FLOAT_CERTIFICATE_TOLERANCE) & ~_wide(P, V, Un) & in_range
             for k, i in enumerate(chunk):
                 if not trusted[k]:

@@ -95,7 +95,7 @@ class Scaling:
         return scale_multipliers(lam_n, self.lam_factor)
 
     def lam_in(self, lam):
-        return scale_multipliers(lam, 1.0 / self.lam_factor if self.lam_factor else float("inf"))
+        return scale_multipliers(lam, self.lam_factor, divide=True)
 
 
 def multiplier_factor(aV, bV, aU, bU):
@@ -115,14 +115,17 @@ def multiplier_factor(aV, bV, aU, bU):
     return f
 
 
-def scale_multipliers(lam, factor):
-    """``lam * factor`` (``factor`` a number, or one per game broadcast over the trailing axes) with
-    ``0 * inf = 0`` and no overflow warning; a sparse ``lam`` stays sparse."""
+def scale_multipliers(lam, factor, divide: bool = False):
+    """``lam * factor`` (or ``lam / factor``; ``factor`` a number, or one per game broadcast over the
+    trailing axes) with zeros kept zero (``0 * inf = 0``) and no overflow warning; a sparse ``lam`` stays
+    sparse.  Dividing does not go through ``1 / factor``, which overflows for a subnormal factor."""
     if _is_sparse(lam):
-        return lam * factor if np.isfinite(factor) else lam.sign() * factor    # stored zeros are none
+        if np.isfinite(factor) and factor != 0:
+            return lam / factor if divide else lam * factor
+        return lam.sign() * (factor if not divide else (np.inf if factor == 0 else 0.0))
     lam = np.asarray(lam, float)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.where(lam == 0, 0.0, lam * factor)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return np.where(lam == 0, 0.0, lam / factor if divide else lam * factor)
 
 
 def _is_sparse(a) -> bool:
