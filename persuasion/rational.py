@@ -37,6 +37,15 @@ def from_fmpq(x) -> Fraction:
     return Fraction(p, q, _normalize=False)               # Python 3.11
 
 
+def to_float(x) -> float:
+    """A rational as the nearest float, or ``inf`` with its sign where it is beyond the float range (where
+    ``float()`` raises ``OverflowError``)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return float("inf") if x > 0 else float("-inf")
+
+
 def _to_fmpq_mat(A: np.ndarray):
     import flint
     A2 = A.reshape(A.shape[0], -1) if A.ndim == 2 else A.reshape(1, -1)

@@ -29,6 +29,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .rational import to_float
+
 #: Relative tolerance for float ties between expected utilities (times the spread of the utility).
 TIE_TOLERANCE = 1e-9
 
@@ -107,11 +109,7 @@ def multiplier_factor(aV, bV, aU, bU):
     with np.errstate(over="ignore", under="ignore"):
         f = (aV / aU) * (bV / bU)
     for k in np.flatnonzero(~np.isfinite(f) | (f == 0)):
-        exact = Fraction(aV.flat[k]) / Fraction(aU.flat[k]) * Fraction(bV.flat[k]) / Fraction(bU.flat[k])
-        try:
-            f.flat[k] = float(exact)
-        except OverflowError:
-            f.flat[k] = np.inf
+        f.flat[k] = to_float(Fraction(aV.flat[k]) / Fraction(aU.flat[k]) * Fraction(bV.flat[k]) / Fraction(bU.flat[k]))
     return f
 
 

@@ -65,7 +65,7 @@ from .conditioning import value_interval_of
 from .constraint_generation import solve_generation
 from .errors import CertificateError, InvalidArgumentError, SolverError
 from .exact_generation import exact_generation
-from .rational import rational_simplex, resolve_basis
+from .rational import rational_simplex, resolve_basis, to_float
 from .game import PersuasionGame
 from .lp import build_float_lp, obedience_coefficients, obedience_pairs
 from .solution import Solution, assemble, game_scaling
@@ -393,15 +393,10 @@ def _float_view(ex: Solution, method: str, **stats) -> Solution:
 
 
 def _floats(a) -> np.ndarray:
-    """Rationals as floats, ``inf`` (with its sign) for one beyond the float range: an exact obedience
-    multiplier of V near 1e300 beside U near 1e-300 is near 1e600, where ``float()`` raises."""
-    def one(x):
-        try:
-            return float(x)
-        except OverflowError:
-            return float("inf") if x > 0 else float("-inf")
+    """Rationals as floats, ``inf`` (with its sign) for one beyond the float range (:func:`rational.to_float`):
+    an exact obedience multiplier of V near 1e300 beside U near 1e-300 is near 1e600."""
     a = np.asarray(a, dtype=object)
-    return np.array([one(x) for x in a.reshape(-1)], dtype=float).reshape(a.shape)
+    return np.array([to_float(x) for x in a.reshape(-1)], dtype=float).reshape(a.shape)
 
 
 def _narrow_beside_terms(game: PersuasionGame, sol: Solution, iv) -> bool:
