@@ -6,6 +6,7 @@ in the text; a ``\\boxed{...}`` answer is taken first when present.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -88,12 +89,14 @@ def normalised_text(answer: str) -> str:
     return re.sub(r"\s+", " ", text).strip().strip(".,;").strip().lower()
 
 
-def _parsed(text: str):
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> tuple:
     """math-verify's reading of an answer, as the contents of a ``\\boxed{}``.  Read bare it can take a
     formula's first number ("2^(n-1)" as 2, so that the answer "2" would match); boxed, it reads
-    ``2^{n-1}``, or keeps the text where it cannot read it."""
+    ``2^{n-1}``, or keeps the text where it cannot read it.  Cached: an answer is compared with each of
+    a reference's forms, and one reference with many sampled answers."""
     from math_verify import parse
-    return parse("\\boxed{" + text + "}")
+    return tuple(parse("\\boxed{" + text + "}"))
 
 
 def _matches(form: str, ans: str) -> bool:
@@ -104,7 +107,7 @@ def _matches(form: str, ans: str) -> bool:
     reference = _parsed(form)
     if not reference:
         raise ValueError(f"check_math(): gold must be an answer math-verify can read; got {form!r}")
-    return bool(verify(reference, _parsed(ans)))
+    return bool(verify(list(reference), list(_parsed(ans))))
 
 
 def check_math(gold: str, output: str, mode: str = "flexible") -> Verdict:
