@@ -280,3 +280,10 @@ def test_the_belief_probe_runs_end_to_end_on_the_real_engine(smol, tmp_path):
         if rec["variant"] == "stepwise":
             assert 0 < rec["n_tokens"] <= 16 and ("Decision:" in rec["output"]) == rec["wrote_decision"]
     assert (tmp_path / "probe" / "report.md").exists()
+
+
+def test_thread_counts_below_one_are_refused(smol_path):
+    """0 used to mean "every core" by accident (``n_threads or default``) and -1 went to llama.cpp as is."""
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match=r"ModelConfig: n_threads must be an integer >= 1"):
+            LlamaCppModel(smol_path, ModelConfig(smol_path, engine="llama.cpp", n_threads=bad))

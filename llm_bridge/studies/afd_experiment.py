@@ -148,6 +148,13 @@ class AfdConfig:
     instruction: str = "Solve the problem step by step. End with a last line of the form '#### <number>'."
 
     def __post_init__(self):
+        from llm_bridge.field_rules import integers_at_least, numbers_in
+        integers_at_least(self, 1, "n_generated", "n_demonstrations", "n_classifier_problems", "classifier_samples",
+                          "n_test", "pool_size", "max_new_tokens", "problems_per_call", "sft_epochs", "sft_batch_size",
+                          "sft_max_length", "dpo_epochs", "rkl_steps", "rkl_prompts_per_step")
+        integers_at_least(self, 0, "seed", "dpo_pool_size", "rkl_pool_size")
+        numbers_in(self, "> 0", "classifier_c", "sft_learning_rate", "dpo_beta", "dpo_learning_rate", "rkl_learning_rate")
+        numbers_in(self, ">= 0", "temperature")
         if sorted(self.ns) != self.ns or not self.ns or self.ns[0] < 1 or self.ns[-1] > self.pool_size:
             raise ValueError(f"AfdConfig: ns must be increasing, between 1 and pool_size={self.pool_size}; "
                              f"got {self.ns}")
@@ -187,8 +194,10 @@ class AfdConfig:
             if not isinstance(v, RklVariant) or (v.steps is None and v.learning_rate is None):
                 raise ValueError(f"AfdConfig: each of rkl_no_format_variants must set steps or learning_rate; "
                                  f"got {v!r}")
-            if (v.steps is not None and v.steps < 1) or (v.learning_rate is not None and v.learning_rate <= 0):
-                raise ValueError(f"AfdConfig: a variant's steps must be >= 1 and its learning_rate > 0; got {v!r}")
+            if (v.steps is not None and v.steps < 1) or (v.learning_rate is not None
+                                                         and not 0 < v.learning_rate < float("inf")):
+                raise ValueError(f"AfdConfig: a variant's steps must be >= 1 and its learning_rate a finite number "
+                                 f"> 0; got {v!r}")
             if v.seed is not None and v.seed not in seeds:
                 raise ValueError(f"AfdConfig: a variant's seed must be one of rkl_no_format_seeds={seeds} (its "
                                  f"replicate is the variant's paired contrast); got {v!r}")

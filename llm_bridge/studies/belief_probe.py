@@ -59,9 +59,10 @@ class BeliefProbeConfig:
             raise ValueError(f"BeliefProbeConfig: n_problems must be at least 2; got {self.n_problems!r}")
         if not 0 < self.base_rate < 1:
             raise ValueError(f"BeliefProbeConfig: base_rate must be in (0, 1); got {self.base_rate!r}")
-        self.posteriors = tuple(float(t) for t in self.posteriors)
-        if len(self.posteriors) < 2 or not all(0 <= t <= 1 for t in self.posteriors):
-            raise ValueError(f"BeliefProbeConfig: posteriors must be at least two probabilities; got {self.posteriors!r}")
+        from llm_bridge.field_rules import integers_at_least, probabilities
+        self.posteriors = probabilities(self, "posteriors", at_least=2, increasing=True)
+        integers_at_least(self, 0, "gsm_seed", "seed")
+        integers_at_least(self, 1, "bootstrap")
         if int(self.max_new_tokens) < 16:
             raise ValueError(f"BeliefProbeConfig: max_new_tokens must be at least 16; got {self.max_new_tokens!r}")
 

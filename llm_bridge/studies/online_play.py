@@ -66,17 +66,18 @@ class OnlineConfig:
             raise ValueError(f"OnlineConfig: target must be one of {list(TARGETS)}; got {self.target!r}")
         if not 0 < self.base_rate < 1:
             raise ValueError(f"OnlineConfig: base_rate must be in (0, 1); got {self.base_rate!r}")
-        for name in ("n_estimation", "n_pool", "rounds", "informed_rounds", "seeds"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"OnlineConfig: {name} must be a positive integer; got {getattr(self, name)!r}")
+        from llm_bridge.field_rules import integers_at_least, numbers_in, probabilities
+        integers_at_least(self, 1, "n_estimation", "n_pool", "rounds", "informed_rounds", "seeds", "bootstrap")
+        integers_at_least(self, 0, "n_informed", "gsm_seed", "seed")
+        numbers_in(self, "(0, 1)", "delta")         # checked here, not by the learners after the Receiver has run
+        numbers_in(self, ">= 0", "smoothing")
+        self.belief_levels = probabilities(self, "belief_levels", at_least=2, increasing=True)
         if not 0 <= self.n_informed <= self.n_pool:
             raise ValueError(f"OnlineConfig: n_informed must be in [0, n_pool={self.n_pool}]; got {self.n_informed!r}")
         unknown = set(self.learners) - set(LEARNERS)
         if unknown:
             raise ValueError(f"OnlineConfig: learners must be among {list(LEARNERS)}; got {sorted(unknown)}")
-        self.informed_grid = tuple(float(q) for q in self.informed_grid)
-        if not self.informed_grid or not all(0 <= q <= 1 for q in self.informed_grid):
-            raise ValueError(f"OnlineConfig: informed_grid must be probabilities; got {self.informed_grid!r}")
+        self.informed_grid = probabilities(self, "informed_grid")
 
     @property
     def prior(self) -> np.ndarray:

@@ -97,6 +97,14 @@ class ReviewConfig:
                              f"got {self.variants!r}")
         if self.probes not in ("full", "lean"):
             raise ValueError(f"ReviewConfig: probes must be 'full' or 'lean'; got {self.probes!r}")
+        from llm_bridge.field_rules import integers_at_least, numbers_in, probabilities
+        integers_at_least(self, 1, "n_estimation", "bootstrap", "signals_per_problem", "advisor_epochs",
+                          "advisor_problem_chars", "max_new_tokens")
+        integers_at_least(self, 0, "n_evaluation", "seed", "gsm_seed")   # 0: the items alone (load_items), no run
+        numbers_in(self, "(0, 1)", "base_rate")
+        numbers_in(self, "> 0", "advisor_lr")
+        numbers_in(self, ">= 0", "advisor_temperature")
+        self.probe_posteriors = probabilities(self, "probe_posteriors", increasing=True)
         if self.pool is not None and self.pool < self.n_estimation + self.n_evaluation:
             raise ValueError(f"ReviewConfig: pool must hold at least n_estimation + n_evaluation problems; got "
                              f"pool={self.pool} for {self.n_estimation} + {self.n_evaluation}")
@@ -739,6 +747,9 @@ def held_out_items(eval_pairs, cfg) -> list:
 
 def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
     """Run (or resume) the experiment; returns the report (also written to ``OUT/report.json``)."""
+    if cfg.n_evaluation < 1:
+        raise ValueError(f"run(): cfg.n_evaluation must be at least 1 (the held-out problems the report is "
+                         f"about); got {cfg.n_evaluation}")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     same_receiver(out, receiver_name, cfg)

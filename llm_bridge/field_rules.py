@@ -1,0 +1,79 @@
+"""Rules for the numeric fields of the bridge's settings dataclasses, checked when one is made.
+
+A study runs for hours against a model; a setting out of its domain (a negative learning rate, a base rate
+of 1.5, zero bootstrap replicates) must stop it at once with the field's name, not in a division by zero
+after the last model call, or silently (a negative temperature decodes greedily).  Each function checks
+the named fields of one settings object and raises :class:`ValueError` written
+``"SettingsClass: field must ...; got value"``.
+
+>>> from dataclasses import dataclass
+>>> @dataclass
+... class Demo:
+...     rounds: int = 10
+...     rate: float = 0.3
+>>> integers_at_least(Demo(rounds=0), 1, "rounds")
+Traceback (most recent call last):
+...
+ValueError: Demo: rounds must be an integer >= 1; got 0
+>>> numbers_in(Demo(rate=float("nan")), "(0, 1)", "rate")
+Traceback (most recent call last):
+...
+ValueError: Demo: rate must be a number in (0, 1); got nan
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+#: The intervals :func:`numbers_in` knows, by how they are written in its messages.
+_INTERVALS = {
+    "(0, 1)": (lambda x: 0 < x < 1, "a number in (0, 1)"),
+    "[0, 1]": (lambda x: 0 <= x <= 1, "a number in [0, 1]"),
+    "(0, 1]": (lambda x: 0 < x <= 1, "a number in (0, 1]"),
+    "> 0": (lambda x: 0 < x < math.inf, "a finite number > 0"),
+    ">= 0": (lambda x: 0 <= x < math.inf, "a finite number >= 0"),
+}
+
+
+def _where(obj) -> str:
+    return type(obj).__name__
+
+
+def is_integer(value) -> bool:
+    """An integer that is not a bool (``True`` is an ``int`` to Python, never a count to a user)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def integers_at_least(obj, minimum: int, *names: str) -> None:
+    """Each field in ``names`` is an integer, at least ``minimum``."""
+    for name in names:
+        value = getattr(obj, name)
+        if not is_integer(value) or value < minimum:
+            raise ValueError(f"{_where(obj)}: {name} must be an integer >= {minimum}; got {value!r}")
+
+
+def numbers_in(obj, interval: str, *names: str) -> None:
+    """Each field in ``names`` is a real number (not NaN) in ``interval``, one of ``"(0, 1)"``,
+    ``"[0, 1]"``, ``"(0, 1]"``, ``"> 0"`` or ``">= 0"`` (both finite)."""
+    inside, phrase = _INTERVALS[interval]
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not inside(float(value)):
+            raise ValueError(f"{_where(obj)}: {name} must be {phrase}; got {value!r}")
+
+
+def probabilities(obj, name: str, at_least: int = 1, increasing: bool = False) -> tuple:
+    """The field ``name`` as a tuple of floats, each in [0, 1], at least ``at_least`` of them (and strictly
+    increasing if ``increasing``: levels that a response curve is read across)."""
+    values = getattr(obj, name)
+    try:
+        out = tuple(float(v) for v in values)
+        ok = not any(isinstance(v, bool) for v in values)
+    except (TypeError, ValueError):
+        out, ok = (), False
+    if not ok or len(out) < at_least or not all(0 <= v <= 1 for v in out):
+        raise ValueError(f"{_where(obj)}: {name} must be at least {at_least} probabilities in [0, 1]; "
+                         f"got {values!r}")
+    if increasing and any(b <= a for a, b in zip(out, out[1:])):
+        raise ValueError(f"{_where(obj)}: {name} must be strictly increasing; got {values!r}")
+    return out
