@@ -113,7 +113,7 @@ BAD = [
     (AfdConfig, {}, "dpo_beta", [math.nan, math.inf]),
     (AfdConfig, {}, "problems_per_call", [0]),
     (BeliefProbeConfig, OUT, "bootstrap", [0]),
-    (BeliefProbeConfig, OUT, "posteriors", [(0.6, 0.2), (0.0, 0.0)]),
+    (BeliefProbeConfig, OUT, "posteriors", [(0.6, 0.2), (0.0, 0.0), (0.0, 0.5), (0.5, 1.0)]),
     (CalibrationConfig, OUT, "n_problems", [0]),
     (CalibrationConfig, OUT, "qs", [(), (1.0, 0.5), (0.0, 2.0)]),
 ]

@@ -61,6 +61,9 @@ class BeliefProbeConfig:
             raise ValueError(f"BeliefProbeConfig: base_rate must be in (0, 1); got {self.base_rate!r}")
         from llm_bridge.field_rules import integers_at_least, probabilities
         self.posteriors = probabilities(self, "posteriors", at_least=2, increasing=True)
+        if not (self.posteriors[0] <= 0.4 + 1e-9 and self.posteriors[-1] >= 0.6 - 1e-9):   # what sensitivity() reads
+            raise ValueError(f"BeliefProbeConfig: posteriors must include one <= 0.4 and one >= 0.6 (the report's "
+                             f"sensitivity compares them); got {self.posteriors!r}")
         integers_at_least(self, 0, "gsm_seed", "seed")
         integers_at_least(self, 1, "bootstrap")
         if int(self.max_new_tokens) < 16:

@@ -45,8 +45,16 @@ def paired_sign_flip(x, y, n_resamples: int = 20000, seed: int = 0) -> dict:
 
 
 def holm(pvalues) -> list[float]:
-    """Holm-adjusted p-values (family-wise error control), in the input order."""
+    """Holm-adjusted p-values (family-wise error control), in the input order: the ``k``-th smallest ``p``
+    times the ``m - k + 1`` hypotheses not yet rejected, made non-decreasing and capped at 1, so that
+    ``adjusted <= alpha`` marks what Holm's step-down procedure rejects at level ``alpha``.
+
+    >>> holm([0.01, 0.04, 0.03])
+    [0.03, 0.06, 0.06]
+    """
     p = np.asarray(pvalues, float)
+    if p.ndim != 1 or not np.all((p >= 0) & (p <= 1)):      # NaN fails too: max() would skip it silently
+        raise ValueError(f"holm(): pvalues must be a list of numbers in [0, 1]; got {[float(v) for v in np.ravel(p)]}")
     order = np.argsort(p)
     adj = np.empty_like(p)
     running = 0.0
