@@ -1,6 +1,8 @@
 """Payoff estimation recovers a known game from simulated responses."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llm_bridge.games.estimation import Sample, classify, estimate_game, wilson
 from persuasion import PersuasionGame, solve
@@ -65,3 +67,17 @@ def test_errors_name_the_problem():
 def test_wilson_known_values():
     lo, hi = wilson(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
+
+
+@given(st.floats(-1e9, 1e9), st.floats(1e-6, 1.0), st.integers(2, 30), st.integers(0, 2**16))
+def test_utility_intervals_are_the_sample_standard_error_at_any_offset(offset, spread, per_cell, seed):
+    """The interval's half-width is z times the sample standard deviation over sqrt(n) (numpy's, from the
+    deviations), also when the utilities sit far from 0: E[u^2] - E[u]^2 gave 0 or noise at 1e6 +- 1e-3.
+    A generator of samples is read once, like a list."""
+    rng = np.random.default_rng(seed)
+    u = {(w, a): offset + spread * rng.standard_normal(per_cell) for w in range(2) for a in range(2)}
+    est = estimate_game((Sample(w, a, True, float(x)) for (w, a), xs in u.items() for x in xs), 2, 2)
+    for (w, a), xs in u.items():
+        half = 1.96 * np.std(xs, ddof=1) / np.sqrt(per_cell)
+        lo, hi = est.receiver_ci[w, a]
+        assert (hi - lo) / 2 == pytest.approx(half, rel=1e-5, abs=64 * np.finfo(float).eps * abs(offset))

@@ -84,6 +84,7 @@ def estimate_game(samples: Sequence[Sample], m: int, n: int, *, state_counts: Se
     ``state_counts`` gives the prior (problems per state); by default the
     states' frequencies among the samples.  Every cell needs a sample.
     """
+    samples = list(samples)
     counts = np.zeros((m, n), dtype=int)
     correct = np.zeros((m, n))
     usum, usq = np.zeros((m, n)), np.zeros((m, n))
@@ -94,13 +95,14 @@ def estimate_game(samples: Sequence[Sample], m: int, n: int, *, state_counts: Se
         counts[s.state, s.action] += 1
         correct[s.state, s.action] += bool(s.correct)
         usum[s.state, s.action] += s.receiver_utility
-        usq[s.state, s.action] += s.receiver_utility ** 2
     if (counts == 0).any():
         w, a = map(int, np.argwhere(counts == 0)[0])
         raise ValueError(f"estimate_game(): every (state, action) cell needs a sample; cell ({w}, {a}) has none")
     V = correct / counts
     U = usum / counts
-    var = np.maximum(usq / counts - U ** 2, 0.0) * counts / np.maximum(counts - 1, 1)
+    for s in samples:        # squared deviations from the cell mean: E[u^2] - E[u]^2 cancels to 0 at large |u|
+        usq[s.state, s.action] += (s.receiver_utility - U[s.state, s.action]) ** 2
+    var = usq / np.maximum(counts - 1, 1)
     half = z * np.sqrt(var / counts)
     sc = np.asarray(state_counts if state_counts is not None else counts.sum(axis=1), dtype=float)
     if (sc < 0).any() or sc.sum() <= 0:
