@@ -94,7 +94,7 @@ BAD = [
     (SFTConfig, {}, "learning_rate", [0.0, -1e-3, math.nan, math.inf]),
     (SFTConfig, {}, "weight_decay", [-0.1, math.nan]),
     (OnlineConfig, OUT, "delta", [0.0, 1.0, math.nan]),
-    (OnlineConfig, OUT, "smoothing", [-0.5, math.nan, math.inf]),
+    (OnlineConfig, OUT, "smoothing", [-0.5, 0.0, math.nan, math.inf]),
     (OnlineConfig, OUT, "bootstrap", [0, -1]),
     (OnlineConfig, OUT, "seed", [-1]),
     (OnlineConfig, OUT, "rounds", [0, 2.5]),
@@ -153,7 +153,7 @@ def test_a_bad_value_in_a_runner_config_stops_it_before_any_model_loads(tmp_path
     r = subprocess.run([sys.executable, "-m", "experiments.online_llm", str(config), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "OnlineConfig: smoothing must be a finite number >= 0; got -0.5" in r.stderr
+    assert "OnlineConfig: smoothing must be a finite number > 0; got -0.5" in r.stderr
     assert not (tmp_path / "o").exists()
 
 

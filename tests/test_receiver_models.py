@@ -177,3 +177,15 @@ def test_the_worst_case_scheme_over_an_unidentified_set_is_no_better_than_any_po
     for u in grid:
         assert evaluate_scheme(PersuasionGame(prior, V, threshold_utility(u)), scheme).expected_utility >= worst - 1e-9
     assert worst == pytest.approx(0.3 / 0.999, abs=2e-3)
+
+
+def test_revealed_utility_needs_smoothing_where_a_choice_was_never_made():
+    from llm_bridge.games.receiver_models import revealed_utility
+    U = revealed_utility([[3, 1], [0, 4]], smoothing=0.0 + 1e-300)          # any positive smoothing is finite
+    assert np.isfinite(U).all() and np.allclose(np.exp(U).sum(axis=1), 1)
+    assert np.allclose(revealed_utility([[3, 1], [2, 4]], smoothing=0.0), np.log([[0.75, 0.25], [1 / 3, 2 / 3]]))
+    with pytest.raises(ValueError, match=r"choice 0 was never made in state 1.*smoothing must be > 0"):
+        revealed_utility([[3, 1], [0, 4]], smoothing=0.0)
+    for bad in (-0.5, float("nan")):
+        with pytest.raises(ValueError, match="must be finite and >= 0"):
+            revealed_utility([[3, 1], [1, 4]], smoothing=bad)

@@ -136,8 +136,22 @@ class FittedReceiver:
 
 
 def revealed_utility(counts: np.ndarray, smoothing: float = 0.5) -> np.ndarray:
-    """Logit revealed preference: ``U[w, a] = log P(a | told w)`` from choice counts (additive smoothing)."""
-    c = np.asarray(counts, float) + smoothing
+    """Logit revealed preference: ``U[w, a] = log P(a | told w)`` from choice counts (additive smoothing).
+
+    A choice never made needs ``smoothing > 0``: its utility would be ``log 0``.
+
+    >>> revealed_utility([[3, 1], [0, 4]], smoothing=1.0).round(3).tolist()
+    [[-0.405, -1.099], [-1.792, -0.182]]
+    """
+    counts = np.asarray(counts, float)
+    if not (np.isfinite(smoothing) and smoothing >= 0) or not np.all(np.isfinite(counts) & (counts >= 0)):
+        raise ValueError(f"revealed_utility(): counts and smoothing must be finite and >= 0; got smoothing "
+                         f"{smoothing!r} and counts {counts.tolist()}")
+    c = counts + smoothing
+    if (c == 0).any():
+        w, a = map(int, np.argwhere(c == 0)[0])
+        raise ValueError(f"revealed_utility(): choice {a} was never made in state {w}, so its utility would be "
+                         f"log 0; smoothing must be > 0; got {smoothing!r}")
     return np.log(c / c.sum(axis=1, keepdims=True))
 
 

@@ -70,7 +70,7 @@ class OnlineConfig:
         integers_at_least(self, 1, "n_estimation", "n_pool", "rounds", "informed_rounds", "seeds", "bootstrap")
         integers_at_least(self, 0, "n_informed", "gsm_seed", "seed")
         numbers_in(self, "(0, 1)", "delta")         # checked here, not by the learners after the Receiver has run
-        numbers_in(self, ">= 0", "smoothing")
+        numbers_in(self, "> 0", "smoothing")        # 0 leaves log 0 for a choice the told Receiver never made
         self.belief_levels = probabilities(self, "belief_levels", at_least=2, increasing=True)
         if not 0 <= self.n_informed <= self.n_pool:
             raise ValueError(f"OnlineConfig: n_informed must be in [0, n_pool={self.n_pool}]; got {self.n_informed!r}")
