@@ -15,9 +15,8 @@ to the initial policy at the end of training.
 from __future__ import annotations
 
 import argparse
-import json
 
-from ._save import save_figure
+from ._save import ReportError, read_report, save_figure
 
 COLOURS = {"random": "0.45", "classifier": "C0", "classifier_no_format": "C9", "demo_classifier": "C4",
            "log_ratio": "C2", "format": "C1", "oracle": "C3"}
@@ -317,8 +316,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="figures")
     ap.add_argument("--markdown", action="store_true", help="print the tables instead of drawing")
     args = ap.parse_args(argv)
-    with open(args.report) as fh:
-        report = json.load(fh)
+    try:
+        report = read_report(args.report, ("best_of_n", "config"), "an AfD run")
+    except ReportError as e:
+        ap.error(str(e))
     if args.markdown:
         print(markdown(report))
         return 0

@@ -9,11 +9,9 @@ threshold 1/2.  Crosses: the median posterior the stepwise Receiver wrote at eac
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from ._save import reports_main, save_figure
+from ._save import read_report, reports_main, save_figure
 
 LABELS = {"bare": "told the posterior", "stated": "scheme stated", "stepwise": "asked to work it out"}
 
@@ -30,7 +28,7 @@ def draw(report_paths, out_dir, stem: str = "belief_probe"):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    reports = [json.load(open(p)) for p in report_paths]
+    reports = [read_report(p, ("levels", "curves"), "a belief probe") for p in report_paths]
     fig, axes = plt.subplots(1, len(reports), figsize=(5.2 * len(reports), 4.2), squeeze=False)
     for ax, rep in zip(axes[0], reports):
         t = np.array(rep["levels"])

@@ -10,18 +10,16 @@ and PDF.
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from ._save import reports_main, save_figure
+from ._save import read_report, reports_main, save_figure
 
 
 def draw(report_paths, out_dir, stem: str = "llm_review"):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    reports = [json.load(open(p)) for p in report_paths]
+    reports = [read_report(p, ("conditions", "config"), "a review study") for p in report_paths]
     fig, axes = plt.subplots(1, len(reports), figsize=(7.5 * len(reports), 6.0), squeeze=False)
     for ax, rep in zip(axes[0], reports):
         conds = list(rep["conditions"])

@@ -10,18 +10,16 @@ not a bound for the real one: the report says which assumptions fail).
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from ._save import reports_main, save_figure
+from ._save import read_report, reports_main, save_figure
 
 
 def draw(report_paths, out_dir, stem: str = "online_llm"):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    reports = [json.load(open(p)) for p in report_paths]
+    reports = [read_report(p, ("modes", "config", "table"), "an online study") for p in report_paths]
     panels = [(rep, mode) for rep in reports for mode in rep["modes"]]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.4), squeeze=False)
     for ax, (rep, mode) in zip(axes[0], panels):

@@ -214,3 +214,22 @@ def test_afd_tables_show_the_trained_baselines():
     assert "(rkl_nf_lr3e-05_s1: learning rate 3e-05, training seed 1)" in table
     assert (fig_afd_best_of_n.policy_name("rkl_nf_lr3e-05_s1", report)
             == "reverse KL, format-blind, learning rate 3e-05, training seed 1")
+
+
+def test_a_figure_from_a_missing_broken_or_foreign_report_names_the_file_and_the_fault(tmp_path, capsys):
+    """Each figure drawn from saved reports exits 2 with one line naming the file, never a traceback."""
+    import importlib
+
+    import pytest
+    foreign, broken = tmp_path / "foreign.json", tmp_path / "broken.json"
+    foreign.write_text(json.dumps({"rows": []}))
+    broken.write_text('{"modes": ')
+    faults = {tmp_path / "none.json": "cannot read report", broken: "is not JSON", foreign: "is not the report of"}
+    for name in ("fig_online_llm", "fig_llm_review", "fig_belief_probe", "fig_afd_best_of_n"):
+        module = importlib.import_module(f"paper_figures.{name}")
+        for path, fault in faults.items():
+            with pytest.raises(SystemExit) as stop:
+                module.main([str(path), "--out", str(tmp_path / "fig")])
+            err = capsys.readouterr().err
+            assert stop.value.code == 2 and fault in err and str(path) in err and "Traceback" not in err
+    assert not (tmp_path / "fig").exists()
