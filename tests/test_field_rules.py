@@ -163,3 +163,15 @@ def test_a_review_run_needs_held_out_problems(tmp_path):
     with pytest.raises(ValueError, match="n_evaluation must be at least 1"):
         run(None, None, cfg)
     assert not (tmp_path / "r").exists()
+
+
+def test_problem_loaders_refuse_a_count_or_category_they_cannot_give():
+    """champ(0) and humaneval(0) used to give one problem, and an unknown CHAMP category none."""
+    from llm_bridge.tasks.problems import chain_sum, champ, gsm_symbolic, humaneval
+    for loader, bad in ((gsm_symbolic, 0), (chain_sum, 1.5), (champ, 0), (humaneval, -1), (gsm_symbolic, True)):
+        with pytest.raises(ValueError, match=rf"^{loader.__name__}: n must be a positive integer"):
+            loader(bad)
+    with pytest.raises(ValueError, match=r"champ: categories must be among \[.*'Polynomial'.*\]; got \['Numbers'\]"):
+        champ(categories=["Numbers"])
+    assert len(champ(2)) == len(humaneval(2)) == 2
+    assert {p.meta["category"] for p in champ(categories=["Polynomial"])} == {"Polynomial"}
