@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -246,3 +248,23 @@ def test_a_torn_line_is_cut_and_the_next_record_survives(tmp_path):
     assert set(log.done) == {"a"}
     log.add_many([{"key": "c", "x": 3}])
     assert set(Log(path).done) == {"a", "c"}
+
+
+@given(st.floats(0, 1))
+def test_a_stated_probability_is_never_rounded_to_a_certainty_it_does_not_have(x):
+    """percent() states 0% or 100% only within 5e-6 of that end; elsewhere its number is 100 x to the last
+    decimal shown, and a whole percent reads as before (the logged prompts of earlier runs stay the same)."""
+    from llm_bridge.games.review_game import percent
+    text = percent(x)
+    assert text.endswith("%")
+    if x <= 5e-6 or x >= 1 - 5e-6:
+        assert text == ("0%" if x < 0.5 else "100%")
+        return
+    shown = text[:-1]
+    decimals = len(shown.partition(".")[2])
+    assert 0 < float(shown) < 100 and decimals <= 3
+    assert abs(float(shown) - 100 * x) <= 0.5 * 10 ** -decimals + 1e-9
+    if decimals:        # more decimals only where fewer would have said 0% or 100%
+        assert float(f"{100 * x:.{decimals - 1}f}") in (0, 100)
+    else:
+        assert text == f"{100 * x:.0f}%"

@@ -145,13 +145,13 @@ def message_tail(problem: Problem, seed: int, message: str | None, statement: st
 def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:
     """The committed scheme in plain words: P(recommend building on the draft | verdict), and the base rate."""
     a, b = float(scheme[0, 0]), float(scheme[1, 0])
-    base = f"Partial solutions like this one are correct {100 * prior[0]:.0f}% of the time. "
+    base = f"Partial solutions like this one are correct {rg.percent(prior[0])} of the time. "
     if abs(a - b) < 1e-9:
         return base + (f"The advisor does not look at the partial solution: it recommends building on it "
-                       f"{100 * a:.0f}% of the time, whatever it says.")
+                       f"{rg.percent(a)} of the time, whatever it says.")
     return base + (f"The advisor has checked the partial solution against the reference. When it is correct, the "
-                   f"advisor recommends building on it {100 * a:.0f}% of the time; when it has a mistake, "
-                   f"{100 * b:.0f}% of the time.")
+                   f"advisor recommends building on it {rg.percent(a)} of the time; when it has a mistake, "
+                   f"{rg.percent(b)} of the time.")
 
 
 def fact_text(item: ReviewItem) -> str:

@@ -111,14 +111,14 @@ def message_tail(problem: Problem, seed: int, message: str | None, statement: st
 def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:
     """The committed scheme in plain words: P(recommend Lee's draft | verdict on Lee's), and the base rate."""
     a, b = float(scheme[0, 0]), float(scheme[1, 0])
-    base = (f"One of the two partial solutions has a mistake; {OWN}'s is the correct one {100 * prior[0]:.0f}% "
+    base = (f"One of the two partial solutions has a mistake; {OWN}'s is the correct one {rg.percent(prior[0])} "
             "of the time. ")
     if abs(a - b) < 1e-9:
         return base + (f"The advisor does not look at the partial solutions: it recommends building on {OWN}'s "
-                       f"{100 * a:.0f}% of the time, and on {OTHER}'s otherwise.")
+                       f"{rg.percent(a)} of the time, and on {OTHER}'s otherwise.")
     return base + (f"The advisor has checked both against the reference. When {OWN}'s is correct, the advisor "
-                   f"recommends building on {OWN}'s {100 * a:.0f}% of the time; when {OWN}'s has the mistake, "
-                   f"{100 * b:.0f}% of the time. Otherwise it recommends building on {OTHER}'s.")
+                   f"recommends building on {OWN}'s {rg.percent(a)} of the time; when {OWN}'s has the mistake, "
+                   f"{rg.percent(b)} of the time. Otherwise it recommends building on {OTHER}'s.")
 
 
 def fact_text(item: PairItem) -> str:

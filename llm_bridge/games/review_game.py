@@ -133,22 +133,37 @@ def question(problem: Problem, seed: int) -> str:
     return f"Submit the proposed {what}? Reply with one word: Yes or No."
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+def percent(x: float) -> str:
+    """A probability as the Receiver is told it: whole percent, with as many decimals as it takes (up to
+    three) not to round a probability strictly between 0 and 1 to "0%" or "100%", which would state a
+    certainty the scheme does not have; within 5e-6 of 0 or 1 (half the last decimal: a solver's rounding)
+    it is that end.
+
+    >>> [percent(x) for x in (0.3, 0.25, 1.0, 0.996, 0.9996, 0.004, 2e-5, 1 - 1e-8)]
+    ['30%', '25%', '100%', '99.6%', '99.96%', '0.4%', '0.002%', '100%']
+    """
+    x = float(x)
+    if x <= 5e-6 or x >= 1 - 5e-6:
+        return "0%" if x <= 5e-6 else "100%"
+    for digits in range(4):
+        text = f"{100 * x:.{digits}f}"
+        if 0 < float(text) < 100:
+            return f"{text}%"
+    return "under 0.001%" if x < 0.5 else "over 99.999%"
 
 
 def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:
     """The committed scheme in plain words: P(recommend submit | verdict), and the base rate."""
     what = "implementation" if task == "humaneval" else "answer"
     a, b = float(scheme[0, 0]), float(scheme[1, 0])
-    base = f"Proposals like this one are correct {_pct(prior[0])} of the time. "
+    base = f"Proposals like this one are correct {percent(prior[0])} of the time. "
     if abs(a - b) < 1e-9:
-        how = (f"The advisor does not look at the proposal: it recommends submitting {_pct(a)} of the time, "
+        how = (f"The advisor does not look at the proposal: it recommends submitting {percent(a)} of the time, "
                f"whatever the {what}.")
     else:
         how = (f"The advisor has checked the proposal against the reference. When the proposed {what} is correct, "
-               f"it recommends submitting {_pct(a)} of the time; when it is wrong, it recommends submitting "
-               f"{_pct(b)} of the time.")
+               f"it recommends submitting {percent(a)} of the time; when it is wrong, it recommends submitting "
+               f"{percent(b)} of the time.")
     return base + how
 
 
@@ -174,7 +189,7 @@ def fact_text(item: ReviewItem) -> str:
 
 def belief_text(p: float) -> str:
     """A stated posterior (the graded-belief probe): the Receiver is told how likely the proposal is correct."""
-    return f"Given everything the advisor has checked, the probability that the proposal is correct is {100 * p:.0f}%."
+    return f"Given everything the advisor has checked, the probability that the proposal is correct is {percent(p)}."
 
 
 def draw_recommendation(scheme: np.ndarray, state: int, *key) -> str:

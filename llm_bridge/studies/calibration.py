@@ -23,6 +23,7 @@ import numpy as np
 
 from llm_bridge.games.estimation import wilson
 from llm_bridge.games.proposals import keyed_rng, wrong_math_answers
+from llm_bridge.games.review_game import percent
 from .run_log import KeyedLog
 
 LETTERS = ("A", "B", "C", "D")
@@ -58,7 +59,7 @@ def _head(problem, opts) -> str:
 def _tail(rec: str | None, q: float | None) -> str:
     parts = []
     if q is not None:
-        parts.append(f"About the advisor: it knows the answer, and it recommends the correct option {100 * q:.0f}% "
+        parts.append(f"About the advisor: it knows the answer, and it recommends the correct option {percent(q)} "
                      "of the time; otherwise it recommends one of the wrong options at random.")
     if rec is not None:
         parts.append(f"Advisor's recommendation: {rec}")
