@@ -1,6 +1,6 @@
 """Settings out of their domain stop a study when its settings are made, naming the field.
 
-What defines a right answer here: each rule of :mod:`llm_bridge.field_rules` accepts exactly the values
+What defines a right answer here: each rule of :mod:`llm_bridge.models.field_rules` accepts exactly the values
 its message describes (checked against the rule written independently, on values hypothesis draws);
 every settings class refuses each bad value with its own name and the field's; the defaults and every
 shipped config still load; a bad value in a runner's TOML config is reported before any model loads.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_bridge import field_rules
+from llm_bridge.models import field_rules
 from llm_bridge.models.language_model import SamplingConfig
 from llm_bridge.models.training import SFTConfig
 from llm_bridge.studies.afd_experiment import AfdConfig

@@ -64,7 +64,7 @@ class SamplingConfig:
     min_new_tokens: int = 0           # force at least this many tokens (benchmarks force the full length)
 
     def __post_init__(self):
-        from ..field_rules import integers_at_least, numbers_in
+        from .field_rules import integers_at_least, numbers_in
         integers_at_least(self, 1, "max_new_tokens")
         integers_at_least(self, 0, "min_new_tokens", "seed")
         numbers_in(self, ">= 0", "temperature")

@@ -128,7 +128,7 @@ class LlamaCppModel:
             if not isinstance(v, int) or isinstance(v, bool) or v < 16:
                 raise ValueError(f"ModelConfig: {name} must be an integer >= 16; got {v!r}")
         if self.config.n_threads is not None:
-            from ..field_rules import integers_at_least
+            from .field_rules import integers_at_least
             integers_at_least(self.config, 1, "n_threads")
         threads = self.config.n_threads or default_threads()
         self._lib = llama_cpp

@@ -27,7 +27,7 @@ class SFTConfig:
     max_length: int = 256        # tokens per example (prompt + target), truncated from the left
 
     def __post_init__(self):
-        from ..field_rules import integers_at_least, numbers_in
+        from .field_rules import integers_at_least, numbers_in
         integers_at_least(self, 1, "epochs", "batch_size", "max_length")
         integers_at_least(self, 0, "seed")
         numbers_in(self, "> 0", "learning_rate")

@@ -148,7 +148,7 @@ class AfdConfig:
     instruction: str = "Solve the problem step by step. End with a last line of the form '#### <number>'."
 
     def __post_init__(self):
-        from llm_bridge.field_rules import integers_at_least, numbers_in
+        from llm_bridge.models.field_rules import integers_at_least, numbers_in
         integers_at_least(self, 1, "n_generated", "n_demonstrations", "n_classifier_problems", "classifier_samples",
                           "n_test", "pool_size", "max_new_tokens", "problems_per_call", "sft_epochs", "sft_batch_size",
                           "sft_max_length", "dpo_epochs", "rkl_steps", "rkl_prompts_per_step")

@@ -38,7 +38,7 @@ class CalibrationConfig:
     gsm_seed: int = 11                         # reasoning-gym seed (problems unlike the main game's)
 
     def __post_init__(self):
-        from llm_bridge.field_rules import integers_at_least, probabilities
+        from llm_bridge.models.field_rules import integers_at_least, probabilities
         integers_at_least(self, 1, "n_problems")
         integers_at_least(self, 0, "seed", "gsm_seed")
         self.qs = probabilities(self, "qs", increasing=True)

@@ -97,7 +97,7 @@ class ReviewConfig:
                              f"got {self.variants!r}")
         if self.probes not in ("full", "lean"):
             raise ValueError(f"ReviewConfig: probes must be 'full' or 'lean'; got {self.probes!r}")
-        from llm_bridge.field_rules import integers_at_least, numbers_in, probabilities
+        from llm_bridge.models.field_rules import integers_at_least, numbers_in, probabilities
         integers_at_least(self, 1, "n_estimation", "bootstrap", "signals_per_problem", "advisor_epochs",
                           "advisor_problem_chars", "max_new_tokens")
         integers_at_least(self, 0, "n_evaluation", "seed", "gsm_seed")   # 0: the items alone (load_items), no run

@@ -23,6 +23,7 @@ study picks which (``Problem.items``) and documents it.
 """
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, field
 
@@ -39,8 +40,7 @@ class Problem:
 
 def _check_count(where: str, n, optional: bool = False) -> None:
     """``n`` problems asked of a loader: a positive integer (or None where the loader gives them all)."""
-    from llm_bridge.field_rules import is_integer
-    if (n is None and optional) or (is_integer(n) and n >= 1):
+    if (n is None and optional) or (isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1):
         return
     raise ValueError(f"{where}: n must be a positive integer{' or None (all)' if optional else ''}; got {n!r}")
 
