@@ -108,12 +108,21 @@ def test_generation_stops_at_the_generation_config_end_token(trained):
     assert gens[0].text.strip() == "alpha" and gens[0].n_tokens == len(" alpha")
 
 
-def test_bad_kv_cache_and_batch_size_are_named():
+def test_bad_settings_are_named_when_the_config_is_made_and_when_an_engine_takes_it():
+    """Every engine's settings are checked by ModelConfig itself (load_by_name("tiny", dtype="float8") and
+    the llama.cpp engine's dtype used to pass unread), and again by the engine, as fields can change."""
+    for field, bad, message in (("kv_cache", "paged", "kv_cache must be"), ("batch_size", 0, "batch_size must be an "
+                                "integer >= 1; got 0"), ("dtype", "float8", "dtype must be one of"),
+                                ("engine", "vllm", "engine must be one of"), ("n_ctx", 8, "n_ctx must be an integer >= 16"),
+                                ("n_threads", 0, "n_threads must be an integer >= 1"),
+                                ("decode", "fast", "decode must be one of")):
+        with pytest.raises(ValueError, match=f"^ModelConfig: {message}"):
+            ModelConfig("tiny", **{field: bad})
     tok = char_tokenizer()
-    with pytest.raises(ValueError, match="kv_cache must be"):
-        LanguageModel(tok, tiny_gpt2(tok), ModelConfig("tiny", kv_cache="paged"))
-    with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
-        LanguageModel(tok, tiny_gpt2(tok), ModelConfig("tiny", batch_size=0))
+    config = ModelConfig("tiny")
+    config.batch_size = 0
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
+        LanguageModel(tok, tiny_gpt2(tok), config)
 
 
 def test_static_cache_generation_equals_dynamic(trained):

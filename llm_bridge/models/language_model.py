@@ -52,6 +52,28 @@ class ModelConfig:
     decode_attention: str = "sdpa"    # our loop's decode-step attention: "sdpa", or "flex" (decode="compiled" only:
                                       # flex_attention's kernel split over the cache length)
 
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a setting outside its domain, naming it (run when a config is made, and again by the
+        engines, since a config's fields may be changed after it is made)."""
+        from .field_rules import integers_at_least
+        from .static_decoder import DECODE_MODES, check_attention
+        if self.dtype not in DTYPES:
+            raise ValueError(f"ModelConfig: dtype must be one of {DTYPES}; got {self.dtype!r}")
+        if self.kv_cache not in ("auto", "static", "dynamic"):
+            raise ValueError(f"ModelConfig: kv_cache must be auto, static or dynamic; got {self.kv_cache!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"ModelConfig: engine must be one of {list(ENGINES)}; got {self.engine!r}")
+        if self.decode not in DECODE_MODES:
+            raise ValueError(f"ModelConfig: decode must be one of {DECODE_MODES}; got {self.decode!r}")
+        check_attention(self.decode, self.decode_attention)
+        integers_at_least(self, 1, "batch_size")
+        integers_at_least(self, 16, "n_ctx")
+        if self.n_threads is not None:
+            integers_at_least(self, 1, "n_threads")
+
 
 @dataclass
 class SamplingConfig:
@@ -156,12 +178,15 @@ MODELS = {
 ENGINES = ("transformers", "llama.cpp")
 
 
+#: The values of ``ModelConfig.dtype``.
+DTYPES = ("float32", "bfloat16", "float16")
+
+
 def _torch_dtype(name: str):
     import torch
-    try:
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-    except KeyError:
-        raise ValueError(f"ModelConfig: dtype must be float32, bfloat16 or float16; got {name!r}") from None
+    if name not in DTYPES:
+        raise ValueError(f"ModelConfig: dtype must be one of {DTYPES}; got {name!r}")
+    return getattr(torch, name)
 
 
 def _load_gguf(path: str, cache_dir: str | None, dtype, attn: str):
@@ -303,14 +328,7 @@ class LanguageModel:
     """
 
     def __init__(self, tokenizer, model, config: ModelConfig):
-        if config.kv_cache not in ("auto", "static", "dynamic"):
-            raise ValueError(f"ModelConfig: kv_cache must be auto, static or dynamic; got {config.kv_cache!r}")
-        if not isinstance(config.batch_size, int) or isinstance(config.batch_size, bool) or config.batch_size < 1:
-            raise ValueError(f"ModelConfig: batch_size must be a positive integer; got {config.batch_size!r}")
-        from .static_decoder import DECODE_MODES, check_attention
-        if config.decode not in DECODE_MODES:
-            raise ValueError(f"ModelConfig: decode must be one of {DECODE_MODES}; got {config.decode!r}")
-        check_attention(config.decode, config.decode_attention)
+        config.check()
         if config.engine != "transformers":
             raise ValueError(f"LanguageModel runs the transformers engine; got engine={config.engine!r} "
                              f"(use load_by_name or llm_bridge.models.llama_engine.LlamaCppModel)")

@@ -123,13 +123,7 @@ class LlamaCppModel:
             raise FileNotFoundError(f"LlamaCppModel: path must be an existing .gguf file; got {self.path!r}")
         if self.config.device != "cpu" and not str(self.config.device).startswith("cuda"):
             raise ValueError(f"ModelConfig: device must be cpu or cuda[:N]; got {self.config.device!r}")
-        for name in ("n_ctx",):
-            v = getattr(self.config, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 16:
-                raise ValueError(f"ModelConfig: {name} must be an integer >= 16; got {v!r}")
-        if self.config.n_threads is not None:
-            from .field_rules import integers_at_least
-            integers_at_least(self.config, 1, "n_threads")
+        self.config.check()
         threads = self.config.n_threads or default_threads()
         self._lib = llama_cpp
         with _quiet_fds():
