@@ -36,13 +36,14 @@ def pilot(lm, terms: int, digits: int, temperature: float, problems: int, sample
 
 
 def main(argv=None) -> int:
+    from .config import positive_int
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--shape", action="append", required=True, metavar="TERMS,DIGITS,TEMPERATURE")
-    ap.add_argument("--problems", type=int, default=16)
-    ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument("--problems", type=positive_int, default=16)
+    ap.add_argument("--samples", type=positive_int, default=4)
     ap.add_argument("--seed", type=int, default=123)
-    ap.add_argument("--max-new-tokens", type=int, default=96)
+    ap.add_argument("--max-new-tokens", type=positive_int, default=96)
     args = ap.parse_args(argv)
     shapes = []
     for text in args.shape:

@@ -28,14 +28,15 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 def main(argv=None) -> int:
+    from .config import positive_int
     ap = argparse.ArgumentParser(description="detectable sizes and sample shapes of a saved AfD run's pools")
     ap.add_argument("folder", help="a finished AfD run's folder (its pools plain or gzipped)")
     ap.add_argument("--pair", type=_pair, action="append", default=[], metavar="A:B",
                     help="two policies whose paired differences (A - B) are measured; repeatable")
-    ap.add_argument("--tests", type=int, help="the Holm family's size (the level is 0.05 / tests)")
+    ap.add_argument("--tests", type=positive_int, help="the Holm family's size (the level is 0.05 / tests)")
     ap.add_argument("--config", help="a TOML config whose comparison rule gives the family's size ...")
     ap.add_argument("--family-of", metavar="POLICY", help="... of this trained route's comparison")
-    ap.add_argument("--size", type=int, default=8, help="samples per problem each pool is cut to (default 8)")
+    ap.add_argument("--size", type=positive_int, default=8, help="samples per problem each pool is cut to (default 8)")
     ap.add_argument("--power", type=float, default=0.8)
     ap.add_argument("--shapes", nargs="+", default=[], metavar="POLICY", help="policies whose samples to describe")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")

@@ -35,6 +35,19 @@ def check_receiver_arguments(ap, args) -> None:
         ap.error(f"--extra-body is sent to a served --receiver (openai:BASE_URL#MODEL); got --receiver {args.receiver}")
 
 
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: an integer of at least 1 (``--n 0`` is refused as the command line is read,
+    not in a traceback after a model has loaded)."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return value
+
+
 class ConfigError(ValueError):
     """A config breaks a rule (the message names the file, the key and the rule)."""
 

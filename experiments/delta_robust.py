@@ -47,9 +47,10 @@ def compute(T: int = 100_000, seeds=(0, 1, 2)) -> dict:
 
 
 def main(argv=None) -> int:
+    from .config import positive_int
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="results/delta_robust")
-    ap.add_argument("--T", type=int, default=100_000)
+    ap.add_argument("--T", type=positive_int, default=100_000)
     args = ap.parse_args(argv)
     from persuasion.atomic import write_atomic
     res = compute(args.T)

@@ -89,14 +89,15 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def main(argv=None) -> int:
+    from .config import positive_int
     from llm_bridge.models.language_model import load_by_name
     ap = argparse.ArgumentParser(description="llama.cpp vs logged transformers decisions")
     ap.add_argument("run", help="a review run's folder (with generations.jsonl.gz)")
     ap.add_argument("--receiver", default="qwen05", help="the run's Receiver (a short name or a .gguf file)")
     ap.add_argument("--out", required=True, help="where to write the JSON report")
-    ap.add_argument("--limit", type=int, default=None, help="replay only the first N decisions")
+    ap.add_argument("--limit", type=positive_int, default=None, help="replay only the first N decisions")
     ap.add_argument("--written", action="store_true", help="replay written answers (prompt and output logged)")
-    ap.add_argument("--max-new-tokens", type=int, default=None,
+    ap.add_argument("--max-new-tokens", type=positive_int, default=None,
                     help="--written: the run's token limit (default: the one in the log's header)")
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit < 1:

@@ -115,7 +115,7 @@ def report(menus, done: dict, max_new_tokens: int, check) -> dict:
 
 
 def main(argv=None) -> int:
-    from .config import add_receiver_arguments, check_receiver_arguments
+    from .config import add_receiver_arguments, check_receiver_arguments, positive_int
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_receiver_arguments(ap, default="qwen05")
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     ap.add_argument("--item", default="first_step", choices=["first_step", "steps_but_last"],
                     help="what GSM hints are made of (llm_bridge.games.hints.gsm_menu); HumanEval hints are one "
                          "example from the hidden tests (llm_bridge.games.hints.humaneval_menu)")
-    ap.add_argument("--max-new-tokens", type=int, default=320)
+    ap.add_argument("--max-new-tokens", type=positive_int, default=320)
     ap.add_argument("--out", default="results/hint_values")
     ap.add_argument("--report-only", action="store_true",
                     help="no generation: report on the problems already logged with every condition")

@@ -12,14 +12,17 @@ def main(argv=None) -> int:
     from llm_bridge.models.language_model import load_by_name
     from llm_bridge.studies.calibration import CalibrationConfig, run_calibration
     from llm_bridge.models.choice_receiver import ChoiceReceiver
+
+    from .config import positive_int
     ap = argparse.ArgumentParser(description="Receiver calibration study")
     ap.add_argument("--receiver", default="qwen05", help="qwen05, smollm2, tiny, or a folder / .gguf")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--n", type=int, default=60, help="problems")
+    ap.add_argument("--n", type=positive_int, default=60, help="problems")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
-    rep = run_calibration(ChoiceReceiver(load_by_name(args.receiver, device=args.device)),
-                          CalibrationConfig(out=args.out, n_problems=args.n), receiver_name=args.receiver)
+    cfg = CalibrationConfig(out=args.out, n_problems=args.n)          # checked before the model loads
+    rep = run_calibration(ChoiceReceiver(load_by_name(args.receiver, device=args.device)), cfg,
+                          receiver_name=args.receiver)
     print(f"{args.receiver}: accuracy alone {rep['accuracy_alone']:.2f}; reading: {rep['reading']}")
     for r in rep["rows"]:
         print(f"q={r['q']:<5g} {r['variant']:7s} follow|right {r['follow_when_right']['rate']}  "

@@ -18,9 +18,11 @@ import numpy as np
 def main(argv=None) -> int:
     from persuasion import PersuasionGame, full_revelation_value, no_information_value, solve
     from persuasion.online import ActionInformedPersuader, RobustPersuader, run
+
+    from .config import positive_int
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--games", type=int, default=30)
-    ap.add_argument("--T", type=int, default=20_000)
+    ap.add_argument("--games", type=positive_int, default=30)
+    ap.add_argument("--T", type=positive_int, default=20_000)
     args = ap.parse_args(argv)
     rng, rows = np.random.default_rng(2026), []
     while len(rows) < args.games:

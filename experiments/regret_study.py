@@ -34,7 +34,7 @@ from persuasion.atomic import exit_now, write_atomic
 from persuasion.online import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, KnownPriorOracle,
                                RobustPersuader)
 
-from .config import ConfigError
+from .config import ConfigError, positive_int
 
 #: Learner kinds a config may name, each with how it is built from its (filled-in) spec.
 LEARNERS = {
@@ -354,7 +354,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Run or resume a regret study.")
     ap.add_argument("config", help="study config (TOML), e.g. experiments/configs/regret_default.toml")
     ap.add_argument("--out", default=None, help="output folder (default: results/<name>)")
-    ap.add_argument("--n-jobs", type=int, default=None)
+    ap.add_argument("--n-jobs", type=positive_int, default=None)
     ap.add_argument("--backend", choices=BACKENDS, default=None)
     ap.add_argument("--address", default=None,
                     help="dask scheduler (tcp://HOST:8786) or ray cluster (auto, ray://HOST:10001) to send runs to")

@@ -196,7 +196,7 @@ def _finite(x: float):
 
 
 def main(argv=None) -> int:
-    from .config import add_receiver_arguments, check_receiver_arguments
+    from .config import add_receiver_arguments, check_receiver_arguments, positive_int
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_receiver_arguments(ap, default="qwen15")
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
@@ -207,7 +207,7 @@ def main(argv=None) -> int:
                     help="default: fix for --item verdict, choose for --item pair")
     ap.add_argument("--task", default="gsm_symbolic", choices=["gsm_symbolic", "humaneval"],
                     help="humaneval: the pair game's code drafts (llm_bridge.games.code_drafts), --item pair only")
-    ap.add_argument("--max-new-tokens", type=int, default=320)
+    ap.add_argument("--max-new-tokens", type=positive_int, default=320)
     ap.add_argument("--out", default="results/verdict_value")
     args = ap.parse_args(argv)
     if args.task == "humaneval" and args.item != "pair":

@@ -390,3 +390,35 @@ def test_exit_now_lets_a_write_in_progress_finish_and_leaves_no_temporary_file(t
                        timeout=60, cwd=Path(__file__).resolve().parent.parent)
     assert r.returncode == 3, r.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pkl"] and target.read_bytes() == b"done"
+
+
+def test_a_count_below_one_on_a_command_line_is_refused_as_it_is_read(capsys, tmp_path):
+    """Counts on the study scripts' command lines are read by one argparse type: ``--n 0`` or ``--T 2.5``
+    stops with exit 2 naming the flag, before a model loads or a study runs (they used to end in an
+    IndexError or a ValueError traceback, some after the model had loaded)."""
+    import importlib
+
+    from experiments.config import positive_int
+    assert positive_int("3") == 3 and positive_int(" 12 ") == 12
+    out = str(tmp_path / "o")
+    for module, argv, flag in (("belief_probe", ["--out", out, "--n", "0"], "--n"),
+                               ("llm_calibration", ["--out", out, "--n", "-3"], "--n"),
+                               ("delta_robust", ["--out", out, "--T", "0"], "--T"),
+                               ("regret_random_games", ["--games", "0"], "--games"),
+                               ("regret_random_games", ["--T", "2.5"], "--T"),
+                               ("hint_values", ["--out", out, "--max-new-tokens", "0"], "--max-new-tokens"),
+                               ("afd_pilot", ["--shape", "2,1,1.0", "--samples", "0"], "--samples")):
+        with pytest.raises(SystemExit) as stop:
+            importlib.import_module(f"experiments.{module}").main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and f"argument {flag}: must be an integer >= 1" in err, (module, err)
+    with pytest.raises(SystemExit) as stop:                      # the config's own rule, before the model loads
+        importlib.import_module("experiments.belief_probe").main(["--out", out, "--n", "1", "--receiver", "none"])
+    assert stop.value.code == 2 and "n_problems must be at least 2" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_tiny_model_has_no_gguf_for_the_llama_engine():
+    from llm_bridge.models.language_model import load_by_name
+    with pytest.raises(ValueError, match="'tiny' is built in memory for the transformers engine"):
+        load_by_name("tiny", engine="llama.cpp")

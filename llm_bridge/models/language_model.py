@@ -143,6 +143,9 @@ def load_by_name(name: str, **config) -> "LanguageModel":
         raise ValueError(f"load_by_name: engine must be one of {list(ENGINES)}; got {engine!r}")
     if engine == "llama.cpp":
         from .llama_engine import LlamaCppModel
+        if name == "tiny":
+            raise ValueError("load_by_name: 'tiny' is built in memory for the transformers engine and has no GGUF "
+                             "file; load it with engine='transformers'")
         path = MODELS[name][0]() if name in MODELS else name
         return LlamaCppModel.load(ModelConfig(path, **config))
     if name == "tiny":
