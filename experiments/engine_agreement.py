@@ -100,8 +100,6 @@ def main(argv=None) -> int:
     ap.add_argument("--max-new-tokens", type=positive_int, default=None,
                     help="--written: the run's token limit (default: the one in the log's header)")
     args = ap.parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        ap.error(f"--limit must be at least 1; got {args.limit}")
     logs = [Path(args.run) / n for n in (("generations.jsonl.gz", "generations.jsonl") if args.written
                                          else ("generations.jsonl.gz",))]
     log = next((p for p in logs if p.is_file()), None)
