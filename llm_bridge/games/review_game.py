@@ -145,11 +145,11 @@ def percent(x: float) -> str:
     x = float(x)
     if x <= 5e-6 or x >= 1 - 5e-6:
         return "0%" if x <= 5e-6 else "100%"
-    for digits in range(4):
+    for digits in range(3):
         text = f"{100 * x:.{digits}f}"
         if 0 < float(text) < 100:
             return f"{text}%"
-    return "under 0.001%" if x < 0.5 else "over 99.999%"
+    return f"{100 * x:.3f}%"        # beyond 5e-6 of either end, three decimals never round to one
 
 
 def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:

@@ -181,15 +181,8 @@ MODELS = {
 ENGINES = ("transformers", "llama.cpp")
 
 
-#: The values of ``ModelConfig.dtype``.
+#: The values of ``ModelConfig.dtype`` (each a torch dtype of that name).
 DTYPES = ("float32", "bfloat16", "float16")
-
-
-def _torch_dtype(name: str):
-    import torch
-    if name not in DTYPES:
-        raise ValueError(f"ModelConfig: dtype must be one of {DTYPES}; got {name!r}")
-    return getattr(torch, name)
 
 
 def _load_gguf(path: str, cache_dir: str | None, dtype, attn: str):
@@ -364,13 +357,15 @@ class LanguageModel:
     def load(cls, config: ModelConfig | str, **overrides):
         """Load from a hub id, a local folder or a ``.gguf`` file (a ``LlamaCppModel`` when the config's
         engine is ``"llama.cpp"``)."""
+        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         if isinstance(config, str):
             config = ModelConfig(config, **overrides)
+        config.check()                       # before any weights load (its fields may have changed since it was made)
         if config.engine == "llama.cpp":
             from .llama_engine import LlamaCppModel
             return LlamaCppModel(config.name_or_path, config)
-        dtype = _torch_dtype(config.dtype)
+        dtype = getattr(torch, config.dtype)
         if config.name_or_path.endswith(".gguf"):
             tok, model = _load_gguf(config.name_or_path, config.cache_dir, dtype, config.attn_implementation)
         else:

@@ -169,12 +169,9 @@ class AfdConfig:
             raise ValueError(f"AfdConfig: test_template_fraction must lie in (0, 1); got {self.test_template_fraction}")
         if self.n_classifier_problems > self.n_demonstrations:
             raise ValueError("AfdConfig: n_classifier_problems must not exceed n_demonstrations")
-        if (self.rkl_pool_size < 0 or self.rkl_steps < 1 or self.rkl_learning_rate <= 0 or self.rkl_generations < 2
-                or self.rkl_prompts_per_step < 1):
-            raise ValueError(f"AfdConfig: rkl_pool_size must be >= 0, rkl_steps and rkl_prompts_per_step >= 1, "
-                             f"rkl_learning_rate > 0, rkl_generations >= 2; got {self.rkl_pool_size}, "
-                             f"{self.rkl_steps}, {self.rkl_prompts_per_step}, {self.rkl_learning_rate}, "
-                             f"{self.rkl_generations}")
+        if self.rkl_generations < 2:         # the other RLOO settings are checked with the rules above
+            raise ValueError(f"AfdConfig: RLOO's leave-one-out group needs rkl_generations >= 2; got "
+                             f"{self.rkl_generations!r}")
         seeds = self.rkl_no_format_seeds
         if seeds and not (self.rkl_no_format and self.rkl_pool_size):
             raise ValueError(f"AfdConfig: rkl_no_format_seeds replicate the format-blind route, so they need "
@@ -210,10 +207,6 @@ class AfdConfig:
         if len({seed_index(v.name()) for v in variants}) != len(variants):     # a checksum clash: rare
             raise ValueError(f"AfdConfig: two of rkl_no_format_variants {[v.name() for v in variants]} would "
                              f"share sampling seeds; change one's setting slightly")
-        if self.dpo_pool_size < 0 or self.dpo_beta <= 0 or self.dpo_learning_rate <= 0 or self.dpo_epochs < 1:
-            raise ValueError(f"AfdConfig: dpo_pool_size must be >= 0, dpo_beta and dpo_learning_rate > 0, "
-                             f"dpo_epochs >= 1; got {self.dpo_pool_size}, {self.dpo_beta}, "
-                             f"{self.dpo_learning_rate}, {self.dpo_epochs}")
 
 
 SAVES_PER_TRAINING = 8                  # checkpoints along each of the study's trainings (SFT, DPO, RLOO)

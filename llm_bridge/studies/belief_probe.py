@@ -57,9 +57,8 @@ class BeliefProbeConfig:
     def __post_init__(self):
         if int(self.n_problems) < 2:
             raise ValueError(f"BeliefProbeConfig: n_problems must be at least 2; got {self.n_problems!r}")
-        if not 0 < self.base_rate < 1:
-            raise ValueError(f"BeliefProbeConfig: base_rate must be in (0, 1); got {self.base_rate!r}")
-        from llm_bridge.models.field_rules import integers_at_least, probabilities
+        from llm_bridge.models.field_rules import integers_at_least, numbers_in, probabilities
+        numbers_in(self, "(0, 1)", "base_rate")
         self.posteriors = probabilities(self, "posteriors", at_least=2, increasing=True)
         if not (self.posteriors[0] <= 0.4 + 1e-9 and self.posteriors[-1] >= 0.6 - 1e-9):   # what sensitivity() reads
             raise ValueError(f"BeliefProbeConfig: posteriors must include one <= 0.4 and one >= 0.6 (the report's "

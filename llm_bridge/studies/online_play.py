@@ -64,9 +64,8 @@ class OnlineConfig:
         from llm_bridge.games.review_game import TARGETS
         if self.target not in TARGETS:
             raise ValueError(f"OnlineConfig: target must be one of {list(TARGETS)}; got {self.target!r}")
-        if not 0 < self.base_rate < 1:
-            raise ValueError(f"OnlineConfig: base_rate must be in (0, 1); got {self.base_rate!r}")
         from llm_bridge.models.field_rules import integers_at_least, numbers_in, probabilities
+        numbers_in(self, "(0, 1)", "base_rate")
         integers_at_least(self, 1, "n_estimation", "n_pool", "rounds", "informed_rounds", "seeds", "bootstrap")
         integers_at_least(self, 0, "n_informed", "gsm_seed", "seed")
         numbers_in(self, "(0, 1)", "delta")         # checked here, not by the learners after the Receiver has run
