@@ -6,6 +6,8 @@ probability at least 1 - delta (delta = 0.05) per run; the runs below were
 fixed once and pass.
 """
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -305,3 +307,48 @@ def test_action_informed_beats_robust_on_the_bundled_binding_games():
 def test_action_informed_settings_are_named(kwargs, rule):
     with pytest.raises(InvalidArgumentError, match=rule):
         ActionInformedPersuader(**kwargs)
+
+
+# ---------------------------------------------------------------- the learners' settings
+from persuasion.online import BehaviouralPersuader  # noqa: E402
+
+#: (learner, setting, its domain as a predicate on the value): what each learner's constructor accepts.
+SETTINGS = [
+    (ExploreThenCommit, "explore_rounds", lambda v: _is_int(v) and v >= 0),
+    (RobustPersuader, "delta", lambda v: _is_real(v) and 0 < v < 1),
+    (ActionInformedPersuader, "delta", lambda v: _is_real(v) and 0 < v < 1),
+    (ActionInformedPersuader, "shrink", lambda v: _is_real(v) and 0 < v <= 1),
+    (ActionInformedPersuader, "check", lambda v: _is_int(v) and v >= 1),
+    (BehaviouralPersuader, "seed", lambda v: _is_int(v) and v >= 0),
+    (BehaviouralPersuader, "prior_count", lambda v: _is_real(v) and 0 < v < math.inf),
+]
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and not math.isnan(v)
+
+
+ANY_VALUE = st.one_of(st.integers(-3, 10**20), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                      st.none(), st.text(max_size=3), st.lists(st.integers(0, 3), max_size=2),
+                      st.integers(-3, 10).map(np.int64), st.floats(-2, 2).map(np.float64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(SETTINGS), ANY_VALUE)
+def test_a_learner_takes_exactly_its_settings_domain_and_names_what_it_refuses(setting, value):
+    """Outside the domain: an InvalidArgumentError naming the class and the setting (once int()'s ValueError,
+    OverflowError or TypeError, or a silent truncation: explore_rounds=0.5 explored for no round; a seed of
+    -1 failed in numpy at the first round).  Inside it: the value is kept exactly, and a short run works."""
+    cls, name, inside = setting
+    if not inside(value):
+        with pytest.raises(InvalidArgumentError, match=rf"^{cls.__name__}\(\): {name} must be "):
+            cls(**{name: value})
+        return
+    learner = cls(**{name: value})
+    assert getattr(learner, name) == value
+    if name != "explore_rounds" or value <= 10**6:
+        assert run(examples.prosecutor_judge(), learner, T=20, seed=0).T == 20

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -30,6 +31,21 @@ from ..solve import solve
 from .robust import solve_robust
 
 NEVER = math.inf
+
+
+def _integer(where: str, name: str, value, minimum: int) -> int:
+    """``value`` as an ``int`` if it is an integer (not a bool) of at least ``minimum``; else the error naming it.
+    A float is refused, not truncated: ``explore_rounds=0.5`` once explored for no round at all."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise InvalidArgumentError(where, name, f"must be an integer >= {minimum}", value)
+    return int(value)
+
+
+def _number(where: str, name: str, value, inside, interval: str) -> float:
+    """``value`` as a ``float`` if it is a real number (not a bool, not NaN) for which ``inside`` holds."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not inside(float(value)):
+        raise InvalidArgumentError(where, name, f"must be in {interval} (a number)", value)
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -198,8 +214,8 @@ class ExploreThenCommit(Learner):
     observes = "the realised state of each round"
 
     def __init__(self, explore_rounds: int | None = None):
-        if explore_rounds is not None and int(explore_rounds) < 0:
-            raise InvalidArgumentError("ExploreThenCommit()", "explore_rounds", "must be >= 0", explore_rounds)
+        if explore_rounds is not None:
+            explore_rounds = _integer("ExploreThenCommit()", "explore_rounds", explore_rounds, 0)
         self.explore_rounds = explore_rounds
 
     def reset(self, view, horizon, prior=None):
@@ -261,13 +277,13 @@ class RobustPersuader(Learner):
     observes = "the realised state of each round"
 
     def __init__(self, delta: float = 0.05, schedule: str = "doubling", guard: bool = True):
-        if not 0 < float(delta) < 1:
-            raise InvalidArgumentError("RobustPersuader()", "delta", "must be in (0, 1)", delta)
+        where = f"{type(self).__name__}()"                 # a subclass's errors name the class the user made
+        delta = _number(where, "delta", delta, lambda x: 0 < x < 1, "(0, 1)")
         if schedule not in ("doubling", "every-round"):
-            raise InvalidArgumentError("RobustPersuader()", "schedule", "must be 'doubling' or 'every-round'", schedule)
+            raise InvalidArgumentError(where, "schedule", "must be 'doubling' or 'every-round'", schedule)
         if not isinstance(guard, bool):
-            raise InvalidArgumentError("RobustPersuader()", "guard", "must be True or False", guard)
-        self.delta, self.schedule, self.guard = float(delta), schedule, guard
+            raise InvalidArgumentError(where, "guard", "must be True or False", guard)
+        self.delta, self.schedule, self.guard = delta, schedule, guard
         if not guard:
             self.name = "robust-unguarded"
 
@@ -337,11 +353,8 @@ class ActionInformedPersuader(RobustPersuader):
     def __init__(self, delta: float = 0.05, shrink: float = 0.25, check: int = 64):
         super().__init__(delta, guard=False)
         self.name = "action-informed"
-        if not 0 < float(shrink) <= 1:
-            raise InvalidArgumentError("ActionInformedPersuader()", "shrink", "must be in (0, 1]", shrink)
-        if isinstance(check, bool) or not isinstance(check, int) or check < 1:
-            raise InvalidArgumentError("ActionInformedPersuader()", "check", "must be a positive integer", check)
-        self.shrink, self.check = float(shrink), int(check)
+        self.shrink = _number("ActionInformedPersuader()", "shrink", shrink, lambda x: 0 < x <= 1, "(0, 1]")
+        self.check = _integer("ActionInformedPersuader()", "check", check, 1)
 
     def reset(self, view, horizon, prior=None):
         super().reset(view, horizon, prior)
@@ -467,9 +480,9 @@ class BehaviouralPersuader(Learner):
     observes = "the realised state, the signal and the Receiver's action of each round"
 
     def __init__(self, seed: int = 0, prior_count: float = 1.0, arms=None):
-        if not float(prior_count) > 0:
-            raise InvalidArgumentError("BehaviouralPersuader()", "prior_count", "must be > 0", prior_count)
-        self.seed, self.prior_count = int(seed), float(prior_count)
+        self.seed = _integer("BehaviouralPersuader()", "seed", seed, 0)
+        self.prior_count = _number("BehaviouralPersuader()", "prior_count", prior_count,
+                                   lambda x: 0 < x < math.inf, "(0, inf)")
         self.arms = None if arms is None else [np.asarray(a, dtype=float) for a in arms]
         if self.arms is not None and not self.arms:
             raise InvalidArgumentError("BehaviouralPersuader()", "arms", "must hold at least one scheme", arms)
