@@ -69,6 +69,25 @@ def test_wilson_known_values():
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
 
 
+@given(st.integers(1, 10_000), st.data())
+def test_wilson_is_scipys_wilson_interval(n, data):
+    """An independent implementation: scipy's ``BinomTestResult.proportion_ci(method="wilson")`` at the z of
+    the same two-sided level."""
+    from scipy.stats import binomtest, norm
+    k = data.draw(st.integers(0, n))
+    z = float(norm.ppf(0.975))
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert wilson(k, n, z) == pytest.approx([ci.low, ci.high], abs=1e-12)
+
+
+@pytest.mark.parametrize("k, n, z", [(11, 10, 1.96), (-1, 10, 1.96), ([1, 5], [2, 4], 1.96), (np.nan, 10, 1.96),
+                                     (1, np.inf, 1.96), (1, 10, 0.0), (1, 10, np.nan)])
+def test_wilson_refuses_counts_it_cannot_read(k, n, z):
+    """k > n once gave a silent (nan, nan): the square root of a negative variance."""
+    with pytest.raises(ValueError, match=r"wilson\(\): (successes k|z)"):
+        wilson(k, n, z)
+
+
 @given(st.floats(-1e9, 1e9), st.floats(1e-6, 1.0), st.integers(2, 30), st.integers(0, 2**16))
 def test_utility_intervals_are_the_sample_standard_error_at_any_offset(offset, spread, per_cell, seed):
     """The interval's half-width is z times the sample standard deviation over sqrt(n) (numpy's, from the

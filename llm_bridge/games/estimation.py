@@ -28,8 +28,20 @@ class Sample:
 
 
 def wilson(k, n, z: float = 1.96):
-    """Wilson score interval for ``k`` successes in ``n`` trials (vectorised); ``(nan, nan)`` if ``n = 0``."""
+    """Wilson score interval for ``k`` successes in ``n`` trials (vectorised); ``(nan, nan)`` if ``n = 0``.
+
+    Counts out of range are refused: ``k > n`` would take the square root of a negative number and come
+    out as a silent ``nan``.
+
+    >>> wilson(5, 10).round(4).tolist()
+    [0.2366, 0.7634]
+    """
     k, n = np.asarray(k, float), np.asarray(n, float)
+    if not (np.all(np.isfinite(k) & np.isfinite(n)) and np.all((0 <= k) & (k <= n))):
+        raise ValueError(f"wilson(): successes k must satisfy 0 <= k <= n for finite counts; got k={k.tolist()}, "
+                         f"n={n.tolist()}")
+    if not (np.isfinite(z) and z > 0):
+        raise ValueError(f"wilson(): z must be a finite number > 0; got {z!r}")
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
         denom = 1 + z * z / n
