@@ -113,6 +113,8 @@ BAD = [
     (AfdConfig, {}, "dpo_beta", [math.nan, math.inf]),
     (AfdConfig, {}, "problems_per_call", [0]),
     (BeliefProbeConfig, OUT, "bootstrap", [0]),
+    (BeliefProbeConfig, OUT, "n_problems", [1, 2.5, "3"]),
+    (BeliefProbeConfig, OUT, "max_new_tokens", [15, 16.5]),
     (BeliefProbeConfig, OUT, "posteriors", [(0.6, 0.2), (0.0, 0.0), (0.0, 0.5), (0.5, 1.0)]),
     (CalibrationConfig, OUT, "n_problems", [0]),
     (CalibrationConfig, OUT, "qs", [(), (1.0, 0.5), (0.0, 2.0)]),

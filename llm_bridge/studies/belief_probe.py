@@ -55,9 +55,8 @@ class BeliefProbeConfig:
     bootstrap: int = 2000
 
     def __post_init__(self):
-        if int(self.n_problems) < 2:
-            raise ValueError(f"BeliefProbeConfig: n_problems must be at least 2; got {self.n_problems!r}")
         from llm_bridge.models.field_rules import integers_at_least, numbers_in, probabilities
+        integers_at_least(self, 2, "n_problems")
         numbers_in(self, "(0, 1)", "base_rate")
         self.posteriors = probabilities(self, "posteriors", at_least=2, increasing=True)
         if not (self.posteriors[0] <= 0.4 + 1e-9 and self.posteriors[-1] >= 0.6 - 1e-9):   # what sensitivity() reads
@@ -65,8 +64,7 @@ class BeliefProbeConfig:
                              f"sensitivity compares them); got {self.posteriors!r}")
         integers_at_least(self, 0, "gsm_seed", "seed")
         integers_at_least(self, 1, "bootstrap")
-        if int(self.max_new_tokens) < 16:
-            raise ValueError(f"BeliefProbeConfig: max_new_tokens must be at least 16; got {self.max_new_tokens!r}")
+        integers_at_least(self, 16, "max_new_tokens")
 
 
 def scheme_for_posterior(t: float, base_rate: float) -> np.ndarray:
