@@ -287,3 +287,16 @@ def test_thread_counts_below_one_are_refused(smol_path):
     for bad in (0, -1, 1.5):
         with pytest.raises(ValueError, match=r"ModelConfig: n_threads must be an integer >= 1"):
             LlamaCppModel(smol_path, ModelConfig(smol_path, engine="llama.cpp", n_threads=bad))
+
+
+def test_devices_llama_cpp_cannot_place_layers_on_are_refused_as_the_config_is_made(smol_path):
+    """llama.cpp puts every layer on the CPU or offloads them to CUDA; a prefix test let "cudax" through."""
+    for bad in ("cudax", "gpu", "mps", "cuda:", "cuda:one"):
+        with pytest.raises(ValueError, match=r"ModelConfig: device must be cpu or cuda\[:N\] with engine='llama.cpp'"):
+            ModelConfig(smol_path, engine="llama.cpp", device=bad)
+    for good in ("cpu", "cuda", "cuda:1"):
+        assert ModelConfig(smol_path, engine="llama.cpp", device=good).device == good
+    config = ModelConfig(smol_path, engine="llama.cpp", n_threads=1)
+    config.device = "cudax"                                          # changed after it was made
+    with pytest.raises(ValueError, match="ModelConfig: device must be"):
+        LlamaCppModel(smol_path, config)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,6 +70,9 @@ class ModelConfig:
         if self.decode not in DECODE_MODES:
             raise ValueError(f"ModelConfig: decode must be one of {DECODE_MODES}; got {self.decode!r}")
         check_attention(self.decode, self.decode_attention)
+        if self.engine == "llama.cpp" and not re.fullmatch(r"cpu|cuda(:\d+)?", str(self.device)):
+            raise ValueError(f"ModelConfig: device must be cpu or cuda[:N] with engine='llama.cpp' (all layers on "
+                             f"the CPU or offloaded to the GPU); got {self.device!r}")
         integers_at_least(self, 1, "batch_size")
         integers_at_least(self, 16, "n_ctx")
         if self.n_threads is not None:

@@ -121,8 +121,6 @@ class LlamaCppModel:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         if not str(self.path).endswith(".gguf") or not os.path.isfile(self.path):
             raise FileNotFoundError(f"LlamaCppModel: path must be an existing .gguf file; got {self.path!r}")
-        if self.config.device != "cpu" and not str(self.config.device).startswith("cuda"):
-            raise ValueError(f"ModelConfig: device must be cpu or cuda[:N]; got {self.config.device!r}")
         self.config.check()
         threads = self.config.n_threads or default_threads()
         self._lib = llama_cpp
