@@ -300,3 +300,17 @@ def test_devices_llama_cpp_cannot_place_layers_on_are_refused_as_the_config_is_m
     config.device = "cudax"                                          # changed after it was made
     with pytest.raises(ValueError, match="ModelConfig: device must be"):
         LlamaCppModel(smol_path, config)
+
+
+def test_the_engine_places_layers_where_the_device_says(smol_path, monkeypatch):
+    """cuda:N used to offload with llama.cpp's default split over every GPU, dropping N."""
+    from llm_bridge.models import llama_engine
+    assert llama_engine.gpu_placement("cpu") == {"n_gpu_layers": 0}
+    assert llama_engine.gpu_placement("cuda") == {"n_gpu_layers": -1}
+    import llama_cpp
+    assert llama_engine.gpu_placement("cuda:3") == {"n_gpu_layers": -1, "split_mode": llama_cpp.LLAMA_SPLIT_MODE_NONE,
+                                                    "main_gpu": 3}
+    asked = []
+    monkeypatch.setattr(llama_engine, "gpu_placement", lambda device: asked.append(device) or {"n_gpu_layers": 0})
+    LlamaCppModel(smol_path, ModelConfig(smol_path, engine="llama.cpp", n_threads=1))
+    assert asked == ["cpu"]

@@ -56,6 +56,20 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
+def gpu_placement(device: str) -> dict:
+    """llama.cpp's placement arguments for a checked ``ModelConfig.device``: nothing offloaded on ``cpu``;
+    every layer offloaded on ``cuda`` (split over the visible GPUs, llama.cpp's default); on ``cuda:N``
+    the whole model on GPU ``N`` (split mode none, ``main_gpu=N``), so the index is not silently dropped.
+
+    >>> gpu_placement("cpu"), gpu_placement("cuda:1")
+    ({'n_gpu_layers': 0}, {'n_gpu_layers': -1, 'split_mode': 0, 'main_gpu': 1})
+    """
+    if device == "cpu":
+        return {"n_gpu_layers": 0}
+    _, _, index = device.partition(":")
+    return {"n_gpu_layers": -1, **({"split_mode": 0, "main_gpu": int(index)} if index else {})}
+
+
 def default_threads() -> int:
     """Cores this process may run on (llama-cpp-python's own default is half the machine's count)."""
     try:
@@ -129,7 +143,7 @@ class LlamaCppModel:
             # ours is sized to the model's trained context, which Llama would only learn after making one
             self.llm = llama_cpp.Llama(model_path=str(self.path), n_ctx=256, n_batch=256, n_threads=threads,
                                        n_threads_batch=threads, logits_all=False, verbose=False,
-                                       n_gpu_layers=-1 if str(self.config.device).startswith("cuda") else 0)
+                                       **gpu_placement(self.config.device))
             arch = self.llm.metadata.get("general.architecture")
             trained = int(self.llm.metadata.get(f"{arch}.context_length", 0) or 0)
             params = llama_cpp.llama_context_default_params()
