@@ -6,10 +6,11 @@ imitation as minimising the reverse KL ``KL(q || p)`` (mode-seeking).  The contr
 small discrete distributions, exactly.
 
 The restricted family is the **unimodal** distributions on ``0 .. K-1``: non-decreasing up to a mode
-``c`` and non-increasing after it.  For a fixed mode both fits are convex problems (the log-loss and
-the negative entropy are convex, the order constraints linear), solved with cvxpy on the Clarabel
-interior-point solver, whose "optimal" status certifies a primal-dual gap below 1e-8 (its default
-tolerances); trying every mode gives the global optimum.  :func:`best_by_enumeration` gives an
+``c`` and non-increasing after it.  For a fixed mode the forward fit has a closed form (the least-squares
+unimodal regression of the target, by pool adjacent violators: :func:`forward_fit`); the reverse fit is
+a convex problem (negative entropy plus a linear term, linear order constraints), solved with cvxpy on
+the Clarabel interior-point solver, whose "optimal" status certifies a primal-dual gap below 1e-8 (its
+default tolerances).  Trying every mode gives the global optimum.  :func:`best_by_enumeration` gives an
 independent check on small supports: no unimodal distribution on a grid does better.
 
 Properties (tested with hypothesis on generated multimodal targets):
@@ -28,7 +29,8 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 
-#: Probabilities below this are set to 0 (the interior-point solver returns tiny positive values instead).
+#: Probabilities of a reverse fit below this are set to 0 (the interior-point solver returns tiny positive
+#: values instead).
 ZERO = 1e-7
 
 
@@ -91,7 +93,9 @@ def _solve(problem) -> bool:
     solved (counted out of ``modes_solved``), not a warning printed by a library call."""
     import warnings
     import cvxpy as cp
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        # cvxpy evaluates the objective at the solver's point, whose round-off can be a tiny negative
+        # probability: numpy would warn about the log of it (the value is recomputed by kl() from q)
         warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
         problem.solve(solver=cp.CLARABEL)
     return problem.status == cp.OPTIMAL
@@ -109,15 +113,57 @@ def _best_over_modes(p: np.ndarray, direction: str, problem_for) -> KLFit:
         if problem is None or not _solve(problem):
             continue
         solved += 1
-        qv = _clean(q.value)
+        qv = _clean(q.value, direction)
         val = kl(p, qv) if direction == "forward" else kl(qv, p)
         if best is None or val < best[0] - 1e-12:
             best = (val, qv, c)
     return KLFit(best[1], best[2], best[0], direction, solved)
 
 
+def _increasing_regression(y: np.ndarray) -> np.ndarray:
+    """The least-squares non-decreasing fit to ``y`` (pool adjacent violators: a block whose mean exceeds
+    the next block's is merged with it, and the merged block's mean is each member's value)."""
+    sums, counts = [], []
+    for v in y:
+        sums.append(float(v))
+        counts.append(1)
+        while len(sums) > 1 and sums[-2] * counts[-1] > sums[-1] * counts[-2]:     # mean[-2] > mean[-1]
+            total, count = sums.pop(), counts.pop()
+            sums[-1] += total
+            counts[-1] += count
+    return np.repeat(np.array(sums) / np.array(counts), counts)
+
+
+def _unimodal_regression(p: np.ndarray, c: int) -> np.ndarray:
+    """The least-squares fit to ``p`` that is non-decreasing up to ``c`` and non-increasing after it.
+
+    With the peak's value fixed at ``v``, each side's best fit is its own monotone regression capped at
+    ``v``, so the peak's value solves ``v = mean of p over {c} and the outcomes whose side fit exceeds
+    v`` (the derivative of the total squared error in ``v``); the sides' fits are scanned from the top
+    until the mean of the included ones is consistent with where the scan stopped."""
+    side = np.concatenate([_increasing_regression(p[:c]), _increasing_regression(p[c + 1:][::-1])[::-1]])
+    others = np.concatenate([p[:c], p[c + 1:]])
+    order = np.argsort(-side, kind="stable")
+    total, count, k = float(p[c]), 1, 0
+    while k < order.size and side[order[k]] > total / count:
+        top = side[order[k]]
+        while k < order.size and side[order[k]] == top:          # a pooled block enters whole
+            total += float(others[order[k]])
+            count += 1
+            k += 1
+    v = total / count
+    q = np.minimum(side, v)
+    return np.concatenate([q[:c], [v], q[c:]])
+
+
 def forward_fit(p) -> KLFit:
-    """The unimodal ``q`` minimising ``KL(p || q)`` (SFT on demonstrations drawn from ``p``).
+    """The unimodal ``q`` minimising ``KL(p || q)`` (SFT on demonstrations drawn from ``p``), exactly.
+
+    For a fixed mode the minimiser is the least-squares unimodal regression of ``p`` itself (Robertson,
+    Wright and Dykstra 1988, Thm 1.5.1: an isotonic regression also minimises every Bregman divergence to
+    the data, here the one of ``x log x``, which is ``KL(p || q)`` when both sum to 1, as the regression's
+    block means keep ``p``'s total); pool adjacent violators computes it in closed form, with no solver
+    and so no tolerance.  The tests check it against Clarabel's convex solution and a grid.
 
     Examples
     --------
@@ -127,14 +173,11 @@ def forward_fit(p) -> KLFit:
     >>> forward_fit([0.4, 0.0, 0.6]).q.round(3).tolist()
     [0.2, 0.2, 0.6]
     """
-    import cvxpy as cp
     p = _target(p)
-    support = np.flatnonzero(p > 0)
-
-    def problem(c, q):
-        obj = cp.Minimize(-cp.sum(cp.multiply(p[support], cp.log(q[support]))))
-        return cp.Problem(obj, _unimodal_constraints(q, c, p.size))
-    return _best_over_modes(p, "forward", problem)
+    fits = [q / q.sum() for q in (_unimodal_regression(p, c) for c in range(p.size))]
+    values = [max(0.0, kl(p, q)) for q in fits]                  # KL >= 0; round-off can give -1e-16
+    c = int(np.argmin(values))
+    return KLFit(fits[c], c, values[c], "forward", p.size)
 
 
 def reverse_fit(p) -> KLFit:
@@ -161,9 +204,14 @@ def reverse_fit(p) -> KLFit:
     return _best_over_modes(p, "reverse", problem)
 
 
-def _clean(q) -> np.ndarray:
+def _clean(q, direction: str) -> np.ndarray:
+    """The solver's ``q`` as a distribution.  Negative round-off goes to 0 in both directions; in the reverse
+    fit values below :data:`ZERO` go to 0 as well (a monotone map, so ``q`` stays unimodal).  The forward
+    fit keeps its small values: ``q`` must be positive wherever the target is, and a target with mass
+    1e-9 on an outcome once had it zeroed, its finite optimum rejected as ``inf``, and a worse mode kept."""
     q = np.clip(np.asarray(q, float), 0.0, None)
-    q[q < ZERO] = 0.0
+    if direction == "reverse":
+        q[q < ZERO] = 0.0
     return q / q.sum()
 
 
