@@ -9,7 +9,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.models.language_model import ModelConfig, load_by_name
     from llm_bridge.studies.calibration import CalibrationConfig, run_calibration
     from llm_bridge.models.choice_receiver import ChoiceReceiver
 
@@ -20,7 +20,11 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=positive_int, default=60, help="problems")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
-    cfg = CalibrationConfig(out=args.out, n_problems=args.n)          # checked before the model loads
+    try:                                                               # both checked before the model loads
+        cfg = CalibrationConfig(out=args.out, n_problems=args.n)
+        ModelConfig(args.receiver, device=args.device)
+    except ValueError as e:
+        ap.error(str(e))
     rep = run_calibration(ChoiceReceiver(load_by_name(args.receiver, device=args.device)), cfg,
                           receiver_name=args.receiver)
     print(f"{args.receiver}: accuracy alone {rep['accuracy_alone']:.2f}; reading: {rep['reading']}")

@@ -58,6 +58,21 @@ def test_bad_dtype_is_named():
         LanguageModel.load(ModelConfig("whatever", dtype="float8"))
 
 
+@pytest.mark.parametrize("device", ["gpu0", "", "cuda:-1", None])
+def test_a_device_torch_cannot_parse_is_refused_as_the_config_is_made(device):
+    """It once surfaced as torch's RuntimeError from ``model.to`` after the weights had loaded."""
+    with pytest.raises(ValueError, match=r"ModelConfig: device must be a torch device"):
+        ModelConfig("whatever", device=device)
+    assert ModelConfig("whatever", device="cuda:1").device == "cuda:1"     # parsed, not required to exist
+
+
+def test_the_calibration_script_refuses_a_bad_device_before_loading(capsys):
+    from experiments.llm_calibration import main
+    with pytest.raises(SystemExit) as stop:
+        main(["--receiver", "no-such-model", "--out", "unused", "--device", "gpu0"])
+    assert stop.value.code == 2 and "device must be a torch device" in capsys.readouterr().err
+
+
 def test_smollm2_file_is_found_when_installed():
     try:
         path = smollm2_gguf()

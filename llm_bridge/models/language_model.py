@@ -70,6 +70,13 @@ class ModelConfig:
         if self.decode not in DECODE_MODES:
             raise ValueError(f"ModelConfig: decode must be one of {DECODE_MODES}; got {self.decode!r}")
         check_attention(self.decode, self.decode_attention)
+        if self.engine == "transformers":
+            import torch
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError):
+                raise ValueError(f"ModelConfig: device must be a torch device (cpu, cuda, cuda:N, ...); "
+                                 f"got {self.device!r}") from None
         if self.engine == "llama.cpp" and not re.fullmatch(r"cpu|cuda(:\d+)?", str(self.device)):
             raise ValueError(f"ModelConfig: device must be cpu or cuda[:N] with engine='llama.cpp' (all layers on "
                              f"the CPU or offloaded to the GPU); got {self.device!r}")
