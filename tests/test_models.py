@@ -229,3 +229,17 @@ def test_an_interrupted_sft_resumes_from_its_checkpoint(tmp_path):
     assert all(torch.allclose(w[k], r[k], atol=1e-6) for k in w)
     with pytest.raises(ValueError, match="checkpoint_every must be >= 0"):
         sft(counted()[0], pairs, cfg, checkpoint_every=2)
+
+
+def test_a_missing_local_model_is_named_before_transformers_reads_it_as_a_hub_id(tmp_path, monkeypatch):
+    """A missing .gguf file or folder came back as a hub error about the path read as a repository name."""
+    for where, kind in ((tmp_path / "model.gguf", ".gguf file"), (tmp_path / "folder", "folder")):
+        with pytest.raises(FileNotFoundError, match=rf"LanguageModel.load: '.*' is not an existing {kind}"):
+            LanguageModel.load(ModelConfig(str(where)))
+    import transformers
+
+    def offline(*args, **kwargs):
+        raise OSError("no hub here\nsecond line")
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", offline)
+    with pytest.raises(OSError, match=r"read as a hub id.*short names for load_by_name: tiny, qwen05.*no hub here$"):
+        LanguageModel.load(ModelConfig("org/no-such-model"))

@@ -377,12 +377,23 @@ class LanguageModel:
             from .llama_engine import LlamaCppModel
             return LlamaCppModel(config.name_or_path, config)
         dtype = getattr(torch, config.dtype)
-        if config.name_or_path.endswith(".gguf"):
-            tok, model = _load_gguf(config.name_or_path, config.cache_dir, dtype, config.attn_implementation)
-        else:
-            tok = AutoTokenizer.from_pretrained(config.name_or_path)
-            model = AutoModelForCausalLM.from_pretrained(config.name_or_path, dtype=dtype,
-                                                         attn_implementation=config.attn_implementation)
+        where = config.name_or_path
+        local = where.endswith(".gguf") or os.path.isabs(where) or where.startswith((".", "~"))
+        if local and not (os.path.isfile(where) if where.endswith(".gguf") else os.path.isdir(where)):
+            # transformers would read a missing path as a hub id and answer with a hub error about it
+            raise FileNotFoundError(f"LanguageModel.load: {where!r} is not an existing "
+                                    f"{'.gguf file' if where.endswith('.gguf') else 'folder'}")
+        if where.endswith(".gguf"):
+            tok, model = _load_gguf(where, config.cache_dir, dtype, config.attn_implementation)
+            return cls(tok, model, config)
+        try:
+            tok = AutoTokenizer.from_pretrained(where)
+        except OSError as e:
+            raise OSError(f"LanguageModel.load: {where!r} is not a local folder, so it was read as a hub id, and "
+                          f"that failed (a hub id loads only from the local cache where no hub can be reached); "
+                          f"short names for load_by_name: {', '.join(['tiny', *MODELS])}; transformers said: "
+                          f"{str(e).splitlines()[0]}") from e
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, attn_implementation=config.attn_implementation)
         return cls(tok, model, config)
 
     # ------------------------------------------------------------------ text
