@@ -17,6 +17,7 @@ Fraction(1, 7)
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -96,9 +97,23 @@ FLOAT = Arithmetic(False)
 
 
 def arithmetic(exact) -> Arithmetic:
-    """The :class:`Arithmetic` for a public ``exact=`` argument (a bool, or an Arithmetic passed down)."""
+    """The :class:`Arithmetic` for a public ``exact=`` argument (a bool, or an Arithmetic passed down).
+
+    Anything else is refused, naming the public function that was called: ``exact="no"`` was truthy and
+    ran the exact path, ``exact=None`` the float one.
+
+    >>> from persuasion import examples, solve
+    >>> solve(examples.prosecutor_judge(), exact="no")
+    Traceback (most recent call last):
+    ...
+    persuasion.errors.InvalidArgumentError: solve(): exact must be True or False; got 'no'
+    """
     if isinstance(exact, Arithmetic):
         return exact
+    if not isinstance(exact, (bool, np.bool_)):
+        from .errors import InvalidArgumentError
+        caller = sys._getframe(1).f_code.co_name                 # the public function whose flag this is
+        raise InvalidArgumentError(f"{caller}()", "exact", "must be True or False", exact)
     return EXACT if exact else FLOAT
 
 

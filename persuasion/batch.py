@@ -248,7 +248,14 @@ def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: b
     >>> [round(float(v), 4) for v in batch.values]
     [0.6, 2.7]
     """
-    games = tuple(games)
+    for name, flag in (("exact", exact), ("progress", progress)):
+        if not isinstance(flag, (bool, np.bool_)):          # "no" is truthy: it ran the exact path
+            raise InvalidArgumentError("solve_many()", name, "must be True or False", flag)
+    try:
+        games = tuple(games)
+    except TypeError:
+        raise InvalidArgumentError("solve_many()", "games", "must be an iterable of PersuasionGame",
+                                   type(games).__name__) from None
     for i, g in enumerate(games):
         if not isinstance(g, PersuasionGame):
             raise InvalidArgumentError("solve_many()", f"games[{i}]", "must be a PersuasionGame", type(g).__name__)

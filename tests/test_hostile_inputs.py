@@ -304,3 +304,65 @@ def test_a_scheme_given_as_lists_or_with_rounding_is_read():
         for f in users.values():
             f(s)
     assert users["evaluate_scheme"]([[4 / 7, 3 / 7], [0, 1]]).expected_utility == pytest.approx(0.6)
+
+
+def _flag_and_number_users():
+    from persuasion import case_from_values, examples, persuasion_case, solve, solve_many, value_function
+    from persuasion.approximate import delta_best_responses, robust_value_of_scheme, solve_delta_robust
+    from persuasion.bounds import regret_bound
+    g = examples.prosecutor_judge()
+    return {
+        "solve(exact)": (lambda v: solve(g, exact=v), "solve(): exact must be True or False"),
+        "value_function(exact)": (lambda v: value_function(g, [0.5, 0.5], exact=v),
+                                  "value_function(): exact must be True or False"),
+        "solve_many(exact)": (lambda v: solve_many([g], exact=v), "solve_many(): exact must be True or False"),
+        "solve_many(progress)": (lambda v: solve_many([g], progress=v), "solve_many(): progress must be True or False"),
+        "regret_bound(guarded)": (lambda v: regret_bound(g, 10, 0.05, guarded=v),
+                                  "regret_bound(): guarded must be True or False"),
+        "regret_bound(delta)": (lambda v: regret_bound(g, 10, v), "regret_bound(): delta must be in (0, 1)"),
+        "persuasion_case(tol)": (lambda v: persuasion_case(g, v), "persuasion_case(): tol must be a finite number >= 0"),
+        "case_from_values(tol)": (lambda v: case_from_values(0.6, 0.3, 0.0, 1.0, v),
+                                  "case_from_values(): tol must be a finite number >= 0"),
+        "case_from_values(optimum)": (lambda v: case_from_values(v, 0.3, 0.0, 1.0),
+                                      "case_from_values(): optimum must be a finite number"),
+        "solve_delta_robust(delta)": (lambda v: solve_delta_robust(g, v),
+                                      "solve_delta_robust(): delta must be a finite number >= 0"),
+        "delta_best_responses(delta)": (lambda v: delta_best_responses(g, [0.5, 0.5], v),
+                                        "delta_best_responses(): delta must be a finite number >= 0"),
+        "robust_value_of_scheme(delta)": (lambda v: robust_value_of_scheme(g, np.eye(2), v),
+                                          "robust_value_of_scheme(): delta must be a finite number >= 0"),
+    }
+
+
+@pytest.mark.parametrize("user", sorted(_flag_and_number_users()))
+@pytest.mark.parametrize("value", ["no", None, 2, np.nan, -1.0, [0.1]], ids=repr)
+def test_flags_and_tolerances_refuse_what_they_cannot_mean(user, value):
+    """Before: exact="no" was truthy and ran the exact path, exact=None the float one; a NaN tolerance or
+    delta compared False everywhere and gave a case or a response set without a word; delta="x" ended in
+    float()'s ValueError.  Values inside a domain (a flag is a bool, a delta may be 2) are not asserted on
+    here, only that what falls outside is named."""
+    call, message = _flag_and_number_users()[user]
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    inside = {"must be True or False": isinstance(value, bool),
+              "must be in (0, 1)": number and 0 < value < 1,
+              "must be a finite number >= 0": number and value >= 0,
+              "must be a finite number": number}
+    if next(ok for rule, ok in inside.items() if message.endswith(rule)):
+        call(value)
+        return
+    with pytest.raises(InvalidArgumentError, match=f"^{re.escape(message)}"):
+        call(value)
+
+
+def test_solve_many_names_games_that_are_not_iterable():
+    from persuasion import solve_many
+    with pytest.raises(InvalidArgumentError, match=r"solve_many\(\): games must be an iterable"):
+        solve_many(5)
+
+
+@pytest.mark.parametrize("belief", ["x", [0.5], [np.nan, 0.5], [-0.1, 1.1]])
+def test_delta_best_responses_names_a_belief_it_cannot_read(belief):
+    from persuasion import examples
+    from persuasion.approximate import delta_best_responses
+    with pytest.raises(InvalidArgumentError, match=r"delta_best_responses\(\): belief must be 2 finite"):
+        delta_best_responses(examples.prosecutor_judge(), belief, 0.1)
