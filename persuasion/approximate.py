@@ -23,8 +23,10 @@ value 0 for every ``delta > 0``) -- the same games that fall outside the online 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import combinations
+from numbers import Real
 
 import numpy as np
 from scipy.optimize import linprog
@@ -62,6 +64,12 @@ class RobustSolution:
     sender_payoffs: np.ndarray   # the Advisor's guaranteed payoff from each signal (joint, not conditional)
 
 
+def _check_delta(where: str, delta) -> None:
+    """``delta`` is a finite number >= 0 (a NaN compared False everywhere: no action was within it)."""
+    if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 <= delta < math.inf:
+        raise InvalidArgumentError(where, "delta", "must be a finite number >= 0", delta)
+
+
 def delta_best_responses(game: PersuasionGame, belief, delta: float) -> np.ndarray:
     """``B_delta(belief)``: the best actions and every action strictly within ``delta`` of them (float
     comparisons with the package's tie rule, :func:`persuasion.analysis.near_best`).
@@ -73,7 +81,14 @@ def delta_best_responses(game: PersuasionGame, belief, delta: float) -> np.ndarr
     >>> delta_best_responses(examples.prosecutor_judge(), [0.52, 0.48], 0.05).tolist()   # both within 0.05
     [0, 1]
     """
-    b, U = np.asarray(belief, float), game.receiver
+    _check_delta("delta_best_responses()", delta)
+    try:
+        b, U = np.asarray(belief, float), game.receiver
+    except (TypeError, ValueError):
+        b = np.full(0, np.nan)
+    if b.shape != (game.num_states,) or not np.all(np.isfinite(b)) or (b < 0).any():
+        raise InvalidArgumentError("delta_best_responses()", "belief", f"must be {game.num_states} finite "
+                                   f"non-negative numbers", belief)
     best = near_best(U, b)
     D = U - U[:, [int(np.argmax(best))]]                 # differences to one best action, state by state
     return np.flatnonzero(best | (b @ D > -delta + TIE_TOLERANCE * (b @ np.abs(D))))
@@ -109,6 +124,7 @@ def robust_value_of_scheme(game: PersuasionGame, scheme, delta: float) -> float:
     >>> robust_value_of_scheme(g, solve(g).scheme, 0.01)
     0.0
     """
+    _check_delta("robust_value_of_scheme()", delta)
     x = np.asarray(scheme, float)
     joint = game.prior[:, None] * x
     total = 0.0
@@ -138,8 +154,7 @@ def solve_delta_robust(game: PersuasionGame, delta: float) -> RobustSolution:
     """
     if not isinstance(game, PersuasionGame):
         raise InvalidArgumentError("solve_delta_robust()", "game", "must be a PersuasionGame", type(game).__name__)
-    if isinstance(delta, bool) or not np.isfinite(float(delta)) or float(delta) < 0:
-        raise InvalidArgumentError("solve_delta_robust()", "delta", "must be a finite number >= 0", delta)
+    _check_delta("solve_delta_robust()", delta)
     m, n = game.shape
     if float(delta) == 0:
         sol = solve(game)

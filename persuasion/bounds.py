@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations
+from numbers import Real
 
 import numpy as np
 from scipy.optimize import linprog
@@ -518,8 +519,10 @@ def regret_bound(game: PersuasionGame, T, delta: float, guarded: bool = True) ->
     >>> b.within_theorem, bool(b.value[1] < 0.6 * 10_000)
     (True, True)
     """
-    if not 0 < float(delta) < 1:
+    if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1:
         raise InvalidArgumentError("regret_bound()", "delta", "must be in (0, 1)", delta)
+    if not isinstance(guarded, (bool, np.bool_)):
+        raise InvalidArgumentError("regret_bound()", "guarded", "must be True or False", guarded)
     Ts = np.asarray(T)
     if not np.issubdtype(Ts.dtype, np.integer) or (Ts < 1).any():
         raise InvalidArgumentError("regret_bound()", "T", "must be positive integers", T)

@@ -6,11 +6,14 @@
 """
 from __future__ import annotations
 
+import math
 from enum import StrEnum
+from numbers import Real
 
 import numpy as np
 
 from .analysis import first_best_value, full_revelation_value, no_information_value
+from .errors import InvalidArgumentError
 from .game import PersuasionGame
 
 
@@ -26,6 +29,11 @@ class PersuasionCase(StrEnum):
     DOES_NOT_HELP = "does not help"
 
 
+def _check_tol(where: str, name: str, tol) -> None:
+    if isinstance(tol, bool) or not isinstance(tol, Real) or not 0 <= tol < math.inf:
+        raise InvalidArgumentError(where, name, "must be a finite number >= 0", tol)
+
+
 def case_from_values(optimum: float, full_revelation: float, no_information: float, first_best: float,
                      tol: float = 1e-9, aligned_tol: float | None = None) -> PersuasionCase:
     """The case from the four values that define it: aligned if full revelation is within ``aligned_tol``
@@ -37,6 +45,14 @@ def case_from_values(optimum: float, full_revelation: float, no_information: flo
     >>> case_from_values(0.6, 0.3, 0.0, 1.0)          # the prosecutor: 0.6 against 0.3 and 0
     <PersuasionCase.BINDS: 'binds'>
     """
+    values = {"optimum": optimum, "full_revelation": full_revelation, "no_information": no_information,
+              "first_best": first_best}
+    for name, x in values.items():
+        if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):   # NaN compared False: a case
+            raise InvalidArgumentError("case_from_values()", name, "must be a finite number", x)
+    _check_tol("case_from_values()", "tol", tol)
+    if aligned_tol is not None:
+        _check_tol("case_from_values()", "aligned_tol", aligned_tol)
     if abs(full_revelation - first_best) <= (tol if aligned_tol is None else aligned_tol):
         return PersuasionCase.ALIGNED
     return PersuasionCase.BINDS if optimum > max(full_revelation, no_information) + tol \
@@ -55,6 +71,9 @@ def persuasion_case(game: PersuasionGame, tol: float = 1e-9) -> PersuasionCase:
     <PersuasionCase.BINDS: 'binds'>
     """
     from .solve import solve
+    if not isinstance(game, PersuasionGame):
+        raise InvalidArgumentError("persuasion_case()", "game", "must be a PersuasionGame", type(game).__name__)
+    _check_tol("persuasion_case()", "tol", tol)
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
     V = np.asarray(game.sender, float)
     rounding = 16 * np.finfo(float).eps * float(game.prior @ np.abs(V).max(axis=1))
