@@ -33,6 +33,8 @@ def check_receiver_arguments(ap, args) -> None:
     """Refuse (before anything loads) a request body for a model in process."""
     if args.extra_body is not None and not args.receiver.startswith("openai:"):
         ap.error(f"--extra-body is sent to a served --receiver (openai:BASE_URL#MODEL); got --receiver {args.receiver}")
+    if args.extra_body is not None and not isinstance(args.extra_body, dict):
+        ap.error(f"--extra-body must be a JSON object ({{...}}); got {args.extra_body!r}")
 
 
 def positive_int(text: str) -> int:

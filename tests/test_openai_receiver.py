@@ -215,9 +215,13 @@ def test_a_reply_without_a_token_count_is_an_error_for_a_counted_answer(model_se
         rx.generate_counted(["state 1 ->"])
 
 
-@pytest.mark.parametrize("kwargs, rule", [({"concurrency": 0}, "concurrency must be a positive integer"),
+@pytest.mark.parametrize("kwargs, rule", [({"concurrency": 0}, "concurrency must be an integer >= 1"),
                                           ({"max_retries": -1}, "max_retries must be an integer >= 0"),
-                                          ({"timeout": 0}, "timeout must be positive")])
+                                          ({"timeout": 0}, r"timeout must be a finite number > 0"),
+                                          ({"temperature": -1.0}, "temperature must be a finite number >= 0"),
+                                          ({"temperature": float("nan")}, "temperature must be"),
+                                          ({"seed": -1}, "seed must be an integer >= 0"),
+                                          ({"extra_body": [1]}, r"extra_body must be a JSON object")])
 def test_bad_settings_are_named(kwargs, rule):
     with pytest.raises(ValueError, match=rule):
         OpenAICompatibleReceiver("http://127.0.0.1:1", "m", **kwargs)
@@ -255,3 +259,13 @@ def test_the_probes_refuse_a_request_body_for_a_model_in_process(capsys):
             main(["--receiver", "qwen05", "--extra-body", '{"top_k": 0}'])
         err = capsys.readouterr().err
         assert e.value.code == 2 and "--extra-body" in err and "--receiver qwen05" in err
+
+
+def test_the_probes_refuse_a_request_body_that_is_not_a_json_object(capsys):
+    """A JSON list or number parsed and reached the receiver's constructor (or the server) as it was."""
+    from experiments import hint_values, verdict_value
+    for main in (hint_values.main, verdict_value.main):
+        with pytest.raises(SystemExit) as e:
+            main(["--receiver", "openai:http://127.0.0.1:1#m", "--extra-body", "[1, 2]"])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and "--extra-body must be a JSON object" in err

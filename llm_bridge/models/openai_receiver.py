@@ -82,14 +82,16 @@ class OpenAICompatibleReceiver:
     _client: object = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        for name in ("max_tokens", "concurrency", "top_logprobs"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"OpenAICompatibleReceiver: {name} must be a positive integer; got {v!r}")
-        if not isinstance(self.max_retries, int) or isinstance(self.max_retries, bool) or self.max_retries < 0:
-            raise ValueError(f"OpenAICompatibleReceiver: max_retries must be an integer >= 0; got {self.max_retries!r}")
-        if not self.timeout > 0:
-            raise ValueError(f"OpenAICompatibleReceiver: timeout must be positive; got {self.timeout!r}")
+        from .field_rules import integers_at_least, numbers_in
+        integers_at_least(self, 1, "max_tokens", "concurrency", "top_logprobs")
+        integers_at_least(self, 0, "max_retries")
+        numbers_in(self, "> 0", "timeout")
+        numbers_in(self, ">= 0", "temperature")          # a negative or NaN one went to the server as it was
+        if self.seed is not None:
+            integers_at_least(self, 0, "seed")
+        if self.extra_body is not None and not isinstance(self.extra_body, dict):
+            raise ValueError(f"OpenAICompatibleReceiver: extra_body must be a JSON object (a dict) or None; "
+                             f"got {self.extra_body!r}")
         self.name = f"{self.base_url}#{self.model}"
 
     @property
