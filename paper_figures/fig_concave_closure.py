@@ -10,13 +10,12 @@ prosecutor-judge game.  Writes PNG and PDF.
 from __future__ import annotations
 
 import argparse
-import json
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from ._save import save_figure
+from ._save import ReportError, read_report, save_figure
 
 
 def _num(x):
@@ -27,7 +26,8 @@ def load_solution(solution: str | None, game_path: str | None):
     """Return (game, solution dict) from a saved solution or by solving a game."""
     from persuasion import PersuasionGame, examples, solve
     if solution:
-        data = json.loads(Path(solution).read_text())
+        data = read_report(solution, ("game", "value", "posteriors", "signal_probabilities"),
+                           "a solution (python -m persuasion solve GAME --json)")
         return PersuasionGame.from_dict(data["game"]), data
     game = PersuasionGame.from_json(game_path) if game_path else examples.prosecutor_judge()
     return game, solve(game, exact=True).to_dict()
@@ -75,7 +75,11 @@ def main(argv=None) -> list[Path]:
     ap.add_argument("--game", help="game JSON to solve (ignored with --solution)")
     ap.add_argument("--out", default="figures", help="output folder (default: figures/)")
     args = ap.parse_args(argv)
-    game, sol = load_solution(args.solution, args.game)
+    from persuasion import PersuasionError
+    try:
+        game, sol = load_solution(args.solution, args.game)
+    except (ReportError, PersuasionError) as e:      # a file that is not a solution or not a game
+        ap.error(str(e))
     try:
         paths = draw(game, sol, Path(args.out))
     except ValueError as e:

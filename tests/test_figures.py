@@ -233,3 +233,21 @@ def test_a_figure_from_a_missing_broken_or_foreign_report_names_the_file_and_the
             err = capsys.readouterr().err
             assert stop.value.code == 2 and fault in err and str(path) in err and "Traceback" not in err
     assert not (tmp_path / "fig").exists()
+
+
+def test_the_closure_figure_names_a_file_that_is_not_a_solution_or_not_a_game(tmp_path, capsys):
+    """A solution without its game ended in KeyError: 'game'; a bad game file in a GameFileError traceback."""
+    import pytest
+    from paper_figures import fig_concave_closure
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"x": 1}))
+    cases = [(["--solution", str(foreign)], "is not the report of a solution"),
+             (["--solution", str(tmp_path / "none.json")], "cannot read report"),
+             (["--game", str(foreign)], "missing required field(s) prior, sender, receiver"),
+             (["--game", str(tmp_path / "none.json")], "cannot read game file")]
+    for argv, fault in cases:
+        with pytest.raises(SystemExit) as stop:
+            fig_concave_closure.main([*argv, "--out", str(tmp_path / "fig")])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and fault in err and "Traceback" not in err
+    assert not (tmp_path / "fig").exists()
