@@ -82,9 +82,10 @@ def delta_best_responses(game: PersuasionGame, belief, delta: float) -> np.ndarr
     [0, 1]
     """
     _check_delta("delta_best_responses()", delta)
+    U = game.receiver
     try:
-        b, U = np.asarray(belief, float), game.receiver
-    except (TypeError, ValueError):
+        b = np.asarray(belief, float)
+    except (TypeError, ValueError):                      # not numbers at all: refused below, as the wrong shape
         b = np.full(0, np.nan)
     if b.shape != (game.num_states,) or not np.all(np.isfinite(b)) or (b < 0).any():
         raise InvalidArgumentError("delta_best_responses()", "belief", f"must be {game.num_states} finite "

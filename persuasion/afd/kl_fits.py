@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, SolverError
 
 #: Probabilities of a reverse fit below this are set to 0 (the interior-point solver returns tiny positive
 #: values instead).
@@ -50,7 +50,7 @@ class KLFit:
     mode: int                 # its mode (the order constraints' peak)
     objective: float          # the divergence it minimises, at q
     direction: str            # "forward" (KL(p || q)) or "reverse" (KL(q || p))
-    modes_solved: int         # modes for which the solver reported an optimal solution
+    modes_solved: int         # modes solved: all K in closed form (forward); those Clarabel certified (reverse)
 
 
 def kl(a: np.ndarray, b: np.ndarray) -> float:
@@ -99,25 +99,6 @@ def _solve(problem) -> bool:
         warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
         problem.solve(solver=cp.CLARABEL)
     return problem.status == cp.OPTIMAL
-
-
-def _best_over_modes(p: np.ndarray, direction: str, problem_for) -> KLFit:
-    """Solve the convex problem ``problem_for(c, q)`` for every mode ``c`` (``None``: skip the mode) and keep
-    the distribution of smallest divergence in ``direction``."""
-    import cvxpy as cp
-    K = p.size
-    best, solved = None, 0
-    for c in range(K):
-        q = cp.Variable(K)
-        problem = problem_for(c, q)
-        if problem is None or not _solve(problem):
-            continue
-        solved += 1
-        qv = _clean(q.value, direction)
-        val = kl(p, qv) if direction == "forward" else kl(qv, p)
-        if best is None or val < best[0] - 1e-12:
-            best = (val, qv, c)
-    return KLFit(best[1], best[2], best[0], direction, solved)
 
 
 def _increasing_regression(y: np.ndarray) -> np.ndarray:
@@ -195,23 +176,28 @@ def reverse_fit(p) -> KLFit:
     p = _target(p)
     zero = np.flatnonzero(p <= 0)
     logp = np.log(np.where(p > 0, p, 1.0))
-
-    def problem(c, q):
-        if p[c] <= 0:
-            return None                              # the mode must carry mass, and q = 0 wherever p = 0
+    best, solved = None, 0
+    for c in map(int, np.flatnonzero(p > 0)):        # the mode must carry mass, and q = 0 wherever p = 0
+        q = cp.Variable(p.size)
         cons = _unimodal_constraints(q, c, p.size) + ([q[zero] == 0] if zero.size else [])
-        return cp.Problem(cp.Minimize(-cp.sum(cp.entr(q)) - logp @ q), cons)
-    return _best_over_modes(p, "reverse", problem)
+        if not _solve(cp.Problem(cp.Minimize(-cp.sum(cp.entr(q)) - logp @ q), cons)):
+            continue
+        solved += 1
+        qv = _clean(q.value)
+        if best is None or kl(qv, p) < best[0] - 1e-12:
+            best = (kl(qv, p), qv, c)
+    if best is None:
+        raise SolverError("reverse_fit()", "no mode solved",
+                          f"Clarabel certified none of the {p.size} modes' problems optimal for target {p.tolist()}")
+    return KLFit(best[1], best[2], best[0], "reverse", solved)
 
 
-def _clean(q, direction: str) -> np.ndarray:
-    """The solver's ``q`` as a distribution.  Negative round-off goes to 0 in both directions; in the reverse
-    fit values below :data:`ZERO` go to 0 as well (a monotone map, so ``q`` stays unimodal).  The forward
-    fit keeps its small values: ``q`` must be positive wherever the target is, and a target with mass
-    1e-9 on an outcome once had it zeroed, its finite optimum rejected as ``inf``, and a worse mode kept."""
+def _clean(q) -> np.ndarray:
+    """The solver's reverse fit as a distribution: values below :data:`ZERO` (round-off included) go to 0, a
+    monotone map, so ``q`` stays unimodal.  (The forward fit needs no cleaning: it is computed in closed
+    form, and it must stay positive wherever the target is, which a clip at 1e-7 once broke.)"""
     q = np.clip(np.asarray(q, float), 0.0, None)
-    if direction == "reverse":
-        q[q < ZERO] = 0.0
+    q[q < ZERO] = 0.0
     return q / q.sum()
 
 
