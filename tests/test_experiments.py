@@ -414,7 +414,7 @@ def test_a_count_below_one_on_a_command_line_is_refused_as_it_is_read(capsys, tm
         assert stop.value.code == 2 and f"argument {flag}: must be an integer >= 1" in err, (module, err)
     with pytest.raises(SystemExit) as stop:                      # the config's own rule, before the model loads
         importlib.import_module("experiments.belief_probe").main(["--out", out, "--n", "1", "--receiver", "none"])
-    assert stop.value.code == 2 and "n_problems must be at least 2" in capsys.readouterr().err
+    assert stop.value.code == 2 and "n_problems must be an integer >= 2" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
