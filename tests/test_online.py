@@ -249,6 +249,20 @@ def test_bad_arguments():
         with pytest.raises(InvalidArgumentError, match=rule):
             run(g, RobustPersuader(), T=T, seed=seed)
     assert run(g, RobustPersuader(), T=np.int64(20), seed=np.int32(3)).T == 20     # numpy integers are integers
+    # receiver_delta=inf once failed deep in the first round; checkpoint_every=0 or "x", stop_after="x",
+    # progress="x", delta="x" and game=None were taken or ended in TypeError/ValueError/AttributeError.
+    for kwargs, rule in [({"receiver_delta": np.inf}, "receiver_delta must be a finite number >= 0"),
+                         ({"checkpoint_every": 0}, "checkpoint_every must be an integer >= 1"),
+                         ({"checkpoint_every": "x"}, "checkpoint_every must be"),
+                         ({"stop_after": -1}, r"stop_after must be an integer >= 0 or None"),
+                         ({"stop_after": "x"}, "stop_after must be"),
+                         ({"progress": "x"}, "progress must be True or False"),
+                         ({"delta": "x"}, r"delta must be in \(0, 1\) or None"),
+                         ({"delta": np.nan}, "delta must be in")]:
+        with pytest.raises(InvalidArgumentError, match=rf"^run\(\): {rule}"):
+            run(g, FullRevelation(), T=10, seed=0, **kwargs)
+    with pytest.raises(InvalidArgumentError, match=r"^run\(\): game must be a PersuasionGame"):
+        run(None, RobustPersuader(), T=10, seed=0)
     with pytest.raises(InvalidArgumentError, match="learner must be a Learner"):
         run(g, "robust", T=10, seed=0)
     with pytest.raises(InvalidArgumentError, match="T must be positive integers"):

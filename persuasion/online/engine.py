@@ -28,6 +28,7 @@ equals that of an uninterrupted run.
 """
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -195,7 +196,8 @@ def run(game: PersuasionGame, learner: Learner, T: int, seed: int, *, delta: flo
     >>> bool((trace.cumulative_regret <= trace.bound).all())      # the proven bound, at every round
     True
     """
-    delta = _check_run_arguments(learner, T, delta, receiver_delta, seed)
+    delta = _check_run_arguments(game, learner, T, delta, receiver_delta, seed, checkpoint_every, stop_after,
+                                 progress)
     T = int(T)
     path = os.fspath(checkpoint) if checkpoint is not None else None
     identity = {"T": T, "seed": int(seed), "game": game.to_dict(), "receiver_delta": float(receiver_delta)}
@@ -307,10 +309,25 @@ class _RunState:
     resolves: list
 
 
-def _check_run_arguments(learner, T: int, delta, receiver_delta, seed) -> float:
+def _is_int(x) -> bool:
+    return isinstance(x, Integral) and not isinstance(x, bool)
+
+
+def _check_run_arguments(game, learner, T: int, delta, receiver_delta, seed, checkpoint_every, stop_after,
+                         progress) -> float:
     """Validate ``run()``'s arguments; returns the ``delta`` of the bound curve."""
-    if isinstance(receiver_delta, bool) or not isinstance(receiver_delta, Real) or not receiver_delta >= 0:
-        raise InvalidArgumentError("run()", "receiver_delta", "must be a number >= 0", receiver_delta)
+    if not isinstance(game, PersuasionGame):
+        raise InvalidArgumentError("run()", "game", "must be a PersuasionGame", type(game).__name__)
+    if isinstance(receiver_delta, bool) or not isinstance(receiver_delta, Real) or not 0 <= receiver_delta < math.inf:
+        raise InvalidArgumentError("run()", "receiver_delta", "must be a finite number >= 0", receiver_delta)
+    if not _is_int(checkpoint_every) or checkpoint_every < 1:         # 0 or -5 were taken (as "every chunk")
+        raise InvalidArgumentError("run()", "checkpoint_every", "must be an integer >= 1", checkpoint_every)
+    if stop_after is not None and (not _is_int(stop_after) or stop_after < 0):
+        raise InvalidArgumentError("run()", "stop_after", "must be an integer >= 0 or None", stop_after)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise InvalidArgumentError("run()", "progress", "must be True or False", progress)
+    if delta is not None and (isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1):
+        raise InvalidArgumentError("run()", "delta", "must be in (0, 1) or None", delta)
     if isinstance(T, bool) or not isinstance(T, Integral) or T < 1:
         raise InvalidArgumentError("run()", "T", "must be at least 1 (an integer)", T)
     if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
