@@ -263,6 +263,9 @@ def test_bad_arguments():
             run(g, FullRevelation(), T=10, seed=0, **kwargs)
     with pytest.raises(InvalidArgumentError, match=r"^run\(\): game must be a PersuasionGame"):
         run(None, RobustPersuader(), T=10, seed=0)
+    for bad in (np.nan, np.inf, -0.1, "x"):
+        with pytest.raises(InvalidArgumentError, match=r"^evaluate_scheme\(\): receiver_delta must be a finite"):
+            evaluate_scheme(g, np.eye(2), receiver_delta=bad)
     with pytest.raises(InvalidArgumentError, match="learner must be a Learner"):
         run(g, "robust", T=10, seed=0)
     with pytest.raises(InvalidArgumentError, match="T must be positive integers"):

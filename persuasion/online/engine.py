@@ -84,6 +84,11 @@ def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray, receiver_delta: fl
     >>> round(out.expected_utility, 6), out.obedient
     (0.3, True)
     """
+    if not isinstance(game, PersuasionGame):
+        raise InvalidArgumentError("evaluate_scheme()", "game", "must be a PersuasionGame", type(game).__name__)
+    if isinstance(receiver_delta, bool) or not isinstance(receiver_delta, Real) or not 0 <= receiver_delta < math.inf:
+        # a NaN compared False with 0 and the Receiver silently best responded
+        raise InvalidArgumentError("evaluate_scheme()", "receiver_delta", "must be a finite number >= 0", receiver_delta)
     scheme = checked_scheme("evaluate_scheme()", scheme, game.num_states)
     prior, V = game.prior, game.sender
     joint = prior[:, None] * scheme
