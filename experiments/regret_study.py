@@ -368,6 +368,9 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"regret_study: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:                     # e.g. --out names a file: one line, not a traceback
+        print(f"regret_study: error: {e.strerror}: {e.filename!r}", file=sys.stderr)
+        return 2
     print(format_summary(summary))
     print(f"results in {out}/results, summary in {out}/summary.json")
     return 0

@@ -74,6 +74,18 @@ def test_demo_runs_every_example_then_a_regret_study(tmp_path):
     assert len(list((tmp_path / "study" / "results").glob("*.json"))) == 18
 
 
+def test_demo_and_study_name_an_output_path_that_cannot_be_a_folder(tmp_path):
+    """A file given as --figures ended in a FileExistsError traceback after the whole study had run."""
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    r = subprocess.run([sys.executable, "-m", "experiments.demo", "--out", str(tmp_path / "study"), "--figures",
+                        str(taken)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "--figures" in r.stderr and str(taken) in r.stderr
+    assert not (tmp_path / "study" / "results").exists()                 # refused before the study ran
+    from experiments.regret_study import main as study
+    assert study(["experiments/configs/regret_quick.toml", "--out", str(taken), "--no-progress"]) == 2
+
+
 def test_examples_listing_and_json():
     assert main(["examples"]) == 0
     r = run("examples", "prosecutor_judge")
