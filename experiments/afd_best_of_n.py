@@ -37,7 +37,7 @@ def load_afd_config(path, out=None):
 def main(argv=None) -> int:
     from llm_bridge.studies.afd_experiment import load_problems, run
     from llm_bridge.models.language_model import LanguageModel, load_by_name
-    from .config import ConfigError
+    from .config import ConfigError, output_folder
     ap = argparse.ArgumentParser(description="alignment from demonstrations: SFT, Init-SFT reward, Best-of-N")
     ap.add_argument("config", nargs="?")
     ap.add_argument("--out", default=None)
@@ -61,6 +61,7 @@ def main(argv=None) -> int:
         print(f"afd_best_of_n: error: {args.config}: decode must be one of {list(DECODE_MODES)}; "
               f"got {runner.decode!r}", file=sys.stderr)
         return 2
+    output_folder(ap, cfg.out)
     settings = {"device": runner.device, "dtype": runner.dtype, "batch_size": runner.batch_size,
                 "decode": runner.decode}
 

@@ -17,7 +17,7 @@ def main(argv=None) -> int:
     from llm_bridge.studies.belief_probe import BeliefProbeConfig, run_probe
     from persuasion.progress import progress
 
-    from .config import positive_int
+    from .config import output_folder, positive_int
     ap = argparse.ArgumentParser(description="Step-by-step belief probe of a Receiver model")
     ap.add_argument("--receiver", default="qwen05", help="a name for llm_bridge.models.load_by_name")
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
@@ -30,6 +30,8 @@ def main(argv=None) -> int:
         cfg = BeliefProbeConfig(out=args.out, n_problems=args.n, max_new_tokens=args.max_new_tokens)
     except ValueError as e:
         ap.error(str(e))
+    if not args.report_only:
+        output_folder(ap, args.out)
     rx = None if args.report_only else ChoiceReceiver(load_by_name(args.receiver, engine=args.engine))
     run_probe(rx, cfg, args.receiver, progress=lambda xs: progress(xs, "belief probe", unit="proposal"))
     print((Path(args.out) / "report.md").read_text())

@@ -37,6 +37,16 @@ def check_receiver_arguments(ap, args) -> None:
         ap.error(f"--extra-body must be a JSON object ({{...}}); got {args.extra_body!r}")
 
 
+def output_folder(ap, folder, flag: str = "--out") -> None:
+    """Make ``folder`` (the study writes there) or stop with one line naming ``flag``: a path that names a
+    file, or one that cannot be created, is refused before a model loads rather than after it has run."""
+    from pathlib import Path
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        ap.error(f"{flag} {str(folder)!r} cannot be used as a folder: {e.strerror}")
+
+
 def positive_int(text: str) -> int:
     """An ``argparse`` type: an integer of at least 1 (``--n 0`` is refused as the command line is read,
     not in a traceback after a model has loaded)."""

@@ -47,14 +47,14 @@ def compute(T: int = 100_000, seeds=(0, 1, 2)) -> dict:
 
 
 def main(argv=None) -> int:
-    from .config import positive_int
+    from .config import output_folder, positive_int
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="results/delta_robust")
     ap.add_argument("--T", type=positive_int, default=100_000)
     args = ap.parse_args(argv)
+    output_folder(ap, args.out)                      # before the runs, not after them
     from persuasion.atomic import write_atomic
     res = compute(args.T)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
     write_atomic(Path(args.out) / "delta_robust.json", json.dumps(res, indent=1).encode())
     for name, c in res["curves"].items():
         print(f"{name:22s} V* {c['v_star']:.4f}  value at delta = 1/80, 1/10, 1/2 of the spread: "

@@ -32,11 +32,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-study", action="store_true", help="only solve the bundled games")
     args = ap.parse_args(argv)
     if not args.no_study:                    # a path that cannot be a folder is named now, not after the study
-        for flag, folder in (("--out", args.out), ("--figures", args.figures)):
-            try:
-                Path(folder).mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                ap.error(f"{flag} {folder!r} cannot be used as a folder: {e.strerror}")
+        from .config import output_folder
+        output_folder(ap, args.out)
+        output_folder(ap, args.figures, "--figures")
     for name in examples.names():
         game = examples.load(name)
         sol = solve(game, exact=True)

@@ -115,7 +115,7 @@ def report(menus, done: dict, max_new_tokens: int, check) -> dict:
 
 
 def main(argv=None) -> int:
-    from .config import add_receiver_arguments, check_receiver_arguments, positive_int
+    from .config import add_receiver_arguments, check_receiver_arguments, output_folder, positive_int
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_receiver_arguments(ap, default="qwen05")
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(ap, out)
     if args.report_only:
         rep = report_so_far(menus, out, args.max_new_tokens)
     else:

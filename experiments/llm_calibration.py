@@ -13,7 +13,7 @@ def main(argv=None) -> int:
     from llm_bridge.studies.calibration import CalibrationConfig, run_calibration
     from llm_bridge.models.choice_receiver import ChoiceReceiver
 
-    from .config import positive_int
+    from .config import output_folder, positive_int
     ap = argparse.ArgumentParser(description="Receiver calibration study")
     ap.add_argument("--receiver", default="qwen05", help="qwen05, smollm2, tiny, or a folder / .gguf")
     ap.add_argument("--out", required=True)
@@ -25,6 +25,7 @@ def main(argv=None) -> int:
         ModelConfig(args.receiver, device=args.device)
     except ValueError as e:
         ap.error(str(e))
+    output_folder(ap, args.out)
     rep = run_calibration(ChoiceReceiver(load_by_name(args.receiver, device=args.device)), cfg,
                           receiver_name=args.receiver)
     print(f"{args.receiver}: accuracy alone {rep['accuracy_alone']:.2f}; reading: {rep['reading']}")

@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     from llm_bridge.models.language_model import load_by_name, load_by_spec
     from llm_bridge.models.choice_receiver import as_choice_receiver
     from llm_bridge.studies.review_experiment import run
-    from .config import ConfigError
+    from .config import ConfigError, output_folder
     ap = argparse.ArgumentParser(description="proposal-review persuasion experiment")
     ap.add_argument("config")
     ap.add_argument("--out", default=None)
@@ -78,6 +78,7 @@ def main(argv=None) -> int:
         print(f"{report['conditions']['alone']['n']} of {report['planned_n']} held-out problems have every "
               "condition logged; the report covers those")
         return _summary(report, rcfg)
+    output_folder(ap, rcfg.out)
     settings = {"device": run_on.device, "dtype": run_on.dtype, "kv_cache": run_on.kv_cache}
     # in process on either engine, or served ("openai:BASE_URL#MODEL", deciding from its log-probabilities)
     in_process = ({"engine": "llama.cpp", "n_threads": run_on.n_threads, "device": run_on.device}

@@ -37,7 +37,7 @@ class _NoReceiver:
 
 def main(argv=None) -> int:
     from llm_bridge.studies.online_play import OnlineConfig, report_markdown, run
-    from .config import ConfigError, load_split
+    from .config import ConfigError, load_split, output_folder
     ap = argparse.ArgumentParser(description="online persuasion against a real Receiver")
     ap.add_argument("config")
     ap.add_argument("--out", default=None)
@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     if args.report_only:
         receiver = _NoReceiver()
     else:   # in process, or served ("openai:BASE_URL#MODEL")
+        output_folder(ap, cfg.out)
         from llm_bridge.models.language_model import load_by_spec
         from llm_bridge.models.choice_receiver import as_choice_receiver
         extra = {"n_threads": run_on.n_threads} if run_on.engine == "llama.cpp" else {}

@@ -196,7 +196,7 @@ def _finite(x: float):
 
 
 def main(argv=None) -> int:
-    from .config import add_receiver_arguments, check_receiver_arguments, positive_int
+    from .config import add_receiver_arguments, check_receiver_arguments, output_folder, positive_int
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_receiver_arguments(ap, default="qwen15")
     ap.add_argument("--engine", default="llama.cpp", choices=["transformers", "llama.cpp"])
@@ -238,6 +238,7 @@ def main(argv=None) -> int:
         settings["task"] = args.task
     if args.extra_body is not None:
         settings["extra_body"] = args.extra_body
+    output_folder(ap, out)
     lm = load_by_spec(args.receiver, engine=args.engine, extra_body=args.extra_body)
     rep = run(lm, pairs, out, args.question, args.max_new_tokens,
               settings, args.item)

@@ -422,3 +422,26 @@ def test_the_tiny_model_has_no_gguf_for_the_llama_engine():
     from llm_bridge.models.language_model import load_by_name
     with pytest.raises(ValueError, match="'tiny' is built in memory for the transformers engine"):
         load_by_name("tiny", engine="llama.cpp")
+
+
+@pytest.mark.parametrize("argv", [
+    ["belief_probe", "--receiver", "no-such-model", "--out", "{taken}"],
+    ["hint_values", "--receiver", "no-such-model", "--n", "2", "--pool", "30", "--out", "{taken}"],
+    ["verdict_value", "--receiver", "no-such-model", "--n", "2", "--out", "{taken}"],
+    ["llm_calibration", "--receiver", "no-such-model", "--out", "{taken}"],
+    ["llm_review", "experiments/configs/review_gsm_smollm2.toml", "--out", "{taken}"],
+    ["online_llm", "experiments/configs/online_smoke.toml", "--out", "{taken}"],
+    ["afd_best_of_n", "experiments/configs/afd_gsm_smollm2.toml", "--out", "{taken}"],
+    ["delta_robust", "--T", "10", "--out", "{taken}"],
+], ids=lambda argv: argv[0])
+def test_a_study_refuses_an_output_path_that_is_a_file_before_any_model_loads(tmp_path, capsys, argv):
+    """It ended in FileExistsError or NotADirectoryError tracebacks, some after the model had loaded and run
+    (a model named 'no-such-model' would fail to load first if loading came before the check)."""
+    import importlib
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    module = importlib.import_module(f"experiments.{argv[0]}")
+    with pytest.raises(SystemExit) as stop:
+        module.main([a.replace("{taken}", str(taken)) for a in argv[1:]])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--out" in err and "cannot be used as a folder" in err and str(taken) in err
