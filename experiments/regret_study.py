@@ -86,8 +86,8 @@ class LearnerSpec:
             raise ConfigError(f"config: delta must be in (0, 1); got {self.delta!r}")
         if self.explore_rounds is not None and self.explore_rounds < 1:
             raise ConfigError(f"config: explore_rounds must be a positive integer; got {self.explore_rounds!r}")
-        if not 0 < self.shrink < 1:
-            raise ConfigError(f"config: shrink must be in (0, 1); got {self.shrink!r}")
+        if not 0 < self.shrink <= 1:                 # the learner's own domain: 1 keeps the whole box
+            raise ConfigError(f"config: shrink must be in (0, 1]; got {self.shrink!r}")
         if self.check < 1:
             raise ConfigError(f"config: check must be a positive integer; got {self.check!r}")
 

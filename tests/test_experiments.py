@@ -137,6 +137,7 @@ def test_study_refuses_a_folder_with_another_config(tmp_path):
     ({"parallel": {"n_jobs": 0}}, "parallel.n_jobs must be a positive integer; got 0"),
     ({"learners": [{"kind": "robust", "delta": 7}]}, "learners[0].delta must be in (0, 1); got 7"),
     ({"learners": [{"kind": "explore-then-commit", "explore_rounds": 0}]}, "learners[0].explore_rounds must be"),
+    ({"learners": [{"kind": "action-informed", "shrink": 1.5}]}, "learners[0].shrink must be in (0, 1]; got 1.5"),
     ({"seeds": []}, "seeds must be a non-empty list"),
     ({"delta": 2}, "delta must be in (0, 1)"),
     ({"learners": [{"kind": "magic"}]}, "learners[0].kind must be one of"),
@@ -153,6 +154,12 @@ def test_bad_configs(change, fragment):
     with pytest.raises(ConfigError) as info:
         load_config({**QUICK, **change})
     assert fragment in str(info.value)
+
+
+def test_a_config_takes_what_the_learner_takes():
+    """shrink = 1 (the whole box) is the action-informed learner's own limit; the config refused it."""
+    cfg = load_config({**QUICK, "learners": [{"kind": "action-informed", "shrink": 1.0}]})
+    assert cfg.learners[0].shrink == 1.0
 
 
 def test_a_bad_value_in_a_file_names_the_file_and_the_key(tmp_path):
