@@ -6,6 +6,7 @@ pages: about half of such kills left a torn tail when measured here); the determ
 pins the repair whatever the timing."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,3 +79,16 @@ def test_a_torn_tail_is_cut_before_the_next_append(tmp_path):
     assert list(KeyedLog(path).done) == ["a", "c"]
     with pytest.raises(ValueError, match="key"):
         log.add({"nokey": 1})
+
+
+@pytest.mark.parametrize("damage, fault", [('{"key": "b", "p": 0.5}\nnot json\n', "record 4 (its non-empty lines, from 1) is not JSON"),
+                                           ('[1, 2]\n', "record 3 is not a JSON object"),
+                                           ('{"p": 0.5}\n', "record 3 has no 'key'")])
+def test_a_damaged_whole_record_names_the_file_and_the_record(tmp_path, damage, fault):
+    """A whole line that is not a record (an edit, a damaged disk) ended in a bare JSONDecodeError or KeyError."""
+    path = tmp_path / "log.jsonl"
+    RunLog(path, {"n": 1}).add({"key": "a", "p": 0.25})
+    with open(path, "a") as fh:
+        fh.write(damage)
+    with pytest.raises(ValueError, match=rf"RunLog: {re.escape(str(path))} {re.escape(fault)}"):
+        RunLog(path, {"n": 1})

@@ -58,9 +58,25 @@ class KeyedLog:
         self.done: dict[str, dict] = {}
         self._load(read_whole_lines(self.path) if os.path.exists(self.path) else [])
 
-    def _load(self, lines: list[str]) -> None:
-        for line in lines:
+    def _record(self, line: str, number: int) -> dict:
+        """Non-empty line ``number`` (from 1) as a record, or a ``ValueError`` naming the file and it: a whole
+        line that is not a JSON object (not a torn write, which is cut on opening) means the log was edited
+        or damaged, and resuming over it must stop, not end in a bare ``JSONDecodeError``."""
+        try:
             rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{type(self).__name__}: {self.path} record {number} (its non-empty lines, from 1) "
+                             f"is not JSON ({e.msg}); the log was damaged or edited: move it aside to start "
+                             "afresh") from None
+        if not isinstance(rec, dict):
+            raise ValueError(f"{type(self).__name__}: {self.path} record {number} is not a JSON object")
+        return rec
+
+    def _load(self, lines: list[str], first: int = 1) -> None:
+        for number, line in enumerate(lines, start=first):
+            rec = self._record(line, number)
+            if "key" not in rec:
+                raise ValueError(f"{type(self).__name__}: {self.path} record {number} has no 'key'")
             self.done[rec["key"]] = rec
 
     def add(self, rec: dict) -> None:
@@ -88,9 +104,9 @@ class RunLog(KeyedLog):
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             append_lines(self.path, [{"header": True, "fingerprint": self.fingerprint, "config": self.config}])
             return
-        head = json.loads(lines[0])
+        head = self._record(lines[0], 1)
         if not head.get("header") or head.get("fingerprint") != self.fingerprint:
             raise ValueError(f"RunLog: {self.path} was written with another configuration "
                              f"(fingerprint {head.get('fingerprint')!r}, this one {self.fingerprint!r}); "
                              "use another output folder or the same settings")
-        super()._load(lines[1:])
+        super()._load(lines[1:], first=2)
