@@ -16,8 +16,25 @@ from __future__ import annotations
 
 import itertools
 from fractions import Fraction
+from numbers import Integral, Real
 
 import numpy as np
+
+
+def _radius_arguments(where: str, s, m, delta) -> np.ndarray:
+    """``s`` as a float array after checking all three (NaN or a delta of 0 gave nan or 0 radii silently)."""
+    from .errors import InvalidArgumentError
+    if isinstance(m, bool) or not isinstance(m, Integral) or m < 1:
+        raise InvalidArgumentError(where, "m", "must be an integer >= 1 (the number of states)", m)
+    if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1:
+        raise InvalidArgumentError(where, "delta", "must be in (0, 1)", delta)
+    try:
+        s = np.asarray(s, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(where, "s", "must be sample counts (numbers >= 0)", s) from None
+    if not np.all(np.isfinite(s) & (s >= 0)):
+        raise InvalidArgumentError(where, "s", "must be sample counts (finite numbers >= 0)", s)
+    return s
 
 
 def radius(s, m: int, delta: float):
@@ -29,16 +46,16 @@ def radius(s, m: int, delta: float):
     >>> [round(float(radius(s, 2, 0.05)), 4) for s in (100, 10_000)]   # about 1/sqrt(s), up to a log factor
     [0.2608, 0.0338]
     """
-    s = np.asarray(s, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    s = _radius_arguments("radius()", s, m, delta)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = np.sqrt(np.log(2.0 * m * s * (s + 1.0) / delta) / (2.0 * s))
     return np.where(s > 0, r, np.inf)
 
 
 def l1_radius(s, m: int, delta: float):
     """l1 deviation radius after ``s`` samples (``inf`` for ``s = 0``); vectorised in ``s``."""
-    s = np.asarray(s, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    s = _radius_arguments("l1_radius()", s, m, delta)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = np.sqrt(2.0 * (m * np.log(2.0) + np.log(s * (s + 1.0) / delta)) / s)
     return np.where(s > 0, r, np.inf)
 
@@ -54,6 +71,12 @@ def box(mu_hat: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     >>> lower.round(6).tolist(), upper.round(6).tolist()               # clipped to [0, 1]
     ([0.3, 0.0], [1.0, 0.7])
     """
+    from .errors import InvalidArgumentError
+    if isinstance(eps, bool) or not isinstance(eps, Real) or not eps >= 0:       # inf: the whole cube
+        raise InvalidArgumentError("box()", "eps", "must be a number >= 0", eps)
+    mu_hat = np.asarray(mu_hat, dtype=float)
+    if mu_hat.ndim != 1 or not np.all(np.isfinite(mu_hat)):
+        raise InvalidArgumentError("box()", "mu_hat", "must be a vector of finite numbers", mu_hat)
     return np.clip(mu_hat - eps, 0.0, 1.0), np.clip(mu_hat + eps, 0.0, 1.0)
 
 

@@ -366,3 +366,20 @@ def test_delta_best_responses_names_a_belief_it_cannot_read(belief):
     from persuasion.approximate import delta_best_responses
     with pytest.raises(InvalidArgumentError, match=r"delta_best_responses\(\): belief must be 2 finite"):
         delta_best_responses(examples.prosecutor_judge(), belief, 0.1)
+
+
+@pytest.mark.parametrize("function, args, rule", [
+    ("radius", (10, 2, 0.0), r"radius\(\): delta must be in \(0, 1\)"),
+    ("radius", (10, 2, np.nan), r"radius\(\): delta must be in"),
+    ("radius", (10, 0, 0.05), r"radius\(\): m must be an integer >= 1"),
+    ("radius", ([np.nan], 2, 0.05), r"radius\(\): s must be sample counts"),
+    ("radius", ("x", 2, 0.05), r"radius\(\): s must be sample counts"),
+    ("l1_radius", (-1, 2, 0.05), r"l1_radius\(\): s must be sample counts"),
+    ("box", (np.array([0.5, 0.5]), np.nan), r"box\(\): eps must be a number >= 0"),
+    ("box", (np.array([np.nan, 0.5]), 0.1), r"box\(\): mu_hat must be a vector of finite numbers"),
+])
+def test_the_confidence_sets_name_what_they_cannot_use(function, args, rule):
+    """delta = 0 gave radius inf, a NaN delta or count gave NaN radii, and a NaN eps a box of NaNs, silently."""
+    from persuasion import confidence
+    with pytest.raises(InvalidArgumentError, match=rule):
+        getattr(confidence, function)(*args)
