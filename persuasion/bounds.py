@@ -437,7 +437,10 @@ def epoch_samples(t) -> np.ndarray:
     >>> epoch_samples([1, 2, 3, 4, 5, 8, 9]).tolist()           # re-solves at rounds 2, 4, 8, ...
     [0, 1, 1, 3, 3, 7, 7]
     """
-    t = np.asarray(t, dtype=np.int64)
+    arr = np.asarray(t)
+    if not np.issubdtype(arr.dtype, np.integer) or (arr < 1).any():     # 0 or -1: log2 warnings and garbage
+        raise InvalidArgumentError("epoch_samples()", "t", "must be rounds (integers >= 1)", t)
+    t = arr.astype(np.int64)
     return (np.int64(1) << np.floor(np.log2(t)).astype(np.int64)) - 1
 
 
@@ -574,9 +577,11 @@ def burn_in(m: int, gamma: float, delta: float) -> int | None:
     >>> burn_in(2, 0.15, 0.05)                                  # rounds before the box is narrow enough
     2047
     """
+    if isinstance(gamma, bool) or not isinstance(gamma, Real) or not gamma >= 0:   # NaN answered 1
+        raise InvalidArgumentError("burn_in()", "gamma", "must be a number >= 0 (inf: no margin needed)", gamma)
     if np.isinf(gamma):
         return 0
-    if gamma <= 0:
+    if gamma == 0:
         return None
     k = 1
     while radius((1 << k) - 1, m, delta / 2) >= gamma / 2:

@@ -377,9 +377,15 @@ def test_delta_best_responses_names_a_belief_it_cannot_read(belief):
     ("l1_radius", (-1, 2, 0.05), r"l1_radius\(\): s must be sample counts"),
     ("box", (np.array([0.5, 0.5]), np.nan), r"box\(\): eps must be a number >= 0"),
     ("box", (np.array([np.nan, 0.5]), 0.1), r"box\(\): mu_hat must be a vector of finite numbers"),
+    ("bounds.epoch_samples", ([0, 1],), r"epoch_samples\(\): t must be rounds \(integers >= 1\)"),
+    ("bounds.epoch_samples", ([1.5],), r"epoch_samples\(\): t must be rounds"),
+    ("bounds.burn_in", (2, np.nan, 0.05), r"burn_in\(\): gamma must be a number >= 0"),
+    ("bounds.burn_in", (2, -0.1, 0.05), r"burn_in\(\): gamma must be a number >= 0"),
 ])
 def test_the_confidence_sets_name_what_they_cannot_use(function, args, rule):
-    """delta = 0 gave radius inf, a NaN delta or count gave NaN radii, and a NaN eps a box of NaNs, silently."""
-    from persuasion import confidence
+    """delta = 0 gave radius inf, a NaN delta or count gave NaN radii, a NaN eps a box of NaNs, round 0 a
+    garbage epoch and a NaN margin a burn-in of 1 round, all silently."""
+    import importlib
+    module, _, name = function.rpartition(".")
     with pytest.raises(InvalidArgumentError, match=rule):
-        getattr(confidence, function)(*args)
+        getattr(importlib.import_module(f"persuasion.{module or 'confidence'}"), name)(*args)
