@@ -99,22 +99,21 @@ FLOAT = Arithmetic(False)
 def arithmetic(exact) -> Arithmetic:
     """The :class:`Arithmetic` for a public ``exact=`` argument (a bool, or an Arithmetic passed down).
 
-    Anything else is refused, naming the public function that was called: ``exact="no"`` was truthy and
-    ran the exact path, ``exact=None`` the float one.
+    It is read by :func:`persuasion.errors.checked_flag` (1 and 0 are True and False, None the float
+    default), and anything else is refused naming the public function that was called: ``exact="no"``
+    was truthy and ran the exact path.
 
     >>> from persuasion import examples, solve
     >>> solve(examples.prosecutor_judge(), exact="no")
     Traceback (most recent call last):
     ...
-    persuasion.errors.InvalidArgumentError: solve(): exact must be True or False; got 'no'
+    persuasion.errors.InvalidArgumentError: solve(): exact must be True or False (1 or 0; None: the default); got 'no'
     """
     if isinstance(exact, Arithmetic):
         return exact
-    if not isinstance(exact, (bool, np.bool_)):
-        from .errors import InvalidArgumentError
-        caller = sys._getframe(1).f_code.co_name                 # the public function whose flag this is
-        raise InvalidArgumentError(f"{caller}()", "exact", "must be True or False", exact)
-    return EXACT if exact else FLOAT
+    from .errors import checked_flag
+    caller = sys._getframe(1).f_code.co_name                     # the public function whose flag this is
+    return EXACT if checked_flag(f"{caller}()", "exact", exact) else FLOAT
 
 
 def of_array(a) -> Arithmetic:

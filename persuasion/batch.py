@@ -37,7 +37,7 @@ from typing import Iterable
 import numpy as np
 
 from .arithmetic import FLOAT
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, checked_flag
 from .game import PersuasionGame
 from .lp import obedience_pairs
 from .progress import progress as progress_bar
@@ -248,9 +248,7 @@ def solve_many(games: Iterable[PersuasionGame], exact: bool = False, progress: b
     >>> [round(float(v), 4) for v in batch.values]
     [0.6, 2.7]
     """
-    for name, flag in (("exact", exact), ("progress", progress)):
-        if not isinstance(flag, (bool, np.bool_)):          # "no" is truthy: it ran the exact path
-            raise InvalidArgumentError("solve_many()", name, "must be True or False", flag)
+    exact, progress = checked_flag("solve_many()", "exact", exact), checked_flag("solve_many()", "progress", progress)
     try:
         games = tuple(games)
     except TypeError:

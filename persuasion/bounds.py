@@ -35,7 +35,7 @@ from scipy.optimize import linprog
 
 from .analysis import full_revelation_scheme_of, full_revelation_value
 from .confidence import l1_radius, radius
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, checked_flag
 from .game import PersuasionGame
 from .lp import obedience_pairs
 from .solution import game_scaling
@@ -524,8 +524,7 @@ def regret_bound(game: PersuasionGame, T, delta: float, guarded: bool = True) ->
     """
     if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1:
         raise InvalidArgumentError("regret_bound()", "delta", "must be in (0, 1)", delta)
-    if not isinstance(guarded, (bool, np.bool_)):
-        raise InvalidArgumentError("regret_bound()", "guarded", "must be True or False", guarded)
+    guarded = checked_flag("regret_bound()", "guarded", guarded, default=True)
     Ts = np.asarray(T)
     if not np.issubdtype(Ts.dtype, np.integer) or (Ts < 1).any():
         raise InvalidArgumentError("regret_bound()", "T", "must be positive integers", T)

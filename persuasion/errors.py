@@ -66,6 +66,28 @@ class InvalidArgumentError(PersuasionError, ValueError):
         super().__init__(f"{where}: {argument} {rule}; got {value!r}")
 
 
+def checked_flag(where: str, name: str, value, default: bool = False) -> bool:
+    """A yes/no argument as a ``bool``: ``True``/``False`` (numpy's too), ``1``/``0``, or ``None`` for the
+    default.  Anything else, a string above all, is refused: ``exact="no"`` is truthy and once ran the
+    exact path.
+
+    >>> checked_flag("solve()", "exact", 1), checked_flag("solve()", "exact", None)
+    (True, False)
+    >>> checked_flag("solve()", "exact", "no")
+    Traceback (most recent call last):
+    ...
+    persuasion.errors.InvalidArgumentError: solve(): exact must be True or False (1 or 0; None: the default); got 'no'
+    """
+    import numbers
+
+    import numpy as np
+    if value is None:
+        return default
+    if isinstance(value, (numbers.Integral, np.bool_)) and value in (0, 1):   # bools are Integral; numpy's not
+        return bool(value)
+    raise InvalidArgumentError(where, name, "must be True or False (1 or 0; None: the default)", value)
+
+
 class GameFileError(PersuasionError, ValueError):
     """A game file cannot be read: missing, not JSON, or not a game.
 

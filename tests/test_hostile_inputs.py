@@ -335,15 +335,16 @@ def _flag_and_number_users():
 
 
 @pytest.mark.parametrize("user", sorted(_flag_and_number_users()))
-@pytest.mark.parametrize("value", ["no", None, 2, np.nan, -1.0, [0.1]], ids=repr)
+@pytest.mark.parametrize("value", ["no", None, 1, 2, np.nan, -1.0, [0.1]], ids=repr)
 def test_flags_and_tolerances_refuse_what_they_cannot_mean(user, value):
-    """Before: exact="no" was truthy and ran the exact path, exact=None the float one; a NaN tolerance or
+    """Before: exact="no" was truthy and ran the exact path (1, 0 and None still read as True, False and the
+    default: persuasion.errors.checked_flag); a NaN tolerance or
     delta compared False everywhere and gave a case or a response set without a word; delta="x" ended in
     float()'s ValueError.  Values inside a domain (a flag is a bool, a delta may be 2) are not asserted on
     here, only that what falls outside is named."""
     call, message = _flag_and_number_users()[user]
     number = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
-    inside = {"must be True or False": isinstance(value, bool),
+    inside = {"must be True or False": value is None or (isinstance(value, int) and value in (0, 1)),
               "must be in (0, 1)": number and 0 < value < 1,
               "must be a finite number >= 0": number and value >= 0,
               "must be a finite number": number}

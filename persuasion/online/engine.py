@@ -42,7 +42,7 @@ from ..analysis import best_response_many
 from ..analysis.posteriors import checked_scheme
 from ..approximate import worst_delta_response
 from ..bounds import regret_bound
-from ..errors import InvalidArgumentError, PersuasionError
+from ..errors import InvalidArgumentError, PersuasionError, checked_flag
 from ..game import PersuasionGame
 from .learners import GameView, Learner
 
@@ -329,8 +329,7 @@ def _check_run_arguments(game, learner, T: int, delta, receiver_delta, seed, che
         raise InvalidArgumentError("run()", "checkpoint_every", "must be an integer >= 1", checkpoint_every)
     if stop_after is not None and (not _is_int(stop_after) or stop_after < 0):
         raise InvalidArgumentError("run()", "stop_after", "must be an integer >= 0 or None", stop_after)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise InvalidArgumentError("run()", "progress", "must be True or False", progress)
+    checked_flag("run()", "progress", progress)                         # 1, 0 and None read as their bools
     if delta is not None and (isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1):
         raise InvalidArgumentError("run()", "delta", "must be in (0, 1) or None", delta)
     if isinstance(T, bool) or not isinstance(T, Integral) or T < 1:
