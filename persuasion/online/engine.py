@@ -332,9 +332,9 @@ def _check_run_arguments(game, learner, T: int, delta, receiver_delta, seed, che
     checked_flag("run()", "progress", progress)                         # 1, 0 and None read as their bools
     if delta is not None and (isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1):
         raise InvalidArgumentError("run()", "delta", "must be in (0, 1) or None", delta)
-    if isinstance(T, bool) or not isinstance(T, Integral) or T < 1:
+    if not _is_int(T) or T < 1:
         raise InvalidArgumentError("run()", "T", "must be at least 1 (an integer)", T)
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+    if not _is_int(seed) or seed < 0:
         raise InvalidArgumentError("run()", "seed", "must be an integer >= 0", seed)
     if not isinstance(learner, Learner):
         raise InvalidArgumentError("run()", "learner", "must be a Learner", type(learner).__name__)
