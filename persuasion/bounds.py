@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import linprog
@@ -459,6 +459,19 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
     >>> b.shape, bool((b >= 0).all())
     ((1000,), True)
     """
+    where = "per_round_bound()"                # NaN passed every comparison below and came back as a bound
+    if isinstance(m, bool) or not isinstance(m, Integral) or m < 1:
+        raise InvalidArgumentError(where, "m", "must be an integer >= 1 (the number of states)", m)
+    for name, value in (("delta_V", delta_V), ("value_gap", value_gap), ("revelation_gap", revelation_gap)):
+        if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < np.inf:
+            raise InvalidArgumentError(where, name, "must be a finite number >= 0", value)
+    if isinstance(gamma, bool) or not isinstance(gamma, Real) or not gamma >= 0:
+        raise InvalidArgumentError(where, "gamma", "must be a number >= 0 (inf: no margin needed)", gamma)
+    if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1:
+        raise InvalidArgumentError(where, "delta", "must be in (0, 1)", delta)
+    if isinstance(T, bool) or not isinstance(T, Integral) or T < 1:
+        raise InvalidArgumentError(where, "T", "must be an integer >= 1 (the horizon)", T)
+    guarded = checked_flag(where, "guarded", guarded, default=True)
     if delta_V == 0:                     # the Advisor is indifferent: every scheme is optimal
         return np.zeros(T)
     s = epoch_samples(np.arange(1, T + 1))

@@ -94,6 +94,18 @@ def box_vertices(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return np.array(list(itertools.product(*choices)), dtype=float)
 
 
+def _fractions(where: str, name: str, values) -> list[Fraction]:
+    """``values`` as exact fractions, or an error naming the argument (Fraction(nan) said only "NaN")."""
+    from .errors import InvalidArgumentError
+    try:
+        out = [Fraction(x) for x in values]
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidArgumentError(where, name, "must be a vector of finite numbers", values) from None
+    if not out:
+        raise InvalidArgumentError(where, name, "must have at least one entry", values)
+    return out
+
+
 def worst_case_advantage(h, mu_hat, eps, l1):
     """``min mu . h`` over the priors ``mu`` in the box ``|mu - mu_hat| <= eps`` (clipped to [0, 1]), on the
     simplex and within ``l1`` of ``mu_hat`` in l1 norm; exact, in fractions.
@@ -112,8 +124,14 @@ def worst_case_advantage(h, mu_hat, eps, l1):
     >>> worst_case_advantage([1, -1], [Fraction(1, 2), Fraction(1, 2)], 0.25, 0.125)  # l1 budget: 1/16 moved
     Fraction(-1, 8)
     """
-    h = [Fraction(x) for x in h]
-    mu = [Fraction(x) for x in mu_hat]
+    from .errors import InvalidArgumentError
+    where = "worst_case_advantage()"
+    h, mu = _fractions(where, "h", h), _fractions(where, "mu_hat", mu_hat)
+    if len(h) != len(mu):
+        raise InvalidArgumentError(where, "mu_hat", f"must have one entry per state of h ({len(h)})", mu_hat)
+    for name, value in (("eps", eps), ("l1", l1)):           # a negative eps moved mass the wrong way
+        if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+            raise InvalidArgumentError(where, name, "must be a number >= 0 (inf: no limit)", value)
     inf = float("inf")
     e = None if eps == inf else Fraction(eps)
     budget = None if l1 == inf else Fraction(l1) / 2

@@ -382,10 +382,19 @@ def test_delta_best_responses_names_a_belief_it_cannot_read(belief):
     ("bounds.epoch_samples", ([1.5],), r"epoch_samples\(\): t must be rounds"),
     ("bounds.burn_in", (2, np.nan, 0.05), r"burn_in\(\): gamma must be a number >= 0"),
     ("bounds.burn_in", (2, -0.1, 0.05), r"burn_in\(\): gamma must be a number >= 0"),
+    ("worst_case_advantage", ([1, np.nan], [0.5, 0.5], 0.1, 1), r"advantage\(\): h must be a vector of finite"),
+    ("worst_case_advantage", ([1, -1], [0.5], 0.1, 1), r"advantage\(\): mu_hat must have one entry per state"),
+    ("worst_case_advantage", ([1, -1], [0.5, 0.5], -0.1, 1), r"advantage\(\): eps must be a number >= 0"),
+    ("worst_case_advantage", ([1, -1], [0.5, 0.5], 0.1, np.nan), r"advantage\(\): l1 must be a number >= 0"),
+    ("bounds.per_round_bound", (2, np.nan, 0.1, 0.3, 0.3, 0.05, 10), r"bound\(\): delta_V must be a finite"),
+    ("bounds.per_round_bound", (2, 1.0, np.nan, 0.3, 0.3, 0.05, 10), r"bound\(\): gamma must be a number >= 0"),
+    ("bounds.per_round_bound", (2, 1.0, 0.1, 0.3, -1.0, 0.05, 10), r"bound\(\): revelation_gap must be a finite"),
+    ("bounds.per_round_bound", (2, 1.0, 0.1, 0.3, 0.3, 0.05, 0), r"bound\(\): T must be an integer >= 1"),
 ])
 def test_the_confidence_sets_name_what_they_cannot_use(function, args, rule):
     """delta = 0 gave radius inf, a NaN delta or count gave NaN radii, a NaN eps a box of NaNs, round 0 a
-    garbage epoch and a NaN margin a burn-in of 1 round, all silently."""
+    garbage epoch, a NaN margin a burn-in of 1 round, a negative eps a worst case that moved mass the wrong
+    way and a NaN range a per-round bound of NaNs, all silently."""
     import importlib
     module, _, name = function.rpartition(".")
     with pytest.raises(InvalidArgumentError, match=rule):
