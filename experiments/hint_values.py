@@ -50,13 +50,17 @@ def _checker(menus):
 
 
 def _logged(out: Path) -> dict:
+    """The logged generations by (problem, condition); a line torn by a kill is cut off the log (it was read
+    whole before and failed the resume), a damaged one is named."""
+    from llm_bridge.studies.run_log import parse_record, read_whole_lines
     done = {}
     log = out / "generations.jsonl"
     if log.exists():
-        for line in log.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                done[(rec["id"], rec["condition"])] = rec
+        for number, line in enumerate(read_whole_lines(log), start=1):
+            rec = parse_record(line, log, number, "hint_values")
+            if "id" not in rec or "condition" not in rec:
+                raise ValueError(f"hint_values: {log} record {number} has no 'id' or 'condition'")
+            done[(rec["id"], rec["condition"])] = rec
     return done
 
 
@@ -82,14 +86,12 @@ def run(lm, menus, out: Path, max_new_tokens: int, batch: int = 8, progress: boo
     from persuasion.progress import progress as progress_bar
     chunks = progress_bar(chunks, "hint values", unit="batch", enabled=progress)
     sampling = SamplingConfig(max_new_tokens=max_new_tokens)
-    with log.open("a") as f:
-        for chunk in chunks:
-            gens = written_answers(lm, [j["prompt"] for j in chunk], sampling)
-            for j, g in zip(chunk, gens):
-                rec = {**j, "output": g.text, "n_tokens": g.n_tokens}
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                done[(j["id"], j["condition"])] = rec
+    from llm_bridge.studies.run_log import append_lines
+    for chunk in chunks:
+        gens = written_answers(lm, [j["prompt"] for j in chunk], sampling)
+        recs = [{**j, "output": g.text, "n_tokens": g.n_tokens} for j, g in zip(chunk, gens)]
+        append_lines(log, recs)                                   # one durable write per batch
+        done.update(((r["id"], r["condition"]), r) for r in recs)
     return report(menus, done, max_new_tokens, _checker(menus))
 
 

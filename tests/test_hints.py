@@ -125,6 +125,8 @@ def test_hint_value_runner_scores_and_resumes(tmp_path, gsm_problems):
     prompts = {(json.loads(x)["id"], json.loads(x)["condition"]): json.loads(x)["prompt"] for x in lines}
     p, menu = menus[0]
     assert menu["wrong_step"] in prompts[(p.id, "wrong_step")] and "advisor" not in prompts[(p.id, "alone")]
+    with open(tmp_path / "generations.jsonl", "a") as fh:   # a kill mid-write: the resume failed on it
+        fh.write('{"id": "x", "condi')
     again = hint_values.run(lm, menus, tmp_path, max_new_tokens=6, progress=False)
     assert (tmp_path / "generations.jsonl").read_text().splitlines() == lines
     assert json.dumps(again, sort_keys=True) == json.dumps(rep, sort_keys=True)   # nan-safe equality
@@ -132,6 +134,10 @@ def test_hint_value_runner_scores_and_resumes(tmp_path, gsm_problems):
     (tmp_path / "generations.jsonl").write_text("\n".join(lines[:len(hint_values.CONDITIONS) + 2]) + "\n")
     part = hint_values.report_so_far(menus, tmp_path, max_new_tokens=6)
     assert part["n"] == 1 and part["stopped_early"] and part["planned_n"] == 2
+    with open(tmp_path / "generations.jsonl", "a") as fh:   # a damaged whole line is named, not resumed over
+        fh.write("[1, 2]\n")
+    with pytest.raises(ValueError, match=rf"hint_values: .*generations.jsonl record {len(hint_values.CONDITIONS) + 3} "):
+        hint_values.run(lm, menus, tmp_path, max_new_tokens=6, progress=False)
 
 
 # ---------------------------------------------------------------- HumanEval menus

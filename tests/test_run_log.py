@@ -92,3 +92,21 @@ def test_a_damaged_whole_record_names_the_file_and_the_record(tmp_path, damage, 
         fh.write(damage)
     with pytest.raises(ValueError, match=rf"RunLog: {re.escape(str(path))} {re.escape(fault)}"):
         RunLog(path, {"n": 1})
+
+
+def test_another_runs_log_is_read_without_being_cut(tmp_path):
+    """Decisions reused from another run were read with the cutting reader (which truncates a torn tail:
+    that run may be alive, its line still being written) and parsed with a bare json.loads."""
+    from llm_bridge.studies.review_experiment import Log
+    source = tmp_path / "theirs.jsonl"
+    KeyedLog(source).add_many([{"key": "a", "input": "d1"}, {"key": "b", "input": "d2", "reused_from": "a"}])
+    with open(source, "a") as fh:
+        fh.write('{"key": "c", "input": "d3", "hal')
+    before = source.read_bytes()
+    log = Log(tmp_path / "mine.jsonl", [source])
+    assert source.read_bytes() == before                       # not cut
+    assert set(log.by_input) == {"d1"}                         # whole, first-hand decisions only
+    with open(source, "a") as fh:
+        fh.write('": 1}\nnot json\n')                   # the tail completes: record 3
+    with pytest.raises(ValueError, match=rf"reuse_decisions_from: {re.escape(str(source))} record 4 "):
+        Log(tmp_path / "mine.jsonl", [source])

@@ -26,13 +26,16 @@ def fingerprint(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def read_whole_lines(path) -> list[str]:
+def read_whole_lines(path, cut: bool = True) -> list[str]:
     """The non-empty whole lines of a JSONL file; a torn last line (a write cut by a kill) is cut off the
-    file itself and the cut made durable, so whatever is appended next starts on a line of its own."""
+    file itself and the cut made durable, so whatever is appended next starts on a line of its own.
+
+    ``cut=False`` reads another run's log without touching it: the torn line is only skipped (that run may
+    be alive and the line still being written)."""
     with open(path, "rb") as fh:
         data = fh.read()
     whole = data[:data.rfind(b"\n") + 1]
-    if len(whole) != len(data):
+    if cut and len(whole) != len(data):
         with open(path, "r+b") as fh:
             fh.truncate(len(whole))
             fh.flush()
@@ -48,6 +51,21 @@ def append_lines(path, recs: list[dict]) -> None:
         os.fsync(fh.fileno())
 
 
+def parse_record(line: str, path, number: int, who: str) -> dict:
+    """Non-empty line ``number`` (from 1) of the log at ``path`` as a record, or a ``ValueError`` naming
+    ``who`` read it, the file and the line: a whole line that is not a JSON object (not a torn write, which
+    is cut on opening) means the log was edited or damaged, and resuming over it must stop, not end in a
+    bare ``JSONDecodeError``."""
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{who}: {os.fspath(path)} record {number} (its non-empty lines, from 1) is not JSON "
+                         f"({e.msg}); the log was damaged or edited: move it aside to start afresh") from None
+    if not isinstance(rec, dict):
+        raise ValueError(f"{who}: {os.fspath(path)} record {number} is not a JSON object")
+    return rec
+
+
 class KeyedLog:
     """Keyed records in a JSONL file without a header (the format of the review, calibration and generation
     studies' saved logs): ``done`` maps each key to its last record; a torn last line is cut off on
@@ -59,18 +77,7 @@ class KeyedLog:
         self._load(read_whole_lines(self.path) if os.path.exists(self.path) else [])
 
     def _record(self, line: str, number: int) -> dict:
-        """Non-empty line ``number`` (from 1) as a record, or a ``ValueError`` naming the file and it: a whole
-        line that is not a JSON object (not a torn write, which is cut on opening) means the log was edited
-        or damaged, and resuming over it must stop, not end in a bare ``JSONDecodeError``."""
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{type(self).__name__}: {self.path} record {number} (its non-empty lines, from 1) "
-                             f"is not JSON ({e.msg}); the log was damaged or edited: move it aside to start "
-                             "afresh") from None
-        if not isinstance(rec, dict):
-            raise ValueError(f"{type(self).__name__}: {self.path} record {number} is not a JSON object")
-        return rec
+        return parse_record(line, self.path, number, type(self).__name__)
 
     def _load(self, lines: list[str], first: int = 1) -> None:
         for number, line in enumerate(lines, start=first):
