@@ -106,8 +106,14 @@ def main(argv=None) -> int:
     if log is None:
         print(f"engine_agreement: error: {' or '.join(map(str, logs))} does not exist", file=sys.stderr)
         return 2
+    from llm_bridge.studies.run_log import parse_record
     with (gzip.open(log, "rt") if log.suffix == ".gz" else open(log)) as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
+        lines = [line for line in fh if line.strip()]
+    try:
+        records = [parse_record(line, log, k, "engine_agreement") for k, line in enumerate(lines, start=1)]
+    except ValueError as e:                             # a damaged log: one line, not a traceback
+        print(f"engine_agreement: error: {e}", file=sys.stderr)
+        return 2
     header = next((r for r in records if r.get("header")), {})
     records = [r for r in records if not r.get("header")]
     records = records[:args.limit] if args.limit else records

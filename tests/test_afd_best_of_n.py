@@ -326,6 +326,10 @@ def test_saved_logs_read_packed_then_plain(tmp_path):
     joined = afd._joined(afd._read_jsonl(tmp_path / "pool.jsonl"))
     assert joined[("init", "p")]["texts"] == ["a", "b", "c"] and joined[("init", "p")]["correct"] == [True, False, True]
     assert afd._read_jsonl(tmp_path / "nothing.jsonl") == []
+    with open(tmp_path / "pool.jsonl", "a") as fh:          # a damaged whole line was a bare JSONDecodeError
+        fh.write("{not json\n")
+    with pytest.raises(ValueError, match=r"afd: .*pool\.jsonl record 2 \(its non-empty lines"):
+        afd._read_jsonl(tmp_path / "pool.jsonl")
 
 
 def test_every_demonstration_passes_the_golden_checker(problems):

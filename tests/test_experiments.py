@@ -452,3 +452,15 @@ def test_a_study_refuses_an_output_path_that_is_a_file_before_any_model_loads(tm
         module.main([a.replace("{taken}", str(taken)) for a in argv[1:]])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "--out" in err and "cannot be used as a folder" in err and str(taken) in err
+
+
+def test_engine_agreement_names_a_damaged_log_in_one_line(tmp_path, capsys):
+    """A whole line of the replayed log that is not a record ended in a JSONDecodeError traceback."""
+    import gzip
+
+    from experiments.engine_agreement import main
+    with gzip.open(tmp_path / "generations.jsonl.gz", "wt") as fh:
+        fh.write('{"key": "a"}\n{"key": \n')
+    assert main([str(tmp_path), "--out", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "generations.jsonl.gz record 2 (its non-empty lines, from 1) is not JSON" in err

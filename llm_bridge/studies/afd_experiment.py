@@ -57,7 +57,7 @@ import numpy as np
 from . import best_of_n as bon
 from .demonstration_rewards import InitSFTClassifier, format_reward, held_out_accuracy, log_ratio, without_format
 from llm_bridge.games.estimation import wilson
-from .run_log import append_lines, read_whole_lines
+from .run_log import append_lines, parse_record, read_whole_lines
 from .stats import holm, mcnemar_exact, paired_sign_flip
 
 POLICIES = ("init", "sft")
@@ -326,9 +326,10 @@ def _read_jsonl(path: Path) -> list[dict]:
     if packed.exists():
         import gzip
         with gzip.open(packed, "rt", encoding="utf-8") as fh:
-            recs = [json.loads(line) for line in fh if line.strip()]
+            lines = [line for line in fh if line.strip()]
+        recs = [parse_record(line, packed, k, "afd") for k, line in enumerate(lines, start=1)]
     if path.exists():
-        recs += [json.loads(line) for line in read_whole_lines(path)]
+        recs += [parse_record(line, path, k, "afd") for k, line in enumerate(read_whole_lines(path), start=1)]
     return recs
 
 
