@@ -126,12 +126,13 @@ def _print_tiny(results, old: str | None) -> None:
 
 
 def main(argv=None) -> None:
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200], help="square games m = n")
-    p.add_argument("--reps", type=int, default=3, help="games per size")
+    p.add_argument("--sizes", type=positive_int, nargs="+", default=[50, 100, 200], help="square games m = n")
+    p.add_argument("--reps", type=positive_int, default=3, help="games per size")
     p.add_argument("--textbook-max", type=int, default=50, help="largest n for the textbook baseline")
     p.add_argument("--small", action="store_true", help="also 2x4, 4x6 and 10x30 games, 30 each")
-    p.add_argument("--tiny-masses", type=int, nargs="+", metavar="E",
+    p.add_argument("--tiny-masses", type=positive_int, nargs="+", metavar="E",
                    help="instead: valid answers on games with prior masses near 10^-E (see above)")
     p.add_argument("--old", help="with --tiny-masses: the commit whose conditioning check is the baseline")
     p.add_argument("--json", help="write the results here")

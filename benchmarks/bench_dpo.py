@@ -60,10 +60,11 @@ def time_path(name: str, rows: list[dict], batch: int, fast: bool) -> dict:
 
 
 def main(argv=None) -> int:
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     ap = argparse.ArgumentParser(description="DPO: trl's default path against precomputed reference, side by side")
     ap.add_argument("--model", default="tiny", help="smollm2, qwen05 or tiny")
-    ap.add_argument("--steps", type=int, default=4)
-    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=positive_int, default=4)
+    ap.add_argument("--batch", type=positive_int, default=8)
     ap.add_argument("--out", default=None, help="write the results here as JSON")
     args = ap.parse_args(argv)
     if args.steps < 1 or args.batch < 1:

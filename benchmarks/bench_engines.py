@@ -123,11 +123,12 @@ def run_engine(model: str, engine: str, n_prompts: int, new_tokens: int) -> dict
 
 
 def main(argv=None) -> int:
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     ap = argparse.ArgumentParser(description="transformers vs llama.cpp on the same GGUF file")
     ap.add_argument("--model", default="qwen05", help="qwen05, qwen15, smollm2 or a .gguf file")
     ap.add_argument("--engines", nargs="+", default=["transformers", "llama.cpp"])
-    ap.add_argument("--prompts", type=int, default=6)
-    ap.add_argument("--new-tokens", type=int, default=64)
+    ap.add_argument("--prompts", type=positive_int, default=6)
+    ap.add_argument("--new-tokens", type=positive_int, default=64)
     ap.add_argument("--out", default=None)
     ap.add_argument("--review", default=None, help="a review config to run end to end per engine")
     ap.add_argument("--review-out", default=None, help="keep each engine's review run under this folder "

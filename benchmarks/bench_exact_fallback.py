@@ -23,14 +23,15 @@ from . import mixed_game, write_json
 
 
 def main(argv=None):
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     from persuasion import CertificateError, solve
     from persuasion.exact_generation import exact_generation
     from persuasion.rational import PIVOT_RULES
     from persuasion.solve import RATIONAL_SIMPLEX_LIMIT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs=2, default=[0, 40], metavar=("FIRST", "STOP"))
-    ap.add_argument("--states", type=int, nargs=2, default=[2, 5], metavar=("MIN", "MAX"))
-    ap.add_argument("--actions", type=int, nargs=2, default=[12, 30], metavar=("MIN", "MAX"))
+    ap.add_argument("--states", type=positive_int, nargs=2, default=[2, 5], metavar=("MIN", "MAX"))
+    ap.add_argument("--actions", type=positive_int, nargs=2, default=[12, 30], metavar=("MIN", "MAX"))
     ap.add_argument("--rules", nargs="*", default=[], choices=PIVOT_RULES,
                     help="also time exact generation from full revelation under these pivot rules")
     ap.add_argument("--json", help="also write the per-game rows and the summary to this JSON file")

@@ -197,19 +197,20 @@ SECTIONS = {"square": section_square, "exact": section_exact, "growth": section_
 
 
 def main(argv=None):
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
-    ap.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100, 200, 500])
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--sizes", type=positive_int, nargs="+", default=[20, 50, 100, 200, 500])
+    ap.add_argument("--reps", type=positive_int, default=3)
     ap.add_argument("--baseline-max", type=int, default=50,
                     help="largest size the textbook baseline is run at (100x100 takes minutes)")
-    ap.add_argument("--exact-sizes", type=int, nargs="+", default=[20, 50])
-    ap.add_argument("--growth", type=int, nargs="+", default=[50, 100, 200, 400])
-    ap.add_argument("--fixed", type=int, default=50)
-    ap.add_argument("--million", type=int, default=1_000_000)
-    ap.add_argument("--two-state-actions", type=int, default=10_000)
-    ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--two-state-sizes", type=int, nargs="+", default=[500, 2_000, 10_000, 20_000])
+    ap.add_argument("--exact-sizes", type=positive_int, nargs="+", default=[20, 50])
+    ap.add_argument("--growth", type=positive_int, nargs="+", default=[50, 100, 200, 400])
+    ap.add_argument("--fixed", type=positive_int, default=50)
+    ap.add_argument("--million", type=positive_int, default=1_000_000)
+    ap.add_argument("--two-state-actions", type=positive_int, default=10_000)
+    ap.add_argument("--batch", type=positive_int, default=1000)
+    ap.add_argument("--two-state-sizes", type=positive_int, nargs="+", default=[500, 2_000, 10_000, 20_000])
     ap.add_argument("--two-state-lp-max", type=int, default=500,
                     help="largest number of actions the constraint-generation baseline is run at")
     ap.add_argument("--seed", type=int, default=0)

@@ -275,19 +275,20 @@ def run(args) -> dict:
 
 
 def main(argv=None) -> int:
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu")
     p.add_argument("--shapes", nargs="+", default=["tiny"], choices=sorted(SHAPES))
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
-    p.add_argument("--batches", nargs="+", type=int, default=[1, 8])
+    p.add_argument("--batches", nargs="+", type=positive_int, default=[1, 8])
     p.add_argument("--paths", nargs="+", default=["generate-dynamic", "generate-static", "static", "compiled"],
                    choices=list(PATHS), help="decode paths (the first is the reference for same_ids)")
-    p.add_argument("--prompt-tokens", type=int, default=64, help="characters (= tokens) per prompt")
-    p.add_argument("--new-tokens", type=int, default=32, help="tokens generated per prompt (at least 2)")
-    p.add_argument("--repeats", type=int, default=3, help="timed calls per setting (the fastest counts)")
+    p.add_argument("--prompt-tokens", type=positive_int, default=64, help="characters (= tokens) per prompt")
+    p.add_argument("--new-tokens", type=positive_int, default=32, help="tokens generated per prompt (at least 2)")
+    p.add_argument("--repeats", type=positive_int, default=3, help="timed calls per setting (the fastest counts)")
     p.add_argument("--bandwidth-gbs", type=float, help="the card's memory bandwidth, for the floors")
     p.add_argument("--peak-tflops", type=float, help="the card's peak TFLOP/s in --dtype, for the floors")
-    p.add_argument("--profile-batches", nargs="+", type=int, default=[], metavar="B",
+    p.add_argument("--profile-batches", nargs="+", type=positive_int, default=[], metavar="B",
                    help="also profile one plain call at these batch sizes: kernels (CPU: operators) per decode "
                         "step, the device's busy time per step, and the costliest kernels")
     p.add_argument("--json", help="write the results here")

@@ -120,16 +120,17 @@ def markdown(reports: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["smollm2"], help="names for llm_bridge.models.language_model.load_by_name")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtypes", nargs="+", default=["float32"])
     ap.add_argument("--kv", nargs="+", default=["dynamic"], help="KV caches to time: dynamic, static")
-    ap.add_argument("--batches", nargs="+", type=int, default=[1, 8, 32, 64])
-    ap.add_argument("--new-tokens", type=int, default=128)
-    ap.add_argument("--prompts", type=int, default=64, help="prompts available (and scoring pairs)")
-    ap.add_argument("--min-prompts", type=int, default=8, help="prompts generated at each batch size at least")
-    ap.add_argument("--score-batch", type=int, default=16)
+    ap.add_argument("--batches", nargs="+", type=positive_int, default=[1, 8, 32, 64])
+    ap.add_argument("--new-tokens", type=positive_int, default=128)
+    ap.add_argument("--prompts", type=positive_int, default=64, help="prompts available (and scoring pairs)")
+    ap.add_argument("--min-prompts", type=positive_int, default=8, help="prompts generated at each batch size at least")
+    ap.add_argument("--score-batch", type=positive_int, default=16)
     ap.add_argument("--compare", default=None, help="a JSON written by another run: count identical outputs")
     ap.add_argument("--out", default="results/bench_llm.json")
     ap.add_argument("--markdown", nargs="+", default=None, help="print tables from saved reports and stop")

@@ -13,12 +13,13 @@ import time
 
 
 def main(argv=None):
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     from persuasion import examples
     from persuasion.online import RobustPersuader, run
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--games", nargs="+", default=["prosecutor_judge", "investment_advice", "reasoning_hint"])
-    ap.add_argument("--T", type=int, default=1_000_000, help="rounds with the doubling schedule")
-    ap.add_argument("--T-every", type=int, default=3000, help="rounds with a re-solve every round")
+    ap.add_argument("--T", type=positive_int, default=1_000_000, help="rounds with the doubling schedule")
+    ap.add_argument("--T-every", type=positive_int, default=3000, help="rounds with a re-solve every round")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     print(f"{'game':>20}{'doubling rounds/s':>20}{'every-round rounds/s':>22}{'ratio':>10}{'re-solves':>14}")

@@ -21,12 +21,13 @@ from . import write_json
 
 
 def main(argv=None) -> int:
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     ap = argparse.ArgumentParser(description="seconds per RLOO step of the reverse-KL route")
     ap.add_argument("--model", default="tiny", help="smollm2, qwen05 or tiny")
-    ap.add_argument("--steps", type=int, default=2)
-    ap.add_argument("--prompts", type=int, default=8)
-    ap.add_argument("--generations", type=int, default=4)
-    ap.add_argument("--new-tokens", type=int, default=96)
+    ap.add_argument("--steps", type=positive_int, default=2)
+    ap.add_argument("--prompts", type=positive_int, default=8)
+    ap.add_argument("--generations", type=positive_int, default=4)
+    ap.add_argument("--new-tokens", type=positive_int, default=96)
     ap.add_argument("--out", default=None, help="write the results here as JSON")
     args = ap.parse_args(argv)
     if args.steps < 1 or args.prompts < 1 or args.generations < 2 or args.new_tokens < 1:

@@ -33,10 +33,11 @@ def game_of(kind: str, k: int):
 
 
 def main(argv=None):
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     solve_module = importlib.import_module("persuasion.solve")   # the module, not the function of that name
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old", required=True, help="the commit whose exact simplex is the baseline")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[4, 6, 8, 10, 12])
+    ap.add_argument("--sizes", type=positive_int, nargs="+", default=[4, 6, 8, 10, 12])
     ap.add_argument("--kinds", nargs="+", default=["int", "uniform"], choices=["int", "uniform"])
     ap.add_argument("--json", help="also write the rows to this JSON file")
     args = ap.parse_args(argv)

@@ -42,10 +42,11 @@ def timed(fn, *args, **kw):
 
 
 def main(argv=None):
+    from experiments.config import positive_int      # --n 0 refused as the line is read
     from persuasion import solve
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[5, 10, 20, 30, 50])
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--sizes", type=positive_int, nargs="+", default=[5, 10, 20, 30, 50])
+    ap.add_argument("--reps", type=positive_int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=["highs"], help="float methods to time (highs, linprog, cvxpy)")
     ap.add_argument("--simplex-max", type=int, default=0,
