@@ -18,7 +18,7 @@ def _cmd_solve(args) -> int:
     from .solve import solve
     game = PersuasionGame.from_json(args.game)
     sol = solve(game, exact=args.exact, method=args.method)
-    print(json.dumps(sol.to_dict(), indent=2) if args.json else sol.report())
+    print(json.dumps(sol.to_dict(), indent=2, allow_nan=False) if args.json else sol.report())
     return 0 if sol.certificate.valid else 4
 
 

@@ -52,6 +52,16 @@ def certify(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, tolerance: 
     return replace(cert, primal_value=primal, dual_value=sc.value_out(cert.dual_value, prior))
 
 
+def _strict(d, enc):
+    """``d`` with every float left in it (residuals, stats) passed through ``enc``: no inf or NaN reaches
+    the JSON (the command line's ``--json`` printed ``Infinity``, which strict parsers refuse)."""
+    if isinstance(d, dict):
+        return {k: _strict(v, enc) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_strict(v, enc) for v in d]
+    return enc(d) if isinstance(d, (float, np.floating)) else d
+
+
 @dataclass(frozen=True)
 class Duals:
     """LP multipliers: ``state[w]`` for ``sum_a pi[w,a] = 1`` and
@@ -170,7 +180,9 @@ class Solution:
                        ar=arithmetic(self.exact), tolerance=tolerance, normalised=self.normalised_duals)
 
     def to_dict(self) -> dict:
-        """JSON-ready summary (fractions as ``"p/q"`` strings)."""
+        """JSON-ready summary (fractions as ``"p/q"`` strings).  Strict JSON has no infinity: a multiplier
+        beyond the float range (utilities near 1e300 beside others near 1e-300; the certificate reads the
+        normalised ones) is written ``"inf"`` or ``"-inf"``, which ``float()`` reads back, and NaN ``null``."""
         def enc(x):
             if isinstance(x, np.ndarray):
                 return [enc(v) for v in x]
@@ -181,9 +193,9 @@ class Solution:
             if isinstance(x, (np.integer, int)):
                 return int(x)
             x = float(x)
-            return None if np.isnan(x) else x
+            return None if np.isnan(x) else x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
         g = self.game
-        return {
+        return _strict({
             "game": g.to_dict(), "method": self.method, "exact": self.exact, "status": self.status,
             "tie_breaking": self.tie_breaking, "value": enc(self.value), "scheme": enc(self.scheme),
             "signal_probabilities": enc(self.signal_probabilities),
@@ -196,7 +208,7 @@ class Solution:
                             "residuals": self.certificate.residuals.as_dict(),
                             "failures": list(self.certificate.failures)},
             "stats": {k: v for k, v in self.stats.items() if isinstance(v, (int, float, str))},
-        }
+        }, enc)
 
     def report(self) -> str:
         """A readable report: scheme table, posteriors, value, certificate."""

@@ -213,3 +213,22 @@ def test_exact_path_tries_another_highs_basis_before_the_simplex(monkeypatch, us
     assert sol.certificate.valid and sol.certificate.exact and sol.method == "highs+rational-basis"
     assert sol.stats["highs_options"] == tried[1] and "stand-in" in sol.stats["fallback_reason"]
     assert sol.value == solve(game, exact=True, method="rational-simplex").value
+
+
+def test_to_dict_is_strict_json_where_a_multiplier_overflows(tmp_path):
+    """Utilities near 1e300 beside others near 1e-300 give an obedience multiplier beyond the float range
+    (the certificate reads the normalised ones): the JSON carried ``Infinity``, which strict parsers refuse."""
+    import json
+    import subprocess
+    import sys
+    rng = np.random.default_rng(1)
+    g = PersuasionGame(rng.dirichlet(np.ones(2)), rng.random((2, 2)) * 1e300, rng.random((2, 2)) * 1e-300)
+    sol = solve(g)
+    assert sol.certificate.valid and np.isinf(sol.duals.obedience.toarray()).any()
+    d = json.loads(json.dumps(sol.to_dict(), allow_nan=False))
+    assert sorted(float(v) for v in d["duals"].values())[-1] == float("inf")
+    g.to_json(tmp_path / "g.json")
+    out = subprocess.run([sys.executable, "-m", "persuasion", "solve", str(tmp_path / "g.json"), "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "Infinity" not in out.stdout, out.stderr
+    json.loads(out.stdout, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
