@@ -46,7 +46,7 @@ from .errors import CertificateError
 from .game import PersuasionGame
 from .analysis import best_response
 from .lp import dual_slacks, recommended_slacks
-from .rational import RationalTableau, SimplexError
+from .rational import RationalTableau, SimplexError, obedience_coefficient
 
 #: Rows added per recommended action and round (the most violated first).
 ROWS_PER_ACTION = 4
@@ -96,7 +96,7 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
     index = {key: j for j, key in enumerate(ids)}       # kept in step with ids as columns are added
     A = [[one if w == s else zero for (w, _) in C] + [zero] * len(P) for s in range(m)]
     for k, (a, b) in enumerate(P):
-        row = [_coefficient(prior, U, w, x, a, b) for (w, x) in C] + [zero] * len(P)
+        row = [obedience_coefficient(prior, U, w, x, a, b) for (w, x) in C] + [zero] * len(P)
         row[len(C) + k] = -one
         A.append(row)
     c = [prior[w] * V[w, a] for (w, a) in C] + [zero] * len(P)
@@ -138,16 +138,11 @@ def exact_generation(game: PersuasionGame, columns: Iterable[tuple[int, int]] = 
         # a violated row leaves the vertex infeasible, for the dual simplex to repair; a row of a newly
         # recommendable action reads 0 at the vertex (its columns are all new), which stays feasible
         for a, b in sorted(new_rows):
-            tableau.add_row([_coefficient(prior, U, w, x, a, b) if kind == "x" else zero
+            tableau.add_row([obedience_coefficient(prior, U, w, x, a, b) if kind == "x" else zero
                              for kind, (w, x) in ids])
             index["s", (a, b)] = len(ids)
             ids.append(("s", (a, b)))
             P.append((a, b))
-
-
-def _coefficient(prior, U, w: int, x: int, a: int, b: int) -> Fraction:
-    """The entry of column ``x[w, x]`` in obedience row ``(a, b)``."""
-    return prior[w] * (U[w, a] - U[w, b]) if x == a else Fraction(0)
 
 
 def _add_column(tableau: RationalTableau, ids: list, index: dict, P: list, prior, V, U, m: int, base: tuple,
@@ -159,7 +154,7 @@ def _add_column(tableau: RationalTableau, ids: list, index: dict, P: list, prior
     combination = {index["x", base]: Fraction(1)}
     column = [Fraction(int(s == w)) for s in range(m)]
     for row in P:
-        g, g0 = _coefficient(prior, U, w, a, *row), _coefficient(prior, U, w, a0, *row)
+        g, g0 = obedience_coefficient(prior, U, w, a, *row), obedience_coefficient(prior, U, w, a0, *row)
         column.append(g)
         if g != g0:                      # column - base is (g - g0) e_row = (g0 - g) * (the row's slack column)
             combination[index["s", row]] = g0 - g

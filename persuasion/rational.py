@@ -94,6 +94,12 @@ def solve_rational(M: Sequence[Sequence[Fraction]], rhs: Sequence[Sequence[Fract
     return [[from_fmpq(X[i, c]) for i in range(K)] for c in range(len(rhs))]
 
 
+def obedience_coefficient(prior, U, w: int, x: int, a: int, b: int):
+    """The entry of column ``x[w, x]`` in the obedience row ``(a, b)``: ``prior[w] (U[w, a] - U[w, b])``
+    where the column recommends ``a``, else 0 (exact for ``Fraction`` entries)."""
+    return prior[w] * (U[w, a] - U[w, b]) if x == a else Fraction(0)
+
+
 def resolve_basis(prior, sender, receiver, pairs: np.ndarray, basic_cols: Sequence[int],
                   tight_simplex: Sequence[int], tight_obedience: Sequence[int]):
     """Exact vertex and duals of a basis of the persuasion LP.
@@ -128,8 +134,7 @@ def resolve_basis(prior, sender, receiver, pairs: np.ndarray, basic_cols: Sequen
             rhs.append(Fraction(1))
         else:
             a, b = pairs[idx]
-            M.append([prior[j // n] * (receiver[j // n, a] - receiver[j // n, b]) if j % n == a else zero
-                      for j in basic_cols])
+            M.append([obedience_coefficient(prior, receiver, j // n, j % n, a, b) for j in basic_cols])
             rhs.append(zero)
     cost = [prior[j // n] * sender[j // n, j % n] for j in basic_cols]
     scheme = np.full((m, n), zero, dtype=object)
