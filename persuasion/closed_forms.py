@@ -21,7 +21,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .analysis import _upper_hull, best_response
+from .analysis import best_response
+from .analysis.closure import _upper_hull
 from .arithmetic import Arithmetic, arithmetic
 from .errors import InvalidArgumentError
 from .game import PersuasionGame

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from persuasion import PersuasionGame, examples, solve
-from persuasion.analysis import _upper_hull
+from persuasion.analysis.closure import _upper_hull
 from persuasion.approximate import robust_value_of_scheme, solve_delta_robust, worst_delta_response
 from persuasion.errors import InvalidArgumentError
 from persuasion.online import RobustPersuader, run

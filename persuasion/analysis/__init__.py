@@ -19,14 +19,13 @@ orders of magnitude); on the exact path (``exact=True``) ties are exact
 equalities between ``Fraction`` values.
 """
 from ..scaling import TIE_TOLERANCE, tie_tolerance
-from .closure import TwoStateClosure, _upper_hull, concave_closure_bruteforce, concave_closure_two_states, region_vertices
+from .closure import TwoStateClosure, concave_closure_bruteforce, concave_closure_two_states, region_vertices
 from .posteriors import posteriors_from_scheme, scheme_from_posteriors, signal_posteriors
-from .responses import (TIE_RULES, _belief, _select, best_response, best_response_many, best_responses,
+from .responses import (TIE_RULES, best_response, best_response_many, best_responses,
                         full_revelation_scheme_of, near_best)
 from .values import first_best_value, full_revelation_value, no_information_value, value_function
 
 __all__ = ["TIE_RULES", "TIE_TOLERANCE", "tie_tolerance", "near_best", "best_response", "best_responses", "best_response_many",
            "full_revelation_scheme_of", "value_function", "no_information_value", "full_revelation_value",
            "first_best_value", "posteriors_from_scheme", "signal_posteriors", "scheme_from_posteriors", "TwoStateClosure",
-           "concave_closure_two_states", "region_vertices", "concave_closure_bruteforce", "_belief",
-           "_select", "_upper_hull"]
+           "concave_closure_two_states", "region_vertices", "concave_closure_bruteforce"]
