@@ -32,6 +32,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from .analysis import near_best
+from .analysis.posteriors import checked_scheme
 from .errors import InvalidArgumentError, SolverError
 from .game import PersuasionGame
 from .scaling import TIE_TOLERANCE, Scaling
@@ -126,7 +127,7 @@ def robust_value_of_scheme(game: PersuasionGame, scheme, delta: float) -> float:
     0.0
     """
     _check_delta("robust_value_of_scheme()", delta)
-    x = np.asarray(scheme, float)
+    x = checked_scheme("robust_value_of_scheme()", scheme, game.num_states)
     joint = game.prior[:, None] * x
     total = 0.0
     for s in range(x.shape[1]):

@@ -34,6 +34,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from .analysis import full_revelation_scheme_of, full_revelation_value
+from .analysis.posteriors import checked_scheme
 from .confidence import l1_radius, radius
 from .errors import InvalidArgumentError, checked_flag
 from .game import PersuasionGame
@@ -111,6 +112,12 @@ def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
     """
     if scheme is None:
         scheme = _exact_optimum(game).scheme
+    else:                                      # a list or a number failed inside on indexing, unnamed
+        exact = isinstance(scheme, np.ndarray) and scheme.dtype == object
+        scheme = checked_scheme("needed_rows()", scheme, game.num_states, object if exact else float)
+        if scheme.shape[1] != game.num_actions:
+            raise InvalidArgumentError("needed_rows()", "scheme", f"must have one column per action "
+                                       f"({game.num_actions}): a recommendation scheme", f"shape {scheme.shape}")
     return _rows_needed(game.prior, game.receiver, scheme)
 
 
@@ -220,6 +227,10 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
     >>> round(persuasion_margin(examples.prosecutor_judge()).value_gap, 4)
     0.3
     """
+    if v_star is not None and (isinstance(v_star, bool) or not isinstance(v_star, Real)
+                               or not np.isfinite(float(v_star))):
+        raise InvalidArgumentError("persuasion_margin()", "v_star", "must be a finite number (the optimal value) "
+                                   "or None", v_star)
     m, n = game.shape
     sc = game_scaling(game)
     Un, Vn = sc.receiver, sc.sender
@@ -242,7 +253,8 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
                     infeasible.append(kept_set)
         exhaustive = True
     else:
-        feasible, exhaustive = [needed_rows(game, _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal))], False
+        least = _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal)
+        feasible, exhaustive = [_rows_needed(game.prior, game.receiver, least)], False
     best = None
     for need in feasible:
         mg = _margin_for(game, Un, need, v_star)

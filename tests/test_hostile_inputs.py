@@ -278,14 +278,19 @@ def test_an_exact_check_of_float_numbers_runs_in_rationals():
 
 def _scheme_users():
     from persuasion import examples, posteriors_from_scheme, signal_posteriors
+    from persuasion.approximate import robust_value_of_scheme
+    from persuasion.bounds import needed_rows
     from persuasion.online import evaluate_scheme
     g = examples.prosecutor_judge()
     return {"posteriors_from_scheme": lambda s: posteriors_from_scheme(g, s),
             "signal_posteriors": lambda s: signal_posteriors(g.prior, s),
-            "evaluate_scheme": lambda s: evaluate_scheme(g, s)}
+            "evaluate_scheme": lambda s: evaluate_scheme(g, s),
+            "robust_value_of_scheme": lambda s: robust_value_of_scheme(g, s, 0.01),
+            "needed_rows": lambda s: needed_rows(g, s)}
 
 
-@pytest.mark.parametrize("user", ["posteriors_from_scheme", "signal_posteriors", "evaluate_scheme"])
+@pytest.mark.parametrize("user", ["posteriors_from_scheme", "signal_posteriors", "evaluate_scheme",
+                                  "robust_value_of_scheme", "needed_rows"])
 @pytest.mark.parametrize("scheme, rule", [
     ([[0.2, 0.2], [0.0, 1.0]], "rows must each sum to 1"),          # was read as a scheme sending 0.4
     ([[-0.5, 1.5], [0.0, 1.0]], "entries must be non-negative"),
@@ -399,3 +404,33 @@ def test_the_confidence_sets_name_what_they_cannot_use(function, args, rule):
     module, _, name = function.rpartition(".")
     with pytest.raises(InvalidArgumentError, match=rule):
         getattr(importlib.import_module(f"persuasion.{module or 'confidence'}"), name)(*args)
+
+
+
+def _analysis_calls():
+    from persuasion import examples, scheme_from_posteriors
+    from persuasion.analysis import best_response_many, near_best, tie_tolerance
+    from persuasion.bounds import needed_rows, persuasion_margin
+    g = examples.prosecutor_judge()
+    return {
+        "many-shape": (lambda: best_response_many(g, [0.5]), r"best_response_many\(\): beliefs must be a belief or"),
+        "many-nan": (lambda: best_response_many(g, [[np.nan, 0.5]]), r"best_response_many\(\): beliefs entries must be"),
+        "many-text": (lambda: best_response_many(g, "x"), r"best_response_many\(\): beliefs must be real numbers"),
+        "many-prefer": (lambda: best_response_many(g, [[0.5, 0.5]], prefer=[0, 1]), r"prefer must have one entry per"),
+        "near-best-shape": (lambda: near_best(g.receiver, [0.5, 0.2, 0.3]), r"near_best\(\): beliefs must be a belief"),
+        "tie-tolerance": (lambda: tie_tolerance([1.0, np.inf]), r"tie_tolerance\(\): M must be a states x actions"),
+        "posteriors-text": (lambda: scheme_from_posteriors(g, "ab", [[1, 0]]), r"weights/posteriors must hold real"),
+        "weights-scalar": (lambda: scheme_from_posteriors(g, 0.5, [[1, 0]]), r"posteriors\(\): weights must be a vector"),
+        "weights-nan": (lambda: scheme_from_posteriors(g, [np.nan, 0.5], [[1, 0], [0, 1]]), r"entries must be finite"),
+        "needed-columns": (lambda: needed_rows(g, [[1.0], [1.0]]), r"needed_rows\(\): scheme must have one column per"),
+        "margin-nan": (lambda: persuasion_margin(g, np.nan), r"persuasion_margin\(\): v_star must be a finite number"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_analysis_calls()))
+def test_analysis_functions_name_beliefs_and_values_they_cannot_use(case):
+    """Each ended in a reshape, index or linprog error (or, for a NaN weight, in a Bayes-plausibility
+    complaint about an error of nan) before it named the argument."""
+    call, rule = _analysis_calls()[case]
+    with pytest.raises(InvalidArgumentError, match=rule):
+        call()

@@ -118,8 +118,16 @@ def scheme_from_posteriors(game: PersuasionGame, weights: Sequence, posteriors, 
     ar = arithmetic(exact)
     prior = ar.data(game)[0]
     dt = ar.dtype
-    w = np.asarray(weights, dtype=dt)
-    P = np.asarray(posteriors, dtype=dt)
+    where = "scheme_from_posteriors()"
+    try:
+        w, P = np.asarray(weights, dtype=dt), np.asarray(posteriors, dtype=dt)
+        finite = bool(np.isfinite(np.asarray(w, float)).all() and np.isfinite(np.asarray(P, float)).all())
+    except (TypeError, ValueError, OverflowError) as err:
+        raise InvalidArgumentError(where, "weights/posteriors", "must hold real numbers", str(err)) from None
+    if w.ndim != 1:
+        raise InvalidArgumentError(where, "weights", "must be a vector (P(signal) per signal)", f"shape {w.shape}")
+    if not finite:
+        raise InvalidArgumentError(where, "weights/posteriors", "entries must be finite", "a non-finite entry")
     if P.ndim != 2 or P.shape != (w.shape[0], game.num_states):
         raise InvalidArgumentError("scheme_from_posteriors()", "posteriors",
                                    f"must be a (signals x states) table matching weights ({w.shape[0]} x {game.num_states})",

@@ -64,7 +64,12 @@ def near_best(M: np.ndarray, beliefs, tol: float = TIE_TOLERANCE) -> np.ndarray:
     Returns a boolean ``(k, n)`` mask (``(n,)`` for a single belief).
     """
     M = np.asarray(M, dtype=float)
+    if M.ndim != 2:
+        raise InvalidArgumentError("near_best()", "M", "must be a states x actions table", f"shape {M.shape}")
     B = np.asarray(beliefs, dtype=float)
+    if B.ndim not in (1, 2) or B.shape[-1] != M.shape[0]:
+        raise InvalidArgumentError("near_best()", "beliefs", f"must be a belief or a table of them, {M.shape[0]} "
+                                   "entries each (one per row of M)", f"shape {B.shape}")
     single = B.ndim == 1
     B = B.reshape(-1, M.shape[0])
     top = np.argmax(B @ M, axis=1)
@@ -159,6 +164,23 @@ def best_response(game: PersuasionGame, belief, tie: str = "sender", exact: bool
     return _select(game, b, tie, ar, prefer)
 
 
+def _beliefs(where: str, beliefs, m: int, dtype) -> np.ndarray:
+    """``beliefs`` as a ``(k, m)`` array of ``dtype``, or an error naming them: a shape that does not fit
+    or a NaN (which ended in a reshape or an index error) is refused; the scale is not checked (any
+    positive multiple of a belief has the same best responses)."""
+    try:
+        B = np.asarray(beliefs, dtype=dtype)
+        finite = bool(np.isfinite(np.asarray(B, dtype=float)).all())
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidArgumentError(where, "beliefs", "must be real numbers, a row of m per belief", beliefs) from None
+    if B.ndim not in (1, 2) or B.shape[-1] != m:
+        raise InvalidArgumentError(where, "beliefs", f"must be a belief or a table of them, {m} entries each "
+                                   "(one per state)", f"shape {B.shape}")
+    if not finite:
+        raise InvalidArgumentError(where, "beliefs", "entries must be finite", "a non-finite entry")
+    return B.reshape(-1, m)
+
+
 def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact: bool = False,
                        prefer=None) -> np.ndarray:
     """:func:`best_response` for each row of ``beliefs`` (k x m), with two matrix products.
@@ -171,8 +193,11 @@ def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact
     ar = arithmetic(exact)
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response_many()", "tie", f"must be one of {TIE_RULES}", tie)
-    B = np.asarray(beliefs, dtype=ar.dtype).reshape(-1, game.num_states)
+    B = _beliefs("best_response_many()", beliefs, game.num_states, ar.dtype)
     prefer = [None] * B.shape[0] if prefer is None else list(prefer)
+    if len(prefer) != B.shape[0]:
+        raise InvalidArgumentError("best_response_many()", "prefer", f"must have one entry per belief ({B.shape[0]})",
+                                   f"{len(prefer)} entries")
     if ar.exact:
         return np.array([_select(game, B[k], tie, ar, prefer[k]) for k in range(B.shape[0])], dtype=int)
     _, V, U = ar.data(game)
