@@ -7,6 +7,7 @@ fixed once and pass.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -369,3 +370,16 @@ def test_a_learner_takes_exactly_its_settings_domain_and_names_what_it_refuses(s
     assert getattr(learner, name) == value
     if name != "explore_rounds" or value is None or value <= 10**6:
         assert run(examples.prosecutor_judge(), learner, T=20, seed=0).T == 20
+
+
+@pytest.mark.parametrize("arms, where, rule", [
+    (3, "BehaviouralPersuader()", "arms must be a list of schemes"),                  # was "not iterable"
+    ([[[1, 0], [0, 1]], "x"], "BehaviouralPersuader()", "arms must be a list of schemes"),
+    ([], "BehaviouralPersuader()", "arms must hold at least one scheme"),
+    ([[[1, 0, 0], [0, 1, 0]]], "BehaviouralPersuader.reset()", "arms must be 2x2 schemes"),
+    ([[[1, 0], [0, 1]], [[0.2, 0.2], [0, 1]]], "BehaviouralPersuader.reset() arms[1]", "scheme rows must each sum to 1"),
+])
+def test_behavioural_arms_must_be_schemes_of_the_game(arms, where, rule):
+    """An arm whose rows summed to 0.4 was played as if it were a scheme."""
+    with pytest.raises(InvalidArgumentError, match=re.escape(f"{where}: {rule}")):
+        run(examples.prosecutor_judge(), BehaviouralPersuader(arms=arms), T=5, seed=0)

@@ -24,6 +24,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from ..analysis import full_revelation_scheme_of
+from ..analysis.posteriors import checked_scheme
 from ..confidence import box, l1_radius, radius, worst_case_advantage
 from ..errors import InvalidArgumentError
 from ..game import PersuasionGame
@@ -483,7 +484,11 @@ class BehaviouralPersuader(Learner):
         self.seed = _integer("BehaviouralPersuader()", "seed", seed, 0)
         self.prior_count = _number("BehaviouralPersuader()", "prior_count", prior_count,
                                    lambda x: 0 < x < math.inf, "(0, inf)")
-        self.arms = None if arms is None else [np.asarray(a, dtype=float) for a in arms]
+        try:                                   # a number or text ended in "not iterable" or a float() error
+            self.arms = None if arms is None else [np.asarray(a, dtype=float) for a in arms]
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidArgumentError("BehaviouralPersuader()", "arms", "must be a list of schemes (tables of "
+                                       "real numbers)", arms) from None
         if self.arms is not None and not self.arms:
             raise InvalidArgumentError("BehaviouralPersuader()", "arms", "must hold at least one scheme", arms)
 
@@ -493,6 +498,8 @@ class BehaviouralPersuader(Learner):
         if self.arms is not None and any(a.shape != (m, n) for a in self.arms):
             raise InvalidArgumentError("BehaviouralPersuader.reset()", "arms", f"must be {m}x{n} schemes",
                                        [a.shape for a in self.arms])
+        for k, arm in enumerate(self.arms or ()):        # rows summing to 0.4 were played as if they were one
+            checked_scheme(f"BehaviouralPersuader.reset() arms[{k}]", arm, m)
         self.response = np.zeros((m, n, n))             # counts of action b after signal s in state w
         self.arm_wins = np.zeros((len(self.arms or ()), 2))
         self._arm = 0
