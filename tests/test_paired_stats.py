@@ -7,13 +7,14 @@ where it is exact, is the share of all ``2**n`` sign patterns whose mean is as e
 """
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_bridge.studies.stats import holm, mcnemar_exact, paired_sign_flip
+from llm_bridge.studies.stats import holm, mcnemar_detectable, mcnemar_exact, mcnemar_power, paired_sign_flip
 
 P = st.floats(0, 1)
 
@@ -79,3 +80,21 @@ def test_sign_flip_is_exact_on_small_samples(d):
              for signs in itertools.product((1, -1), repeat=len(d))]
     assert r["p"] == pytest.approx(sum(flips) / len(flips), rel=1e-9)
     assert r["n_nonzero"] == int(np.count_nonzero(d)) and r["diff"] == pytest.approx(np.mean(d))
+
+
+@pytest.mark.parametrize("call, rule", [
+    (lambda: paired_sign_flip([1.0, np.nan, 0.3], [0, 0, 0]), "paired_sign_flip(): x must hold finite numbers; entry 1"),
+    (lambda: mcnemar_exact([0.5, 1, 0], [0, 0, 0]), "mcnemar_exact(): x must hold 0/1 outcomes"),
+    (lambda: mcnemar_exact([1, 0], [np.nan, 0]), "mcnemar_exact(): y must hold 0/1 outcomes"),
+    (lambda: mcnemar_exact([1, 0], [1]), "mcnemar_exact(): x and y must be paired vectors"),
+    (lambda: mcnemar_power(0, 0.1, 0.1), "mcnemar_power(): n must be an integer >= 1"),
+    (lambda: mcnemar_power(10, 0.1, 0.1, alpha=np.nan), "mcnemar_power(): alpha must be in (0, 1)"),
+    (lambda: mcnemar_detectable(50, 0.3, step=0), "mcnemar_detectable(): step must be in (0, 1]"),
+    (lambda: mcnemar_detectable(50, 1.5), "mcnemar_detectable(): discordance must be in [0, 1]"),
+], ids=["flip-nan", "mcnemar-half", "mcnemar-nan", "mcnemar-unpaired", "power-n", "power-alpha", "step-0",
+        "discordance"])
+def test_the_tests_refuse_data_they_would_misread(call, rule):
+    """A NaN made the sign-flip test report p = 0 (significant); McNemar counted 0.5 and NaN as successes;
+    a step of 0 made mcnemar_detectable loop for ever."""
+    with pytest.raises(ValueError, match=re.escape(rule)):
+        call()

@@ -4,6 +4,24 @@ from __future__ import annotations
 import numpy as np
 
 
+def _paired(where: str, x, y, binary: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as paired vectors of finite numbers (of 0/1 or booleans where ``binary``), or a
+    ``ValueError`` naming the rule: a NaN made the sign-flip test answer p = 0, and McNemar read 0.5 or
+    NaN as a success."""
+    try:
+        x, y = np.asarray(x, float), np.asarray(y, float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: x and y must be vectors of numbers") from None
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"{where}: x and y must be paired vectors (same length); got shapes {x.shape} and {y.shape}")
+    for name, v in (("x", x), ("y", y)):
+        wrong = ~np.isin(v, (0.0, 1.0)) if binary else ~np.isfinite(v)
+        if wrong.any():
+            rule = "0/1 outcomes (or booleans)" if binary else "finite numbers"
+            raise ValueError(f"{where}: {name} must hold {rule}; entry {int(np.argmax(wrong))} is {v[wrong][0]}")
+    return x, y
+
+
 def mcnemar_exact(x, y) -> dict:
     """Exact (binomial) McNemar test of paired binary outcomes ``x`` and ``y`` (same problems, same order).
 
@@ -11,9 +29,7 @@ def mcnemar_exact(x, y) -> dict:
     difference of means ``x - y`` and the two-sided p-value.
     """
     from scipy.stats import binomtest
-    x, y = np.asarray(x, bool), np.asarray(y, bool)
-    if x.shape != y.shape:
-        raise ValueError(f"mcnemar_exact(): x and y must be paired (same shape); got {x.shape} and {y.shape}")
+    x, y = (v.astype(bool) for v in _paired("mcnemar_exact()", x, y, binary=True))
     b, c = int((x & ~y).sum()), int((~x & y).sum())
     p = 1.0 if b + c == 0 else float(binomtest(min(b, c), b + c, 0.5).pvalue)
     return {"n": int(x.size), "b": b, "c": c, "diff": float(x.mean() - y.mean()) if x.size else float("nan"),
@@ -30,9 +46,7 @@ def paired_sign_flip(x, y, n_resamples: int = 20000, seed: int = 0) -> dict:
     0.03125
     """
     from scipy.stats import permutation_test
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"paired_sign_flip(): x and y must be paired vectors; got shapes {x.shape} and {y.shape}")
+    x, y = _paired("paired_sign_flip()", x, y, binary=False)
     d = x - y
     if x.size < 2 or not np.any(d):       # one pair: both of its sign patterns are as extreme
         return {"n": int(x.size), "diff": float(d.mean()) if x.size else 0.0, "p": 1.0,
@@ -75,6 +89,7 @@ def mcnemar_power(n: int, p10: float, p01: float, alpha: float = 0.05) -> float:
     d = p10 + p01
     if not (0 <= p10 and 0 <= p01 and d <= 1):
         raise ValueError(f"mcnemar_power(): need p10, p01 >= 0 and p10 + p01 <= 1; got {p10}, {p01}")
+    _check_design("mcnemar_power()", n, alpha)
     if d == 0:
         return 0.0
     share = p10 / d
@@ -90,10 +105,21 @@ def mcnemar_power(n: int, p10: float, p01: float, alpha: float = 0.05) -> float:
     return power
 
 
+def _check_design(where: str, n, alpha) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{where}: n must be an integer >= 1 (the pairs); got {n!r}")
+    if not 0 < alpha < 1:                                            # NaN too: it rejected nothing, silently
+        raise ValueError(f"{where}: alpha must be in (0, 1); got {alpha}")
+
+
 def mcnemar_detectable(n: int, discordance: float, alpha: float = 0.05, power: float = 0.8,
                        step: float = 0.005) -> float:
     """The smallest difference of paired means the exact McNemar test detects with ``power`` at level
     ``alpha`` among ``n`` pairs, when a fraction ``discordance`` of them disagree (nan if none does)."""
+    _check_design("mcnemar_detectable()", n, alpha)
+    for name, value, low_open in (("discordance", discordance, False), ("power", power, True), ("step", step, True)):
+        if not (0 < value <= 1 if low_open else 0 <= value <= 1):      # a step of 0 looped for ever
+            raise ValueError(f"mcnemar_detectable(): {name} must be in {'(0' if low_open else '[0'}, 1]; got {value}")
     diff = step
     while diff <= discordance + 1e-12:
         diff = min(diff, discordance)
