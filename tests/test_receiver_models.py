@@ -163,6 +163,10 @@ def test_perfect_separation_at_the_told_verdicts_identifies_nothing():
     assert s["point"] == [0.0, 1.0] and (s["lo"], s["hi"]) == (0.0, 1.0)
     with pytest.raises(ValueError, match="threshold_set"):
         threshold_set([0], [0.5, 0.2], [1, 0])
+    with pytest.raises(ValueError, match=r"threshold_set: levels must be probabilities in \[0, 1\]; got nan"):
+        threshold_set([0, 1], [np.nan, 0.2], [1, 0])             # NaN was left out of every bracket, silently
+    with pytest.raises(ValueError, match=r"threshold_set: submitted must be probabilities in \[0, 1\]; got 2"):
+        threshold_set([0, 1], [0.5, 0.2], [2, 0])
 
 
 def test_the_worst_case_scheme_over_an_unidentified_set_is_no_better_than_any_point_in_it():

@@ -227,6 +227,10 @@ def threshold_set(groups, levels, submitted, reps: int = 1000, seed: int = 0) ->
     if not (groups.size == levels.size == submitted.size) or levels.size == 0:
         raise ValueError(f"threshold_set: groups, levels and submitted must be non-empty and of one length, "
                          f"got {groups.size}, {levels.size}, {submitted.size}")
+    for name, v in (("levels", levels), ("submitted", submitted)):   # NaN fell out of every comparison
+        if not np.all((v >= 0) & (v <= 1)):
+            bad = v[~((v >= 0) & (v <= 1))][0]
+            raise ValueError(f"threshold_set: {name} must be probabilities in [0, 1]; got {bad}")
     ones = np.ones_like(levels)
     lo, hi = _step_bracket(levels, submitted, ones)
     out = {"point": [lo, hi], "levels": np.unique(levels).tolist()}
