@@ -60,8 +60,12 @@ def test_aligned_game_is_reported_as_such():
 def test_errors_name_the_problem():
     with pytest.raises(ValueError, match=r"cell \(1, 0\) has none"):
         estimate_game([Sample(0, 0, True, 0.0), Sample(0, 1, True, 0.0), Sample(1, 1, False, 0.0)], 2, 2)
-    with pytest.raises(ValueError, match="must be in"):
+    with pytest.raises(ValueError, match="must be integers in"):
         estimate_game([Sample(3, 0, True, 0.0)], 2, 2)
+    with pytest.raises(ValueError, match=r"must be integers in \[0,2\)x\[0,2\); got \(0.5, 0\)"):
+        estimate_game([Sample(0.5, 0, True, 0.0)], 2, 2)           # passed the range test, failed to index
+    with pytest.raises(ValueError, match="receiver_utility must be finite; got nan"):
+        estimate_game([Sample(0, 0, True, float("nan"))], 2, 2)
 
 
 def test_wilson_known_values():

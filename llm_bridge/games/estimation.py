@@ -101,9 +101,12 @@ def estimate_game(samples: Sequence[Sample], m: int, n: int, *, state_counts: Se
     correct = np.zeros((m, n))
     usum, usq = np.zeros((m, n)), np.zeros((m, n))
     for s in samples:
-        if not (0 <= s.state < m and 0 <= s.action < n):
-            raise ValueError(f"estimate_game(): sample state/action must be in [0,{m})x[0,{n}); got "
-                             f"({s.state}, {s.action})")
+        whole = all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in (s.state, s.action))
+        if not (whole and 0 <= s.state < m and 0 <= s.action < n):          # 0.5 passed, then failed to index
+            raise ValueError(f"estimate_game(): sample state/action must be integers in [0,{m})x[0,{n}); got "
+                             f"({s.state!r}, {s.action!r})")
+        if not np.isfinite(s.receiver_utility):
+            raise ValueError(f"estimate_game(): a sample's receiver_utility must be finite; got {s.receiver_utility!r}")
         counts[s.state, s.action] += 1
         correct[s.state, s.action] += bool(s.correct)
         usum[s.state, s.action] += s.receiver_utility
