@@ -16,7 +16,11 @@ from .errors import PersuasionError, SolverError
 def _cmd_solve(args) -> int:
     from .game import PersuasionGame
     from .solve import solve
-    game = PersuasionGame.from_json(args.game)
+    if args.game == "-":                     # a pipe: `python -m persuasion examples NAME | ... solve -`
+        from .game import read_game_stream
+        game = PersuasionGame.from_text(read_game_stream(sys.stdin.buffer, "<stdin>"), "<stdin>")
+    else:
+        game = PersuasionGame.from_json(args.game)
     sol = solve(game, exact=args.exact, method=args.method)
     print(json.dumps(sol.to_dict(), indent=2, allow_nan=False) if args.json else sol.report())
     return 0 if sol.certificate.valid else 4
@@ -37,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Optimal, certified Bayesian persuasion schemes.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a game given as a JSON file")
-    s.add_argument("game", help="path of a game JSON file (see `examples NAME` for the format)")
+    s.add_argument("game", help="path of a game JSON file, or - to read it from standard input (see `examples NAME` for "
+                   "the format)")
     s.add_argument("--exact", action="store_true", help="rational value and scheme, exactly certified")
     s.add_argument("--json", action="store_true", help="print the solution as JSON")
     s.add_argument("--method", default=None, help="auto (default: a closed form where one applies, else row and column generation from "

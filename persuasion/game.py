@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import GameFileError, InvalidGameError
+from .errors import GameFileError, InvalidArgumentError, InvalidGameError
 
 #: Largest game file :meth:`PersuasionGame.from_json` reads.
 MAX_FILE_BYTES = 256 * 2**20
@@ -160,11 +160,16 @@ def _read_game_file(label: str) -> str:
             raise GameFileError(f"game file {label!r} is {kind}, not a regular file")
     try:
         with open(label, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            return read_game_stream(fh, label, os.path.getsize(label) if stat.S_ISREG(mode) else None)
     except OSError as e:
         raise GameFileError(f"cannot read game file {label!r}: {e.strerror}") from None
+
+
+def read_game_stream(fh, label: str, size: int | None = None) -> str:
+    """The text of a game read from the binary stream ``fh`` (a file, or standard input given as ``-`` on
+    the command line), at most :data:`MAX_FILE_BYTES` of it; ``size``, where known, goes in the error."""
+    raw = fh.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
-        size = os.path.getsize(label) if stat.S_ISREG(mode) else None
         raise GameFileError(f"game file {label!r} is larger than {MAX_FILE_BYTES // 2**20} MiB"
                             + (f" ({size:,} bytes)" if size else " (read stopped there)"))
     try:
@@ -415,10 +420,22 @@ class PersuasionGame:
         :class:`InvalidGameError` for valid JSON that is not a valid game.
         """
         if isinstance(source, str) and source.lstrip().startswith("{"):
-            text, label = source, "<text>"
-        else:
-            label = os.fspath(source)
-            text = _read_game_file(label)
+            return cls.from_text(source, "<text>")
+        label = os.fspath(source)
+        return cls.from_text(_read_game_file(label), label)
+
+    @classmethod
+    def from_text(cls, text: str, label: str = "<text>") -> "PersuasionGame":
+        """Read a game from JSON text (what :meth:`from_json` does once the file is read); ``label`` names
+        the source in errors.
+
+        >>> PersuasionGame.from_text('{"prior": [0.5, 0.5], "sender": [[1, 0], [1, 0]], '
+        ...                          '"receiver": [[1, 0], [0, 1]]}').shape
+        (2, 2)
+        """
+        if not isinstance(text, str):
+            raise InvalidArgumentError("PersuasionGame.from_text()", "text", "must be a str (JSON text)",
+                                       type(text).__name__)
         try:
             data = json.loads(text, object_pairs_hook=lambda pairs: _no_duplicate_keys(pairs, label))
         except json.JSONDecodeError as e:

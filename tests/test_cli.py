@@ -90,3 +90,17 @@ def test_examples_listing_and_json():
     assert main(["examples"]) == 0
     r = run("examples", "prosecutor_judge")
     assert json.loads(r.stdout)["actions"] == ["acquit", "convict"]
+
+
+def test_solve_reads_a_game_piped_into_standard_input():
+    """`solve -` reads the game from a pipe (/dev/stdin on a pipe is a FIFO, which the file reader refuses
+    by type so that a named pipe with no writer cannot hang it); bad text there gets the same one line."""
+    text = examples.load("investment_advice").to_json()
+    piped = subprocess.run([sys.executable, "-m", "persuasion", "solve", "-", "--json"], input=text,
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["game"] == json.loads(text)
+    bad = subprocess.run([sys.executable, "-m", "persuasion", "solve", "-"], input="oops", capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr == "persuasion: error: game file '<stdin>' is not valid JSON: " \
+                                                 "Expecting value at line 1\n"
