@@ -11,13 +11,12 @@ any scheme could have against that Receiver.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ._save import save_figure
+from ._save import ReportError, read_report, save_figure
 
 
 def draw(results_dir, out_dir, stem: str = "delta_robust") -> list[Path]:
@@ -27,7 +26,7 @@ def draw(results_dir, out_dir, stem: str = "delta_robust") -> list[Path]:
     path = Path(results_dir) / "delta_robust.json"
     if not path.exists():
         raise FileNotFoundError(f"fig_delta_robust: {path} not found; run python -m experiments.delta_robust first")
-    res = json.loads(path.read_text())
+    res = read_report(path, ("curves", "learner"), "a delta-robust study")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for name, c in sorted(res["curves"].items()):
         v = np.array(c["value"]) / c["v_star"]
@@ -64,6 +63,9 @@ def main(argv=None) -> int:
     except FileNotFoundError as e:
         print(e, file=sys.stderr)
         return 1
+    except ReportError as e:                     # another file, or a damaged one: one line, not a traceback
+        print(f"fig_delta_robust: {e}", file=sys.stderr)
+        return 2
     for p in paths:
         print(p)
     return 0

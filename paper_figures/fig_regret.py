@@ -11,13 +11,12 @@ and PDF.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from ._save import save_figure
+from ._save import ReportError, read_report, save_figure
 
 STYLE = {"robust": ("C0", "robust (ours)"), "robust-unguarded": ("C6", "robust, unguarded"),
          "robust-every-round": ("C4", "robust, every round"),
@@ -26,10 +25,16 @@ STYLE = {"robust": ("C0", "robust (ours)"), "robust-unguarded": ("C6", "robust, 
          "oracle": ("C3", "known-prior oracle")}
 
 
+#: What the figure and the runner's summary read from every result file.
+RESULT_KEYS = ("game", "learner", "T", "delta", "rounds", "cumulative_regret", "bound", "final_bound",
+               "within_theorem", "obedience_rate")
+
+
 def load_results(results_dir) -> list[dict]:
     """The regret study's output: one JSON file per (game, learner, seed) under ``RESULTS/results``, in
-    name order (the runner reads its results through this too, so the figure never imports it)."""
-    return [json.loads(p.read_text()) for p in sorted(Path(results_dir, "results").glob("*.json"))]
+    name order (the runner reads its results through this too, so the figure never imports it).  A file
+    there that is not a run's result is a :class:`ReportError` naming it (it was a bare ``KeyError``)."""
+    return [read_report(p, RESULT_KEYS, "a regret study's run") for p in sorted(Path(results_dir, "results").glob("*.json"))]
 
 
 def draw(results_dir, out_dir, stem: str = "regret", note: str | None = None) -> list[Path]:
@@ -96,8 +101,8 @@ def main(argv=None) -> list[Path]:
     args = ap.parse_args(argv)
     try:
         paths = draw(args.results, args.out, args.stem)
-    except FileNotFoundError as e:
-        raise SystemExit(str(e)) from None
+    except (FileNotFoundError, ReportError) as e:
+        raise SystemExit(f"fig_regret: {e}" if isinstance(e, ReportError) else str(e)) from None
     for p in paths:
         print(f"wrote {p}")
     return paths

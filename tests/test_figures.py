@@ -1,6 +1,8 @@
 """Figure scripts run end to end and write non-empty PNG and PDF files."""
 import json
 
+import pytest
+
 from paper_figures import fig_concave_closure
 from persuasion import examples, solve
 
@@ -28,6 +30,10 @@ def test_regret_figure_from_a_saved_study(tmp_path):
     run_study(cfg, tmp_path / "study", progress=False)
     paths = fig_regret.main(["--results", str(tmp_path / "study"), "--out", str(tmp_path / "fig")])
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+    (tmp_path / "study" / "results" / "notes.json").write_text('{"about": "a stray file"}')   # was a KeyError
+    with pytest.raises(SystemExit, match=r"fig_regret: report .*notes\.json' is not the report of a regret study's "
+                                         r"run: it has no 'game'"):
+        fig_regret.main(["--results", str(tmp_path / "study"), "--out", str(tmp_path / "fig")])
 
 
 def _pngs_written(paths):
@@ -36,7 +42,6 @@ def _pngs_written(paths):
 
 
 def test_kl_fits_figure(tmp_path):
-    import pytest
     pytest.importorskip("cvxpy")
     from paper_figures import fig_kl_fits
     assert _pngs_written(fig_kl_fits.draw(tmp_path))
@@ -47,6 +52,8 @@ def test_delta_robust_figure_from_saved_results(tmp_path):
     from paper_figures import fig_delta_robust
     (tmp_path / "delta_robust.json").write_text(json.dumps(compute(T=2000, seeds=(0,))))
     assert _pngs_written(fig_delta_robust.draw(tmp_path, tmp_path / "fig"))
+    (tmp_path / "delta_robust.json").write_text("{cut short")                  # was a JSONDecodeError traceback
+    assert fig_delta_robust.main(["--results", str(tmp_path), "--out", str(tmp_path / "fig")]) == 2
 
 
 def test_one_command_draws_every_saved_figure_and_names_what_is_missing(tmp_path, monkeypatch):
