@@ -216,9 +216,24 @@ def solve_linprog(lp: FloatLP, options: dict | None = None) -> FloatResult:
         opts = {"primal_feasibility_tolerance": HIGHS_TOLERANCE, "dual_feasibility_tolerance": HIGHS_TOLERANCE,
                 **opts}
     def run(o):
-        return linprog(-lp.c, A_ub=-lp.A_ob if lp.A_ob.shape[0] else None,
-                       b_ub=np.zeros(lp.A_ob.shape[0]) if lp.A_ob.shape[0] else None,
-                       A_eq=lp.A_eq, b_eq=np.ones(lp.m), bounds=(0, None), method=algo, options=o or None)
+        import warnings
+        from scipy.optimize import OptimizeWarning
+        with warnings.catch_warnings(record=True) as seen:     # a library call prints nothing
+            warnings.simplefilter("always", OptimizeWarning)
+            try:
+                res = linprog(-lp.c, A_ub=-lp.A_ob if lp.A_ob.shape[0] else None,
+                              b_ub=np.zeros(lp.A_ob.shape[0]) if lp.A_ob.shape[0] else None,
+                              A_eq=lp.A_eq, b_eq=np.ones(lp.m), bounds=(0, None), method=algo, options=o or None)
+            except TypeError as e:                              # an option of the wrong type, from HiGHS' binding
+                if not options:
+                    raise
+                raise InvalidArgumentError("solve()", "solver_options", "must be linprog options of the right "
+                                           "types", f"{options} ({str(e).splitlines()[0]})") from None
+        unknown = [str(w.message) for w in seen if "option" in str(w.message).lower()]
+        if unknown:     # linprog warned and went on with its defaults: the caller's setting was not applied
+            raise InvalidArgumentError("solve()", "solver_options", "must be options linprog accepts",
+                                       f"{options} ({unknown[0]})")
+        return res
     res = run(opts)
     if res.status in (2, 3, 4) and "presolve" not in opts:
         # The LP is feasible (full revelation is) and bounded (a scheme is stochastic), so "infeasible",
@@ -252,10 +267,18 @@ def solve_cvxpy(lp: FloatLP, solver: str | None = None, options: dict | None = N
     if solver not in cp.installed_solvers():
         raise InvalidArgumentError("solve()", "method", f"must name an installed cvxpy solver "
                                    f"({', '.join(cp.installed_solvers())})", f"cvxpy:{solver}")
+    import warnings
     try:
-        prob.solve(solver=solver, **(options or {}))
+        with warnings.catch_warnings():          # "solution may be inaccurate": the status below says so
+            warnings.simplefilter("ignore", UserWarning)
+            prob.solve(solver=solver, **(options or {}))
     except cp.error.SolverError as e:
         raise SolverError("solve()", f"cvxpy/{solver}: {e}", _HINT) from None
+    except TypeError as e:                       # Clarabel and others refuse an unknown setting this way
+        if not options:
+            raise
+        raise InvalidArgumentError("solve()", "solver_options", f"must be settings cvxpy/{solver} accepts",
+                                   f"{options} ({str(e).splitlines()[0]})") from None
     if prob.status != cp.OPTIMAL:
         raise SolverError("solve()", f"cvxpy/{solver}: {prob.status}", _HINT)
     lam = np.asarray(cons[1].dual_value, dtype=float) if lp.A_ob.shape[0] else np.zeros(0)

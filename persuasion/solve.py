@@ -50,6 +50,7 @@ basis HiGHS gave (``method`` then reads ``"highs+rational-cg"``).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -150,7 +151,8 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
         ``"linprog"``, ``"cvxpy"``, ``"cvxpy:SOLVER"``, ``"rational-simplex"`` or ``"rational-cg"``
         (see module docstring).
     solver_options : dict, optional
-        Passed to the backend (HiGHS options, linprog options, cvxpy solve kwargs).
+        Passed to the backend (HiGHS options, linprog options, cvxpy solve kwargs); one the backend does
+        not take (an unknown name, a value of the wrong type) is an ``InvalidArgumentError``.
 
     Returns
     -------
@@ -190,6 +192,10 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     allowed = EXACT_METHODS if ar.exact else FLOAT_METHODS
     if family not in allowed or (sub and family != "cvxpy"):
         raise InvalidArgumentError("solve()", "method", f"must be one of {allowed} with exact={ar.exact}", method)
+    if solver_options is not None and not (isinstance(solver_options, Mapping)
+                                           and all(isinstance(k, str) for k in solver_options)):
+        raise InvalidArgumentError("solve()", "solver_options", "must be a dict of option names to values",
+                                   solver_options)                   # text or a number failed in the backend
     t0 = time.perf_counter()
     sol, warm = _solve_unchecked(game, ar, family, sub or None, solver_options)
     if not ar.exact:      # the check runs on highspy: options meant for linprog or cvxpy stay with them

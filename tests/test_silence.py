@@ -48,6 +48,18 @@ CALLS = {
         solve_many([PersuasionGame(rng.dirichlet(np.ones(3)), rng.random((3, 3)), rng.random((3, 3)))
                     for _ in range(50)])
     """,
+    "options a backend refuses: an error, no warning": """
+        from persuasion import InvalidArgumentError, examples, solve
+        g = examples.load("investment_advice")
+        for method in ["highs", "linprog", "cvxpy"]:          # linprog warned and used its defaults
+            for options in ({"nope": 1}, {"time_limit": "x"}, "time_limit=1"):
+                try:
+                    solve(g, method=method, solver_options=options)
+                except InvalidArgumentError as e:
+                    assert "solver_options must be" in str(e), e
+                else:
+                    raise AssertionError(f"{method} took {options}")
+    """,
     "online learners and the regret bound": """
         from persuasion import examples
         from persuasion.bounds import regret_bound
