@@ -119,6 +119,10 @@ def test_sampling_is_seeded_per_prompt_and_min_tokens_are_forced(smol):
     assert any(o != a for o in others)                         # the seed matters (4 draws of 3 prompts)
     g = smol.generate_scored(PROMPTS[:1], SamplingConfig(max_new_tokens=20, min_new_tokens=20))[0]
     assert g.n_tokens == 20
+    with pytest.raises(ValueError, match=r"LlamaCppModel.generate\(\): prompts must be a list of strings, not one"):
+        smol.generate(PROMPTS[0], s)                         # was one prompt per character
+    with pytest.raises(ValueError, match=r"LlamaCppModel.log_likelihood\(\): prompts must be a list of strings"):
+        smol.log_likelihood(PROMPTS[0], ["x"])
 
 
 def test_load_by_name_chooses_the_engine_and_bad_settings_are_named(smol_path):

@@ -243,3 +243,22 @@ def test_a_missing_local_model_is_named_before_transformers_reads_it_as_a_hub_id
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", offline)
     with pytest.raises(OSError, match=r"read as a hub id.*short names for load_by_name: tiny, qwen05.*no hub here$"):
         LanguageModel.load(ModelConfig("org/no-such-model"))
+
+
+def test_one_string_in_place_of_a_list_of_prompts_is_refused_by_every_engine():
+    """A single string was iterated: one prompt per character, each generated at full cost; a dict as the
+    sampling settings failed on an attribute."""
+    from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.models.openai_receiver import OpenAICompatibleReceiver
+    lm = load_by_name("tiny", batch_size=2)
+    rx = OpenAICompatibleReceiver("http://127.0.0.1:1", "m")          # refused before any request
+    for call, rule in [(lambda: lm.generate("state 1 ->"), r"LanguageModel.generate\(\): prompts must be a list "
+                                                            r"of strings, not one string"),
+                       (lambda: lm.generate_scored(["a", 3]), r"generate_scored\(\): prompts must be a list of "
+                                                               r"strings; one is int 3"),
+                       (lambda: lm.generate(["a"], {"max_new_tokens": 4}), r"sampling must be a SamplingConfig"),
+                       (lambda: lm.log_likelihood(["a"], "b"), r"log_likelihood\(\): continuations must be a list"),
+                       (lambda: rx.generate("state 1 ->"), r"OpenAICompatibleReceiver.generate\(\): prompts must"),
+                       (lambda: rx.generate_scored(None), r"prompts must be a list of strings; got NoneType")]:
+        with pytest.raises(ValueError, match=rule):
+            call()

@@ -77,3 +77,35 @@ def probabilities(obj, name: str, at_least: int = 1, increasing: bool = False) -
     if increasing and any(b <= a for a, b in zip(out, out[1:])):
         raise ValueError(f"{_where(obj)}: {name} must be strictly increasing; got {values!r}")
     return out
+
+
+def text_list(where: str, name: str, value) -> list:
+    """``value`` as a list of strings: the prompts or continuations a model call takes.  A single string is
+    refused (iterated, it became one prompt per character, each decoded at full cost) and so is anything
+    that is not text.
+
+    >>> text_list("LanguageModel.generate()", "prompts", "What is 2 + 2?")
+    Traceback (most recent call last):
+    ...
+    ValueError: LanguageModel.generate(): prompts must be a list of strings, not one string; got 'What is 2 + 2?'
+    """
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{where}: {name} must be a list of strings, not one string; got {value[:60]!r}")
+    try:
+        out = list(value)
+    except TypeError:
+        raise ValueError(f"{where}: {name} must be a list of strings; got {type(value).__name__}") from None
+    bad = next((v for v in out if not isinstance(v, str)), None)
+    if bad is not None:
+        raise ValueError(f"{where}: {name} must be a list of strings; one is {type(bad).__name__} {bad!r:.60}")
+    return out
+
+
+def sampling_config(where: str, sampling, kind):
+    """``sampling`` if it is a ``kind`` (the models' :class:`SamplingConfig`), ``kind()`` for None; a dict or
+    anything else is refused by name (it failed later on an attribute)."""
+    if sampling is None:
+        return kind()
+    if not isinstance(sampling, kind):
+        raise ValueError(f"{where}: sampling must be a {kind.__name__} or None; got {type(sampling).__name__}")
+    return sampling

@@ -491,7 +491,9 @@ class LanguageModel:
 
     def _generate(self, prompts, sampling, progress, scored):
         import torch
-        sampling = sampling or SamplingConfig()
+        from .field_rules import sampling_config, text_list
+        where = f"LanguageModel.{'generate_scored' if scored else 'generate'}()"
+        prompts, sampling = text_list(where, "prompts", prompts), sampling_config(where, sampling, SamplingConfig)
         texts = [self._format(p) for p in prompts]
         out: list[Generation | None] = [None] * len(prompts)
         static = self._static_cache()
@@ -546,8 +548,11 @@ class LanguageModel:
         one pair at a time up to float rounding (a test checks).
         """
         import torch
+        from .field_rules import text_list
         if reduce not in ("mean", "sum"):
             raise ValueError(f"log_likelihood: reduce must be 'mean' or 'sum'; got {reduce!r}")
+        prompts = text_list("LanguageModel.log_likelihood()", "prompts", prompts)
+        continuations = text_list("LanguageModel.log_likelihood()", "continuations", continuations)
         if len(prompts) != len(continuations):
             raise ValueError(f"log_likelihood: {len(prompts)} prompts but {len(continuations)} continuations")
         pairs = []

@@ -334,7 +334,9 @@ class LlamaCppModel:
     def generate_scored(self, prompts: list[str], sampling: SamplingConfig | None = None,
                         progress: bool = False) -> list[Generation]:
         """Completions with the summed log-probability of their tokens (end token excluded)."""
-        sampling = sampling or SamplingConfig()
+        from .field_rules import sampling_config, text_list
+        prompts = text_list("LlamaCppModel.generate()", "prompts", prompts)
+        sampling = sampling_config("LlamaCppModel.generate()", sampling, SamplingConfig)
         if sampling.temperature < 0 or not 0 < sampling.top_p <= 1:
             raise ValueError(f"SamplingConfig: temperature must be >= 0 and top_p in (0, 1]; got "
                              f"{sampling.temperature!r}, {sampling.top_p!r}")
@@ -384,8 +386,11 @@ class LlamaCppModel:
                        reduce: str = "mean") -> list[float]:
         """Mean (``reduce="mean"``) or total (``reduce="sum"``) log-probability of each continuation given
         its prompt (prompt formatted, each side tokenised on its own, as the transformers engine does)."""
+        from .field_rules import text_list
         if reduce not in ("mean", "sum"):
             raise ValueError(f"log_likelihood: reduce must be 'mean' or 'sum'; got {reduce!r}")
+        prompts = text_list("LlamaCppModel.log_likelihood()", "prompts", prompts)
+        continuations = text_list("LlamaCppModel.log_likelihood()", "continuations", continuations)
         if len(prompts) != len(continuations):
             raise ValueError(f"log_likelihood: {len(prompts)} prompts but {len(continuations)} continuations")
         from persuasion.progress import progress as progress_bar

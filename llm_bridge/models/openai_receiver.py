@@ -165,24 +165,30 @@ class OpenAICompatibleReceiver:
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             return list(pool.map(fn, items))
 
-    def _apply(self, sampling) -> None:
+    def _apply(self, sampling, prompts) -> list:
+        """Take ``sampling``'s length and temperature; ``prompts`` back as a checked list of strings."""
+        from .field_rules import sampling_config, text_list
+        from .language_model import SamplingConfig
+        prompts = text_list(f"{type(self).__name__}.generate()", "prompts", prompts)
         if sampling is not None:
+            sampling = sampling_config(f"{type(self).__name__}.generate()", sampling, SamplingConfig)
             self.max_tokens, self.temperature = sampling.max_new_tokens, sampling.temperature
+        return prompts
 
     def generate(self, prompts: list[str], sampling=None, progress: bool = False) -> list[str]:
         """Completions of ``prompts``, ``concurrency`` requests at a time (same interface as LanguageModel)."""
-        self._apply(sampling)
+        prompts = self._apply(sampling, prompts)
         return self._map(self.complete, prompts)
 
     def generate_scored(self, prompts: list[str], sampling=None, progress: bool = False) -> list:
         """Completions with log-probabilities (same interface as LanguageModel.generate_scored)."""
-        self._apply(sampling)
+        prompts = self._apply(sampling, prompts)
         return self._map(self.complete_scored, prompts)
 
     def generate_counted(self, prompts: list[str], sampling=None, progress: bool = False) -> list:
         """Completions with their lengths in tokens and no log-probabilities (``logprob`` is NaN): what the
         written-answer games read (:func:`llm_bridge.models.language_model.written_answers`)."""
-        self._apply(sampling)
+        prompts = self._apply(sampling, prompts)
         return self._map(self.complete_counted, prompts)
 
     # ------------------------------------------------------------------ decisions
