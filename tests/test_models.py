@@ -249,6 +249,7 @@ def test_one_string_in_place_of_a_list_of_prompts_is_refused_by_every_engine():
     """A single string was iterated: one prompt per character, each generated at full cost; a dict as the
     sampling settings failed on an attribute."""
     from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.models.choice_receiver import ChoiceReceiver
     from llm_bridge.models.openai_receiver import OpenAICompatibleReceiver
     lm = load_by_name("tiny", batch_size=2)
     rx = OpenAICompatibleReceiver("http://127.0.0.1:1", "m")          # refused before any request
@@ -259,6 +260,9 @@ def test_one_string_in_place_of_a_list_of_prompts_is_refused_by_every_engine():
                        (lambda: lm.generate(["a"], {"max_new_tokens": 4}), r"sampling must be a SamplingConfig"),
                        (lambda: lm.log_likelihood(["a"], "b"), r"log_likelihood\(\): continuations must be a list"),
                        (lambda: rx.generate("state 1 ->"), r"OpenAICompatibleReceiver.generate\(\): prompts must"),
-                       (lambda: rx.generate_scored(None), r"prompts must be a list of strings; got NoneType")]:
+                       (lambda: rx.generate_scored(None), r"prompts must be a list of strings; got NoneType"),
+                       (lambda: rx.choose("head", "tail"), r"OpenAICompatibleReceiver.choose\(\): tails must"),
+                       (lambda: ChoiceReceiver(lm).choose("head", "tail"), r"ChoiceReceiver.choose\(\): tails")]:
         with pytest.raises(ValueError, match=rule):
             call()
+    assert ChoiceReceiver(lm).choose("head", []) == []                   # was an IndexError

@@ -68,6 +68,10 @@ class ChoiceReceiver:
 
     def choose(self, head: str, tails: list[str], options=("A", "B")) -> list[Choice]:
         """The Receiver's choice for each prompt ``head + tail``."""
+        from .field_rules import text_list
+        tails = text_list("ChoiceReceiver.choose()", "tails", tails)    # one string was one tail per character
+        if not tails:
+            return []
         opt_ids = self._option_ids(options)
         pieces = [self._split(head, t) for t in tails]
         head_text = pieces[0][0]

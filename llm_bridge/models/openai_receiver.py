@@ -219,6 +219,8 @@ class OpenAICompatibleReceiver:
 
     def choose(self, head: str, tails: list[str], options=("A", "B")) -> list:
         """The Receiver's choice for each prompt ``head + tail`` (the ChoiceReceiver interface)."""
+        from .field_rules import text_list
+        tails = text_list(f"{type(self).__name__}.choose()", "tails", tails)
         return self._map(lambda t: self.choose_full(head + t, options), tails)
 
 
