@@ -13,7 +13,7 @@ from numbers import Real
 import numpy as np
 
 from .analysis import first_best_value, full_revelation_value, no_information_value
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, checked_tolerance
 from .game import PersuasionGame
 
 
@@ -27,11 +27,6 @@ class PersuasionCase(StrEnum):
     ALIGNED = "aligned"
     BINDS = "binds"
     DOES_NOT_HELP = "does not help"
-
-
-def _check_tol(where: str, name: str, tol) -> None:
-    if isinstance(tol, bool) or not isinstance(tol, Real) or not 0 <= tol < math.inf:
-        raise InvalidArgumentError(where, name, "must be a finite number >= 0", tol)
 
 
 def case_from_values(optimum: float, full_revelation: float, no_information: float, first_best: float,
@@ -50,9 +45,9 @@ def case_from_values(optimum: float, full_revelation: float, no_information: flo
     for name, x in values.items():
         if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):   # NaN compared False: a case
             raise InvalidArgumentError("case_from_values()", name, "must be a finite number", x)
-    _check_tol("case_from_values()", "tol", tol)
+    checked_tolerance("case_from_values()", "tol", tol)
     if aligned_tol is not None:
-        _check_tol("case_from_values()", "aligned_tol", aligned_tol)
+        checked_tolerance("case_from_values()", "aligned_tol", aligned_tol)
     if abs(full_revelation - first_best) <= (tol if aligned_tol is None else aligned_tol):
         return PersuasionCase.ALIGNED
     return PersuasionCase.BINDS if optimum > max(full_revelation, no_information) + tol \
@@ -73,7 +68,7 @@ def persuasion_case(game: PersuasionGame, tol: float = 1e-9) -> PersuasionCase:
     from .solve import solve
     if not isinstance(game, PersuasionGame):
         raise InvalidArgumentError("persuasion_case()", "game", "must be a PersuasionGame", type(game).__name__)
-    _check_tol("persuasion_case()", "tol", tol)
+    checked_tolerance("persuasion_case()", "tol", tol)
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
     V = np.asarray(game.sender, float)
     rounding = 16 * np.finfo(float).eps * float(game.prior @ np.abs(V).max(axis=1))

@@ -88,6 +88,21 @@ def checked_flag(where: str, name: str, value, default: bool = False) -> bool:
     raise InvalidArgumentError(where, name, "must be True or False (1 or 0; None: the default)", value)
 
 
+def checked_tolerance(where: str, name: str, value) -> None:
+    """Refuse a tolerance that is not a finite number >= 0: a NaN one made every check fail silently
+    (a valid certificate read "invalid"), a negative one too.
+
+    >>> checked_tolerance("verify()", "tolerance", float("nan"))
+    Traceback (most recent call last):
+    ...
+    persuasion.errors.InvalidArgumentError: verify(): tolerance must be a finite number >= 0; got nan
+    """
+    import math
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
+        raise InvalidArgumentError(where, name, "must be a finite number >= 0", value)
+
+
 class GameFileError(PersuasionError, ValueError):
     """A game file cannot be read: missing, not JSON, or not a game.
 

@@ -250,6 +250,12 @@ def test_check_certificate_names_a_bad_argument(argument, value, rule):
     args = {"scheme": sol.scheme, "y": sol.duals.state, "lam": sol.duals.obedience, argument: value}
     with pytest.raises(InvalidArgumentError, match=rf"check_certificate\(\): {argument} {re.escape(rule)}"):
         check_certificate(g.prior, g.sender, g.receiver, args["scheme"], args["y"], args["lam"], exact=False)
+    for bad in (np.nan, -1e-9, "1e-9"):             # a NaN tolerance read a valid certificate as invalid
+        with pytest.raises(InvalidArgumentError, match=r"check_certificate\(\): tolerance must be a finite number"):
+            check_certificate(g.prior, g.sender, g.receiver, sol.scheme, sol.duals.state, sol.duals.obedience,
+                              exact=False, tolerance=bad)
+        with pytest.raises(InvalidArgumentError, match=r"Solution.verify\(\): tolerance must be a finite number"):
+            sol.verify(bad)
     lists = {k: np.asarray(v).tolist() for k, v in (("scheme", sol.scheme), ("y", sol.duals.state))}
     assert check_certificate(g.prior.tolist(), g.sender.tolist(), g.receiver.tolist(), lists["scheme"], lists["y"],
                              sol.duals.obedience, exact=False).valid
