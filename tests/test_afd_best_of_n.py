@@ -76,6 +76,10 @@ def test_kl_estimate_and_bad_arguments():
         bon.pick_probabilities([1, float("nan")], 1)
     with pytest.raises(ValueError, match="one value per reward"):
         bon.expected_best_of_n([1, 2], [1], 1)
+    with pytest.raises(ValueError, match="gold must be finite"):         # the expectation came back NaN
+        bon.expected_best_of_n([1, 2], [1, float("nan")], 1)
+    with pytest.raises(ValueError, match="gold must be a vector of 0/1 verdicts"):   # 0.5 counted as correct
+        bon.oracle_best_of_n([0.5, 0, 0], 1)
 
 
 # ------------------------------------------------------------------ rewards
