@@ -118,6 +118,8 @@ def test_classifier_rejects_bad_input():
         InitSFTClassifier().fit([[1], [2]], [1, 1])
     with pytest.raises(ValueError, match="2 completions but 3 labels"):
         InitSFTClassifier().fit([[1], [2]], [1, 0, 1])
+    with pytest.raises(ValueError, match=r"fit: labels must be 0 \(initial\) or 1 \(SFT\); got \[0.7, 0.0, 1.0\]"):
+        InitSFTClassifier().fit([[1], [2], [3]], [0.7, 0, 1])          # 0.7 was cast to 0 silently
     with pytest.raises(RuntimeError, match="fit"):
         InitSFTClassifier().score([[1]])
     assert log_ratio([1.0, -2.0], [0.5, -1.0]).tolist() == [0.5, -1.0]

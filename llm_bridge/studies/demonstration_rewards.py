@@ -36,6 +36,14 @@ def _ngrams(ids) -> list[str]:
     return [f"u{t}" for t in ids] + [f"b{a}_{b}" for a, b in zip(ids, ids[1:])]
 
 
+def _labels(where: str, labels) -> np.ndarray:
+    """0/1 labels as ints; 0.7 or NaN is refused (casting to int made 0.7 an initial sample, silently)."""
+    y = np.asarray(labels, dtype=float)
+    if y.ndim != 1 or not np.all(np.isin(y, (0.0, 1.0))):
+        raise ValueError(f"{where}: labels must be 0 (initial) or 1 (SFT); got {np.ravel(y)[:8].tolist()}")
+    return y.astype(int)
+
+
 @dataclass
 class InitSFTClassifier:
     """Logistic regression on hashed token n-grams: SFT samples (label 1) against initial samples (label 0)."""
@@ -55,7 +63,7 @@ class InitSFTClassifier:
 
     def fit(self, token_ids: list[list[int]], labels) -> "InitSFTClassifier":
         from sklearn.linear_model import LogisticRegression
-        y = np.asarray(labels, dtype=int)
+        y = _labels("fit", labels)
         if len(token_ids) != y.size:
             raise ValueError(f"fit: {len(token_ids)} completions but {y.size} labels")
         if set(np.unique(y).tolist()) != {0, 1}:
@@ -76,7 +84,7 @@ def held_out_accuracy(token_ids, labels, groups, test_fraction: float = 0.25, se
     accuracy, AUC, and the test rows with their scores (to compare with the log-ratio on the same rows)."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupShuffleSplit
-    y = np.asarray(labels, dtype=int)
+    y = _labels("held_out_accuracy", labels)
     split = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
     train, test = next(split.split(np.zeros(y.size), y, groups))
     clf = InitSFTClassifier(c=c, seed=seed).fit([token_ids[i] for i in train], y[train])
