@@ -383,3 +383,12 @@ def test_behavioural_arms_must_be_schemes_of_the_game(arms, where, rule):
     """An arm whose rows summed to 0.4 was played as if it were a scheme."""
     with pytest.raises(InvalidArgumentError, match=re.escape(f"{where}: {rule}")):
         run(examples.prosecutor_judge(), BehaviouralPersuader(arms=arms), T=5, seed=0)
+
+
+def test_a_trace_summary_names_a_point_count_it_cannot_use():
+    """points=2.5 or -1 failed inside numpy with its own words; 0 kept no round at all."""
+    trace = run(examples.prosecutor_judge(), KnownPriorOracle(), T=50, seed=0)
+    assert trace.summary(3)["rounds"] == [1, 7, 50] and len(trace.summary(10**9)["rounds"]) <= 50
+    for bad in (0, -1, 2.5, "10", None):
+        with pytest.raises(InvalidArgumentError, match=r"Trace.summary\(\): points must be an integer >= 1"):
+            trace.summary(bad)

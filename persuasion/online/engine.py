@@ -144,7 +144,9 @@ class Trace:
         return np.cumsum(self.optimal_value - self.utility)
 
     def summary(self, points: int = 200) -> dict:
-        """Log-spaced samples of the curves (what a results file keeps)."""
+        """Log-spaced samples of the curves (what a results file keeps), at most ``points`` of them."""
+        if not _is_int(points) or points < 1:          # 2.5 or -1 failed inside numpy, 0 kept no round
+            raise InvalidArgumentError("Trace.summary()", "points", "must be an integer >= 1", points)
         idx = np.unique(np.geomspace(1, self.T, num=min(points, self.T)).astype(int)) - 1
         return {"game": self.game, "learner": self.learner, "T": self.T, "seed": self.seed, "delta": self.delta,
                 "optimal_value": self.optimal_value, "within_theorem": self.within_theorem,
