@@ -141,8 +141,14 @@ def percent(x: float) -> str:
 
     >>> [percent(x) for x in (0.3, 0.25, 1.0, 0.996, 0.9996, 0.004, 2e-5, 1 - 1e-8)]
     ['30%', '25%', '100%', '99.6%', '99.96%', '0.4%', '0.002%', '100%']
+    >>> percent(float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: percent(): a probability must be in [0, 1]; got nan
     """
     x = float(x)
+    if not -5e-6 <= x <= 1 + 5e-6:          # NaN was told to the Receiver as "nan%", 1.5 as a certainty
+        raise ValueError(f"percent(): a probability must be in [0, 1]; got {x}")
     if x <= 5e-6 or x >= 1 - 5e-6:
         return "0%" if x <= 5e-6 else "100%"
     for digits in range(3):
