@@ -11,6 +11,12 @@ def test_extraction_conventions():
     assert extract_answer("I think \\boxed{\\frac{1}{2}} is it, not 3") == "\\frac{1}{2}"
     assert extract_answer("no digits here") == ""
     assert extract_answer("the answer is 12", mode="strict") == ""
+    with pytest.raises(ValueError, match=r"mode must be one of \('flexible', 'strict'\); got 'Strict'"):
+        extract_answer("the answer is 12", mode="Strict")            # was read as flexible: '12'
+    with pytest.raises(ValueError, match="text must be a str"):
+        extract_answer(None)
+    with pytest.raises(ValueError, match="gold must be a str"):
+        check_math(12, "#### 12")
 
 
 @pytest.mark.parametrize("gold, output, ok", [

@@ -37,8 +37,21 @@ def last_boxed(text: str) -> str | None:
     return found
 
 
+#: How :func:`extract_answer` reads an answer: "strict" takes only a boxed or ``####`` answer, "flexible"
+#: falls back to the last number in the text.
+EXTRACTION_MODES = ("flexible", "strict")
+
+
 def extract_answer(text: str, mode: str = "flexible") -> str:
-    """The answer in a model's output ('' if none): boxed, then ``####``, then (flexible) the last number."""
+    """The answer in a model's output ('' if none): boxed, then ``####``, then (flexible) the last number.
+
+    >>> extract_answer("so 12 apples", "strict"), extract_answer("so 12 apples", "flexible")
+    ('', '12')
+    """
+    if mode not in EXTRACTION_MODES:          # "Strict" or a typo was read as flexible, changing the score
+        raise ValueError(f"extract_answer(): mode must be one of {EXTRACTION_MODES}; got {mode!r}")
+    if not isinstance(text, str):
+        raise ValueError(f"extract_answer(): text must be a str (the model's output); got {type(text).__name__}")
     boxed = last_boxed(text)
     if boxed is not None and boxed.strip():
         return boxed.strip()
@@ -117,6 +130,8 @@ def check_math(gold: str, output: str, mode: str = "flexible") -> Verdict:
     (:func:`normalised_text`), where "No" also accepts an answer whose first word is "no" ("No, since
     ...").  A gold with two forms ("C(10, 5), or equivalently 252") accepts either, or the whole text
     (:func:`gold_forms`)."""
+    if not isinstance(gold, str):
+        raise ValueError(f"check_math(): gold must be a str (the reference answer); got {type(gold).__name__}")
     ans = extract_answer(output, mode)
     if not ans:
         return Verdict(False, "no answer found", "")
