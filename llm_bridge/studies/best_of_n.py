@@ -65,9 +65,8 @@ def expected_best_of_n(rewards, gold, n: int) -> float:
 
 def oracle_best_of_n(gold, n: int) -> float:
     """Probability that at least one of ``n`` drawn samples is correct (pass@n, binary gold)."""
-    g = np.asarray(gold, dtype=float)
-    if g.ndim != 1 or not np.all(np.isin(g, (0.0, 1.0))):   # 0.5 or NaN counted as correct
-        raise ValueError(f"gold must be a vector of 0/1 verdicts (or booleans); got {np.ravel(g)[:8].tolist()}")
+    from .stats import binary_outcomes
+    g = binary_outcomes("oracle_best_of_n()", "gold", gold, "0/1 verdicts (or booleans)")   # 0.5 counted as correct
     m, k = g.size, int(g.sum())
     _check(np.zeros(m), n)
     return 1.0 - comb(m - k, n) / comb(m, n)

@@ -38,10 +38,8 @@ def _ngrams(ids) -> list[str]:
 
 def _labels(where: str, labels) -> np.ndarray:
     """0/1 labels as ints; 0.7 or NaN is refused (casting to int made 0.7 an initial sample, silently)."""
-    y = np.asarray(labels, dtype=float)
-    if y.ndim != 1 or not np.all(np.isin(y, (0.0, 1.0))):
-        raise ValueError(f"{where}: labels must be 0 (initial) or 1 (SFT); got {np.ravel(y)[:8].tolist()}")
-    return y.astype(int)
+    from .stats import binary_outcomes
+    return binary_outcomes(where, "labels", labels, "0 (initial) or 1 (SFT)").astype(int)
 
 
 @dataclass

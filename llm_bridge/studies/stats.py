@@ -4,6 +4,25 @@ from __future__ import annotations
 import numpy as np
 
 
+def binary_outcomes(where: str, name: str, values, meaning: str = "0/1 outcomes (or booleans)") -> np.ndarray:
+    """``values`` as a vector of 0.0/1.0, or a ``ValueError`` naming them: a cast to ``bool`` or ``int`` read
+    0.5 or NaN as a success (or 0.7 as a 0), silently.
+
+    >>> binary_outcomes("f()", "x", [True, 0, 1.0]).tolist()
+    [1.0, 0.0, 1.0]
+    """
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: {name} must be a vector of {meaning}") from None
+    if v.ndim != 1:
+        raise ValueError(f"{where}: {name} must be a vector of {meaning}; got shape {v.shape}")
+    wrong = ~np.isin(v, (0.0, 1.0))
+    if wrong.any():
+        raise ValueError(f"{where}: {name} must hold {meaning}; entry {int(np.argmax(wrong))} is {v[wrong][0]}")
+    return v
+
+
 def _paired(where: str, x, y, binary: bool) -> tuple[np.ndarray, np.ndarray]:
     """``x`` and ``y`` as paired vectors of finite numbers (of 0/1 or booleans where ``binary``), or a
     ``ValueError`` naming the rule: a NaN made the sign-flip test answer p = 0, and McNemar read 0.5 or
@@ -15,10 +34,11 @@ def _paired(where: str, x, y, binary: bool) -> tuple[np.ndarray, np.ndarray]:
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"{where}: x and y must be paired vectors (same length); got shapes {x.shape} and {y.shape}")
     for name, v in (("x", x), ("y", y)):
-        wrong = ~np.isin(v, (0.0, 1.0)) if binary else ~np.isfinite(v)
-        if wrong.any():
-            rule = "0/1 outcomes (or booleans)" if binary else "finite numbers"
-            raise ValueError(f"{where}: {name} must hold {rule}; entry {int(np.argmax(wrong))} is {v[wrong][0]}")
+        if binary:
+            binary_outcomes(where, name, v)
+        elif not np.isfinite(v).all():
+            raise ValueError(f"{where}: {name} must hold finite numbers; entry {int(np.argmax(~np.isfinite(v)))} "
+                             f"is {v[~np.isfinite(v)][0]}")
     return x, y
 
 
