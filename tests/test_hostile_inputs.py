@@ -414,7 +414,7 @@ def test_the_confidence_sets_name_what_they_cannot_use(function, args, rule):
 
 
 def _analysis_calls():
-    from persuasion import examples, scheme_from_posteriors
+    from persuasion import examples, scheme_from_posteriors, signal_posteriors
     from persuasion.analysis import best_response_many, near_best, tie_tolerance
     from persuasion.bounds import needed_rows, persuasion_margin
     g = examples.prosecutor_judge()
@@ -430,6 +430,8 @@ def _analysis_calls():
         "weights-nan": (lambda: scheme_from_posteriors(g, [np.nan, 0.5], [[1, 0], [0, 1]]), r"entries must be finite"),
         "needed-columns": (lambda: needed_rows(g, [[1.0], [1.0]]), r"needed_rows\(\): scheme must have one column per"),
         "margin-nan": (lambda: persuasion_margin(g, np.nan), r"persuasion_margin\(\): v_star must be a finite number"),
+        "signal-prior": (lambda: signal_posteriors([np.nan, 1.0], [[1, 0], [0, 1]]), r"signal_posteriors\(\): prior "
+                                                                                      r"must hold finite numbers >= 0"),
     }
 
 

@@ -68,6 +68,12 @@ def signal_posteriors(prior, scheme) -> tuple[np.ndarray, np.ndarray]:
     prior = np.asarray(prior)
     if prior.ndim != 1:
         raise InvalidArgumentError("signal_posteriors()", "prior", "must be a vector", f"shape {prior.shape}")
+    try:                                       # a NaN or negative mass came back as NaN or negative posteriors
+        masses = np.asarray(prior, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        masses = np.full(prior.shape, np.nan)
+    if not (np.isfinite(masses) & (masses >= 0)).all():
+        raise InvalidArgumentError("signal_posteriors()", "prior", "must hold finite numbers >= 0", prior.tolist())
     pi = checked_scheme("signal_posteriors()", scheme, prior.size, object if prior.dtype == object else float)
     joint = prior[:, None] * pi
     w = joint.sum(axis=0)
