@@ -125,3 +125,14 @@ def test_no_network():
     finally:
         srv.close()
     assert r.status == "error" and "connected" not in r.stdout
+
+
+@pytest.mark.parametrize("limits, rule", [
+    ({"timeout": float("nan")}, "timeout must be a finite number of seconds > 0"),   # failed in int()
+    ({"timeout": 0}, "timeout must be a finite number of seconds > 0"),              # ran a second anyway
+    ({"memory_mb": 256.0}, "memory_mb must be an integer >= 1"),                     # failed in a shift
+    ({"max_processes": 0}, "max_processes must be an integer >= 1"),
+])
+def test_limits_a_run_cannot_use_are_refused_before_it_starts(limits, rule):
+    with pytest.raises(ValueError, match=rf"run_python\(\): {rule}"):
+        run_python("print(1)", **limits)

@@ -656,6 +656,18 @@ def _encode_source(source: str) -> bytes:
     return source.encode("utf-8", "surrogatepass")
 
 
+def _check_limits(timeout, **counts) -> None:
+    """A run's limits, checked before anything starts: a NaN timeout failed in ``int()``, a float memory
+    size in a shift, and a timeout of 0 or below still ran the program for a second of CPU."""
+    import math
+    import numbers
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+        raise ValueError(f"run_python(): timeout must be a finite number of seconds > 0; got {timeout!r}")
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"run_python(): {name} must be an integer >= 1; got {value!r}")
+
+
 def run_python(source: str, *, timeout: float = 5.0, memory_mb: int = 512, max_processes: int = 16,
                max_output_bytes: int = 1 << 20, disk_mb: int = 16, stdin: bytes = b"", channel=None,
                stop_fd: int | None = None, unsafe_no_isolation_trusted_code_only: bool = False) -> SandboxResult:
@@ -693,6 +705,8 @@ def run_python(source: str, *, timeout: float = 5.0, memory_mb: int = 512, max_p
     SandboxUnavailable
         If isolation cannot be set up here; the program did not run.
     """
+    _check_limits(timeout=timeout, memory_mb=memory_mb, max_processes=max_processes,
+                  max_output_bytes=max_output_bytes, disk_mb=disk_mb)
     python = sandbox_python()
     isolate = not unsafe_no_isolation_trusted_code_only
     if isolate:
