@@ -68,6 +68,8 @@ def test_champ_items_and_categories():
                                                    "Combinatorics"}
     assert sum(bool(p.items["concept"]) for p in probs) > 200
     assert check(probs[0], f"\\boxed{{{probs[0].answer}}}").correct
+    sequences = champ(categories="Sequence")                   # one name: its letters were each "unknown"
+    assert sequences == champ(categories=["Sequence"]) and {p.meta["category"] for p in sequences} == {"Sequence"}
 
 
 def test_every_champ_reference_answer_is_accepted_whole_and_in_each_of_its_forms():

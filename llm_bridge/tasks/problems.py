@@ -109,11 +109,14 @@ def chain_sum(n: int, seed: int = 0, min_terms: int = 2, max_terms: int = 4, max
 
 
 def champ(n: int | None = None, categories: list[str] | None = None) -> list[Problem]:
-    """CHAMP problems (all 270, or the first ``n``), with concept and hint items and category."""
+    """CHAMP problems (all 270, or the first ``n``), with concept and hint items and category; ``categories``
+    (one name or a list) keeps those categories only."""
     _check_count("champ", n, optional=True)
     import champ_dataset
     ds = champ_dataset.load("v0")
     known = sorted({p.category for p in ds.problems.values()})
+    if isinstance(categories, str):           # one category: read as its letters, each "unknown"
+        categories = [categories]
     unknown = sorted(set(categories or ()) - set(known))
     if unknown:
         raise ValueError(f"champ: categories must be among {known}; got {unknown}")
