@@ -172,3 +172,14 @@ def test_the_contrast_fades_as_the_gap_fills():
         shares.append(max(r.q[:3].sum(), r.q[5:].sum()))
     assert shares[0] == pytest.approx(1.0) and shares[0] > shares[1] > shares[2]
     assert shares[2] < 0.7
+
+
+@pytest.mark.parametrize("call, rule", [
+    (lambda: kl([0.5, 0.5], [0.5]), r"kl\(\): b must have one entry per entry of a \(2\)"),   # an IndexError
+    (lambda: kl([-1, 2], [0.5, 0.5]), r"kl\(\): a must be a vector of finite numbers >= 0"),    # answered 2.77
+    (lambda: is_unimodal([np.nan, 1.0]), r"is_unimodal\(\): q must be a vector of finite"),   # answered True
+    (lambda: is_unimodal([0.2, 0.8], tol=-1), r"is_unimodal\(\): tol must be a finite number >= 0"),
+], ids=["kl-lengths", "kl-negative", "unimodal-nan", "unimodal-tol"])
+def test_kl_and_unimodality_name_what_is_not_a_distribution(call, rule):
+    with pytest.raises(InvalidArgumentError, match=rule):
+        call()

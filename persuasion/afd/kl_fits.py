@@ -62,11 +62,25 @@ def kl(a: np.ndarray, b: np.ndarray) -> float:
     >>> round(kl([0.5, 0.5], [0.9, 0.1]), 4), kl([0.5, 0.5], [1.0, 0.0])
     (0.5108, inf)
     """
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = _vector("kl()", "a", a), _vector("kl()", "b", b)
+    if a.shape != b.shape:                   # one shorter than the other was an IndexError from the mask
+        raise InvalidArgumentError("kl()", "b", f"must have one entry per entry of a ({a.size})", f"shape {b.shape}")
     mask = a > 0
     if np.any(b[mask] <= 0):
         return float("inf")
     return float(np.sum(a[mask] * (np.log(a[mask]) - np.log(b[mask]))))
+
+
+def _vector(where: str, name: str, values) -> np.ndarray:
+    """``values`` as a 1-D array of finite numbers >= 0 (probabilities, normalised or not), or an error
+    naming them."""
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(where, name, "must be a vector of numbers", values) from None
+    if v.ndim != 1 or not np.all(np.isfinite(v) & (v >= 0)):
+        raise InvalidArgumentError(where, name, "must be a vector of finite numbers >= 0", v.tolist())
+    return v
 
 
 def _target(p) -> np.ndarray:
@@ -210,7 +224,9 @@ def is_unimodal(q, tol: float = 1e-7) -> bool:
     >>> is_unimodal([0.1, 0.5, 0.4]), is_unimodal([0.4, 0.1, 0.5])
     (True, False)
     """
-    d = np.diff(np.asarray(q, float))
+    d = np.diff(_vector("is_unimodal()", "q", q))       # a NaN compared False both ways: "unimodal"
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < np.inf:
+        raise InvalidArgumentError("is_unimodal()", "tol", "must be a finite number >= 0", tol)
     down = np.flatnonzero(d < -tol)
     return not down.size or not np.any(d[down[0]:] > tol)
 
