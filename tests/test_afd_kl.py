@@ -179,7 +179,9 @@ def test_the_contrast_fades_as_the_gap_fills():
     (lambda: kl([-1, 2], [0.5, 0.5]), r"kl\(\): a must be a vector of finite numbers >= 0"),    # answered 2.77
     (lambda: is_unimodal([np.nan, 1.0]), r"is_unimodal\(\): q must be a vector of finite"),   # answered True
     (lambda: is_unimodal([0.2, 0.8], tol=-1), r"is_unimodal\(\): tol must be a finite number >= 0"),
-], ids=["kl-lengths", "kl-negative", "unimodal-nan", "unimodal-tol"])
+    (lambda: best_by_enumeration([0.5, 0.5], "Forward"), r"direction must be 'forward' or 'reverse'"),
+    (lambda: best_by_enumeration([0.5, 0.5], "forward", steps=0), r"steps must be an integer >= 1"),
+], ids=["kl-lengths", "kl-negative", "unimodal-nan", "unimodal-tol", "enumeration-direction", "enumeration-steps"])
 def test_kl_and_unimodality_name_what_is_not_a_distribution(call, rule):
     with pytest.raises(InvalidArgumentError, match=rule):
         call()

@@ -246,6 +246,10 @@ def best_by_enumeration(p, direction: str, steps: int = 12) -> float:
     """
     from itertools import combinations
     p = _target(p)
+    if direction not in ("forward", "reverse"):      # anything else was read as "reverse"
+        raise InvalidArgumentError("best_by_enumeration()", "direction", "must be 'forward' or 'reverse'", direction)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise InvalidArgumentError("best_by_enumeration()", "steps", "must be an integer >= 1", steps)
     K = p.size
     best = float("inf")
     # compositions of `steps` into K non-negative parts
