@@ -34,7 +34,7 @@ from scipy.optimize import linprog
 from .analysis import near_best
 from .analysis.posteriors import checked_scheme
 from .errors import InvalidArgumentError, SolverError
-from .game import PersuasionGame
+from .game import PersuasionGame, checked_game
 from .scaling import TIE_TOLERANCE, Scaling
 from .solve import solve
 
@@ -82,6 +82,7 @@ def delta_best_responses(game: PersuasionGame, belief, delta: float) -> np.ndarr
     >>> delta_best_responses(examples.prosecutor_judge(), [0.52, 0.48], 0.05).tolist()   # both within 0.05
     [0, 1]
     """
+    checked_game("delta_best_responses()", game)
     _check_delta("delta_best_responses()", delta)
     U = game.receiver
     try:
@@ -106,6 +107,7 @@ def worst_delta_response(game: PersuasionGame, belief, delta: float) -> int:
     >>> examples.prosecutor_judge().actions[worst_delta_response(examples.prosecutor_judge(), [0.52, 0.48], 0.05)]
     'acquit'
     """
+    checked_game("worst_delta_response()", game)
     cands = delta_best_responses(game, belief, delta)
     v = np.asarray(belief, float) @ game.sender
     return int(cands[np.argmin(v[cands])])
@@ -126,6 +128,7 @@ def robust_value_of_scheme(game: PersuasionGame, scheme, delta: float) -> float:
     >>> robust_value_of_scheme(g, solve(g).scheme, 0.01)
     0.0
     """
+    checked_game("robust_value_of_scheme()", game)
     _check_delta("robust_value_of_scheme()", delta)
     x = checked_scheme("robust_value_of_scheme()", scheme, game.num_states)
     joint = game.prior[:, None] * x
@@ -154,8 +157,7 @@ def solve_delta_robust(game: PersuasionGame, delta: float) -> RobustSolution:
     >>> [round(solve_delta_robust(examples.prosecutor_judge(), d).value, 4) for d in (0.0, 0.01, 0.1)]
     [0.6, 0.5941, 0.5455]
     """
-    if not isinstance(game, PersuasionGame):
-        raise InvalidArgumentError("solve_delta_robust()", "game", "must be a PersuasionGame", type(game).__name__)
+    checked_game("solve_delta_robust()", game)
     _check_delta("solve_delta_robust()", delta)
     m, n = game.shape
     if float(delta) == 0:

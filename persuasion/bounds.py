@@ -37,7 +37,7 @@ from .analysis import full_revelation_scheme_of, full_revelation_value
 from .analysis.posteriors import checked_scheme
 from .confidence import l1_radius, radius
 from .errors import InvalidArgumentError, checked_flag
-from .game import PersuasionGame
+from .game import PersuasionGame, checked_game
 from .lp import obedience_pairs
 from .solution import game_scaling
 from .solve import solve
@@ -110,6 +110,7 @@ def needed_rows(game: PersuasionGame, scheme=None) -> list[tuple[int, int]]:
     >>> needed_rows(examples.prosecutor_judge())                 # (recommended, alternative)
     [(1, 0)]
     """
+    checked_game("needed_rows()", game)
     if scheme is None:
         scheme = _exact_optimum(game).scheme
     else:                                      # a list or a number failed inside on indexing, unnamed
@@ -227,6 +228,7 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
     >>> round(persuasion_margin(examples.prosecutor_judge()).value_gap, 4)
     0.3
     """
+    checked_game("persuasion_margin()", game)
     if v_star is not None and (isinstance(v_star, bool) or not isinstance(v_star, Real)
                                or not np.isfinite(float(v_star))):
         raise InvalidArgumentError("persuasion_margin()", "v_star", "must be a finite number (the optimal value) "
@@ -547,6 +549,7 @@ def regret_bound(game: PersuasionGame, T, delta: float, guarded: bool = True) ->
     >>> b.within_theorem, bool(b.value[1] < 0.6 * 10_000)
     (True, True)
     """
+    checked_game("regret_bound()", game)
     if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1:
         raise InvalidArgumentError("regret_bound()", "delta", "must be in (0, 1)", delta)
     guarded = checked_flag("regret_bound()", "guarded", guarded, default=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .analysis import first_best_value, full_revelation_value, no_information_value
 from .errors import InvalidArgumentError, checked_tolerance
-from .game import PersuasionGame
+from .game import PersuasionGame, checked_game
 
 
 class PersuasionCase(StrEnum):
@@ -66,8 +66,7 @@ def persuasion_case(game: PersuasionGame, tol: float = 1e-9) -> PersuasionCase:
     <PersuasionCase.BINDS: 'binds'>
     """
     from .solve import solve
-    if not isinstance(game, PersuasionGame):
-        raise InvalidArgumentError("persuasion_case()", "game", "must be a PersuasionGame", type(game).__name__)
+    checked_game("persuasion_case()", game)
     checked_tolerance("persuasion_case()", "tol", tol)
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
     V = np.asarray(game.sender, float)

@@ -144,6 +144,14 @@ def _read_array(value: Any, argument: str, ndim: int) -> tuple[np.ndarray, np.nd
     return out, exact, rational
 
 
+def checked_game(where: str, game) -> None:
+    """Refuse anything that is not a :class:`PersuasionGame` where a function takes one, naming the function
+    and what it got (a string or a dict ended in an ``AttributeError`` from inside the function)."""
+    if not isinstance(game, PersuasionGame):
+        raise InvalidArgumentError(where, "game", "must be a PersuasionGame (PersuasionGame.from_dict reads a "
+                                   "dict, from_json a file)", type(game).__name__)
+
+
 def _read_game_file(label: str) -> str:
     """The text of a game file: a regular file (or a character device such as a pipe's end given as
     ``/dev/stdin``, read up to the size limit); FIFOs, sockets and block devices are refused by type before

@@ -67,7 +67,7 @@ from .constraint_generation import solve_generation
 from .errors import CertificateError, InvalidArgumentError, SolverError
 from .exact_generation import exact_generation
 from .rational import rational_simplex, resolve_basis, to_float
-from .game import PersuasionGame
+from .game import PersuasionGame, checked_game
 from .lp import build_float_lp, obedience_coefficients, obedience_pairs
 from .solution import Solution, assemble, game_scaling
 
@@ -182,8 +182,7 @@ def solve(game: PersuasionGame, exact: bool = False, method: str | None = None, 
     >>> sol.certificate.valid
     True
     """
-    if not isinstance(game, PersuasionGame):
-        raise InvalidArgumentError("solve()", "game", "must be a PersuasionGame", type(game).__name__)
+    checked_game("solve()", game)
     ar = arithmetic(exact)                   # the one place solve() looks at the flag
     if ar.exact:
         _check_memory(game)
@@ -281,8 +280,7 @@ def value_interval(game: PersuasionGame, width: float = CONDITIONING_WIDTH, opti
     >>> low <= 0.6 <= high and high - low < 1e-9
     True
     """
-    if not isinstance(game, PersuasionGame):
-        raise InvalidArgumentError("value_interval()", "game", "must be a PersuasionGame", type(game).__name__)
+    checked_game("value_interval()", game)
     if not (isinstance(width, (int, float)) and 0 < width < 1):
         raise InvalidArgumentError("value_interval()", "width", "must be a number in (0, 1)", width)
     sol, warm = _solve_unchecked(game, FLOAT, "auto", None, options)

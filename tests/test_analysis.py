@@ -80,6 +80,33 @@ def test_scheme_posteriors_round_trip_and_plausibility(pj):
 def test_region_vertices_prosecutor_judge(pj):
     verts = {tuple(v) for v in region_vertices(pj)}
     assert verts == {(1, 0), (0, 1), (F(1, 2), F(1, 2))}
+    floats = region_vertices(pj, exact=False)                  # the flag did nothing: fractions came back
+    assert all(v.dtype == float for v in floats) and {tuple(v) for v in floats} == {(1.0, 0.0), (0.0, 1.0), (0.5, 0.5)}
+    with pytest.raises(InvalidArgumentError, match=r"region_vertices\(\): exact must be True or False"):
+        region_vertices(pj, exact="no")
+
+
+@pytest.mark.parametrize("name", ["best_response", "best_responses", "best_response_many", "value_function",
+                                  "no_information_value", "full_revelation_value", "first_best_value",
+                                  "posteriors_from_scheme", "scheme_from_posteriors", "concave_closure_two_states",
+                                  "concave_closure_bruteforce", "region_vertices", "bounds.needed_rows",
+                                  "bounds.persuasion_margin", "bounds.regret_bound",
+                                  "approximate.delta_best_responses", "approximate.worst_delta_response",
+                                  "approximate.robust_value_of_scheme"])
+def test_every_function_of_a_game_names_what_is_not_one(name):
+    """A dict or a file name in place of the game ended in an AttributeError from inside the function."""
+    import importlib
+    module, _, function = name.rpartition(".")
+    f = getattr(importlib.import_module(f"persuasion.{module or 'analysis'}"), function)
+    args = {"best_response_many": ([[0.5, 0.5]],), "posteriors_from_scheme": ([[1, 0], [0, 1]],),
+            "scheme_from_posteriors": ([1.0], [[0.5, 0.5]]), "concave_closure_bruteforce": (),
+            "region_vertices": (), "needed_rows": (), "persuasion_margin": (), "regret_bound": (100, 0.05),
+            "robust_value_of_scheme": ([[1, 0], [0, 1]], 0.1), "delta_best_responses": ([0.5, 0.5], 0.1),
+            "worst_delta_response": ([0.5, 0.5], 0.1)}.get(function, ([0.5, 0.5],))
+    if function in ("no_information_value", "full_revelation_value", "first_best_value", "concave_closure_two_states"):
+        args = ()
+    with pytest.raises(InvalidArgumentError, match=rf"^{function}\(\): game must be a PersuasionGame"):
+        f(examples.prosecutor_judge().to_dict(), *args)
 
 
 @settings(max_examples=80, deadline=None, derandomize=True)

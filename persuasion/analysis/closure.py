@@ -8,9 +8,9 @@ from itertools import combinations
 import numpy as np
 
 from ..arithmetic import EXACT, arithmetic
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, checked_flag
 from ..rational import rational_simplex, solve_rational
-from ..game import PersuasionGame
+from ..game import PersuasionGame, checked_game
 from .responses import _belief
 from .values import value_function
 
@@ -78,6 +78,7 @@ def concave_closure_two_states(game: PersuasionGame, exact: bool = False) -> Two
     >>> [float(b) for b in c.breakpoints], [float(v) for v in c.values]
     ([0.0, 0.5, 1.0], [0.0, 1.0, 1.0])
     """
+    checked_game("concave_closure_two_states()", game)
     ar = arithmetic(exact)
     if game.num_states != 2:
         raise InvalidArgumentError("concave_closure_two_states()", "game", "must have exactly 2 states",
@@ -113,8 +114,18 @@ def region_vertices(game: PersuasionGame, exact: bool = True) -> list[np.ndarray
     Region ``a`` is ``{mu in simplex : a is a best response to mu}``.  A vertex
     is a belief where ``m - 1`` of the region's inequalities are tight and
     independent.  Enumerated exactly by brute force, so meant for small games
-    (``C(m + n - 1, m - 1)`` systems per action).
+    (``C(m + n - 1, m - 1)`` systems per action).  ``exact=False`` gives the same vertices as float
+    arrays (the parameter did nothing before: the vertices always came back as fractions).
+
+    Examples
+    --------
+    >>> from persuasion import examples
+    >>> from persuasion.analysis import region_vertices
+    >>> sorted(tuple(map(float, v)) for v in region_vertices(examples.prosecutor_judge(), exact=False))
+    [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
     """
+    checked_game("region_vertices()", game)
+    exact = checked_flag("region_vertices()", "exact", exact, default=True)
     prior, V, U = game.rational()
     m, n = game.shape
     found: dict[tuple, np.ndarray] = {}
@@ -129,7 +140,7 @@ def region_vertices(game: PersuasionGame, exact: bool = True) -> list[np.ndarray
                 continue
             if all(x >= 0 for x in mu) and all(sum(c * x for c, x in zip(r, mu)) >= 0 for r in ineqs):
                 found.setdefault(tuple(mu), np.array(mu, dtype=object))
-    return list(found.values())
+    return list(found.values()) if exact else [v.astype(float) for v in found.values()]
 
 
 def concave_closure_bruteforce(game: PersuasionGame, belief=None) -> Fraction:
@@ -148,6 +159,7 @@ def concave_closure_bruteforce(game: PersuasionGame, belief=None) -> Fraction:
     >>> concave_closure_bruteforce(g) == solve(g, exact=True).value    # an independent check of the LP
     True
     """
+    checked_game("concave_closure_bruteforce()", game)
     prior = game.rational()[0] if belief is None else _belief(game, belief, EXACT, "concave_closure_bruteforce()")
     verts = region_vertices(game)
     vals = [value_function(game, mu, exact=True) for mu in verts]

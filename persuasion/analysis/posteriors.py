@@ -7,7 +7,7 @@ import numpy as np
 
 from ..arithmetic import arithmetic
 from ..errors import InvalidArgumentError
-from ..game import PersuasionGame
+from ..game import PersuasionGame, checked_game
 
 
 #: How far a float scheme's row may sum from 1, and an entry fall below 0 (rounding in a solver's output or
@@ -96,6 +96,7 @@ def posteriors_from_scheme(game: PersuasionGame, scheme, exact: bool = False):
     >>> weights.round(6).tolist(), posts.round(6).tolist()     # they average back to the prior (0.7, 0.3)
     ([0.4, 0.6], [[1.0, 0.0], [0.5, 0.5]])
     """
+    checked_game("posteriors_from_scheme()", game)
     ar = arithmetic(exact)
     prior = ar.data(game)[0]
     pi = checked_scheme("posteriors_from_scheme()", scheme, game.num_states, ar.dtype)
@@ -121,6 +122,7 @@ def scheme_from_posteriors(game: PersuasionGame, weights: Sequence, posteriors, 
     >>> scheme_from_posteriors(examples.prosecutor_judge(), [0.4, 0.6], [[1.0, 0.0], [0.5, 0.5]]).round(6).tolist()
     [[0.571429, 0.428571], [0.0, 1.0]]
     """
+    checked_game("scheme_from_posteriors()", game)
     ar = arithmetic(exact)
     prior = ar.data(game)[0]
     dt = ar.dtype

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..arithmetic import Arithmetic, arithmetic
 from ..errors import InvalidArgumentError
-from ..game import PersuasionGame, _entry_to_fraction
+from ..game import PersuasionGame, _entry_to_fraction, checked_game
 from ..rational import dot
 from ..scaling import TIE_TOLERANCE
 
@@ -133,6 +133,7 @@ def best_responses(game: PersuasionGame, belief, exact: bool = False) -> np.ndar
     >>> best_responses(examples.prosecutor_judge(), [0.5, 0.5]).tolist()   # the judge is indifferent at 1/2
     [0, 1]
     """
+    checked_game("best_responses()", game)
     ar = arithmetic(exact)
     b = _belief(game, belief, ar, "best_responses()")
     return np.array(_candidates(ar.data(game)[2], b, ar), dtype=int)
@@ -157,6 +158,7 @@ def best_response(game: PersuasionGame, belief, tie: str = "sender", exact: bool
     >>> g.actions[best_response(g, [0.5, 0.5])], g.actions[best_response(g, [0.7, 0.3])]
     ('convict', 'acquit')
     """
+    checked_game("best_response()", game)
     ar = arithmetic(exact)
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response()", "tie", f"must be one of {TIE_RULES}", tie)
@@ -190,6 +192,7 @@ def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact
     not be normalised: best responses, and the float tie rule (:func:`near_best`),
     are invariant to scaling a belief.
     """
+    checked_game("best_response_many()", game)
     ar = arithmetic(exact)
     if tie not in TIE_RULES:
         raise InvalidArgumentError("best_response_many()", "tie", f"must be one of {TIE_RULES}", tie)

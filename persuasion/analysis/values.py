@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arithmetic import arithmetic
-from ..game import PersuasionGame
+from ..game import PersuasionGame, checked_game
 from ..rational import dot
 from .responses import _belief, best_response
 
@@ -19,6 +19,7 @@ def value_function(game: PersuasionGame, belief, tie: str = "sender", exact: boo
     >>> float(value_function(g, [0.5, 0.5])), float(value_function(g, [0.7, 0.3]))
     (1.0, 0.0)
     """
+    checked_game("value_function()", game)
     ar = arithmetic(exact)
     b = _belief(game, belief, ar, "value_function()")          # checked here, so errors name this function
     a = best_response(game, b, tie=tie, exact=ar)
@@ -34,6 +35,7 @@ def no_information_value(game: PersuasionGame, tie: str = "sender", exact: bool 
     >>> float(no_information_value(examples.prosecutor_judge()))   # the judge acquits at the prior
     0.0
     """
+    checked_game("no_information_value()", game)
     ar = arithmetic(exact)
     return value_function(game, ar.data(game)[0], tie=tie, exact=ar)
 
@@ -47,6 +49,7 @@ def full_revelation_value(game: PersuasionGame, tie: str = "sender", exact: bool
     >>> float(full_revelation_value(examples.prosecutor_judge()))  # convicts exactly the guilty, 30%
     0.3
     """
+    checked_game("full_revelation_value()", game)
     ar = arithmetic(exact)
     prior, V, _ = ar.data(game)
     m = game.num_states
@@ -68,6 +71,7 @@ def first_best_value(game: PersuasionGame, exact: bool = False):
     >>> float(first_best_value(examples.prosecutor_judge()))       # the prosecutor would convict always
     1.0
     """
+    checked_game("first_best_value()", game)
     ar = arithmetic(exact)
     prior, V, _ = ar.data(game)
     return sum((prior[w] * max(V[w]) for w in range(game.num_states)), ar.zero)

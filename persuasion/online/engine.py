@@ -43,7 +43,7 @@ from ..analysis.posteriors import checked_scheme
 from ..approximate import worst_delta_response
 from ..bounds import regret_bound
 from ..errors import InvalidArgumentError, PersuasionError, checked_flag
-from ..game import PersuasionGame
+from ..game import PersuasionGame, checked_game
 from .learners import GameView, Learner
 
 #: Rounds simulated per vectorised chunk (also the checkpoint granularity).
@@ -84,8 +84,7 @@ def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray, receiver_delta: fl
     >>> round(out.expected_utility, 6), out.obedient
     (0.3, True)
     """
-    if not isinstance(game, PersuasionGame):
-        raise InvalidArgumentError("evaluate_scheme()", "game", "must be a PersuasionGame", type(game).__name__)
+    checked_game("evaluate_scheme()", game)
     if isinstance(receiver_delta, bool) or not isinstance(receiver_delta, Real) or not 0 <= receiver_delta < math.inf:
         # a NaN compared False with 0 and the Receiver silently best responded
         raise InvalidArgumentError("evaluate_scheme()", "receiver_delta", "must be a finite number >= 0", receiver_delta)
@@ -323,8 +322,7 @@ def _is_int(x) -> bool:
 def _check_run_arguments(game, learner, T: int, delta, receiver_delta, seed, checkpoint_every, stop_after,
                          progress) -> float:
     """Validate ``run()``'s arguments; returns the ``delta`` of the bound curve."""
-    if not isinstance(game, PersuasionGame):
-        raise InvalidArgumentError("run()", "game", "must be a PersuasionGame", type(game).__name__)
+    checked_game("run()", game)
     if isinstance(receiver_delta, bool) or not isinstance(receiver_delta, Real) or not 0 <= receiver_delta < math.inf:
         raise InvalidArgumentError("run()", "receiver_delta", "must be a finite number >= 0", receiver_delta)
     if not _is_int(checkpoint_every) or checkpoint_every < 1:         # 0 or -5 were taken (as "every chunk")
