@@ -417,6 +417,7 @@ def _analysis_calls():
     from persuasion import examples, scheme_from_posteriors, signal_posteriors
     from persuasion.analysis import best_response_many, near_best, tie_tolerance
     from persuasion.bounds import needed_rows, persuasion_margin
+    from persuasion.online import solve_robust
     g = examples.prosecutor_judge()
     return {
         "many-shape": (lambda: best_response_many(g, [0.5]), r"best_response_many\(\): beliefs must be a belief or"),
@@ -430,6 +431,10 @@ def _analysis_calls():
         "weights-nan": (lambda: scheme_from_posteriors(g, [np.nan, 0.5], [[1, 0], [0, 1]]), r"entries must be finite"),
         "needed-columns": (lambda: needed_rows(g, [[1.0], [1.0]]), r"needed_rows\(\): scheme must have one column per"),
         "margin-nan": (lambda: persuasion_margin(g, np.nan), r"persuasion_margin\(\): v_star must be a finite number"),
+        "robust-lists": (lambda: solve_robust(g.sender, g.receiver, [0.7], [0.6, 0.2], [0.8, 0.4]),
+                         r"solve_robust\(\): mu_hat must be 2 probabilities"),
+        "robust-box": (lambda: solve_robust(g.sender, g.receiver, [0.7, 0.3], [0.8, 0.2], [0.6, 0.4]),
+                       r"solve_robust\(\): lower must be at most upper"),
         "signal-prior": (lambda: signal_posteriors([np.nan, 1.0], [[1, 0], [0, 1]]), r"signal_posteriors\(\): prior "
                                                                                       r"must hold finite numbers >= 0"),
     }
