@@ -90,7 +90,16 @@ def box_vertices(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     >>> box_vertices(np.array([0.6, 0.2]), np.array([0.8, 0.2])).tolist()   # the second side is flat
     [[0.6, 0.2], [0.8, 0.2]]
     """
-    choices = [sorted({float(lo), float(hi)}) for lo, hi in zip(lower, upper)]
+    from .errors import InvalidArgumentError
+    try:
+        lo_, hi_ = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError("box_vertices()", "lower/upper", "must be vectors of numbers", (lower, upper)) from None
+    if lo_.ndim != 1 or lo_.shape != hi_.shape or not (np.isfinite(lo_).all() and np.isfinite(hi_).all()) \
+            or (lo_ > hi_).any():              # zip() cut the longer one short; lower > upper went through
+        raise InvalidArgumentError("box_vertices()", "lower/upper", "must be finite vectors of one length with "
+                                   "lower <= upper", (lo_.tolist(), hi_.tolist()))
+    choices = [sorted({float(lo), float(hi)}) for lo, hi in zip(lo_, hi_)]
     return np.array(list(itertools.product(*choices)), dtype=float)
 
 

@@ -389,6 +389,8 @@ def test_delta_best_responses_names_a_belief_it_cannot_read(belief):
     ("l1_radius", (-1, 2, 0.05), r"l1_radius\(\): s must be sample counts"),
     ("box", (np.array([0.5, 0.5]), np.nan), r"box\(\): eps must be a number >= 0"),
     ("box", (np.array([np.nan, 0.5]), 0.1), r"box\(\): mu_hat must be a vector of finite numbers"),
+    ("box_vertices", ([0.1, 0.2], [0.3]), r"box_vertices\(\): lower/upper must be finite vectors of one length"),
+    ("box_vertices", ([0.4, 0.2], [0.3, 0.3]), r"box_vertices\(\): lower/upper must be .* lower <= upper"),
     ("bounds.epoch_samples", ([0, 1],), r"epoch_samples\(\): t must be rounds \(integers >= 1\)"),
     ("bounds.epoch_samples", ([1.5],), r"epoch_samples\(\): t must be rounds"),
     ("bounds.burn_in", (2, np.nan, 0.05), r"burn_in\(\): gamma must be a number >= 0"),
