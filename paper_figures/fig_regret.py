@@ -34,7 +34,8 @@ def load_results(results_dir) -> list[dict]:
     """The regret study's output: one JSON file per (game, learner, seed) under ``RESULTS/results``, in
     name order (the runner reads its results through this too, so the figure never imports it).  A file
     there that is not a run's result is a :class:`ReportError` naming it (it was a bare ``KeyError``)."""
-    return [read_report(p, RESULT_KEYS, "a regret study's run") for p in sorted(Path(results_dir, "results").glob("*.json"))]
+    files = sorted(Path(results_dir, "results").glob("*.json"))
+    return [read_report(p, RESULT_KEYS, "a regret study's run") for p in files]
 
 
 def draw(results_dir, out_dir, stem: str = "regret", note: str | None = None) -> list[Path]:

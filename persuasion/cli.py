@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Optimal, certified Bayesian persuasion schemes.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a game given as a JSON file")
-    s.add_argument("game", help="path of a game JSON file, or - to read it from standard input (see `examples NAME` for "
-                   "the format)")
+    s.add_argument("game", help="path of a game JSON file, or - to read it from standard input "
+                                "(see `examples NAME` for the format)")
     s.add_argument("--exact", action="store_true", help="rational value and scheme, exactly certified")
     s.add_argument("--json", action="store_true", help="print the solution as JSON")
     s.add_argument("--method", default=None, help="auto (default: a closed form where one applies, else row and column generation from "

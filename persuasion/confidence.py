@@ -94,7 +94,8 @@ def box_vertices(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     try:
         lo_, hi_ = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
     except (TypeError, ValueError):
-        raise InvalidArgumentError("box_vertices()", "lower/upper", "must be vectors of numbers", (lower, upper)) from None
+        raise InvalidArgumentError("box_vertices()", "lower/upper", "must be vectors of numbers",
+                                   (lower, upper)) from None
     if lo_.ndim != 1 or lo_.shape != hi_.shape or not (np.isfinite(lo_).all() and np.isfinite(hi_).all()) \
             or (lo_ > hi_).any():              # zip() cut the longer one short; lower > upper went through
         raise InvalidArgumentError("box_vertices()", "lower/upper", "must be finite vectors of one length with "
