@@ -70,8 +70,13 @@ class Scaling:
 
     @classmethod
     def of(cls, sender: np.ndarray, receiver: np.ndarray) -> "Scaling":
-        aV, bV, cV, Vn = _affine(np.asarray(sender, dtype=float))
-        aU, bU, cU, Un = _affine(np.asarray(receiver, dtype=float))
+        V, U = np.asarray(sender, dtype=float), np.asarray(receiver, dtype=float)
+        if V.ndim != 2 or V.shape != U.shape or not (np.isfinite(V).all() and np.isfinite(U).all()):
+            from .errors import InvalidArgumentError      # a NaN utility gave NaN scales, silently
+            raise InvalidArgumentError("Scaling.of()", "sender/receiver", "must be two states x actions tables "
+                                       "of finite numbers, of one shape", f"shapes {V.shape} and {U.shape}")
+        aV, bV, cV, Vn = _affine(V)
+        aU, bU, cU, Un = _affine(U)
         for arr in (cV, cU, Vn, Un):
             arr.setflags(write=False)
         return cls(aV, bV, cV, aU, bU, cU, Vn, Un)

@@ -193,3 +193,14 @@ def test_multipliers_near_the_bottom_of_the_float_range(eV, eU):
         for sol in (solve(g), solve_many([g, pj])[0]):
             assert sol.certificate.valid and sol.verify().valid
             assert sol.value == pytest.approx(0.6 * 10.0 ** eV, rel=1e-9)
+
+
+def test_scaling_of_names_utilities_it_cannot_scale():
+    """A NaN utility gave NaN scales and a shape mismatch a broadcasting error, without a name."""
+    import numpy as np
+    import pytest
+    from persuasion.errors import InvalidArgumentError
+    from persuasion.scaling import Scaling
+    for V, U in (([[np.nan, 0.0]], [[1.0, 0.0]]), ([[1.0, 0.0]], [[1.0]])):
+        with pytest.raises(InvalidArgumentError, match=r"Scaling.of\(\): sender/receiver must be two states x"):
+            Scaling.of(V, U)
