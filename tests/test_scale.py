@@ -197,8 +197,6 @@ def test_multipliers_near_the_bottom_of_the_float_range(eV, eU):
 
 def test_scaling_of_names_utilities_it_cannot_scale():
     """A NaN utility gave NaN scales and a shape mismatch a broadcasting error, without a name."""
-    import numpy as np
-    import pytest
     from persuasion.errors import InvalidArgumentError
     from persuasion.scaling import Scaling
     for V, U in (([[np.nan, 0.0]], [[1.0, 0.0]]), ([[1.0, 0.0]], [[1.0]])):
