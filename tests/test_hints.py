@@ -48,6 +48,9 @@ def test_no_menu_item_carries_the_answer(gsm_problems, item, least):
 def test_an_unknown_item_kind_is_refused(gsm_problems):
     with pytest.raises(ValueError, match="item must be one of"):
         gsm_menus(gsm_problems, 2, "answer_key")
+    for n in (0, -1, 2.5):                           # 0 never equalled the count: every menu came back
+        with pytest.raises(ValueError, match=r"menus: n must be an integer >= 1"):
+            gsm_menus(gsm_problems, n)
 
 
 def test_one_step_problems_get_no_menu(gsm_problems):
