@@ -192,3 +192,11 @@ def test_hint_value_runner_scores_code_in_the_sandbox(tmp_path, humaneval_proble
     recs = [json.loads(x) for x in (tmp_path / "generations.jsonl").read_text().splitlines()]
     hinted = [r for r in recs if r["condition"] == "true_step"]
     assert all("hidden tests says" in r["prompt"] and "code block" in r["prompt"] for r in hinted)
+
+
+def test_proposal_pairs_refuse_a_need_below_one(gsm_problems):
+    """need = 0 never equalled the count of pairs drawn, so every problem's pair came back."""
+    from llm_bridge.games.review_game import proposal_pairs
+    assert len(proposal_pairs(gsm_problems, 3, 0, "split", "load_items():")) == 3
+    with pytest.raises(ValueError, match=r"^load_items\(\): pairs cannot be drawn: need must be an integer >= 1"):
+        proposal_pairs(gsm_problems, 0, 0, "split", "load_items():")

@@ -87,6 +87,8 @@ def proposal_pairs(problems: list[Problem], need: int, seed: int, split: str, ca
     the draw), skipping problems for which no wrong proposal can be made; too few is a ``ValueError``
     whose message starts with ``caller``.  ``make(problem, seed)`` builds a problem's pair (default
     :func:`proposals_for`; the draft game passes its own)."""
+    if isinstance(need, bool) or not isinstance(need, int) or need < 1:   # 0 never equalled the count: all came back
+        raise ValueError(f"{caller} pairs cannot be drawn: need must be an integer >= 1; got {need!r}")
     make = make or proposals_for
     pairs = []
     for p in sorted(problems, key=lambda p: keyed_rng(seed, p.id, split).random()):
