@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from persuasion.atomic import write_atomic
+
 
 def replay(lm, records: list[dict], progress: bool = True) -> list[dict]:
     """P(submit) under ``lm`` for each logged record, and whether it makes the logged choice, decided by
@@ -125,7 +127,7 @@ def main(argv=None) -> int:
     report = {"run": str(args.run), "receiver": args.receiver, "engine": "llama.cpp",
               "seconds": time.perf_counter() - t0, "cache_reuse_rate": lm.stats.reuse_rate, **summarise(rows)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
+    write_atomic(Path(args.out), json.dumps(report, indent=1).encode())
     print(f"{report['agree']}/{report['n']} decisions agree ({report['agreement']:.4f}, Wilson 95% "
           f"{report['agreement_wilson95'][0]:.4f}-{report['agreement_wilson95'][1]:.4f}); |dP| max "
           f"{report['max_abs_diff']:.4f}, median {report['median_abs_diff']:.4f}; {report['seconds']:.0f} s; "
@@ -151,7 +153,7 @@ def _written_main(args, records: list[dict], header: dict) -> int:
     report = {"run": str(args.run), "receiver": args.receiver, "max_new_tokens": limit,
               "seconds": time.perf_counter() - t0, "n": len(rows), "identical": same, "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
+    write_atomic(Path(args.out), json.dumps(report, indent=1).encode())
     print(f"{same}/{len(rows)} written answers identical; {report['seconds']:.0f} s")
     for r in rows:
         if not r["same"]:

@@ -21,6 +21,8 @@ import json
 import sys
 from pathlib import Path
 
+from persuasion.atomic import write_atomic
+
 CONDITIONS = ("alone", "true_step", "wrong_step", "placebo")
 
 
@@ -152,12 +154,12 @@ def main(argv=None) -> int:
     if args.report_only:
         rep = report_so_far(menus, out, args.max_new_tokens)
     else:
-        (out / "settings.json").write_text(json.dumps({**vars(args), "detectable": power_statement(args.n)},
-                                                      indent=1))
+        settings = {**vars(args), "detectable": power_statement(args.n)}
+        write_atomic(out / "settings.json", json.dumps(settings, indent=1).encode())
         lm = load_by_spec(args.receiver, engine=args.engine, extra_body=args.extra_body)
         rep = run(lm, menus, out, args.max_new_tokens)
     rep["task"], rep["item"] = args.task, args.item if args.task == "gsm_symbolic" else "test_example"
-    (out / "report.json").write_text(json.dumps(rep, indent=1))
+    write_atomic(out / "report.json", json.dumps(rep, indent=1).encode())
     if rep.get("stopped_early"):
         print(f"stopped early: {rep['n']} of {rep['planned_n']} problems have every condition")
     for c, r in rep["conditions"].items():

@@ -16,6 +16,8 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from persuasion.atomic import write_atomic
+
 
 @dataclass
 class SFTConfig:
@@ -83,7 +85,7 @@ def last_trainer_checkpoint(workdir: Path, recipe: dict, where: str, checkpoint_
         raise ValueError(f"{where}: {trainer_dir} holds a checkpoint of a training with other settings or data "
                          f"(its recipe: {saved}); remove {trainer_dir} to start again")
     workdir.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(recipe))
+    write_atomic(saved, json.dumps(recipe).encode())
     return last
 
 

@@ -59,6 +59,7 @@ from .demonstration_rewards import InitSFTClassifier, format_reward, held_out_ac
 from llm_bridge.games.estimation import wilson
 from .run_log import append_lines, parse_record, read_whole_lines
 from .stats import holm, mcnemar_exact, paired_sign_flip
+from persuasion.atomic import write_atomic
 
 POLICIES = ("init", "sft")
 # each policy's sampling seeds (init, sft: as in the first run); a replicate rkl_nf_s<k> of the format-blind
@@ -682,9 +683,9 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
                              f"shrink (got {cfg.pool_size}); use another out folder")
         if cfg.pool_size > had:        # the sizes the pools were drawn in, so the growth is on record
             split["grown_from"] = before.get("grown_from", []) + [had]
-            saved.write_text(json.dumps(split))
+            write_atomic(saved, json.dumps(split).encode())
     else:
-        saved.write_text(json.dumps(split))
+        write_atomic(saved, json.dumps(split).encode())
     sft_lm, sft_info = train_sft(load_model, demos, cfg, out)
     models = {"init": load_model(None), "sft": sft_lm}
     timings["sft_seconds"] = sft_info["seconds"]
@@ -816,7 +817,7 @@ def run(load_model, cfg: AfdConfig, problems) -> dict:
                 load_model, demo_clf_nf, tok, demos, test, pools, its_cfg, out, policy=v.name(), task=cfg.task,
                 training_seed=v.seed, others=others[v.name()])}
         report["reverse_kl_no_format_variants"] = variants
-    (out / "report.json").write_text(json.dumps(report, indent=1))
+    write_atomic(out / "report.json", json.dumps(report, indent=1).encode())
     return report
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from llm_bridge.games import review_game as rg
+from persuasion.atomic import write_atomic
 
 VARIANTS = ("bare", "stated", "stepwise")
 STEPWISE_ASK = ("Before you decide, work out step by step, with Bayes' rule, the probability that the proposed "
@@ -176,8 +177,8 @@ def run_probe(receiver, cfg: BeliefProbeConfig, receiver_name: str, progress=Non
                      "wrote_decision": wrote, "written_probability": written_probability(upto)})
     rep = report(log.done, pairs, cfg, receiver_name)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(rep, indent=1))
-    (out / "report.md").write_text(markdown(rep))
+    write_atomic(out / "report.json", json.dumps(rep, indent=1).encode())
+    write_atomic(out / "report.md", markdown(rep).encode())
     return rep
 
 

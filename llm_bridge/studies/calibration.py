@@ -25,6 +25,7 @@ from llm_bridge.games.estimation import wilson
 from llm_bridge.games.proposals import keyed_rng, wrong_math_answers
 from llm_bridge.games.review_game import percent
 from .run_log import KeyedLog
+from persuasion.atomic import write_atomic
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -108,7 +109,7 @@ def run_calibration(receiver, cfg: CalibrationConfig, receiver_name: str = "rece
             recs.append(r)
         log.add_many(recs)
     report = summarise(done, problems, cfg, receiver_name)
-    (out / "report.json").write_text(json.dumps(report, indent=2))
+    write_atomic(out / "report.json", json.dumps(report, indent=2).encode())
     return report
 
 

@@ -40,6 +40,7 @@ from llm_bridge.games.receiver_models import (BayesianReceiver, CredulousReceive
                               posteriors, predicted_value, revealed_utility, threshold_grid, threshold_set,
                               threshold_utility, worst_case_scheme)
 from .stats import holm, mcnemar_exact
+from persuasion.atomic import write_atomic
 
 #: "lp-scheme" is the optimum under the chosen Receiver model (the one the Advisor is taught); "bayesian-lp"
 #: is the core's LP against a Bayesian Receiver (at the worst case over the thresholds the data leave open),
@@ -753,7 +754,7 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     same_receiver(out, receiver_name, cfg)
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    write_atomic(out / "config.json", json.dumps(asdict(cfg), indent=2).encode())
     reuse = []
     if cfg.reuse_decisions_from:
         src = Path(cfg.reuse_decisions_from)
@@ -779,7 +780,7 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     t = time.perf_counter()
     supersede_stale_advisor(out, game.scheme)
     adv, losses = train_advisor(advisor, est_pairs, game.scheme, cfg, out / "advisor")
-    (out / "advisor_scheme.json").write_text(json.dumps(_taught(game.scheme)))
+    write_atomic(out / "advisor_scheme.json", json.dumps(_taught(game.scheme)).encode())
     timings["advisor_training"] = time.perf_counter() - t
     t = time.perf_counter()
     msg_path = out / "advisor_messages.json"
@@ -787,17 +788,16 @@ def run(receiver, advisor, cfg: ReviewConfig, receiver_name: str = "receiver") -
     missing = [it for it in eval_items if it.key not in messages]
     if missing:
         messages.update(advisor_messages(adv, missing, cfg))
-        msg_path.write_text(json.dumps(messages, indent=1))
+        write_atomic(msg_path, json.dumps(messages, indent=1).encode())
     timings["advisor_sampling"] = time.perf_counter() - t
     t = time.perf_counter()
     evaluation_phase(receiver, log, eval_items, game, messages, cfg)
     timings["evaluation"] = time.perf_counter() - t
     timings = {k: total.get(k, 0.0) + timings.get(k, 0.0) for k in set(total) | set(timings)}
-    timing_path.write_text(json.dumps(timings, indent=1))       # summed over every start of this run
+    write_atomic(timing_path, json.dumps(timings, indent=1).encode())       # summed over every start of this run
     report = build_report(cfg, game, log, eval_items, messages, timings, receiver_name)
     if losses:
         report["advisor_sft_loss"] = {"first": losses[0], "last": losses[-1], "steps": len(losses)}
-    from persuasion.atomic import write_atomic
     write_atomic(out / "report.json", json.dumps(report, indent=2).encode())
     return report
 
@@ -817,7 +817,7 @@ def same_receiver(out: Path, receiver_name: str, cfg: ReviewConfig) -> None:
                          + "; this run has " + ", ".join(f"{k}={b!r}" for k, (_, b) in clash.items())
                          + ": use another output folder or the same settings")
     if have != {**have, **want}:
-        path.write_text(json.dumps({**have, **want}))
+        write_atomic(path, json.dumps({**have, **want}).encode())
 
 
 def report_so_far(cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
@@ -846,6 +846,5 @@ def report_so_far(cfg: ReviewConfig, receiver_name: str = "receiver") -> dict:
     timings = json.loads(timing_path.read_text()) if timing_path.exists() else {}
     report = build_report(cfg, game, log, done, messages, timings, receiver_name)
     report.update(stopped_early=len(done) < len(items), planned_n=len(items))
-    from persuasion.atomic import write_atomic
     write_atomic(out / "report.json", json.dumps(report, indent=2).encode())
     return report
