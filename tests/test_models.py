@@ -266,3 +266,15 @@ def test_one_string_in_place_of_a_list_of_prompts_is_refused_by_every_engine():
         with pytest.raises(ValueError, match=rule):
             call()
     assert ChoiceReceiver(lm).choose("head", []) == []                   # was an IndexError
+
+
+def test_sft_refuses_pairs_it_cannot_train_on():
+    """No pairs was a training of no step, returned like one that ran; a bare string failed in the unpacking."""
+    import re
+
+    from llm_bridge.models.language_model import load_by_name
+    lm = load_by_name("tiny", batch_size=2)
+    for pairs, rule in [([], "got none"), (["state 1 -> a"], "one is 'state 1 -> a'"), ([("a", 3)], "one is ('a', 3)")]:
+        with pytest.raises(ValueError, match=re.escape(f"sft: pairs must be a non-empty list of (prompt, target) "
+                                                       f"strings; {rule}")):
+            sft(lm, pairs)

@@ -93,6 +93,12 @@ def sft_examples(lm, pairs: list[tuple[str, str]], max_length: int = 256) -> lis
     """Token ids and labels of each (prompt, target) pair: the prompt is masked (-100), the target ends
     with the model's end-of-turn token, and both are truncated from the left to ``max_length``."""
     _require_transformers(lm, "sft_examples")
+    pairs = list(pairs)
+    bad = next((p for p in pairs if not (isinstance(p, (tuple, list)) and len(p) == 2
+                                         and all(isinstance(x, str) for x in p))), None)
+    if not pairs or bad is not None:     # none was a training of no step, returned as if it had run
+        raise ValueError("sft: pairs must be a non-empty list of (prompt, target) strings; "
+                         + (f"one is {bad!r:.80}" if bad is not None else "got none"))
     tok, examples = lm.tokenizer, []
     for prompt, target in pairs:
         p = tok(lm._format(prompt), add_special_tokens=False)["input_ids"]
