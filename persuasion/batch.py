@@ -215,6 +215,11 @@ class BatchSolution:
         return len(self.games)
 
     def __getitem__(self, i: int) -> Solution:
+        if isinstance(i, slice):
+            return [self[k] for k in range(len(self))[i]]
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise InvalidArgumentError("BatchSolution[]", "index", "must be an integer or a slice", i)
+        i = range(len(self))[i]        # -1 is the last game: it missed `individual` and got the batch's arrays
         g = self.games[i]
         if self.exact:
             from .solve import solve

@@ -68,6 +68,10 @@ def test_a_game_the_batch_fails_on_is_solved_alone_and_the_rest_stay_batched(mon
     res = solve_many(games_)
     assert set(res.individual) == {1} and res.stats["solved_alone"] == 1
     assert res[1] is res.individual[1] and res[1].method != "batch-simplex" and res[0].method == "batch-simplex"
+    assert res[-2] is res.individual[1]            # a negative index missed `individual`: the failed arrays came back
+    assert [s.method for s in res[1:]] == [res[1].method, "batch-simplex"] and [s for s in res][1] is res[1]
+    with pytest.raises(InvalidArgumentError, match=r"BatchSolution\[\]: index must be an integer or a slice"):
+        res["1"]
     for g, v, ok in zip(games_, res.values, res.valid):
         assert ok and abs(v - solve(g, exact=True).value) <= 1e-12
 
