@@ -104,7 +104,22 @@ class Duals:
         return out
 
     def __getitem__(self, label: str):
-        return self.labelled()[label]
+        """The multiplier of the row ``label`` (``sum_to_one[state]`` or ``obey[a>a']``), 0 for an obedience
+        row a sparse matrix does not store (it raised ``KeyError`` although the row exists)."""
+        states, actions = self.labels
+        if isinstance(label, str) and label.startswith("sum_to_one[") and label.endswith("]"):
+            where = {s: i for i, s in enumerate(states)}.get(label[len("sum_to_one["):-1])
+            if where is not None:
+                return self.state[where]
+        if isinstance(label, str) and label.startswith("obey[") and label.endswith("]"):
+            inner, index = label[len("obey["):-1], {a: i for i, a in enumerate(actions)}
+            for cut in (k for k, ch in enumerate(inner) if ch == ">"):      # a label may hold ">" itself
+                a, b = index.get(inner[:cut]), index.get(inner[cut + 1:])
+                if a is not None and b is not None and a != b:
+                    value = self.obedience[a, b]
+                    return float(value) if not isinstance(value, Fraction) else value
+        raise KeyError(f"{label!r} is not a row of this game's LP: its rows are sum_to_one[state] for the "
+                       f"states and obey[a>b] for two different actions")
 
 
 @dataclass(frozen=True)

@@ -232,3 +232,22 @@ def test_to_dict_is_strict_json_where_a_multiplier_overflows(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "Infinity" not in out.stdout, out.stderr
     json.loads(out.stdout, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+
+
+def test_every_row_label_reads_its_multiplier_also_where_the_matrix_is_sparse():
+    """The two-state closed form stores its obedience multipliers sparsely: a row it does not store raised
+    KeyError, although the row exists and its multiplier is 0.  Labels holding '>' are read too."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(0)
+    g = PersuasionGame([0.3, 0.7], rng.random((2, 6)), rng.random((2, 6)), actions=[f"x>{k}" for k in range(6)])
+    d = solve(g).duals
+    assert sp.issparse(d.obedience) and len(d.labelled()) < 2 + 6 * 5
+    dense = d.obedience.toarray()
+    for a in range(6):
+        for b in range(6):
+            if a != b:
+                assert d[f"obey[x>{a}>x>{b}]"] == dense[a, b]
+    assert all(d[k] == v for k, v in d.labelled().items())
+    for bad in ("obey[x>0>x>0]", "sum_to_one[nowhere]", 3):
+        with pytest.raises(KeyError, match="is not a row of this game's LP"):
+            d[bad]
