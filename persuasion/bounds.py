@@ -432,6 +432,8 @@ class RegretBound:
     certified: bool = False                 # gamma, G, F exact for the game as given (see persuasion_margin)
 
     def __float__(self) -> float:
+        """The bound at the (last) horizon given: ``float(regret_bound(g, [100, 10_000], 0.05))`` is the
+        bound at 10,000."""
         return float(np.asarray(self.value).reshape(-1)[-1])
 
 
