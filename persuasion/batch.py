@@ -42,7 +42,7 @@ from .game import PersuasionGame
 from .lp import obedience_pairs
 from .progress import progress as progress_bar
 from .scaling import affine_stack, multiplier_factor, scale_multipliers
-from .solution import FLOAT_CERTIFICATE_TOLERANCE, Solution, assemble
+from .solution import FLOAT_CERTIFICATE_TOLERANCE, Solution, assemble, fields_equal
 
 #: Reduced costs below this do not improve.
 PIVOT_TOLERANCE = 1e-11
@@ -181,7 +181,7 @@ def solve_arrays(prior: np.ndarray, sender: np.ndarray, receiver: np.ndarray):
     return schemes, y, lam, it, failed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BatchSolution:
     """Optimal schemes of many games, with per-game float certificates.
 
@@ -210,6 +210,8 @@ class BatchSolution:
     exact: bool = False
     stats: dict = field(default_factory=dict, compare=False)
     individual: dict = field(default_factory=dict, compare=False)
+
+    __eq__ = fields_equal
 
     def __len__(self) -> int:
         return len(self.games)

@@ -53,6 +53,29 @@ def certify(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, tolerance: 
     return replace(cert, primal_value=primal, dual_value=sc.value_out(cert.dual_value, prior))
 
 
+def _same(a, b) -> bool:
+    """Equal values, arrays (dense, sparse, of fractions) compared entry by entry."""
+    import scipy.sparse as sp
+    if sp.issparse(a) or sp.issparse(b):
+        a, b = (x.toarray() if sp.issparse(x) else np.asarray(x) for x in (a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and bool(np.all(a == b))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def fields_equal(self, other) -> bool:
+    """``==`` for the package's frozen results holding arrays: the compared fields equal entry by entry.
+    (The dataclass default compared the arrays with ``==`` and raised "the truth value of an array is
+    ambiguous".)  Such a result is not hashable."""
+    from dataclasses import fields
+    if type(self) is not type(other):
+        return NotImplemented
+    return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self) if f.compare)
+
+
 def _strict(d, enc):
     """``d`` with every float left in it (residuals, stats) passed through ``enc``: no inf or NaN reaches
     the JSON (the command line's ``--json`` printed ``Infinity``, which strict parsers refuse)."""
@@ -63,7 +86,7 @@ def _strict(d, enc):
     return enc(d) if isinstance(d, (float, np.floating)) else d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Duals:
     """LP multipliers: ``state[w]`` for ``sum_a pi[w,a] = 1`` and
     ``obedience[a, a']`` (>= 0) for the row "recommended ``a``, not ``a'``".
@@ -79,6 +102,8 @@ class Duals:
     state: np.ndarray
     obedience: np.ndarray
     labels: tuple[tuple[str, ...], tuple[str, ...]] = field(repr=False, default=((), ()))
+
+    __eq__ = fields_equal
 
     def labelled(self, nonzero_only: bool = False) -> dict[str, Any]:
         """Duals by row label: ``sum_to_one[state]`` and ``obey[a>a']``.
@@ -122,7 +147,7 @@ class Duals:
                        f"states and obey[a>b] for two different actions")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Solution:
     """An optimal signaling scheme with everything needed to check it.
 
@@ -183,6 +208,8 @@ class Solution:
     #: On the float path, ``(y, lam)`` as the solver returned them for the normalised game (what the
     #: certificate and the conditioning check read; ``duals`` holds them in the game's units).
     normalised_duals: tuple | None = field(default=None, compare=False, repr=False)
+
+    __eq__ = fields_equal
 
     @property
     def residuals(self) -> Residuals:

@@ -251,3 +251,16 @@ def test_every_row_label_reads_its_multiplier_also_where_the_matrix_is_sparse():
     for bad in ("obey[x>0>x>0]", "sum_to_one[nowhere]", 3):
         with pytest.raises(KeyError, match="is not a row of this game's LP"):
             d[bad]
+
+
+def test_solutions_compare_by_value_and_say_they_are_unhashable():
+    """``==`` between two solutions raised "the truth value of an array is ambiguous"; now the compared
+    fields are equal entry by entry (the timings in ``stats`` are not compared), and hash() says the
+    result is unhashable instead of failing on an array inside."""
+    from persuasion import solve_many
+    pj, other = examples.prosecutor_judge(), examples.load("investment_advice")
+    assert solve(pj) == solve(pj) and solve(pj, exact=True) == solve(pj, exact=True)
+    assert solve(pj) != solve(other) and solve(pj) != solve(pj, exact=True) and solve(pj) != "a solution"
+    assert solve(pj).duals == solve(pj).duals and solve_many([pj, other]) == solve_many([pj, other])
+    with pytest.raises(TypeError, match="unhashable type: 'Solution'"):
+        hash(solve(pj))
