@@ -36,6 +36,7 @@ from .analysis.posteriors import checked_scheme
 from .errors import InvalidArgumentError, SolverError
 from .game import PersuasionGame, checked_game
 from .scaling import TIE_TOLERANCE, Scaling
+from .solution import fields_equal
 from .solve import solve
 
 __all__ = ["RobustSolution", "delta_best_responses", "worst_delta_response", "robust_value_of_scheme",
@@ -45,7 +46,7 @@ __all__ = ["RobustSolution", "delta_best_responses", "worst_delta_response", "ro
 MAX_ACTIONS = 10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RobustSolution:
     """The robust optimum against delta-best responses (in the game's units).
 
@@ -57,6 +58,8 @@ class RobustSolution:
     >>> round(r.value, 4), r.delta
     (0.5941, 0.01)
     """
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     value: float
     delta: float

@@ -39,7 +39,7 @@ from .confidence import l1_radius, radius
 from .errors import InvalidArgumentError, checked_flag
 from .game import PersuasionGame, checked_game
 from .lp import obedience_pairs
-from .solution import game_scaling
+from .solution import fields_equal, game_scaling
 from .solve import solve
 
 __all__ = ["Margin", "needed_rows", "persuasion_margin", "RegretBound", "regret_bound", "epoch_samples",
@@ -49,7 +49,7 @@ __all__ = ["Margin", "needed_rows", "persuasion_margin", "RegretBound", "regret_
 MARGIN_TOLERANCE = 1e-9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Margin:
     """The persuasion margin of a game and what it rests on.
 
@@ -69,6 +69,8 @@ class Margin:
     >>> round(m.gamma, 4), m.needed_rows, m.exhaustive          # the optimum needs 'convict over acquit'
     (0.15, ((1, 0),), True)
     """
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     gamma: float
     needed_rows: tuple
@@ -389,7 +391,7 @@ def _least_unsafe_optimum(game, Un, Vn, v_star_n, reveal) -> np.ndarray:
     return np.where(res.x.reshape(m, n) > 1e-9, res.x.reshape(m, n), 0.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RegretBound:
     """The bound, its constants, and whether the theorem applies.
 
@@ -413,6 +415,8 @@ class RegretBound:
     >>> rb.within_theorem, rb.reason, round(float(rb.value)), rb.beats_revelation_from
     (True, 'within the theorem (persuasion margin 0.15)', 3000, 16384)
     """
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     value: np.ndarray | float
     closed_form: np.ndarray | float

@@ -264,3 +264,20 @@ def test_solutions_compare_by_value_and_say_they_are_unhashable():
     assert solve(pj).duals == solve(pj).duals and solve_many([pj, other]) == solve_many([pj, other])
     with pytest.raises(TypeError, match="unhashable type: 'Solution'"):
         hash(solve(pj))
+
+
+@pytest.mark.parametrize("make", ["robust", "outcome", "trace", "margin", "bound", "kl_fit"])
+def test_every_result_holding_arrays_compares_by_value(make):
+    """Each of these raised "the truth value of an array is ambiguous" under ==."""
+    from persuasion.afd import forward_fit
+    from persuasion.approximate import solve_delta_robust
+    from persuasion.bounds import persuasion_margin, regret_bound
+    from persuasion.online import KnownPriorOracle, evaluate_scheme, run
+    build = {"robust": lambda g: solve_delta_robust(g, 0.1),
+             "outcome": lambda g: evaluate_scheme(g, np.full(g.shape, 1 / g.num_actions)),
+             "trace": lambda g: run(g, KnownPriorOracle(), T=20, seed=0),
+             "margin": persuasion_margin,
+             "bound": lambda g: regret_bound(g, [10, 100], 0.05),
+             "kl_fit": lambda g: forward_fit([0.5, 0.2, 0.3] if g.num_states == 2 else [0.1, 0.6, 0.3])}[make]
+    pj, other = examples.prosecutor_judge(), examples.load("investment_advice")
+    assert build(pj) == build(pj) and build(pj) != build(other)

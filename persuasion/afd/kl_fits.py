@@ -28,13 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidArgumentError, SolverError
+from ..solution import fields_equal
 
 #: Probabilities of a reverse fit below this are set to 0 (the interior-point solver returns tiny positive
 #: values instead).
 ZERO = 1e-7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KLFit:
     """A fitted distribution and its certificate.
 
@@ -45,6 +46,8 @@ class KLFit:
     >>> fit.direction, fit.modes_solved, round(fit.objective, 4)
     ('forward', 3, 0.2773)
     """
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     q: np.ndarray             # the fitted distribution over 0..K-1
     mode: int                 # its mode (the order constraints' peak)

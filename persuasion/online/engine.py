@@ -44,13 +44,14 @@ from ..approximate import worst_delta_response
 from ..bounds import regret_bound
 from ..errors import InvalidArgumentError, PersuasionError, checked_flag
 from ..game import PersuasionGame, checked_game
+from ..solution import fields_equal
 from .learners import GameView, Learner
 
 #: Rounds simulated per vectorised chunk (also the checkpoint granularity).
 CHUNK = 1 << 15
 
 
-@dataclass
+@dataclass(eq=False)
 class SchemeOutcome:
     """What a scheme does under the true prior.
 
@@ -63,6 +64,8 @@ class SchemeOutcome:
     >>> evaluate_scheme(examples.prosecutor_judge(), always_convict).actions.tolist()
     [-1, 0]
     """
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     expected_utility: float
     actions: np.ndarray           # Receiver's action after each signal (-1: never sent)
@@ -103,7 +106,7 @@ def evaluate_scheme(game: PersuasionGame, scheme: np.ndarray, receiver_delta: fl
     return SchemeOutcome(value, actions, bool(np.all(actions[used] == used)))
 
 
-@dataclass
+@dataclass(eq=False)
 class Trace:
     """Per-round record of an online run (arrays of length ``T``).
 
@@ -115,6 +118,8 @@ class Trace:
     >>> trace.T, float(abs(trace.cumulative_regret).max()) < 1e-9    # the oracle has no regret
     (1000, True)
     """
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     game: str
     learner: str
