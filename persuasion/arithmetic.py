@@ -111,6 +111,8 @@ def arithmetic(exact) -> Arithmetic:
     """
     if isinstance(exact, Arithmetic):
         return exact
+    if isinstance(exact, (bool, np.bool_)):     # the common case: no frame look-up, no import, on every call
+        return EXACT if exact else FLOAT
     from .errors import checked_flag
     caller = sys._getframe(1).f_code.co_name                     # the public function whose flag this is
     return EXACT if checked_flag(f"{caller}()", "exact", exact) else FLOAT
