@@ -36,17 +36,12 @@ def robust_coefficients(U: np.ndarray, lower: np.ndarray, upper: np.ndarray, pai
     return np.where(D >= 0, lower[None, :] * D, upper[None, :] * D)
 
 
-def _robust_arguments(sender, receiver, mu_hat, lower, upper) -> tuple:
-    """The arrays :func:`solve_robust` reads, checked for what a custom learner could get wrong (lists ended
-    in a ``TypeError`` on ``mu_hat[:, None]``, a box of the wrong length in a broadcasting error, a NaN
-    bound in a HiGHS failure)."""
+def _box_arguments(m: int, mu_hat, lower, upper) -> tuple:
+    """The prior and box :func:`solve_robust` reads, checked for what a custom learner could get wrong
+    (lists ended in a ``TypeError`` on ``mu_hat[:, None]``, a box of the wrong length in a broadcasting
+    error, a NaN bound in a HiGHS failure); the utilities are checked by :meth:`Scaling.of`."""
     from ..errors import InvalidArgumentError
     where = "solve_robust()"
-    S, U = (np.asarray(x, dtype=float) for x in (sender, receiver))
-    if S.ndim != 2 or S.shape != U.shape or not (np.isfinite(S).all() and np.isfinite(U).all()):
-        raise InvalidArgumentError(where, "sender/receiver", "must be two states x actions tables of finite "
-                                   "numbers, of one shape", f"shapes {S.shape} and {U.shape}")
-    m = S.shape[0]
     out = []
     for name, v in (("mu_hat", mu_hat), ("lower", lower), ("upper", upper)):
         v = np.asarray(v, dtype=float)
@@ -55,7 +50,7 @@ def _robust_arguments(sender, receiver, mu_hat, lower, upper) -> tuple:
         out.append(v)
     if (out[1] > out[2]).any():
         raise InvalidArgumentError(where, "lower", "must be at most upper in every state", out[1].tolist())
-    return (S, U, *out)
+    return tuple(out)
 
 
 def solve_robust(sender: np.ndarray, receiver: np.ndarray, mu_hat: np.ndarray, lower: np.ndarray,
@@ -80,10 +75,10 @@ def solve_robust(sender: np.ndarray, receiver: np.ndarray, mu_hat: np.ndarray, l
     >>> solve_robust(S, U, np.array([0.7, 0.3]), np.array([0.65, 0.25]), np.array([0.75, 0.35])).round(4).tolist()
     [[0.6667, 0.3333], [0.0, 1.0]]
     """
-    sender, receiver, mu_hat, lower, upper = _robust_arguments(sender, receiver, mu_hat, lower, upper)
     sc = Scaling.of(sender, receiver)
     sender, receiver = sc.sender, sc.receiver
     m, n = sender.shape
+    mu_hat, lower, upper = _box_arguments(m, mu_hat, lower, upper)
     pairs = obedience_pairs(n)
     C = robust_coefficients(receiver, lower, upper, pairs)
     C = C / np.maximum(np.abs(C).max(axis=1, keepdims=True), np.finfo(float).tiny)   # each row at its own scale
