@@ -76,16 +76,6 @@ def fields_equal(self, other) -> bool:
     return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self) if f.compare)
 
 
-def _strict(d, enc):
-    """``d`` with every float left in it (residuals, stats) passed through ``enc``: no inf or NaN reaches
-    the JSON (the command line's ``--json`` printed ``Infinity``, which strict parsers refuse)."""
-    if isinstance(d, dict):
-        return {k: _strict(v, enc) for k, v in d.items()}
-    if isinstance(d, list):
-        return [_strict(v, enc) for v in d]
-    return enc(d) if isinstance(d, (float, np.floating)) else d
-
-
 @dataclass(frozen=True, eq=False)
 class Duals:
     """LP multipliers: ``state[w]`` for ``sum_a pi[w,a] = 1`` and
@@ -241,7 +231,7 @@ class Solution:
             x = float(x)
             return None if np.isnan(x) else x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
         g = self.game
-        return _strict({
+        return {
             "game": g.to_dict(), "method": self.method, "exact": self.exact, "status": self.status,
             "tie_breaking": self.tie_breaking, "value": enc(self.value), "scheme": enc(self.scheme),
             "signal_probabilities": enc(self.signal_probabilities),
@@ -251,10 +241,12 @@ class Solution:
             "duals": {k: enc(v) for k, v in self.duals.labelled().items()},
             "certificate": {"valid": self.certificate.valid, "exact": self.certificate.exact,
                             "tolerance": enc(self.certificate.tolerance),
-                            "residuals": self.certificate.residuals.as_dict(),
+                            "residuals": {k: v if isinstance(v, str) else enc(v)       # "p/q" on the exact path
+                                          for k, v in self.certificate.residuals.as_dict().items()},
                             "failures": list(self.certificate.failures)},
-            "stats": {k: v for k, v in self.stats.items() if isinstance(v, (int, float, str))},
-        }, enc)
+            "stats": {k: enc(v) if isinstance(v, float) else v for k, v in self.stats.items()
+                      if isinstance(v, (int, float, str))},
+        }
 
     def report(self) -> str:
         """A readable report: scheme table, posteriors, value, certificate."""
