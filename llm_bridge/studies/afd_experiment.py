@@ -164,8 +164,9 @@ class AfdConfig:
         if self.chain_max_terms < 2 or self.chain_max_digits < 1:
             raise ValueError(f"AfdConfig: chain_max_terms must be >= 2 and chain_max_digits >= 1; got "
                              f"{self.chain_max_terms} and {self.chain_max_digits}")
-        if self.checker_mode not in ("flexible", "strict"):
-            raise ValueError(f"AfdConfig: checker_mode must be 'flexible' or 'strict'; got {self.checker_mode!r}")
+        from llm_bridge.tasks.checkers import EXTRACTION_MODES          # the extraction's own list of modes
+        if self.checker_mode not in EXTRACTION_MODES:
+            raise ValueError(f"AfdConfig: checker_mode must be one of {EXTRACTION_MODES}; got {self.checker_mode!r}")
         if not 0 < self.test_template_fraction < 1:
             raise ValueError(f"AfdConfig: test_template_fraction must lie in (0, 1); got {self.test_template_fraction}")
         if self.n_classifier_problems > self.n_demonstrations:
