@@ -36,7 +36,7 @@ from scipy.optimize import linprog
 from .analysis import full_revelation_scheme_of, full_revelation_value
 from .analysis.posteriors import checked_scheme
 from .confidence import l1_radius, radius
-from .errors import InvalidArgumentError, checked_flag
+from .errors import InvalidArgumentError, checked_flag, checked_nonnegative
 from .game import PersuasionGame, checked_game
 from .lp import obedience_pairs
 from .solution import fields_equal, game_scaling
@@ -483,8 +483,7 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
     if isinstance(m, bool) or not isinstance(m, Integral) or m < 1:
         raise InvalidArgumentError(where, "m", "must be an integer >= 1 (the number of states)", m)
     for name, value in (("delta_V", delta_V), ("value_gap", value_gap), ("revelation_gap", revelation_gap)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < np.inf:
-            raise InvalidArgumentError(where, name, "must be a finite number >= 0", value)
+        checked_nonnegative(where, name, value)
     if isinstance(gamma, bool) or not isinstance(gamma, Real) or not gamma >= 0:
         raise InvalidArgumentError(where, "gamma", "must be a number >= 0 (inf: no margin needed)", gamma)
     if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1:

@@ -13,7 +13,7 @@ from numbers import Real
 import numpy as np
 
 from .analysis import first_best_value, full_revelation_value, no_information_value
-from .errors import InvalidArgumentError, checked_tolerance
+from .errors import InvalidArgumentError, checked_nonnegative
 from .game import PersuasionGame, checked_game
 
 
@@ -45,9 +45,9 @@ def case_from_values(optimum: float, full_revelation: float, no_information: flo
     for name, x in values.items():
         if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):   # NaN compared False: a case
             raise InvalidArgumentError("case_from_values()", name, "must be a finite number", x)
-    checked_tolerance("case_from_values()", "tol", tol)
+    checked_nonnegative("case_from_values()", "tol", tol)
     if aligned_tol is not None:
-        checked_tolerance("case_from_values()", "aligned_tol", aligned_tol)
+        checked_nonnegative("case_from_values()", "aligned_tol", aligned_tol)
     if abs(full_revelation - first_best) <= (tol if aligned_tol is None else aligned_tol):
         return PersuasionCase.ALIGNED
     return PersuasionCase.BINDS if optimum > max(full_revelation, no_information) + tol \
@@ -67,7 +67,7 @@ def persuasion_case(game: PersuasionGame, tol: float = 1e-9) -> PersuasionCase:
     """
     from .solve import solve
     checked_game("persuasion_case()", game)
-    checked_tolerance("persuasion_case()", "tol", tol)
+    checked_nonnegative("persuasion_case()", "tol", tol)
     fr, ni, fb = (float(f(game)) for f in (full_revelation_value, no_information_value, first_best_value))
     V = np.asarray(game.sender, float)
     rounding = 16 * np.finfo(float).eps * float(game.prior @ np.abs(V).max(axis=1))

@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from .arithmetic import arithmetic
-from .errors import InvalidArgumentError, checked_tolerance
+from .errors import InvalidArgumentError, checked_nonnegative
 from .lp import dual_slacks, worst_obedience_violation
 
 
@@ -132,7 +132,7 @@ def check_certificate(prior, sender, receiver, scheme, y, lam, *, exact: bool,
     (False, 'obedience violated by 2.60e-01')
     """
     import scipy.sparse as sp
-    checked_tolerance("check_certificate()", "tolerance", tolerance)
+    checked_nonnegative("check_certificate()", "tolerance", tolerance)
     ar = arithmetic(exact)
     tol = ar.tolerance(tolerance)
     sparse = sp.issparse(lam)

@@ -88,11 +88,12 @@ def checked_flag(where: str, name: str, value, default: bool = False) -> bool:
     raise InvalidArgumentError(where, name, "must be True or False (1 or 0; None: the default)", value)
 
 
-def checked_tolerance(where: str, name: str, value) -> None:
-    """Refuse a tolerance that is not a finite number >= 0: a NaN one made every check fail silently
-    (a valid certificate read "invalid"), a negative one too.
+def checked_nonnegative(where: str, name: str, value) -> None:
+    """Refuse a tolerance, or another quantity that must be a finite number >= 0 (a range of utilities,
+    a value gap), when it is not: a NaN tolerance made every check fail silently (a valid certificate
+    read "invalid"), a NaN range came back as a bound of NaNs.
 
-    >>> checked_tolerance("verify()", "tolerance", float("nan"))
+    >>> checked_nonnegative("verify()", "tolerance", float("nan"))
     Traceback (most recent call last):
     ...
     persuasion.errors.InvalidArgumentError: verify(): tolerance must be a finite number >= 0; got nan

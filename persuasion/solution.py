@@ -11,7 +11,7 @@ import numpy as np
 
 from .arithmetic import Arithmetic, arithmetic
 from .certificate import Certificate, Residuals, check_certificate
-from .errors import checked_tolerance
+from .errors import checked_nonnegative
 from .game import PersuasionGame
 
 #: Float certificates accept residuals up to this, in the normalised units of :mod:`persuasion.scaling`
@@ -209,7 +209,7 @@ class Solution:
         """Re-check the stored primal and dual against the game (exactly on the exact path, where
         ``tolerance`` is not used: the check is exact)."""
         if tolerance is not None:
-            checked_tolerance("Solution.verify()", "tolerance", tolerance)
+            checked_nonnegative("Solution.verify()", "tolerance", tolerance)
         if self.exact_solution is not None:
             return self.exact_solution.verify()
         return certify(self.game, self.scheme, self.duals.state, self.duals.obedience,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, SolverError
+from ..errors import InvalidArgumentError, SolverError, checked_nonnegative
 from ..solution import fields_equal
 
 #: Probabilities of a reverse fit below this are set to 0 (the interior-point solver returns tiny positive
@@ -228,8 +228,7 @@ def is_unimodal(q, tol: float = 1e-7) -> bool:
     (True, False)
     """
     d = np.diff(_vector("is_unimodal()", "q", q))       # a NaN compared False both ways: "unimodal"
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < np.inf:
-        raise InvalidArgumentError("is_unimodal()", "tol", "must be a finite number >= 0", tol)
+    checked_nonnegative("is_unimodal()", "tol", tol)
     down = np.flatnonzero(d < -tol)
     return not down.size or not np.any(d[down[0]:] > tol)
 
