@@ -54,7 +54,8 @@ def certify(game: PersuasionGame, scheme, y, lam, *, ar: Arithmetic, tolerance: 
 
 
 def _same(a, b) -> bool:
-    """Equal values, arrays (dense, sparse, of fractions) compared entry by entry."""
+    """Equal values, arrays (dense, sparse, of fractions) compared entry by entry, also inside lists,
+    tuples and dicts."""
     import scipy.sparse as sp
     if sp.issparse(a) or sp.issparse(b):
         a, b = (x.toarray() if sp.issparse(x) else np.asarray(x) for x in (a, b))
@@ -63,6 +64,8 @@ def _same(a, b) -> bool:
         return a.shape == b.shape and bool(np.all(a == b))
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     return bool(a == b)
 
 

@@ -465,3 +465,12 @@ def test_the_pair_probe_reads_which_draft_the_receiver_built_on(tmp_path):
     assert vv.run(again, pairs, tmp_path, "choose", 64, settings, "pair") == rep and again.calls == 0
     with pytest.raises(ValueError, match="question must be one of"):
         vv.run(again, pairs, tmp_path, "fix", 64, settings, "pair")
+
+
+def test_the_fitted_game_compares_by_value(scripted_run):
+    """FittedGame holds arrays and fitted models: the dataclass default == raised on the arrays."""
+    from llm_bridge.studies.review_experiment import Log, estimation_prior, fit_game, load_items
+    out, _, _, cfg = scripted_run
+    est, _ = load_items(cfg)
+    fit = lambda: fit_game(Log(out / "generations.jsonl"), est, estimation_prior(est, cfg), cfg)  # noqa: E731
+    assert fit() == fit()

@@ -104,3 +104,11 @@ def test_utility_intervals_are_the_sample_standard_error_at_any_offset(offset, s
         half = 1.96 * np.std(xs, ddof=1) / np.sqrt(per_cell)
         lo, hi = est.receiver_ci[w, a]
         assert (hi - lo) / 2 == pytest.approx(half, rel=1e-5, abs=64 * np.finfo(float).eps * abs(offset))
+
+
+def test_estimated_games_compare_by_value():
+    """The default == compared the interval arrays with == and raised; now two estimates from the same
+    samples are equal and one from other samples is not."""
+    samples = simulate(np.random.default_rng(4), 300)
+    est = lambda s: estimate_game(s, 2, 3)                                    # noqa: E731
+    assert est(samples) == est(samples) and est(samples) != est(samples[:-30])

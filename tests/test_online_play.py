@@ -313,3 +313,13 @@ def test_an_unidentified_threshold_is_taken_at_the_worst_case_of_its_set(tmp_pat
     assert 0 <= ts["lo"] <= ts["hi"] <= 1
     t_star = U[1, 1]                                       # threshold_utility(t) = [[1 - t, 0], [0, t]]
     assert np.allclose(U, threshold_utility(t_star)) and ts["lo"] - 1e-3 <= t_star <= ts["hi"] + 1e-3
+
+
+def test_tables_and_traces_compare_by_value(tmp_path):
+    """Both hold arrays, so the dataclass default == raised "the truth value of an array is ambiguous"."""
+    c = cfg(tmp_path)
+    tab = table_of([[0.4, 0.2], [0.35, 0.05]], noise=0.2, seed=3)
+    assert tab == table_of([[0.4, 0.2], [0.35, 0.05]], noise=0.2, seed=3) != table_of([[0.4, 0.2], [0.35, 0.05]])
+    run = lambda seed: play(tab, make_learner("behavioural", c, SIGNAL_ONLY, 0), V, U_WRONG, c,  # noqa: E731
+                            SIGNAL_ONLY, 100, seed=seed)
+    assert run(2) == run(2) and run(2) != run(3)

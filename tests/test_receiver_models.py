@@ -193,3 +193,18 @@ def test_revealed_utility_needs_smoothing_where_a_choice_was_never_made():
     for bad in (-0.5, float("nan")):
         with pytest.raises(ValueError, match="must be finite and >= 0"):
             revealed_utility([[3, 1], [1, 4]], smoothing=bad)
+
+
+def test_receiver_models_compare_by_value():
+    """Each holds arrays, so the dataclass default == raised "the truth value of an array is ambiguous";
+    FittedReceiver's coefficients sit in a dict, compared entry by entry too."""
+    rng = np.random.default_rng(2)
+    post, recs = rng.uniform(0, 1, 300), np.arange(300) % 2
+    y = rng.uniform(size=300) < post
+    V, U = TARGETS["submission"], np.log([[0.9, 0.1], [0.2, 0.8]])
+    fit = lambda: FittedReceiver.fit(V, recs, post, y)                       # noqa: E731
+    assert fit() == fit() and fit() != FittedReceiver.fit(V, recs, post, ~y)
+    assert BayesianReceiver(U, V) == BayesianReceiver(U.copy(), V.copy()) != BayesianReceiver(U + 1, V)
+    assert CredulousReceiver(V) == CredulousReceiver(V.copy()) != BayesianReceiver(U, V)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(CredulousReceiver(V))

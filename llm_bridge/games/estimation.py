@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from persuasion import PersuasionGame, first_best_value, full_revelation_value, no_information_value, solve
+from persuasion.solution import fields_equal
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def wilson(k, n, z: float = 1.96):
     return np.clip(np.stack([centre - half, centre + half], axis=-1), 0.0, 1.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EstimatedGame:
     """The estimated game, its sampling uncertainty, and which case it is in."""
 
@@ -60,6 +61,8 @@ class EstimatedGame:
     receiver_ci: np.ndarray       # (m, n, 2) intervals of the Receiver's mean utility
     state_counts: np.ndarray      # (m,) problems per state (the prior's data)
     case: str
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     def table(self) -> str:
         from persuasion.report import table

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from persuasion import PersuasionCase, PersuasionGame, case_from_values, persuasion_case, signal_posteriors, solve
+from persuasion.solution import fields_equal
 
 
 def posteriors(prior: np.ndarray, scheme: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,11 +45,13 @@ def predicted_value(model, prior, scheme, V) -> float:
     return float(total)
 
 
-@dataclass
+@dataclass(eq=False)
 class BayesianReceiver:
     U: np.ndarray                       # (2, 2) revealed utility; row state, column action (submit, decline)
     V: np.ndarray                       # Advisor payoffs, for tie-breaking
     name: str = "bayesian"
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     def p_submit(self, s: int, post0: float) -> float:
         mu = np.array([post0, 1 - post0])
@@ -62,10 +65,12 @@ class BayesianReceiver:
         return np.asarray(sol.scheme, float)
 
 
-@dataclass
+@dataclass(eq=False)
 class CredulousReceiver:
     V: np.ndarray
     name: str = "credulous"
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     def p_submit(self, s: int, post0: float) -> float:
         return 1.0 if s == 0 else 0.0
@@ -75,7 +80,7 @@ class CredulousReceiver:
         return np.eye(2)[best]
 
 
-@dataclass
+@dataclass(eq=False)
 class FittedReceiver:
     """P(submit | recommendation s, posterior p) = sigmoid(a_s + b_s p).
 
@@ -87,6 +92,8 @@ class FittedReceiver:
     V: np.ndarray
     coef: dict = field(default_factory=dict)   # s -> (a, b), or None when no probe had recommendation s
     name: str = "fitted"
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
     @property
     def identified(self) -> bool:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from persuasion.solution import fields_equal
 from llm_bridge.games import review_game as rg
 from .run_log import RunLog
 from llm_bridge.games.receiver_models import threshold_grid, threshold_set, threshold_utility, worst_case_scheme
@@ -115,7 +116,7 @@ def _tails(item: rg.ReviewItem, cfg: OnlineConfig, role: str, informed: bool) ->
     return tails
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ResponseTable:
     """The Receiver's P(submit) on the pool.
 
@@ -137,6 +138,8 @@ class ResponseTable:
     belief_levels: tuple
     off_format: int
     decisions: int
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
 
 def build_table(receiver, cfg: OnlineConfig, log: RunLog, est_pairs, pool_pairs, progress=None) -> ResponseTable:
@@ -262,7 +265,7 @@ def make_learner(name: str, cfg: OnlineConfig, mode: str, seed: int):
     raise ValueError(f"make_learner(): name must be one of {list(LEARNERS)}; got {name!r}")
 
 
-@dataclass
+@dataclass(eq=False)
 class Trace:
     """One run: per round the problem, state, signal, action, payoff, and the exact pseudo-regrets."""
 
@@ -280,6 +283,8 @@ class Trace:
     best_value: float
     candidates: list = field(default_factory=list)
     candidate_values: list = field(default_factory=list)   # each candidate's expected payoff over the pool
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
 
 def play(table: ResponseTable, learner, V: np.ndarray, U: np.ndarray, cfg: OnlineConfig, mode: str, T: int,

@@ -41,6 +41,7 @@ from llm_bridge.games.receiver_models import (BayesianReceiver, CredulousReceive
                               threshold_utility, worst_case_scheme)
 from .stats import holm, mcnemar_exact
 from persuasion.atomic import write_atomic
+from persuasion.solution import fields_equal
 
 #: "lp-scheme" is the optimum under the chosen Receiver model (the one the Advisor is taught); "bayesian-lp"
 #: is the core's LP against a Bayesian Receiver (at the worst case over the thresholds the data leave open),
@@ -325,7 +326,7 @@ def _records(log, phase):
     return [r for r in log.done.values() if r["phase"] == phase]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FittedGame:
     """The review game as the estimation split gives it: what the Advisor and the report work from."""
 
@@ -346,6 +347,8 @@ class FittedGame:
     threshold_set: dict            # the Bayesian thresholds the data leave open, and the worst case chosen
     scheme: np.ndarray             # the chosen model's optimal scheme (executed and taught)
     lp_scheme: np.ndarray          # the Bayesian LP's scheme at the worst-case threshold
+
+    __eq__ = fields_equal          # arrays compared entry by entry (the default raised on them)
 
 
 def fit_game(log, est_pairs, prior, cfg) -> FittedGame:
