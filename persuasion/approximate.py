@@ -31,7 +31,7 @@ from numbers import Real
 import numpy as np
 from scipy.optimize import linprog
 
-from .analysis import near_best
+from .analysis.responses import _near_best
 from .analysis.posteriors import checked_scheme
 from .errors import InvalidArgumentError, SolverError
 from .game import PersuasionGame, checked_game
@@ -95,7 +95,7 @@ def delta_best_responses(game: PersuasionGame, belief, delta: float) -> np.ndarr
     if b.shape != (game.num_states,) or not np.all(np.isfinite(b)) or (b < 0).any():
         raise InvalidArgumentError("delta_best_responses()", "belief", f"must be {game.num_states} finite "
                                    f"non-negative numbers", belief)
-    best = near_best(U, b)
+    best = _near_best(U, b)
     D = U - U[:, [int(np.argmax(best))]]                 # differences to one best action, state by state
     return np.flatnonzero(best | (b @ D > -delta + TIE_TOLERANCE * (b @ np.abs(D))))
 

@@ -139,9 +139,12 @@ def _is_sparse(a) -> bool:
 def tie_tolerance(M: np.ndarray) -> float:
     """Float tie tolerance for expected utilities under ``M``: relative to its largest spread in a state,
     plus a few ulps of its magnitude (so values shifted far from 0 still tie when they are equal)."""
-    M = np.asarray(M, dtype=float)
+    from .errors import InvalidArgumentError
+    try:
+        M = np.asarray(M, dtype=float)
+    except (TypeError, ValueError) as err:        # numpy's own said only "could not convert"
+        raise InvalidArgumentError("tie_tolerance()", "M", "must hold real numbers", str(err)) from None
     if M.ndim != 2 or not np.isfinite(M).all():
-        from .errors import InvalidArgumentError
         raise InvalidArgumentError("tie_tolerance()", "M", "must be a states x actions table of finite numbers",
                                    f"shape {M.shape}")
     if not M.size:

@@ -427,7 +427,14 @@ def _analysis_calls():
         "many-text": (lambda: best_response_many(g, "x"), r"best_response_many\(\): beliefs must be real numbers"),
         "many-prefer": (lambda: best_response_many(g, [[0.5, 0.5]], prefer=[0, 1]), r"prefer must have one entry per"),
         "near-best-shape": (lambda: near_best(g.receiver, [0.5, 0.2, 0.3]), r"near_best\(\): beliefs must be a belief"),
+        "near-best-text": (lambda: near_best("ab", [0.5, 0.5]), r"near_best\(\): M must hold real numbers"),
+        "near-best-nan-utility": (lambda: near_best([[1.0, np.nan], [0.0, 1.0]], [0.5, 0.5]),
+                                  r"near_best\(\): M entries must be finite numbers; got 'nan at index \(0, 1\)'"),
+        "near-best-negative-belief": (lambda: near_best(g.receiver, [[0.5, 0.5], [-0.1, 1.1]]),
+                                      r"beliefs entries must be finite numbers >= 0; got '-0.1 at index \(1, 0\)'"),
+        "near-best-nan-tol": (lambda: near_best(g.receiver, [0.5, 0.5], np.nan), r"near_best\(\): tol must be a finite"),
         "tie-tolerance": (lambda: tie_tolerance([1.0, np.inf]), r"tie_tolerance\(\): M must be a states x actions"),
+        "tie-tolerance-text": (lambda: tie_tolerance("ab"), r"tie_tolerance\(\): M must hold real numbers"),
         "posteriors-text": (lambda: scheme_from_posteriors(g, "ab", [[1, 0]]), r"weights/posteriors must hold real"),
         "weights-scalar": (lambda: scheme_from_posteriors(g, 0.5, [[1, 0]]), r"posteriors\(\): weights must be a vector"),
         "weights-nan": (lambda: scheme_from_posteriors(g, [np.nan, 0.5], [[1, 0], [0, 1]]), r"entries must be finite"),
@@ -445,7 +452,8 @@ def _analysis_calls():
 @pytest.mark.parametrize("case", sorted(_analysis_calls()))
 def test_analysis_functions_name_beliefs_and_values_they_cannot_use(case):
     """Each ended in a reshape, index or linprog error (or, for a NaN weight, in a Bayes-plausibility
-    complaint about an error of nan) before it named the argument."""
+    complaint about an error of nan) before it named the argument; text gave numpy's "could not convert",
+    and near_best answered a NaN utility, a NaN tolerance or a negative belief with a mask, silently."""
     call, rule = _analysis_calls()[case]
     with pytest.raises(InvalidArgumentError, match=rule):
         call()

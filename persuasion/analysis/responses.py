@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arithmetic import Arithmetic, arithmetic
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, checked_nonnegative
 from ..game import PersuasionGame, _entry_to_fraction, checked_game
 from ..rational import dot
 from ..scaling import TIE_TOLERANCE
@@ -63,13 +63,38 @@ def near_best(M: np.ndarray, beliefs, tol: float = TIE_TOLERANCE) -> np.ndarray:
 
     Returns a boolean ``(k, n)`` mask (``(n,)`` for a single belief).
     """
-    M = np.asarray(M, dtype=float)
+    where = "near_best()"
+    M, B = _reals(where, "M", M), _reals(where, "beliefs", beliefs)
     if M.ndim != 2:
-        raise InvalidArgumentError("near_best()", "M", "must be a states x actions table", f"shape {M.shape}")
-    B = np.asarray(beliefs, dtype=float)
+        raise InvalidArgumentError(where, "M", "must be a states x actions table", f"shape {M.shape}")
+    if not np.isfinite(M).all():
+        raise InvalidArgumentError(where, "M", "entries must be finite numbers", _first_bad(M, np.isfinite(M)))
     if B.ndim not in (1, 2) or B.shape[-1] != M.shape[0]:
-        raise InvalidArgumentError("near_best()", "beliefs", f"must be a belief or a table of them, {M.shape[0]} "
+        raise InvalidArgumentError(where, "beliefs", f"must be a belief or a table of them, {M.shape[0]} "
                                    "entries each (one per row of M)", f"shape {B.shape}")
+    if not (ok := np.isfinite(B) & (B >= 0)).all():
+        raise InvalidArgumentError(where, "beliefs", "entries must be finite numbers >= 0", _first_bad(B, ok))
+    checked_nonnegative(where, "tol", tol)       # NaN made no action beat another: every action near-best
+    return _near_best(M, B, float(tol))
+
+
+def _reals(where: str, name: str, value) -> np.ndarray:
+    """``value`` as a float array, or an error naming ``name`` (numpy's own said only "could not convert")."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(where, name, "must hold real numbers", str(err)) from None
+
+
+def _first_bad(values: np.ndarray, ok: np.ndarray) -> str:
+    """Where ``values`` first breaks its rule (``ok`` false), for a message that stays one line."""
+    at = tuple(int(i) for i in np.argwhere(~ok)[0])
+    return f"{values[at]} at index {at[0] if len(at) == 1 else at}"
+
+
+def _near_best(M: np.ndarray, B: np.ndarray, tol: float = TIE_TOLERANCE) -> np.ndarray:
+    """:func:`near_best` on arrays already checked (finite float ``M``, beliefs of its width): the package's
+    own callers, in their hot loops, pass what they built from a checked game."""
     single = B.ndim == 1
     B = B.reshape(-1, M.shape[0])
     top = np.argmax(B @ M, axis=1)
@@ -110,7 +135,7 @@ def _candidates(M, belief, ar: Arithmetic, among=None) -> list[int]:
         payoff = dot(belief, M[:, cols])
         top = max(payoff)
         return [a for a, u in zip(cols, payoff) if u == top]
-    mask = near_best(np.asarray(M, float)[:, cols], np.asarray(belief, float))
+    mask = _near_best(np.asarray(M, float)[:, cols], np.asarray(belief, float))
     return [a for a, keep in zip(cols, mask) if keep]
 
 
@@ -204,13 +229,13 @@ def best_response_many(game: PersuasionGame, beliefs, tie: str = "sender", exact
     if ar.exact:
         return np.array([_select(game, B[k], tie, ar, prefer[k]) for k in range(B.shape[0])], dtype=int)
     _, V, U = ar.data(game)
-    tied = near_best(U, B)
+    tied = _near_best(U, B)
     if tie == "lowest":
         return np.argmax(tied, axis=1)
     out = np.empty(B.shape[0], dtype=int)
     for k in range(B.shape[0]):                   # the Advisor's choice among the few tied actions
         cands = np.flatnonzero(tied[k])
-        chosen = cands[near_best((V if tie == "sender" else -V)[:, cands], B[k])] if cands.size > 1 else cands
+        chosen = cands[_near_best((V if tie == "sender" else -V)[:, cands], B[k])] if cands.size > 1 else cands
         out[k] = prefer[k] if prefer[k] is not None and prefer[k] in chosen else chosen[0]
     return out
 
