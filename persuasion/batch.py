@@ -104,6 +104,26 @@ def _pivot(T: np.ndarray, games: np.ndarray, r: np.ndarray, j: np.ndarray, d: np
         d[games] -= d[games, j][:, None] * piv_row[:, :d.shape[1]]
 
 
+def _checked_arrays(prior, sender, receiver) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three arrays as floats, of matching shapes and finite: a NaN made every reduced cost NaN, so
+    the simplex stopped at once at its start and reported the game solved, with NaN duals."""
+    where = "solve_arrays()"
+    try:
+        prior, V, U = (np.asarray(a, dtype=float) for a in (prior, sender, receiver))
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(where, "prior/sender/receiver", "must hold real numbers", str(err)) from None
+    if V.ndim != 3 or U.shape != V.shape or prior.shape != V.shape[:2]:
+        raise InvalidArgumentError(where, "prior/sender/receiver", "must have shapes (B, m), (B, m, n), (B, m, n)",
+                                   f"shapes {prior.shape}, {V.shape}, {U.shape}")
+    for name, a, ok in (("prior", prior, np.isfinite(prior) & (prior >= 0)), ("sender", V, np.isfinite(V)),
+                        ("receiver", U, np.isfinite(U))):
+        if not ok.all():
+            bad = np.argwhere(~ok)[0]
+            raise InvalidArgumentError(where, name, "must hold finite numbers" + (" >= 0" if name == "prior" else ""),
+                                       f"{a[tuple(bad)]} in game {int(bad[0])}")
+    return prior, V, U
+
+
 def solve_arrays(prior: np.ndarray, sender: np.ndarray, receiver: np.ndarray):
     """Vectorised simplex on same-shape games given as arrays.
 
@@ -115,9 +135,10 @@ def solve_arrays(prior: np.ndarray, sender: np.ndarray, receiver: np.ndarray):
     -------
     schemes (B, m, n), y (B, m), lam (B, n, n), pivots (int), failed (B,) bool: games for which the
     float simplex found no pivot in a ratio test (impossible exactly: the LP is bounded) or no optimum
-    within ``MAX_PIVOTS``; their other outputs are meaningless.
+    within ``MAX_PIVOTS``; their other outputs are meaningless.  No certificate is checked here
+    (:func:`solve_many` checks one for every game).
     """
-    prior, V, U = (np.asarray(a, dtype=float) for a in (prior, sender, receiver))
+    prior, V, U = _checked_arrays(prior, sender, receiver)
     B, m, n = V.shape
     T, d, basis, cost, pairs = _tableau(prior, V, U)
     C = d.shape[1]

@@ -86,5 +86,6 @@ def advisor_spread(game: PersuasionGame) -> float:
     >>> advisor_spread(examples.prosecutor_judge())      # convicting is worth 1 in both states
     1.0
     """
+    checked_game("advisor_spread()", game)
     V = np.asarray(game.sender, float)
     return float(game.prior @ (V.max(axis=1) - V.min(axis=1)))

@@ -92,7 +92,7 @@ def test_region_vertices_prosecutor_judge(pj):
                                   "concave_closure_bruteforce", "region_vertices", "bounds.needed_rows",
                                   "bounds.persuasion_margin", "bounds.regret_bound",
                                   "approximate.delta_best_responses", "approximate.worst_delta_response",
-                                  "approximate.robust_value_of_scheme"])
+                                  "approximate.robust_value_of_scheme", "cases.advisor_spread"])
 def test_every_function_of_a_game_names_what_is_not_one(name):
     """A dict or a file name in place of the game ended in an AttributeError from inside the function."""
     import importlib
@@ -103,7 +103,8 @@ def test_every_function_of_a_game_names_what_is_not_one(name):
             "region_vertices": (), "needed_rows": (), "persuasion_margin": (), "regret_bound": (100, 0.05),
             "robust_value_of_scheme": ([[1, 0], [0, 1]], 0.1), "delta_best_responses": ([0.5, 0.5], 0.1),
             "worst_delta_response": ([0.5, 0.5], 0.1)}.get(function, ([0.5, 0.5],))
-    if function in ("no_information_value", "full_revelation_value", "first_best_value", "concave_closure_two_states"):
+    if function in ("no_information_value", "full_revelation_value", "first_best_value", "concave_closure_two_states",
+                    "advisor_spread"):
         args = ()
     with pytest.raises(InvalidArgumentError, match=rf"^{function}\(\): game must be a PersuasionGame"):
         f(examples.prosecutor_judge().to_dict(), *args)

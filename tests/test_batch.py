@@ -51,6 +51,22 @@ def test_batch_rejects_non_games():
         solve_many([examples.prosecutor_judge(), "not a game"])
 
 
+@pytest.mark.parametrize("arrays, rule", [
+    (([[np.nan, 1.0]], np.ones((1, 2, 2)), np.ones((1, 2, 2))),
+     r"prior must hold finite numbers >= 0; got 'nan in game 0'"),
+    (([[0.5, 0.5], [1.2, -0.2]], np.ones((2, 2, 2)), np.ones((2, 2, 2))), r"prior .* got '-0.2 in game 1'"),
+    (([[0.5, 0.5]], np.ones((1, 2, 2)), [[[0.0, np.inf], [1.0, 0.0]]]), r"receiver must hold finite numbers; got 'inf"),
+    (([[0.5, 0.5]], np.ones((1, 2, 3)), np.ones((1, 2, 2))),
+     r"prior/sender/receiver must have shapes \(B, m\), \(B, m, n\)"),
+    (("x", 1, 2), r"prior/sender/receiver must hold real numbers"),
+])
+def test_the_vectorised_simplex_refuses_arrays_it_cannot_solve(arrays, rule):
+    """A NaN made every reduced cost NaN: the simplex stopped at its start and reported the game solved
+    (failed False) with NaN duals.  Mismatched shapes ended in an IndexError."""
+    with pytest.raises(InvalidArgumentError, match=rf"^solve_arrays\(\): {rule}"):
+        batch_module.solve_arrays(*arrays)
+
+
 def test_a_game_the_batch_fails_on_is_solved_alone_and_the_rest_stay_batched(monkeypatch):
     """Before 2026-12-07 one game on which the vectorised simplex found no pivot raised SolverError for
     the whole batch.  A stand-in marks game 1 failed: it is solved by solve(), the others are not."""
