@@ -268,3 +268,30 @@ def test_a_stated_probability_is_never_rounded_to_a_certainty_it_does_not_have(x
         assert float(f"{100 * x:.{decimals - 1}f}") in (0, 100)
     else:
         assert text == f"{100 * x:.0f}%"
+
+
+@pytest.mark.parametrize("scheme, rule", [
+    ([[np.nan, 0.5], [0.5, 0.5]], "entries must be finite"),       # every draw was 'decline'
+    (np.full((3, 2), 0.5), "one row per state"),                     # read by its first two rows
+    (np.full((2, 3), 1 / 3), "two columns"),
+    ([[0.2, 0.2], [0.5, 0.5]], "rows must each sum to 1"),
+])
+def test_prompts_and_draws_refuse_what_is_not_a_scheme(scheme, rule):
+    """The scheme stated in the Receiver's prompt and the one its recommendations are drawn from are one
+    scheme, 2 x 2, in every game; anything else is named, never read in part."""
+    from persuasion import InvalidArgumentError
+    from llm_bridge.games import draft_game as dg, pair_game as pg
+    for game in (rg, dg, pg):
+        with pytest.raises(InvalidArgumentError, match=rf"scheme_statement\(\): scheme .*{rule}"):
+            game.scheme_statement(scheme, np.array([0.3, 0.7]), "gsm_symbolic")
+    with pytest.raises(InvalidArgumentError, match=rf"draw_recommendation\(\): scheme .*{rule}"):
+        rg.draw_recommendation(scheme, 0, 0, "key")
+
+
+def test_a_recommendation_is_drawn_for_a_state_of_the_game_only():
+    """State -1 read row 1 (the wrong verdict's) silently."""
+    from persuasion import InvalidArgumentError
+    assert rg.draw_recommendation(np.eye(2), 1, 0, "key") == "decline"
+    for state in (-1, 2, True, 0.5):
+        with pytest.raises(InvalidArgumentError, match=r"state must be 0 \(correct\) or 1 \(wrong\)"):
+            rg.draw_recommendation(np.eye(2), state, 0, "key")

@@ -144,6 +144,7 @@ def message_tail(problem: Problem, seed: int, message: str | None, statement: st
 
 def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:
     """The committed scheme in plain words: P(recommend building on the draft | verdict), and the base rate."""
+    scheme = rg.two_action_scheme("scheme_statement()", scheme)
     a, b = float(scheme[0, 0]), float(scheme[1, 0])
     base = f"Partial solutions like this one are correct {rg.percent(prior[0])} of the time. "
     if abs(a - b) < 1e-9:

@@ -110,6 +110,7 @@ def message_tail(problem: Problem, seed: int, message: str | None, statement: st
 
 def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:
     """The committed scheme in plain words: P(recommend Lee's draft | verdict on Lee's), and the base rate."""
+    scheme = rg.two_action_scheme("scheme_statement()", scheme)
     a, b = float(scheme[0, 0]), float(scheme[1, 0])
     base = (f"One of the two partial solutions has a mistake; {OWN}'s is the correct one {rg.percent(prior[0])} "
             "of the time. ")

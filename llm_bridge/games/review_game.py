@@ -160,9 +160,23 @@ def percent(x: float) -> str:
     return f"{100 * x:.3f}%"        # beyond 5e-6 of either end, three decimals never round to one
 
 
+def two_action_scheme(where: str, scheme) -> np.ndarray:
+    """``scheme`` as a 2 x 2 float array (rows: verdict correct, wrong; columns: recommend submit, decline),
+    refused unless it is one: a NaN once made every draw 'decline' and a 3-row table was read by its first
+    two rows, silently."""
+    from persuasion.analysis.posteriors import checked_scheme
+    pi = checked_scheme(where, scheme, 2)
+    if pi.shape[1] != 2:
+        from persuasion import InvalidArgumentError
+        raise InvalidArgumentError(where, "scheme", "must have two columns (recommend submit, decline)",
+                                   f"shape {pi.shape}")
+    return pi
+
+
 def scheme_statement(scheme: np.ndarray, prior: np.ndarray, task: str) -> str:
     """The committed scheme in plain words: P(recommend submit | verdict), and the base rate."""
     what = "implementation" if task == "humaneval" else "answer"
+    scheme = two_action_scheme("scheme_statement()", scheme)
     a, b = float(scheme[0, 0]), float(scheme[1, 0])
     base = f"Proposals like this one are correct {percent(prior[0])} of the time. "
     if abs(a - b) < 1e-9:
@@ -202,6 +216,10 @@ def belief_text(p: float) -> str:
 
 def draw_recommendation(scheme: np.ndarray, state: int, *key) -> str:
     """A recommendation drawn from ``scheme[state]`` with a keyed generator."""
+    scheme = two_action_scheme("draw_recommendation()", scheme)
+    if state not in (0, 1) or isinstance(state, bool):        # -1 read the wrong state's row
+        from persuasion import InvalidArgumentError
+        raise InvalidArgumentError("draw_recommendation()", "state", "must be 0 (correct) or 1 (wrong)", state)
     return "submit" if keyed_rng(*key).random() < scheme[state, 0] else "decline"
 
 
