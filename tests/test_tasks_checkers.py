@@ -2,7 +2,7 @@
 import pytest
 
 from llm_bridge.tasks.checkers import check, check_code, check_math, extract_answer
-from llm_bridge.tasks.problems import champ, gsm_symbolic, humaneval
+from llm_bridge.tasks.problems import chain_sum, champ, gsm_symbolic, humaneval
 
 
 def test_extraction_conventions():
@@ -42,7 +42,7 @@ def test_chain_sum_worked_solutions_are_exact_and_check():
     """The worked solution's running total is the expression's value by Python's own arithmetic (an
     independent computation), each step is right, and the checker accepts it in both extractions."""
     import ast
-    from llm_bridge.tasks.problems import chain_sum, chain_sum_solution
+    from llm_bridge.tasks.problems import chain_sum_solution
     probs = chain_sum(60, seed=5, max_terms=5, max_digits=3)
     assert len({p.id for p in probs}) == len({p.meta["template"] for p in probs}) == 60     # distinct sums
     for p in probs:
@@ -59,6 +59,27 @@ def test_chain_sum_worked_solutions_are_exact_and_check():
         chain_sum_solution("3 * 4")
     with pytest.raises(ValueError, match="distinct sums"):
         chain_sum(300, max_terms=2, max_digits=1)          # 10 x 10 x 2 = 200 exist
+
+
+@pytest.mark.parametrize("call, rule", [
+    (lambda: chain_sum(3, seed=None), "chain_sum: seed must be an integer"),   # other problems, same ids
+    (lambda: gsm_symbolic(3, seed=None), "gsm_symbolic: seed must be an integer"),
+    (lambda: gsm_symbolic(3, seed="a"), "gsm_symbolic: seed must be an integer"),
+    (lambda: chain_sum(3, seed=1.5), "chain_sum: seed must be an integer"),
+    (lambda: chain_sum(3, min_terms=0), "min_terms must be an integer >= 1"),
+    (lambda: chain_sum(3, min_terms=3, max_terms=2), "max_terms must be an integer >= 3"),
+    (lambda: chain_sum(3, max_digits=0), "max_digits must be an integer >= 1"),
+])
+def test_generators_refuse_settings_that_break_their_ids_or_their_problems(call, rule):
+    """A seed of None drew other problems on every call under the same ids, which the run logs key their
+    records by; the term and digit ranges failed on an assert inside reasoning-gym, or not at all."""
+    with pytest.raises(ValueError, match=rule):
+        call()
+
+
+def test_a_seed_names_its_problems_and_draws_them_again():
+    assert [p.prompt for p in chain_sum(4, seed=11)] == [p.prompt for p in chain_sum(4, seed=11)]
+    assert chain_sum(1, seed=11)[0].id == "chain_sum/11/0"
 
 
 def test_champ_items_and_categories():
