@@ -33,7 +33,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.optimize import linprog
 
-from .analysis import full_revelation_scheme_of, full_revelation_value
+from .analysis import full_revelation_value
+from .analysis.responses import _full_revelation
 from .analysis.posteriors import checked_scheme
 from .confidence import l1_radius, radius
 from .errors import InvalidArgumentError, checked_flag, checked_nonnegative
@@ -242,7 +243,7 @@ def persuasion_margin(game: PersuasionGame, v_star: float | None = None) -> Marg
     if v_star is None:
         v_star = float(_exact_optimum(game).value)
     v_star_n = (v_star / sc.aV - float(prior @ sc.cV)) / sc.bV
-    reveal = full_revelation_scheme_of(game.sender, game.receiver)
+    reveal = _full_revelation(game.sender, game.receiver)
     candidates = [(int(a), int(b)) for a, b in obedience_pairs(n) if _unsafe(game.receiver, prior, a, b).any()]
     if len(candidates) <= EXHAUSTIVE_ROWS:
         feasible, infeasible = [], []
@@ -289,7 +290,7 @@ def _forbidden(game: PersuasionGame, kept) -> np.ndarray:
 def _exact_reveal(game: PersuasionGame) -> list[int]:
     """Full revelation's action in each state, exactly (the Receiver's best, ties for the Advisor)."""
     _, V, U = game.rational()
-    return [int(np.argmax(full_revelation_scheme_of(V, U)[w])) for w in range(game.num_states)]
+    return [int(a) for a in np.argmax(_full_revelation(V, U), axis=1)]
 
 
 def _exact_optimum_safe_outside(game: PersuasionGame, kept, v_star) -> bool:

@@ -417,7 +417,8 @@ def test_the_confidence_sets_name_what_they_cannot_use(function, args, rule):
 
 def _analysis_calls():
     from persuasion import examples, scheme_from_posteriors, signal_posteriors
-    from persuasion.analysis import best_response_many, near_best, tie_tolerance
+    from persuasion.analysis import best_response_many, full_revelation_scheme_of, near_best, tie_tolerance
+    from persuasion.online import full_revelation_scheme
     from persuasion.bounds import needed_rows, persuasion_margin
     from persuasion.online import solve_robust
     g = examples.prosecutor_judge()
@@ -435,6 +436,12 @@ def _analysis_calls():
         "near-best-nan-tol": (lambda: near_best(g.receiver, [0.5, 0.5], np.nan), r"near_best\(\): tol must be a finite"),
         "tie-tolerance": (lambda: tie_tolerance([1.0, np.inf]), r"tie_tolerance\(\): M must be a states x actions"),
         "tie-tolerance-text": (lambda: tie_tolerance("ab"), r"tie_tolerance\(\): M must hold real numbers"),
+        "reveal-nan": (lambda: full_revelation_scheme_of([[1.0, np.nan], [0.0, 1.0]], g.receiver),
+                       r"full_revelation_scheme_of\(\): sender/receiver must hold finite numbers"),
+        "reveal-shapes": (lambda: full_revelation_scheme_of([[1.0, 2.0]], [[1.0, 2.0, 3.0]]),
+                          r"full_revelation_scheme_of\(\): sender/receiver must be two states x actions"),
+        "reveal-view": (lambda: full_revelation_scheme(g.to_dict()),
+                        r"full_revelation_scheme\(\): view must be a GameView or a PersuasionGame; got 'dict'"),
         "posteriors-text": (lambda: scheme_from_posteriors(g, "ab", [[1, 0]]), r"weights/posteriors must hold real"),
         "weights-scalar": (lambda: scheme_from_posteriors(g, 0.5, [[1, 0]]), r"posteriors\(\): weights must be a vector"),
         "weights-nan": (lambda: scheme_from_posteriors(g, [np.nan, 0.5], [[1, 0], [0, 1]]), r"entries must be finite"),
@@ -451,9 +458,10 @@ def _analysis_calls():
 
 @pytest.mark.parametrize("case", sorted(_analysis_calls()))
 def test_analysis_functions_name_beliefs_and_values_they_cannot_use(case):
-    """Each ended in a reshape, index or linprog error (or, for a NaN weight, in a Bayes-plausibility
-    complaint about an error of nan) before it named the argument; text gave numpy's "could not convert",
-    and near_best answered a NaN utility, a NaN tolerance or a negative belief with a mask, silently."""
+    """Each ended in a reshape, index, argmax-of-nothing, attribute or linprog error (or, for a NaN weight,
+    in a Bayes-plausibility complaint about an error of nan) before it named the argument; text gave numpy's
+    "could not convert", and near_best answered a NaN utility, a NaN tolerance or a negative belief with a
+    mask, silently."""
     call, rule = _analysis_calls()[case]
     with pytest.raises(InvalidArgumentError, match=rule):
         call()

@@ -244,7 +244,19 @@ def full_revelation_scheme_of(sender: np.ndarray, receiver: np.ndarray) -> np.nd
     """Recommend, in each state, the Receiver's best action (ties: the Advisor's favourite, then the lowest
     index), as a 0/1 scheme.  Within one state a tie is an exact equality (what :func:`near_best` says at a
     degenerate belief), so this is the same scheme in floats and in fractions."""
+    where = "full_revelation_scheme_of()"
     V, U = np.asarray(sender), np.asarray(receiver)
+    if U.ndim != 2 or V.shape != U.shape:
+        raise InvalidArgumentError(where, "sender/receiver", "must be two states x actions tables of one shape",
+                                   f"shapes {V.shape}, {U.shape}")
+    if not (np.isfinite(_reals(where, "receiver", U)).all() and np.isfinite(_reals(where, "sender", V)).all()):
+        raise InvalidArgumentError(where, "sender/receiver", "must hold finite numbers",   # NaN: no best action
+                                   "a non-finite entry")
+    return _full_revelation(V, U)
+
+
+def _full_revelation(V: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """:func:`full_revelation_scheme_of` on tables already checked (a game's, or a learner's view of one)."""
     m, n = U.shape
     scheme = np.zeros((m, n))
     for w in range(m):

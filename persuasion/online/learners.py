@@ -23,7 +23,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..analysis import full_revelation_scheme_of
+from ..analysis.responses import _full_revelation
 from ..analysis.posteriors import checked_scheme
 from ..confidence import box, l1_radius, radius, worst_case_advantage
 from ..errors import InvalidArgumentError
@@ -86,7 +86,10 @@ def full_revelation_scheme(view: GameView) -> np.ndarray:
     >>> full_revelation_scheme(GameView.of(examples.prosecutor_judge())).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    return full_revelation_scheme_of(view.sender, view.receiver)
+    if not isinstance(view, (GameView, PersuasionGame)):        # a dict ended in an AttributeError
+        raise InvalidArgumentError("full_revelation_scheme()", "view", "must be a GameView or a PersuasionGame",
+                                   type(view).__name__)
+    return _full_revelation(np.asarray(view.sender), np.asarray(view.receiver))
 
 
 class Learner:
