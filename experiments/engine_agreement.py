@@ -43,7 +43,7 @@ def replay(lm, records: list[dict], progress: bool = True) -> list[dict]:
     words = letters(None, 0)
     options = tuple(sorted(words.values()))
     receiver = ChoiceReceiver(lm)
-    opt_ids = receiver._option_ids(options)
+    opt_ids, options = receiver._option_ids("replay()", options)
     from persuasion.progress import progress as progress_bar
     items = progress_bar(records, "replay", unit="decision", enabled=progress)
     out = []

@@ -1,5 +1,6 @@
 """Real load / generate / train / save with tiny GPT-2 models trained inside the test."""
 import random
+import re
 
 import pytest
 
@@ -268,10 +269,27 @@ def test_one_string_in_place_of_a_list_of_prompts_is_refused_by_every_engine():
     assert ChoiceReceiver(lm).choose("head", []) == []                   # was an IndexError
 
 
+def test_options_are_two_or_more_distinct_strings_on_every_receiver():
+    """One string was read as its characters ("Yes": a choice among "Y", "e" and "s"); a repeated option
+    split the probability of one answer between two entries (the served path kept one of them)."""
+    from llm_bridge.models.language_model import load_by_name
+    from llm_bridge.models.choice_receiver import ChoiceReceiver
+    from llm_bridge.models.openai_receiver import OpenAICompatibleReceiver
+    cr = ChoiceReceiver(load_by_name("tiny", batch_size=2))
+    rx = OpenAICompatibleReceiver("http://127.0.0.1:1", "m")          # refused before any request
+    for options, rule in [("Yes", "not one string"), (["A"], "two or more distinct"), (["A", "A"], "two or more"),
+                          (["A", 1], "one is int 1")]:
+        for where, call in [("ChoiceReceiver.choose()", lambda: cr.choose("head", [], options)),
+                            ("ChoiceReceiver.choose_after()", lambda: cr.choose_after("p", "r", options)),
+                            ("ChoiceReceiver.choose_full()", lambda: cr.choose_full("p", options)),
+                            ("OpenAICompatibleReceiver.choose_full()", lambda: rx.choose("head", ["t"], options))]:
+            with pytest.raises(ValueError, match=rf"^{re.escape(where)}: options must .*{rule}"):
+                call()
+    assert cr.choose_full("state 1 ->", iter(["A", "B"])).letter in ("A", "B")      # any iterable of options
+
+
 def test_sft_refuses_pairs_it_cannot_train_on():
     """No pairs was a training of no step, returned like one that ran; a bare string failed in the unpacking."""
-    import re
-
     from llm_bridge.models.language_model import load_by_name
     lm = load_by_name("tiny", batch_size=2)
     for pairs, rule in [([], "got none"), (["state 1 -> a"], "one is 'state 1 -> a'"), ([("a", 3)], "one is ('a', 3)")]:

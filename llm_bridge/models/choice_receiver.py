@@ -46,7 +46,10 @@ class ChoiceReceiver:
         i = full.index(_MARK)
         return full[:i], full[i + len(_MARK):]
 
-    def _option_ids(self, options) -> list[int]:
+    def _option_ids(self, where: str, options) -> tuple[list[int], list[str]]:
+        """Each option's first token, and the options as a checked list."""
+        from .field_rules import option_list
+        options = option_list(where, options)
         ids = []
         for o in options:
             toks = self.lm.encode(o)
@@ -55,7 +58,7 @@ class ChoiceReceiver:
             ids.append(toks[0])
         if len(set(ids)) != len(ids):
             raise ValueError(f"ChoiceReceiver: options {list(options)} do not start with distinct tokens")
-        return ids
+        return ids, options
 
     @staticmethod
     def _decide(text: str, logits, opt_ids: list[int], options) -> Choice:
@@ -70,9 +73,9 @@ class ChoiceReceiver:
         """The Receiver's choice for each prompt ``head + tail``."""
         from .field_rules import text_list
         tails = text_list("ChoiceReceiver.choose()", "tails", tails)    # one string was one tail per character
+        opt_ids, options = self._option_ids("ChoiceReceiver.choose()", options)
         if not tails:
             return []
-        opt_ids = self._option_ids(options)
         pieces = [self._split(head, t) for t in tails]
         head_text = pieces[0][0]
         if any(p[0] != head_text for p in pieces):
@@ -84,13 +87,15 @@ class ChoiceReceiver:
         """The choice the Receiver makes part-way through its own reply: the option it would write next
         after the user turn ``prompt`` and the start of its answer ``reply`` (e.g. its reasoning up to
         'Decision:'); the options are the words as they follow ``reply``, with their leading space."""
+        opt_ids, options = self._option_ids("ChoiceReceiver.choose_after()", options)
         text = self.lm.format(prompt) + reply
-        return self._decide(text, self.lm.next_logits(text), self._option_ids(options), options)
+        return self._decide(text, self.lm.next_logits(text), opt_ids, options)
 
     def choose_full(self, prompt: str, options=("A", "B")) -> Choice:
         """The same decision from one uncached evaluation of the whole prompt (the reference)."""
+        opt_ids, options = self._option_ids("ChoiceReceiver.choose_full()", options)
         text = self.lm.format(prompt)
-        return self._decide(text, self.lm.next_logits(text, reuse_cache=False), self._option_ids(options), options)
+        return self._decide(text, self.lm.next_logits(text, reuse_cache=False), opt_ids, options)
 
 
 def as_choice_receiver(model):

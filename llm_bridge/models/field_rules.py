@@ -101,6 +101,21 @@ def text_list(where: str, name: str, value) -> list:
     return out
 
 
+def option_list(where: str, options) -> list:
+    """The options a Receiver chooses among: two or more distinct strings.  One string was read as its
+    characters ("Yes" a choice among "Y", "e" and "s"), and a repeated option split its probability.
+
+    >>> option_list("ChoiceReceiver.choose()", "AB")
+    Traceback (most recent call last):
+    ...
+    ValueError: ChoiceReceiver.choose(): options must be a list of strings, not one string; got 'AB'
+    """
+    out = text_list(where, "options", options)
+    if len(out) < 2 or len(set(out)) != len(out):
+        raise ValueError(f"{where}: options must be two or more distinct strings; got {out!r:.120}")
+    return out
+
+
 def sampling_config(where: str, sampling, kind):
     """``sampling`` if it is a ``kind`` (the models' :class:`SamplingConfig`), ``kind()`` for None; a dict or
     anything else is refused by name (it failed later on an attribute)."""

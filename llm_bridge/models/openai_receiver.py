@@ -199,6 +199,8 @@ class OpenAICompatibleReceiver:
         decision cannot be read and :class:`EndpointError` says so.
         """
         from .choice_receiver import Choice
+        from .field_rules import option_list
+        options = option_list(f"{type(self).__name__}.choose_full()", options)
         choice = self._chat(prompt, logprobs=True, top_logprobs=self.top_logprobs, max_tokens=1,
                             temperature=0.0).choices[0]
         toks = self._token_logprobs(choice)
