@@ -41,7 +41,7 @@ def test_holm_adjusted_values_reject_what_the_step_down_procedure_rejects(p, alp
 
 
 def test_holm_refuses_what_is_not_a_p_value():
-    for bad in ([0.1, math.nan], [0.2, 1.5], [-0.01]):
+    for bad in ([0.1, math.nan], [0.2, 1.5], [-0.01], {"a": 0.01}, "0.01"):     # a dict, text: numpy's own errors
         with pytest.raises(ValueError, match=r"holm\(\): pvalues must be a list of numbers in \[0, 1\]"):
             holm(bad)
     assert holm([]) == []

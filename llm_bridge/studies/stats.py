@@ -86,9 +86,12 @@ def holm(pvalues) -> list[float]:
     >>> holm([0.01, 0.04, 0.03])
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(pvalues, float)
+    try:
+        p = np.asarray(pvalues, float)
+    except (TypeError, ValueError):                        # a dict or text: numpy's message named neither
+        p = np.full(1, np.nan)
     if p.ndim != 1 or not np.all((p >= 0) & (p <= 1)):      # NaN fails too: max() would skip it silently
-        raise ValueError(f"holm(): pvalues must be a list of numbers in [0, 1]; got {[float(v) for v in np.ravel(p)]}")
+        raise ValueError(f"holm(): pvalues must be a list of numbers in [0, 1]; got {pvalues!r:.200}")
     order = np.argsort(p)
     adj = np.empty_like(p)
     running = 0.0
