@@ -26,7 +26,6 @@ served model can be checked against what the in-process engine logged before a r
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
 import time
@@ -108,11 +107,9 @@ def main(argv=None) -> int:
     if log is None:
         print(f"engine_agreement: error: {' or '.join(map(str, logs))} does not exist", file=sys.stderr)
         return 2
-    from llm_bridge.studies.run_log import parse_record
-    with (gzip.open(log, "rt") if log.suffix == ".gz" else open(log)) as fh:
-        lines = [line for line in fh if line.strip()]
-    try:
-        records = [parse_record(line, log, k, "engine_agreement") for k, line in enumerate(lines, start=1)]
+    from llm_bridge.studies.run_log import read_records
+    try:            # another run's log: a torn last line (that run killed or still writing) is skipped
+        records = read_records(log, "engine_agreement", cut=False)
     except ValueError as e:                             # a damaged log: one line, not a traceback
         print(f"engine_agreement: error: {e}", file=sys.stderr)
         return 2

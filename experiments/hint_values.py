@@ -54,12 +54,11 @@ def _checker(menus):
 def _logged(out: Path) -> dict:
     """The logged generations by (problem, condition); a line torn by a kill is cut off the log (it was read
     whole before and failed the resume), a damaged one is named."""
-    from llm_bridge.studies.run_log import parse_record, read_whole_lines
+    from llm_bridge.studies.run_log import read_records
     done = {}
     log = out / "generations.jsonl"
     if log.exists():
-        for number, line in enumerate(read_whole_lines(log), start=1):
-            rec = parse_record(line, log, number, "hint_values")
+        for number, rec in enumerate(read_records(log, "hint_values"), start=1):
             if "id" not in rec or "condition" not in rec:
                 raise ValueError(f"hint_values: {log} record {number} has no 'id' or 'condition'")
             done[(rec["id"], rec["condition"])] = rec

@@ -110,3 +110,28 @@ def test_another_runs_log_is_read_without_being_cut(tmp_path):
         fh.write('": 1}\nnot json\n')                   # the tail completes: record 3
     with pytest.raises(ValueError, match=rf"reuse_decisions_from: {re.escape(str(source))} record 4 "):
         Log(tmp_path / "mine.jsonl", [source])
+
+
+def test_one_reader_serves_plain_and_packed_logs_and_cuts_only_its_own(tmp_path):
+    """read_records: the AfD pools, hint_values, engine_agreement and the reused decisions read through it.
+    A packed log is read whole; a plain one loses its torn tail, cut off the file only where cut=True."""
+    import gzip
+
+    from llm_bridge.studies.run_log import read_records
+    recs = [{"key": "a"}, {"key": "b", "p": 0.5}]
+    packed = tmp_path / "log.jsonl.gz"
+    with gzip.open(packed, "wt") as fh:
+        fh.write("".join(json.dumps(r) + "\n\n" for r in recs))     # blank lines are not records
+    assert read_records(packed, "who") == recs
+    plain = tmp_path / "log.jsonl"
+    plain.write_text("".join(json.dumps(r) + "\n" for r in recs) + '{"key": "c", "p')
+    before = plain.read_bytes()
+    assert read_records(plain, "who", cut=False) == recs and plain.read_bytes() == before
+    ends_whole = tmp_path / "by_hand.jsonl"                          # whole, but no newline after the last
+    ends_whole.write_text("\n".join(json.dumps(r) for r in recs))
+    assert read_records(ends_whole, "who", cut=False) == recs
+    assert read_records(plain, "who") == recs and plain.read_bytes() == before[:before.rindex(b"\n") + 1]
+    with open(plain, "a") as fh:
+        fh.write("[1]\n")
+    with pytest.raises(ValueError, match=rf"^who: {re.escape(str(plain))} record 3 is not a JSON object"):
+        read_records(plain, "who")

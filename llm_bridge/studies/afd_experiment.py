@@ -57,7 +57,7 @@ import numpy as np
 from . import best_of_n as bon
 from .demonstration_rewards import InitSFTClassifier, format_reward, held_out_accuracy, log_ratio, without_format
 from llm_bridge.games.estimation import wilson
-from .run_log import append_lines, parse_record, read_whole_lines
+from .run_log import append_lines, read_records
 from .stats import holm, mcnemar_exact, paired_sign_flip
 from persuasion.atomic import write_atomic
 
@@ -323,16 +323,8 @@ def _read_jsonl(path: Path) -> list[dict]:
     """Records of a JSONL file and of its gzipped copy ``path.gz`` (as results are saved under docs/), the
     packed ones first, so that a run resumed in a saved folder appends after them; a line torn by an
     interruption is cut off the plain file (run_log)."""
-    recs = []
     packed = path.with_name(path.name + ".gz")
-    if packed.exists():
-        import gzip
-        with gzip.open(packed, "rt", encoding="utf-8") as fh:
-            lines = [line for line in fh if line.strip()]
-        recs = [parse_record(line, packed, k, "afd") for k, line in enumerate(lines, start=1)]
-    if path.exists():
-        recs += [parse_record(line, path, k, "afd") for k, line in enumerate(read_whole_lines(path), start=1)]
-    return recs
+    return [rec for log in (packed, path) if log.exists() for rec in read_records(log, "afd")]
 
 
 def _joined(records: list[dict]) -> dict:

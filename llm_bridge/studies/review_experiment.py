@@ -35,7 +35,7 @@ from persuasion import PersuasionCase
 from llm_bridge.games import review_game as rg
 from llm_bridge.games.estimation import wilson
 from llm_bridge.games.proposals import keyed_rng
-from .run_log import KeyedLog, parse_record, read_whole_lines
+from .run_log import KeyedLog, read_records
 from llm_bridge.games.receiver_models import (BayesianReceiver, CredulousReceiver, FittedReceiver, case_of, model_case,
                               posteriors, predicted_value, revealed_utility, threshold_grid, threshold_set,
                               threshold_utility, worst_case_scheme)
@@ -161,8 +161,8 @@ class Log(KeyedLog):
         super().__init__(path)
         self.by_input = {}
         for source in reuse:                    # another run's log: read, never cut (it may still be running)
-            for number, line in enumerate(read_whole_lines(source, cut=False), start=1):
-                self._index(parse_record(line, source, number, "reuse_decisions_from"))
+            for rec in read_records(source, "reuse_decisions_from", cut=False):
+                self._index(rec)
         for rec in self.done.values():
             self._index(rec)
 

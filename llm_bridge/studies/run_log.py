@@ -31,7 +31,8 @@ def read_whole_lines(path, cut: bool = True) -> list[str]:
     file itself and the cut made durable, so whatever is appended next starts on a line of its own.
 
     ``cut=False`` reads another run's log without touching it: the torn line is only skipped (that run may
-    be alive and the line still being written)."""
+    be alive and the line still being written), unless it is a whole JSON value that lacks only its
+    newline (a log written by hand or by another tool ends so), which is read."""
     with open(path, "rb") as fh:
         data = fh.read()
     whole = data[:data.rfind(b"\n") + 1]
@@ -40,7 +41,15 @@ def read_whole_lines(path, cut: bool = True) -> list[str]:
             fh.truncate(len(whole))
             fh.flush()
             os.fsync(fh.fileno())
-    return [ln for ln in whole.decode("utf-8").splitlines() if ln.strip()]
+    lines = [ln for ln in whole.decode("utf-8").splitlines() if ln.strip()]
+    tail = data[len(whole):].decode("utf-8", errors="replace")
+    if not cut and tail.strip():
+        try:
+            json.loads(tail)
+            lines.append(tail)
+        except json.JSONDecodeError:
+            pass
+    return lines
 
 
 def append_lines(path, recs: list[dict]) -> None:
@@ -64,6 +73,20 @@ def parse_record(line: str, path, number: int, who: str) -> dict:
     if not isinstance(rec, dict):
         raise ValueError(f"{who}: {os.fspath(path)} record {number} is not a JSON object")
     return rec
+
+
+def read_records(path, who: str, cut: bool = True) -> list[dict]:
+    """Every record of the JSONL log at ``path``, in file order, each read by :func:`parse_record` (so a
+    damaged line names ``who``, the file and the line).  A plain log is read by :func:`read_whole_lines`
+    (``cut=False`` for another run's log, which may still be written to); a log whose name ends in
+    ``.gz`` (a finished run's, as saved under docs/) is read whole."""
+    if os.fspath(path).endswith(".gz"):
+        import gzip
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            lines = [line for line in fh if line.strip()]
+    else:
+        lines = read_whole_lines(path, cut=cut)
+    return [parse_record(line, path, number, who) for number, line in enumerate(lines, start=1)]
 
 
 class KeyedLog:
