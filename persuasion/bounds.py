@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy.optimize import linprog
@@ -37,7 +37,7 @@ from .analysis import full_revelation_value
 from .analysis.responses import _full_revelation
 from .analysis.posteriors import checked_scheme
 from .confidence import l1_radius, radius
-from .errors import InvalidArgumentError, checked_flag, checked_nonnegative
+from .errors import InvalidArgumentError, checked_flag, checked_nonnegative, is_integer
 from .game import PersuasionGame, checked_game
 from .lp import obedience_pairs
 from .solution import fields_equal, game_scaling
@@ -481,7 +481,7 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
     ((1000,), True)
     """
     where = "per_round_bound()"                # NaN passed every comparison below and came back as a bound
-    if isinstance(m, bool) or not isinstance(m, Integral) or m < 1:
+    if not is_integer(m, minimum=1):
         raise InvalidArgumentError(where, "m", "must be an integer >= 1 (the number of states)", m)
     for name, value in (("delta_V", delta_V), ("value_gap", value_gap), ("revelation_gap", revelation_gap)):
         checked_nonnegative(where, name, value)
@@ -489,7 +489,7 @@ def per_round_bound(m: int, delta_V: float, gamma: float, value_gap: float, reve
         raise InvalidArgumentError(where, "gamma", "must be a number >= 0 (inf: no margin needed)", gamma)
     if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1:
         raise InvalidArgumentError(where, "delta", "must be in (0, 1)", delta)
-    if isinstance(T, bool) or not isinstance(T, Integral) or T < 1:
+    if not is_integer(T, minimum=1):
         raise InvalidArgumentError(where, "T", "must be an integer >= 1 (the horizon)", T)
     guarded = checked_flag(where, "guarded", guarded, default=True)
     if delta_V == 0:                     # the Advisor is indifferent: every scheme is optimal

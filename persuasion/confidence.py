@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import itertools
 from fractions import Fraction
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 
 def _radius_arguments(where: str, s, m, delta) -> np.ndarray:
     """``s`` as a float array after checking all three (NaN or a delta of 0 gave nan or 0 radii silently)."""
-    from .errors import InvalidArgumentError
-    if isinstance(m, bool) or not isinstance(m, Integral) or m < 1:
+    from .errors import InvalidArgumentError, is_integer
+    if not is_integer(m, minimum=1):
         raise InvalidArgumentError(where, "m", "must be an integer >= 1 (the number of states)", m)
     if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1:
         raise InvalidArgumentError(where, "delta", "must be in (0, 1)", delta)

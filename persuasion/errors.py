@@ -66,6 +66,20 @@ class InvalidArgumentError(PersuasionError, ValueError):
         super().__init__(f"{where}: {argument} {rule}; got {value!r}")
 
 
+def is_integer(value, minimum=None) -> bool:
+    """Whether ``value`` is an integer (Python's or numpy's) that is not a bool, and at least ``minimum``
+    where one is given: ``True`` is an ``int`` to Python, never a count to a user, and ``2.0`` or ``0.5``
+    is refused, not truncated.  The test every count and seed in the package is read by; each caller words
+    its own message.
+
+    >>> is_integer(3, minimum=1), is_integer(True), is_integer(2.0), is_integer(0, minimum=1)
+    (True, False, False, False)
+    """
+    import numbers
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and (minimum is None or value >= minimum))
+
+
 def checked_flag(where: str, name: str, value, default: bool = False) -> bool:
     """A yes/no argument as a ``bool``: ``True``/``False`` (numpy's too), ``1``/``0``, or ``None`` for the
     default.  Anything else, a string above all, is refused: ``exact="no"`` is truthy and once ran the

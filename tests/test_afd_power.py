@@ -108,8 +108,9 @@ def test_pair_differences_agree_with_the_studys_comparison(tmp_path):
         assert got[measure]["n"] == 12
         assert got[measure]["detectable"] == pytest.approx(
             detectable_difference(got[measure]["sd"], 12, 3))
-    with pytest.raises(ValueError, match="size must be an integer >= 1"):
-        pair_detectable(loaded, "rkl_nf", "init", n_tests=3, size=0, mode="flexible")
+    for size in (0, True):                                   # True was one sample per problem
+        with pytest.raises(ValueError, match="size must be an integer >= 1"):
+            pair_detectable(loaded, "rkl_nf", "init", n_tests=3, size=size, mode="flexible")
     with pytest.raises(ValueError, match="size=11 is more than"):
         pair_detectable(loaded, "rkl_nf", "init", n_tests=3, size=11, mode="flexible")
     with pytest.raises(FileNotFoundError, match="no pool of policy 'dpo'"):
@@ -165,3 +166,12 @@ def test_command_line_on_the_saved_run(capsys):
         cli.main([str(SAVED), "--pair", pair])                         # no family size
     assert cli.main([str(SAVED), "--tests", "3", "--pair", "rkl_nf:nobody"]) == 2
     assert "no pool of policy 'nobody'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n, n_tests, rule", [(True, 1, "n must be an integer >= 2"), (2.0, 1, "n must be an integer"),
+                                              (10, True, "n_tests must be an integer >= 1"), (10, 0, "n_tests")])
+def test_the_detectable_size_takes_counts_not_flags(n, n_tests, rule):
+    """n_tests=True was read as a family of one test (Holm's smallest level 0.05, not 0.05 over the family
+    meant); the counts go through the package's one is_integer."""
+    with pytest.raises(ValueError, match=rf"^detectable_difference: {rule}"):
+        detectable_difference(0.5, n, n_tests)

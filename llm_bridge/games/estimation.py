@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from persuasion import PersuasionGame, first_best_value, full_revelation_value, no_information_value, solve
+from persuasion.errors import is_integer
 from persuasion.solution import fields_equal
 
 
@@ -104,7 +105,7 @@ def estimate_game(samples: Sequence[Sample], m: int, n: int, *, state_counts: Se
     correct = np.zeros((m, n))
     usum, usq = np.zeros((m, n)), np.zeros((m, n))
     for s in samples:
-        whole = all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in (s.state, s.action))
+        whole = is_integer(s.state) and is_integer(s.action)
         if not (whole and 0 <= s.state < m and 0 <= s.action < n):          # 0.5 passed, then failed to index
             raise ValueError(f"estimate_game(): sample state/action must be integers in [0,{m})x[0,{n}); got "
                              f"({s.state!r}, {s.action!r})")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from persuasion.errors import is_integer
 from llm_bridge.tasks.problems import Problem
 
 _NUM = r"\d[\d,]*(?:\.\d+)?"
@@ -142,7 +143,7 @@ def gsm_menus(problems: list[Problem], n: int, item: str = "first_step") -> list
 def _first_menus(problems: list[Problem], n: int, menu_of) -> list[tuple[Problem, dict[str, str]]]:
     """The first ``n`` problems for which ``menu_of(problem, the other problems from the next one on)``
     gives a menu, with their menus."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:      # 0 never matched len(out): every menu came back
+    if not is_integer(n, minimum=1):              # 0 never matched len(out): every menu came back
         raise ValueError(f"menus: n must be an integer >= 1 (the problems wanted); got {n!r}")
     out = []
     for i, p in enumerate(problems):

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from persuasion.errors import is_integer
+
 from .proposals import keyed_rng, wrong_code, wrong_math_answers
 from llm_bridge.tasks.problems import Problem
 
@@ -87,7 +89,7 @@ def proposal_pairs(problems: list[Problem], need: int, seed: int, split: str, ca
     the draw), skipping problems for which no wrong proposal can be made; too few is a ``ValueError``
     whose message starts with ``caller``.  ``make(problem, seed)`` builds a problem's pair (default
     :func:`proposals_for`; the draft game passes its own)."""
-    if isinstance(need, bool) or not isinstance(need, int) or need < 1:   # 0 never equalled the count: all came back
+    if not is_integer(need, minimum=1):           # 0 never equalled the count: all came back
         raise ValueError(f"{caller} pairs cannot be drawn: need must be an integer >= 1; got {need!r}")
     make = make or proposals_for
     pairs = []

@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from persuasion.errors import is_integer      # an integer, not a bool: the package's one test
+
 #: The intervals :func:`numbers_in` knows, by how they are written in its messages.
 _INTERVALS = {
     "(0, 1)": (lambda x: 0 < x < 1, "a number in (0, 1)"),
@@ -37,11 +39,6 @@ _INTERVALS = {
 
 def _where(obj) -> str:
     return type(obj).__name__
-
-
-def is_integer(value) -> bool:
-    """An integer that is not a bool (``True`` is an ``int`` to Python, never a count to a user)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def integers_at_least(obj, minimum: int, *names: str) -> None:

@@ -60,6 +60,7 @@ from llm_bridge.games.estimation import wilson
 from .run_log import append_lines, read_records
 from .stats import holm, mcnemar_exact, paired_sign_flip
 from persuasion.atomic import write_atomic
+from persuasion.errors import is_integer
 
 POLICIES = ("init", "sft")
 # each policy's sampling seeds (init, sft: as in the first run); a replicate rkl_nf_s<k> of the format-blind
@@ -179,7 +180,7 @@ class AfdConfig:
             raise ValueError(f"AfdConfig: rkl_no_format_seeds replicate the format-blind route, so they need "
                              f"rkl_no_format = true and rkl_pool_size > 0; got {self.rkl_no_format} and "
                              f"{self.rkl_pool_size}")
-        if any(not isinstance(k, int) or k < 0 or k == self.seed for k in seeds) or len(set(seeds)) != len(seeds):
+        if any(not is_integer(k, minimum=0) or k == self.seed for k in seeds) or len(set(seeds)) != len(seeds):
             raise ValueError(f"AfdConfig: rkl_no_format_seeds must be distinct integers >= 0 other than "
                              f"seed={self.seed} (the first training's); got {seeds}")
         self.rkl_no_format_variants = [RklVariant(**v) if isinstance(v, dict) else v

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from persuasion.errors import is_integer
+
 # an opening equation of two integer terms, signs allowed on the terms: "12 + 7 = 19", "4-1=3"
 EQUATION = re.compile(r"\s*(-?\d+)\s*([+-])\s*(-?\d+)\s*=\s*(-?\d+)")
 
@@ -42,9 +44,9 @@ def detectable_difference(sd: float, n: int, n_tests: int = 1, power: float = 0.
     smallest) detects with probability ``power`` among ``n`` pairs whose differences have standard deviation
     ``sd`` (the normal approximation; the chance of a rejection in the wrong direction is ignored)."""
     from scipy.stats import norm
-    if not (isinstance(n, (int, np.integer)) and n >= 2):
+    if not is_integer(n, minimum=2):              # True was read as 1 pair (True as 1 test below)
         raise ValueError(f"detectable_difference: n must be an integer >= 2 (pairs); got {n!r}")
-    if not (isinstance(n_tests, (int, np.integer)) and n_tests >= 1):
+    if not is_integer(n_tests, minimum=1):
         raise ValueError(f"detectable_difference: n_tests must be an integer >= 1; got {n_tests!r}")
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise ValueError(f"detectable_difference: alpha and power must lie in (0, 1); got {alpha} and {power}")
@@ -78,7 +80,7 @@ def _problems(pools: dict, policy: str) -> list[str]:
 
 
 def _rows(pools: dict, policy: str, problems: list[str], size: int) -> list[dict]:
-    if not (isinstance(size, (int, np.integer)) and size >= 1):
+    if not is_integer(size, minimum=1):
         raise ValueError(f"size must be an integer >= 1 (samples per problem); got {size!r}")
     rows = []
     for pid in problems:

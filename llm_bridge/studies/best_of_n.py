@@ -27,6 +27,8 @@ from math import comb, log
 
 import numpy as np
 
+from persuasion.errors import is_integer
+
 
 def _check(rewards, n) -> np.ndarray:
     r = np.asarray(rewards, dtype=float)
@@ -34,7 +36,7 @@ def _check(rewards, n) -> np.ndarray:
         raise ValueError(f"rewards must be a non-empty 1-D array; got shape {r.shape}")
     if not np.all(np.isfinite(r)):
         raise ValueError("rewards must be finite")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= r.size:
+    if not is_integer(n, minimum=1) or n > r.size:
         raise ValueError(f"n must be an integer with 1 <= n <= pool size {r.size}; got {n!r}")
     return r
 
@@ -88,6 +90,6 @@ def draw_pick(rewards, order, n: int) -> int:
 def kl_best_of_n(n: int) -> float:
     """The usual KL estimate of Best-of-N from its base policy, ``log n - (n - 1) / n`` (an upper bound,
     Beirami et al. 2024)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_integer(n, minimum=1):
         raise ValueError(f"n must be a positive integer; got {n!r}")
     return log(n) - (n - 1) / n

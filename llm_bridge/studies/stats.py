@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from persuasion.errors import is_integer
+
 
 def binary_outcomes(where: str, name: str, values, meaning: str = "0/1 outcomes (or booleans)") -> np.ndarray:
     """``values`` as a vector of 0.0/1.0, or a ``ValueError`` naming them: a cast to ``bool`` or ``int`` read
@@ -129,7 +131,7 @@ def mcnemar_power(n: int, p10: float, p01: float, alpha: float = 0.05) -> float:
 
 
 def _check_design(where: str, n, alpha) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_integer(n, minimum=1):
         raise ValueError(f"{where}: n must be an integer >= 1 (the pairs); got {n!r}")
     if not 0 < alpha < 1:                                            # NaN too: it rejected nothing, silently
         raise ValueError(f"{where}: alpha must be in (0, 1); got {alpha}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, SolverError, checked_nonnegative
+from ..errors import InvalidArgumentError, SolverError, checked_nonnegative, is_integer
 from ..solution import fields_equal
 
 #: Probabilities of a reverse fit below this are set to 0 (the interior-point solver returns tiny positive
@@ -250,7 +250,7 @@ def best_by_enumeration(p, direction: str, steps: int = 12) -> float:
     p = _target(p)
     if direction not in ("forward", "reverse"):      # anything else was read as "reverse"
         raise InvalidArgumentError("best_by_enumeration()", "direction", "must be 'forward' or 'reverse'", direction)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+    if not is_integer(steps, minimum=1):
         raise InvalidArgumentError("best_by_enumeration()", "steps", "must be an integer >= 1", steps)
     K = p.size
     best = float("inf")

@@ -32,7 +32,7 @@ import math
 import os
 import pickle
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from ..analysis import best_response_many
 from ..analysis.posteriors import checked_scheme
 from ..approximate import worst_delta_response
 from ..bounds import regret_bound
-from ..errors import InvalidArgumentError, PersuasionError, checked_flag
+from ..errors import InvalidArgumentError, PersuasionError, checked_flag, is_integer
 from ..game import PersuasionGame, checked_game
 from ..solution import fields_equal
 from .learners import GameView, Learner
@@ -149,7 +149,7 @@ class Trace:
 
     def summary(self, points: int = 200) -> dict:
         """Log-spaced samples of the curves (what a results file keeps), at most ``points`` of them."""
-        if not _is_int(points) or points < 1:          # 2.5 or -1 failed inside numpy, 0 kept no round
+        if not is_integer(points, minimum=1):          # 2.5 or -1 failed inside numpy, 0 kept no round
             raise InvalidArgumentError("Trace.summary()", "points", "must be an integer >= 1", points)
         idx = np.unique(np.geomspace(1, self.T, num=min(points, self.T)).astype(int)) - 1
         return {"game": self.game, "learner": self.learner, "T": self.T, "seed": self.seed, "delta": self.delta,
@@ -320,26 +320,22 @@ class _RunState:
     resolves: list
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, Integral) and not isinstance(x, bool)
-
-
 def _check_run_arguments(game, learner, T: int, delta, receiver_delta, seed, checkpoint_every, stop_after,
                          progress) -> float:
     """Validate ``run()``'s arguments; returns the ``delta`` of the bound curve."""
     checked_game("run()", game)
     if isinstance(receiver_delta, bool) or not isinstance(receiver_delta, Real) or not 0 <= receiver_delta < math.inf:
         raise InvalidArgumentError("run()", "receiver_delta", "must be a finite number >= 0", receiver_delta)
-    if not _is_int(checkpoint_every) or checkpoint_every < 1:         # 0 or -5 were taken (as "every chunk")
+    if not is_integer(checkpoint_every, minimum=1):         # 0 or -5 were taken (as "every chunk")
         raise InvalidArgumentError("run()", "checkpoint_every", "must be an integer >= 1", checkpoint_every)
-    if stop_after is not None and (not _is_int(stop_after) or stop_after < 0):
+    if stop_after is not None and not is_integer(stop_after, minimum=0):
         raise InvalidArgumentError("run()", "stop_after", "must be an integer >= 0 or None", stop_after)
     checked_flag("run()", "progress", progress)                         # 1, 0 and None read as their bools
     if delta is not None and (isinstance(delta, bool) or not isinstance(delta, Real) or not 0 < delta < 1):
         raise InvalidArgumentError("run()", "delta", "must be in (0, 1) or None", delta)
-    if not _is_int(T) or T < 1:
+    if not is_integer(T, minimum=1):
         raise InvalidArgumentError("run()", "T", "must be at least 1 (an integer)", T)
-    if not _is_int(seed) or seed < 0:
+    if not is_integer(seed, minimum=0):
         raise InvalidArgumentError("run()", "seed", "must be an integer >= 0", seed)
     if not isinstance(learner, Learner):
         raise InvalidArgumentError("run()", "learner", "must be a Learner", type(learner).__name__)

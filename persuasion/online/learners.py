@@ -19,14 +19,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 from ..analysis.responses import _full_revelation
 from ..analysis.posteriors import checked_scheme
 from ..confidence import box, l1_radius, radius, worst_case_advantage
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, is_integer
 from ..game import PersuasionGame
 from ..solve import solve
 from .robust import solve_robust
@@ -37,7 +37,7 @@ NEVER = math.inf
 def _integer(where: str, name: str, value, minimum: int) -> int:
     """``value`` as an ``int`` if it is an integer (not a bool) of at least ``minimum``; else the error naming it.
     A float is refused, not truncated: ``explore_rounds=0.5`` once explored for no round at all."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+    if not is_integer(value, minimum):
         raise InvalidArgumentError(where, name, f"must be an integer >= {minimum}", value)
     return int(value)
 
