@@ -4,8 +4,9 @@
     python -m paper_figures --out docs/figures   # what the docs show
 
 Each figure is drawn from saved results, never by re-running a study; a figure whose results are not
-saved here is listed as skipped with the command that makes them, and the exit status is 1 if any
-figure failed or was skipped.
+saved is listed as skipped with the command that makes them, and the exit status is 1 if any figure
+failed or was skipped.  The results are read from this checkout's ``docs/results`` wherever the command
+is run from (read relative to the working folder, every figure was skipped outside the checkout's root).
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-RESULTS = Path("docs/results")
+CHECKOUT = Path(__file__).resolve().parent.parent
+RESULTS = CHECKOUT / "docs" / "results"
 REVIEWS = ("review_gsm_qwen05", "review_gsm_qwen15_gpu", "review_gsm_smollm2", "review_humaneval_qwen05",
            "review_gsm_qwen05_llama", "review_gsm_qwen05_llama_decision", "draft_gsm_qwen15_llama",
            "pair_gsm_qwen15_llama", "pair_humaneval_qwen05_served", "review_gsm_qwen15_llama",
@@ -108,7 +110,7 @@ def main(argv=None) -> int:
         make = FIGURES[name]
         needs = getattr(make, "needs", None)
         if needs is not None and not needs.exists():
-            print(f"{name}: skipped, {needs} is not saved here; make it with: {make.how}")
+            print(f"{name}: skipped, {needs} is not saved; make it with (in {CHECKOUT}): {make.how}")
             bad += 1
             continue
         try:

@@ -56,10 +56,12 @@ def test_delta_robust_figure_from_saved_results(tmp_path):
     assert fig_delta_robust.main(["--results", str(tmp_path), "--out", str(tmp_path / "fig")]) == 2
 
 
-def test_one_command_draws_every_saved_figure_and_names_what_is_missing(tmp_path, monkeypatch):
+def test_one_command_draws_every_saved_figure_and_names_what_is_missing(tmp_path, monkeypatch, capsys):
     """`python -m paper_figures` draws each figure whose results are saved, and for the others says which file
-    is missing and the command that makes it (exit status 1)."""
+    is missing and the command that makes it (exit status 1).  It reads the checkout's results from any
+    working folder (read relative to it, every figure was skipped outside the checkout's root)."""
     import paper_figures.__main__ as allfigs
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "all"
     assert allfigs.main(["--out", str(out), "--only", "kl_fits", "delta_robust", "llm_review_gsm_qwen05"]) == 0
     assert {p.name for p in out.iterdir()} == {f"{s}.{e}" for s in ("kl_fits", "delta_robust", "llm_review_gsm_qwen05")
@@ -67,6 +69,8 @@ def test_one_command_draws_every_saved_figure_and_names_what_is_missing(tmp_path
     monkeypatch.setattr(allfigs, "RESULTS", tmp_path / "nothing")
     monkeypatch.setattr(allfigs.FIGURES["afd_best_of_n"], "needs", tmp_path / "nothing" / "report.json")
     assert allfigs.main(["--out", str(out), "--only", "afd_best_of_n"]) == 1
+    said = capsys.readouterr().out
+    assert f"afd_best_of_n: skipped, {tmp_path / 'nothing' / 'report.json'} is not saved; make it with (in " in said
 
 
 def test_afd_figure_and_tables_from_a_report(tmp_path, monkeypatch):
