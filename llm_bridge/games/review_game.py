@@ -37,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from persuasion.errors import is_integer
+from persuasion.analysis.posteriors import checked_scheme
+from persuasion.errors import InvalidArgumentError, is_integer
 
 from .proposals import keyed_rng, wrong_code, wrong_math_answers
 from llm_bridge.tasks.problems import Problem
@@ -166,10 +167,8 @@ def two_action_scheme(where: str, scheme) -> np.ndarray:
     """``scheme`` as a 2 x 2 float array (rows: verdict correct, wrong; columns: recommend submit, decline),
     refused unless it is one: a NaN once made every draw 'decline' and a 3-row table was read by its first
     two rows, silently."""
-    from persuasion.analysis.posteriors import checked_scheme
     pi = checked_scheme(where, scheme, 2)
     if pi.shape[1] != 2:
-        from persuasion import InvalidArgumentError
         raise InvalidArgumentError(where, "scheme", "must have two columns (recommend submit, decline)",
                                    f"shape {pi.shape}")
     return pi
@@ -220,7 +219,6 @@ def draw_recommendation(scheme: np.ndarray, state: int, *key) -> str:
     """A recommendation drawn from ``scheme[state]`` with a keyed generator."""
     scheme = two_action_scheme("draw_recommendation()", scheme)
     if state not in (0, 1) or isinstance(state, bool):        # -1 read the wrong state's row
-        from persuasion import InvalidArgumentError
         raise InvalidArgumentError("draw_recommendation()", "state", "must be 0 (correct) or 1 (wrong)", state)
     return "submit" if keyed_rng(*key).random() < scheme[state, 0] else "decline"
 
