@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from persuasion.atomic import exit_now, write_atomic
+from persuasion.errors import is_integer
 from persuasion.online import (ActionInformedPersuader, ExploreThenCommit, FullRevelation, KnownPriorOracle,
                                RobustPersuader)
 
@@ -84,11 +85,11 @@ class LearnerSpec:
             raise ConfigError(f"config: kind must be one of {LEARNER_KINDS}; got {self.kind!r}")
         if self.delta is not None and not 0 < self.delta < 1:
             raise ConfigError(f"config: delta must be in (0, 1); got {self.delta!r}")
-        if self.explore_rounds is not None and self.explore_rounds < 1:
+        if self.explore_rounds is not None and not is_integer(self.explore_rounds, minimum=1):
             raise ConfigError(f"config: explore_rounds must be a positive integer; got {self.explore_rounds!r}")
         if not 0 < self.shrink <= 1:                 # the learner's own domain: 1 keeps the whole box
             raise ConfigError(f"config: shrink must be in (0, 1]; got {self.shrink!r}")
-        if self.check < 1:
+        if not is_integer(self.check, minimum=1):
             raise ConfigError(f"config: check must be a positive integer; got {self.check!r}")
 
 
@@ -102,7 +103,7 @@ class ParallelSpec:
     def __post_init__(self):
         if self.backend not in BACKENDS:
             raise ConfigError(f"config: backend must be one of {BACKENDS}; got {self.backend!r}")
-        if self.n_jobs < 1:
+        if not is_integer(self.n_jobs, minimum=1):
             raise ConfigError(f"config: n_jobs must be a positive integer; got {self.n_jobs!r}")
 
 
@@ -120,19 +121,20 @@ class StudyConfig:
     parallel: ParallelSpec = ParallelSpec()
 
     def __post_init__(self):
-        if not 1 <= self.T <= MAX_T:
+        if not is_integer(self.T, minimum=1) or self.T > MAX_T:
             raise ConfigError(f"config: T must be an integer from 1 to {MAX_T:,} (a run keeps about 40 bytes a "
                               f"round); got {self.T!r}")
         if not self.seeds:
             raise ConfigError(f"config: seeds must be a non-empty list of integers; got {self.seeds!r}")
-        if any(s < 0 for s in self.seeds):
-            raise ConfigError(f"config: seeds must be non-negative integers; got {min(self.seeds)!r}")
+        if any(not is_integer(s, minimum=0) for s in self.seeds):
+            bad = next(s for s in self.seeds if not is_integer(s, minimum=0))
+            raise ConfigError(f"config: seeds must be non-negative integers; got {bad!r}")
         if len(set(self.seeds)) != len(self.seeds):
             twice = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
             raise ConfigError(f"config: seeds must be distinct (a repeated seed repeats a run); got {twice[0]!r} twice")
         if not 0 < self.delta < 1:
             raise ConfigError(f"config: delta must be in (0, 1); got {self.delta!r}")
-        if self.checkpoint_every < 1:
+        if not is_integer(self.checkpoint_every, minimum=1):
             raise ConfigError(f"config: checkpoint_every must be a positive integer; got {self.checkpoint_every!r}")
 
     def manifest(self) -> dict:

@@ -7,6 +7,7 @@ no round lost, none repeated.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -154,6 +155,18 @@ def test_bad_configs(change, fragment):
     with pytest.raises(ConfigError) as info:
         load_config({**QUICK, **change})
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("change, fragment", [({"T": 2.5}, "T must be an integer"), ({"T": True}, "T must be an integer"),
+                                              ({"seeds": [0, 1.5]}, "seeds must be non-negative integers; got 1.5"),
+                                              ({"checkpoint_every": 0.5}, "checkpoint_every must be a positive")])
+def test_a_config_built_in_python_is_checked_as_a_file_is(change, fragment):
+    """load_config takes a StudyConfig as it is: built in Python, T = 2.5 passed 1 <= T and the study
+    started, to fail in every run's own check."""
+    from experiments.regret_study import LearnerSpec, StudyConfig
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        StudyConfig(**{"T": 100, "seeds": [0], "games": ["prosecutor_judge"], "learners": [LearnerSpec("robust")],
+                       **change})
 
 
 def test_a_config_takes_what_the_learner_takes():
