@@ -1,4 +1,6 @@
 """Payoff estimation recovers a known game from simulated responses."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -66,6 +68,15 @@ def test_errors_name_the_problem():
         estimate_game([Sample(0.5, 0, True, 0.0)], 2, 2)           # passed the range test, failed to index
     with pytest.raises(ValueError, match="receiver_utility must be finite; got nan"):
         estimate_game([Sample(0, 0, True, float("nan"))], 2, 2)
+    whole = [Sample(w, a, True, 0.0) for w in range(2) for a in range(2)]
+    for m, n, rule in ((2.0, 2, "m must be an integer >= 1 (the states); got 2.0"),   # failed inside np.zeros
+                       (2, 0, "n must be an integer >= 1 (the actions); got 0")):      # blamed the samples
+        with pytest.raises(ValueError, match=re.escape(f"estimate_game(): {rule}")):
+            estimate_game(whole, m, n)
+    for counts in ([1.5, 2], [3, 4, 5], [0, 0], [float("nan"), 2], [-1, 5]):     # 1.5: 1 in the record, 1.5 in
+        with pytest.raises(ValueError, match=r"state_counts must be 2 integers >= 0 .* positive sum"):  # the prior
+            estimate_game(whole, 2, 2, state_counts=counts)
+    assert estimate_game(whole, 2, 2, state_counts=[0, 5]).game.prior.tolist() == [0.0, 1.0]
 
 
 def test_wilson_known_values():

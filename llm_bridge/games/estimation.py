@@ -100,6 +100,14 @@ def estimate_game(samples: Sequence[Sample], m: int, n: int, *, state_counts: Se
     ``state_counts`` gives the prior (problems per state); by default the
     states' frequencies among the samples.  Every cell needs a sample.
     """
+    for name, size, what in (("m", m, "states"), ("n", n, "actions")):   # 2.0 failed in np.zeros, 0 was
+        if not is_integer(size, minimum=1):                                # blamed on the samples
+            raise ValueError(f"estimate_game(): {name} must be an integer >= 1 (the {what}); got {size!r}")
+    if state_counts is not None:                    # problems per state: 1.5 became 1 in the record, 1.5 in the prior
+        given = list(state_counts)
+        if len(given) != m or not all(is_integer(c, minimum=0) for c in given) or sum(given) <= 0:
+            raise ValueError(f"estimate_game(): state_counts must be {m} integers >= 0 (problems per state) with a "
+                             f"positive sum; got {given!r}")
     samples = list(samples)
     counts = np.zeros((m, n), dtype=int)
     correct = np.zeros((m, n))
@@ -123,9 +131,7 @@ def estimate_game(samples: Sequence[Sample], m: int, n: int, *, state_counts: Se
         usq[s.state, s.action] += (s.receiver_utility - U[s.state, s.action]) ** 2
     var = usq / np.maximum(counts - 1, 1)
     half = z * np.sqrt(var / counts)
-    sc = np.asarray(state_counts if state_counts is not None else counts.sum(axis=1), dtype=float)
-    if (sc < 0).any() or sc.sum() <= 0:
-        raise ValueError(f"estimate_game(): state_counts must be non-negative with a positive sum; got {list(sc)}")
+    sc = np.asarray(given if state_counts is not None else counts.sum(axis=1), dtype=float)
     game = PersuasionGame(sc / sc.sum(), V, U, states, actions, name=name)
     return EstimatedGame(game, counts, wilson(correct, counts, z), np.stack([U - half, U + half], axis=-1),
                          sc.astype(int), classify(game))
