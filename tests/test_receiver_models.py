@@ -172,7 +172,7 @@ def test_perfect_separation_at_the_told_verdicts_identifies_nothing():
 def test_the_worst_case_scheme_over_an_unidentified_set_is_no_better_than_any_point_in_it():
     """Over the whole (0, 1) the worst case of every scheme for the submission target is full revelation's
     value (a Receiver that needs certainty): the robust scheme cannot promise more."""
-    from llm_bridge.games.receiver_models import threshold_grid, threshold_utility, worst_case_scheme
+    from llm_bridge.games.receiver_models import threshold_grid, threshold_set, threshold_utility, worst_case_scheme
     from persuasion import PersuasionGame
     from persuasion.online import evaluate_scheme
     prior, V = np.array([0.3, 0.7]), np.array([[1.0, 0.0], [1.0, 0.0]])
@@ -208,3 +208,21 @@ def test_receiver_models_compare_by_value():
     assert CredulousReceiver(V) == CredulousReceiver(V.copy()) != BayesianReceiver(U, V)
     with pytest.raises(TypeError, match="unhashable"):
         hash(CredulousReceiver(V))
+
+
+def test_threshold_helpers_refuse_what_is_not_a_threshold():
+    """threshold_utility(nan) was a table of NaNs, threshold_grid(0.5, 0.2) a grid silently, an empty list
+    of thresholds an argmax of nothing, and reps = 2.5 a TypeError inside range()."""
+    from llm_bridge.games.receiver_models import threshold_grid, threshold_set, threshold_utility, worst_case_scheme
+    for t in (float("nan"), 1.5, True, "0.5"):
+        with pytest.raises(ValueError, match=r"threshold_utility\(\): t must be a belief threshold in \[0, 1\]"):
+            threshold_utility(t)
+    for lo, hi, points in ((0.5, 0.2, 11), (float("nan"), 1.0, 11), (0.0, 1.0, 0), (0.0, 1.0, 2.5)):
+        with pytest.raises(ValueError, match=r"threshold_grid\(\): need 0 <= lo <= hi <= 1"):
+            threshold_grid(lo, hi, points)
+    assert threshold_grid(0.3, 0.3, 1).tolist() == [0.3]
+    with pytest.raises(ValueError, match=r"worst_case_scheme\(\): thresholds must hold at least one"):
+        worst_case_scheme(PRIOR, TARGETS["submission"], [])
+    for reps, seed in ((2.5, 0), (-1, 0), (10, None)):
+        with pytest.raises(ValueError, match=r"threshold_set: reps must be an integer >= 0 and seed an integer"):
+            threshold_set([0, 1], [0.2, 0.8], [0, 1], reps=reps, seed=seed)

@@ -18,10 +18,12 @@ Receiver submits; for a two-state, two-action game:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
 from persuasion import PersuasionCase, PersuasionGame, case_from_values, persuasion_case, signal_posteriors, solve
+from persuasion.errors import is_integer
 from persuasion.solution import fields_equal
 
 
@@ -187,6 +189,8 @@ def model_case(model, prior, V, tol: float = 0.01, **opt) -> tuple[PersuasionCas
 
 def threshold_utility(t: float) -> np.ndarray:
     """A Receiver utility (rows correct/wrong, columns submit/decline) whose Bayesian threshold is ``t``."""
+    if isinstance(t, bool) or not isinstance(t, Real) or not 0 <= t <= 1:     # NaN gave a table of NaNs
+        raise ValueError(f"threshold_utility(): t must be a belief threshold in [0, 1]; got {t!r}")
     return np.array([[1 - t, 0.0], [0.0, t]])
 
 
@@ -200,6 +204,8 @@ def worst_case_scheme(prior: np.ndarray, V: np.ndarray, thresholds) -> tuple[np.
     """
     from persuasion.online import evaluate_scheme
     thresholds = list(thresholds)
+    if not thresholds:                                  # ended in argmax of an empty sequence
+        raise ValueError("worst_case_scheme(): thresholds must hold at least one threshold; got none")
     games = [PersuasionGame(prior, V, threshold_utility(t)) for t in thresholds]
     cands = [np.asarray(solve(g).scheme, float) for g in games]
     worst = [min(evaluate_scheme(g, c).expected_utility for g in games) for c in cands]
@@ -229,6 +235,8 @@ def threshold_set(groups, levels, submitted, reps: int = 1000, seed: int = 0) ->
     percentile bootstrap over problems (2.5% of replicates' lower ends, 97.5% of their upper ends).  With
     perfect separation at the told verdicts and no probe between, the set is the whole ``[0, 1]``.
     """
+    if not (is_integer(reps, minimum=0) and is_integer(seed)):     # 2.5 replicates failed in range()
+        raise ValueError(f"threshold_set: reps must be an integer >= 0 and seed an integer; got {reps!r} and {seed!r}")
     groups, levels = np.asarray(groups), np.asarray(levels, float)
     submitted = np.asarray(submitted, float)
     if not (groups.size == levels.size == submitted.size) or levels.size == 0:
@@ -261,4 +269,7 @@ def threshold_set(groups, levels, submitted, reps: int = 1000, seed: int = 0) ->
 
 def threshold_grid(lo: float, hi: float, points: int = 11) -> np.ndarray:
     """Thresholds spanning ``[lo, hi]`` kept inside (0, 1), where a threshold Receiver's utility is defined."""
+    if not (isinstance(lo, Real) and isinstance(hi, Real) and 0 <= lo <= hi <= 1) or not is_integer(points, minimum=1):
+        raise ValueError(f"threshold_grid(): need 0 <= lo <= hi <= 1 and points an integer >= 1; got lo={lo!r}, "
+                         f"hi={hi!r}, points={points!r}")                # lo > hi or NaN made a grid silently
     return np.unique(np.clip(np.linspace(lo, hi, points), 1e-3, 1 - 1e-3))
