@@ -172,7 +172,7 @@ def test_perfect_separation_at_the_told_verdicts_identifies_nothing():
 def test_the_worst_case_scheme_over_an_unidentified_set_is_no_better_than_any_point_in_it():
     """Over the whole (0, 1) the worst case of every scheme for the submission target is full revelation's
     value (a Receiver that needs certainty): the robust scheme cannot promise more."""
-    from llm_bridge.games.receiver_models import threshold_grid, threshold_set, threshold_utility, worst_case_scheme
+    from llm_bridge.games.receiver_models import threshold_grid, threshold_utility, worst_case_scheme
     from persuasion import PersuasionGame
     from persuasion.online import evaluate_scheme
     prior, V = np.array([0.3, 0.7]), np.array([[1.0, 0.0], [1.0, 0.0]])
