@@ -119,10 +119,14 @@ def test_a_unimodal_target_is_its_own_forward_fit_exactly(p):
         assert f.objective <= 1e-15 and f.q == pytest.approx(p, rel=1e-14, abs=0)
 
 
-@pytest.mark.parametrize("p", [[0.5, 0.6], [1.0], [[0.5, 0.5]], [-0.1, 1.1]])
-def test_bad_targets_are_named(p):
-    with pytest.raises(InvalidArgumentError, match="target"):
-        forward_fit(p)
+@pytest.mark.parametrize("p", [[0.5, 0.6], [1.0], [[0.5, 0.5]], [-0.1, 1.1], "abc"])
+@pytest.mark.parametrize("name, fit", [("forward_fit", forward_fit), ("reverse_fit", reverse_fit),
+                                       ("best_by_enumeration", lambda p: best_by_enumeration(p, "forward"))])
+def test_bad_targets_are_named_by_the_function_given_them(p, name, fit):
+    """The message said "fit(): target", a function and an argument no caller sees; text was numpy's
+    "could not convert"."""
+    with pytest.raises(InvalidArgumentError, match=rf"^{name}\(\): p must be "):
+        fit(p)
 
 
 # ---------------------------------------------------------------- mass in the gap: the behaviours, as inequalities

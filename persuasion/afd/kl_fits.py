@@ -86,13 +86,18 @@ def _vector(where: str, name: str, values) -> np.ndarray:
     return v
 
 
-def _target(p) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
+def _target(where: str, p) -> np.ndarray:
+    """The target distribution ``p`` checked, named by the public function ``where`` that was given it (the
+    messages said ``fit(): target``, a function and an argument no caller sees)."""
+    try:
+        p = np.asarray(p, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(where, "p", "must be a distribution (a vector of numbers)", p) from None
     if p.ndim != 1 or p.size < 2:
-        raise InvalidArgumentError("fit()", "target", "must be a 1-D distribution over at least 2 outcomes",
+        raise InvalidArgumentError(where, "p", "must be a 1-D distribution over at least 2 outcomes",
                                    f"shape {p.shape}")
     if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1) > 1e-9:
-        raise InvalidArgumentError("fit()", "target", "must be non-negative and sum to 1", p.tolist())
+        raise InvalidArgumentError(where, "p", "must be non-negative and sum to 1", p.tolist())
     return p / p.sum()
 
 
@@ -171,7 +176,7 @@ def forward_fit(p) -> KLFit:
     >>> forward_fit([0.4, 0.0, 0.6]).q.round(3).tolist()
     [0.2, 0.2, 0.6]
     """
-    p = _target(p)
+    p = _target("forward_fit()", p)
     fits = [q / q.sum() for q in (_unimodal_regression(p, c) for c in range(p.size))]
     values = [max(0.0, kl(p, q)) for q in fits]                  # KL >= 0; round-off can give -1e-16
     c = int(np.argmin(values))
@@ -190,7 +195,7 @@ def reverse_fit(p) -> KLFit:
     [0.0, 0.0, 1.0]
     """
     import cvxpy as cp
-    p = _target(p)
+    p = _target("reverse_fit()", p)
     zero = np.flatnonzero(p <= 0)
     logp = np.log(np.where(p > 0, p, 1.0))
     best, solved = None, 0
@@ -247,7 +252,7 @@ def best_by_enumeration(p, direction: str, steps: int = 12) -> float:
     True
     """
     from itertools import combinations
-    p = _target(p)
+    p = _target("best_by_enumeration()", p)
     if direction not in ("forward", "reverse"):      # anything else was read as "reverse"
         raise InvalidArgumentError("best_by_enumeration()", "direction", "must be 'forward' or 'reverse'", direction)
     if not is_integer(steps, minimum=1):
