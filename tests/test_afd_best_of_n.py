@@ -118,7 +118,8 @@ def test_classifier_rejects_bad_input():
         InitSFTClassifier().fit([[1], [2]], [1, 1])
     with pytest.raises(ValueError, match="2 completions but 3 labels"):
         InitSFTClassifier().fit([[1], [2]], [1, 0, 1])
-    with pytest.raises(ValueError, match=r"fit: labels must hold 0 \(initial\) or 1 \(SFT\); entry 0 is 0.7"):
+    with pytest.raises(ValueError, match=r"^InitSFTClassifier.fit\(\): labels must hold 0 \(initial\) or 1 \(SFT\); "
+                                         r"entry 0 is 0.7"):
         InitSFTClassifier().fit([[1], [2], [3]], [0.7, 0, 1])          # 0.7 was cast to 0 silently
     with pytest.raises(RuntimeError, match="fit"):
         InitSFTClassifier().score([[1]])

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from llm_bridge.games.hints import gsm_menus, hinted_prompt, leaks_answer, wrong_step
+from llm_bridge.games.hints import gsm_menus, hinted_prompt, humaneval_menus, leaks_answer, wrong_step
 from llm_bridge.studies.stats import mcnemar_detectable, mcnemar_exact, mcnemar_power
 from llm_bridge.tasks.problems import Problem
 
@@ -49,8 +49,10 @@ def test_an_unknown_item_kind_is_refused(gsm_problems):
     with pytest.raises(ValueError, match="item must be one of"):
         gsm_menus(gsm_problems, 2, "answer_key")
     for n in (0, -1, 2.5):                           # 0 never equalled the count: every menu came back
-        with pytest.raises(ValueError, match=r"menus: n must be an integer >= 1"):
+        with pytest.raises(ValueError, match=r"^gsm_menus\(\): n must be an integer >= 1"):
             gsm_menus(gsm_problems, n)
+        with pytest.raises(ValueError, match=r"^humaneval_menus\(\): n must be an integer >= 1"):
+            humaneval_menus([], n)
 
 
 def test_one_step_problems_get_no_menu(gsm_problems):
@@ -156,7 +158,6 @@ def test_humaneval_examples_are_true_or_false_exactly_as_labelled(humaneval_prob
     true example holds, the wrong one does not, the prompt never shows the true example's call, the
     placebo belongs to another problem, and no item defines a function."""
     import ast
-    from llm_bridge.games.hints import humaneval_menus
     menus = humaneval_menus(humaneval_problems, 200)
     assert len(menus) >= 140
     for p, menu in menus:
@@ -184,7 +185,6 @@ def test_hint_value_runner_scores_code_in_the_sandbox(tmp_path, humaneval_proble
     """The same runner on HumanEval: code prompts, the hidden tests run in the sandbox as the checker."""
     pytest.importorskip("torch")
     from experiments import hint_values
-    from llm_bridge.games.hints import humaneval_menus
     from llm_bridge.models.language_model import load_by_name
     menus = humaneval_menus(humaneval_problems, 2)
     rep = hint_values.run(load_by_name("tiny", batch_size=4), menus, tmp_path, max_new_tokens=6, progress=False)

@@ -137,14 +137,14 @@ def gsm_menus(problems: list[Problem], n: int, item: str = "first_step") -> list
     def menu_of(p, rest):
         other = next((q for q in rest if q.meta.get("template") != p.meta.get("template")), None)
         return gsm_menu(p, other, item) if other is not None else None
-    return _first_menus(problems, n, menu_of)
+    return _first_menus("gsm_menus()", problems, n, menu_of)
 
 
-def _first_menus(problems: list[Problem], n: int, menu_of) -> list[tuple[Problem, dict[str, str]]]:
+def _first_menus(where: str, problems: list[Problem], n: int, menu_of) -> list[tuple[Problem, dict[str, str]]]:
     """The first ``n`` problems for which ``menu_of(problem, the other problems from the next one on)``
-    gives a menu, with their menus."""
+    gives a menu, with their menus (``where``: the public function asked, for the message)."""
     if not is_integer(n, minimum=1):              # 0 never matched len(out): every menu came back
-        raise ValueError(f"menus: n must be an integer >= 1 (the problems wanted); got {n!r}")
+        raise ValueError(f"{where}: n must be an integer >= 1 (the problems wanted); got {n!r}")
     out = []
     for i, p in enumerate(problems):
         menu = menu_of(p, problems[i + 1:] + problems[:i])
@@ -218,7 +218,7 @@ def humaneval_menu(problem: Problem, other: Problem) -> dict[str, str] | None:
 def humaneval_menus(problems: list[Problem], n: int) -> list[tuple[Problem, dict[str, str]]]:
     """The first ``n`` problems that get a :func:`humaneval_menu`, the placebo from the next problem that
     has an example to give."""
-    return _first_menus(problems, n, lambda p, rest: next(
+    return _first_menus("humaneval_menus()", problems, n, lambda p, rest: next(
         (m for q in rest if (m := humaneval_menu(p, q)) is not None), None))
 
 

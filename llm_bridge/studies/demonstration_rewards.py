@@ -61,11 +61,11 @@ class InitSFTClassifier:
 
     def fit(self, token_ids: list[list[int]], labels) -> "InitSFTClassifier":
         from sklearn.linear_model import LogisticRegression
-        y = _labels("fit", labels)
+        y = _labels("InitSFTClassifier.fit()", labels)
         if len(token_ids) != y.size:
-            raise ValueError(f"fit: {len(token_ids)} completions but {y.size} labels")
+            raise ValueError(f"InitSFTClassifier.fit(): {len(token_ids)} completions but {y.size} labels")
         if set(np.unique(y).tolist()) != {0, 1}:
-            raise ValueError(f"fit: labels must hold both 0 (initial) and 1 (SFT); got {sorted(set(y.tolist()))}")
+            raise ValueError(f"InitSFTClassifier.fit(): labels must hold both 0 (initial) and 1 (SFT); got {sorted(set(y.tolist()))}")
         self.model_ = LogisticRegression(C=self.c, max_iter=2000, random_state=self.seed)
         self.model_.fit(self.features(token_ids), y)
         return self
@@ -82,7 +82,7 @@ def held_out_accuracy(token_ids, labels, groups, test_fraction: float = 0.25, se
     accuracy, AUC, and the test rows with their scores (to compare with the log-ratio on the same rows)."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupShuffleSplit
-    y = _labels("held_out_accuracy", labels)
+    y = _labels("held_out_accuracy()", labels)
     split = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
     train, test = next(split.split(np.zeros(y.size), y, groups))
     clf = InitSFTClassifier(c=c, seed=seed).fit([token_ids[i] for i in train], y[train])
