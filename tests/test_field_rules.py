@@ -99,6 +99,8 @@ BAD = [
     (OnlineConfig, OUT, "seed", [-1]),
     (OnlineConfig, OUT, "rounds", [0, 2.5]),
     (OnlineConfig, OUT, "belief_levels", [(0.5,), (0.0, 1.5), (1.0, 0.0), (0.0, 0.5, 0.5)]),
+    (OnlineConfig, OUT, "learners", [("robust", "robust"), (), "robust", ("magic",)]),   # twice, none, letters
+    (OnlineConfig, OUT, "informed_grid", [(0.5, 0.5), (0.75, 0.25), (1.5,)]),        # the same scheme twice
     (ReviewConfig, OUT, "base_rate", [0.0, 1.5, math.nan]),
     (ReviewConfig, OUT, "n_estimation", [0]),
     (ReviewConfig, OUT, "bootstrap", [0]),
@@ -106,6 +108,7 @@ BAD = [
     (ReviewConfig, OUT, "advisor_temperature", [-1.0, math.nan]),
     (ReviewConfig, OUT, "max_new_tokens", [0]),
     (ReviewConfig, OUT, "probe_posteriors", [(), (0.5, -0.1), (0.7, 0.3)]),
+    (ReviewConfig, OUT, "variants", [("informed", "informed"), (), "informed", ("told",)]),
     (AfdConfig, {}, "n_test", [0]),
     (AfdConfig, {}, "sft_learning_rate", [0.0, math.nan]),
     (AfdConfig, {}, "classifier_c", [0.0, -1.0]),
@@ -128,6 +131,15 @@ def test_each_settings_class_refuses_a_bad_value_naming_itself_and_the_field(sch
     for value in values:
         with pytest.raises(ValueError, match=rf"^{schema.__name__}: {name} must "):
             schema(**required, **{name: value})
+
+
+@pytest.mark.parametrize("game, task", [("review", "code"), ("review", "chain_sum"), ("draft", "humaneval"),
+                                        ("pair", "gsm")])
+def test_a_review_run_is_played_on_a_task_its_game_has(game, task):
+    """The review game read any task but "humaneval" as GSM-Symbolic and ran it, silently."""
+    with pytest.raises(ValueError, match=rf"^ReviewConfig: the {game} game is played on .*; got task='{task}'"):
+        ReviewConfig(out="unused", game=game, task=task)
+    assert ReviewConfig(out="unused", game=game, task="gsm_symbolic").task == "gsm_symbolic"
 
 
 def test_the_afd_route_variants_need_a_finite_learning_rate():

@@ -76,6 +76,27 @@ def probabilities(obj, name: str, at_least: int = 1, increasing: bool = False) -
     return out
 
 
+def distinct_choices(obj, name: str, allowed) -> tuple:
+    """The field ``name`` as a tuple of one or more distinct names from ``allowed``: a repeated name ran the
+    same arm twice, none ran a study of nothing, and one string was read as its letters.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Study:
+    ...     arms: tuple = ("a", "a")
+    >>> distinct_choices(Study(), "arms", ("a", "b"))
+    Traceback (most recent call last):
+    ...
+    ValueError: Study: arms must be one or more distinct names from ['a', 'b']; got ('a', 'a')
+    """
+    value = getattr(obj, name)
+    names = () if isinstance(value, (str, bytes)) else tuple(value)
+    if not names or len(set(names)) != len(names) or not set(names) <= set(allowed):
+        raise ValueError(f"{_where(obj)}: {name} must be one or more distinct names from {list(allowed)}; "
+                         f"got {value!r}")
+    return names
+
+
 def text_list(where: str, name: str, value) -> list:
     """``value`` as a list of strings: the prompts or continuations a model call takes.  A single string is
     refused (iterated, it became one prompt per character, each decoded at full cost) and so is anything

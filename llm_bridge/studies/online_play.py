@@ -65,7 +65,7 @@ class OnlineConfig:
         from llm_bridge.games.review_game import TARGETS
         if self.target not in TARGETS:
             raise ValueError(f"OnlineConfig: target must be one of {list(TARGETS)}; got {self.target!r}")
-        from llm_bridge.models.field_rules import integers_at_least, numbers_in, probabilities
+        from llm_bridge.models.field_rules import distinct_choices, integers_at_least, numbers_in, probabilities
         numbers_in(self, "(0, 1)", "base_rate")
         integers_at_least(self, 1, "n_estimation", "n_pool", "rounds", "informed_rounds", "seeds", "bootstrap")
         integers_at_least(self, 0, "n_informed", "gsm_seed", "seed")
@@ -74,10 +74,8 @@ class OnlineConfig:
         self.belief_levels = probabilities(self, "belief_levels", at_least=2, increasing=True)
         if not 0 <= self.n_informed <= self.n_pool:
             raise ValueError(f"OnlineConfig: n_informed must be in [0, n_pool={self.n_pool}]; got {self.n_informed!r}")
-        unknown = set(self.learners) - set(LEARNERS)
-        if unknown:
-            raise ValueError(f"OnlineConfig: learners must be among {list(LEARNERS)}; got {sorted(unknown)}")
-        self.informed_grid = probabilities(self, "informed_grid")
+        self.learners = distinct_choices(self, "learners", LEARNERS)
+        self.informed_grid = probabilities(self, "informed_grid", increasing=True)   # a repeat: the same scheme twice
 
     @property
     def prior(self) -> np.ndarray:

@@ -89,17 +89,14 @@ class ReviewConfig:
     def __post_init__(self):
         if self.game not in GAMES:
             raise ValueError(f"ReviewConfig: game must be one of {sorted(GAMES)}; got {self.game!r}")
-        tasks = ("gsm_symbolic", "humaneval") if self.game == "pair" else ("gsm_symbolic",)
-        if self.writes_answer and self.task not in tasks:
+        tasks = ("gsm_symbolic",) if self.writes_answer and self.game != "pair" else ("gsm_symbolic", "humaneval")
+        if self.task not in tasks:                # the review game ran GSM for any task but "humaneval"
             raise ValueError(f"ReviewConfig: the {self.game} game is played on {' or '.join(tasks)}; "
                              f"got task={self.task!r}")
-        bad = set(self.variants) - {"signal-only", "informed"}
-        if not self.variants or bad:
-            raise ValueError(f"ReviewConfig: variants must be a non-empty subset of ('signal-only', 'informed'); "
-                             f"got {self.variants!r}")
+        from llm_bridge.models.field_rules import distinct_choices, integers_at_least, numbers_in, probabilities
+        self.variants = distinct_choices(self, "variants", ("signal-only", "informed"))
         if self.probes not in ("full", "lean"):
             raise ValueError(f"ReviewConfig: probes must be 'full' or 'lean'; got {self.probes!r}")
-        from llm_bridge.models.field_rules import integers_at_least, numbers_in, probabilities
         integers_at_least(self, 1, "n_estimation", "bootstrap", "signals_per_problem", "advisor_epochs",
                           "advisor_problem_chars", "max_new_tokens")
         integers_at_least(self, 0, "n_evaluation", "seed", "gsm_seed")   # 0: the items alone (load_items), no run
