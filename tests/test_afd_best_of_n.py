@@ -199,8 +199,9 @@ def test_held_out_problems_come_from_unseen_templates(problems):
 
 
 def test_config_rules_are_named():
-    with pytest.raises(ValueError, match="ns must be increasing"):
-        afd.AfdConfig(pool_size=4, ns=[1, 8])
+    for ns in ([1, 8], [4, 4], [2.5], [], [0, 2]):      # [4, 4] evaluated best-of-4 twice; 2.5 failed after training
+        with pytest.raises(ValueError, match=r"ns must be increasing integers, none repeated, between 1 and pool"):
+            afd.AfdConfig(pool_size=4, ns=ns)
     with pytest.raises(ValueError, match="checker_mode"):
         afd.AfdConfig(checker_mode="loose")
 

@@ -157,9 +157,11 @@ class AfdConfig:
         integers_at_least(self, 0, "seed", "dpo_pool_size", "rkl_pool_size")
         numbers_in(self, "> 0", "classifier_c", "sft_learning_rate", "dpo_beta", "dpo_learning_rate", "rkl_learning_rate")
         numbers_in(self, ">= 0", "temperature")
-        if sorted(self.ns) != self.ns or not self.ns or self.ns[0] < 1 or self.ns[-1] > self.pool_size:
-            raise ValueError(f"AfdConfig: ns must be increasing, between 1 and pool_size={self.pool_size}; "
-                             f"got {self.ns}")
+        ns = list(self.ns)        # 2.5 failed only at the evaluation, after training; [4, 4] gave best-of-4 twice
+        if (not ns or not all(is_integer(n, minimum=1) for n in ns) or any(b <= a for a, b in zip(ns, ns[1:]))
+                or ns[-1] > self.pool_size):
+            raise ValueError(f"AfdConfig: ns must be increasing integers, none repeated, between 1 and "
+                             f"pool_size={self.pool_size}; got {self.ns}")
         if self.task not in TASKS:
             raise ValueError(f"AfdConfig: task must be one of {list(TASKS)}; got {self.task!r}")
         if self.chain_max_terms < 2 or self.chain_max_digits < 1:
