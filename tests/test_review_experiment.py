@@ -295,3 +295,21 @@ def test_a_recommendation_is_drawn_for_a_state_of_the_game_only():
     for state in (-1, 2, True, 0.5):
         with pytest.raises(InvalidArgumentError, match=r"state must be 0 \(correct\) or 1 \(wrong\)"):
             rg.draw_recommendation(np.eye(2), state, 0, "key")
+
+
+def test_proposal_makers_take_counts_not_fractions_or_negatives():
+    """wrong_math_answers(k=2.5) gave three answers and k=-1 none; code_mutants(limit=-1) sliced off the
+    last mutant and kept the others; gsm_menus checked its item only at a problem that reached gsm_menu."""
+    from llm_bridge.games.hints import gsm_menus
+    from llm_bridge.games.proposals import code_mutants, wrong_math_answers
+    from llm_bridge.tasks.problems import Problem
+    p = Problem("x/0", "gsm_symbolic", "What is 2 + 3?", "5", {"worked_solution": "2 + 3 = 5\n#### 5"}, {})
+    assert len(wrong_math_answers(p, 2)) == 2 and wrong_math_answers(p, 0) == []
+    for k in (2.5, -1, True):
+        with pytest.raises(ValueError, match=r"^wrong_math_answers\(\): k must be an integer >= 0"):
+            wrong_math_answers(p, k)
+    for limit in (-1, 1.5):
+        with pytest.raises(ValueError, match=r"^code_mutants\(\): limit must be an integer >= 0"):
+            code_mutants(p, 0, limit)
+    with pytest.raises(ValueError, match=r"^gsm_menus\(\): item must be one of"):
+        gsm_menus([p], 1, "answer_key")

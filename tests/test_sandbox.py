@@ -136,3 +136,13 @@ def test_no_network():
 def test_limits_a_run_cannot_use_are_refused_before_it_starts(limits, rule):
     with pytest.raises(ValueError, match=rf"run_python\(\): {rule}"):
         run_python("print(1)", **limits)
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), float("inf"), True])
+def test_a_test_run_names_a_timeout_it_cannot_use(timeout):
+    """run_tests passed the timeout on as timeout + 1 s to the sandbox: 0 ran, and ended as 'the launcher
+    ended before the program started', which blamed the machine."""
+    from llm_bridge.tasks.verdict import run_tests
+    with pytest.raises(ValueError, match=r"^run_tests\(\): timeout must be a finite number of seconds > 0"):
+        run_tests("def f():\n", "def check(candidate):\n    assert candidate() == 1\n", "f",
+                  "def f():\n    return 1\n", timeout=timeout)

@@ -134,6 +134,9 @@ def gsm_menu(problem: Problem, other: Problem, item: str = "first_step") -> dict
 def gsm_menus(problems: list[Problem], n: int, item: str = "first_step") -> list[tuple[Problem, dict[str, str]]]:
     """The first ``n`` problems that get a menu of ``item`` (:func:`gsm_menu`), each paired with a placebo
     from the next problem of another template."""
+    if item not in ITEMS:                # was checked only at a problem that reached gsm_menu: else [] silently
+        raise ValueError(f"gsm_menus(): item must be one of {ITEMS}; got {item!r}")
+
     def menu_of(p, rest):
         other = next((q for q in rest if q.meta.get("template") != p.meta.get("template")), None)
         return gsm_menu(p, other, item) if other is not None else None

@@ -17,6 +17,7 @@ import ast
 import random
 import re
 
+from persuasion.errors import is_integer
 from llm_bridge.tasks.problems import Problem
 
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
@@ -36,6 +37,8 @@ def _same_number(a: str, b: str) -> bool:
 
 def wrong_math_answers(problem: Problem, k: int, seed: int = 0) -> list[str]:
     """``k`` distinct wrong answers for a maths problem, intermediate results first."""
+    if not is_integer(k, minimum=0):                 # 2.5 gave three answers, -1 none, silently
+        raise ValueError(f"wrong_math_answers(): k must be an integer >= 0; got {k!r}")
     gold = problem.answer.strip()
     rng = keyed_rng(seed, problem.id, "wrong-answers")
     cot = problem.items.get("worked_solution", "")
@@ -96,7 +99,10 @@ def _apply(node: ast.AST, kind: str) -> None:
 
 
 def code_mutants(problem: Problem, seed: int = 0, limit: int = 12) -> list[str]:
-    """Bodies that differ from the canonical solution by one mutation (in a keyed random order)."""
+    """Bodies that differ from the canonical solution by one mutation (in a keyed random order), at most
+    ``limit`` of them."""
+    if not is_integer(limit, minimum=0):             # -1 sliced off the last one and kept all the others
+        raise ValueError(f"code_mutants(): limit must be an integer >= 0; got {limit!r}")
     prompt, body = problem.prompt, problem.meta["canonical_solution"]
     base = ast.parse(prompt + body)
     n_sites = len(_mutation_sites(base))

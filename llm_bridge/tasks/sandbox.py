@@ -656,16 +656,16 @@ def _encode_source(source: str) -> bytes:
     return source.encode("utf-8", "surrogatepass")
 
 
-def _check_limits(timeout, **counts) -> None:
+def _check_limits(timeout, where: str = "run_python()", **counts) -> None:
     """A run's limits, checked before anything starts: a NaN timeout failed in ``int()``, a float memory
     size in a shift, and a timeout of 0 or below still ran the program for a second of CPU."""
     import math
     import numbers
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
-        raise ValueError(f"run_python(): timeout must be a finite number of seconds > 0; got {timeout!r}")
+        raise ValueError(f"{where}: timeout must be a finite number of seconds > 0; got {timeout!r}")
     for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"run_python(): {name} must be an integer >= 1; got {value!r}")
+            raise ValueError(f"{where}: {name} must be an integer >= 1; got {value!r}")
 
 
 def run_python(source: str, *, timeout: float = 5.0, memory_mb: int = 512, max_processes: int = 16,

@@ -32,7 +32,7 @@ import subprocess
 import sys
 
 from . import plain_data
-from .sandbox import _memfd, require_root, run_python
+from .sandbox import _check_limits, _memfd, require_root, run_python
 
 #: Largest reply (one JSON line) the tests accept from the candidate.
 MAX_REPLY_BYTES = 64 << 20
@@ -156,6 +156,7 @@ def run_tests(prompt: str, test: str, entry: str, program: str, timeout: float =
     """
     if not isinstance(entry, str) or not entry.isidentifier():
         raise ValueError(f"run_tests(): entry must be a Python identifier; got {entry!r}")
+    _check_limits(timeout, "run_tests()")   # 0 reached the sandbox as 1 s and ended as "the launcher ended"
     require_root("run_tests()")
     ours, theirs = socket.socketpair()
     done_r, done_w = os.pipe()
