@@ -76,6 +76,9 @@ def test_prompt_cache_reuses_the_head_and_gives_the_uncached_logits(smol):
         top = np.argsort(-lb)[:10]
         # the tail runs in its own batch: quantised kernels round a little differently than in one batch
         assert np.max(np.abs(la[top] - lb[top])) < 0.1
+    with pytest.raises(ValueError, match=r"^LlamaCppModel.continuation_logits\(\): tails must be a list of "
+                                         r"strings, not one string"):
+        smol.continuation_logits(head, "Submit?")          # each character was a tail; refused at the call
 
 
 def test_choice_receiver_runs_on_llama_cpp_and_matches_its_uncached_reference(smol):

@@ -260,6 +260,8 @@ def test_one_string_in_place_of_a_list_of_prompts_is_refused_by_every_engine():
                                                                r"strings; one is int 3"),
                        (lambda: lm.generate(["a"], {"max_new_tokens": 4}), r"sampling must be a SamplingConfig"),
                        (lambda: lm.log_likelihood(["a"], "b"), r"log_likelihood\(\): continuations must be a list"),
+                       (lambda: lm.continuation_logits("head", "tail"), r"LanguageModel.continuation_logits\(\): "
+                                                                          r"tails must be a list of strings"),
                        (lambda: rx.generate("state 1 ->"), r"OpenAICompatibleReceiver.generate\(\): prompts must"),
                        (lambda: rx.generate_scored(None), r"prompts must be a list of strings; got NoneType"),
                        (lambda: rx.choose("head", "tail"), r"OpenAICompatibleReceiver.choose\(\): tails must"),

@@ -420,6 +420,10 @@ class LanguageModel:
         cropped back after each tail: the same logits as the whole prompt (a test checks).  Each side
         is tokenised on its own; the head should end at a token boundary (a newline).
         """
+        from .field_rules import text_list          # checked now, not at the first logits asked for
+        return self._continuation_logits(head, text_list("LanguageModel.continuation_logits()", "tails", tails))
+
+    def _continuation_logits(self, head: str, tails: list[str]):
         import inspect
 
         import torch

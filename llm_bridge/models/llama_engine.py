@@ -319,11 +319,15 @@ class LlamaCppModel:
         cores, where prefill is compute-bound at about 100-115 tokens/s for Qwen2.5-0.5B whatever the
         batch, and its logits moved by up to 0.3 nats; not worth it here.)
         """
+        from .field_rules import text_list          # checked now, not at the first logits asked for
+        return self._continuation_logits(head, text_list("LlamaCppModel.continuation_logits()", "tails", tails))
+
+    def _continuation_logits(self, head: str, tails: list[str]):
         head_ids = self.encode(head)
         for tail in tails:
             tail_ids = self.encode(tail)
             if not tail_ids:
-                raise ValueError("continuation_logits: a tail encodes to no token")
+                raise ValueError("LlamaCppModel.continuation_logits(): a tail encodes to no token")
             yield self._evaluate(head_ids + tail_ids)[-1]
 
     # ------------------------------------------------------------------ generation
