@@ -126,9 +126,9 @@ class StudyConfig:
                               f"round); got {self.T!r}")
         if not self.seeds:
             raise ConfigError(f"config: seeds must be a non-empty list of integers; got {self.seeds!r}")
-        if any(not is_integer(s, minimum=0) for s in self.seeds):
-            bad = next(s for s in self.seeds if not is_integer(s, minimum=0))
-            raise ConfigError(f"config: seeds must be non-negative integers; got {bad!r}")
+        bad = [s for s in self.seeds if not is_integer(s, minimum=0)]
+        if bad:
+            raise ConfigError(f"config: seeds must be non-negative integers; got {bad[0]!r}")
         if len(set(self.seeds)) != len(self.seeds):
             twice = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
             raise ConfigError(f"config: seeds must be distinct (a repeated seed repeats a run); got {twice[0]!r} twice")

@@ -38,9 +38,16 @@ class Problem:
     meta: dict = field(default_factory=dict)      # category, tests, entry point, ...
 
 
+def _whole(value, minimum=None) -> bool:
+    """An integer that is not a bool, at least ``minimum`` where given (the rule of persuasion.errors.is_integer,
+    kept here so that loading problems does not import the solver)."""
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and (minimum is None or value >= minimum))
+
+
 def _check_count(where: str, n, optional: bool = False) -> None:
     """``n`` problems asked of a loader: a positive integer (or None where the loader gives them all)."""
-    if (n is None and optional) or (isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1):
+    if (n is None and optional) or _whole(n, 1):
         return
     raise ValueError(f"{where}: n must be a positive integer{' or None (all)' if optional else ''}; got {n!r}")
 
@@ -48,7 +55,7 @@ def _check_count(where: str, n, optional: bool = False) -> None:
 def _check_seed(where: str, seed) -> None:
     """A generator's seed: an integer.  ``None`` drew other problems on every call under the same ids
     (``chain_sum/None/0``), which the run logs key their records by; text failed inside reasoning-gym."""
-    if not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+    if not _whole(seed):
         raise ValueError(f"{where}: seed must be an integer (the problems' ids name it); got {seed!r}")
 
 
@@ -96,7 +103,7 @@ def chain_sum(n: int, seed: int = 0, min_terms: int = 2, max_terms: int = 4, max
     _check_seed("chain_sum", seed)
     for name, low, value in (("min_terms", 1, min_terms), ("max_terms", min_terms, max_terms),
                              ("max_digits", 1, max_digits)):
-        if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low):
+        if not _whole(value, low):
             raise ValueError(f"chain_sum: {name} must be an integer >= {low}; got {value!r}")
     import reasoning_gym
     ds = reasoning_gym.create_dataset("chain_sum", size=20 * n, seed=seed, min_terms=min_terms,
